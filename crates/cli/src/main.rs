@@ -1,0 +1,127 @@
+//! `ssot`: the command line. It ties the crates together and owns process concerns
+//! (arguments, files, exit codes, output formats); every decision about schemas lives
+//! in the library crates.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "ssot",
+    version,
+    about = "One Prisma schema in: a realtime backend and a typed SDK out"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check a schema: exit 0 when valid (warnings allowed), 1 when invalid, 2 on a usage or I/O error.
+    Check {
+        /// The schema (default: ./schema.prisma, then ./prisma/schema.prisma).
+        schema: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Print the validated schema (models, fields, relations, annotations) as JSON.
+    Inspect { schema: Option<PathBuf> },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Human,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Check { schema, format } => check(schema, format),
+        Command::Inspect { schema } => inspect(schema),
+    }
+}
+
+/// The schema path given, or the first default that exists.
+fn schema_path(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    if let Some(path) = given {
+        return Ok(path);
+    }
+    ["schema.prisma", "prisma/schema.prisma"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+        .context("no schema given, and neither ./schema.prisma nor ./prisma/schema.prisma exists")
+}
+
+fn read(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn check(schema: Option<PathBuf>, format: Format) -> anyhow::Result<ExitCode> {
+    let path = schema_path(schema)?;
+    let source = read(&path)?;
+    let checked = ssot_schema::check(&source);
+    let shown = path.display().to_string();
+    let mut stdout = std::io::stdout().lock();
+    match format {
+        Format::Human => {
+            let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            let text = ssot_schema::render::human(&checked.diagnostics, &source, &shown, color);
+            eprint!("{text}");
+            if !checked.has_errors() {
+                let models = checked.schema.models.len();
+                writeln!(stdout, "{shown}: valid ({models} models)")?;
+            }
+        }
+        Format::Json => {
+            let value = ssot_schema::render::json(&checked.diagnostics, &source, &shown);
+            writeln!(stdout, "{}", serde_json::to_string_pretty(&value)?)?;
+        }
+    }
+    Ok(if checked.has_errors() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn inspect(schema: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let path = schema_path(schema)?;
+    let source = read(&path)?;
+    let checked = ssot_schema::check(&source);
+    if checked.has_errors() {
+        let shown = path.display().to_string();
+        eprint!(
+            "{}",
+            ssot_schema::render::human(&checked.diagnostics, &source, &shown, false)
+        );
+        return Ok(ExitCode::from(1));
+    }
+    println!("{}", serde_json::to_string_pretty(&checked.schema)?);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,221 @@
+//! ssot's annotations: `@@policy`, `@@realtime`, `@@auth`, `@@search` and `@@service`,
+//! written in `///` doc comments above a model or inside its body, on one line or
+//! continued over several.
+//!
+//! Prisma sees these lines as documentation, so the schema stays a valid Prisma schema.
+//! Here they are cut out of the documentation, parsed with the value grammar in
+//! [`value`], and checked into typed IR ([`Annotations`]) against the model they sit on.
+
+mod typed;
+pub mod value;
+
+use crate::diagnostic::Diagnostics;
+use crate::ir::Model;
+use crate::span::Span;
+use crate::syntax::ast::{DocLine, ModelAst};
+use crate::syntax::lexer::{self, TokenKind};
+use serde::Serialize;
+pub use typed::{
+    Auth, Operation, Policy, Realtime, RealtimeEvent, Rule, Search, SearchEngine, Service,
+    SubscribeKind,
+};
+use value::{RawAnnotation, ValueParser};
+
+/// Every annotation on one model, typed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Annotations {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<Policy>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub realtime: Option<Realtime>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth: Option<Auth>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search: Option<Search>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<Service>,
+}
+
+/// The known annotation names, for typo suggestions.
+pub const NAMES: [&str; 5] = ["policy", "realtime", "auth", "search", "service"];
+
+fn is_annotation_start(line: &DocLine) -> bool {
+    line.text.trim_start().starts_with("@@")
+}
+
+/// The documentation text of doc lines, without annotation lines.
+pub(crate) fn documentation(lines: &[DocLine]) -> Option<String> {
+    let mut text = Vec::new();
+    for group in group_lines(lines) {
+        if let Group::Doc(line) = group {
+            text.push(line.text.strip_prefix(' ').unwrap_or(&line.text));
+        }
+    }
+    let joined = text.join("\n");
+    let trimmed = joined.trim();
+    (!trimmed.is_empty()).then(|| trimmed.to_string())
+}
+
+enum Group<'a> {
+    Doc(&'a DocLine),
+    Annotation(Vec<&'a DocLine>),
+}
+
+/// Splits doc lines into documentation and annotations. An annotation starts at a line
+/// beginning with `@@` and continues while its brackets are open.
+fn group_lines(lines: &[DocLine]) -> Vec<Group<'_>> {
+    let mut groups = Vec::new();
+    let mut iter = lines.iter().peekable();
+    while let Some(line) = iter.next() {
+        if !is_annotation_start(line) {
+            groups.push(Group::Doc(line));
+            continue;
+        }
+        let mut members = vec![line];
+        let mut depth = bracket_depth(&line.text);
+        while depth > 0 {
+            match iter.peek() {
+                Some(next) if !is_annotation_start(next) => {
+                    depth += bracket_depth(&next.text);
+                    members.push(next);
+                    iter.next();
+                }
+                _ => break,
+            }
+        }
+        groups.push(Group::Annotation(members));
+    }
+    groups
+}
+
+/// Net count of opening brackets on a line, ignoring those inside strings.
+fn bracket_depth(text: &str) -> i32 {
+    let mut depth = 0;
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in text.chars() {
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_string = true,
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth -= 1,
+            _ => {}
+        }
+    }
+    depth
+}
+
+/// All doc lines that belong to a model, in source order: above it, on its fields and
+/// block attributes, and trailing inside its body.
+fn model_doc_lines(ast: &ModelAst) -> Vec<DocLine> {
+    let mut lines: Vec<DocLine> = ast.doc.clone();
+    lines.extend(ast.fields.iter().flat_map(|f| f.doc.iter().cloned()));
+    lines.extend(ast.attributes.iter().flat_map(|a| a.doc.iter().cloned()));
+    lines.extend(ast.inner_doc.iter().cloned());
+    lines.sort_by_key(|l| l.span.start);
+    lines
+}
+
+/// Parses one annotation from its doc lines. Each line is lexed on its own, with its
+/// real offset, so every token and diagnostic points into the schema file.
+fn parse(source: &str, lines: &[&DocLine], diagnostics: &mut Diagnostics) -> Option<RawAnnotation> {
+    let mut tokens = Vec::new();
+    for line in lines {
+        let text = line.span.slice(source);
+        tokens.extend(
+            lexer::lex(text, line.span.start, diagnostics)
+                .into_iter()
+                .filter(|t| !matches!(t.kind, TokenKind::Comment | TokenKind::Newline)),
+        );
+    }
+    if tokens.iter().any(|t| t.kind == TokenKind::Error) {
+        return None;
+    }
+    ValueParser::new(source, tokens, diagnostics).annotation()
+}
+
+/// Reads and checks the annotations of every model; `@@auth` may appear on one model only.
+pub(crate) fn attach(
+    source: &str,
+    asts: &[&ModelAst],
+    models: &mut [Model],
+    diagnostics: &mut Diagnostics,
+) {
+    let mut auth_seen: Option<(String, Span)> = None;
+    for (ast, model) in asts.iter().zip(models.iter_mut()) {
+        let lines = model_doc_lines(ast);
+        for group in group_lines(&lines) {
+            let Group::Annotation(members) = group else {
+                continue;
+            };
+            let Some(raw) = parse(source, &members, diagnostics) else {
+                continue;
+            };
+            typed::apply(&raw, model, diagnostics);
+        }
+        if let Some(auth) = &model.annotations.auth {
+            if let Some((first_model, first_span)) = &auth_seen {
+                diagnostics
+                    .error(
+                        "E0430",
+                        format!("`@@auth` is on both `{first_model}` and `{}`", model.name),
+                        auth.span,
+                    )
+                    .label("second user model")
+                    .secondary(*first_span, "first `@@auth` here")
+                    .help("one model holds the users; keep `@@auth` on that one");
+            } else {
+                auth_seen = Some((model.name.clone(), auth.span));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(text: &str, start: usize) -> DocLine {
+        DocLine {
+            text: text.to_string(),
+            span: Span::new(start, start + text.len()),
+        }
+    }
+
+    #[test]
+    fn groups_multi_line_annotations() {
+        let lines = vec![
+            line(" A post.", 0),
+            line(" @@realtime(", 10),
+            line("   subscribe: [\"list\"],", 30),
+            line(" )", 60),
+            line(" @@policy(\"read\", rule: \"a(\")", 70),
+            line(" more docs", 100),
+        ];
+        let groups = group_lines(&lines);
+        let shape: Vec<usize> = groups
+            .iter()
+            .map(|g| match g {
+                Group::Doc(_) => 0,
+                Group::Annotation(m) => m.len(),
+            })
+            .collect();
+        assert_eq!(shape, vec![0, 3, 1, 0]);
+        assert_eq!(documentation(&lines).as_deref(), Some("A post.\nmore docs"));
+    }
+
+    #[test]
+    fn bracket_depth_ignores_strings() {
+        assert_eq!(bracket_depth("@@x(\"(((\""), 1);
+        assert_eq!(bracket_depth("a: { b: [1] }"), 0);
+        assert_eq!(bracket_depth(r#""\")" )"#), -1);
+    }
+}

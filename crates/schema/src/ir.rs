@@ -1,0 +1,385 @@
+//! The semantic model (IR): a validated schema with every name resolved.
+//!
+//! This is the contract the rest of ssot builds on (`ssot inspect` prints it as JSON):
+//! models with their fields, physical names, keys and indexes; enums; relations with
+//! their shape, foreign keys and referential actions; and ssot's annotations as typed
+//! values. Every item keeps the span of the text it came from.
+
+use crate::annotations::Annotations;
+use crate::span::Span;
+pub use crate::syntax::ast::Arity;
+use crate::syntax::ast::ModelKind;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Schema {
+    pub datasource: Option<Datasource>,
+    pub generators: Vec<Generator>,
+    pub models: Vec<Model>,
+    pub enums: Vec<Enum>,
+    pub relations: Vec<Relation>,
+}
+
+impl Schema {
+    pub fn model(&self, name: &str) -> Option<&Model> {
+        self.models.iter().find(|m| m.name == name)
+    }
+
+    pub fn enum_(&self, name: &str) -> Option<&Enum> {
+        self.enums.iter().find(|e| e.name == name)
+    }
+
+    /// The model carrying `@@auth`, if any (validation allows at most one).
+    pub fn auth_model(&self) -> Option<&Model> {
+        self.models.iter().find(|m| m.annotations.auth.is_some())
+    }
+
+    pub fn provider(&self) -> Option<Provider> {
+        self.datasource.as_ref().map(|d| d.provider)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    Sqlite,
+    Postgresql,
+    Mysql,
+    Sqlserver,
+    Cockroachdb,
+    Mongodb,
+}
+
+impl Provider {
+    pub fn parse(name: &str) -> Option<Provider> {
+        Some(match name {
+            "sqlite" => Provider::Sqlite,
+            "postgresql" | "postgres" => Provider::Postgresql,
+            "mysql" => Provider::Mysql,
+            "sqlserver" => Provider::Sqlserver,
+            "cockroachdb" => Provider::Cockroachdb,
+            "mongodb" => Provider::Mongodb,
+            _ => return None,
+        })
+    }
+
+    pub const NAMES: [&'static str; 7] = [
+        "sqlite",
+        "postgresql",
+        "postgres",
+        "mysql",
+        "sqlserver",
+        "cockroachdb",
+        "mongodb",
+    ];
+
+    pub fn supports_scalar_lists(self) -> bool {
+        matches!(
+            self,
+            Provider::Postgresql | Provider::Cockroachdb | Provider::Mongodb
+        )
+    }
+
+    pub fn supports_enums(self) -> bool {
+        !matches!(self, Provider::Sqlserver)
+    }
+
+    pub fn supports_composite_types(self) -> bool {
+        self == Provider::Mongodb
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Datasource {
+    pub name: String,
+    pub provider: Provider,
+    /// `"prisma"` emulates foreign keys in the client; `"foreignKeys"` (the default) uses the database's.
+    pub relation_mode: RelationMode,
+    /// `schemas = [...]` (PostgreSQL multi-schema).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub schemas: Vec<String>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RelationMode {
+    ForeignKeys,
+    Prisma,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Generator {
+    pub name: String,
+    pub provider: String,
+    pub preview_features: Vec<String>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Model {
+    pub name: String,
+    /// The table (or view) name: `@@map` or the model name.
+    pub db_name: String,
+    pub kind: ModelKindIr,
+    pub fields: Vec<Field>,
+    pub primary_key: Option<PrimaryKey>,
+    /// `@unique` fields and `@@unique` blocks, in that order.
+    pub uniques: Vec<Index>,
+    pub indexes: Vec<Index>,
+    /// `@@ignore`: Prisma Client and ssot leave the model out of the API.
+    pub ignored: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub documentation: Option<String>,
+    pub annotations: Annotations,
+    pub span: Span,
+}
+
+impl Model {
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKindIr {
+    Model,
+    View,
+    Type,
+}
+
+impl From<ModelKind> for ModelKindIr {
+    fn from(kind: ModelKind) -> Self {
+        match kind {
+            ModelKind::Model => ModelKindIr::Model,
+            ModelKind::View => ModelKindIr::View,
+            ModelKind::Type => ModelKindIr::Type,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Field {
+    pub name: String,
+    /// The column name: `@map` or the field name.
+    pub db_name: String,
+    #[serde(rename = "type")]
+    pub ty: FieldType,
+    pub arity: Arity,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<DefaultValue>,
+    pub is_id: bool,
+    pub is_unique: bool,
+    pub is_updated_at: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub native_type: Option<NativeType>,
+    pub ignored: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub documentation: Option<String>,
+    pub span: Span,
+}
+
+impl Field {
+    pub fn is_relation(&self) -> bool {
+        matches!(self.ty, FieldType::Relation { .. })
+    }
+
+    pub fn is_scalar_like(&self) -> bool {
+        matches!(self.ty, FieldType::Scalar { .. } | FieldType::Enum { .. })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum FieldType {
+    Scalar {
+        scalar: ScalarType,
+    },
+    Enum {
+        name: String,
+    },
+    /// `relation` indexes [`Schema::relations`].
+    Relation {
+        model: String,
+        relation: usize,
+    },
+    Composite {
+        name: String,
+    },
+    Unsupported {
+        db_type: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ScalarType {
+    String,
+    Int,
+    BigInt,
+    Float,
+    Decimal,
+    Boolean,
+    DateTime,
+    Json,
+    Bytes,
+}
+
+impl ScalarType {
+    pub const ALL: [ScalarType; 9] = [
+        ScalarType::String,
+        ScalarType::Int,
+        ScalarType::BigInt,
+        ScalarType::Float,
+        ScalarType::Decimal,
+        ScalarType::Boolean,
+        ScalarType::DateTime,
+        ScalarType::Json,
+        ScalarType::Bytes,
+    ];
+
+    pub fn parse(name: &str) -> Option<ScalarType> {
+        ScalarType::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ScalarType::String => "String",
+            ScalarType::Int => "Int",
+            ScalarType::BigInt => "BigInt",
+            ScalarType::Float => "Float",
+            ScalarType::Decimal => "Decimal",
+            ScalarType::Boolean => "Boolean",
+            ScalarType::DateTime => "DateTime",
+            ScalarType::Json => "Json",
+            ScalarType::Bytes => "Bytes",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum DefaultValue {
+    /// A constant: string, number, boolean, or a list of them.
+    Value { value: serde_json::Value },
+    /// An enum value (or a list of them).
+    Enum { values: Vec<String> },
+    /// `now()`, `uuid(7)`, `autoincrement()`, `dbgenerated("...")`, ...
+    Function {
+        name: String,
+        args: Vec<serde_json::Value>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NativeType {
+    pub name: String,
+    pub args: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PrimaryKey {
+    pub fields: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub db_name: Option<String>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Index {
+    pub fields: Vec<String>,
+    /// The client-side name (`name:`), for compound uniques.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The constraint or index name in the database (`map:`), if given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub db_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index_type: Option<String>,
+    pub fulltext: bool,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RelationKind {
+    OneToOne,
+    OneToMany,
+    ManyToMany,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ReferentialAction {
+    Cascade,
+    Restrict,
+    NoAction,
+    SetNull,
+    SetDefault,
+}
+
+impl ReferentialAction {
+    pub const NAMES: [&'static str; 5] =
+        ["Cascade", "Restrict", "NoAction", "SetNull", "SetDefault"];
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "Cascade" => ReferentialAction::Cascade,
+            "Restrict" => ReferentialAction::Restrict,
+            "NoAction" => ReferentialAction::NoAction,
+            "SetNull" => ReferentialAction::SetNull,
+            "SetDefault" => ReferentialAction::SetDefault,
+            _ => return None,
+        })
+    }
+}
+
+/// One end of a relation: a relation field on a model (absent for a one-sided relation
+/// to an ignored model).
+#[derive(Debug, Clone, Serialize)]
+pub struct RelationEnd {
+    pub model: String,
+    pub field: String,
+}
+
+/// A relation between two models (or a model and itself).
+///
+/// For one-to-one and one-to-many, `referencing` is the side holding the foreign key
+/// (`fields` are its columns, `references` the referenced model's unique fields) and
+/// `referenced` the other. For many-to-many both ends are lists, and `join_table`
+/// names Prisma's implicit table (`_AToB`, columns `A` and `B`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Relation {
+    pub name: String,
+    pub kind: RelationKind,
+    pub referencing: RelationEnd,
+    pub referenced: RelationEnd,
+    pub fields: Vec<String>,
+    pub references: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_delete: Option<ReferentialAction>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_update: Option<ReferentialAction>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub db_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub join_table: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Enum {
+    pub name: String,
+    pub db_name: String,
+    pub values: Vec<EnumValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub documentation: Option<String>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EnumValue {
+    pub name: String,
+    pub db_name: String,
+    pub span: Span,
+}

@@ -1,0 +1,47 @@
+//! `ssot-schema`: the Prisma schema language with ssot's annotations.
+//!
+//! Text enters through [`check`] (or [`syntax::parse`] for the tree alone) and leaves as
+//! an [`ir::Schema`]: models, fields, relations and typed annotations, each with the
+//! span of the text it came from, plus every [`Diagnostic`] found on the way.
+//! Everything downstream (policies, storage, the server, code generation) reads the IR
+//! and never the text.
+
+pub mod diagnostic;
+pub mod span;
+pub mod syntax;
+
+pub use diagnostic::{Diagnostic, Diagnostics, Severity};
+pub use span::Span;
+pub mod annotations;
+pub mod ir;
+pub mod render;
+pub mod validate;
+
+/// The result of checking a schema: the IR (complete only when there are no errors)
+/// and every diagnostic, sorted by position.
+pub struct Checked {
+    pub schema: ir::Schema,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Checked {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// The IR, when the schema is valid.
+    pub fn valid_schema(&self) -> Option<&ir::Schema> {
+        (!self.has_errors()).then_some(&self.schema)
+    }
+}
+
+/// Parses and validates a schema: the one entry point from text to IR.
+pub fn check(source: &str) -> Checked {
+    let mut diagnostics = Diagnostics::default();
+    let ast = syntax::parse(source, &mut diagnostics);
+    let schema = validate::build(source, &ast, &mut diagnostics);
+    Checked {
+        schema,
+        diagnostics: diagnostics.into_sorted(),
+    }
+}

@@ -1,0 +1,323 @@
+//! The lexer shared by the Prisma grammar and the annotation grammar.
+//!
+//! Hand-written rather than generated: the token set is small, and owning it lets us
+//! keep newlines (Prisma is line-oriented), keep `///` doc comments as tokens, and turn
+//! every malformed character into an error token instead of stopping.
+
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::span::Span;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// `[A-Za-z_][A-Za-z0-9_-]*`
+    Ident,
+    /// `-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?`
+    Number,
+    /// A double-quoted string, quotes included in the span.
+    Str,
+    /// `// ...` (not a doc comment), up to the end of the line.
+    Comment,
+    /// `/// ...`: the span covers the text after the three slashes.
+    DocComment,
+    Newline,
+    LBrace,
+    RBrace,
+    LParen,
+    RParen,
+    LBracket,
+    RBracket,
+    Comma,
+    Colon,
+    Equals,
+    Question,
+    Dot,
+    At,
+    AtAt,
+    /// Operators that only the annotation grammar uses, kept as one token kind.
+    Other,
+    /// A character no grammar accepts; already reported.
+    Error,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Token {
+    pub kind: TokenKind,
+    pub span: Span,
+}
+
+/// Splits `source[range]` into tokens; offsets in spans are absolute (`base` is added).
+pub fn lex(source: &str, base: usize, diagnostics: &mut Diagnostics) -> Vec<Token> {
+    Lexer {
+        bytes: source.as_bytes(),
+        source,
+        pos: 0,
+        base,
+        tokens: Vec::new(),
+        diagnostics,
+    }
+    .run()
+}
+
+struct Lexer<'a, 'd> {
+    bytes: &'a [u8],
+    source: &'a str,
+    pos: usize,
+    base: usize,
+    tokens: Vec<Token>,
+    diagnostics: &'d mut Diagnostics,
+}
+
+impl Lexer<'_, '_> {
+    fn run(mut self) -> Vec<Token> {
+        while let Some(&b) = self.bytes.get(self.pos) {
+            let start = self.pos;
+            match b {
+                b' ' | b'\t' | b'\r' => self.pos += 1,
+                b'\n' => self.single(TokenKind::Newline),
+                b'/' if self.peek(1) == Some(b'/') => self.comment(),
+                b'"' => self.string(),
+                b'@' if self.peek(1) == Some(b'@') => {
+                    self.pos += 2;
+                    self.push(TokenKind::AtAt, start);
+                }
+                b'@' => self.single(TokenKind::At),
+                b'{' => self.single(TokenKind::LBrace),
+                b'}' => self.single(TokenKind::RBrace),
+                b'(' => self.single(TokenKind::LParen),
+                b')' => self.single(TokenKind::RParen),
+                b'[' => self.single(TokenKind::LBracket),
+                b']' => self.single(TokenKind::RBracket),
+                b',' => self.single(TokenKind::Comma),
+                b':' => self.single(TokenKind::Colon),
+                b'?' => self.single(TokenKind::Question),
+                b'.' => self.single(TokenKind::Dot),
+                b'=' if self.peek(1) == Some(b'=') => self.operator(2),
+                b'=' => self.single(TokenKind::Equals),
+                b'!' | b'<' | b'>' if self.peek(1) == Some(b'=') => self.operator(2),
+                b'&' if self.peek(1) == Some(b'&') => self.operator(2),
+                b'|' if self.peek(1) == Some(b'|') => self.operator(2),
+                b'!' | b'<' | b'>' | b'+' | b'*' | b'/' | b'%' => self.operator(1),
+                b'-' if self.peek(1).is_some_and(|c| c.is_ascii_digit()) => self.number(),
+                b'-' => self.operator(1),
+                b'0'..=b'9' => self.number(),
+                b'a'..=b'z' | b'A'..=b'Z' | b'_' => self.ident(),
+                _ => {
+                    let ch = self.source[start..].chars().next().unwrap_or('\u{fffd}');
+                    self.pos += ch.len_utf8();
+                    let span = self.span(start);
+                    self.diagnostics.push(
+                        Diagnostic::error("E0001", format!("unexpected character `{ch}`"), span)
+                            .label("not valid here"),
+                    );
+                    self.push(TokenKind::Error, start);
+                }
+            }
+        }
+        self.tokens
+    }
+
+    fn peek(&self, ahead: usize) -> Option<u8> {
+        self.bytes.get(self.pos + ahead).copied()
+    }
+
+    fn span(&self, start: usize) -> Span {
+        Span::new(self.base + start, self.base + self.pos)
+    }
+
+    fn push(&mut self, kind: TokenKind, start: usize) {
+        let span = self.span(start);
+        self.tokens.push(Token { kind, span });
+    }
+
+    fn single(&mut self, kind: TokenKind) {
+        self.pos += 1;
+        self.push(kind, self.pos - 1);
+    }
+
+    fn operator(&mut self, len: usize) {
+        self.pos += len;
+        self.push(TokenKind::Other, self.pos - len);
+    }
+
+    fn comment(&mut self) {
+        let start = self.pos;
+        let is_doc = self.peek(2) == Some(b'/') && self.peek(3) != Some(b'/');
+        while self.bytes.get(self.pos).is_some_and(|&b| b != b'\n') {
+            self.pos += 1;
+        }
+        if is_doc {
+            let span = Span::new(self.base + start + 3, self.base + self.pos);
+            self.tokens.push(Token {
+                kind: TokenKind::DocComment,
+                span,
+            });
+        } else {
+            self.push(TokenKind::Comment, start);
+        }
+    }
+
+    fn string(&mut self) {
+        let start = self.pos;
+        self.pos += 1;
+        loop {
+            match self.bytes.get(self.pos) {
+                None | Some(b'\n') => {
+                    let span = self.span(start);
+                    self.diagnostics.push(
+                        Diagnostic::error("E0002", "unterminated string literal", span)
+                            .label("this string is never closed")
+                            .help("add a closing `\"` before the end of the line"),
+                    );
+                    self.push(TokenKind::Error, start);
+                    return;
+                }
+                Some(b'\\') => self.pos += 2,
+                Some(b'"') => {
+                    self.pos += 1;
+                    self.push(TokenKind::Str, start);
+                    return;
+                }
+                Some(_) => self.pos += 1,
+            }
+        }
+    }
+
+    fn digits(&mut self) {
+        while self.bytes.get(self.pos).is_some_and(u8::is_ascii_digit) {
+            self.pos += 1;
+        }
+    }
+
+    fn number(&mut self) {
+        let start = self.pos;
+        if self.bytes[self.pos] == b'-' {
+            self.pos += 1;
+        }
+        self.digits();
+        if self.peek(0) == Some(b'.') && self.peek(1).is_some_and(|c| c.is_ascii_digit()) {
+            self.pos += 1;
+            self.digits();
+        }
+        if matches!(self.peek(0), Some(b'e' | b'E')) {
+            let sign = usize::from(matches!(self.peek(1), Some(b'+' | b'-')));
+            if self.peek(1 + sign).is_some_and(|c| c.is_ascii_digit()) {
+                self.pos += 1 + sign;
+                self.digits();
+            }
+        }
+        // `1abc` is one malformed word, not a number followed by a name.
+        if self.bytes.get(self.pos).is_some_and(|b| is_ident_byte(*b)) {
+            self.ident_tail();
+            self.push(TokenKind::Ident, start);
+        } else {
+            self.push(TokenKind::Number, start);
+        }
+    }
+
+    fn ident_tail(&mut self) {
+        while self.bytes.get(self.pos).is_some_and(|b| is_ident_byte(*b)) {
+            self.pos += 1;
+        }
+    }
+
+    fn ident(&mut self) {
+        let start = self.pos;
+        self.ident_tail();
+        self.push(TokenKind::Ident, start);
+    }
+}
+
+fn is_ident_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
+}
+
+/// Decodes a string token's text (quotes included) into its value, resolving escapes.
+/// Returns the offending escape's offset within `raw` when one is not understood.
+pub fn unescape(raw: &str) -> Result<String, usize> {
+    let inner = raw
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(raw);
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.char_indices();
+    while let Some((i, c)) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some((_, 'n')) => out.push('\n'),
+            Some((_, 't')) => out.push('\t'),
+            Some((_, 'r')) => out.push('\r'),
+            Some((_, '0')) => out.push('\0'),
+            Some((_, c @ ('"' | '\\' | '\'' | '/'))) => out.push(c),
+            Some((_, 'u')) => {
+                let hex: String = chars.by_ref().take(4).map(|(_, c)| c).collect();
+                match u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+                    Some(c) if hex.len() == 4 => out.push(c),
+                    _ => return Err(i + 1),
+                }
+            }
+            _ => return Err(i + 1),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(src: &str) -> Vec<TokenKind> {
+        let mut d = Diagnostics::default();
+        lex(src, 0, &mut d).into_iter().map(|t| t.kind).collect()
+    }
+
+    #[test]
+    fn tokens_of_a_field_line() {
+        use TokenKind::*;
+        assert_eq!(
+            kinds("id Int @id @default(autoincrement()) // x\n"),
+            vec![
+                Ident, Ident, At, Ident, At, Ident, LParen, Ident, LParen, RParen, RParen, Comment,
+                Newline
+            ]
+        );
+    }
+
+    #[test]
+    fn doc_comment_span_excludes_slashes() {
+        let mut d = Diagnostics::default();
+        let src = "/// hello\n//// not doc";
+        let tokens = lex(src, 0, &mut d);
+        assert_eq!(tokens[0].kind, TokenKind::DocComment);
+        assert_eq!(tokens[0].span.slice(src), " hello");
+        assert_eq!(tokens[2].kind, TokenKind::Comment);
+    }
+
+    #[test]
+    fn numbers_and_operators() {
+        use TokenKind::*;
+        assert_eq!(
+            kinds("-1 2.5 1e3 a==b"),
+            vec![Number, Number, Number, Ident, Other, Ident]
+        );
+        assert_eq!(kinds("1abc"), vec![Ident]);
+    }
+
+    #[test]
+    fn unterminated_string_is_reported() {
+        let mut d = Diagnostics::default();
+        let tokens = lex("x \"abc\ny", 0, &mut d);
+        assert_eq!(d.len(), 1);
+        assert_eq!(tokens[1].kind, TokenKind::Error);
+        assert_eq!(tokens[2].kind, TokenKind::Newline);
+    }
+
+    #[test]
+    fn unescape_handles_escapes() {
+        assert_eq!(unescape(r#""a\"b\\c\n""#), Ok("a\"b\\c\n".to_string()));
+        assert_eq!(unescape(r#""\u00e9""#), Ok("é".to_string()));
+        assert!(unescape(r#""\q""#).is_err());
+    }
+}

@@ -1,0 +1,7 @@
+//! Syntax: source text to a syntax tree with spans, reporting every error it meets.
+
+pub mod ast;
+pub mod lexer;
+pub mod parser;
+
+pub use parser::parse;

@@ -1,0 +1,141 @@
+//! Checking an attribute's arguments against what it accepts: the one place that
+//! reports unknown, duplicate and surplus arguments.
+
+use crate::diagnostic::Diagnostics;
+use crate::syntax::ast::{Argument, Attribute, Expr};
+
+/// The arguments of one attribute, by name (positional ones under the name they stand for).
+pub(crate) struct Args<'a> {
+    values: Vec<(&'static str, &'a Argument)>,
+}
+
+impl<'a> Args<'a> {
+    pub fn get(&self, name: &str) -> Option<&'a Expr> {
+        self.values
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, a)| &a.value)
+    }
+}
+
+/// Reads `attribute`'s arguments. `accepted` lists the names it takes; `positional` the
+/// names that positional arguments stand for, in order (`@relation("name")` is `name`).
+pub(crate) fn read<'a>(
+    attribute: &'a Attribute,
+    prefix: &str,
+    accepted: &[&'static str],
+    positional: &[&'static str],
+    diagnostics: &mut Diagnostics,
+) -> Args<'a> {
+    let mut values: Vec<(&'static str, &'a Argument)> = Vec::new();
+    let mut next_positional = positional.iter();
+    let shown = format!("{prefix}{}", attribute.name.name);
+    for argument in &attribute.args {
+        let name = match &argument.name {
+            Some(ident) => match accepted.iter().find(|a| **a == ident.name) {
+                Some(known) => *known,
+                None => {
+                    let mut report = diagnostics
+                        .error(
+                            "E0201",
+                            format!("`{shown}` has no argument `{}`", ident.name),
+                            ident.span,
+                        )
+                        .label("unknown argument")
+                        .suggest(&ident.name, accepted.iter().copied());
+                    if accepted.is_empty() {
+                        report = report.help(format!("`{shown}` takes no arguments"));
+                    }
+                    drop(report);
+                    continue;
+                }
+            },
+            None => match next_positional.next() {
+                Some(name) => *name,
+                None => {
+                    let help = match positional.len() {
+                        0 if accepted.is_empty() => format!("`{shown}` takes no arguments"),
+                        0 => format!("name the argument: `{shown}` takes {}", list(accepted)),
+                        _ => format!(
+                            "`{shown}` takes {} positional argument(s)",
+                            positional.len()
+                        ),
+                    };
+                    diagnostics
+                        .error(
+                            "E0202",
+                            format!("too many arguments for `{shown}`"),
+                            argument.span,
+                        )
+                        .label("unexpected argument")
+                        .help(help);
+                    continue;
+                }
+            },
+        };
+        if let Some((_, first)) = values.iter().find(|(n, _)| *n == name) {
+            diagnostics
+                .error(
+                    "E0203",
+                    format!("argument `{name}` is given twice in `{shown}`"),
+                    argument.span,
+                )
+                .label("duplicate argument")
+                .secondary(first.span, "first given here");
+            continue;
+        }
+        values.push((name, argument));
+    }
+    Args { values }
+}
+
+fn list(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Field names in a `fields: [...]`-style list argument; reports non-names.
+pub(crate) fn field_names<'a>(
+    expr: &'a Expr,
+    what: &str,
+    diagnostics: &mut Diagnostics,
+) -> Vec<(&'a str, crate::Span)> {
+    let mut names = Vec::new();
+    for item in expr.as_list() {
+        match item {
+            Expr::Path(name, span) => names.push((name.as_str(), *span)),
+            // `@@index([title(ops: raw("...")), name(sort: Desc)])`: a field with options.
+            Expr::Call { name, .. } => names.push((name.name.as_str(), name.span)),
+            other => {
+                diagnostics
+                    .error(
+                        "E0204",
+                        format!("{what} must list field names"),
+                        other.span(),
+                    )
+                    .label(format!("expected a field name, found {}", other.describe()));
+            }
+        }
+    }
+    names
+}
+
+/// A string argument; reports anything else.
+pub(crate) fn string<'a>(
+    expr: &'a Expr,
+    what: &str,
+    diagnostics: &mut Diagnostics,
+) -> Option<&'a str> {
+    match expr {
+        Expr::Str(s, _) => Some(s),
+        other => {
+            diagnostics
+                .error("E0205", format!("{what} must be a string"), other.span())
+                .label(format!("expected a string, found {}", other.describe()));
+            None
+        }
+    }
+}

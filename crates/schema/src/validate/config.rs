@@ -1,0 +1,315 @@
+//! `datasource` and `generator` blocks.
+
+use super::args;
+use crate::diagnostic::Diagnostics;
+use crate::ir::{Datasource, Generator, Provider, RelationMode};
+use crate::syntax::ast::{ConfigBlock, ConfigKind, Expr, SchemaAst};
+
+const DATASOURCE_PROPERTIES: [&str; 8] = [
+    "provider",
+    "url",
+    "directUrl",
+    "shadowDatabaseUrl",
+    "relationMode",
+    "referentialIntegrity",
+    "extensions",
+    "schemas",
+];
+
+/// Preview features that Prisma 6.19 or the latest Prisma accepts (current ones, and
+/// graduated ones it still tolerates with a warning).
+const PREVIEW_FEATURES: [&str; 51] = [
+    "atomicNumberOperations",
+    "clientExtensions",
+    "cockroachdb",
+    "connectOrCreate",
+    "createMany",
+    "dataProxy",
+    "deno",
+    "distinct",
+    "driverAdapters",
+    "extendedIndexes",
+    "extendedWhereUnique",
+    "fieldReference",
+    "filteredRelationCount",
+    "fullTextIndex",
+    "fullTextSearch",
+    "fullTextSearchPostgres",
+    "groupBy",
+    "improvedQueryRaw",
+    "interactiveTransactions",
+    "jsonProtocol",
+    "metrics",
+    "microsoftSqlServer",
+    "middlewares",
+    "mongoDb",
+    "multiSchema",
+    "nApi",
+    "namedConstraints",
+    "napi",
+    "nativeDistinct",
+    "nativeTypes",
+    "omitApi",
+    "orderByAggregateGroup",
+    "orderByNulls",
+    "orderByRelation",
+    "partialIndexes",
+    "postgresqlExtensions",
+    "prismaSchemaFolder",
+    "queryCompiler",
+    "reactNative",
+    "referentialActions",
+    "referentialIntegrity",
+    "relationJoins",
+    "schemaEngineDriverAdapters",
+    "selectRelationCount",
+    "shardKeys",
+    "strictUndefinedChecks",
+    "tracing",
+    "transactionApi",
+    "typedSql",
+    "uncheckedScalarInputs",
+    "views",
+];
+
+pub(crate) struct Config {
+    pub datasource: Option<Datasource>,
+    pub generators: Vec<Generator>,
+}
+
+pub(crate) fn read(ast: &SchemaAst, diagnostics: &mut Diagnostics) -> Config {
+    let blocks = ast.items.iter().filter_map(|item| match item {
+        crate::syntax::ast::Item::Config(block) => Some(block),
+        _ => None,
+    });
+    let mut datasource: Option<(Datasource, &ConfigBlock)> = None;
+    let mut sources_seen: Option<&ConfigBlock> = None;
+    let mut generators: Vec<(Generator, &ConfigBlock)> = Vec::new();
+    for block in blocks {
+        check_duplicate_properties(block, diagnostics);
+        match block.kind {
+            ConfigKind::Datasource => {
+                if let Some(first) = sources_seen {
+                    diagnostics
+                        .error(
+                            "E0101",
+                            "a schema can have only one datasource",
+                            block.name.span,
+                        )
+                        .label("second datasource")
+                        .secondary(first.name.span, "the first one is here");
+                    continue;
+                }
+                sources_seen = Some(block);
+                if let Some(ds) = read_datasource(block, diagnostics) {
+                    datasource = Some((ds, block));
+                }
+            }
+            ConfigKind::Generator => {
+                if let Some((_, first)) = generators.iter().find(|(g, _)| g.name == block.name.name)
+                {
+                    diagnostics
+                        .error(
+                            "E0102",
+                            format!("generator `{}` is defined twice", block.name.name),
+                            block.name.span,
+                        )
+                        .label("second definition")
+                        .secondary(first.name.span, "first defined here");
+                    continue;
+                }
+                if let Some(generator) = read_generator(block, diagnostics) {
+                    generators.push((generator, block));
+                }
+            }
+        }
+    }
+    Config {
+        datasource: datasource.map(|(d, _)| d),
+        generators: generators.into_iter().map(|(g, _)| g).collect(),
+    }
+}
+
+fn check_duplicate_properties(block: &ConfigBlock, diagnostics: &mut Diagnostics) {
+    for (i, property) in block.properties.iter().enumerate() {
+        if let Some(first) = block.properties[..i]
+            .iter()
+            .find(|p| p.key.name == property.key.name)
+        {
+            diagnostics
+                .error(
+                    "E0103",
+                    format!("property `{}` is set twice", property.key.name),
+                    property.key.span,
+                )
+                .label("second value")
+                .secondary(first.key.span, "first set here");
+        }
+    }
+}
+
+/// A string or `env("VAR")`: what `url`-like properties take.
+fn is_string_or_env(expr: &Expr) -> bool {
+    match expr {
+        Expr::Str(..) => true,
+        Expr::Call { name, args, .. } => {
+            name.name == "env" && args.len() == 1 && matches!(args[0].value, Expr::Str(..))
+        }
+        _ => false,
+    }
+}
+
+fn read_datasource(block: &ConfigBlock, diagnostics: &mut Diagnostics) -> Option<Datasource> {
+    for property in &block.properties {
+        let key = property.key.name.as_str();
+        if !DATASOURCE_PROPERTIES.contains(&key) {
+            diagnostics
+                .error(
+                    "E0104",
+                    format!("unknown datasource property `{key}`"),
+                    property.key.span,
+                )
+                .label("not a datasource property")
+                .suggest(key, DATASOURCE_PROPERTIES);
+            continue;
+        }
+        let Some(value) = &property.value else {
+            continue;
+        };
+        let ok = match key {
+            "url" | "directUrl" | "shadowDatabaseUrl" => is_string_or_env(value),
+            "provider" | "relationMode" | "referentialIntegrity" => matches!(value, Expr::Str(..)),
+            _ => matches!(value, Expr::Array(..)),
+        };
+        if !ok {
+            let expected = match key {
+                "url" | "directUrl" | "shadowDatabaseUrl" => "a string or `env(\"VARIABLE\")`",
+                "provider" | "relationMode" => "a string",
+                _ => "a list",
+            };
+            diagnostics
+                .error("E0105", format!("`{key}` must be {expected}"), value.span())
+                .label(format!("found {}", value.describe()));
+        }
+    }
+    let Some(provider_property) = block.property("provider") else {
+        diagnostics
+            .error(
+                "E0106",
+                format!("datasource `{}` has no `provider`", block.name.name),
+                block.name.span,
+            )
+            .label("missing `provider`")
+            .help("add for example `provider = \"sqlite\"` or `provider = \"postgresql\"`");
+        return None;
+    };
+    let Some(Expr::Str(provider_name, span)) = &provider_property.value else {
+        return None;
+    };
+    let Some(provider) = Provider::parse(provider_name) else {
+        diagnostics
+            .error("E0107", format!("unknown datasource provider `{provider_name}`"), *span)
+            .label("not a provider")
+            .suggest(provider_name, Provider::NAMES)
+            .help("ssot supports `sqlite` and `postgresql`; Prisma also knows `mysql`, `sqlserver`, `cockroachdb` and `mongodb`");
+        return None;
+    };
+    // `referentialIntegrity` is the name `relationMode` had before Prisma 4.5.
+    let mode_property = block
+        .property("relationMode")
+        .or_else(|| block.property("referentialIntegrity"));
+    let relation_mode = match mode_property.and_then(|p| p.value.as_ref()) {
+        Some(Expr::Str(mode, span)) => match mode.as_str() {
+            "prisma" => RelationMode::Prisma,
+            "foreignKeys" => RelationMode::ForeignKeys,
+            other => {
+                diagnostics
+                    .error("E0108", format!("unknown relation mode `{other}`"), *span)
+                    .label("expected `prisma` or `foreignKeys`");
+                RelationMode::ForeignKeys
+            }
+        },
+        _ if provider == Provider::Mongodb => RelationMode::Prisma,
+        _ => RelationMode::ForeignKeys,
+    };
+    let schemas = match block.property("schemas").and_then(|p| p.value.as_ref()) {
+        Some(Expr::Array(items, _)) => items
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    };
+    Some(Datasource {
+        name: block.name.name.clone(),
+        provider,
+        relation_mode,
+        schemas,
+        span: block.span,
+    })
+}
+
+fn read_generator(block: &ConfigBlock, diagnostics: &mut Diagnostics) -> Option<Generator> {
+    let provider = match block.property("provider").and_then(|p| p.value.as_ref()) {
+        Some(Expr::Str(provider, _)) => provider.clone(),
+        Some(other) if is_string_or_env(other) => String::from("env"),
+        Some(other) => {
+            diagnostics
+                .error("E0105", "`provider` must be a string", other.span())
+                .label(format!("found {}", other.describe()));
+            return None;
+        }
+        None => {
+            diagnostics
+                .error(
+                    "E0109",
+                    format!("generator `{}` has no `provider`", block.name.name),
+                    block.name.span,
+                )
+                .label("missing `provider`")
+                .help("add for example `provider = \"prisma-client-js\"`");
+            return None;
+        }
+    };
+    let mut preview_features = Vec::new();
+    if let Some(value) = block
+        .property("previewFeatures")
+        .and_then(|p| p.value.as_ref())
+    {
+        match value {
+            Expr::Array(items, _) => {
+                for item in items {
+                    let Some(feature) = args::string(item, "each preview feature", diagnostics)
+                    else {
+                        continue;
+                    };
+                    if !PREVIEW_FEATURES.contains(&feature) {
+                        diagnostics
+                            .error(
+                                "E0119",
+                                format!("unknown preview feature `{feature}`"),
+                                item.span(),
+                            )
+                            .label("Prisma knows no such preview feature")
+                            .suggest(feature, PREVIEW_FEATURES);
+                    }
+                    preview_features.push(feature.to_string());
+                }
+            }
+            other => {
+                diagnostics
+                    .error(
+                        "E0105",
+                        "`previewFeatures` must be a list of strings",
+                        other.span(),
+                    )
+                    .label(format!("found {}", other.describe()));
+            }
+        }
+    }
+    Some(Generator {
+        name: block.name.name.clone(),
+        provider,
+        preview_features,
+        span: block.span,
+    })
+}

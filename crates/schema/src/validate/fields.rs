@@ -1,0 +1,333 @@
+//! One model field: its type, arity and field attributes.
+
+use super::{args, defaults, native_types, Cx, Top};
+use crate::ir::{Field, FieldType, ScalarType};
+use crate::syntax::ast::{Arity, Attribute, FieldAst, ModelAst, ModelKind, TypeName};
+
+const FIELD_ATTRIBUTES: [&str; 7] = [
+    "id",
+    "unique",
+    "default",
+    "map",
+    "relation",
+    "updatedAt",
+    "ignore",
+];
+
+/// Builds the IR field, or `None` when its type cannot be resolved (already reported).
+/// Relation fields come back with a placeholder relation index that relation
+/// resolution fills in.
+pub(crate) fn field(model: &ModelAst, ast: &FieldAst, cx: &mut Cx<'_, '_>) -> Option<Field> {
+    if !super::is_valid_name(&ast.name.name) {
+        cx.diagnostics
+            .error(
+                "E0112",
+                format!("`{}` is not a valid field name", ast.name.name),
+                ast.name.span,
+            )
+            .label("names start with a letter and contain only letters, digits and `_`");
+    }
+    let type_ast = ast.ty.as_ref()?;
+    let ty = resolve_type(&type_ast.name, cx)?;
+    let arity = type_ast.arity;
+    check_type_support(model, ast, &ty, arity, cx);
+
+    let mut field = Field {
+        name: ast.name.name.clone(),
+        db_name: ast.name.name.clone(),
+        ty,
+        arity,
+        default: None,
+        is_id: false,
+        is_unique: false,
+        is_updated_at: false,
+        native_type: None,
+        ignored: false,
+        documentation: crate::annotations::documentation(&ast.doc),
+        span: ast.span,
+    };
+    for (i, attribute) in ast.attributes.iter().enumerate() {
+        if let Some(first) = ast.attributes[..i]
+            .iter()
+            .find(|a| a.name.name == attribute.name.name)
+        {
+            cx.diagnostics
+                .error(
+                    "E0136",
+                    format!("`@{}` is given twice", attribute.name.name),
+                    attribute.span,
+                )
+                .label("duplicate attribute")
+                .secondary(first.span, "first given here");
+            continue;
+        }
+        field_attribute(model, ast, attribute, &mut field, cx);
+    }
+    Some(field)
+}
+
+fn resolve_type(name: &TypeName, cx: &mut Cx<'_, '_>) -> Option<FieldType> {
+    let ident = match name {
+        TypeName::Unsupported { db_type, .. } => {
+            return Some(FieldType::Unsupported {
+                db_type: db_type.clone(),
+            })
+        }
+        TypeName::Named(ident) => ident,
+    };
+    if let Some(scalar) = ScalarType::parse(&ident.name) {
+        return Some(FieldType::Scalar { scalar });
+    }
+    match cx.tops.get(ident.name.as_str()) {
+        Some(Top::Enum(e)) => Some(FieldType::Enum {
+            name: e.name.name.clone(),
+        }),
+        Some(Top::Model(m)) if m.kind == ModelKind::Type => Some(FieldType::Composite {
+            name: m.name.name.clone(),
+        }),
+        Some(Top::Model(m)) => Some(FieldType::Relation {
+            model: m.name.name.clone(),
+            relation: usize::MAX,
+        }),
+        None => {
+            let candidates: Vec<&str> = ScalarType::ALL
+                .iter()
+                .map(|s| s.name())
+                .chain(cx.tops.keys().copied())
+                .collect();
+            cx.diagnostics
+                .error(
+                    "E0120",
+                    format!("unknown type `{}`", ident.name),
+                    ident.span,
+                )
+                .label("not a scalar type, model, enum or composite type")
+                .suggest(&ident.name, candidates);
+            None
+        }
+    }
+}
+
+fn check_type_support(
+    model: &ModelAst,
+    ast: &FieldAst,
+    ty: &FieldType,
+    arity: Arity,
+    cx: &mut Cx<'_, '_>,
+) {
+    let Some(provider) = cx.provider else { return };
+    let span = ast.ty.as_ref().map_or(ast.span, |t| t.span);
+    let is_scalar_list =
+        arity == Arity::List && matches!(ty, FieldType::Scalar { .. } | FieldType::Enum { .. });
+    if is_scalar_list && !provider.supports_scalar_lists() {
+        cx.diagnostics
+            .error(
+                "E0121",
+                format!("field `{}` cannot be a list on {provider:?}", ast.name.name),
+                span,
+            )
+            .label("this database has no lists of scalars")
+            .help("use a relation to another model, or a `Json` field");
+    }
+    if matches!(ty, FieldType::Enum { .. }) && !provider.supports_enums() {
+        cx.diagnostics
+            .error(
+                "E0122",
+                format!("enums are not supported on {provider:?}"),
+                span,
+            )
+            .label("this database has no enums");
+    }
+    if matches!(
+        ty,
+        FieldType::Scalar {
+            scalar: ScalarType::Json
+        }
+    ) && provider == crate::ir::Provider::Sqlserver
+    {
+        cx.diagnostics
+            .error("E0124", "SQL Server has no `Json` type", span)
+            .label("not supported by this provider");
+    }
+    if matches!(ty, FieldType::Relation { .. }) && model.kind == ModelKind::Type {
+        cx.diagnostics
+            .error("E0123", "composite types cannot have relation fields", span)
+            .label("relations are only allowed in models");
+    }
+}
+
+fn field_attribute(
+    model: &ModelAst,
+    ast: &FieldAst,
+    attribute: &Attribute,
+    field: &mut Field,
+    cx: &mut Cx<'_, '_>,
+) {
+    let name = attribute.name.name.as_str();
+    let datasource = cx
+        .datasource_name
+        .clone()
+        .unwrap_or_else(|| "db".to_string());
+    if let Some(native) = name.strip_prefix(&format!("{datasource}.")) {
+        field.native_type = native_types::check(native, attribute, field, cx);
+        return;
+    }
+    let is_relation = field.is_relation();
+    if is_relation && !matches!(name, "relation" | "ignore") && FIELD_ATTRIBUTES.contains(&name) {
+        cx.diagnostics
+            .error(
+                "E0137",
+                format!(
+                    "`@{name}` cannot be used on the relation field `{}`",
+                    field.name
+                ),
+                attribute.span,
+            )
+            .label("only `@relation` and `@ignore` apply to relation fields")
+            .help("put it on the scalar field that holds the foreign key");
+        return;
+    }
+    match name {
+        "id" | "unique" => {
+            let a = args::read(
+                attribute,
+                "@",
+                &["map", "length", "sort", "clustered"],
+                &[],
+                cx.diagnostics,
+            );
+            super::models::check_key_options(name, &a, cx);
+            if name == "id" {
+                if field.arity == Arity::Optional {
+                    cx.diagnostics
+                        .error(
+                            "E0130",
+                            format!("the id field `{}` cannot be optional", field.name),
+                            attribute.span,
+                        )
+                        .label("`@id` needs a required field")
+                        .help(format!("remove the `?` from `{}`'s type", field.name));
+                }
+                if field.arity == Arity::List {
+                    cx.diagnostics
+                        .error(
+                            "E0131",
+                            format!("the id field `{}` cannot be a list", field.name),
+                            attribute.span,
+                        )
+                        .label("`@id` needs a single value");
+                }
+                if cx.provider == Some(crate::ir::Provider::Mongodb)
+                    && !ast.attributes.iter().any(|a| {
+                        a.name.name == "map"
+                            && a.arg("name").and_then(|v| v.value.as_str()) == Some("_id")
+                    })
+                {
+                    cx.diagnostics
+                        .error(
+                            "E0138",
+                            "MongoDB ids must be mapped to `_id`",
+                            attribute.span,
+                        )
+                        .label("add `@map(\"_id\")` to this field");
+                }
+                field.is_id = true;
+            } else {
+                field.is_unique = true;
+            }
+        }
+        "default" => {
+            let a = args::read(
+                attribute,
+                "@",
+                &["value", "map"],
+                &["value"],
+                cx.diagnostics,
+            );
+            match a.get("value") {
+                Some(value) => field.default = defaults::check(model, field, value, cx),
+                None => {
+                    cx.diagnostics
+                        .error("E0142", "`@default` needs a value", attribute.span)
+                        .label("missing the default value")
+                        .help("write for example `@default(0)`, `@default(\"\")` or `@default(now())`");
+                }
+            }
+            if let Some(map) = a.get("map") {
+                args::string(map, "`map`", cx.diagnostics);
+            }
+        }
+        "map" => {
+            let a = args::read(attribute, "@", &["name"], &["name"], cx.diagnostics);
+            match a.get("name") {
+                Some(value) => {
+                    if let Some(db_name) =
+                        args::string(value, "the column name in `@map`", cx.diagnostics)
+                    {
+                        field.db_name = db_name.to_string();
+                    }
+                }
+                None => {
+                    cx.diagnostics
+                        .error("E0143", "`@map` needs the column name", attribute.span)
+                        .label("missing the name")
+                        .help("write for example `@map(\"user_id\")`");
+                }
+            }
+        }
+        "relation" => {
+            if !is_relation {
+                cx.diagnostics
+                    .error(
+                        "E0133",
+                        format!(
+                            "`@relation` can only be used on relation fields, and `{}` is not one",
+                            field.name
+                        ),
+                        attribute.span,
+                    )
+                    .label("this field's type is not a model");
+            }
+            // The arguments are read when relations are resolved.
+        }
+        "updatedAt" => {
+            args::read(attribute, "@", &[], &[], cx.diagnostics);
+            let is_datetime = matches!(
+                field.ty,
+                FieldType::Scalar {
+                    scalar: ScalarType::DateTime
+                }
+            );
+            if !is_datetime || field.arity == Arity::List {
+                cx.diagnostics
+                    .error(
+                        "E0134",
+                        format!(
+                            "`@updatedAt` needs a `DateTime` field, and `{}` is not one",
+                            field.name
+                        ),
+                        attribute.span,
+                    )
+                    .label("only `DateTime` fields can track the update time");
+            }
+            field.is_updated_at = true;
+        }
+        "ignore" => {
+            args::read(attribute, "@", &[], &[], cx.diagnostics);
+            field.ignored = true;
+        }
+        _ => {
+            let mut candidates: Vec<String> =
+                FIELD_ATTRIBUTES.iter().map(|s| s.to_string()).collect();
+            candidates.push(format!("{datasource}.Text"));
+            cx.diagnostics
+                .error(
+                    "E0135",
+                    format!("unknown field attribute `@{name}`"),
+                    attribute.name.span,
+                )
+                .label("not a Prisma field attribute")
+                .suggest(name, candidates.iter().map(String::as_str));
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! Validation: the syntax tree to the IR, applying the rules Prisma's own validator
+//! applies for SQLite, PostgreSQL and MySQL, and reporting every violation.
+//!
+//! The passes run in data-flow order: configuration blocks (they decide the provider),
+//! top-level names, enums, models with their fields and attributes, then relations,
+//! which need every model's fields and unique criteria resolved.
+
+mod args;
+mod config;
+mod defaults;
+mod fields;
+mod models;
+mod native_types;
+mod relations;
+
+use crate::diagnostic::Diagnostics;
+use crate::ir::{self, Provider, Schema};
+use crate::syntax::ast::{EnumAst, Item, ModelAst, ModelKind, SchemaAst};
+use std::collections::HashMap;
+
+/// A named top-level declaration.
+#[derive(Clone, Copy)]
+pub(crate) enum Top<'a> {
+    Model(&'a ModelAst),
+    Enum(&'a EnumAst),
+}
+
+/// What every pass needs: the sink, the provider and the table of top-level names.
+pub(crate) struct Cx<'a, 'd> {
+    pub diagnostics: &'d mut Diagnostics,
+    pub provider: Option<Provider>,
+    /// The datasource's name, which prefixes native type attributes (`@db.Text`).
+    pub datasource_name: Option<String>,
+    pub preview_features: Vec<String>,
+    pub relation_mode: ir::RelationMode,
+    /// The datasource's `schemas = [...]`, which `@@schema` must name.
+    pub schemas: Vec<String>,
+    pub tops: HashMap<&'a str, Top<'a>>,
+}
+
+impl Cx<'_, '_> {
+    pub fn has_preview(&self, feature: &str) -> bool {
+        self.preview_features
+            .iter()
+            .any(|f| f.eq_ignore_ascii_case(feature))
+    }
+}
+
+/// Names Prisma Client reserves: a model or enum may not take them.
+const RESERVED_NAMES: [&str; 46] = [
+    "PrismaClient",
+    "async",
+    "await",
+    "break",
+    "case",
+    "catch",
+    "class",
+    "const",
+    "continue",
+    "debugger",
+    "default",
+    "delete",
+    "do",
+    "else",
+    "enum",
+    "export",
+    "extends",
+    "false",
+    "finally",
+    "for",
+    "function",
+    "if",
+    "implements",
+    "import",
+    "in",
+    "instanceof",
+    "interface",
+    "let",
+    "new",
+    "null",
+    "package",
+    "private",
+    "protected",
+    "public",
+    "return",
+    "static",
+    "super",
+    "switch",
+    "this",
+    "throw",
+    "true",
+    "try",
+    "typeof",
+    "var",
+    "void",
+    "while",
+];
+
+pub(crate) fn is_valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Validates `ast` and builds the IR. The IR is complete only when no error was reported.
+pub fn build(source: &str, ast: &SchemaAst, diagnostics: &mut Diagnostics) -> Schema {
+    let config = config::read(ast, diagnostics);
+    let provider = config.datasource.as_ref().map(|d| d.provider);
+    let datasource_name = config.datasource.as_ref().map(|d| d.name.clone());
+    let preview_features = config
+        .generators
+        .iter()
+        .flat_map(|g| g.preview_features.iter().cloned())
+        .collect();
+    let mut cx = Cx {
+        diagnostics,
+        provider,
+        datasource_name,
+        preview_features,
+        relation_mode: config
+            .datasource
+            .as_ref()
+            .map_or(ir::RelationMode::ForeignKeys, |d| d.relation_mode),
+        schemas: config
+            .datasource
+            .as_ref()
+            .map(|d| d.schemas.clone())
+            .unwrap_or_default(),
+        tops: HashMap::new(),
+    };
+    collect_names(ast, &mut cx);
+    let enums: Vec<ir::Enum> = ast
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Enum(e) => Some(models::enum_(e, &mut cx)),
+            _ => None,
+        })
+        .collect();
+    let model_asts: Vec<&ModelAst> = ast
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Model(m) => Some(m),
+            _ => None,
+        })
+        .collect();
+    let mut models: Vec<ir::Model> = model_asts
+        .iter()
+        .map(|m| models::model(m, &mut cx))
+        .collect();
+    let relations = relations::resolve(&model_asts, &mut models, &mut cx);
+    models::check_database_names(&models, &enums, &model_asts, &mut cx);
+    crate::annotations::attach(source, &model_asts, &mut models, cx.diagnostics);
+    Schema {
+        datasource: config.datasource,
+        generators: config.generators,
+        models,
+        enums,
+        relations,
+    }
+}
+
+fn collect_names<'a>(ast: &'a SchemaAst, cx: &mut Cx<'a, '_>) {
+    for item in &ast.items {
+        let (name, top, what) = match item {
+            Item::Model(m) => (&m.name, Top::Model(m), m.kind.keyword()),
+            Item::Enum(e) => (&e.name, Top::Enum(e), "enum"),
+            Item::Config(_) => continue,
+        };
+        if let Item::Model(m) = item {
+            if m.kind == ModelKind::Type
+                && cx.provider.is_some_and(|p| !p.supports_composite_types())
+            {
+                cx.diagnostics
+                    .error(
+                        "E0113",
+                        "composite types are only supported on MongoDB",
+                        m.keyword_span.to(m.name.span),
+                    )
+                    .label("`type` blocks need the `mongodb` provider")
+                    .help("use a `model` with a relation, or a `Json` field");
+            }
+        }
+        if crate::ir::ScalarType::parse(&name.name).is_some() || name.name == "Unsupported" {
+            cx.diagnostics
+                .error(
+                    "E0111",
+                    format!(
+                        "`{}` is a scalar type's name and cannot name a {what}",
+                        name.name
+                    ),
+                    name.span,
+                )
+                .label("reserved for the built-in type")
+                .help("choose another name; `@@map` can keep the table's name");
+        } else if RESERVED_NAMES.contains(&name.name.as_str()) {
+            cx.diagnostics
+                .error(
+                    "E0111",
+                    format!(
+                        "`{}` is a reserved name and cannot name a {what}",
+                        name.name
+                    ),
+                    name.span,
+                )
+                .label("reserved by Prisma Client")
+                .help("choose another name; `@@map` can keep the table's name");
+        } else if !is_valid_name(&name.name) {
+            cx.diagnostics
+                .error(
+                    "E0112",
+                    format!("`{}` is not a valid {what} name", name.name),
+                    name.span,
+                )
+                .label("names start with a letter and contain only letters, digits and `_`");
+        }
+        match cx.tops.get(name.name.as_str()) {
+            Some(first) => {
+                let first_span = match first {
+                    Top::Model(m) => m.name.span,
+                    Top::Enum(e) => e.name.span,
+                };
+                cx.diagnostics
+                    .error(
+                        "E0110",
+                        format!("the name `{}` is defined more than once", name.name),
+                        name.span,
+                    )
+                    .label(format!("this {what} reuses the name"))
+                    .secondary(first_span, "first defined here")
+                    .help("models, views, types and enums share one namespace");
+            }
+            None => {
+                cx.tops.insert(name.name.as_str(), top);
+            }
+        }
+    }
+}

@@ -1,0 +1,661 @@
+//! Relations: pairing relation fields into relations and checking each one's shape,
+//! foreign key and referential actions, as Prisma does.
+//!
+//! Relation fields are grouped by the two models they join and their relation name.
+//! A group must hold exactly two fields (one per side, or two on the same model for a
+//! self-relation); their arities decide the shape: list + list is many-to-many,
+//! list + single is one-to-many, single + single is one-to-one.
+
+use super::{args, models, Cx};
+use crate::ir::{
+    Arity, Field, FieldType, Model, Provider, ReferentialAction, Relation, RelationEnd,
+    RelationKind, RelationMode,
+};
+use crate::span::Span;
+use crate::syntax::ast::{Attribute, Expr, ModelAst};
+use std::collections::BTreeMap;
+
+/// One relation field with its `@relation` arguments read.
+struct RelField<'a> {
+    model: usize,
+    field: usize,
+    target: String,
+    name: Option<String>,
+    fields: Option<Vec<(&'a str, Span)>>,
+    references: Option<Vec<(&'a str, Span)>>,
+    on_delete: Option<(ReferentialAction, Span)>,
+    on_update: Option<(ReferentialAction, Span)>,
+    map: Option<String>,
+    span: Span,
+    arity: Arity,
+}
+
+impl RelField<'_> {
+    fn has_fk_arguments(&self) -> bool {
+        self.fields.is_some() || self.references.is_some()
+    }
+}
+
+pub(crate) fn resolve(
+    asts: &[&ModelAst],
+    models: &mut [Model],
+    cx: &mut Cx<'_, '_>,
+) -> Vec<Relation> {
+    let rel_fields = collect(asts, models, cx);
+    // Group by (the two models, sorted; relation name).
+    let mut groups: BTreeMap<(String, String, String), Vec<usize>> = BTreeMap::new();
+    for (i, f) in rel_fields.iter().enumerate() {
+        let own = models[f.model].name.clone();
+        let (a, b) = if own <= f.target {
+            (own, f.target.clone())
+        } else {
+            (f.target.clone(), own)
+        };
+        groups
+            .entry((a, b, f.name.clone().unwrap_or_default()))
+            .or_default()
+            .push(i);
+    }
+    let mut relations = Vec::new();
+    let mut assignments: Vec<(usize, usize, usize)> = Vec::new();
+    for ((a, b, name), members) in groups {
+        let Some((first, second)) = pair(&rel_fields, &members, models, cx) else {
+            continue;
+        };
+        let (x, y) = (&rel_fields[first], &rel_fields[second]);
+        let name = if name.is_empty() {
+            format!("{a}To{b}")
+        } else {
+            name
+        };
+        if let Some(relation) = shape(x, y, name, models, cx) {
+            let index = relations.len();
+            assignments.push((x.model, x.field, index));
+            assignments.push((y.model, y.field, index));
+            relations.push(relation);
+        }
+    }
+    for (model, field, index) in assignments {
+        if let FieldType::Relation { relation, .. } = &mut models[model].fields[field].ty {
+            *relation = index;
+        }
+    }
+    relations
+}
+
+fn collect<'a>(asts: &[&'a ModelAst], models: &[Model], cx: &mut Cx<'_, '_>) -> Vec<RelField<'a>> {
+    let mut out = Vec::new();
+    for (mi, (ast, model)) in asts.iter().zip(models).enumerate() {
+        for (fi, field) in model.fields.iter().enumerate() {
+            let FieldType::Relation { model: target, .. } = &field.ty else {
+                continue;
+            };
+            let target_ignored = models.iter().any(|m| &m.name == target && m.ignored);
+            if field.ignored || model.ignored {
+                continue;
+            }
+            if target_ignored {
+                cx.diagnostics
+                    .error(
+                        "E0313",
+                        format!(
+                            "relation field `{}` points to the ignored model `{target}`",
+                            field.name
+                        ),
+                        field.span,
+                    )
+                    .label("this field must be ignored too")
+                    .help("add `@ignore` to the field");
+                continue;
+            }
+            let attribute = ast
+                .fields
+                .iter()
+                .find(|f| f.name.name == field.name)
+                .and_then(|f| f.attributes.iter().find(|a| a.name.name == "relation"));
+            out.push(read_relation_attribute(
+                mi, fi, field, target, attribute, cx,
+            ));
+        }
+    }
+    out
+}
+
+fn read_relation_attribute<'a>(
+    model: usize,
+    field_index: usize,
+    field: &Field,
+    target: &str,
+    attribute: Option<&'a Attribute>,
+    cx: &mut Cx<'_, '_>,
+) -> RelField<'a> {
+    let mut rel = RelField {
+        model,
+        field: field_index,
+        target: target.to_string(),
+        name: None,
+        fields: None,
+        references: None,
+        on_delete: None,
+        on_update: None,
+        map: None,
+        span: field.span,
+        arity: field.arity,
+    };
+    let Some(attribute) = attribute else {
+        return rel;
+    };
+    let accepted = [
+        "name",
+        "fields",
+        "references",
+        "onDelete",
+        "onUpdate",
+        "map",
+    ];
+    let a = args::read(attribute, "@", &accepted, &["name"], cx.diagnostics);
+    if let Some(value) = a.get("name") {
+        rel.name = args::string(value, "the relation name", cx.diagnostics).map(str::to_string);
+    }
+    if let Some(value) = a.get("map") {
+        rel.map = args::string(value, "`map`", cx.diagnostics).map(str::to_string);
+    }
+    rel.fields = a
+        .get("fields")
+        .map(|e| args::field_names(e, "`fields`", cx.diagnostics));
+    rel.references = a
+        .get("references")
+        .map(|e| args::field_names(e, "`references`", cx.diagnostics));
+    rel.on_delete = a.get("onDelete").and_then(|e| action(e, cx));
+    rel.on_update = a.get("onUpdate").and_then(|e| action(e, cx));
+    rel
+}
+
+fn action(expr: &Expr, cx: &mut Cx<'_, '_>) -> Option<(ReferentialAction, Span)> {
+    let name = expr.as_path().unwrap_or_default();
+    match ReferentialAction::parse(name) {
+        Some(action) => Some((action, expr.span())),
+        None => {
+            cx.diagnostics
+                .error(
+                    "E0321",
+                    format!("unknown referential action `{name}`"),
+                    expr.span(),
+                )
+                .label("expected Cascade, Restrict, NoAction, SetNull or SetDefault")
+                .suggest(name, ReferentialAction::NAMES);
+            None
+        }
+    }
+}
+
+/// The two fields of a relation group, or `None` after reporting why there are not two.
+fn pair(
+    rel: &[RelField<'_>],
+    members: &[usize],
+    models: &[Model],
+    cx: &mut Cx<'_, '_>,
+) -> Option<(usize, usize)> {
+    let field = |i: usize| &models[rel[i].model].fields[rel[i].field];
+    let model_name = |i: usize| models[rel[i].model].name.as_str();
+    let first = members[0];
+    let is_self = model_name(first) == rel[first].target;
+    let named = rel[first].name.is_some();
+    if is_self && !named && members.len() == 2 {
+        let (x, y) = (members[0], members[1]);
+        cx.diagnostics
+            .error("E0301", format!("ambiguous self-relation: `{}` and `{}` in `{}` both refer to `{}`", field(x).name, field(y).name, model_name(x), model_name(x)), field(y).span)
+            .label("which relation is this?")
+            .secondary(field(x).span, "and this one")
+            .help("if they are two ends of one relation, give both the same name: `@relation(\"name\")`");
+        return None;
+    }
+    if members.len() > 2
+        || (!is_self
+            && members
+                .iter()
+                .filter(|&&i| model_name(i) == model_name(first))
+                .count()
+                > 1)
+    {
+        let (x, y) = (
+            members[0],
+            members[1..]
+                .iter()
+                .copied()
+                .find(|&i| model_name(i) == model_name(first))
+                .unwrap_or(members[1]),
+        );
+        cx.diagnostics
+            .error(
+                "E0301",
+                format!(
+                    "ambiguous relation: `{}` and `{}` in `{}` both refer to `{}`",
+                    field(x).name,
+                    field(y).name,
+                    model_name(x),
+                    rel[x].target
+                ),
+                field(y).span,
+            )
+            .label("which relation is this?")
+            .secondary(field(x).span, "and this one")
+            .help(
+                "give each relation its own name with `@relation(\"name\")`, on both of its ends",
+            );
+        return None;
+    }
+    if members.len() == 1 {
+        let x = members[0];
+        cx.diagnostics
+            .error(
+                "E0302",
+                format!(
+                    "relation field `{}` on `{}` has no opposite field on `{}`",
+                    field(x).name,
+                    model_name(x),
+                    rel[x].target
+                ),
+                field(x).span,
+            )
+            .label("missing back-relation")
+            .help(format!(
+                "add a field of type `{}` (or a list of it) to `{}`; `prisma format` can add it",
+                model_name(x),
+                rel[x].target
+            ));
+        return None;
+    }
+    Some((members[0], members[1]))
+}
+
+fn shape(
+    x: &RelField<'_>,
+    y: &RelField<'_>,
+    name: String,
+    models: &[Model],
+    cx: &mut Cx<'_, '_>,
+) -> Option<Relation> {
+    let end = |f: &RelField<'_>| RelationEnd {
+        model: models[f.model].name.clone(),
+        field: models[f.model].fields[f.field].name.clone(),
+    };
+    let field_name = |f: &RelField<'_>| models[f.model].fields[f.field].name.clone();
+    match (x.arity == Arity::List, y.arity == Arity::List) {
+        (true, true) => {
+            for f in [x, y] {
+                if f.has_fk_arguments() {
+                    cx.diagnostics
+                        .error("E0303", format!("the many-to-many relation field `{}` cannot have `fields` or `references`", field_name(f)), f.span)
+                        .label("implicit many-to-many relations keep their keys in a join table")
+                        .help("remove the arguments, or model the join table explicitly");
+                }
+                no_actions(f, None, models, cx);
+                let target = models.iter().find(|m| m.name == f.target)?;
+                if target
+                    .primary_key
+                    .as_ref()
+                    .is_none_or(|pk| pk.fields.len() != 1)
+                {
+                    cx.diagnostics
+                        .error("E0304", format!("`{}` has no single-field `@id`, so it cannot be part of the many-to-many relation `{}`", target.name, field_name(f)), f.span)
+                        .label("implicit many-to-many needs an `@id` on both models")
+                        .help("give the model a single-field `@id`, or use an explicit join model");
+                }
+            }
+            let (a, b) = if (end(x).model, x.field) <= (end(y).model, y.field) {
+                (x, y)
+            } else {
+                (y, x)
+            };
+            Some(Relation {
+                join_table: Some(format!("_{name}")),
+                name,
+                kind: RelationKind::ManyToMany,
+                referencing: end(a),
+                referenced: end(b),
+                fields: Vec::new(),
+                references: Vec::new(),
+                on_delete: None,
+                on_update: None,
+                db_name: None,
+            })
+        }
+        (true, false) | (false, true) => {
+            let (list, single) = if x.arity == Arity::List {
+                (x, y)
+            } else {
+                (y, x)
+            };
+            if list.has_fk_arguments() {
+                cx.diagnostics
+                    .error(
+                        "E0307",
+                        format!(
+                            "the list field `{}` cannot have `fields` or `references`",
+                            field_name(list)
+                        ),
+                        list.span,
+                    )
+                    .label("the foreign key belongs on the other side")
+                    .help(format!(
+                        "put them on `{}` in `{}`",
+                        field_name(single),
+                        models[single.model].name
+                    ));
+            }
+            no_actions(list, Some(single), models, cx);
+            if single.fields.is_none() {
+                cx.diagnostics
+                    .error("E0305", format!("relation field `{}` needs `fields` and `references`", field_name(single)), single.span)
+                    .label("this side of a one-to-many relation holds the foreign key")
+                    .help(format!("write `@relation(fields: [{}Id], references: [id])` with a scalar field for the key", field_name(single)));
+            }
+            Some(foreign_key(
+                single,
+                list,
+                RelationKind::OneToMany,
+                name,
+                models,
+                cx,
+            ))
+        }
+        (false, false) => {
+            let (referencing, referenced) = match (x.has_fk_arguments(), y.has_fk_arguments()) {
+                (true, true) => {
+                    cx.diagnostics
+                        .error("E0309", format!("both ends of the one-to-one relation `{}`/`{}` have `fields` or `references`", field_name(x), field_name(y)), y.span)
+                        .label("only one side may hold the foreign key")
+                        .secondary(x.span, "this side holds it too");
+                    (x, y)
+                }
+                (false, false) => {
+                    cx.diagnostics
+                        .error("E0310", format!("neither end of the one-to-one relation `{}`/`{}` has `fields` and `references`", field_name(x), field_name(y)), x.span)
+                        .label("one side must hold the foreign key")
+                        .secondary(y.span, "other side");
+                    return None;
+                }
+                (true, false) => (x, y),
+                (false, true) => (y, x),
+            };
+            no_actions(referenced, Some(referencing), models, cx);
+            if referenced.arity == Arity::Required {
+                cx.diagnostics
+                    .error("E0311", format!("`{}` must be optional: it is the side of a one-to-one relation without the foreign key", field_name(referenced)), referenced.span)
+                    .label("make this field optional with `?`")
+                    .help("the database cannot require a row on the side that has no foreign key");
+            }
+            let relation = foreign_key(
+                referencing,
+                referenced,
+                RelationKind::OneToOne,
+                name,
+                models,
+                cx,
+            );
+            let own = &models[referencing.model];
+            let unique = own
+                .primary_key
+                .iter()
+                .map(|p| &p.fields)
+                .chain(own.uniques.iter().map(|u| &u.fields))
+                .any(|u| same_set(u, &relation.fields));
+            if !relation.fields.is_empty() && !unique {
+                cx.diagnostics
+                    .error("E0312", format!("the one-to-one relation `{}` needs unique `fields`", field_name(referencing)), referencing.span)
+                    .label(format!("`{}` is not unique", relation.fields.join(", ")))
+                    .help("add `@unique` to the foreign key field (or `@@unique` over the fields), or make the relation one-to-many");
+            }
+            Some(relation)
+        }
+    }
+}
+
+/// `onDelete`/`onUpdate` are only allowed on the side with the foreign key.
+fn no_actions(
+    f: &RelField<'_>,
+    other: Option<&RelField<'_>>,
+    models: &[Model],
+    cx: &mut Cx<'_, '_>,
+) {
+    for (action, span) in [f.on_delete, f.on_update].into_iter().flatten() {
+        let help = match other {
+            Some(o) => format!(
+                "put it on `{}` in `{}`",
+                models[o.model].fields[o.field].name, models[o.model].name
+            ),
+            None => "for many-to-many, use an explicit join model to set referential actions"
+                .to_string(),
+        };
+        cx.diagnostics
+            .error(
+                "E0308",
+                format!("referential action `{action:?}` on the side without the foreign key"),
+                span,
+            )
+            .label("not allowed here")
+            .help(help);
+    }
+}
+
+fn same_set(a: &[String], b: &[String]) -> bool {
+    a.len() == b.len() && a.iter().all(|x| b.contains(x))
+}
+
+/// Checks the `fields`/`references` of the side holding the foreign key.
+fn foreign_key(
+    rel: &RelField<'_>,
+    other: &RelField<'_>,
+    kind: RelationKind,
+    name: String,
+    models: &[Model],
+    cx: &mut Cx<'_, '_>,
+) -> Relation {
+    let own = &models[rel.model];
+    let relation_field = &own.fields[rel.field];
+    let target = models.iter().find(|m| m.name == rel.target);
+    let fields = rel.fields.clone().unwrap_or_default();
+    let references = rel.references.clone().unwrap_or_default();
+    if rel.fields.is_some() != rel.references.is_some() {
+        let (missing, present) = if rel.fields.is_some() {
+            ("references", "fields")
+        } else {
+            ("fields", "references")
+        };
+        cx.diagnostics
+            .error(
+                "E0306",
+                format!(
+                    "relation field `{}` has `{present}` but no `{missing}`",
+                    relation_field.name
+                ),
+                rel.span,
+            )
+            .label(format!("missing `{missing}`"))
+            .help("give both: `@relation(fields: [authorId], references: [id])`");
+    } else if fields.len() != references.len() {
+        cx.diagnostics
+            .error(
+                "E0314",
+                format!(
+                    "relation field `{}` has {} `fields` but {} `references`",
+                    relation_field.name,
+                    fields.len(),
+                    references.len()
+                ),
+                rel.span,
+            )
+            .label("each field must match one referenced field");
+    }
+    let mut own_fields: Vec<Option<&Field>> = Vec::new();
+    for (name, span) in &fields {
+        let field = own.field(name);
+        match field {
+            None => {
+                cx.diagnostics
+                    .error(
+                        "E0315",
+                        format!(
+                            "`fields` names `{name}`, which is not a field of `{}`",
+                            own.name
+                        ),
+                        *span,
+                    )
+                    .label("unknown field")
+                    .suggest(name, own.fields.iter().map(|f| f.name.as_str()));
+            }
+            Some(f) if f.is_relation() => {
+                cx.diagnostics
+                    .error(
+                        "E0316",
+                        format!("`fields` names the relation field `{name}`"),
+                        *span,
+                    )
+                    .label("the foreign key must be made of scalar fields");
+            }
+            Some(_) => {}
+        }
+        own_fields.push(field.filter(|f| !f.is_relation()));
+    }
+    if let Some(target) = target {
+        let mut target_fields = Vec::new();
+        for (name, span) in &references {
+            match target.field(name) {
+                Some(f) if !f.is_relation() => target_fields.push(Some(f)),
+                Some(_) => {
+                    cx.diagnostics
+                        .error(
+                            "E0317",
+                            format!(
+                                "`references` names the relation field `{name}` of `{}`",
+                                target.name
+                            ),
+                            *span,
+                        )
+                        .label("references must be scalar fields");
+                    target_fields.push(None);
+                }
+                None => {
+                    cx.diagnostics
+                        .error(
+                            "E0317",
+                            format!(
+                                "`references` names `{name}`, which is not a field of `{}`",
+                                target.name
+                            ),
+                            *span,
+                        )
+                        .label("unknown field")
+                        .suggest(name, target.fields.iter().map(|f| f.name.as_str()));
+                    target_fields.push(None);
+                }
+            }
+        }
+        let referenced: Vec<String> = references.iter().map(|(n, _)| n.to_string()).collect();
+        let is_unique = target
+            .primary_key
+            .iter()
+            .map(|p| &p.fields)
+            .chain(target.uniques.iter().map(|u| &u.fields))
+            .any(|u| same_set(u, &referenced));
+        if !references.is_empty() && target_fields.iter().all(Option::is_some) && !is_unique {
+            cx.diagnostics
+                .error(
+                    "E0318",
+                    format!(
+                        "`references` must name a unique criterion of `{}`",
+                        target.name
+                    ),
+                    references[0].1.to(references[references.len() - 1].1),
+                )
+                .label(format!(
+                    "`{}` is not an id or unique in `{}`",
+                    referenced.join(", "),
+                    target.name
+                ))
+                .help("reference the id, or fields marked `@unique` / covered by `@@unique`");
+        }
+        for ((own_field, target_field), (name, span)) in
+            own_fields.iter().zip(&target_fields).zip(&fields)
+        {
+            if let (Some(a), Some(b)) = (own_field, target_field) {
+                if a.ty != b.ty {
+                    cx.diagnostics
+                        .error(
+                            "E0319",
+                            format!(
+                                "`{name}` is `{}` but the field it references, `{}.{}`, is `{}`",
+                                models::scalar_type_name(a),
+                                target.name,
+                                b.name,
+                                models::scalar_type_name(b)
+                            ),
+                            *span,
+                        )
+                        .label("type differs from the referenced field")
+                        .help("a foreign key must have the same type as the key it references");
+                }
+            }
+        }
+    }
+    let any_optional = own_fields
+        .iter()
+        .flatten()
+        .any(|f| f.arity == Arity::Optional);
+    let any_required = own_fields
+        .iter()
+        .flatten()
+        .any(|f| f.arity == Arity::Required);
+    if relation_field.arity == Arity::Required && any_optional {
+        cx.diagnostics
+            .error(
+                "E0320",
+                format!(
+                    "relation field `{}` is required but its foreign key has optional fields",
+                    relation_field.name
+                ),
+                rel.span,
+            )
+            .label("make this relation optional with `?`, or the key fields required");
+    }
+    for (action, span) in [rel.on_delete, rel.on_update].into_iter().flatten() {
+        if action == ReferentialAction::SetNull && any_required {
+            let lenient = cx.provider == Some(Provider::Postgresql)
+                && cx.relation_mode == RelationMode::ForeignKeys;
+            let mut report = if lenient {
+                cx.diagnostics
+                    .warning("W0322", "`SetNull` on a required foreign key", span)
+            } else {
+                cx.diagnostics.error(
+                    "E0322",
+                    "`SetNull` cannot be used when the foreign key is required",
+                    span,
+                )
+            };
+            report = report
+                .label("the key fields cannot be set to null")
+                .help("make the foreign key fields optional, or choose another action");
+            drop(report);
+        }
+    }
+    let _ = other;
+    Relation {
+        name,
+        kind,
+        referencing: RelationEnd {
+            model: own.name.clone(),
+            field: relation_field.name.clone(),
+        },
+        referenced: RelationEnd {
+            model: rel.target.clone(),
+            field: models[other.model].fields[other.field].name.clone(),
+        },
+        fields: fields.iter().map(|(n, _)| n.to_string()).collect(),
+        references: references.iter().map(|(n, _)| n.to_string()).collect(),
+        on_delete: rel.on_delete.map(|(a, _)| a),
+        on_update: rel.on_update.map(|(a, _)| a),
+        db_name: rel.map.clone(),
+        join_table: None,
+    }
+}

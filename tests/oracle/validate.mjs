@@ -1,0 +1,166 @@
+#!/usr/bin/env node
+// Oracle for `ssot check`: runs Prisma's own schema validator (the
+// @prisma/prisma-schema-wasm package, two versions side by side) on
+// Prisma schema files and prints one JSON object per line per file:
+//
+//   {"path": "...", "valid": bool,
+//    "v6":     {"valid": bool, "error": "first lines of message" | null},
+//    "latest": {"valid": bool, "error": ... }}
+//
+// `valid` is true when EITHER version accepts the schema.
+//
+// Usage: node tests/oracle/validate.mjs FILE_OR_DIR...
+//   A directory is searched recursively for *.prisma files.
+//   --full   print the whole error message instead of its first lines
+//
+// How `validate` is called (read from the packages' .d.ts and the
+// serde struct names in the wasm; the same in 6.19 and 8.1):
+//   validate(JSON.stringify({ prismaSchema: [[fileName, content]], noColor: true }))
+// `prismaSchema` is an untagged enum: a plain string or a list of
+// [fileName, content] pairs; we use the list form so that messages name the
+// file. It returns nothing when the schema is valid and throws otherwise;
+// the thrown error's message is JSON: {"error_code":"P1012","message":"..."}.
+// Note: the key is `noColor`; unknown keys such as `noColorErrors` are
+// silently ignored (you then get ANSI colours in messages).
+//
+// Prisma 7+ rejects `url`, `directUrl` and `shadowDatabaseUrl` in a
+// datasource (they moved to prisma.config.ts) while Prisma 6 requires `url`,
+// so for the latest version those lines are removed from datasource blocks
+// before validating.
+
+import { createRequire } from 'node:module';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+
+const VERSIONS = {
+  v6: 'prisma-schema-wasm-6',
+  latest: 'prisma-schema-wasm-latest',
+};
+
+for (const pkg of Object.values(VERSIONS)) {
+  if (!existsSync(join(here, 'node_modules', pkg, 'package.json'))) {
+    process.stderr.write(
+      `validate.mjs: ${join(here, 'node_modules', pkg)} is missing.\n` +
+        `Install the oracle first:  (cd ${relative(process.cwd(), here) || '.'} && npm ci)\n`,
+    );
+    process.exit(2);
+  }
+}
+
+const wasm = {};
+for (const [key, pkg] of Object.entries(VERSIONS)) {
+  wasm[key] = require(join(here, 'node_modules', pkg));
+}
+
+const args = process.argv.slice(2);
+const full = args.includes('--full');
+const inputs = args.filter((a) => a !== '--full');
+if (inputs.length === 0) {
+  process.stderr.write('usage: node tests/oracle/validate.mjs [--full] FILE_OR_DIR...\n');
+  process.exit(2);
+}
+
+function collect(p, out) {
+  let st;
+  try {
+    st = statSync(p);
+  } catch {
+    process.stderr.write(`validate.mjs: no such file or directory: ${p}\n`);
+    process.exit(2);
+  }
+  if (st.isDirectory()) {
+    const entries = readdirSync(p).sort();
+    for (const e of entries) {
+      const child = join(p, e);
+      const cst = statSync(child);
+      if (cst.isDirectory()) {
+        if (e !== 'node_modules') collect(child, out);
+      } else if (e.endsWith('.prisma')) {
+        out.push(child);
+      }
+    }
+  } else {
+    out.push(p);
+  }
+}
+
+// Remove `url`, `directUrl` and `shadowDatabaseUrl` properties from
+// datasource blocks (Prisma 7+ no longer accepts them in the schema).
+function stripDatasourceUrls(src) {
+  const lines = src.split('\n');
+  let inDatasource = false;
+  const out = [];
+  for (const line of lines) {
+    if (!inDatasource) {
+      if (/^\s*datasource\s+\w+\s*\{/.test(line)) {
+        // A one-line block is left alone.
+        inDatasource = !/\}/.test(line);
+      }
+      out.push(line);
+      continue;
+    }
+    if (/^\s*\}/.test(line)) {
+      inDatasource = false;
+      out.push(line);
+      continue;
+    }
+    if (/^\s*(url|directUrl|shadowDatabaseUrl)\s*=/.test(line)) {
+      out.push(''); // blanked, so that line numbers in messages stay the same
+      continue;
+    }
+    out.push(line);
+  }
+  return out.join('\n');
+}
+
+function firstLines(msg, n = 6) {
+  if (full) return msg;
+  const lines = msg.split('\n');
+  return lines.slice(0, n).join('\n');
+}
+
+function runOne(key, fileName, content) {
+  const params = JSON.stringify({ prismaSchema: [[fileName, content]], noColor: true });
+  try {
+    wasm[key].validate(params);
+    return { valid: true, error: null };
+  } catch (e) {
+    const raw = e && e.message !== undefined ? e.message : String(e);
+    let parsed = null;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      /* not JSON: not a validation error */
+    }
+    if (parsed && typeof parsed.message === 'string') {
+      return { valid: false, error: firstLines(parsed.message.trim()) };
+    }
+    // A panic or bad input: not a verdict on the schema.
+    return { valid: false, error: `ORACLE-FAILURE: ${raw}`, oracleFailure: true };
+  }
+}
+
+const files = [];
+for (const i of inputs) collect(i, files);
+
+let failures = 0;
+for (const f of files) {
+  const content = readFileSync(f, 'utf8');
+  const name = f.split('/').pop();
+  const v6 = runOne('v6', name, content);
+  const latest = runOne('latest', name, stripDatasourceUrls(content));
+  if (v6.oracleFailure || latest.oracleFailure) failures++;
+  delete v6.oracleFailure;
+  delete latest.oracleFailure;
+  process.stdout.write(
+    JSON.stringify({ path: f, valid: v6.valid || latest.valid, v6, latest }) + '\n',
+  );
+}
+if (failures) {
+  process.stderr.write(`validate.mjs: the validator itself failed on ${failures} file(s)\n`);
+  process.exit(3);
+}
