@@ -12,6 +12,7 @@ use crate::syntax::ast::ModelKind;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, Default)]
+#[serde(rename_all = "camelCase")]
 pub struct Schema {
     pub datasource: Option<Datasource>,
     pub generators: Vec<Generator>,
@@ -90,6 +91,7 @@ impl Provider {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Datasource {
     pub name: String,
     pub provider: Provider,
@@ -109,6 +111,7 @@ pub enum RelationMode {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Generator {
     pub name: String,
     pub provider: String,
@@ -117,6 +120,7 @@ pub struct Generator {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Model {
     pub name: String,
     /// The table (or view) name: `@@map` or the model name.
@@ -160,6 +164,7 @@ impl From<ModelKind> for ModelKindIr {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Field {
     pub name: String,
     /// The column name: `@map` or the field name.
@@ -272,12 +277,14 @@ pub enum DefaultValue {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct NativeType {
     pub name: String,
     pub args: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrimaryKey {
     pub fields: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -288,6 +295,7 @@ pub struct PrimaryKey {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Index {
     pub fields: Vec<String>,
     /// The client-side name (`name:`), for compound uniques.
@@ -338,6 +346,7 @@ impl ReferentialAction {
 /// One end of a relation: a relation field on a model (absent for a one-sided relation
 /// to an ignored model).
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RelationEnd {
     pub model: String,
     pub field: String,
@@ -350,6 +359,7 @@ pub struct RelationEnd {
 /// `referenced` the other. For many-to-many both ends are lists, and `join_table`
 /// names Prisma's implicit table (`_AToB`, columns `A` and `B`).
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Relation {
     pub name: String,
     pub kind: RelationKind,
@@ -368,6 +378,7 @@ pub struct Relation {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Enum {
     pub name: String,
     pub db_name: String,
@@ -378,6 +389,7 @@ pub struct Enum {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EnumValue {
     pub name: String,
     pub db_name: String,

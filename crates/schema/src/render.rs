@@ -50,8 +50,10 @@ pub fn human(diagnostics: &[Diagnostic], source: &str, path: &str, color: bool) 
             .fold(true)
             .annotation(level.span(visible(d.span, source)).label(&d.label));
         for secondary in &d.secondary {
+            // annotate-snippets draws a secondary `---` label without a level prefix only
+            // for the error and warning levels; the underline style marks it secondary.
             snippet = snippet.annotation(
-                Level::Info
+                Level::Warning
                     .span(visible(secondary.span, source))
                     .label(&secondary.message),
             );

@@ -23,6 +23,7 @@ use value::{RawAnnotation, ValueParser};
 
 /// Every annotation on one model, typed.
 #[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Annotations {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub policies: Vec<Policy>,

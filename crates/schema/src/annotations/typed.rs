@@ -9,6 +9,7 @@ use serde::Serialize;
 /// A rule expression as written, with the span of its text inside the quotes.
 /// Its grammar and types are checked by the policy compiler.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Rule {
     pub text: String,
     pub span: Span,
@@ -24,6 +25,7 @@ pub enum Operation {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Policy {
     /// The operations this policy allows, with `write` and `*` expanded.
     pub operations: Vec<Operation>,
@@ -50,15 +52,24 @@ pub enum RealtimeEvent {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Realtime {
     pub subscribe: Vec<SubscribeKind>,
     pub broadcast: Vec<RealtimeEvent>,
     /// Who may subscribe, per kind; a kind without a rule is open to nobody.
-    pub permissions: Vec<(SubscribeKind, Rule)>,
+    pub permissions: Vec<Permission>,
     pub span: Span,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Permission {
+    pub kind: SubscribeKind,
+    pub rule: Rule,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Auth {
     pub strategy: String,
     /// Access-token lifetime in seconds (`expiry: "7d"`; default 15 minutes).
@@ -80,6 +91,7 @@ pub enum SearchEngine {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Search {
     pub fields: Vec<String>,
     pub weights: Vec<f64>,
@@ -88,6 +100,7 @@ pub struct Search {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Service {
     pub provider: String,
     /// Options other than the provider, as written (`url`, `events`, `secret`, `actions`, ...).
@@ -449,7 +462,7 @@ fn realtime(raw: &RawAnnotation, d: &mut Diagnostics) -> Option<Realtime> {
                         ));
                     }
                     if let Some(rule) = rule(rule_value, "a permission rule", d) {
-                        permissions.push((kind, rule));
+                        permissions.push(Permission { kind, rule });
                     }
                 }
             }

@@ -106,6 +106,9 @@ pub struct Attribute {
     pub args: Vec<Argument>,
     /// Span of the argument list's parentheses, when there are any.
     pub args_span: Option<Span>,
+    /// The argument list had a syntax error (already reported): later stages skip
+    /// checks that would only repeat it.
+    pub malformed: bool,
     pub doc: Vec<DocLine>,
     pub span: Span,
 }

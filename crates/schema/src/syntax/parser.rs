@@ -522,10 +522,12 @@ impl<'s, 'd> Parser<'s, 'd> {
         };
         let mut args = Vec::new();
         let mut args_span = None;
+        let mut malformed = name.name.is_empty();
         if let Some(open) = self.eat(TokenKind::LParen) {
-            let (parsed, close) = self.arguments(open.span, TokenKind::RParen);
+            let (parsed, close, ok) = self.arguments(open.span, TokenKind::RParen);
             args = parsed;
             args_span = Some(open.span.to(close));
+            malformed |= !ok;
         }
         let end = args_span.unwrap_or(name.span);
         Attribute {
@@ -533,6 +535,7 @@ impl<'s, 'd> Parser<'s, 'd> {
             block,
             args,
             args_span,
+            malformed,
             doc,
             span: at.span.to(end),
         }
@@ -553,28 +556,29 @@ impl<'s, 'd> Parser<'s, 'd> {
         Some((path, span))
     }
 
-    /// Arguments up to `close`; returns them and the closing token's span. Like Prisma,
-    /// the list must stay on one line and takes no trailing comma.
-    pub(crate) fn arguments(&mut self, open: Span, close: TokenKind) -> (Vec<Argument>, Span) {
+    /// Arguments up to `close`; returns them, the closing token's span, and whether the
+    /// list was well-formed. Like Prisma, the list must stay on one line and takes no
+    /// trailing comma.
+    pub(crate) fn arguments(&mut self, open: Span, close: TokenKind) -> (Vec<Argument>, Span, bool) {
         let mut args = Vec::new();
         if let Some(t) = self.eat(close) {
-            return (args, t.span);
+            return (args, t.span, true);
         }
         loop {
             match self.argument() {
                 Some(arg) => args.push(arg),
-                None => return (args, self.unclosed(open, close)),
+                None => return (args, self.unclosed(open, close), false),
             }
             if let Some(t) = self.eat(close) {
-                return (args, t.span);
+                return (args, t.span, true);
             }
             let Some(comma) = self.eat(TokenKind::Comma) else {
-                return (args, self.unclosed(open, close));
+                return (args, self.unclosed(open, close), false);
             };
             if let Some(t) = self.eat(close) {
                 self.error("E0026", "trailing commas are not allowed", comma.span)
                     .label("remove this comma");
-                return (args, t.span);
+                return (args, t.span, false);
             }
         }
     }
@@ -675,7 +679,7 @@ impl<'s, 'd> Parser<'s, 'd> {
             TokenKind::Ident => {
                 let (path, span) = self.path()?;
                 if let Some(open) = self.eat(TokenKind::LParen) {
-                    let (args, close) = self.arguments(open.span, TokenKind::RParen);
+                    let (args, close, _) = self.arguments(open.span, TokenKind::RParen);
                     return Some(Expr::Call {
                         name: Ident { name: path, span },
                         args,
@@ -686,7 +690,7 @@ impl<'s, 'd> Parser<'s, 'd> {
             }
             TokenKind::LBracket => {
                 self.pos += 1;
-                let (args, close) = self.arguments(token.span, TokenKind::RBracket);
+                let (args, close, _) = self.arguments(token.span, TokenKind::RBracket);
                 let mut items = Vec::with_capacity(args.len());
                 for arg in args {
                     if let Some(name) = &arg.name {

@@ -241,10 +241,11 @@ pub(crate) fn model(ast: &ModelAst, cx: &mut Cx<'_, '_>) -> Model {
         });
     }
     check_duplicate_block_attributes(&ast.attributes, cx);
-    for attribute in &ast.attributes {
+    for attribute in ast.attributes.iter().filter(|a| !a.malformed) {
         block_attribute(attribute, &mut model, cx);
     }
-    if model.kind == ir::ModelKindIr::Model && !model.ignored && !has_unique_criterion(&model) {
+    let malformed = ast.attributes.iter().chain(ast.fields.iter().flat_map(|f| &f.attributes)).any(|a| a.malformed);
+    if model.kind == ir::ModelKindIr::Model && !model.ignored && !malformed && !has_unique_criterion(&model) {
         cx.diagnostics
             .error("E0164", format!("model `{}` has no unique criterion", model.name), ast.name.span)
             .label("every model needs an `@id`, `@@id`, or a `@unique`/`@@unique` over required fields")

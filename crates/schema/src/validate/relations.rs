@@ -28,6 +28,8 @@ struct RelField<'a> {
     map: Option<String>,
     span: Span,
     arity: Arity,
+    /// Its `@relation` had a syntax error: the relation is not checked further.
+    malformed: bool,
 }
 
 impl RelField<'_> {
@@ -59,6 +61,9 @@ pub(crate) fn resolve(
     let mut relations = Vec::new();
     let mut assignments: Vec<(usize, usize, usize)> = Vec::new();
     for ((a, b, name), members) in groups {
+        if members.iter().any(|&i| rel_fields[i].malformed) {
+            continue;
+        }
         let Some((first, second)) = pair(&rel_fields, &members, models, cx) else {
             continue;
         };
