@@ -146,8 +146,9 @@ fn read_relation_attribute<'a>(
         map: None,
         span: field.span,
         arity: field.arity,
+        malformed: attribute.is_some_and(|a| a.malformed),
     };
-    let Some(attribute) = attribute else {
+    let Some(attribute) = attribute.filter(|a| !a.malformed) else {
         return rel;
     };
     let accepted = [
