@@ -17,7 +17,9 @@ fn repo_root() -> PathBuf {
 }
 
 fn prisma_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     entries.sort();
     for path in entries {
@@ -68,20 +70,38 @@ fn ssot_check_agrees_with_prisma() {
     if corpus.is_dir() {
         prisma_files(&corpus, &mut files);
     } else {
-        eprintln!("SKIPPED the real-schema corpus: {} is absent", corpus.display());
+        eprintln!(
+            "SKIPPED the real-schema corpus: {} is absent",
+            corpus.display()
+        );
     }
-    assert!(fixture_count >= 100, "expected at least 100 fixtures, found {fixture_count}");
-    let Some(verdicts) = oracle(&files) else { return };
-    assert_eq!(verdicts.len(), files.len(), "the oracle answered for every file");
+    assert!(
+        fixture_count >= 100,
+        "expected at least 100 fixtures, found {fixture_count}"
+    );
+    let Some(verdicts) = oracle(&files) else {
+        return;
+    };
+    assert_eq!(
+        verdicts.len(),
+        files.len(),
+        "the oracle answered for every file"
+    );
 
     let mut disagreements = Vec::new();
     for file in &files {
         let prisma_valid = verdicts[file];
         let source = std::fs::read_to_string(file).expect("readable fixture");
         let ssot_valid = !ssot_schema::check(&source).has_errors();
-        let folder_says = file.components().any(|c| c.as_os_str() == "invalid").then_some(false).or_else(|| {
-            file.components().any(|c| c.as_os_str() == "valid").then_some(true)
-        });
+        let folder_says = file
+            .components()
+            .any(|c| c.as_os_str() == "invalid")
+            .then_some(false)
+            .or_else(|| {
+                file.components()
+                    .any(|c| c.as_os_str() == "valid")
+                    .then_some(true)
+            });
         let corpus_file = file.starts_with(&corpus);
         let expected_by_folder = if corpus_file { Some(true) } else { folder_says };
         if ssot_valid != prisma_valid || expected_by_folder.is_some_and(|e| e != prisma_valid) {
@@ -101,5 +121,9 @@ fn ssot_check_agrees_with_prisma() {
         files.len() - fixture_count,
         disagreements.len()
     );
-    assert!(disagreements.is_empty(), "ssot and Prisma disagree:\n{}", disagreements.join("\n"));
+    assert!(
+        disagreements.is_empty(),
+        "ssot and Prisma disagree:\n{}",
+        disagreements.join("\n")
+    );
 }

@@ -74,6 +74,18 @@ impl Provider {
         "mongodb",
     ];
 
+    /// The provider's name for people: "SQLite", "PostgreSQL", ...
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Provider::Sqlite => "SQLite",
+            Provider::Postgresql => "PostgreSQL",
+            Provider::Mysql => "MySQL",
+            Provider::Sqlserver => "SQL Server",
+            Provider::Cockroachdb => "CockroachDB",
+            Provider::Mongodb => "MongoDB",
+        }
+    }
+
     pub fn supports_scalar_lists(self) -> bool {
         matches!(
             self,

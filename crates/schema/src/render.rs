@@ -48,10 +48,12 @@ pub fn human(diagnostics: &[Diagnostic], source: &str, path: &str, color: bool) 
             .line_start(1)
             .origin(path)
             .fold(true)
-            .annotation(level.span(visible(d.span, source)).label(&d.label));
+            // annotate-snippets 0.11 picks the underline by level: `^` only for errors,
+            // `-` for the rest. rustc underlines every primary span with `^` and secondary
+            // ones with `-`, so the levels here encode primary/secondary, not severity.
+            .annotation(Level::Error.span(visible(d.span, source)).label(&d.label));
         for secondary in &d.secondary {
-            // annotate-snippets draws a secondary `---` label without a level prefix only
-            // for the error and warning levels; the underline style marks it secondary.
+            // Warning level: a `-` underline, and (unlike info or note) no level prefix.
             snippet = snippet.annotation(
                 Level::Warning
                     .span(visible(secondary.span, source))

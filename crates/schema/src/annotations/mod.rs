@@ -160,22 +160,25 @@ pub(crate) fn attach(
             let Some(raw) = parse(source, &members, diagnostics) else {
                 continue;
             };
-            typed::apply(&raw, model, diagnostics);
-        }
-        if let Some(auth) = &model.annotations.auth {
-            if let Some((first_model, first_span)) = &auth_seen {
-                diagnostics
-                    .error(
-                        "E0430",
-                        format!("`@@auth` is on both `{first_model}` and `{}`", model.name),
-                        auth.span,
-                    )
-                    .label("second user model")
-                    .secondary(*first_span, "first `@@auth` here")
-                    .help("one model holds the users; keep `@@auth` on that one");
-            } else {
-                auth_seen = Some((model.name.clone(), auth.span));
+            if raw.name == "auth" {
+                match &auth_seen {
+                    Some((first_model, first_span)) if *first_model != model.name => {
+                        diagnostics
+                            .error(
+                                "E0430",
+                                format!("`@@auth` is on both `{first_model}` and `{}`", model.name),
+                                raw.span,
+                            )
+                            .label("second user model")
+                            .secondary(*first_span, "first `@@auth` here")
+                            .help("one model holds the users; keep `@@auth` on that one");
+                        continue;
+                    }
+                    Some(_) => {}
+                    None => auth_seen = Some((model.name.clone(), raw.span)),
+                }
             }
+            typed::apply(&raw, model, diagnostics);
         }
     }
 }

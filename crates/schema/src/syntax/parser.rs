@@ -559,7 +559,11 @@ impl<'s, 'd> Parser<'s, 'd> {
     /// Arguments up to `close`; returns them, the closing token's span, and whether the
     /// list was well-formed. Like Prisma, the list must stay on one line and takes no
     /// trailing comma.
-    pub(crate) fn arguments(&mut self, open: Span, close: TokenKind) -> (Vec<Argument>, Span, bool) {
+    pub(crate) fn arguments(
+        &mut self,
+        open: Span,
+        close: TokenKind,
+    ) -> (Vec<Argument>, Span, bool) {
         let mut args = Vec::new();
         if let Some(t) = self.eat(close) {
             return (args, t.span, true);
@@ -585,6 +589,11 @@ impl<'s, 'd> Parser<'s, 'd> {
 
     fn unclosed(&mut self, open: Span, close: TokenKind) -> Span {
         let closer = if close == TokenKind::RParen { ")" } else { "]" };
+        if self.at(TokenKind::Error) {
+            // The lexer has reported this token; a second message would only repeat it.
+            return self.skip_to_closer(open, close);
+        }
+
         let span = self.here();
         let found = self.describe_here();
         let help = if self.at(TokenKind::Newline) {
@@ -600,7 +609,11 @@ impl<'s, 'd> Parser<'s, 'd> {
         .label(format!("expected `{closer}` to close the list"))
         .secondary(open, "opened here")
         .help(help);
-        // Skip to the closer on this line, if any.
+        self.skip_to_closer(open, close)
+    }
+
+    /// Skips to the closer on this line, if any, and returns its span.
+    fn skip_to_closer(&mut self, open: Span, close: TokenKind) -> Span {
         while let Some(kind) = self.peek_kind() {
             if kind == close {
                 let t = self.bump();

@@ -123,7 +123,11 @@ fn check_type_support(
         cx.diagnostics
             .error(
                 "E0121",
-                format!("field `{}` cannot be a list on {provider:?}", ast.name.name),
+                format!(
+                    "field `{}` cannot be a list on {}",
+                    ast.name.name,
+                    provider.display_name()
+                ),
                 span,
             )
             .label("this database has no lists of scalars")
@@ -133,7 +137,7 @@ fn check_type_support(
         cx.diagnostics
             .error(
                 "E0122",
-                format!("enums are not supported on {provider:?}"),
+                format!("enums are not supported on {}", provider.display_name()),
                 span,
             )
             .label("this database has no enums");
@@ -164,6 +168,13 @@ fn field_attribute(
     cx: &mut Cx<'_, '_>,
 ) {
     let name = attribute.name.name.as_str();
+    if attribute.malformed {
+        // Keep what the attribute means for later rules, without checking its arguments again.
+        field.is_id |= name == "id";
+        field.is_unique |= name == "unique";
+        return;
+    }
+
     let datasource = cx
         .datasource_name
         .clone()

@@ -244,8 +244,16 @@ pub(crate) fn model(ast: &ModelAst, cx: &mut Cx<'_, '_>) -> Model {
     for attribute in ast.attributes.iter().filter(|a| !a.malformed) {
         block_attribute(attribute, &mut model, cx);
     }
-    let malformed = ast.attributes.iter().chain(ast.fields.iter().flat_map(|f| &f.attributes)).any(|a| a.malformed);
-    if model.kind == ir::ModelKindIr::Model && !model.ignored && !malformed && !has_unique_criterion(&model) {
+    let malformed = ast
+        .attributes
+        .iter()
+        .chain(ast.fields.iter().flat_map(|f| &f.attributes))
+        .any(|a| a.malformed);
+    if model.kind == ir::ModelKindIr::Model
+        && !model.ignored
+        && !malformed
+        && !has_unique_criterion(&model)
+    {
         cx.diagnostics
             .error("E0164", format!("model `{}` has no unique criterion", model.name), ast.name.span)
             .label("every model needs an `@id`, `@@id`, or a `@unique`/`@@unique` over required fields")
@@ -453,7 +461,7 @@ fn check_field_options(kind: &str, fields: &Expr, cx: &mut Cx<'_, '_>) {
                 Some("sort" | "ops") => {}
                 _ => {
                     cx.diagnostics
-                        .error("E0201", "unknown index field option", arg.span)
+                        .error("E0206", "unknown index field option", arg.span)
                         .label("expected `sort`, `length` or `ops`");
                 }
             }
@@ -502,7 +510,10 @@ pub(crate) fn check_database_names(
     cx: &mut Cx<'_, '_>,
 ) {
     let mut tables: HashMap<&str, &Model> = HashMap::new();
-    for model in models.iter().filter(|m| m.kind != ir::ModelKindIr::Type) {
+    let mut seen_names = std::collections::HashSet::new();
+    // A model whose name is taken twice is reported as such (E0110), not again here.
+    let distinct = models.iter().filter(|m| seen_names.insert(m.name.as_str()));
+    for model in distinct.filter(|m| m.kind != ir::ModelKindIr::Type) {
         if let Some(first) = tables.get(model.db_name.as_str()) {
             cx.diagnostics
                 .error(
