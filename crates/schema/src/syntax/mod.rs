@@ -5,3 +5,6 @@ pub mod lexer;
 pub mod parser;
 
 pub use parser::parse;
+
+#[cfg(test)]
+mod tests;

@@ -28,6 +28,9 @@ pub(crate) struct Parser<'s, 'd> {
     tokens: Vec<Token>,
     pos: usize,
     diagnostics: &'d mut Diagnostics,
+    /// The current block was opened with content on the `{` line (reported once);
+    /// its `}` on a content line is then not reported again.
+    one_line_block: bool,
 }
 
 impl<'s, 'd> Parser<'s, 'd> {
@@ -41,6 +44,7 @@ impl<'s, 'd> Parser<'s, 'd> {
             tokens,
             pos: 0,
             diagnostics,
+            one_line_block: false,
         }
     }
 
@@ -134,11 +138,13 @@ impl<'s, 'd> Parser<'s, 'd> {
             None | Some(TokenKind::Newline) => {
                 self.bump();
             }
+            Some(TokenKind::RBrace) if self.one_line_block => {}
             Some(TokenKind::RBrace) => {
                 let span = self.here();
                 self.error("E0010", format!("{what} must end with a line break"), span)
                     .label("expected a new line before this `}`");
             }
+            Some(TokenKind::Error) => self.recover_line(),
             Some(_) => {
                 let span = self.here();
                 let found = self.describe_here();
@@ -234,7 +240,9 @@ impl<'s, 'd> Parser<'s, 'd> {
     }
 
     fn block(&mut self, doc: Vec<DocLine>) -> Option<Item> {
+        self.one_line_block = false;
         let keyword = self.bump()?;
+
         let keyword_text = self.text(keyword);
         let name = match self.peek() {
             Some(t) if t.kind == TokenKind::Ident => {
@@ -274,6 +282,7 @@ impl<'s, 'd> Parser<'s, 'd> {
             self.error("E0008", "a block's body must start on a new line", span)
                 .label("expected a line break after `{`")
                 .help("put each field, value or property on its own line");
+            self.one_line_block = true;
         }
         let item = match keyword_text {
             "model" => Item::Model(self.model_body(ModelKind::Model, keyword, name, doc)),
