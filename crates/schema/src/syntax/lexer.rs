@@ -171,7 +171,10 @@ impl Lexer<'_, '_> {
                     self.push(TokenKind::Error, start);
                     return;
                 }
+                // An escape takes the next byte too, unless the line or the input ends.
+                Some(b'\\') if matches!(self.peek(1), None | Some(b'\n')) => self.pos += 1,
                 Some(b'\\') => self.pos += 2,
+
                 Some(b'"') => {
                     self.pos += 1;
                     self.push(TokenKind::Str, start);

@@ -367,7 +367,7 @@ fn is_base64(s: &str) -> bool {
         && trimmed
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
-        && (s.len() - trimmed.len() == 0 || s.len() % 4 == 0)
+        && (s.len() == trimmed.len() || s.len().is_multiple_of(4))
 }
 
 #[cfg(test)]

@@ -645,7 +645,6 @@ fn foreign_key(
             drop(report);
         }
     }
-    let _ = other;
     Relation {
         name,
         kind,

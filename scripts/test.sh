@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs every test: the Rust workspace (unit, fixture, snapshot, property, CLI and
+# differential tests) after installing what they need (Prisma's validator from npm,
+# the oracle of the differential test).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -d tests/oracle/node_modules ]; then
+  (cd tests/oracle && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast
+else
+  cargo test --workspace --no-fail-fast
+fi
+cargo test --workspace --doc --quiet
