@@ -9,11 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(
-    name = "ssot",
-    version,
-    about = "One Prisma schema in: a realtime backend and a typed SDK out"
-)]
+#[command(name = "ssot", version, about = "One Prisma schema in: a realtime backend and a typed SDK out")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -43,11 +39,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
         }
     };
     match run(cli) {
@@ -103,11 +95,7 @@ fn check(schema: Option<PathBuf>, format: Format) -> anyhow::Result<ExitCode> {
             writeln!(stdout, "{}", serde_json::to_string_pretty(&value)?)?;
         }
     }
-    Ok(if checked.has_errors() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if checked.has_errors() { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 fn inspect(schema: Option<PathBuf>) -> anyhow::Result<ExitCode> {
@@ -116,10 +104,7 @@ fn inspect(schema: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let checked = ssot_schema::check(&source);
     if checked.has_errors() {
         let shown = path.display().to_string();
-        eprint!(
-            "{}",
-            ssot_schema::render::human(&checked.diagnostics, &source, &shown, false)
-        );
+        eprint!("{}", ssot_schema::render::human(&checked.diagnostics, &source, &shown, false));
         return Ok(ExitCode::from(1));
     }
     println!("{}", serde_json::to_string_pretty(&checked.schema)?);

@@ -37,24 +37,11 @@ fn check_valid_schema_exits_zero() {
 
 #[test]
 fn check_invalid_schema_exits_one_with_rustc_style_diagnostics() {
-    let out = ssot(
-        &[
-            "check",
-            "tests/fixtures/schemas/invalid/types-unknown-type-near-typo.prisma",
-        ],
-        &root(),
-    );
+    let out = ssot(&["check", "tests/fixtures/schemas/invalid/types-unknown-type-near-typo.prisma"], &root());
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("error[E0120]: unknown type `Strin`"),
-        "{stderr}"
-    );
-    assert!(
-        stderr
-            .contains("--> tests/fixtures/schemas/invalid/types-unknown-type-near-typo.prisma:9:8"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("error[E0120]: unknown type `Strin`"), "{stderr}");
+    assert!(stderr.contains("--> tests/fixtures/schemas/invalid/types-unknown-type-near-typo.prisma:9:8"), "{stderr}");
     assert!(stderr.contains("^^^^^"), "{stderr}");
     assert!(stderr.contains("help: did you mean `String`?"), "{stderr}");
 }
@@ -62,12 +49,7 @@ fn check_invalid_schema_exits_one_with_rustc_style_diagnostics() {
 #[test]
 fn check_json_format_for_editors() {
     let out = ssot(
-        &[
-            "check",
-            "--format",
-            "json",
-            "tests/fixtures/schemas/invalid/relation-missing-back-relation.prisma",
-        ],
+        &["check", "--format", "json", "tests/fixtures/schemas/invalid/relation-missing-back-relation.prisma"],
         &root(),
     );
     assert_eq!(out.status.code(), Some(1));
@@ -80,10 +62,7 @@ fn check_json_format_for_editors() {
     assert_eq!(d["span"]["line"], 14);
     assert_eq!(d["span"]["column"], 3);
 
-    let ok = ssot(
-        &["check", "--format", "json", "examples/blog/schema.prisma"],
-        &root(),
-    );
+    let ok = ssot(&["check", "--format", "json", "examples/blog/schema.prisma"], &root());
     assert_eq!(ok.status.code(), Some(0));
     let value: Value = serde_json::from_slice(&ok.stdout).expect("JSON on stdout");
     assert_eq!(value["valid"], true);
@@ -91,13 +70,7 @@ fn check_json_format_for_editors() {
 
 #[test]
 fn warnings_do_not_fail_the_check() {
-    let out = ssot(
-        &[
-            "check",
-            "tests/fixtures/annotations/valid/unknown-annotation-warning.prisma",
-        ],
-        &root(),
-    );
+    let out = ssot(&["check", "tests/fixtures/annotations/valid/unknown-annotation-warning.prisma"], &root());
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out.stderr).contains("warning[W0401]"));
 }
@@ -112,19 +85,14 @@ fn usage_and_io_errors_exit_two() {
     let empty = temp_dir("empty");
     let no_default = ssot(&["check"], &empty);
     assert_eq!(no_default.status.code(), Some(2));
-    assert!(text(&no_default.stderr)
-        .contains("neither ./schema.prisma nor ./prisma/schema.prisma exists"));
+    assert!(text(&no_default.stderr).contains("neither ./schema.prisma nor ./prisma/schema.prisma exists"));
 }
 
 #[test]
 fn default_schema_paths() {
     let dir = temp_dir("defaults");
     std::fs::create_dir_all(dir.join("prisma")).expect("mkdir");
-    std::fs::copy(
-        root().join("examples/blog/schema.prisma"),
-        dir.join("prisma/schema.prisma"),
-    )
-    .expect("copy");
+    std::fs::copy(root().join("examples/blog/schema.prisma"), dir.join("prisma/schema.prisma")).expect("copy");
     assert_eq!(ssot(&["check"], &dir).status.code(), Some(0));
     std::fs::write(dir.join("schema.prisma"), "model {\n").expect("write");
     // ./schema.prisma comes first.
@@ -137,38 +105,18 @@ fn inspect_prints_the_ir() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let ir: Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(ir["datasource"]["provider"], "sqlite");
-    let post = ir["models"]
-        .as_array()
-        .and_then(|m| m.iter().find(|m| m["name"] == "Post"))
-        .expect("Post");
-    assert_eq!(
-        post["annotations"]["search"]["weights"],
-        serde_json::json!([3.0, 1.0])
-    );
-    assert_eq!(
-        post["annotations"]["realtime"]["subscribe"],
-        serde_json::json!(["list", "item"])
-    );
-    let relation = ir["relations"]
-        .as_array()
-        .and_then(|r| r.iter().find(|r| r["name"] == "PostToUser"))
-        .expect("relation");
+    let post = ir["models"].as_array().and_then(|m| m.iter().find(|m| m["name"] == "Post")).expect("Post");
+    assert_eq!(post["annotations"]["search"]["weights"], serde_json::json!([3.0, 1.0]));
+    assert_eq!(post["annotations"]["realtime"]["subscribe"], serde_json::json!(["list", "item"]));
+    let relation =
+        ir["relations"].as_array().and_then(|r| r.iter().find(|r| r["name"] == "PostToUser")).expect("relation");
     assert_eq!(relation["kind"], "oneToMany");
     assert_eq!(relation["referencing"]["model"], "Post");
     assert_eq!(relation["fields"], serde_json::json!(["authorId"]));
-    let tags = ir["relations"]
-        .as_array()
-        .and_then(|r| r.iter().find(|r| r["kind"] == "manyToMany"))
-        .expect("m-n");
+    let tags = ir["relations"].as_array().and_then(|r| r.iter().find(|r| r["kind"] == "manyToMany")).expect("m-n");
     assert_eq!(tags["joinTable"], "_PostToTag");
 
-    let invalid = ssot(
-        &[
-            "inspect",
-            "tests/fixtures/schemas/invalid/enum-empty.prisma",
-        ],
-        &root(),
-    );
+    let invalid = ssot(&["inspect", "tests/fixtures/schemas/invalid/enum-empty.prisma"], &root());
     assert_eq!(invalid.status.code(), Some(1));
     assert!(invalid.stdout.is_empty());
 }

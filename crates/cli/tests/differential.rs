@@ -46,11 +46,7 @@ fn oracle(files: &[PathBuf]) -> Option<BTreeMap<PathBuf, bool>> {
             return None;
         }
     };
-    assert!(
-        output.status.success(),
-        "the oracle failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "the oracle failed: {}", String::from_utf8_lossy(&output.stderr));
     let mut verdicts = BTreeMap::new();
     for line in String::from_utf8_lossy(&output.stdout).lines() {
         let value: Value = serde_json::from_str(line).expect("the oracle prints JSON lines");
@@ -70,23 +66,13 @@ fn ssot_check_agrees_with_prisma() {
     if corpus.is_dir() {
         prisma_files(&corpus, &mut files);
     } else {
-        eprintln!(
-            "SKIPPED the real-schema corpus: {} is absent",
-            corpus.display()
-        );
+        eprintln!("SKIPPED the real-schema corpus: {} is absent", corpus.display());
     }
-    assert!(
-        fixture_count >= 100,
-        "expected at least 100 fixtures, found {fixture_count}"
-    );
+    assert!(fixture_count >= 100, "expected at least 100 fixtures, found {fixture_count}");
     let Some(verdicts) = oracle(&files) else {
         return;
     };
-    assert_eq!(
-        verdicts.len(),
-        files.len(),
-        "the oracle answered for every file"
-    );
+    assert_eq!(verdicts.len(), files.len(), "the oracle answered for every file");
 
     let mut disagreements = Vec::new();
     for file in &files {
@@ -97,11 +83,7 @@ fn ssot_check_agrees_with_prisma() {
             .components()
             .any(|c| c.as_os_str() == "invalid")
             .then_some(false)
-            .or_else(|| {
-                file.components()
-                    .any(|c| c.as_os_str() == "valid")
-                    .then_some(true)
-            });
+            .or_else(|| file.components().any(|c| c.as_os_str() == "valid").then_some(true));
         let corpus_file = file.starts_with(&corpus);
         let expected_by_folder = if corpus_file { Some(true) } else { folder_says };
         if ssot_valid != prisma_valid || expected_by_folder.is_some_and(|e| e != prisma_valid) {
@@ -121,9 +103,5 @@ fn ssot_check_agrees_with_prisma() {
         files.len() - fixture_count,
         disagreements.len()
     );
-    assert!(
-        disagreements.is_empty(),
-        "ssot and Prisma disagree:\n{}",
-        disagreements.join("\n")
-    );
+    assert!(disagreements.is_empty(), "ssot and Prisma disagree:\n{}", disagreements.join("\n"));
 }

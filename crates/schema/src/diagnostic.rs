@@ -50,10 +50,7 @@ impl Diagnostic {
     }
 
     pub fn warning(code: &'static str, message: impl Into<String>, span: Span) -> Self {
-        Diagnostic {
-            severity: Severity::Warning,
-            ..Diagnostic::error(code, message, span)
-        }
+        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message, span) }
     }
 
     pub fn label(mut self, label: impl Into<String>) -> Self {
@@ -62,10 +59,7 @@ impl Diagnostic {
     }
 
     pub fn secondary(mut self, span: Span, message: impl Into<String>) -> Self {
-        self.secondary.push(Label {
-            span,
-            message: message.into(),
-        });
+        self.secondary.push(Label { span, message: message.into() });
         self
     }
 
@@ -100,28 +94,12 @@ impl Diagnostics {
 
     /// Starts an error that is recorded when the returned [`Report`] is dropped,
     /// so `sink.error(..).label(..).help(..);` reads as one statement.
-    pub fn error(
-        &mut self,
-        code: &'static str,
-        message: impl Into<String>,
-        span: Span,
-    ) -> Report<'_> {
-        Report {
-            sink: self,
-            diagnostic: Some(Diagnostic::error(code, message, span)),
-        }
+    pub fn error(&mut self, code: &'static str, message: impl Into<String>, span: Span) -> Report<'_> {
+        Report { sink: self, diagnostic: Some(Diagnostic::error(code, message, span)) }
     }
 
-    pub fn warning(
-        &mut self,
-        code: &'static str,
-        message: impl Into<String>,
-        span: Span,
-    ) -> Report<'_> {
-        Report {
-            sink: self,
-            diagnostic: Some(Diagnostic::warning(code, message, span)),
-        }
+    pub fn warning(&mut self, code: &'static str, message: impl Into<String>, span: Span) -> Report<'_> {
+        Report { sink: self, diagnostic: Some(Diagnostic::warning(code, message, span)) }
     }
 
     pub fn has_errors(&self) -> bool {
@@ -185,10 +163,7 @@ impl Drop for Report<'_> {
 }
 
 /// The candidate closest to `name` by edit distance, when it is close enough to be a typo.
-pub fn did_you_mean<'a>(
-    name: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let lower = name.to_ascii_lowercase();
     let limit = (name.chars().count() / 3).max(1);
     candidates
@@ -215,9 +190,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[(i - 1) * width + j] + 1)
-                .min(d[i * width + j - 1] + 1)
-                .min(d[(i - 1) * width + j - 1] + cost);
+            let mut best =
+                (d[(i - 1) * width + j] + 1).min(d[i * width + j - 1] + 1).min(d[(i - 1) * width + j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 best = best.min(d[(i - 2) * width + j - 2] + 1);
             }

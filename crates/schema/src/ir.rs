@@ -64,15 +64,8 @@ impl Provider {
         })
     }
 
-    pub const NAMES: [&'static str; 7] = [
-        "sqlite",
-        "postgresql",
-        "postgres",
-        "mysql",
-        "sqlserver",
-        "cockroachdb",
-        "mongodb",
-    ];
+    pub const NAMES: [&'static str; 7] =
+        ["sqlite", "postgresql", "postgres", "mysql", "sqlserver", "cockroachdb", "mongodb"];
 
     /// The provider's name for people: "SQLite", "PostgreSQL", ...
     pub fn display_name(self) -> &'static str {
@@ -87,10 +80,7 @@ impl Provider {
     }
 
     pub fn supports_scalar_lists(self) -> bool {
-        matches!(
-            self,
-            Provider::Postgresql | Provider::Cockroachdb | Provider::Mongodb
-        )
+        matches!(self, Provider::Postgresql | Provider::Cockroachdb | Provider::Mongodb)
     }
 
     pub fn supports_enums(self) -> bool {
@@ -137,6 +127,9 @@ pub struct Model {
     pub name: String,
     /// The table (or view) name: `@@map` or the model name.
     pub db_name: String,
+    /// The database schema (`@@schema`), when the datasource lists `schemas`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
     pub kind: ModelKindIr,
     pub fields: Vec<Field>,
     pub primary_key: Option<PrimaryKey>,
@@ -282,10 +275,7 @@ pub enum DefaultValue {
     /// An enum value (or a list of them).
     Enum { values: Vec<String> },
     /// `now()`, `uuid(7)`, `autoincrement()`, `dbgenerated("...")`, ...
-    Function {
-        name: String,
-        args: Vec<serde_json::Value>,
-    },
+    Function { name: String, args: Vec<serde_json::Value> },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -301,6 +291,7 @@ pub struct PrimaryKey {
     pub fields: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// `map:`, or the derived `{table}_pkey` where the provider names primary keys.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub db_name: Option<String>,
     pub span: Span,
@@ -313,7 +304,8 @@ pub struct Index {
     /// The client-side name (`name:`), for compound uniques.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// The constraint or index name in the database (`map:`), if given.
+    /// The constraint or index name in the database: `map:`, or the name Prisma derives
+    /// (`User_email_key`), where the provider names them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub db_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -340,8 +332,7 @@ pub enum ReferentialAction {
 }
 
 impl ReferentialAction {
-    pub const NAMES: [&'static str; 5] =
-        ["Cascade", "Restrict", "NoAction", "SetNull", "SetDefault"];
+    pub const NAMES: [&'static str; 5] = ["Cascade", "Restrict", "NoAction", "SetNull", "SetDefault"];
 
     pub fn parse(name: &str) -> Option<Self> {
         Some(match name {
@@ -394,6 +385,8 @@ pub struct Relation {
 pub struct Enum {
     pub name: String,
     pub db_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
     pub values: Vec<EnumValue>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub documentation: Option<String>,

@@ -40,8 +40,5 @@ pub fn check(source: &str) -> Checked {
     let mut diagnostics = Diagnostics::default();
     let ast = syntax::parse(source, &mut diagnostics);
     let schema = validate::build(source, &ast, &mut diagnostics);
-    Checked {
-        schema,
-        diagnostics: diagnostics.into_sorted(),
-    }
+    Checked { schema, diagnostics: diagnostics.into_sorted() }
 }

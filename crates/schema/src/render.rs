@@ -33,11 +33,7 @@ fn visible(span: Span, source: &str) -> std::ops::Range<usize> {
 /// Renders diagnostics in the rustc style:
 /// `error[CODE]: message`, `--> file:line:col`, the source line, a caret label, help.
 pub fn human(diagnostics: &[Diagnostic], source: &str, path: &str, color: bool) -> String {
-    let renderer = if color {
-        Renderer::styled()
-    } else {
-        Renderer::plain()
-    };
+    let renderer = if color { Renderer::styled() } else { Renderer::plain() };
     let mut out = String::new();
     for d in diagnostics {
         let level = match d.severity {
@@ -54,11 +50,8 @@ pub fn human(diagnostics: &[Diagnostic], source: &str, path: &str, color: bool) 
             .annotation(Level::Error.span(visible(d.span, source)).label(&d.label));
         for secondary in &d.secondary {
             // Warning level: a `-` underline, and (unlike info or note) no level prefix.
-            snippet = snippet.annotation(
-                Level::Warning
-                    .span(visible(secondary.span, source))
-                    .label(&secondary.message),
-            );
+            snippet =
+                snippet.annotation(Level::Warning.span(visible(secondary.span, source)).label(&secondary.message));
         }
         let mut message = level.title(&d.message).id(d.code).snippet(snippet);
         if let Some(help) = &d.help {
@@ -70,9 +63,7 @@ pub fn human(diagnostics: &[Diagnostic], source: &str, path: &str, color: bool) 
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     let warnings = diagnostics.len() - errors;
     if errors > 0 {
-        out.push_str(&format!(
-            "error: {path} is invalid: {errors} error(s), {warnings} warning(s)\n"
-        ));
+        out.push_str(&format!("error: {path} is invalid: {errors} error(s), {warnings} warning(s)\n"));
     } else if warnings > 0 {
         out.push_str(&format!("{path} is valid, with {warnings} warning(s)\n"));
     }

@@ -18,12 +18,8 @@ fn files(suite: &str, folder: &str) -> Vec<(String, PathBuf, String)> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "prisma"))
         .map(|p| {
-            let name = format!(
-                "{folder}/{}",
-                p.file_name().unwrap_or_default().to_string_lossy()
-            );
-            let source =
-                std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            let name = format!("{folder}/{}", p.file_name().unwrap_or_default().to_string_lossy());
+            let source = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
             (name, p, source)
         })
         .collect();
@@ -32,25 +28,14 @@ fn files(suite: &str, folder: &str) -> Vec<(String, PathBuf, String)> {
 }
 
 fn snapshot_name(suite: &str, name: &str) -> String {
-    format!(
-        "{suite}__{}",
-        name.trim_end_matches(".prisma").replace('/', "__")
-    )
+    format!("{suite}__{}", name.trim_end_matches(".prisma").replace('/', "__"))
 }
 
 fn check_suite(suite: &str, min_valid: usize, min_invalid: usize) {
     let valid = files(suite, "valid");
     let invalid = files(suite, "invalid");
-    assert!(
-        valid.len() >= min_valid,
-        "{suite}: only {} valid fixtures",
-        valid.len()
-    );
-    assert!(
-        invalid.len() >= min_invalid,
-        "{suite}: only {} invalid fixtures",
-        invalid.len()
-    );
+    assert!(valid.len() >= min_valid, "{suite}: only {} valid fixtures", valid.len());
+    assert!(invalid.len() >= min_invalid, "{suite}: only {} invalid fixtures", invalid.len());
     let mut wrong = Vec::new();
     for (name, _, source) in &valid {
         let checked = ssot_schema::check(source);
@@ -85,14 +70,9 @@ fn annotation_fixtures_match_their_folders() {
 fn valid_annotations_become_typed_ir() {
     for (name, _, source) in files("annotations", "valid") {
         let checked = ssot_schema::check(&source);
-        let schema = checked
-            .valid_schema()
-            .unwrap_or_else(|| panic!("{name} is valid"));
-        let annotations: Vec<(&str, &ssot_schema::annotations::Annotations)> = schema
-            .models
-            .iter()
-            .map(|m| (m.name.as_str(), &m.annotations))
-            .collect();
+        let schema = checked.valid_schema().unwrap_or_else(|| panic!("{name} is valid"));
+        let annotations: Vec<(&str, &ssot_schema::annotations::Annotations)> =
+            schema.models.iter().map(|m| (m.name.as_str(), &m.annotations)).collect();
         let json = serde_json::to_string_pretty(&annotations).unwrap_or_default();
         insta::assert_snapshot!(snapshot_name("annotations", &format!("{name}.ir")), json);
     }
@@ -100,10 +80,8 @@ fn valid_annotations_become_typed_ir() {
 
 #[test]
 fn every_diagnostic_code_is_documented() {
-    let docs = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/diagnostics.md"),
-    )
-    .unwrap_or_default();
+    let docs = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/diagnostics.md"))
+        .unwrap_or_default();
     let mut missing = Vec::new();
     let mut stack = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("src")];
     while let Some(dir) = stack.pop() {
@@ -127,8 +105,5 @@ fn every_diagnostic_code_is_documented() {
     }
     missing.sort();
     missing.dedup();
-    assert!(
-        missing.is_empty(),
-        "codes missing from docs/diagnostics.md: {missing:?}"
-    );
+    assert!(missing.is_empty(), "codes missing from docs/diagnostics.md: {missing:?}");
 }

@@ -90,8 +90,7 @@ fn check_everything(source: &str) {
 }
 
 fn seeds() -> Vec<String> {
-    let root =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/schemas/valid");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/schemas/valid");
     let mut out: Vec<String> = std::fs::read_dir(root)
         .into_iter()
         .flatten()

@@ -15,10 +15,7 @@ use crate::span::Span;
 use crate::syntax::ast::{DocLine, ModelAst};
 use crate::syntax::lexer::{self, TokenKind};
 use serde::Serialize;
-pub use typed::{
-    Auth, Operation, Policy, Realtime, RealtimeEvent, Rule, Search, SearchEngine, Service,
-    SubscribeKind,
-};
+pub use typed::{Auth, Operation, Policy, Realtime, RealtimeEvent, Rule, Search, SearchEngine, Service, SubscribeKind};
 use value::{RawAnnotation, ValueParser};
 
 /// Every annotation on one model, typed.
@@ -144,12 +141,7 @@ fn parse(source: &str, lines: &[&DocLine], diagnostics: &mut Diagnostics) -> Opt
 }
 
 /// Reads and checks the annotations of every model; `@@auth` may appear on one model only.
-pub(crate) fn attach(
-    source: &str,
-    asts: &[&ModelAst],
-    models: &mut [Model],
-    diagnostics: &mut Diagnostics,
-) {
+pub(crate) fn attach(source: &str, asts: &[&ModelAst], models: &mut [Model], diagnostics: &mut Diagnostics) {
     let mut auth_seen: Option<(String, Span)> = None;
     for (ast, model) in asts.iter().zip(models.iter_mut()) {
         let lines = model_doc_lines(ast);
@@ -188,10 +180,7 @@ mod tests {
     use super::*;
 
     fn line(text: &str, start: usize) -> DocLine {
-        DocLine {
-            text: text.to_string(),
-            span: Span::new(start, start + text.len()),
-        }
+        DocLine { text: text.to_string(), span: Span::new(start, start + text.len()) }
     }
 
     #[test]

@@ -108,9 +108,7 @@ pub struct Service {
     pub span: Span,
 }
 
-const SERVICE_OPTIONS: [&str; 7] = [
-    "url", "events", "secret", "headers", "actions", "retries", "timeout",
-];
+const SERVICE_OPTIONS: [&str; 7] = ["url", "events", "secret", "headers", "actions", "retries", "timeout"];
 
 /// Named and positional arguments of one annotation, checked against what it accepts.
 struct Args<'a> {
@@ -143,25 +141,17 @@ impl<'a> Args<'a> {
                 None => match next.next() {
                     Some(key) => *key,
                     None => {
-                        d.error(
-                            "E0411",
-                            format!("too many positional arguments for `{shown}`"),
-                            value.span,
-                        )
-                        .label("unexpected argument")
-                        .help(format!("name it: `{shown}` takes {}", list(accepted)));
+                        d.error("E0411", format!("too many positional arguments for `{shown}`"), value.span)
+                            .label("unexpected argument")
+                            .help(format!("name it: `{shown}` takes {}", list(accepted)));
                         continue;
                     }
                 },
             };
             if let Some((_, first)) = values.iter().find(|(k, _)| *k == key) {
-                d.error(
-                    "E0412",
-                    format!("option `{key}` is given twice in `{shown}`"),
-                    value.span,
-                )
-                .label("duplicate")
-                .secondary(first.span, "first given here");
+                d.error("E0412", format!("option `{key}` is given twice in `{shown}`"), value.span)
+                    .label("duplicate")
+                    .secondary(first.span, "first given here");
                 continue;
             }
             values.push((key, value));
@@ -176,24 +166,16 @@ impl<'a> Args<'a> {
     fn required(&self, key: &str, example: &str, d: &mut Diagnostics) -> Option<&'a Spanned> {
         let value = self.get(key);
         if value.is_none() {
-            d.error(
-                "E0413",
-                format!("`@@{}` needs `{key}`", self.annotation.name),
-                self.annotation.span,
-            )
-            .label(format!("missing `{key}`"))
-            .help(format!("for example: {example}"));
+            d.error("E0413", format!("`@@{}` needs `{key}`", self.annotation.name), self.annotation.span)
+                .label(format!("missing `{key}`"))
+                .help(format!("for example: {example}"));
         }
         value
     }
 }
 
 fn list(names: &[&str]) -> String {
-    names
-        .iter()
-        .map(|n| format!("`{n}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
 }
 
 fn expect_str<'a>(value: &'a Spanned, what: &str, d: &mut Diagnostics) -> Option<&'a str> {
@@ -219,12 +201,8 @@ fn expect_names<'a>(value: &'a Spanned, what: &str, d: &mut Diagnostics) -> Vec<
         match &item.value {
             Value::Str(s) | Value::Name(s) => out.push((s.as_str(), item.inner_span())),
             _ => {
-                d.error(
-                    "E0414",
-                    format!("{what} must be a list of strings"),
-                    item.span,
-                )
-                .label(format!("found {}", item.describe()));
+                d.error("E0414", format!("{what} must be a list of strings"), item.span)
+                    .label(format!("found {}", item.describe()));
             }
         }
     }
@@ -238,19 +216,10 @@ fn rule(value: &Spanned, what: &str, d: &mut Diagnostics) -> Option<Rule> {
             .label("write a rule such as \"authenticated\" or \"auth.id == authorId\"");
         return None;
     }
-    Some(Rule {
-        text: text.to_string(),
-        span: value.inner_span(),
-    })
+    Some(Rule { text: text.to_string(), span: value.inner_span() })
 }
 
-fn pick<T: Copy>(
-    name: &str,
-    span: Span,
-    options: &[(&str, T)],
-    what: &str,
-    d: &mut Diagnostics,
-) -> Option<T> {
+fn pick<T: Copy>(name: &str, span: Span, options: &[(&str, T)], what: &str, d: &mut Diagnostics) -> Option<T> {
     if let Some((_, v)) = options.iter().find(|(n, _)| *n == name) {
         return Some(*v);
     }
@@ -288,11 +257,7 @@ pub(super) fn apply(raw: &RawAnnotation, model: &mut Model, d: &mut Diagnostics)
         }
         other => {
             let mut report = d
-                .warning(
-                    "W0401",
-                    format!("unknown annotation `@@{other}`; it is kept as documentation"),
-                    raw.name_span,
-                )
+                .warning("W0401", format!("unknown annotation `@@{other}`; it is kept as documentation"), raw.name_span)
                 .label("not an ssot annotation");
             report = report.suggest(other, super::NAMES);
             drop(report);
@@ -302,25 +267,16 @@ pub(super) fn apply(raw: &RawAnnotation, model: &mut Model, d: &mut Diagnostics)
 
 fn once<T>(slot: &mut Option<T>, value: Option<T>, raw: &RawAnnotation, d: &mut Diagnostics) {
     if slot.is_some() {
-        d.error(
-            "E0417",
-            format!("`@@{}` is given twice on one model", raw.name),
-            raw.span,
-        )
-        .label("second one")
-        .help("merge the two into one annotation");
+        d.error("E0417", format!("`@@{}` is given twice on one model", raw.name), raw.span)
+            .label("second one")
+            .help("merge the two into one annotation");
         return;
     }
     *slot = value;
 }
 
 fn policy(raw: &RawAnnotation, model: &Model, d: &mut Diagnostics) -> Option<Policy> {
-    let a = Args::read(
-        raw,
-        &["operation", "rule", "fields"],
-        &["operation", "rule"],
-        d,
-    );
+    let a = Args::read(raw, &["operation", "rule", "fields"], &["operation", "rule"], d);
     let example = "@@policy(\"read\", rule: \"authenticated\")";
     let op_value = a.required("operation", example, d);
     let rule_value = a.required("rule", example, d);
@@ -336,24 +292,8 @@ fn policy(raw: &RawAnnotation, model: &Model, d: &mut Diagnostics) -> Option<Pol
                 ("update", &[Operation::Update]),
                 ("delete", &[Operation::Delete]),
                 ("write", &[Operation::Create, Operation::Update]),
-                (
-                    "*",
-                    &[
-                        Operation::Read,
-                        Operation::Create,
-                        Operation::Update,
-                        Operation::Delete,
-                    ],
-                ),
-                (
-                    "all",
-                    &[
-                        Operation::Read,
-                        Operation::Create,
-                        Operation::Update,
-                        Operation::Delete,
-                    ],
-                ),
+                ("*", &[Operation::Read, Operation::Create, Operation::Update, Operation::Delete]),
+                ("all", &[Operation::Read, Operation::Create, Operation::Update, Operation::Delete]),
             ];
             for op in pick(part, span, &options, "operation", d)?.iter() {
                 if !operations.contains(op) {
@@ -367,26 +307,18 @@ fn policy(raw: &RawAnnotation, model: &Model, d: &mut Diagnostics) -> Option<Pol
         None => None,
         Some(value) => {
             if operations.contains(&Operation::Delete) {
-                d.error(
-                    "E0418",
-                    "a field-level policy cannot cover `delete`",
-                    value.span,
-                )
-                .label("deleting removes the whole row")
-                .help("field-level policies apply to read, create and update");
+                d.error("E0418", "a field-level policy cannot cover `delete`", value.span)
+                    .label("deleting removes the whole row")
+                    .help("field-level policies apply to read, create and update");
             }
             let mut names = Vec::new();
             for (name, span) in expect_names(value, "`fields`", d) {
                 match model.field(name) {
-                    Some(f) if !f.is_relation() || operations == [Operation::Read] => {
-                        names.push(name.to_string())
-                    }
+                    Some(f) if !f.is_relation() || operations == [Operation::Read] => names.push(name.to_string()),
                     Some(_) => {
                         d.error(
                             "E0419",
-                            format!(
-                                "`{name}` is a relation field; a write policy guards scalar fields"
-                            ),
+                            format!("`{name}` is a relation field; a write policy guards scalar fields"),
                             span,
                         )
                         .label("not a scalar field");
@@ -394,10 +326,7 @@ fn policy(raw: &RawAnnotation, model: &Model, d: &mut Diagnostics) -> Option<Pol
                     None => {
                         d.error(
                             "E0420",
-                            format!(
-                                "`fields` names `{name}`, which is not a field of `{}`",
-                                model.name
-                            ),
+                            format!("`fields` names `{name}`, which is not a field of `{}`", model.name),
                             span,
                         )
                         .label("unknown field")
@@ -408,22 +337,14 @@ fn policy(raw: &RawAnnotation, model: &Model, d: &mut Diagnostics) -> Option<Pol
             Some(names)
         }
     };
-    Some(Policy {
-        operations,
-        rule,
-        fields,
-        span: raw.span,
-    })
+    Some(Policy { operations, rule, fields, span: raw.span })
 }
 
 fn realtime(raw: &RawAnnotation, d: &mut Diagnostics) -> Option<Realtime> {
     let a = Args::read(raw, &["subscribe", "broadcast", "permissions"], &[], d);
     let kinds = [("list", SubscribeKind::List), ("item", SubscribeKind::Item)];
-    let events = [
-        ("created", RealtimeEvent::Created),
-        ("updated", RealtimeEvent::Updated),
-        ("deleted", RealtimeEvent::Deleted),
-    ];
+    let events =
+        [("created", RealtimeEvent::Created), ("updated", RealtimeEvent::Updated), ("deleted", RealtimeEvent::Deleted)];
     let subscribe = match a.get("subscribe") {
         Some(v) => expect_names(v, "`subscribe`", d)
             .into_iter()
@@ -432,15 +353,10 @@ fn realtime(raw: &RawAnnotation, d: &mut Diagnostics) -> Option<Realtime> {
         None => vec![SubscribeKind::List, SubscribeKind::Item],
     };
     let broadcast = match a.get("broadcast") {
-        Some(v) => expect_names(v, "`broadcast`", d)
-            .into_iter()
-            .filter_map(|(n, s)| pick(n, s, &events, "event", d))
-            .collect(),
-        None => vec![
-            RealtimeEvent::Created,
-            RealtimeEvent::Updated,
-            RealtimeEvent::Deleted,
-        ],
+        Some(v) => {
+            expect_names(v, "`broadcast`", d).into_iter().filter_map(|(n, s)| pick(n, s, &events, "event", d)).collect()
+        }
+        None => vec![RealtimeEvent::Created, RealtimeEvent::Updated, RealtimeEvent::Deleted],
     };
     let mut permissions = Vec::new();
     if let Some(value) = a.get("permissions") {
@@ -457,9 +373,7 @@ fn realtime(raw: &RawAnnotation, d: &mut Diagnostics) -> Option<Realtime> {
                             *key_span,
                         )
                         .label("no such subscription on this model")
-                        .help(format!(
-                            "add \"{key}\" to `subscribe`, or remove this permission"
-                        ));
+                        .help(format!("add \"{key}\" to `subscribe`, or remove this permission"));
                     }
                     if let Some(rule) = rule(rule_value, "a permission rule", d) {
                         permissions.push(Permission { kind, rule });
@@ -473,12 +387,7 @@ fn realtime(raw: &RawAnnotation, d: &mut Diagnostics) -> Option<Realtime> {
             }
         }
     }
-    Some(Realtime {
-        subscribe,
-        broadcast,
-        permissions,
-        span: raw.span,
-    })
+    Some(Realtime { subscribe, broadcast, permissions, span: raw.span })
 }
 
 /// `"15m"`, `"7d"`, `"3600"`, `"12h"`, `"30s"` to seconds.
@@ -501,23 +410,11 @@ pub(crate) fn parse_duration(text: &str) -> Option<u64> {
 }
 
 fn auth(raw: &RawAnnotation, model: &Model, d: &mut Diagnostics) -> Option<Auth> {
-    let a = Args::read(
-        raw,
-        &["strategy", "expiry", "refresh", "identity", "password"],
-        &["strategy"],
-        d,
-    );
+    let a = Args::read(raw, &["strategy", "expiry", "refresh", "identity", "password"], &["strategy"], d);
     let strategy = match a.get("strategy") {
         Some(v) => {
             let s = expect_str(v, "the strategy", d)?;
-            pick(
-                s,
-                v.inner_span(),
-                &[("JWT", "JWT"), ("jwt", "JWT")],
-                "auth strategy",
-                d,
-            )?
-            .to_string()
+            pick(s, v.inner_span(), &[("JWT", "JWT"), ("jwt", "JWT")], "auth strategy", d)?.to_string()
         }
         None => "JWT".to_string(),
     };
@@ -527,13 +424,9 @@ fn auth(raw: &RawAnnotation, model: &Model, d: &mut Diagnostics) -> Option<Auth>
             match parse_duration(text) {
                 Some(seconds) => seconds,
                 None => {
-                    d.error(
-                        "E0422",
-                        format!("`{text}` is not a duration"),
-                        v.inner_span(),
-                    )
-                    .label("expected a number with a unit: s, m, h, d or w")
-                    .help("for example \"15m\" or \"7d\"");
+                    d.error("E0422", format!("`{text}` is not a duration"), v.inner_span())
+                        .label("expected a number with a unit: s, m, h, d or w")
+                        .help("for example \"15m\" or \"7d\"");
                     return None;
                 }
             }
@@ -541,10 +434,7 @@ fn auth(raw: &RawAnnotation, model: &Model, d: &mut Diagnostics) -> Option<Auth>
         None => 15 * 60,
     };
     let refresh = match a.get("refresh") {
-        Some(Spanned {
-            value: Value::Bool(b),
-            ..
-        }) => *b,
+        Some(Spanned { value: Value::Bool(b), .. }) => *b,
         Some(other) => {
             d.error("E0414", "`refresh` must be `true` or `false`", other.span)
                 .label(format!("found {}", other.describe()));
@@ -554,40 +444,19 @@ fn auth(raw: &RawAnnotation, model: &Model, d: &mut Diagnostics) -> Option<Auth>
     };
     let mut field_option = |key: &str, default: &str| -> Option<String> {
         let (name, span) = match a.get(key) {
-            Some(v) => (
-                expect_str(v, &format!("`{key}`"), d)?.to_string(),
-                v.inner_span(),
-            ),
+            Some(v) => (expect_str(v, &format!("`{key}`"), d)?.to_string(), v.inner_span()),
             None => (default.to_string(), raw.span),
         };
         match model.field(&name) {
-            Some(f)
-                if f.ty
-                    == (FieldType::Scalar {
-                        scalar: ScalarType::String,
-                    }) =>
-            {
-                Some(name)
-            }
+            Some(f) if f.ty == (FieldType::Scalar { scalar: ScalarType::String }) => Some(name),
             Some(_) => {
-                d.error(
-                    "E0423",
-                    format!("the {key} field `{name}` must be a `String`"),
-                    span,
-                )
-                .label("wrong type");
+                d.error("E0423", format!("the {key} field `{name}` must be a `String`"), span).label("wrong type");
                 None
             }
             None => {
-                d.error(
-                    "E0424",
-                    format!("`@@auth` needs a `{name}` field on `{}`", model.name),
-                    span,
-                )
-                .label(format!("no `{name}` field"))
-                .help(format!(
-                    "add `{name} String` to the model, or name the field with `{key}: \"...\"`"
-                ));
+                d.error("E0424", format!("`@@auth` needs a `{name}` field on `{}`", model.name), span)
+                    .label(format!("no `{name}` field"))
+                    .help(format!("add `{name} String` to the model, or name the field with `{key}: \"...\"`"));
                 None
             }
         }
@@ -610,43 +479,20 @@ fn search(raw: &RawAnnotation, model: &Model, d: &mut Diagnostics) -> Option<Sea
     let mut fields = Vec::new();
     for (name, span) in expect_names(fields_value, "`fields`", d) {
         match model.field(name) {
-            Some(f)
-                if f.ty
-                    == (FieldType::Scalar {
-                        scalar: ScalarType::String,
-                    }) =>
-            {
-                fields.push(name.to_string())
-            }
+            Some(f) if f.ty == (FieldType::Scalar { scalar: ScalarType::String }) => fields.push(name.to_string()),
             Some(_) => {
-                d.error(
-                    "E0425",
-                    format!("`{name}` is not a `String` field, so it cannot be searched"),
-                    span,
-                )
-                .label("full-text search needs text");
+                d.error("E0425", format!("`{name}` is not a `String` field, so it cannot be searched"), span)
+                    .label("full-text search needs text");
             }
             None => {
-                d.error(
-                    "E0420",
-                    format!(
-                        "`fields` names `{name}`, which is not a field of `{}`",
-                        model.name
-                    ),
-                    span,
-                )
-                .label("unknown field")
-                .suggest(name, model.fields.iter().map(|f| f.name.as_str()));
+                d.error("E0420", format!("`fields` names `{name}`, which is not a field of `{}`", model.name), span)
+                    .label("unknown field")
+                    .suggest(name, model.fields.iter().map(|f| f.name.as_str()));
             }
         }
     }
     if fields_value_is_empty(fields_value) {
-        d.error(
-            "E0426",
-            "`@@search` needs at least one field",
-            fields_value.span,
-        )
-        .label("empty list");
+        d.error("E0426", "`@@search` needs at least one field", fields_value.span).label("empty list");
     }
     let mut weights = Vec::new();
     if let Some(value) = a.get("weights") {
@@ -665,13 +511,9 @@ fn search(raw: &RawAnnotation, model: &Model, d: &mut Diagnostics) -> Option<Sea
         }
         let field_count = expect_names(fields_value, "`fields`", &mut Diagnostics::default()).len();
         if items.len() != field_count {
-            d.error(
-                "E0428",
-                format!("{} weights for {} fields", items.len(), field_count),
-                value.span,
-            )
-            .label("give one weight per field, in the same order")
-            .secondary(fields_value.span, "the fields");
+            d.error("E0428", format!("{} weights for {} fields", items.len(), field_count), value.span)
+                .label("give one weight per field, in the same order")
+                .secondary(fields_value.span, "the fields");
         }
     }
     let engine = match a.get("engine") {
@@ -680,21 +522,13 @@ fn search(raw: &RawAnnotation, model: &Model, d: &mut Diagnostics) -> Option<Sea
                 Value::Str(s) | Value::Name(s) => s.as_str(),
                 _ => "",
             };
-            let engines = [
-                ("auto", SearchEngine::Auto),
-                ("fts5", SearchEngine::Fts5),
-                ("tsvector", SearchEngine::Tsvector),
-            ];
+            let engines =
+                [("auto", SearchEngine::Auto), ("fts5", SearchEngine::Fts5), ("tsvector", SearchEngine::Tsvector)];
             pick(name, v.inner_span(), &engines, "search engine", d)?
         }
         None => SearchEngine::Auto,
     };
-    Some(Search {
-        fields,
-        weights,
-        engine,
-        span: raw.span,
-    })
+    Some(Search { fields, weights, engine, span: raw.span })
 }
 
 fn fields_value_is_empty(value: &Spanned) -> bool {
@@ -705,11 +539,7 @@ fn service(raw: &RawAnnotation, d: &mut Diagnostics) -> Option<Service> {
     let mut accepted = vec!["provider"];
     accepted.extend(SERVICE_OPTIONS);
     let a = Args::read(raw, &accepted, &["provider"], d);
-    let provider_value = a.required(
-        "provider",
-        "@@service(\"webhook\", url: env(\"HOOK_URL\"))",
-        d,
-    )?;
+    let provider_value = a.required("provider", "@@service(\"webhook\", url: env(\"HOOK_URL\"))", d)?;
     let provider = expect_str(provider_value, "the provider", d)?.to_string();
     if let Some(events) = a.get("events") {
         let options = [
@@ -727,11 +557,7 @@ fn service(raw: &RawAnnotation, d: &mut Diagnostics) -> Option<Service> {
             options.insert((*key).to_string(), to_json(value));
         }
     }
-    Some(Service {
-        provider,
-        options,
-        span: raw.span,
-    })
+    Some(Service { provider, options, span: raw.span })
 }
 
 fn to_json(value: &Spanned) -> serde_json::Value {
@@ -743,12 +569,7 @@ fn to_json(value: &Spanned) -> serde_json::Value {
         Value::Null => J::Null,
         Value::Env(var) => serde_json::json!({ "env": var }),
         Value::List(items) => J::Array(items.iter().map(to_json).collect()),
-        Value::Object(entries) => J::Object(
-            entries
-                .iter()
-                .map(|(k, _, v)| (k.clone(), to_json(v)))
-                .collect(),
-        ),
+        Value::Object(entries) => J::Object(entries.iter().map(|(k, _, v)| (k.clone(), to_json(v))).collect()),
     }
 }
 

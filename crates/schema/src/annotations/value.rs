@@ -47,9 +47,7 @@ impl Spanned {
     /// The span of a string literal's contents (inside the quotes).
     pub fn inner_span(&self) -> Span {
         match self.value {
-            Value::Str(_) if self.span.len() >= 2 => {
-                Span::new(self.span.start + 1, self.span.end - 1)
-            }
+            Value::Str(_) if self.span.len() >= 2 => Span::new(self.span.start + 1, self.span.end - 1),
             _ => self.span,
         }
     }
@@ -80,12 +78,7 @@ pub(crate) struct ValueParser<'s, 'd> {
 
 impl<'s, 'd> ValueParser<'s, 'd> {
     pub fn new(source: &'s str, tokens: Vec<Token>, diagnostics: &'d mut Diagnostics) -> Self {
-        ValueParser {
-            source,
-            tokens,
-            pos: 0,
-            diagnostics,
-        }
+        ValueParser { source, tokens, pos: 0, diagnostics }
     }
 
     fn peek(&self) -> Option<Token> {
@@ -107,9 +100,7 @@ impl<'s, 'd> ValueParser<'s, 'd> {
     }
 
     fn end_span(&self) -> Span {
-        self.tokens
-            .last()
-            .map_or_else(Span::default, |t| Span::new(t.span.end, t.span.end))
+        self.tokens.last().map_or_else(Span::default, |t| Span::new(t.span.end, t.span.end))
     }
 
     fn here(&self) -> Span {
@@ -147,12 +138,7 @@ impl<'s, 'd> ValueParser<'s, 'd> {
                 .label("expected the end of the annotation")
                 .help("write one annotation per `///` line (or continue its arguments on the next lines)");
         }
-        Some(RawAnnotation {
-            name: self.text(name).to_string(),
-            name_span: name.span,
-            args,
-            span: at.span.to(end),
-        })
+        Some(RawAnnotation { name: self.text(name).to_string(), name_span: name.span, args, span: at.span.to(end) })
     }
 
     fn args(&mut self, open: Span) -> Option<(Vec<Arg>, Span)> {
@@ -162,9 +148,7 @@ impl<'s, 'd> ValueParser<'s, 'd> {
                 return Some((args, close.span));
             }
             let name = match (self.peek(), self.tokens.get(self.pos + 1)) {
-                (Some(t), Some(next))
-                    if t.kind == TokenKind::Ident && next.kind == TokenKind::Colon =>
-                {
+                (Some(t), Some(next)) if t.kind == TokenKind::Ident && next.kind == TokenKind::Colon => {
                     self.pos += 2;
                     Some((self.text(t).to_string(), t.span))
                 }
@@ -182,11 +166,7 @@ impl<'s, 'd> ValueParser<'s, 'd> {
         let span = self.here();
         let found = self.found();
         self.diagnostics
-            .error(
-                "E0403",
-                format!("expected `,` or `{closer}`, found {found}"),
-                span,
-            )
+            .error("E0403", format!("expected `,` or `{closer}`, found {found}"), span)
             .label(format!("expected `{closer}`"))
             .secondary(open, "opened here");
         None
@@ -195,29 +175,18 @@ impl<'s, 'd> ValueParser<'s, 'd> {
     fn value(&mut self) -> Option<Spanned> {
         let Some(token) = self.peek() else {
             let span = self.end_span();
-            self.diagnostics
-                .error("E0404", "expected a value", span)
-                .label("the annotation ends here");
+            self.diagnostics.error("E0404", "expected a value", span).label("the annotation ends here");
             return None;
         };
         self.pos += 1;
-        let spanned = |value| {
-            Some(Spanned {
-                value,
-                span: token.span,
-            })
-        };
+        let spanned = |value| Some(Spanned { value, span: token.span });
         match token.kind {
             TokenKind::Str => match unescape(self.text(token)) {
                 Ok(s) => spanned(Value::Str(s)),
                 Err(offset) => {
                     let at = token.span.start + offset;
                     self.diagnostics
-                        .error(
-                            "E0405",
-                            "unknown escape sequence in string",
-                            Span::new(at - 1, at + 1),
-                        )
+                        .error("E0405", "unknown escape sequence in string", Span::new(at - 1, at + 1))
                         .label("not a valid escape")
                         .help("valid escapes are \\\" \\\\ \\n \\t \\r \\0 and \\uXXXX");
                     None
@@ -239,11 +208,7 @@ impl<'s, 'd> ValueParser<'s, 'd> {
             _ => {
                 let found = self.text(token).to_string();
                 self.diagnostics
-                    .error(
-                        "E0404",
-                        format!("expected a value, found `{found}`"),
-                        token.span,
-                    )
+                    .error("E0404", format!("expected a value, found `{found}`"), token.span)
                     .label("expected a string, number, boolean, list or object");
                 None
             }
@@ -258,17 +223,10 @@ impl<'s, 'd> ValueParser<'s, 'd> {
             None => return self.unclosed(open.span, ")"),
         };
         match var.value {
-            Value::Str(var) => Some(Spanned {
-                value: Value::Env(var),
-                span: name.span.to(close.span),
-            }),
+            Value::Str(var) => Some(Spanned { value: Value::Env(var), span: name.span.to(close.span) }),
             _ => {
                 self.diagnostics
-                    .error(
-                        "E0406",
-                        "`env(...)` takes the variable's name as a string",
-                        var.span,
-                    )
+                    .error("E0406", "`env(...)` takes the variable's name as a string", var.span)
                     .label("expected a string such as \"WEBHOOK_SECRET\"");
                 None
             }
@@ -279,10 +237,7 @@ impl<'s, 'd> ValueParser<'s, 'd> {
         let mut items = Vec::new();
         loop {
             if let Some(close) = self.eat(TokenKind::RBracket) {
-                return Some(Spanned {
-                    value: Value::List(items),
-                    span: open.to(close.span),
-                });
+                return Some(Spanned { value: Value::List(items), span: open.to(close.span) });
             }
             items.push(self.value()?);
             if self.eat(TokenKind::Comma).is_none() && !self.at(TokenKind::RBracket) {
@@ -295,16 +250,11 @@ impl<'s, 'd> ValueParser<'s, 'd> {
         let mut entries: Vec<(String, Span, Spanned)> = Vec::new();
         loop {
             if let Some(close) = self.eat(TokenKind::RBrace) {
-                return Some(Spanned {
-                    value: Value::Object(entries),
-                    span: open.to(close.span),
-                });
+                return Some(Spanned { value: Value::Object(entries), span: open.to(close.span) });
             }
             let key = match self.peek() {
                 Some(t) if t.kind == TokenKind::Ident => (self.text(t).to_string(), t.span),
-                Some(t) if t.kind == TokenKind::Str => {
-                    (unescape(self.text(t)).unwrap_or_default(), t.span)
-                }
+                Some(t) if t.kind == TokenKind::Str => (unescape(self.text(t)).unwrap_or_default(), t.span),
                 _ => {
                     let span = self.here();
                     let found = self.found();
@@ -318,11 +268,7 @@ impl<'s, 'd> ValueParser<'s, 'd> {
             if self.eat(TokenKind::Colon).is_none() {
                 let span = self.here();
                 self.diagnostics
-                    .error(
-                        "E0407",
-                        format!("expected `:` after the key `{}`", key.0),
-                        span,
-                    )
+                    .error("E0407", format!("expected `:` after the key `{}`", key.0), span)
                     .label("object entries are written `key: value`");
                 return None;
             }

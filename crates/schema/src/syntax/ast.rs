@@ -116,10 +116,7 @@ pub struct Attribute {
 impl Attribute {
     /// The first positional argument, or the named argument `name`.
     pub fn arg(&self, name: &str) -> Option<&Argument> {
-        self.args
-            .iter()
-            .find(|a| a.name.as_ref().is_some_and(|n| n.name == name))
-            .or_else(|| self.positional(0))
+        self.args.iter().find(|a| a.name.as_ref().is_some_and(|n| n.name == name)).or_else(|| self.positional(0))
     }
 
     pub fn positional(&self, index: usize) -> Option<&Argument> {
@@ -127,9 +124,7 @@ impl Attribute {
     }
 
     pub fn named(&self, name: &str) -> Option<&Argument> {
-        self.args
-            .iter()
-            .find(|a| a.name.as_ref().is_some_and(|n| n.name == name))
+        self.args.iter().find(|a| a.name.as_ref().is_some_and(|n| n.name == name))
     }
 }
 

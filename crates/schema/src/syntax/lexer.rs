@@ -9,9 +9,9 @@ use crate::span::Span;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
-    /// `[A-Za-z_][A-Za-z0-9_-]*`
+    /// A letter or `_`, then letters, digits, `_` and `-` (letters in any script).
     Ident,
-    /// `-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?`
+    /// `-?[0-9]+(\.[0-9]+)?`
     Number,
     /// A double-quoted string, quotes included in the span.
     Str,
@@ -47,15 +47,7 @@ pub struct Token {
 
 /// Splits `source[range]` into tokens; offsets in spans are absolute (`base` is added).
 pub fn lex(source: &str, base: usize, diagnostics: &mut Diagnostics) -> Vec<Token> {
-    Lexer {
-        bytes: source.as_bytes(),
-        source,
-        pos: 0,
-        base,
-        tokens: Vec::new(),
-        diagnostics,
-    }
-    .run()
+    Lexer { bytes: source.as_bytes(), source, pos: 0, base, tokens: Vec::new(), diagnostics }.run()
 }
 
 struct Lexer<'a, 'd> {
@@ -101,6 +93,7 @@ impl Lexer<'_, '_> {
                 b'-' => self.operator(1),
                 b'0'..=b'9' => self.number(),
                 b'a'..=b'z' | b'A'..=b'Z' | b'_' => self.ident(),
+                _ if self.source[start..].chars().next().is_some_and(char::is_alphabetic) => self.ident(),
                 _ => {
                     let ch = self.source[start..].chars().next().unwrap_or('\u{fffd}');
                     self.pos += ch.len_utf8();
@@ -141,16 +134,16 @@ impl Lexer<'_, '_> {
 
     fn comment(&mut self) {
         let start = self.pos;
-        let is_doc = self.peek(2) == Some(b'/') && self.peek(3) != Some(b'/');
+        // `///` documents what follows only when it starts its line; after code on the
+        // same line it is a plain comment (as in Prisma).
+        let starts_line = self.tokens.last().is_none_or(|t| t.kind == TokenKind::Newline);
+        let is_doc = starts_line && self.peek(2) == Some(b'/') && self.peek(3) != Some(b'/');
         while self.bytes.get(self.pos).is_some_and(|&b| b != b'\n') {
             self.pos += 1;
         }
         if is_doc {
             let span = Span::new(self.base + start + 3, self.base + self.pos);
-            self.tokens.push(Token {
-                kind: TokenKind::DocComment,
-                span,
-            });
+            self.tokens.push(Token { kind: TokenKind::DocComment, span });
         } else {
             self.push(TokenKind::Comment, start);
         }
@@ -180,6 +173,14 @@ impl Lexer<'_, '_> {
                     self.push(TokenKind::Str, start);
                     return;
                 }
+                Some(&b) if b < 0x20 => {
+                    // Prisma rejects raw control characters (a tab, say) inside strings.
+                    let at = self.base + self.pos;
+                    self.diagnostics
+                        .error("E0027", "a string cannot contain a raw control character", Span::new(at, at + 1))
+                        .label("write it as an escape, such as `\\t`");
+                    self.pos += 1;
+                }
                 Some(_) => self.pos += 1,
             }
         }
@@ -201,15 +202,10 @@ impl Lexer<'_, '_> {
             self.pos += 1;
             self.digits();
         }
-        if matches!(self.peek(0), Some(b'e' | b'E')) {
-            let sign = usize::from(matches!(self.peek(1), Some(b'+' | b'-')));
-            if self.peek(1 + sign).is_some_and(|c| c.is_ascii_digit()) {
-                self.pos += 1 + sign;
-                self.digits();
-            }
-        }
-        // `1abc` is one malformed word, not a number followed by a name.
-        if self.bytes.get(self.pos).is_some_and(|b| is_ident_byte(*b)) {
+
+        // `1abc` (or `1e3`, which Prisma does not read as a number) is one malformed
+        // word, not a number followed by a name.
+        if self.source[self.pos..].chars().next().is_some_and(|c| c.is_alphanumeric() || c == '_') {
             self.ident_tail();
             self.push(TokenKind::Ident, start);
         } else {
@@ -218,8 +214,11 @@ impl Lexer<'_, '_> {
     }
 
     fn ident_tail(&mut self) {
-        while self.bytes.get(self.pos).is_some_and(|b| is_ident_byte(*b)) {
-            self.pos += 1;
+        while let Some(c) = self.source[self.pos..].chars().next() {
+            if !(c.is_alphanumeric() || c == '_' || c == '-') {
+                break;
+            }
+            self.pos += c.len_utf8();
         }
     }
 
@@ -230,17 +229,10 @@ impl Lexer<'_, '_> {
     }
 }
 
-fn is_ident_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
-}
-
 /// Decodes a string token's text (quotes included) into its value, resolving escapes.
 /// Returns the offending escape's offset within `raw` when one is not understood.
 pub fn unescape(raw: &str) -> Result<String, usize> {
-    let inner = raw
-        .strip_prefix('"')
-        .and_then(|s| s.strip_suffix('"'))
-        .unwrap_or(raw);
+    let inner = raw.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(raw);
     let mut out = String::with_capacity(inner.len());
     let mut chars = inner.char_indices();
     while let Some((i, c)) = chars.next() {
@@ -281,10 +273,7 @@ mod tests {
         use TokenKind::*;
         assert_eq!(
             kinds("id Int @id @default(autoincrement()) // x\n"),
-            vec![
-                Ident, Ident, At, Ident, At, Ident, LParen, Ident, LParen, RParen, RParen, Comment,
-                Newline
-            ]
+            vec![Ident, Ident, At, Ident, At, Ident, LParen, Ident, LParen, RParen, RParen, Comment, Newline]
         );
     }
 
@@ -301,10 +290,7 @@ mod tests {
     #[test]
     fn numbers_and_operators() {
         use TokenKind::*;
-        assert_eq!(
-            kinds("-1 2.5 1e3 a==b"),
-            vec![Number, Number, Number, Ident, Other, Ident]
-        );
+        assert_eq!(kinds("-1 2.5 1e3 a==b"), vec![Number, Number, Ident, Ident, Other, Ident]);
         assert_eq!(kinds("1abc"), vec![Ident]);
     }
 

@@ -15,10 +15,7 @@ const BLOCK_KEYWORDS: [&str; 6] = ["model", "enum", "view", "type", "datasource"
 
 /// Parses a whole schema. Never fails: problems land in `diagnostics`.
 pub fn parse(source: &str, diagnostics: &mut Diagnostics) -> SchemaAst {
-    let tokens = lexer::lex(source, 0, diagnostics)
-        .into_iter()
-        .filter(|t| t.kind != TokenKind::Comment)
-        .collect();
+    let tokens = lexer::lex(source, 0, diagnostics).into_iter().filter(|t| t.kind != TokenKind::Comment).collect();
     Parser::new(source, tokens, diagnostics).schema()
 }
 
@@ -34,18 +31,8 @@ pub(crate) struct Parser<'s, 'd> {
 }
 
 impl<'s, 'd> Parser<'s, 'd> {
-    pub(crate) fn new(
-        source: &'s str,
-        tokens: Vec<Token>,
-        diagnostics: &'d mut Diagnostics,
-    ) -> Self {
-        Parser {
-            source,
-            tokens,
-            pos: 0,
-            diagnostics,
-            one_line_block: false,
-        }
+    pub(crate) fn new(source: &'s str, tokens: Vec<Token>, diagnostics: &'d mut Diagnostics) -> Self {
+        Parser { source, tokens, pos: 0, diagnostics, one_line_block: false }
     }
 
     // ---- token helpers -------------------------------------------------------------
@@ -87,10 +74,7 @@ impl<'s, 'd> Parser<'s, 'd> {
     }
 
     fn ident(&self, token: Token) -> Ident {
-        Ident {
-            name: self.text(token).to_string(),
-            span: token.span,
-        }
+        Ident { name: self.text(token).to_string(), span: token.span }
     }
 
     /// Span of the current token, or an empty span at the end of input.
@@ -183,10 +167,7 @@ impl<'s, 'd> Parser<'s, 'd> {
     }
 
     fn doc_line(&self, token: Token) -> DocLine {
-        DocLine {
-            text: self.text(token).to_string(),
-            span: token.span,
-        }
+        DocLine { text: self.text(token).to_string(), span: token.span }
     }
 
     fn unknown_top_level(&mut self, token: Token) {
@@ -196,12 +177,8 @@ impl<'s, 'd> Parser<'s, 'd> {
                 .label("expected `model`, `enum`, `view`, `type`, `datasource` or `generator`")
                 .suggest(&text, BLOCK_KEYWORDS)
         } else {
-            Diagnostic::error(
-                "E0004",
-                format!("unexpected `{text}` at the top level"),
-                token.span,
-            )
-            .label("expected a block such as `model Name { ... }`")
+            Diagnostic::error("E0004", format!("unexpected `{text}` at the top level"), token.span)
+                .label("expected a block such as `model Name { ... }`")
         };
         // The lexer has reported an error token already.
         if token.kind != TokenKind::Error {
@@ -252,12 +229,8 @@ impl<'s, 'd> Parser<'s, 'd> {
             _ => {
                 let span = self.here();
                 let found = self.describe_here();
-                self.error(
-                    "E0005",
-                    format!("expected a name after `{keyword_text}`, found {found}"),
-                    span,
-                )
-                .label("the block needs a name");
+                self.error("E0005", format!("expected a name after `{keyword_text}`, found {found}"), span)
+                    .label("the block needs a name");
                 self.unknown_block_rest();
                 return None;
             }
@@ -265,15 +238,8 @@ impl<'s, 'd> Parser<'s, 'd> {
         if self.eat(TokenKind::LBrace).is_none() {
             let span = self.here();
             let found = self.describe_here();
-            self.error(
-                "E0006",
-                format!(
-                    "expected `{{` after `{keyword_text} {}`, found {found}",
-                    name.name
-                ),
-                span,
-            )
-            .label("the block's body must start here");
+            self.error("E0006", format!("expected `{{` after `{keyword_text} {}`, found {found}", name.name), span)
+                .label("the block's body must start here");
             self.unknown_block_rest();
             return None;
         }
@@ -289,9 +255,7 @@ impl<'s, 'd> Parser<'s, 'd> {
             "view" => Item::Model(self.model_body(ModelKind::View, keyword, name, doc)),
             "type" => Item::Model(self.model_body(ModelKind::Type, keyword, name, doc)),
             "enum" => Item::Enum(self.enum_body(keyword, name, doc)),
-            "datasource" => {
-                Item::Config(self.config_body(ConfigKind::Datasource, keyword, name, doc))
-            }
+            "datasource" => Item::Config(self.config_body(ConfigKind::Datasource, keyword, name, doc)),
             _ => Item::Config(self.config_body(ConfigKind::Generator, keyword, name, doc)),
         };
         Some(item)
@@ -333,13 +297,9 @@ impl<'s, 'd> Parser<'s, 'd> {
             None => {
                 let kw = self.text(keyword).to_string();
                 let end = self.source.len();
-                self.error(
-                    "E0007",
-                    format!("`{kw} {}` is never closed", name.name),
-                    keyword.span.to(name.span),
-                )
-                .label("this block has no closing `}`")
-                .help("add a `}` on its own line after the block's last line");
+                self.error("E0007", format!("`{kw} {}` is never closed", name.name), keyword.span.to(name.span))
+                    .label("this block has no closing `}`")
+                    .help("add a `}` on its own line after the block's last line");
                 keyword.span.to(Span::new(end, end))
             }
         }
@@ -347,13 +307,7 @@ impl<'s, 'd> Parser<'s, 'd> {
 
     // ---- models ----------------------------------------------------------------------
 
-    fn model_body(
-        &mut self,
-        kind: ModelKind,
-        keyword: Token,
-        name: Ident,
-        doc: Vec<DocLine>,
-    ) -> ModelAst {
+    fn model_body(&mut self, kind: ModelKind, keyword: Token, name: Ident, doc: Vec<DocLine>) -> ModelAst {
         let mut fields = Vec::new();
         let mut attributes = Vec::new();
         let mut pending_doc = Vec::new();
@@ -372,8 +326,7 @@ impl<'s, 'd> Parser<'s, 'd> {
                     self.expect_line_end("a block attribute");
                 }
                 TokenKind::Ident
-                    if BLOCK_KEYWORDS.contains(&self.text(token))
-                        && self.peek_at(2) == Some(TokenKind::LBrace) =>
+                    if BLOCK_KEYWORDS.contains(&self.text(token)) && self.peek_at(2) == Some(TokenKind::LBrace) =>
                 {
                     // A new block starts: the current one lacks its `}`.
                     break;
@@ -394,27 +347,14 @@ impl<'s, 'd> Parser<'s, 'd> {
                 _ => {
                     let found = self.describe_here();
                     let span = token.span;
-                    self.error(
-                        "E0013",
-                        format!("unexpected {found} in {} `{}`", kind.keyword(), name.name),
-                        span,
-                    )
-                    .label("expected a field, a `@@` attribute or `}`");
+                    self.error("E0013", format!("unexpected {found} in {} `{}`", kind.keyword(), name.name), span)
+                        .label("expected a field, a `@@` attribute or `}`");
                     self.recover_line();
                 }
             }
         }
         let span = self.close_block(keyword, &name);
-        ModelAst {
-            kind,
-            keyword_span: keyword.span,
-            name,
-            fields,
-            attributes,
-            doc,
-            inner_doc: pending_doc,
-            span,
-        }
+        ModelAst { kind, keyword_span: keyword.span, name, fields, attributes, doc, inner_doc: pending_doc, span }
     }
 
     fn field(&mut self, doc: Vec<DocLine>) -> Option<FieldAst> {
@@ -447,13 +387,7 @@ impl<'s, 'd> Parser<'s, 'd> {
         } else {
             self.recover_line();
         }
-        Some(FieldAst {
-            name,
-            ty,
-            attributes,
-            doc,
-            span,
-        })
+        Some(FieldAst { name, ty, attributes, doc, span })
     }
 
     fn field_type(&mut self) -> Option<TypeAst> {
@@ -468,19 +402,14 @@ impl<'s, 'd> Parser<'s, 'd> {
                 }
                 _ => {
                     let span = self.here();
-                    self.error(
-                        "E0016",
-                        "`Unsupported` takes the database type as a string",
-                        span,
-                    )
-                    .label("expected a string such as \"circle\"");
+                    self.error("E0016", "`Unsupported` takes the database type as a string", span)
+                        .label("expected a string such as \"circle\"");
                     String::new()
                 }
             };
             if self.eat(TokenKind::RParen).is_none() {
                 let span = self.here();
-                self.error("E0017", "expected `)` to close `Unsupported(`", span)
-                    .label("expected `)`");
+                self.error("E0017", "expected `)` to close `Unsupported(`", span).label("expected `)`");
                 return None;
             }
             let span = start.to(self.tokens[self.pos - 1].span);
@@ -492,7 +421,13 @@ impl<'s, 'd> Parser<'s, 'd> {
         if self.eat(TokenKind::Question).is_some() {
             arity = Arity::Optional;
         } else if self.at(TokenKind::LBracket) && self.peek_at(1) == Some(TokenKind::RBracket) {
+            let open = self.tokens[self.pos].span;
+            let close = self.tokens[self.pos + 1].span;
+            if open.end != close.start {
+                self.error("E0028", "`[]` must be written without a space inside", open.to(close)).label("write `[]`");
+            }
             self.pos += 2;
+
             arity = Arity::List;
             if let Some(q) = self.eat(TokenKind::Question) {
                 self.error("E0018", "optional lists are not supported", q.span)
@@ -501,12 +436,8 @@ impl<'s, 'd> Parser<'s, 'd> {
             }
         } else if self.at(TokenKind::Other) && self.peek().is_some_and(|t| self.text(t) == "!") {
             let t = self.bump()?;
-            self.error(
-                "E0019",
-                "`!` is legacy syntax: fields are required by default",
-                t.span,
-            )
-            .label("remove this `!`");
+            self.error("E0019", "`!` is legacy syntax: fields are required by default", t.span)
+                .label("remove this `!`");
         }
         let span = start.to(self.tokens[self.pos - 1].span);
         Some(TypeAst { name, arity, span })
@@ -523,10 +454,7 @@ impl<'s, 'd> Parser<'s, 'd> {
                 let span = self.here();
                 self.error("E0020", "expected an attribute name after `@`", span)
                     .label("expected a name such as `id` or `default`");
-                Ident {
-                    name: String::new(),
-                    span: at.span,
-                }
+                Ident { name: String::new(), span: at.span }
             }
         };
         let mut args = Vec::new();
@@ -539,15 +467,7 @@ impl<'s, 'd> Parser<'s, 'd> {
             malformed |= !ok;
         }
         let end = args_span.unwrap_or(name.span);
-        Attribute {
-            name,
-            block,
-            args,
-            args_span,
-            malformed,
-            doc,
-            span: at.span.to(end),
-        }
+        Attribute { name, block, args, args_span, malformed, doc, span: at.span.to(end) }
     }
 
     /// `ident(.ident)*`, returned as one dotted string.
@@ -568,11 +488,7 @@ impl<'s, 'd> Parser<'s, 'd> {
     /// Arguments up to `close`; returns them, the closing token's span, and whether the
     /// list was well-formed. Like Prisma, the list must stay on one line and takes no
     /// trailing comma.
-    pub(crate) fn arguments(
-        &mut self,
-        open: Span,
-        close: TokenKind,
-    ) -> (Vec<Argument>, Span, bool) {
+    pub(crate) fn arguments(&mut self, open: Span, close: TokenKind) -> (Vec<Argument>, Span, bool) {
         let mut args = Vec::new();
         if let Some(t) = self.eat(close) {
             return (args, t.span, true);
@@ -589,8 +505,7 @@ impl<'s, 'd> Parser<'s, 'd> {
                 return (args, self.unclosed(open, close), false);
             };
             if let Some(t) = self.eat(close) {
-                self.error("E0026", "trailing commas are not allowed", comma.span)
-                    .label("remove this comma");
+                self.error("E0026", "trailing commas are not allowed", comma.span).label("remove this comma");
                 return (args, t.span, false);
             }
         }
@@ -610,14 +525,10 @@ impl<'s, 'd> Parser<'s, 'd> {
         } else {
             "separate arguments with `,`"
         };
-        self.error(
-            "E0021",
-            format!("expected `,` or `{closer}`, found {found}"),
-            span,
-        )
-        .label(format!("expected `{closer}` to close the list"))
-        .secondary(open, "opened here")
-        .help(help);
+        self.error("E0021", format!("expected `,` or `{closer}`, found {found}"), span)
+            .label(format!("expected `{closer}` to close the list"))
+            .secondary(open, "opened here")
+            .help(help);
         self.skip_to_closer(open, close)
     }
 
@@ -646,28 +557,16 @@ impl<'s, 'd> Parser<'s, 'd> {
                 None => {
                     let span = self.here();
                     let found = self.describe_here();
-                    self.error(
-                        "E0022",
-                        format!("argument `{}` has no value", name.name),
-                        span,
-                    )
-                    .label(format!("expected a value, found {found}"));
+                    self.error("E0022", format!("argument `{}` has no value", name.name), span)
+                        .label(format!("expected a value, found {found}"));
                     return None;
                 }
             };
             let span = name.span.to(value.span());
-            return Some(Argument {
-                name: Some(name),
-                value,
-                span,
-            });
+            return Some(Argument { name: Some(name), value, span });
         }
         let value = self.expr()?;
-        Some(Argument {
-            name: None,
-            span: value.span(),
-            value,
-        })
+        Some(Argument { name: None, span: value.span(), value })
     }
 
     /// One value: string, number, path, function call or list. Reports nothing when
@@ -682,13 +581,9 @@ impl<'s, 'd> Parser<'s, 'd> {
                     Ok(v) => v,
                     Err(offset) => {
                         let at = token.span.start + offset;
-                        self.error(
-                            "E0023",
-                            "unknown escape sequence in string",
-                            Span::new(at - 1, at + 1),
-                        )
-                        .label("not a valid escape")
-                        .help("valid escapes are \\\" \\\\ \\n \\t \\r \\0 and \\uXXXX");
+                        self.error("E0023", "unknown escape sequence in string", Span::new(at - 1, at + 1))
+                            .label("not a valid escape")
+                            .help("valid escapes are \\\" \\\\ \\n \\t \\r \\0 and \\uXXXX");
                         String::new()
                     }
                 };
@@ -702,11 +597,7 @@ impl<'s, 'd> Parser<'s, 'd> {
                 let (path, span) = self.path()?;
                 if let Some(open) = self.eat(TokenKind::LParen) {
                     let (args, close, _) = self.arguments(open.span, TokenKind::RParen);
-                    return Some(Expr::Call {
-                        name: Ident { name: path, span },
-                        args,
-                        span: span.to(close),
-                    });
+                    return Some(Expr::Call { name: Ident { name: path, span }, args, span: span.to(close) });
                 }
                 Some(Expr::Path(path, span))
             }
@@ -748,8 +639,7 @@ impl<'s, 'd> Parser<'s, 'd> {
                     self.expect_line_end("a block attribute");
                 }
                 TokenKind::Ident
-                    if BLOCK_KEYWORDS.contains(&self.text(token))
-                        && self.peek_at(2) == Some(TokenKind::LBrace) =>
+                    if BLOCK_KEYWORDS.contains(&self.text(token)) && self.peek_at(2) == Some(TokenKind::LBrace) =>
                 {
                     break
                 }
@@ -772,42 +662,24 @@ impl<'s, 'd> Parser<'s, 'd> {
                 _ => {
                     let found = self.describe_here();
                     let span = token.span;
-                    self.error(
-                        "E0013",
-                        format!("unexpected {found} in enum `{}`", name.name),
-                        span,
-                    )
-                    .label("expected an enum value, a `@@` attribute or `}`");
+                    self.error("E0013", format!("unexpected {found} in enum `{}`", name.name), span)
+                        .label("expected an enum value, a `@@` attribute or `}`");
                     self.recover_line();
                 }
             }
         }
         let span = self.close_block(keyword, &name);
-        EnumAst {
-            keyword_span: keyword.span,
-            name,
-            values,
-            attributes,
-            doc,
-            span,
-        }
+        EnumAst { keyword_span: keyword.span, name, values, attributes, doc, span }
     }
 
-    fn config_body(
-        &mut self,
-        kind: ConfigKind,
-        keyword: Token,
-        name: Ident,
-        doc: Vec<DocLine>,
-    ) -> ConfigBlock {
+    fn config_body(&mut self, kind: ConfigKind, keyword: Token, name: Ident, doc: Vec<DocLine>) -> ConfigBlock {
         let mut properties = Vec::new();
         while let Some(token) = self.peek() {
             match token.kind {
                 TokenKind::RBrace => break,
                 TokenKind::Newline | TokenKind::DocComment => self.pos += 1,
                 TokenKind::Ident
-                    if BLOCK_KEYWORDS.contains(&self.text(token))
-                        && self.peek_at(2) == Some(TokenKind::LBrace) =>
+                    if BLOCK_KEYWORDS.contains(&self.text(token)) && self.peek_at(2) == Some(TokenKind::LBrace) =>
                 {
                     break
                 }
@@ -817,55 +689,32 @@ impl<'s, 'd> Parser<'s, 'd> {
                     if self.eat(TokenKind::Equals).is_none() {
                         let span = self.here();
                         let found = self.describe_here();
-                        self.error(
-                            "E0025",
-                            format!("expected `=` after `{}`, found {found}", key.name),
-                            span,
-                        )
-                        .label("properties are written `key = value`");
+                        self.error("E0025", format!("expected `=` after `{}`, found {found}", key.name), span)
+                            .label("properties are written `key = value`");
                         self.recover_line();
                         continue;
                     }
                     let value = self.expr();
                     if value.is_none() {
                         let span = self.here();
-                        self.error(
-                            "E0022",
-                            format!("property `{}` has no value", key.name),
-                            span,
-                        )
-                        .label("expected a value");
+                        self.error("E0022", format!("property `{}` has no value", key.name), span)
+                            .label("expected a value");
                     }
                     let end = value.as_ref().map_or(key.span, Expr::span);
-                    properties.push(Property {
-                        span: key.span.to(end),
-                        key,
-                        value,
-                    });
+                    properties.push(Property { span: key.span.to(end), key, value });
                     self.expect_line_end("a property");
                 }
                 _ => {
                     let found = self.describe_here();
                     let span = token.span;
-                    self.error(
-                        "E0013",
-                        format!("unexpected {found} in `{}`", name.name),
-                        span,
-                    )
-                    .label("expected `key = value` or `}`");
+                    self.error("E0013", format!("unexpected {found} in `{}`", name.name), span)
+                        .label("expected `key = value` or `}`");
                     self.recover_line();
                 }
             }
         }
         let span = self.close_block(keyword, &name);
-        ConfigBlock {
-            kind,
-            keyword_span: keyword.span,
-            name,
-            properties,
-            doc,
-            span,
-        }
+        ConfigBlock { kind, keyword_span: keyword.span, name, properties, doc, span }
     }
 }
 

@@ -7,10 +7,7 @@ use crate::diagnostic::Diagnostics;
 fn parse_ok(src: &str) -> SchemaAst {
     let mut d = Diagnostics::default();
     let ast = parse(src, &mut d);
-    let errors: Vec<_> = d
-        .iter()
-        .map(|x| format!("{}: {}", x.code, x.message))
-        .collect();
+    let errors: Vec<_> = d.iter().map(|x| format!("{}: {}", x.code, x.message)).collect();
     assert!(errors.is_empty(), "unexpected errors: {errors:?}");
     ast
 }
@@ -37,30 +34,15 @@ fn datasource_and_generator_properties() {
     let ast = parse_ok(
         "datasource db {\n  provider = \"postgresql\"\n  url = env(\"DATABASE_URL\")\n  extensions = [pg_trgm, vector(schema: \"x\")]\n}\ngenerator client {\n  provider = \"prisma-client-js\"\n  previewFeatures = [\"views\"]\n}\n",
     );
-    let Item::Config(ds) = &ast.items[0] else {
-        panic!("datasource")
-    };
+    let Item::Config(ds) = &ast.items[0] else { panic!("datasource") };
     assert_eq!(ds.kind, ConfigKind::Datasource);
-    assert_eq!(
-        ds.property("provider")
-            .and_then(|p| p.value.as_ref())
-            .and_then(Expr::as_str),
-        Some("postgresql")
-    );
-    let Some(Expr::Call { name, args, .. }) = ds.property("url").and_then(|p| p.value.clone())
-    else {
-        panic!("env")
-    };
+    assert_eq!(ds.property("provider").and_then(|p| p.value.as_ref()).and_then(Expr::as_str), Some("postgresql"));
+    let Some(Expr::Call { name, args, .. }) = ds.property("url").and_then(|p| p.value.clone()) else { panic!("env") };
     assert_eq!(name.name, "env");
     assert_eq!(args[0].value.as_str(), Some("DATABASE_URL"));
-    let Some(Expr::Array(items, _)) = ds.property("extensions").and_then(|p| p.value.clone())
-    else {
-        panic!("list")
-    };
+    let Some(Expr::Array(items, _)) = ds.property("extensions").and_then(|p| p.value.clone()) else { panic!("list") };
     assert_eq!(items.len(), 2);
-    let Item::Config(gen) = &ast.items[1] else {
-        panic!("generator")
-    };
+    let Item::Config(gen) = &ast.items[1] else { panic!("generator") };
     assert_eq!(gen.kind, ConfigKind::Generator);
 }
 
@@ -100,20 +82,11 @@ fn attribute_arguments_positional_named_lists_and_calls() {
         "model A {\n  id String @id @default(dbgenerated(\"gen_random_uuid()\")) @db.VarChar(191)\n  n Int @default(-1) @map(name: \"n_col\")\n  @@index([id, n(sort: Desc)], map: \"a_idx\", type: BTree)\n}\n",
     );
     let m = model(&ast, 0);
-    let attrs: Vec<&str> = m.fields[0]
-        .attributes
-        .iter()
-        .map(|a| a.name.name.as_str())
-        .collect();
+    let attrs: Vec<&str> = m.fields[0].attributes.iter().map(|a| a.name.name.as_str()).collect();
     assert_eq!(attrs, ["id", "default", "db.VarChar"]);
     let default = &m.fields[0].attributes[1];
-    let Expr::Call { name, args, .. } = &default.args[0].value else {
-        panic!("call")
-    };
-    assert_eq!(
-        (name.name.as_str(), args[0].value.as_str()),
-        ("dbgenerated", Some("gen_random_uuid()"))
-    );
+    let Expr::Call { name, args, .. } = &default.args[0].value else { panic!("call") };
+    assert_eq!((name.name.as_str(), args[0].value.as_str()), ("dbgenerated", Some("gen_random_uuid()")));
     assert_eq!(
         m.fields[0].attributes[2].args[0].value,
         Expr::Number("191".into(), m.fields[0].attributes[2].args[0].span)
@@ -122,22 +95,11 @@ fn attribute_arguments_positional_named_lists_and_calls() {
         m.fields[1].attributes[0].args[0].value.as_list()[0],
         Expr::Number("-1".into(), m.fields[1].attributes[0].args[0].span)
     );
-    assert_eq!(
-        m.fields[1].attributes[1]
-            .named("name")
-            .and_then(|a| a.value.as_str()),
-        Some("n_col")
-    );
+    assert_eq!(m.fields[1].attributes[1].named("name").and_then(|a| a.value.as_str()), Some("n_col"));
     let index = &m.attributes[0];
     assert!(index.block);
-    assert_eq!(
-        index.positional(0).map(|a| a.value.as_list().len()),
-        Some(2)
-    );
-    assert_eq!(
-        index.named("type").and_then(|a| a.value.as_path()),
-        Some("BTree")
-    );
+    assert_eq!(index.positional(0).map(|a| a.value.as_list().len()), Some(2));
+    assert_eq!(index.named("type").and_then(|a| a.value.as_path()), Some("BTree"));
 }
 
 #[test]
@@ -150,21 +112,19 @@ fn doc_comments_attach_to_what_follows() {
     assert_eq!(m.fields[0].doc[0].text, " the id");
     assert_eq!(m.attributes[0].doc[0].text, " the index");
     assert_eq!(m.inner_doc[0].text, " dangling");
-    let Item::Enum(e) = &ast.items[1] else {
-        panic!("enum")
-    };
+    let Item::Enum(e) = &ast.items[1] else { panic!("enum") };
     assert_eq!(e.doc[0].text, " the enum");
     assert_eq!(e.values[0].doc[0].text, " the value");
 }
 
 #[test]
 fn view_type_and_enum_blocks() {
-    let ast = parse_ok("view V {\n  id Int @unique\n}\ntype T {\n  x Int\n}\nenum E {\n  A @map(\"a\")\n  B\n  @@map(\"e\")\n}\n");
+    let ast = parse_ok(
+        "view V {\n  id Int @unique\n}\ntype T {\n  x Int\n}\nenum E {\n  A @map(\"a\")\n  B\n  @@map(\"e\")\n}\n",
+    );
     assert_eq!(model(&ast, 0).kind, ModelKind::View);
     assert_eq!(model(&ast, 1).kind, ModelKind::Type);
-    let Item::Enum(e) = &ast.items[2] else {
-        panic!("enum")
-    };
+    let Item::Enum(e) = &ast.items[2] else { panic!("enum") };
     assert_eq!(e.values.len(), 2);
     assert_eq!(e.attributes[0].name.name, "map");
 }
@@ -175,18 +135,9 @@ fn spans_slice_back_to_the_source() {
     let ast = parse_ok(src);
     let m = model(&ast, 0);
     assert_eq!(m.name.span.slice(src), "Post");
-    assert_eq!(
-        m.fields[0].span.slice(src),
-        "title String @default(\"a \\\"b\\\"\")"
-    );
-    assert_eq!(
-        m.fields[0].attributes[0].span.slice(src),
-        "@default(\"a \\\"b\\\"\")"
-    );
-    assert_eq!(
-        m.fields[0].attributes[0].args[0].value.as_str(),
-        Some("a \"b\"")
-    );
+    assert_eq!(m.fields[0].span.slice(src), "title String @default(\"a \\\"b\\\"\")");
+    assert_eq!(m.fields[0].attributes[0].span.slice(src), "@default(\"a \\\"b\\\"\")");
+    assert_eq!(m.fields[0].attributes[0].args[0].value.as_str(), Some("a \"b\""));
     assert_eq!(m.span.slice(src), &src[..src.len() - 1]);
 }
 
@@ -199,14 +150,8 @@ fn one_run_reports_every_error() {
 #[test]
 fn prisma_line_rules() {
     assert_eq!(errors("model A { id Int @id }\n"), ["E0008"]);
-    assert_eq!(
-        errors("model A {\n  id Int @id @@map(\"x\")\n}\n"),
-        ["E0011"]
-    );
-    assert_eq!(
-        errors("model A {\n  id Int @id\n  @@index([id,])\n}\n"),
-        ["E0026"]
-    );
+    assert_eq!(errors("model A {\n  id Int @id @@map(\"x\")\n}\n"), ["E0011"]);
+    assert_eq!(errors("model A {\n  id Int @id\n  @@index([id,])\n}\n"), ["E0026"]);
     assert_eq!(errors("model A {\n  id Int[]?\n}\n"), ["E0018"]);
     assert_eq!(errors("model A {\n  id: Int\n}\n"), ["E0014"]);
     assert_eq!(errors("model A {\n  @id\n}\n"), ["E0012"]);

@@ -11,10 +11,7 @@ pub(crate) struct Args<'a> {
 
 impl<'a> Args<'a> {
     pub fn get(&self, name: &str) -> Option<&'a Expr> {
-        self.values
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, a)| &a.value)
+        self.values.iter().find(|(n, _)| *n == name).map(|(_, a)| &a.value)
     }
 }
 
@@ -36,11 +33,7 @@ pub(crate) fn read<'a>(
                 Some(known) => *known,
                 None => {
                     let mut report = diagnostics
-                        .error(
-                            "E0201",
-                            format!("`{shown}` has no argument `{}`", ident.name),
-                            ident.span,
-                        )
+                        .error("E0201", format!("`{shown}` has no argument `{}`", ident.name), ident.span)
                         .label("unknown argument")
                         .suggest(&ident.name, accepted.iter().copied());
                     if accepted.is_empty() {
@@ -56,17 +49,10 @@ pub(crate) fn read<'a>(
                     let help = match positional.len() {
                         0 if accepted.is_empty() => format!("`{shown}` takes no arguments"),
                         0 => format!("name the argument: `{shown}` takes {}", list(accepted)),
-                        _ => format!(
-                            "`{shown}` takes {} positional argument(s)",
-                            positional.len()
-                        ),
+                        _ => format!("`{shown}` takes {} positional argument(s)", positional.len()),
                     };
                     diagnostics
-                        .error(
-                            "E0202",
-                            format!("too many arguments for `{shown}`"),
-                            argument.span,
-                        )
+                        .error("E0202", format!("too many arguments for `{shown}`"), argument.span)
                         .label("unexpected argument")
                         .help(help);
                     continue;
@@ -75,11 +61,7 @@ pub(crate) fn read<'a>(
         };
         if let Some((_, first)) = values.iter().find(|(n, _)| *n == name) {
             diagnostics
-                .error(
-                    "E0203",
-                    format!("argument `{name}` is given twice in `{shown}`"),
-                    argument.span,
-                )
+                .error("E0203", format!("argument `{name}` is given twice in `{shown}`"), argument.span)
                 .label("duplicate argument")
                 .secondary(first.span, "first given here");
             continue;
@@ -90,11 +72,7 @@ pub(crate) fn read<'a>(
 }
 
 fn list(names: &[&str]) -> String {
-    names
-        .iter()
-        .map(|n| format!("`{n}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
 }
 
 /// Field names in a `fields: [...]`-style list argument; reports non-names.
@@ -111,11 +89,7 @@ pub(crate) fn field_names<'a>(
             Expr::Call { name, .. } => names.push((name.name.as_str(), name.span)),
             other => {
                 diagnostics
-                    .error(
-                        "E0204",
-                        format!("{what} must list field names"),
-                        other.span(),
-                    )
+                    .error("E0204", format!("{what} must list field names"), other.span())
                     .label(format!("expected a field name, found {}", other.describe()));
             }
         }
@@ -124,11 +98,7 @@ pub(crate) fn field_names<'a>(
 }
 
 /// A string argument; reports anything else.
-pub(crate) fn string<'a>(
-    expr: &'a Expr,
-    what: &str,
-    diagnostics: &mut Diagnostics,
-) -> Option<&'a str> {
+pub(crate) fn string<'a>(expr: &'a Expr, what: &str, diagnostics: &mut Diagnostics) -> Option<&'a str> {
     match expr {
         Expr::Str(s, _) => Some(s),
         other => {

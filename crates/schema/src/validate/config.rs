@@ -82,6 +82,13 @@ pub(crate) fn read(ast: &SchemaAst, diagnostics: &mut Diagnostics) -> Config {
         crate::syntax::ast::Item::Config(block) => Some(block),
         _ => None,
     });
+    // The datasource's `extensions` depend on the generators' preview features.
+    let generator_previews: Vec<&str> = blocks
+        .clone()
+        .filter(|b| b.kind == ConfigKind::Generator)
+        .filter_map(|b| b.property("previewFeatures").and_then(|p| p.value.as_ref()))
+        .flat_map(|v| v.as_list().iter().filter_map(Expr::as_str))
+        .collect();
     let mut datasource: Option<(Datasource, &ConfigBlock)> = None;
     let mut sources_seen: Option<&ConfigBlock> = None;
     let mut generators: Vec<(Generator, &ConfigBlock)> = Vec::new();
@@ -91,29 +98,20 @@ pub(crate) fn read(ast: &SchemaAst, diagnostics: &mut Diagnostics) -> Config {
             ConfigKind::Datasource => {
                 if let Some(first) = sources_seen {
                     diagnostics
-                        .error(
-                            "E0101",
-                            "a schema can have only one datasource",
-                            block.name.span,
-                        )
+                        .error("E0101", "a schema can have only one datasource", block.name.span)
                         .label("second datasource")
                         .secondary(first.name.span, "the first one is here");
                     continue;
                 }
                 sources_seen = Some(block);
-                if let Some(ds) = read_datasource(block, diagnostics) {
+                if let Some(ds) = read_datasource(block, &generator_previews, diagnostics) {
                     datasource = Some((ds, block));
                 }
             }
             ConfigKind::Generator => {
-                if let Some((_, first)) = generators.iter().find(|(g, _)| g.name == block.name.name)
-                {
+                if let Some((_, first)) = generators.iter().find(|(g, _)| g.name == block.name.name) {
                     diagnostics
-                        .error(
-                            "E0102",
-                            format!("generator `{}` is defined twice", block.name.name),
-                            block.name.span,
-                        )
+                        .error("E0102", format!("generator `{}` is defined twice", block.name.name), block.name.span)
                         .label("second definition")
                         .secondary(first.name.span, "first defined here");
                     continue;
@@ -124,24 +122,14 @@ pub(crate) fn read(ast: &SchemaAst, diagnostics: &mut Diagnostics) -> Config {
             }
         }
     }
-    Config {
-        datasource: datasource.map(|(d, _)| d),
-        generators: generators.into_iter().map(|(g, _)| g).collect(),
-    }
+    Config { datasource: datasource.map(|(d, _)| d), generators: generators.into_iter().map(|(g, _)| g).collect() }
 }
 
 fn check_duplicate_properties(block: &ConfigBlock, diagnostics: &mut Diagnostics) {
     for (i, property) in block.properties.iter().enumerate() {
-        if let Some(first) = block.properties[..i]
-            .iter()
-            .find(|p| p.key.name == property.key.name)
-        {
+        if let Some(first) = block.properties[..i].iter().find(|p| p.key.name == property.key.name) {
             diagnostics
-                .error(
-                    "E0103",
-                    format!("property `{}` is set twice", property.key.name),
-                    property.key.span,
-                )
+                .error("E0103", format!("property `{}` is set twice", property.key.name), property.key.span)
                 .label("second value")
                 .secondary(first.key.span, "first set here");
         }
@@ -159,16 +147,16 @@ fn is_string_or_env(expr: &Expr) -> bool {
     }
 }
 
-fn read_datasource(block: &ConfigBlock, diagnostics: &mut Diagnostics) -> Option<Datasource> {
+fn read_datasource(
+    block: &ConfigBlock,
+    generator_previews: &[&str],
+    diagnostics: &mut Diagnostics,
+) -> Option<Datasource> {
     for property in &block.properties {
         let key = property.key.name.as_str();
         if !DATASOURCE_PROPERTIES.contains(&key) {
             diagnostics
-                .error(
-                    "E0104",
-                    format!("unknown datasource property `{key}`"),
-                    property.key.span,
-                )
+                .error("E0104", format!("unknown datasource property `{key}`"), property.key.span)
                 .label("not a datasource property")
                 .suggest(key, DATASOURCE_PROPERTIES);
             continue;
@@ -194,11 +182,7 @@ fn read_datasource(block: &ConfigBlock, diagnostics: &mut Diagnostics) -> Option
     }
     let Some(provider_property) = block.property("provider") else {
         diagnostics
-            .error(
-                "E0106",
-                format!("datasource `{}` has no `provider`", block.name.name),
-                block.name.span,
-            )
+            .error("E0106", format!("datasource `{}` has no `provider`", block.name.name), block.name.span)
             .label("missing `provider`")
             .help("add for example `provider = \"sqlite\"` or `provider = \"postgresql\"`");
         return None;
@@ -215,9 +199,7 @@ fn read_datasource(block: &ConfigBlock, diagnostics: &mut Diagnostics) -> Option
         return None;
     };
     // `referentialIntegrity` is the name `relationMode` had before Prisma 4.5.
-    let mode_property = block
-        .property("relationMode")
-        .or_else(|| block.property("referentialIntegrity"));
+    let mode_property = block.property("relationMode").or_else(|| block.property("referentialIntegrity"));
     let relation_mode = match mode_property.and_then(|p| p.value.as_ref()) {
         Some(Expr::Str(mode, span)) => match mode.as_str() {
             "prisma" => RelationMode::Prisma,
@@ -233,19 +215,39 @@ fn read_datasource(block: &ConfigBlock, diagnostics: &mut Diagnostics) -> Option
         _ => RelationMode::ForeignKeys,
     };
     let schemas = match block.property("schemas").and_then(|p| p.value.as_ref()) {
-        Some(Expr::Array(items, _)) => items
-            .iter()
-            .filter_map(|i| i.as_str().map(str::to_string))
-            .collect(),
+        Some(Expr::Array(items, span)) => {
+            if items.is_empty() {
+                diagnostics
+                    .error("E0186", "`schemas` cannot be an empty list", *span)
+                    .label("list at least one schema, or remove `schemas`");
+            }
+            if matches!(provider, Provider::Sqlite | Provider::Mysql) {
+                diagnostics
+                    .error("E0187", format!("`schemas` is not supported on {}", provider.display_name()), *span)
+                    .label("this database has no schemas");
+            }
+            items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect()
+        }
         _ => Vec::new(),
     };
-    Some(Datasource {
-        name: block.name.name.clone(),
-        provider,
-        relation_mode,
-        schemas,
-        span: block.span,
-    })
+    if let Some(property) = block.property("extensions") {
+        if provider != Provider::Postgresql {
+            diagnostics
+                .error(
+                    "E0187",
+                    format!("`extensions` is not supported on {}", provider.display_name()),
+                    property.key.span,
+                )
+                .label("only PostgreSQL has extensions");
+        } else if !generator_previews.iter().any(|f| f.eq_ignore_ascii_case("postgresqlExtensions")) {
+            diagnostics
+                .error("E0188", "`extensions` needs the `postgresqlExtensions` preview feature", property.key.span)
+                .label("a preview feature")
+                .help("add `previewFeatures = [\"postgresqlExtensions\"]` to the generator block");
+        }
+    }
+
+    Some(Datasource { name: block.name.name.clone(), provider, relation_mode, schemas, span: block.span })
 }
 
 fn read_generator(block: &ConfigBlock, diagnostics: &mut Diagnostics) -> Option<Generator> {
@@ -260,56 +262,29 @@ fn read_generator(block: &ConfigBlock, diagnostics: &mut Diagnostics) -> Option<
         }
         None => {
             diagnostics
-                .error(
-                    "E0109",
-                    format!("generator `{}` has no `provider`", block.name.name),
-                    block.name.span,
-                )
+                .error("E0109", format!("generator `{}` has no `provider`", block.name.name), block.name.span)
                 .label("missing `provider`")
                 .help("add for example `provider = \"prisma-client-js\"`");
             return None;
         }
     };
     let mut preview_features = Vec::new();
-    if let Some(value) = block
-        .property("previewFeatures")
-        .and_then(|p| p.value.as_ref())
-    {
-        match value {
-            Expr::Array(items, _) => {
-                for item in items {
-                    let Some(feature) = args::string(item, "each preview feature", diagnostics)
-                    else {
-                        continue;
-                    };
-                    if !PREVIEW_FEATURES.contains(&feature) {
-                        diagnostics
-                            .error(
-                                "E0119",
-                                format!("unknown preview feature `{feature}`"),
-                                item.span(),
-                            )
-                            .label("Prisma knows no such preview feature")
-                            .suggest(feature, PREVIEW_FEATURES);
-                    }
-                    preview_features.push(feature.to_string());
+    if let Some(value) = block.property("previewFeatures").and_then(|p| p.value.as_ref()) {
+        // A list of names; Prisma also takes a single string, and matches names in any case.
+        for item in value.as_list() {
+            let Some(feature) = args::string(item, "each preview feature", diagnostics) else {
+                continue;
+            };
+            match PREVIEW_FEATURES.iter().find(|known| known.eq_ignore_ascii_case(feature)) {
+                Some(known) => preview_features.push(known.to_string()),
+                None => {
+                    diagnostics
+                        .error("E0119", format!("unknown preview feature `{feature}`"), item.span())
+                        .label("Prisma knows no such preview feature")
+                        .suggest(feature, PREVIEW_FEATURES);
                 }
-            }
-            other => {
-                diagnostics
-                    .error(
-                        "E0105",
-                        "`previewFeatures` must be a list of strings",
-                        other.span(),
-                    )
-                    .label(format!("found {}", other.describe()));
             }
         }
     }
-    Some(Generator {
-        name: block.name.name.clone(),
-        provider,
-        preview_features,
-        span: block.span,
-    })
+    Some(Generator { name: block.name.name.clone(), provider, preview_features, span: block.span })
 }

@@ -3,38 +3,21 @@
 
 use super::{Cx, Top};
 use crate::ir::{DefaultValue, Field, FieldType, Provider, ScalarType};
-use crate::syntax::ast::{Arity, Expr, ModelAst};
+use crate::syntax::ast::{Arity, Expr};
 use serde_json::Value;
 
-const FUNCTIONS: [&str; 9] = [
-    "autoincrement",
-    "now",
-    "uuid",
-    "cuid",
-    "nanoid",
-    "ulid",
-    "dbgenerated",
-    "sequence",
-    "auto",
-];
+const FUNCTIONS: [&str; 9] =
+    ["autoincrement", "now", "uuid", "cuid", "nanoid", "ulid", "dbgenerated", "sequence", "auto"];
 
-pub(crate) fn check(
-    model: &ModelAst,
-    field: &Field,
-    value: &Expr,
-    cx: &mut Cx<'_, '_>,
-) -> Option<DefaultValue> {
+pub(crate) fn check(field: &Field, value: &Expr, cx: &mut Cx<'_, '_>) -> Option<DefaultValue> {
     if let Expr::Call { name, args, span } = value {
-        return function(model, field, &name.name, args, *span, cx);
+        return function(field, &name.name, args, *span, cx);
     }
     if matches!(field.ty, FieldType::Unsupported { .. }) {
         cx.diagnostics
             .error(
                 "E0144",
-                format!(
-                    "`{}` has an `Unsupported` type, so only `dbgenerated(...)` can be its default",
-                    field.name
-                ),
+                format!("`{}` has an `Unsupported` type, so only `dbgenerated(...)` can be its default", field.name),
                 value.span(),
             )
             .label("not allowed for `Unsupported` fields");
@@ -55,13 +38,9 @@ pub(crate) fn check(
             }
         }
         if matches!(field.ty, FieldType::Enum { .. }) {
-            return Some(DefaultValue::Enum {
-                values: enum_values,
-            });
+            return Some(DefaultValue::Enum { values: enum_values });
         }
-        return Some(DefaultValue::Value {
-            value: Value::Array(values),
-        });
+        return Some(DefaultValue::Value { value: Value::Array(values) });
     }
     if let Expr::Array(..) = value {
         mismatch(field, value, "a single value, not a list", cx);
@@ -79,10 +58,7 @@ fn mismatch(field: &Field, value: &Expr, expected: &str, cx: &mut Cx<'_, '_>) {
     cx.diagnostics
         .error(
             "E0141",
-            format!(
-                "the default value does not fit the `{type_name}` field `{}`",
-                field.name
-            ),
+            format!("the default value does not fit the `{type_name}` field `{}`", field.name),
             value.span(),
         )
         .label(format!("expected {expected}, found {}", value.describe()));
@@ -99,11 +75,20 @@ fn literal(field: &Field, value: &Expr, cx: &mut Cx<'_, '_>) -> Option<DefaultVa
     match (scalar, value) {
         (ScalarType::String, Expr::Str(s, _)) => ok(Value::String(s.clone())),
         (ScalarType::Int | ScalarType::BigInt, Expr::Number(n, _)) => match n.parse::<i64>() {
-            Ok(i) if scalar == ScalarType::Int && i32::try_from(i).is_err() => {
-                mismatch(field, value, "a 32-bit integer", cx);
-                None
+            Ok(i) => {
+                if scalar == ScalarType::Int && i32::try_from(i).is_err() {
+                    // Prisma accepts it; the database's 32-bit column will not hold it.
+                    cx.diagnostics
+                        .warning(
+                            "W0141",
+                            format!("`{i}` does not fit the 32-bit column of the `Int` field `{}`", field.name),
+                            value.span(),
+                        )
+                        .label("out of the 32-bit range")
+                        .help("use `BigInt` for values beyond ±2,147,483,647");
+                }
+                ok(Value::from(i))
             }
-            Ok(i) => ok(Value::from(i)),
             Err(_) => {
                 mismatch(field, value, "an integer", cx);
                 None
@@ -119,13 +104,9 @@ fn literal(field: &Field, value: &Expr, cx: &mut Cx<'_, '_>) -> Option<DefaultVa
         (ScalarType::Decimal, Expr::Number(n, _) | Expr::Str(n, _)) if n.parse::<f64>().is_ok() => {
             ok(Value::String(n.clone()))
         }
-        (ScalarType::Boolean, Expr::Path(p, _)) if p == "true" || p == "false" => {
-            ok(Value::Bool(p == "true"))
-        }
+        (ScalarType::Boolean, Expr::Path(p, _)) if p == "true" || p == "false" => ok(Value::Bool(p == "true")),
         (ScalarType::DateTime, Expr::Str(s, _)) if is_rfc3339(s) => ok(Value::String(s.clone())),
-        (ScalarType::Json, Expr::Str(s, _)) if serde_json::from_str::<Value>(s).is_ok() => {
-            ok(Value::String(s.clone()))
-        }
+        (ScalarType::Json, Expr::Str(s, _)) if serde_json::from_str::<Value>(s).is_ok() => ok(Value::String(s.clone())),
         (ScalarType::Bytes, Expr::Str(s, _)) if is_base64(s) => ok(Value::String(s.clone())),
         _ => {
             let expected = match scalar {
@@ -143,12 +124,7 @@ fn literal(field: &Field, value: &Expr, cx: &mut Cx<'_, '_>) -> Option<DefaultVa
     }
 }
 
-fn enum_literal(
-    field: &Field,
-    enum_name: &str,
-    value: &Expr,
-    cx: &mut Cx<'_, '_>,
-) -> Option<DefaultValue> {
+fn enum_literal(field: &Field, enum_name: &str, value: &Expr, cx: &mut Cx<'_, '_>) -> Option<DefaultValue> {
     let Some(Top::Enum(e)) = cx.tops.get(enum_name).copied() else {
         return None;
     };
@@ -157,23 +133,16 @@ fn enum_literal(
         return None;
     };
     if e.values.iter().any(|v| &v.name.name == name) {
-        return Some(DefaultValue::Enum {
-            values: vec![name.clone()],
-        });
+        return Some(DefaultValue::Enum { values: vec![name.clone()] });
     }
     cx.diagnostics
-        .error(
-            "E0145",
-            format!("`{name}` is not a value of enum `{enum_name}`"),
-            *span,
-        )
+        .error("E0145", format!("`{name}` is not a value of enum `{enum_name}`"), *span)
         .label("unknown enum value")
         .suggest(name, e.values.iter().map(|v| v.name.name.as_str()));
     None
 }
 
 fn function(
-    model: &ModelAst,
     field: &Field,
     name: &str,
     args: &[crate::syntax::ast::Argument],
@@ -186,25 +155,15 @@ fn function(
     };
     let is_string = scalar == Some(ScalarType::String);
     let (fits, expected) = match name {
-        "autoincrement" => (
-            matches!(scalar, Some(ScalarType::Int | ScalarType::BigInt)),
-            "an `Int` or `BigInt` field",
-        ),
+        "autoincrement" => (matches!(scalar, Some(ScalarType::Int | ScalarType::BigInt)), "an `Int` or `BigInt` field"),
         "now" => (scalar == Some(ScalarType::DateTime), "a `DateTime` field"),
         "uuid" | "cuid" | "nanoid" | "ulid" => (is_string, "a `String` field"),
         "dbgenerated" => (true, ""),
-        "sequence" => (
-            matches!(scalar, Some(ScalarType::Int | ScalarType::BigInt)),
-            "an `Int` or `BigInt` field",
-        ),
+        "sequence" => (matches!(scalar, Some(ScalarType::Int | ScalarType::BigInt)), "an `Int` or `BigInt` field"),
         "auto" => (true, ""),
         _ => {
             cx.diagnostics
-                .error(
-                    "E0140",
-                    format!("unknown function `{name}()` in `@default`"),
-                    span,
-                )
+                .error("E0140", format!("unknown function `{name}()` in `@default`"), span)
                 .label("not a default function")
                 .suggest(name, FUNCTIONS);
             return None;
@@ -217,26 +176,15 @@ fn function(
     };
     if !provider_ok {
         cx.diagnostics
-            .error(
-                "E0146",
-                format!("`{name}()` is not supported by this datasource's provider"),
-                span,
-            )
-            .label(if name == "auto" {
-                "only MongoDB has `auto()`"
-            } else {
-                "only CockroachDB has `sequence()`"
-            });
+            .error("E0146", format!("`{name}()` is not supported by this datasource's provider"), span)
+            .label(if name == "auto" { "only MongoDB has `auto()`" } else { "only CockroachDB has `sequence()`" });
         return None;
     }
     if matches!(field.ty, FieldType::Unsupported { .. }) && name != "dbgenerated" {
         cx.diagnostics
             .error(
                 "E0144",
-                format!(
-                    "`{}` has an `Unsupported` type, so only `dbgenerated(...)` can be its default",
-                    field.name
-                ),
+                format!("`{}` has an `Unsupported` type, so only `dbgenerated(...)` can be its default", field.name),
                 span,
             )
             .label("not allowed for `Unsupported` fields");
@@ -244,11 +192,7 @@ fn function(
     }
     if !fits {
         cx.diagnostics
-            .error(
-                "E0147",
-                format!("`{name}()` cannot be the default of `{}`", field.name),
-                span,
-            )
+            .error("E0147", format!("`{name}()` cannot be the default of `{}`", field.name), span)
             .label(format!("`{name}()` only fits {expected}"));
         return None;
     }
@@ -256,9 +200,7 @@ fn function(
         .iter()
         .map(|a| match &a.value {
             Expr::Str(s, _) => Value::String(s.clone()),
-            Expr::Number(n, _) => n
-                .parse::<i64>()
-                .map_or(Value::String(n.clone()), Value::from),
+            Expr::Number(n, _) => n.parse::<i64>().map_or(Value::String(n.clone()), Value::from),
             other => Value::String(other.describe().to_string()),
         })
         .collect();
@@ -267,7 +209,8 @@ fn function(
         ("uuid", [Value::Number(n)]) => n.as_i64() == Some(4) || n.as_i64() == Some(7),
         ("cuid", [Value::Number(n)]) => n.as_i64() == Some(1) || n.as_i64() == Some(2),
         ("nanoid", [Value::Number(n)]) => n.as_i64().is_some_and(|l| (2..=255).contains(&l)),
-        ("dbgenerated", [Value::String(_)]) => true,
+        ("dbgenerated", [Value::String(sql)]) => !sql.is_empty(),
+
         _ => false,
     };
     if !version_ok {
@@ -284,49 +227,55 @@ fn function(
             .help(help);
         return None;
     }
-    if name == "autoincrement"
-        && cx.provider == Some(Provider::Sqlite)
-        && !field.is_id
-        && !is_in_block_id(model, &field.name)
-    {
-        cx.diagnostics
-            .error("E0149", format!("on SQLite, `autoincrement()` is only allowed on the id field, and `{}` is not it", field.name), span)
-            .label("SQLite only autoincrements the primary key");
-    }
-    Some(DefaultValue::Function {
-        name: name.to_string(),
-        args: values,
-    })
+    Some(DefaultValue::Function { name: name.to_string(), args: values })
 }
 
-fn is_in_block_id(model: &ModelAst, field: &str) -> bool {
-    model.attributes.iter().any(|a| {
-        a.block
-            && a.name.name == "id"
-            && a.arg("fields")
-                .is_some_and(|f| f.value.as_list().iter().any(|e| e.as_path() == Some(field)))
-    })
+/// Where the database can autoincrement depends on the keys of the whole model.
+pub(crate) fn check_autoincrement(model: &crate::ir::Model, cx: &mut Cx<'_, '_>) {
+    let is_autoincrement =
+        |f: &&Field| matches!(&f.default, Some(DefaultValue::Function { name, .. }) if name == "autoincrement");
+    for field in model.fields.iter().filter(is_autoincrement) {
+        let single_id = model.primary_key.as_ref().is_some_and(|pk| pk.fields == [field.name.clone()]);
+        let indexed = model
+            .primary_key
+            .iter()
+            .map(|pk| &pk.fields)
+            .chain(model.uniques.iter().map(|u| &u.fields))
+            .chain(model.indexes.iter().map(|i| &i.fields))
+            .any(|fields| fields.contains(&field.name));
+        match cx.provider {
+            Some(Provider::Sqlite) if !single_id => {
+                cx.diagnostics
+                    .error(
+                        "E0149",
+                        format!(
+                            "on SQLite, `autoincrement()` is only allowed on the id field, and `{}` is not it",
+                            field.name
+                        ),
+                        field.span,
+                    )
+                    .label("SQLite only autoincrements a single-field primary key");
+            }
+            Some(Provider::Mysql) if !indexed => {
+                cx.diagnostics
+                    .error(
+                        "E0149",
+                        format!("on MySQL, an `autoincrement()` field must be indexed, and `{}` is not", field.name),
+                        field.span,
+                    )
+                    .label("add `@unique`, `@id` or an `@@index` covering it");
+            }
+            _ => {}
+        }
+    }
 }
 
 /// `YYYY-MM-DDTHH:MM:SS(.frac)?(Z|±HH:MM)`, with ranges checked.
 fn is_rfc3339(s: &str) -> bool {
     let b = s.as_bytes();
-    let digits = |range: std::ops::Range<usize>| {
-        b.get(range.clone())
-            .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
-    };
-    let num = |range: std::ops::Range<usize>| {
-        s.get(range)
-            .and_then(|d| d.parse::<u32>().ok())
-            .unwrap_or(99)
-    };
-    if b.len() < 20
-        || !digits(0..4)
-        || b[4] != b'-'
-        || !digits(5..7)
-        || b[7] != b'-'
-        || !digits(8..10)
-    {
+    let digits = |range: std::ops::Range<usize>| b.get(range.clone()).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    let num = |range: std::ops::Range<usize>| s.get(range).and_then(|d| d.parse::<u32>().ok()).unwrap_or(99);
+    if b.len() < 20 || !digits(0..4) || b[4] != b'-' || !digits(5..7) || b[7] != b'-' || !digits(8..10) {
         return false;
     }
     if !matches!(b[10], b'T' | b't' | b' ')
@@ -364,9 +313,7 @@ fn is_rfc3339(s: &str) -> bool {
 fn is_base64(s: &str) -> bool {
     let trimmed = s.trim_end_matches('=');
     s.len() - trimmed.len() <= 2
-        && trimmed
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+        && trimmed.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
         && (s.len() == trimmed.len() || s.len().is_multiple_of(4))
 }
 

@@ -4,15 +4,7 @@ use super::{args, defaults, native_types, Cx, Top};
 use crate::ir::{Field, FieldType, ScalarType};
 use crate::syntax::ast::{Arity, Attribute, FieldAst, ModelAst, ModelKind, TypeName};
 
-const FIELD_ATTRIBUTES: [&str; 7] = [
-    "id",
-    "unique",
-    "default",
-    "map",
-    "relation",
-    "updatedAt",
-    "ignore",
-];
+const FIELD_ATTRIBUTES: [&str; 7] = ["id", "unique", "default", "map", "relation", "updatedAt", "ignore"];
 
 /// Builds the IR field, or `None` when its type cannot be resolved (already reported).
 /// Relation fields come back with a placeholder relation index that relation
@@ -20,11 +12,7 @@ const FIELD_ATTRIBUTES: [&str; 7] = [
 pub(crate) fn field(model: &ModelAst, ast: &FieldAst, cx: &mut Cx<'_, '_>) -> Option<Field> {
     if !super::is_valid_name(&ast.name.name) {
         cx.diagnostics
-            .error(
-                "E0112",
-                format!("`{}` is not a valid field name", ast.name.name),
-                ast.name.span,
-            )
+            .error("E0112", format!("`{}` is not a valid field name", ast.name.name), ast.name.span)
             .label("names start with a letter and contain only letters, digits and `_`");
     }
     let type_ast = ast.ty.as_ref()?;
@@ -46,61 +34,46 @@ pub(crate) fn field(model: &ModelAst, ast: &FieldAst, cx: &mut Cx<'_, '_>) -> Op
         documentation: crate::annotations::documentation(&ast.doc),
         span: ast.span,
     };
+    let native_prefix = format!("{}.", cx.datasource_name.as_deref().unwrap_or("db"));
+    let is_native = |a: &Attribute| a.name.name.starts_with(&native_prefix);
     for (i, attribute) in ast.attributes.iter().enumerate() {
-        if let Some(first) = ast.attributes[..i]
-            .iter()
-            .find(|a| a.name.name == attribute.name.name)
-        {
+        let earlier = &ast.attributes[..i];
+        if let Some(first) = earlier.iter().find(|a| is_native(a) && is_native(attribute)) {
             cx.diagnostics
-                .error(
-                    "E0136",
-                    format!("`@{}` is given twice", attribute.name.name),
-                    attribute.span,
-                )
+                .error("E0136", "a field can have only one native type", attribute.span)
+                .label("second native type")
+                .secondary(first.span, "first one here");
+            continue;
+        }
+        if let Some(first) = earlier.iter().find(|a| a.name.name == attribute.name.name) {
+            cx.diagnostics
+                .error("E0136", format!("`@{}` is given twice", attribute.name.name), attribute.span)
                 .label("duplicate attribute")
                 .secondary(first.span, "first given here");
             continue;
         }
-        field_attribute(model, ast, attribute, &mut field, cx);
+        field_attribute(ast, attribute, &mut field, cx);
     }
     Some(field)
 }
 
 fn resolve_type(name: &TypeName, cx: &mut Cx<'_, '_>) -> Option<FieldType> {
     let ident = match name {
-        TypeName::Unsupported { db_type, .. } => {
-            return Some(FieldType::Unsupported {
-                db_type: db_type.clone(),
-            })
-        }
+        TypeName::Unsupported { db_type, .. } => return Some(FieldType::Unsupported { db_type: db_type.clone() }),
         TypeName::Named(ident) => ident,
     };
     if let Some(scalar) = ScalarType::parse(&ident.name) {
         return Some(FieldType::Scalar { scalar });
     }
     match cx.tops.get(ident.name.as_str()) {
-        Some(Top::Enum(e)) => Some(FieldType::Enum {
-            name: e.name.name.clone(),
-        }),
-        Some(Top::Model(m)) if m.kind == ModelKind::Type => Some(FieldType::Composite {
-            name: m.name.name.clone(),
-        }),
-        Some(Top::Model(m)) => Some(FieldType::Relation {
-            model: m.name.name.clone(),
-            relation: usize::MAX,
-        }),
+        Some(Top::Enum(e)) => Some(FieldType::Enum { name: e.name.name.clone() }),
+        Some(Top::Model(m)) if m.kind == ModelKind::Type => Some(FieldType::Composite { name: m.name.name.clone() }),
+        Some(Top::Model(m)) => Some(FieldType::Relation { model: m.name.name.clone(), relation: usize::MAX }),
         None => {
-            let candidates: Vec<&str> = ScalarType::ALL
-                .iter()
-                .map(|s| s.name())
-                .chain(cx.tops.keys().copied())
-                .collect();
+            let candidates: Vec<&str> =
+                ScalarType::ALL.iter().map(|s| s.name()).chain(cx.tops.keys().copied()).collect();
             cx.diagnostics
-                .error(
-                    "E0120",
-                    format!("unknown type `{}`", ident.name),
-                    ident.span,
-                )
+                .error("E0120", format!("unknown type `{}`", ident.name), ident.span)
                 .label("not a scalar type, model, enum or composite type")
                 .suggest(&ident.name, candidates);
             None
@@ -108,50 +81,23 @@ fn resolve_type(name: &TypeName, cx: &mut Cx<'_, '_>) -> Option<FieldType> {
     }
 }
 
-fn check_type_support(
-    model: &ModelAst,
-    ast: &FieldAst,
-    ty: &FieldType,
-    arity: Arity,
-    cx: &mut Cx<'_, '_>,
-) {
+fn check_type_support(model: &ModelAst, ast: &FieldAst, ty: &FieldType, arity: Arity, cx: &mut Cx<'_, '_>) {
     let Some(provider) = cx.provider else { return };
     let span = ast.ty.as_ref().map_or(ast.span, |t| t.span);
-    let is_scalar_list =
-        arity == Arity::List && matches!(ty, FieldType::Scalar { .. } | FieldType::Enum { .. });
+    let is_scalar_list = arity == Arity::List && matches!(ty, FieldType::Scalar { .. } | FieldType::Enum { .. });
     if is_scalar_list && !provider.supports_scalar_lists() {
         cx.diagnostics
-            .error(
-                "E0121",
-                format!(
-                    "field `{}` cannot be a list on {}",
-                    ast.name.name,
-                    provider.display_name()
-                ),
-                span,
-            )
+            .error("E0121", format!("field `{}` cannot be a list on {}", ast.name.name, provider.display_name()), span)
             .label("this database has no lists of scalars")
             .help("use a relation to another model, or a `Json` field");
     }
     if matches!(ty, FieldType::Enum { .. }) && !provider.supports_enums() {
         cx.diagnostics
-            .error(
-                "E0122",
-                format!("enums are not supported on {}", provider.display_name()),
-                span,
-            )
+            .error("E0122", format!("enums are not supported on {}", provider.display_name()), span)
             .label("this database has no enums");
     }
-    if matches!(
-        ty,
-        FieldType::Scalar {
-            scalar: ScalarType::Json
-        }
-    ) && provider == crate::ir::Provider::Sqlserver
-    {
-        cx.diagnostics
-            .error("E0124", "SQL Server has no `Json` type", span)
-            .label("not supported by this provider");
+    if matches!(ty, FieldType::Scalar { scalar: ScalarType::Json }) && provider == crate::ir::Provider::Sqlserver {
+        cx.diagnostics.error("E0124", "SQL Server has no `Json` type", span).label("not supported by this provider");
     }
     if matches!(ty, FieldType::Relation { .. }) && model.kind == ModelKind::Type {
         cx.diagnostics
@@ -160,13 +106,7 @@ fn check_type_support(
     }
 }
 
-fn field_attribute(
-    model: &ModelAst,
-    ast: &FieldAst,
-    attribute: &Attribute,
-    field: &mut Field,
-    cx: &mut Cx<'_, '_>,
-) {
+fn field_attribute(ast: &FieldAst, attribute: &Attribute, field: &mut Field, cx: &mut Cx<'_, '_>) {
     let name = attribute.name.name.as_str();
     if attribute.malformed {
         // Keep what the attribute means for later rules, without checking its arguments again.
@@ -175,10 +115,7 @@ fn field_attribute(
         return;
     }
 
-    let datasource = cx
-        .datasource_name
-        .clone()
-        .unwrap_or_else(|| "db".to_string());
+    let datasource = cx.datasource_name.clone().unwrap_or_else(|| "db".to_string());
     if let Some(native) = name.strip_prefix(&format!("{datasource}.")) {
         field.native_type = native_types::check(native, attribute, field, cx);
         return;
@@ -186,60 +123,35 @@ fn field_attribute(
     let is_relation = field.is_relation();
     if is_relation && !matches!(name, "relation" | "ignore") && FIELD_ATTRIBUTES.contains(&name) {
         cx.diagnostics
-            .error(
-                "E0137",
-                format!(
-                    "`@{name}` cannot be used on the relation field `{}`",
-                    field.name
-                ),
-                attribute.span,
-            )
+            .error("E0137", format!("`@{name}` cannot be used on the relation field `{}`", field.name), attribute.span)
             .label("only `@relation` and `@ignore` apply to relation fields")
             .help("put it on the scalar field that holds the foreign key");
         return;
     }
     match name {
         "id" | "unique" => {
-            let a = args::read(
-                attribute,
-                "@",
-                &["map", "length", "sort", "clustered"],
-                &[],
-                cx.diagnostics,
-            );
-            super::models::check_key_options(name, &a, cx);
+            let a = args::read(attribute, "@", &["map", "length", "sort", "clustered"], &[], cx.diagnostics);
+            super::indexes::check_key_options(name, &a, Some(field), cx);
             if name == "id" {
                 if field.arity == Arity::Optional {
                     cx.diagnostics
-                        .error(
-                            "E0130",
-                            format!("the id field `{}` cannot be optional", field.name),
-                            attribute.span,
-                        )
+                        .error("E0130", format!("the id field `{}` cannot be optional", field.name), attribute.span)
                         .label("`@id` needs a required field")
                         .help(format!("remove the `?` from `{}`'s type", field.name));
                 }
                 if field.arity == Arity::List {
                     cx.diagnostics
-                        .error(
-                            "E0131",
-                            format!("the id field `{}` cannot be a list", field.name),
-                            attribute.span,
-                        )
+                        .error("E0131", format!("the id field `{}` cannot be a list", field.name), attribute.span)
                         .label("`@id` needs a single value");
                 }
                 if cx.provider == Some(crate::ir::Provider::Mongodb)
-                    && !ast.attributes.iter().any(|a| {
-                        a.name.name == "map"
-                            && a.arg("name").and_then(|v| v.value.as_str()) == Some("_id")
-                    })
+                    && !ast
+                        .attributes
+                        .iter()
+                        .any(|a| a.name.name == "map" && a.arg("name").and_then(|v| v.value.as_str()) == Some("_id"))
                 {
                     cx.diagnostics
-                        .error(
-                            "E0138",
-                            "MongoDB ids must be mapped to `_id`",
-                            attribute.span,
-                        )
+                        .error("E0138", "MongoDB ids must be mapped to `_id`", attribute.span)
                         .label("add `@map(\"_id\")` to this field");
                 }
                 field.is_id = true;
@@ -248,15 +160,9 @@ fn field_attribute(
             }
         }
         "default" => {
-            let a = args::read(
-                attribute,
-                "@",
-                &["value", "map"],
-                &["value"],
-                cx.diagnostics,
-            );
+            let a = args::read(attribute, "@", &["value", "map"], &["value"], cx.diagnostics);
             match a.get("value") {
-                Some(value) => field.default = defaults::check(model, field, value, cx),
+                Some(value) => field.default = defaults::check(field, value, cx),
                 None => {
                     cx.diagnostics
                         .error("E0142", "`@default` needs a value", attribute.span)
@@ -272,9 +178,7 @@ fn field_attribute(
             let a = args::read(attribute, "@", &["name"], &["name"], cx.diagnostics);
             match a.get("name") {
                 Some(value) => {
-                    if let Some(db_name) =
-                        args::string(value, "the column name in `@map`", cx.diagnostics)
-                    {
+                    if let Some(db_name) = args::string(value, "the column name in `@map`", cx.diagnostics) {
                         field.db_name = db_name.to_string();
                     }
                 }
@@ -291,10 +195,7 @@ fn field_attribute(
                 cx.diagnostics
                     .error(
                         "E0133",
-                        format!(
-                            "`@relation` can only be used on relation fields, and `{}` is not one",
-                            field.name
-                        ),
+                        format!("`@relation` can only be used on relation fields, and `{}` is not one", field.name),
                         attribute.span,
                     )
                     .label("this field's type is not a model");
@@ -303,20 +204,12 @@ fn field_attribute(
         }
         "updatedAt" => {
             args::read(attribute, "@", &[], &[], cx.diagnostics);
-            let is_datetime = matches!(
-                field.ty,
-                FieldType::Scalar {
-                    scalar: ScalarType::DateTime
-                }
-            );
+            let is_datetime = matches!(field.ty, FieldType::Scalar { scalar: ScalarType::DateTime });
             if !is_datetime || field.arity == Arity::List {
                 cx.diagnostics
                     .error(
                         "E0134",
-                        format!(
-                            "`@updatedAt` needs a `DateTime` field, and `{}` is not one",
-                            field.name
-                        ),
+                        format!("`@updatedAt` needs a `DateTime` field, and `{}` is not one", field.name),
                         attribute.span,
                     )
                     .label("only `DateTime` fields can track the update time");
@@ -328,15 +221,10 @@ fn field_attribute(
             field.ignored = true;
         }
         _ => {
-            let mut candidates: Vec<String> =
-                FIELD_ATTRIBUTES.iter().map(|s| s.to_string()).collect();
+            let mut candidates: Vec<String> = FIELD_ATTRIBUTES.iter().map(|s| s.to_string()).collect();
             candidates.push(format!("{datasource}.Text"));
             cx.diagnostics
-                .error(
-                    "E0135",
-                    format!("unknown field attribute `@{name}`"),
-                    attribute.name.span,
-                )
+                .error("E0135", format!("unknown field attribute `@{name}`"), attribute.name.span)
                 .label("not a Prisma field attribute")
                 .suggest(name, candidates.iter().map(String::as_str));
         }

@@ -9,7 +9,9 @@ mod args;
 mod config;
 mod defaults;
 mod fields;
+mod indexes;
 mod models;
+mod names;
 mod native_types;
 mod relations;
 
@@ -40,9 +42,7 @@ pub(crate) struct Cx<'a, 'd> {
 
 impl Cx<'_, '_> {
     pub fn has_preview(&self, feature: &str) -> bool {
-        self.preview_features
-            .iter()
-            .any(|f| f.eq_ignore_ascii_case(feature))
+        self.preview_features.iter().any(|f| f.eq_ignore_ascii_case(feature))
     }
 }
 
@@ -98,8 +98,7 @@ const RESERVED_NAMES: [&str; 46] = [
 
 pub(crate) fn is_valid_name(name: &str) -> bool {
     let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    chars.next().is_some_and(char::is_alphabetic) && chars.all(|c| c.is_alphanumeric() || c == '_')
 }
 
 /// Validates `ast` and builds the IR. The IR is complete only when no error was reported.
@@ -107,25 +106,14 @@ pub fn build(source: &str, ast: &SchemaAst, diagnostics: &mut Diagnostics) -> Sc
     let config = config::read(ast, diagnostics);
     let provider = config.datasource.as_ref().map(|d| d.provider);
     let datasource_name = config.datasource.as_ref().map(|d| d.name.clone());
-    let preview_features = config
-        .generators
-        .iter()
-        .flat_map(|g| g.preview_features.iter().cloned())
-        .collect();
+    let preview_features = config.generators.iter().flat_map(|g| g.preview_features.iter().cloned()).collect();
     let mut cx = Cx {
         diagnostics,
         provider,
         datasource_name,
         preview_features,
-        relation_mode: config
-            .datasource
-            .as_ref()
-            .map_or(ir::RelationMode::ForeignKeys, |d| d.relation_mode),
-        schemas: config
-            .datasource
-            .as_ref()
-            .map(|d| d.schemas.clone())
-            .unwrap_or_default(),
+        relation_mode: config.datasource.as_ref().map_or(ir::RelationMode::ForeignKeys, |d| d.relation_mode),
+        schemas: config.datasource.as_ref().map(|d| d.schemas.clone()).unwrap_or_default(),
         tops: HashMap::new(),
     };
     collect_names(ast, &mut cx);
@@ -145,20 +133,11 @@ pub fn build(source: &str, ast: &SchemaAst, diagnostics: &mut Diagnostics) -> Sc
             _ => None,
         })
         .collect();
-    let mut models: Vec<ir::Model> = model_asts
-        .iter()
-        .map(|m| models::model(m, &mut cx))
-        .collect();
-    let relations = relations::resolve(&model_asts, &mut models, &mut cx);
-    models::check_database_names(&models, &enums, &model_asts, &mut cx);
+    let mut models: Vec<ir::Model> = model_asts.iter().map(|m| models::model(m, &mut cx)).collect();
+    let mut relations = relations::resolve(&model_asts, &mut models, &mut cx);
+    names::check(&mut models, &mut relations, &enums, &model_asts, &mut cx);
     crate::annotations::attach(source, &model_asts, &mut models, cx.diagnostics);
-    Schema {
-        datasource: config.datasource,
-        generators: config.generators,
-        models,
-        enums,
-        relations,
-    }
+    Schema { datasource: config.datasource, generators: config.generators, models, enums, relations }
 }
 
 fn collect_names<'a>(ast: &'a SchemaAst, cx: &mut Cx<'a, '_>) {
@@ -169,50 +148,26 @@ fn collect_names<'a>(ast: &'a SchemaAst, cx: &mut Cx<'a, '_>) {
             Item::Config(_) => continue,
         };
         if let Item::Model(m) = item {
-            if m.kind == ModelKind::Type
-                && cx.provider.is_some_and(|p| !p.supports_composite_types())
-            {
+            if m.kind == ModelKind::Type && cx.provider.is_some_and(|p| !p.supports_composite_types()) {
                 cx.diagnostics
-                    .error(
-                        "E0113",
-                        "composite types are only supported on MongoDB",
-                        m.keyword_span.to(m.name.span),
-                    )
+                    .error("E0113", "composite types are only supported on MongoDB", m.keyword_span.to(m.name.span))
                     .label("`type` blocks need the `mongodb` provider")
                     .help("use a `model` with a relation, or a `Json` field");
             }
         }
-        if crate::ir::ScalarType::parse(&name.name).is_some() || name.name == "Unsupported" {
+        if crate::ir::ScalarType::parse(&name.name).is_some() {
             cx.diagnostics
-                .error(
-                    "E0111",
-                    format!(
-                        "`{}` is a scalar type's name and cannot name a {what}",
-                        name.name
-                    ),
-                    name.span,
-                )
+                .error("E0111", format!("`{}` is a scalar type's name and cannot name a {what}", name.name), name.span)
                 .label("reserved for the built-in type")
                 .help("choose another name; `@@map` can keep the table's name");
         } else if RESERVED_NAMES.contains(&name.name.as_str()) {
             cx.diagnostics
-                .error(
-                    "E0111",
-                    format!(
-                        "`{}` is a reserved name and cannot name a {what}",
-                        name.name
-                    ),
-                    name.span,
-                )
+                .error("E0111", format!("`{}` is a reserved name and cannot name a {what}", name.name), name.span)
                 .label("reserved by Prisma Client")
                 .help("choose another name; `@@map` can keep the table's name");
         } else if !is_valid_name(&name.name) {
             cx.diagnostics
-                .error(
-                    "E0112",
-                    format!("`{}` is not a valid {what} name", name.name),
-                    name.span,
-                )
+                .error("E0112", format!("`{}` is not a valid {what} name", name.name), name.span)
                 .label("names start with a letter and contain only letters, digits and `_`");
         }
         match cx.tops.get(name.name.as_str()) {
@@ -222,11 +177,7 @@ fn collect_names<'a>(ast: &'a SchemaAst, cx: &mut Cx<'a, '_>) {
                     Top::Enum(e) => e.name.span,
                 };
                 cx.diagnostics
-                    .error(
-                        "E0110",
-                        format!("the name `{}` is defined more than once", name.name),
-                        name.span,
-                    )
+                    .error("E0110", format!("the name `{}` is defined more than once", name.name), name.span)
                     .label(format!("this {what} reuses the name"))
                     .secondary(first_span, "first defined here")
                     .help("models, views, types and enums share one namespace");

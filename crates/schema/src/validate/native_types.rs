@@ -2,8 +2,9 @@
 //! fitting certain scalar types and taking a fixed number of arguments.
 
 use super::Cx;
-use crate::ir::{Field, FieldType, NativeType, Provider, ScalarType};
-use crate::syntax::ast::{Attribute, Expr};
+use crate::ir::{Field, FieldType, Model, NativeType, Provider, ScalarType};
+use crate::syntax::ast::{Attribute, Expr, ModelAst};
+
 use ScalarType::*;
 
 /// `(name, allowed argument counts, scalar types it fits)`.
@@ -78,12 +79,7 @@ const MYSQL: &[Spec] = &[
     ("Json", NONE, &[Json]),
 ];
 
-pub(crate) fn check(
-    native: &str,
-    attribute: &Attribute,
-    field: &Field,
-    cx: &mut Cx<'_, '_>,
-) -> Option<NativeType> {
+pub(crate) fn check(native: &str, attribute: &Attribute, field: &Field, cx: &mut Cx<'_, '_>) -> Option<NativeType> {
     let args: Vec<std::string::String> = attribute
         .args
         .iter()
@@ -97,30 +93,27 @@ pub(crate) fn check(
         Some(Provider::Mysql) => MYSQL,
         Some(Provider::Sqlite) => {
             cx.diagnostics
-                .error(
-                    "E0150",
-                    "SQLite has no native type attributes",
-                    attribute.span,
-                )
+                .error("E0150", "SQLite has no native type attributes", attribute.span)
                 .label("not supported on `sqlite`")
                 .help("remove it: SQLite stores every value by its Prisma type");
             return None;
         }
         // Other providers' native types are accepted as written.
-        _ => {
-            return Some(NativeType {
-                name: native.to_string(),
-                args,
-            })
-        }
+        _ => return Some(NativeType { name: native.to_string(), args }),
     };
-    let Some((_, counts, fits)) = table.iter().find(|(n, _, _)| *n == native) else {
+    if !matches!(field.ty, FieldType::Scalar { .. }) {
         cx.diagnostics
             .error(
-                "E0151",
-                format!("unknown native type `{native}` for this provider"),
-                attribute.name.span,
+                "E0154",
+                format!("native type attributes only apply to scalar fields, and `{}` is not one", field.name),
+                attribute.span,
             )
+            .label("not allowed on enum, relation and `Unsupported` fields");
+        return None;
+    }
+    let Some((_, counts, fits)) = table.iter().find(|(n, _, _)| *n == native) else {
+        cx.diagnostics
+            .error("E0151", format!("unknown native type `{native}` for this provider"), attribute.name.span)
             .label("not a native type of this database")
             .suggest(native, table.iter().map(|(n, _, _)| *n));
         return None;
@@ -131,17 +124,10 @@ pub(crate) fn check(
             cx.diagnostics
                 .error(
                     "E0152",
-                    format!(
-                        "native type `{native}` does not fit the `{}` field `{}`",
-                        scalar.name(),
-                        field.name
-                    ),
+                    format!("native type `{native}` does not fit the `{}` field `{}`", scalar.name(), field.name),
                     attribute.span,
                 )
-                .label(format!(
-                    "`{native}` is for {} fields",
-                    expected.join(" or ")
-                ));
+                .label(format!("`{native}` is for {} fields", expected.join(" or ")));
             return None;
         }
     }
@@ -150,18 +136,115 @@ pub(crate) fn check(
         cx.diagnostics
             .error(
                 "E0153",
-                format!(
-                    "native type `{native}` takes {} argument(s), not {}",
-                    expected.join(" or "),
-                    args.len()
-                ),
+                format!("native type `{native}` takes {} argument(s), not {}", expected.join(" or "), args.len()),
                 attribute.span,
             )
             .label("wrong number of arguments");
         return None;
     }
-    Some(NativeType {
-        name: native.to_string(),
-        args,
-    })
+    check_arguments(native, attribute, cx)?;
+    Some(NativeType { name: native.to_string(), args })
+}
+
+/// Arguments are nonnegative integers within the database's limits.
+fn check_arguments(native: &str, attribute: &Attribute, cx: &mut Cx<'_, '_>) -> Option<()> {
+    let mut values = Vec::new();
+    for arg in &attribute.args {
+        match &arg.value {
+            Expr::Number(n, _) if !n.contains('.') && !n.starts_with('-') => {
+                values.push(n.parse::<u64>().unwrap_or(u64::MAX))
+            }
+            other => {
+                cx.diagnostics
+                    .error("E0155", format!("`{native}` takes nonnegative integers"), other.span())
+                    .label(format!("expected a whole number, found {}", other.describe()));
+                return None;
+            }
+        }
+    }
+    let postgres = cx.provider == Some(Provider::Postgresql);
+    let (range, what): (std::ops::RangeInclusive<u64>, &str) = match (postgres, native) {
+        (true, "Timestamp" | "Timestamptz" | "Time" | "Timetz") | (false, "DateTime" | "Time" | "Timestamp") => {
+            (0..=6, "precision")
+        }
+        (true, "Decimal") => (1..=1000, "precision"),
+        (false, "Decimal") => (1..=65, "precision"),
+        (true, "VarChar" | "Char") => (1..=10_485_760, "length"),
+        (false, "VarChar" | "VarBinary") => (0..=65_535, "length"),
+        (false, "Char" | "Binary") => (0..=255, "length"),
+        (false, "Bit") => (1..=64, "length"),
+        _ => (0..=u64::MAX, "value"),
+    };
+    if let Some(first) = values.first().filter(|v| !range.contains(v)) {
+        cx.diagnostics
+            .error("E0156", format!("{what} {first} is out of range for `{native}`"), attribute.span)
+            .label(format!("{what} can range from {} to {}", range.start(), range.end()));
+        return None;
+    }
+    if let [precision, scale] = values[..] {
+        let max_scale = if postgres { precision } else { precision.min(30) };
+        if scale > max_scale {
+            cx.diagnostics
+                .error(
+                    "E0157",
+                    format!("scale {scale} is out of range for `{native}({precision}, {scale})`"),
+                    attribute.span,
+                )
+                .label(format!("the scale can range from 0 to {max_scale}"));
+            return None;
+        }
+    }
+    Some(())
+}
+
+/// MySQL cannot index or constrain whole text and blob columns: a key over one needs a
+/// prefix `length`.
+pub(crate) fn check_model(ast: &ModelAst, model: &Model, cx: &mut Cx<'_, '_>) {
+    if cx.provider != Some(Provider::Mysql) {
+        return;
+    }
+    const UNBOUNDED: [&str; 8] =
+        ["Text", "TinyText", "MediumText", "LongText", "TinyBlob", "Blob", "MediumBlob", "LongBlob"];
+    let unbounded = |name: &str| {
+        model
+            .field(name)
+            .and_then(|f| f.native_type.as_ref())
+            .filter(|n| UNBOUNDED.contains(&n.name.as_str()))
+            .map(|n| n.name.clone())
+    };
+    let has_length = |args: &[crate::syntax::ast::Argument]| {
+        args.iter().any(|a| a.name.as_ref().is_some_and(|n| n.name == "length"))
+    };
+    for field in &ast.fields {
+        for attribute in field.attributes.iter().filter(|a| matches!(a.name.name.as_str(), "id" | "unique")) {
+            if let Some(native) = unbounded(&field.name.name).filter(|_| !has_length(&attribute.args)) {
+                unbounded_key(&native, &attribute.name.name, attribute.span, cx);
+            }
+        }
+    }
+    for attribute in ast.attributes.iter().filter(|a| matches!(a.name.name.as_str(), "id" | "unique" | "index")) {
+        let Some(fields) = attribute.arg("fields") else { continue };
+        for item in fields.value.as_list() {
+            let (name, span, length) = match item {
+                Expr::Path(name, span) => (name.as_str(), *span, false),
+                Expr::Call { name, args, .. } => (name.name.as_str(), name.span, has_length(args)),
+                _ => continue,
+            };
+            if let Some(native) = unbounded(name).filter(|_| !length) {
+                unbounded_key(&native, &attribute.name.name, span, cx);
+            }
+        }
+    }
+}
+
+fn unbounded_key(native: &str, key: &str, span: crate::Span, cx: &mut Cx<'_, '_>) {
+    let what = match key {
+        "id" => "a primary key",
+        "unique" => "a unique constraint",
+        _ => "an index",
+    };
+    cx.diagnostics
+        .error("E0158", format!("MySQL cannot use a `{native}` column in {what} without a prefix length"), span)
+        .label("whole text and blob columns cannot be keyed")
+        .help("give the field a `length:` (for example `@@index([body(length: 100)])`), or use `@db.VarChar(n)`");
 }

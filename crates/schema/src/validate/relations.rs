@@ -8,8 +8,7 @@
 
 use super::{args, models, Cx};
 use crate::ir::{
-    Arity, Field, FieldType, Model, Provider, ReferentialAction, Relation, RelationEnd,
-    RelationKind, RelationMode,
+    Arity, Field, FieldType, Model, Provider, ReferentialAction, Relation, RelationEnd, RelationKind, RelationMode,
 };
 use crate::span::Span;
 use crate::syntax::ast::{Attribute, Expr, ModelAst};
@@ -38,25 +37,14 @@ impl RelField<'_> {
     }
 }
 
-pub(crate) fn resolve(
-    asts: &[&ModelAst],
-    models: &mut [Model],
-    cx: &mut Cx<'_, '_>,
-) -> Vec<Relation> {
+pub(crate) fn resolve(asts: &[&ModelAst], models: &mut [Model], cx: &mut Cx<'_, '_>) -> Vec<Relation> {
     let rel_fields = collect(asts, models, cx);
     // Group by (the two models, sorted; relation name).
     let mut groups: BTreeMap<(String, String, String), Vec<usize>> = BTreeMap::new();
     for (i, f) in rel_fields.iter().enumerate() {
         let own = models[f.model].name.clone();
-        let (a, b) = if own <= f.target {
-            (own, f.target.clone())
-        } else {
-            (f.target.clone(), own)
-        };
-        groups
-            .entry((a, b, f.name.clone().unwrap_or_default()))
-            .or_default()
-            .push(i);
+        let (a, b) = if own <= f.target { (own, f.target.clone()) } else { (f.target.clone(), own) };
+        groups.entry((a, b, f.name.clone().unwrap_or_default())).or_default().push(i);
     }
     let mut relations = Vec::new();
     let mut assignments: Vec<(usize, usize, usize)> = Vec::new();
@@ -68,11 +56,7 @@ pub(crate) fn resolve(
             continue;
         };
         let (x, y) = (&rel_fields[first], &rel_fields[second]);
-        let name = if name.is_empty() {
-            format!("{a}To{b}")
-        } else {
-            name
-        };
+        let name = if name.is_empty() { format!("{a}To{b}") } else { name };
         if let Some(relation) = shape(x, y, name, models, cx) {
             let index = relations.len();
             assignments.push((x.model, x.field, index));
@@ -103,10 +87,7 @@ fn collect<'a>(asts: &[&'a ModelAst], models: &[Model], cx: &mut Cx<'_, '_>) -> 
                 cx.diagnostics
                     .error(
                         "E0313",
-                        format!(
-                            "relation field `{}` points to the ignored model `{target}`",
-                            field.name
-                        ),
+                        format!("relation field `{}` points to the ignored model `{target}`", field.name),
                         field.span,
                     )
                     .label("this field must be ignored too")
@@ -118,9 +99,7 @@ fn collect<'a>(asts: &[&'a ModelAst], models: &[Model], cx: &mut Cx<'_, '_>) -> 
                 .iter()
                 .find(|f| f.name.name == field.name)
                 .and_then(|f| f.attributes.iter().find(|a| a.name.name == "relation"));
-            out.push(read_relation_attribute(
-                mi, fi, field, target, attribute, cx,
-            ));
+            out.push(read_relation_attribute(mi, fi, field, target, attribute, cx));
         }
     }
     out
@@ -151,27 +130,23 @@ fn read_relation_attribute<'a>(
     let Some(attribute) = attribute.filter(|a| !a.malformed) else {
         return rel;
     };
-    let accepted = [
-        "name",
-        "fields",
-        "references",
-        "onDelete",
-        "onUpdate",
-        "map",
-    ];
+    let accepted = ["name", "fields", "references", "onDelete", "onUpdate", "map"];
     let a = args::read(attribute, "@", &accepted, &["name"], cx.diagnostics);
     if let Some(value) = a.get("name") {
         rel.name = args::string(value, "the relation name", cx.diagnostics).map(str::to_string);
+        if rel.name.as_deref() == Some("") {
+            cx.diagnostics
+                .error("E0323", "a relation name cannot be empty", value.span())
+                .label("give it a name, or remove it");
+        }
     }
     if let Some(value) = a.get("map") {
         rel.map = args::string(value, "`map`", cx.diagnostics).map(str::to_string);
     }
-    rel.fields = a
-        .get("fields")
-        .map(|e| args::field_names(e, "`fields`", cx.diagnostics));
-    rel.references = a
-        .get("references")
-        .map(|e| args::field_names(e, "`references`", cx.diagnostics));
+    // An empty list is as good as none: the relation still lacks its key.
+    rel.fields = a.get("fields").map(|e| args::field_names(e, "`fields`", cx.diagnostics)).filter(|f| !f.is_empty());
+    rel.references =
+        a.get("references").map(|e| args::field_names(e, "`references`", cx.diagnostics)).filter(|f| !f.is_empty());
     rel.on_delete = a.get("onDelete").and_then(|e| action(e, cx));
     rel.on_update = a.get("onUpdate").and_then(|e| action(e, cx));
     rel
@@ -180,14 +155,25 @@ fn read_relation_attribute<'a>(
 fn action(expr: &Expr, cx: &mut Cx<'_, '_>) -> Option<(ReferentialAction, Span)> {
     let name = expr.as_path().unwrap_or_default();
     match ReferentialAction::parse(name) {
+        Some(action) if cx.relation_mode == RelationMode::Prisma => {
+            // Prisma emulates these in the client; it has no emulation for SetDefault, nor
+            // for NoAction on PostgreSQL (where it would differ from Restrict).
+            let unsupported = action == ReferentialAction::SetDefault
+                || (action == ReferentialAction::NoAction && cx.provider == Some(Provider::Postgresql));
+            if unsupported {
+                cx.diagnostics
+                    .error("E0324", format!("`{name}` is not available with `relationMode = \"prisma\"`"), expr.span())
+                    .label("Prisma cannot emulate this action")
+                    .help("use Cascade, Restrict or SetNull, or let the database enforce foreign keys");
+                return None;
+            }
+            Some((action, expr.span()))
+        }
         Some(action) => Some((action, expr.span())),
+
         None => {
             cx.diagnostics
-                .error(
-                    "E0321",
-                    format!("unknown referential action `{name}`"),
-                    expr.span(),
-                )
+                .error("E0321", format!("unknown referential action `{name}`"), expr.span())
                 .label("expected Cascade, Restrict, NoAction, SetNull or SetDefault")
                 .suggest(name, ReferentialAction::NAMES);
             None
@@ -196,12 +182,7 @@ fn action(expr: &Expr, cx: &mut Cx<'_, '_>) -> Option<(ReferentialAction, Span)>
 }
 
 /// The two fields of a relation group, or `None` after reporting why there are not two.
-fn pair(
-    rel: &[RelField<'_>],
-    members: &[usize],
-    models: &[Model],
-    cx: &mut Cx<'_, '_>,
-) -> Option<(usize, usize)> {
+fn pair(rel: &[RelField<'_>], members: &[usize], models: &[Model], cx: &mut Cx<'_, '_>) -> Option<(usize, usize)> {
     let field = |i: usize| &models[rel[i].model].fields[rel[i].field];
     let model_name = |i: usize| models[rel[i].model].name.as_str();
     let first = members[0];
@@ -210,27 +191,26 @@ fn pair(
     if is_self && !named && members.len() == 2 {
         let (x, y) = (members[0], members[1]);
         cx.diagnostics
-            .error("E0301", format!("ambiguous self-relation: `{}` and `{}` in `{}` both refer to `{}`", field(x).name, field(y).name, model_name(x), model_name(x)), field(y).span)
+            .error(
+                "E0301",
+                format!(
+                    "ambiguous self-relation: `{}` and `{}` in `{}` both refer to `{}`",
+                    field(x).name,
+                    field(y).name,
+                    model_name(x),
+                    model_name(x)
+                ),
+                field(y).span,
+            )
             .label("which relation is this?")
             .secondary(field(x).span, "and this one")
             .help("if they are two ends of one relation, give both the same name: `@relation(\"name\")`");
         return None;
     }
-    if members.len() > 2
-        || (!is_self
-            && members
-                .iter()
-                .filter(|&&i| model_name(i) == model_name(first))
-                .count()
-                > 1)
-    {
+    if members.len() > 2 || (!is_self && members.iter().filter(|&&i| model_name(i) == model_name(first)).count() > 1) {
         let (x, y) = (
             members[0],
-            members[1..]
-                .iter()
-                .copied()
-                .find(|&i| model_name(i) == model_name(first))
-                .unwrap_or(members[1]),
+            members[1..].iter().copied().find(|&i| model_name(i) == model_name(first)).unwrap_or(members[1]),
         );
         cx.diagnostics
             .error(
@@ -246,9 +226,7 @@ fn pair(
             )
             .label("which relation is this?")
             .secondary(field(x).span, "and this one")
-            .help(
-                "give each relation its own name with `@relation(\"name\")`, on both of its ends",
-            );
+            .help("give each relation its own name with `@relation(\"name\")`, on both of its ends");
         return None;
     }
     if members.len() == 1 {
@@ -275,13 +253,7 @@ fn pair(
     Some((members[0], members[1]))
 }
 
-fn shape(
-    x: &RelField<'_>,
-    y: &RelField<'_>,
-    name: String,
-    models: &[Model],
-    cx: &mut Cx<'_, '_>,
-) -> Option<Relation> {
+fn shape(x: &RelField<'_>, y: &RelField<'_>, name: String, models: &[Model], cx: &mut Cx<'_, '_>) -> Option<Relation> {
     let end = |f: &RelField<'_>| RelationEnd {
         model: models[f.model].name.clone(),
         field: models[f.model].fields[f.field].name.clone(),
@@ -292,28 +264,27 @@ fn shape(
             for f in [x, y] {
                 if f.has_fk_arguments() {
                     cx.diagnostics
-                        .error("E0303", format!("the many-to-many relation field `{}` cannot have `fields` or `references`", field_name(f)), f.span)
+                        .error(
+                            "E0303",
+                            format!(
+                                "the many-to-many relation field `{}` cannot have `fields` or `references`",
+                                field_name(f)
+                            ),
+                            f.span,
+                        )
                         .label("implicit many-to-many relations keep their keys in a join table")
                         .help("remove the arguments, or model the join table explicitly");
                 }
                 no_actions(f, None, models, cx);
                 let target = models.iter().find(|m| m.name == f.target)?;
-                if target
-                    .primary_key
-                    .as_ref()
-                    .is_none_or(|pk| pk.fields.len() != 1)
-                {
+                if target.primary_key.as_ref().is_none_or(|pk| pk.fields.len() != 1) {
                     cx.diagnostics
                         .error("E0304", format!("`{}` has no single-field `@id`, so it cannot be part of the many-to-many relation `{}`", target.name, field_name(f)), f.span)
                         .label("implicit many-to-many needs an `@id` on both models")
                         .help("give the model a single-field `@id`, or use an explicit join model");
                 }
             }
-            let (a, b) = if (end(x).model, x.field) <= (end(y).model, y.field) {
-                (x, y)
-            } else {
-                (y, x)
-            };
+            let (a, b) = if (end(x).model, x.field) <= (end(y).model, y.field) { (x, y) } else { (y, x) };
             Some(Relation {
                 join_table: Some(format!("_{name}")),
                 name,
@@ -328,56 +299,61 @@ fn shape(
             })
         }
         (true, false) | (false, true) => {
-            let (list, single) = if x.arity == Arity::List {
-                (x, y)
-            } else {
-                (y, x)
-            };
+            let (list, single) = if x.arity == Arity::List { (x, y) } else { (y, x) };
             if list.has_fk_arguments() {
                 cx.diagnostics
                     .error(
                         "E0307",
-                        format!(
-                            "the list field `{}` cannot have `fields` or `references`",
-                            field_name(list)
-                        ),
+                        format!("the list field `{}` cannot have `fields` or `references`", field_name(list)),
                         list.span,
                     )
                     .label("the foreign key belongs on the other side")
-                    .help(format!(
-                        "put them on `{}` in `{}`",
-                        field_name(single),
-                        models[single.model].name
-                    ));
+                    .help(format!("put them on `{}` in `{}`", field_name(single), models[single.model].name));
             }
             no_actions(list, Some(single), models, cx);
             if single.fields.is_none() {
                 cx.diagnostics
-                    .error("E0305", format!("relation field `{}` needs `fields` and `references`", field_name(single)), single.span)
+                    .error(
+                        "E0305",
+                        format!("relation field `{}` needs `fields` and `references`", field_name(single)),
+                        single.span,
+                    )
                     .label("this side of a one-to-many relation holds the foreign key")
-                    .help(format!("write `@relation(fields: [{}Id], references: [id])` with a scalar field for the key", field_name(single)));
+                    .help(format!(
+                        "write `@relation(fields: [{}Id], references: [id])` with a scalar field for the key",
+                        field_name(single)
+                    ));
             }
-            Some(foreign_key(
-                single,
-                list,
-                RelationKind::OneToMany,
-                name,
-                models,
-                cx,
-            ))
+            Some(foreign_key(single, list, RelationKind::OneToMany, name, models, cx))
         }
         (false, false) => {
             let (referencing, referenced) = match (x.has_fk_arguments(), y.has_fk_arguments()) {
                 (true, true) => {
                     cx.diagnostics
-                        .error("E0309", format!("both ends of the one-to-one relation `{}`/`{}` have `fields` or `references`", field_name(x), field_name(y)), y.span)
+                        .error(
+                            "E0309",
+                            format!(
+                                "both ends of the one-to-one relation `{}`/`{}` have `fields` or `references`",
+                                field_name(x),
+                                field_name(y)
+                            ),
+                            y.span,
+                        )
                         .label("only one side may hold the foreign key")
                         .secondary(x.span, "this side holds it too");
                     (x, y)
                 }
                 (false, false) => {
                     cx.diagnostics
-                        .error("E0310", format!("neither end of the one-to-one relation `{}`/`{}` has `fields` and `references`", field_name(x), field_name(y)), x.span)
+                        .error(
+                            "E0310",
+                            format!(
+                                "neither end of the one-to-one relation `{}`/`{}` has `fields` and `references`",
+                                field_name(x),
+                                field_name(y)
+                            ),
+                            x.span,
+                        )
                         .label("one side must hold the foreign key")
                         .secondary(y.span, "other side");
                     return None;
@@ -388,18 +364,18 @@ fn shape(
             no_actions(referenced, Some(referencing), models, cx);
             if referenced.arity == Arity::Required {
                 cx.diagnostics
-                    .error("E0311", format!("`{}` must be optional: it is the side of a one-to-one relation without the foreign key", field_name(referenced)), referenced.span)
+                    .error(
+                        "E0311",
+                        format!(
+                            "`{}` must be optional: it is the side of a one-to-one relation without the foreign key",
+                            field_name(referenced)
+                        ),
+                        referenced.span,
+                    )
                     .label("make this field optional with `?`")
                     .help("the database cannot require a row on the side that has no foreign key");
             }
-            let relation = foreign_key(
-                referencing,
-                referenced,
-                RelationKind::OneToOne,
-                name,
-                models,
-                cx,
-            );
+            let relation = foreign_key(referencing, referenced, RelationKind::OneToOne, name, models, cx);
             let own = &models[referencing.model];
             let unique = own
                 .primary_key
@@ -419,27 +395,14 @@ fn shape(
 }
 
 /// `onDelete`/`onUpdate` are only allowed on the side with the foreign key.
-fn no_actions(
-    f: &RelField<'_>,
-    other: Option<&RelField<'_>>,
-    models: &[Model],
-    cx: &mut Cx<'_, '_>,
-) {
+fn no_actions(f: &RelField<'_>, other: Option<&RelField<'_>>, models: &[Model], cx: &mut Cx<'_, '_>) {
     for (action, span) in [f.on_delete, f.on_update].into_iter().flatten() {
         let help = match other {
-            Some(o) => format!(
-                "put it on `{}` in `{}`",
-                models[o.model].fields[o.field].name, models[o.model].name
-            ),
-            None => "for many-to-many, use an explicit join model to set referential actions"
-                .to_string(),
+            Some(o) => format!("put it on `{}` in `{}`", models[o.model].fields[o.field].name, models[o.model].name),
+            None => "for many-to-many, use an explicit join model to set referential actions".to_string(),
         };
         cx.diagnostics
-            .error(
-                "E0308",
-                format!("referential action `{action:?}` on the side without the foreign key"),
-                span,
-            )
+            .error("E0308", format!("referential action `{action:?}` on the side without the foreign key"), span)
             .label("not allowed here")
             .help(help);
     }
@@ -464,18 +427,11 @@ fn foreign_key(
     let fields = rel.fields.clone().unwrap_or_default();
     let references = rel.references.clone().unwrap_or_default();
     if rel.fields.is_some() != rel.references.is_some() {
-        let (missing, present) = if rel.fields.is_some() {
-            ("references", "fields")
-        } else {
-            ("fields", "references")
-        };
+        let (missing, present) = if rel.fields.is_some() { ("references", "fields") } else { ("fields", "references") };
         cx.diagnostics
             .error(
                 "E0306",
-                format!(
-                    "relation field `{}` has `{present}` but no `{missing}`",
-                    relation_field.name
-                ),
+                format!("relation field `{}` has `{present}` but no `{missing}`", relation_field.name),
                 rel.span,
             )
             .label(format!("missing `{missing}`"))
@@ -500,24 +456,13 @@ fn foreign_key(
         match field {
             None => {
                 cx.diagnostics
-                    .error(
-                        "E0315",
-                        format!(
-                            "`fields` names `{name}`, which is not a field of `{}`",
-                            own.name
-                        ),
-                        *span,
-                    )
+                    .error("E0315", format!("`fields` names `{name}`, which is not a field of `{}`", own.name), *span)
                     .label("unknown field")
                     .suggest(name, own.fields.iter().map(|f| f.name.as_str()));
             }
             Some(f) if f.is_relation() => {
                 cx.diagnostics
-                    .error(
-                        "E0316",
-                        format!("`fields` names the relation field `{name}`"),
-                        *span,
-                    )
+                    .error("E0316", format!("`fields` names the relation field `{name}`"), *span)
                     .label("the foreign key must be made of scalar fields");
             }
             Some(_) => {}
@@ -533,10 +478,7 @@ fn foreign_key(
                     cx.diagnostics
                         .error(
                             "E0317",
-                            format!(
-                                "`references` names the relation field `{name}` of `{}`",
-                                target.name
-                            ),
+                            format!("`references` names the relation field `{name}` of `{}`", target.name),
                             *span,
                         )
                         .label("references must be scalar fields");
@@ -546,10 +488,7 @@ fn foreign_key(
                     cx.diagnostics
                         .error(
                             "E0317",
-                            format!(
-                                "`references` names `{name}`, which is not a field of `{}`",
-                                target.name
-                            ),
+                            format!("`references` names `{name}`, which is not a field of `{}`", target.name),
                             *span,
                         )
                         .label("unknown field")
@@ -569,22 +508,13 @@ fn foreign_key(
             cx.diagnostics
                 .error(
                     "E0318",
-                    format!(
-                        "`references` must name a unique criterion of `{}`",
-                        target.name
-                    ),
+                    format!("`references` must name a unique criterion of `{}`", target.name),
                     references[0].1.to(references[references.len() - 1].1),
                 )
-                .label(format!(
-                    "`{}` is not an id or unique in `{}`",
-                    referenced.join(", "),
-                    target.name
-                ))
+                .label(format!("`{}` is not an id or unique in `{}`", referenced.join(", "), target.name))
                 .help("reference the id, or fields marked `@unique` / covered by `@@unique`");
         }
-        for ((own_field, target_field), (name, span)) in
-            own_fields.iter().zip(&target_fields).zip(&fields)
-        {
+        for ((own_field, target_field), (name, span)) in own_fields.iter().zip(&target_fields).zip(&fields) {
             if let (Some(a), Some(b)) = (own_field, target_field) {
                 if a.ty != b.ty {
                     cx.diagnostics
@@ -605,39 +535,24 @@ fn foreign_key(
             }
         }
     }
-    let any_optional = own_fields
-        .iter()
-        .flatten()
-        .any(|f| f.arity == Arity::Optional);
-    let any_required = own_fields
-        .iter()
-        .flatten()
-        .any(|f| f.arity == Arity::Required);
+    let any_optional = own_fields.iter().flatten().any(|f| f.arity == Arity::Optional);
+    let any_required = own_fields.iter().flatten().any(|f| f.arity == Arity::Required);
     if relation_field.arity == Arity::Required && any_optional {
         cx.diagnostics
             .error(
                 "E0320",
-                format!(
-                    "relation field `{}` is required but its foreign key has optional fields",
-                    relation_field.name
-                ),
+                format!("relation field `{}` is required but its foreign key has optional fields", relation_field.name),
                 rel.span,
             )
             .label("make this relation optional with `?`, or the key fields required");
     }
     for (action, span) in [rel.on_delete, rel.on_update].into_iter().flatten() {
         if action == ReferentialAction::SetNull && any_required {
-            let lenient = cx.provider == Some(Provider::Postgresql)
-                && cx.relation_mode == RelationMode::ForeignKeys;
+            let lenient = cx.provider == Some(Provider::Postgresql) && cx.relation_mode == RelationMode::ForeignKeys;
             let mut report = if lenient {
-                cx.diagnostics
-                    .warning("W0322", "`SetNull` on a required foreign key", span)
+                cx.diagnostics.warning("W0322", "`SetNull` on a required foreign key", span)
             } else {
-                cx.diagnostics.error(
-                    "E0322",
-                    "`SetNull` cannot be used when the foreign key is required",
-                    span,
-                )
+                cx.diagnostics.error("E0322", "`SetNull` cannot be used when the foreign key is required", span)
             };
             report = report
                 .label("the key fields cannot be set to null")
@@ -648,10 +563,7 @@ fn foreign_key(
     Relation {
         name,
         kind,
-        referencing: RelationEnd {
-            model: own.name.clone(),
-            field: relation_field.name.clone(),
-        },
+        referencing: RelationEnd { model: own.name.clone(), field: relation_field.name.clone() },
         referenced: RelationEnd {
             model: rel.target.clone(),
             field: models[other.model].fields[other.field].name.clone(),

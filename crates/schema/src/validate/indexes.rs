@@ -1,0 +1,272 @@
+//! Primary keys, unique constraints and indexes: `@id`/`@unique` options and the
+//! `@@id`, `@@unique`, `@@index` and `@@fulltext` block attributes.
+
+use super::{args, Cx};
+use crate::ir::{Arity, Field, FieldType, Index, Model, ModelKindIr, PrimaryKey, Provider, ScalarType};
+use crate::syntax::ast::{Attribute, Expr, FieldAst};
+
+const INDEX_TYPES: [&str; 6] = ["BTree", "Hash", "Gist", "Gin", "SpGist", "Brin"];
+
+/// The `map:` of a field's `@id` or `@unique`, if written.
+pub(crate) fn field_key_map(ast: &FieldAst, attribute: &str) -> Option<String> {
+    ast.attributes
+        .iter()
+        .find(|a| a.name.name == attribute && !a.malformed)
+        .and_then(|a| a.named("map"))
+        .and_then(|a| a.value.as_str())
+        .map(str::to_string)
+}
+
+/// Options shared by keys and indexes, on a field (`@id(sort: Desc, map: "pk")`, with
+/// `field`) or on the model (`@@unique([a, b], map: "x")`).
+pub(crate) fn check_key_options(kind: &str, a: &args::Args<'_>, field: Option<&Field>, cx: &mut Cx<'_, '_>) {
+    if let Some(value) = a.get("length") {
+        length_option(value, field, cx);
+    }
+    if let (Some(value), "id") = (a.get("sort"), kind) {
+        sort_on_id(value, cx);
+    }
+    if let Some(value) = a.get("clustered") {
+        clustered_option(value, cx);
+    }
+    if let Some(value) = a.get("map") {
+        map_option(value, kind == "id", cx);
+    }
+}
+
+fn length_option(value: &Expr, field: Option<&Field>, cx: &mut Cx<'_, '_>) {
+    if !matches!(cx.provider, Some(Provider::Mysql) | None) {
+        cx.diagnostics
+            .error("E0167", "index `length` is only supported on MySQL", value.span())
+            .label("not supported by this provider");
+        return;
+    }
+    let text_like = |f: &Field| matches!(f.ty, FieldType::Scalar { scalar: ScalarType::String | ScalarType::Bytes });
+    if let Some(field) = field.filter(|f| !text_like(f)) {
+        cx.diagnostics
+            .error(
+                "E0173",
+                format!("`length` needs a `String` or `Bytes` field, and `{}` is not one", field.name),
+                value.span(),
+            )
+            .label("a prefix length only applies to text and bytes");
+    }
+}
+
+fn sort_on_id(value: &Expr, cx: &mut Cx<'_, '_>) {
+    if !matches!(cx.provider, Some(Provider::Mysql | Provider::Sqlserver) | None) {
+        cx.diagnostics
+            .error("E0168", "`sort` on a primary key is not supported by this provider", value.span())
+            .label("only MySQL and SQL Server support it");
+    }
+}
+
+fn clustered_option(value: &Expr, cx: &mut Cx<'_, '_>) {
+    if !matches!(cx.provider, Some(Provider::Sqlserver) | None) {
+        cx.diagnostics
+            .error("E0174", "`clustered` is only supported on SQL Server", value.span())
+            .label("not supported by this provider");
+    }
+}
+
+/// A constraint name: never empty, and for a primary key only where the database names them.
+fn map_option(value: &Expr, primary_key: bool, cx: &mut Cx<'_, '_>) {
+    if value.as_str() == Some("") {
+        cx.diagnostics
+            .error("E0175", "`map` cannot be an empty string", value.span())
+            .label("give a name, or remove `map`");
+    }
+    if primary_key && matches!(cx.provider, Some(Provider::Mysql | Provider::Sqlite)) {
+        cx.diagnostics
+            .error("E0176", "this provider does not name primary keys", value.span())
+            .label("remove `map`: MySQL and SQLite primary keys have no name of their own");
+    }
+}
+
+/// `@@id`, `@@unique`, `@@index` or `@@fulltext`.
+pub(crate) fn block_index(attribute: &Attribute, model: &mut Model, cx: &mut Cx<'_, '_>) {
+    let kind = attribute.name.name.as_str();
+    let accepted: &[&'static str] = match kind {
+        "id" | "unique" => &["fields", "name", "map", "length", "sort", "clustered"],
+        "index" => &["fields", "name", "map", "type", "length", "sort", "clustered", "ops"],
+        _ => &["fields", "map"],
+    };
+    let a = args::read(attribute, "@@", accepted, &["fields"], cx.diagnostics);
+    let what = format!("`@@{kind}`");
+    let Some(fields_expr) = a.get("fields") else {
+        cx.diagnostics
+            .error("E0165", format!("{what} needs a list of fields"), attribute.span)
+            .label("missing `fields`")
+            .help(format!("write for example `@@{kind}([a, b])`"));
+        return;
+    };
+    let names = args::field_names(fields_expr, &what, cx.diagnostics);
+    if names.is_empty() && matches!(fields_expr, Expr::Array(..)) {
+        cx.diagnostics
+            .error("E0165", format!("{what} needs at least one field"), fields_expr.span())
+            .label("empty list");
+    }
+    let mut resolved: Vec<String> = Vec::new();
+    for (name, span) in &names {
+        if resolved.iter().any(|r| r == name) {
+            cx.diagnostics
+                .error("E0177", format!("{what} names `{name}` more than once"), *span)
+                .label("repeated field");
+            continue;
+        }
+        let Some(field) = model.field(name) else {
+            cx.diagnostics
+                .error("E0160", format!("{what} names `{name}`, which is not a field of `{}`", model.name), *span)
+                .label("unknown field")
+                .suggest(name, model.fields.iter().map(|f| f.name.as_str()));
+            continue;
+        };
+        if field.is_relation() {
+            cx.diagnostics
+                .error("E0161", format!("{what} names the relation field `{name}`"), *span)
+                .label("only scalar fields can be indexed")
+                .help("name the scalar fields that hold the foreign key instead");
+            continue;
+        }
+        if kind == "id" && field.arity == Arity::Optional {
+            cx.diagnostics
+                .error("E0162", format!("the primary key includes the optional field `{name}`"), *span)
+                .label("id fields must be required");
+        }
+        resolved.push(name.to_string());
+    }
+    check_block_options(kind, &a, model, cx);
+    check_field_options(kind, fields_expr, model, cx);
+    let string = |key: &str, cx: &mut Cx<'_, '_>| {
+        a.get(key).and_then(|v| args::string(v, &format!("`{key}`"), cx.diagnostics)).map(str::to_string)
+    };
+    let name = string("name", cx);
+    let db_name = string("map", cx);
+    if let (Some(custom), Some(value)) = (&name, a.get("name")) {
+        check_custom_name(custom, value, model, cx);
+    }
+    if kind == "id" {
+        if let Some(existing) = &model.primary_key {
+            cx.diagnostics
+                .error("E0163", format!("model `{}` has both `@id` and `@@id`", model.name), attribute.span)
+                .label("second primary key")
+                .secondary(existing.span, "`@id` is here")
+                .help("keep one: `@id` for one field, `@@id` for several");
+            return;
+        }
+        model.primary_key = Some(PrimaryKey { fields: resolved, name, db_name, span: attribute.span });
+        return;
+    }
+    let index_type = a.get("type").and_then(|t| t.as_path()).map(str::to_string);
+    let index =
+        Index { fields: resolved, name, db_name, index_type, fulltext: kind == "fulltext", span: attribute.span };
+    if kind == "unique" {
+        model.uniques.push(index);
+    } else {
+        model.indexes.push(index);
+    }
+}
+
+/// A compound key's client name (`name:`) becomes an argument name in Prisma Client,
+/// so it must differ from the fields and from the other compound keys' names.
+fn check_custom_name(custom: &str, value: &Expr, model: &Model, cx: &mut Cx<'_, '_>) {
+    if model.field(custom).is_some() {
+        cx.diagnostics
+            .error("E0178", format!("the key name `{custom}` is already the name of a field"), value.span())
+            .label("clashes with a field");
+        return;
+    }
+    let taken = model
+        .primary_key
+        .iter()
+        .filter_map(|p| p.name.as_deref())
+        .chain(model.uniques.iter().filter_map(|u| u.name.as_deref()));
+    if taken.into_iter().any(|n| n == custom) {
+        cx.diagnostics
+            .error("E0179", format!("the key name `{custom}` is used twice on `{}`", model.name), value.span())
+            .label("already names another key of this model");
+    }
+}
+
+/// Per-field options inside a field list: `@@index([title(length: 10, sort: Desc)])`.
+/// Options unknown to us are left to the database, as Prisma does.
+fn check_field_options(kind: &str, fields: &Expr, model: &Model, cx: &mut Cx<'_, '_>) {
+    for item in fields.as_list() {
+        let Expr::Call { name, args, .. } = item else { continue };
+        let field = model.field(&name.name);
+        for arg in args {
+            match arg.name.as_ref().map(|n| n.name.as_str()) {
+                Some("length") => length_option(&arg.value, field, cx),
+                Some("sort") if kind == "id" => sort_on_id(&arg.value, cx),
+                Some("sort") if !matches!(arg.value.as_path(), Some("Asc" | "Desc")) => {
+                    cx.diagnostics
+                        .error("E0166", "`sort` must be `Asc` or `Desc`", arg.value.span())
+                        .label("unknown sort order");
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+fn check_block_options(kind: &str, a: &args::Args<'_>, model: &Model, cx: &mut Cx<'_, '_>) {
+    let provider = cx.provider;
+    if let Some(value) = a.get("type") {
+        let index_type = value.as_path().filter(|t| INDEX_TYPES.contains(t));
+        match (provider, index_type) {
+            (Some(Provider::Postgresql) | None, Some("Gin")) => gin_fields(a, model, cx),
+            (Some(Provider::Postgresql) | None, Some(_)) => {}
+            (Some(Provider::Postgresql), None) => {
+                cx.diagnostics
+                    .error("E0166", "invalid index `type`", value.span())
+                    .label("expected one of BTree, Hash, Gist, Gin, SpGist, Brin");
+            }
+            _ => {
+                cx.diagnostics
+                    .error("E0166", "invalid index `type`", value.span())
+                    .label("index types are only supported on PostgreSQL");
+            }
+        }
+    }
+    check_key_options(kind, a, None, cx);
+    if kind == "id" && model.kind == ModelKindIr::View {
+        if let Some(value) = a.get("fields") {
+            cx.diagnostics
+                .error("E0180", "views cannot have primary keys", value.span())
+                .label("use `@unique` or `@@unique` on a view");
+        }
+    }
+    if kind == "fulltext" && !matches!(provider, Some(Provider::Mysql | Provider::Mongodb)) {
+        if let Some(value) = a.get("fields") {
+            cx.diagnostics
+                .error("E0169", "full-text indexes are only supported on MySQL and MongoDB", value.span())
+                .label("not supported by this provider")
+                .help("ssot's `@@search` annotation gives ranked full-text search on SQLite and PostgreSQL");
+        }
+    }
+}
+
+/// A GIN index covers lists, `Json` and database-specific (`Unsupported`) types, or any
+/// field given an operator class.
+fn gin_fields(a: &args::Args<'_>, model: &Model, cx: &mut Cx<'_, '_>) {
+    let Some(fields) = a.get("fields") else { return };
+    for item in fields.as_list() {
+        let (name, span, has_ops) = match item {
+            Expr::Path(name, span) => (name.as_str(), *span, false),
+            Expr::Call { name, args, .. } => {
+                (name.name.as_str(), name.span, args.iter().any(|a| a.name.as_ref().is_some_and(|n| n.name == "ops")))
+            }
+            _ => continue,
+        };
+        let Some(field) = model.field(name) else { continue };
+        let supported = has_ops
+            || field.arity == Arity::List
+            || matches!(field.ty, FieldType::Scalar { scalar: ScalarType::Json } | FieldType::Unsupported { .. });
+        if !supported {
+            cx.diagnostics
+                .error("E0181", format!("a GIN index cannot cover the field `{name}`"), span)
+                .label("GIN indexes lists, `Json` and `Unsupported` types")
+                .help("give the field an operator class (`ops:`), or use another index type");
+        }
+    }
+}

@@ -1,0 +1,305 @@
+//! Physical names: tables, columns, enum types, and the names of primary keys, unique
+//! constraints, indexes and foreign keys, including the ones Prisma derives
+//! (`User_pkey`, `User_email_key`, `Post_authorId_idx`, `Post_authorId_fkey`, cut to the
+//! database's identifier length). Clashes are errors where the database keeps the
+//! names in one namespace; the resolved names go into the IR for migrations to use.
+
+use super::Cx;
+use crate::ir::{Enum, Model, ModelKindIr, Provider, Relation};
+use crate::span::Span;
+use crate::syntax::ast::ModelAst;
+use std::collections::{HashMap, HashSet};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    PrimaryKey,
+    Unique,
+    Index,
+    ForeignKey,
+}
+
+struct Constraint {
+    name: String,
+    /// The database schema, which scopes every namespace.
+    schema: String,
+    table: String,
+    kind: Kind,
+    span: Span,
+}
+
+/// The longest identifier the database keeps.
+fn identifier_limit(provider: Provider) -> usize {
+    match provider {
+        Provider::Postgresql | Provider::Cockroachdb => 63,
+        Provider::Mysql => 64,
+        Provider::Sqlserver => 128,
+        Provider::Sqlite | Provider::Mongodb => 10_000,
+    }
+}
+
+/// Prisma's derived constraint name: `{table}_{columns}_{suffix}`, with the part before
+/// the suffix cut so that the whole fits the database's identifier length.
+pub fn default_constraint_name(table: &str, columns: &[&str], suffix: &str, limit: usize) -> String {
+    let mut prefix = if columns.is_empty() { table.to_string() } else { format!("{table}_{}", columns.join("_")) };
+    let room = limit.saturating_sub(suffix.len() + 1);
+    if prefix.len() > room {
+        let mut cut = room;
+        while !prefix.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        prefix.truncate(cut);
+    }
+    format!("{prefix}_{suffix}")
+}
+
+fn columns<'a>(model: &'a Model, fields: &[String]) -> Vec<&'a str> {
+    fields.iter().filter_map(|f| model.field(f)).map(|f| f.db_name.as_str()).collect()
+}
+
+fn name_span(asts: &[&ModelAst], name: &str) -> Span {
+    asts.iter().find(|m| m.name.name == name).map_or_else(Span::default, |m| m.name.span)
+}
+
+pub(crate) fn check(
+    models: &mut [Model],
+    relations: &mut [Relation],
+    enums: &[Enum],
+    asts: &[&ModelAst],
+    cx: &mut Cx<'_, '_>,
+) {
+    let clashing_tables = tables_and_columns(models, asts, cx);
+    enum_names(enums, cx);
+    let Some(provider) = cx.provider else { return };
+    let constraints = resolve_constraints(models, relations, provider, &clashing_tables, cx);
+    report_clashes(&constraints, provider, cx);
+}
+
+/// Tables across models (per database schema), columns within a table, and `@map`
+/// values against the other fields' names. Returns the tables already reported.
+fn tables_and_columns(models: &[Model], asts: &[&ModelAst], cx: &mut Cx<'_, '_>) -> HashSet<String> {
+    let mut tables: HashMap<(Option<&str>, &str), &Model> = HashMap::new();
+    let mut clashing = HashSet::new();
+    let mut seen_names = HashSet::new();
+    // A model whose name is taken twice is reported as such (E0110), not again here.
+    let distinct = models.iter().filter(|m| seen_names.insert(m.name.as_str()));
+    for model in distinct.filter(|m| m.kind != ModelKindIr::Type) {
+        let key = (model.schema.as_deref(), model.db_name.as_str());
+        if let Some(first) = tables.get(&key) {
+            clashing.insert(model.db_name.clone());
+            cx.diagnostics
+                .error(
+                    "E0171",
+                    format!("`{}` and `{}` both use the table name `{}`", first.name, model.name, model.db_name),
+                    name_span(asts, &model.name),
+                )
+                .label("table name already taken")
+                .secondary(name_span(asts, &first.name), "taken here");
+        } else {
+            tables.insert(key, model);
+        }
+        let mut columns: HashMap<&str, &crate::ir::Field> = HashMap::new();
+        for field in model.fields.iter().filter(|f| !f.is_relation()) {
+            if let Some(first) = columns.get(field.db_name.as_str()) {
+                cx.diagnostics
+                    .error(
+                        "E0170",
+                        format!(
+                            "fields `{}` and `{}` of `{}` both use the column `{}`",
+                            first.name, field.name, model.name, field.db_name
+                        ),
+                        field.span,
+                    )
+                    .label("column name already taken")
+                    .secondary(first.span, "taken here");
+            } else {
+                columns.insert(field.db_name.as_str(), field);
+            }
+        }
+        for field in model.fields.iter().filter(|f| f.db_name != f.name) {
+            if let Some(other) = model.fields.iter().find(|o| o.name == field.db_name && !o.is_relation()) {
+                cx.diagnostics
+                    .error(
+                        "E0183",
+                        format!(
+                            "`{}` is mapped to `{}`, which is the name of another field of `{}`",
+                            field.name, field.db_name, model.name
+                        ),
+                        field.span,
+                    )
+                    .label("mapped name taken by a field")
+                    .secondary(other.span, "that field");
+            }
+        }
+    }
+    clashing
+}
+
+fn enum_names(enums: &[Enum], cx: &mut Cx<'_, '_>) {
+    let mut seen: HashMap<(Option<&str>, &str), &Enum> = HashMap::new();
+    for e in enums {
+        if let Some(first) = seen.get(&(e.schema.as_deref(), e.db_name.as_str())) {
+            if first.name != e.name {
+                cx.diagnostics
+                    .error(
+                        "E0184",
+                        format!("enums `{}` and `{}` both use the database name `{}`", first.name, e.name, e.db_name),
+                        e.span,
+                    )
+                    .label("enum name already taken")
+                    .secondary(first.span, "taken here");
+            }
+        } else {
+            seen.insert((e.schema.as_deref(), e.db_name.as_str()), e);
+        }
+    }
+}
+
+/// Every named constraint with its resolved name, written back into the IR.
+fn resolve_constraints(
+    models: &mut [Model],
+    relations: &mut [Relation],
+    provider: Provider,
+    clashing_tables: &HashSet<String>,
+    cx: &mut Cx<'_, '_>,
+) -> Vec<Constraint> {
+    let limit = identifier_limit(provider);
+    let names_primary_keys = !matches!(provider, Provider::Mysql | Provider::Sqlite | Provider::Mongodb);
+    let names_foreign_keys = !matches!(provider, Provider::Sqlite | Provider::Mongodb);
+    let mut out = Vec::new();
+    for model in models.iter_mut().filter(|m| m.kind == ModelKindIr::Model) {
+        if clashing_tables.contains(&model.db_name) {
+            continue;
+        }
+        let table = model.db_name.clone();
+        let schema = model.schema.clone().unwrap_or_default();
+        if let Some(pk) = &model.primary_key {
+            if names_primary_keys {
+                let name = pk.db_name.clone().unwrap_or_else(|| default_constraint_name(&table, &[], "pkey", limit));
+                out.push(Constraint {
+                    name,
+                    schema: schema.clone(),
+                    table: table.clone(),
+                    kind: Kind::PrimaryKey,
+                    span: pk.span,
+                });
+            }
+        }
+        if names_primary_keys {
+            if let Some(pk) = model.primary_key.as_mut() {
+                pk.db_name.get_or_insert_with(|| default_constraint_name(&table, &[], "pkey", limit));
+            }
+        }
+        for (kind, suffix) in [(Kind::Unique, "key"), (Kind::Index, "idx")] {
+            let count = if kind == Kind::Unique { model.uniques.len() } else { model.indexes.len() };
+            for i in 0..count {
+                let index = if kind == Kind::Unique { &model.uniques[i] } else { &model.indexes[i] };
+                let cols = columns(model, &index.fields);
+                let name =
+                    index.db_name.clone().unwrap_or_else(|| default_constraint_name(&table, &cols, suffix, limit));
+                out.push(Constraint {
+                    name: name.clone(),
+                    schema: schema.clone(),
+                    table: table.clone(),
+                    kind,
+                    span: index.span,
+                });
+                let index = if kind == Kind::Unique { &mut model.uniques[i] } else { &mut model.indexes[i] };
+                index.db_name = Some(name);
+            }
+        }
+    }
+    for relation in relations.iter_mut().filter(|r| !r.fields.is_empty()) {
+        let Some(model) = models.iter().find(|m| m.name == relation.referencing.model) else { continue };
+        let span = model.field(&relation.referencing.field).map_or(model.span, |f| f.span);
+        if !names_foreign_keys {
+            if relation.db_name.is_some() {
+                cx.diagnostics
+                    .error("E0182", "this provider does not name foreign keys", span)
+                    .label("remove `map:` from this `@relation`: SQLite foreign keys have no name");
+            }
+            continue;
+        }
+        if clashing_tables.contains(&model.db_name) {
+            continue;
+        }
+        let cols = columns(model, &relation.fields);
+        let name =
+            relation.db_name.clone().unwrap_or_else(|| default_constraint_name(&model.db_name, &cols, "fkey", limit));
+        let schema = model.schema.clone().unwrap_or_default();
+        out.push(Constraint { name: name.clone(), schema, table: model.db_name.clone(), kind: Kind::ForeignKey, span });
+        relation.db_name = Some(name);
+    }
+    out
+}
+
+/// Where the database keeps constraint names in one namespace, two equal names clash.
+fn report_clashes(constraints: &[Constraint], provider: Provider, cx: &mut Cx<'_, '_>) {
+    // (namespace, name) -> first constraint
+    let mut seen: HashMap<(String, &str), &Constraint> = HashMap::new();
+    for c in constraints {
+        let mut namespaces: Vec<(String, &'static str)> = Vec::new();
+        let global = format!("schema {}", c.schema);
+        let table = format!("table {}.{}", c.schema, c.table);
+        match provider {
+            Provider::Mysql => match c.kind {
+                Kind::ForeignKey => namespaces.push((global, "the whole database, for foreign keys")),
+                Kind::Unique | Kind::Index => namespaces.push((table, "the table, for indexes and unique constraints")),
+                Kind::PrimaryKey => {}
+            },
+            Provider::Sqlite => {
+                if matches!(c.kind, Kind::Unique | Kind::Index) {
+                    namespaces.push((global, "the whole database, for indexes and unique constraints"));
+                }
+            }
+            _ => {
+                if c.kind != Kind::ForeignKey {
+                    namespaces.push((global, "the whole schema, for primary keys, indexes and unique constraints"));
+                }
+                namespaces.push((table, "the table, for all of its constraints"));
+            }
+        }
+
+        for (namespace, described) in namespaces {
+            let key = (namespace.clone(), c.name.as_str());
+            match seen.get(&key) {
+                // Outside MySQL, two non-foreign-key names on one table also clash in the
+                // schema-wide namespace, which has reported them already.
+                Some(first)
+                    if namespace.starts_with("table ")
+                        && provider != Provider::Mysql
+                        && first.kind != Kind::ForeignKey
+                        && c.kind != Kind::ForeignKey => {}
+                Some(first) => {
+                    cx.diagnostics
+                        .error("E0172", format!("the constraint or index name `{}` is used twice", c.name), c.span)
+                        .label(format!("names must be unique in {described}"))
+                        .secondary(first.span, "the same name is derived or given here")
+                        .help("give one of them another name with `map: \"...\"`");
+                }
+                None => {
+                    seen.insert(key, c);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_constraint_name;
+
+    #[test]
+    fn derived_names_follow_prisma() {
+        assert_eq!(default_constraint_name("User", &[], "pkey", 63), "User_pkey");
+        assert_eq!(default_constraint_name("Post", &["authorId"], "fkey", 63), "Post_authorId_fkey");
+        assert_eq!(default_constraint_name("User", &["first", "last"], "key", 63), "User_first_last_key");
+        let long = default_constraint_name(
+            "AVeryLongModelNameThatGoesOnAndOnForeverAndEverAndEver",
+            &["aVeryLongFieldNameNumberOneXXXXXXXXXXXXXXXX", "b"],
+            "idx",
+            63,
+        );
+        assert_eq!(long, "AVeryLongModelNameThatGoesOnAndOnForeverAndEverAndEver_aVer_idx");
+        assert_eq!(long.len(), 63);
+    }
+}
