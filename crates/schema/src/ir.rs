@@ -11,6 +11,9 @@ pub use crate::syntax::ast::Arity;
 use crate::syntax::ast::ModelKind;
 use serde::Serialize;
 
+/// Names in the IR: short, so stored inline (see [`crate::syntax::ast::Text`]).
+pub use crate::syntax::ast::Text;
+
 #[derive(Debug, Clone, Serialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct Schema {
@@ -95,13 +98,13 @@ impl Provider {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Datasource {
-    pub name: String,
+    pub name: Text,
     pub provider: Provider,
     /// `"prisma"` emulates foreign keys in the client; `"foreignKeys"` (the default) uses the database's.
     pub relation_mode: RelationMode,
     /// `schemas = [...]` (PostgreSQL multi-schema).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub schemas: Vec<String>,
+    pub schemas: Vec<Text>,
     pub span: Span,
 }
 
@@ -115,21 +118,21 @@ pub enum RelationMode {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Generator {
-    pub name: String,
-    pub provider: String,
-    pub preview_features: Vec<String>,
+    pub name: Text,
+    pub provider: Text,
+    pub preview_features: Vec<Text>,
     pub span: Span,
 }
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Model {
-    pub name: String,
+    pub name: Text,
     /// The table (or view) name: `@@map` or the model name.
-    pub db_name: String,
+    pub db_name: Text,
     /// The database schema (`@@schema`), when the datasource lists `schemas`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub schema: Option<String>,
+    pub schema: Option<Text>,
     pub kind: ModelKindIr,
     pub fields: Vec<Field>,
     pub primary_key: Option<PrimaryKey>,
@@ -171,9 +174,9 @@ impl From<ModelKind> for ModelKindIr {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Field {
-    pub name: String,
+    pub name: Text,
     /// The column name: `@map` or the field name.
-    pub db_name: String,
+    pub db_name: Text,
     #[serde(rename = "type")]
     pub ty: FieldType,
     pub arity: Arity,
@@ -207,18 +210,18 @@ pub enum FieldType {
         scalar: ScalarType,
     },
     Enum {
-        name: String,
+        name: Text,
     },
     /// `relation` indexes [`Schema::relations`].
     Relation {
-        model: String,
+        model: Text,
         relation: usize,
     },
     Composite {
-        name: String,
+        name: Text,
     },
     Unsupported {
-        db_type: String,
+        db_type: Text,
     },
 }
 
@@ -273,43 +276,43 @@ pub enum DefaultValue {
     /// A constant: string, number, boolean, or a list of them.
     Value { value: serde_json::Value },
     /// An enum value (or a list of them).
-    Enum { values: Vec<String> },
+    Enum { values: Vec<Text> },
     /// `now()`, `uuid(7)`, `autoincrement()`, `dbgenerated("...")`, ...
-    Function { name: String, args: Vec<serde_json::Value> },
+    Function { name: Text, args: Vec<serde_json::Value> },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NativeType {
-    pub name: String,
-    pub args: Vec<String>,
+    pub name: Text,
+    pub args: Vec<Text>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PrimaryKey {
-    pub fields: Vec<String>,
+    pub fields: Vec<Text>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<Text>,
     /// `map:`, or the derived `{table}_pkey` where the provider names primary keys.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub db_name: Option<String>,
+    pub db_name: Option<Text>,
     pub span: Span,
 }
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Index {
-    pub fields: Vec<String>,
+    pub fields: Vec<Text>,
     /// The client-side name (`name:`), for compound uniques.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<Text>,
     /// The constraint or index name in the database: `map:`, or the name Prisma derives
     /// (`User_email_key`), where the provider names them.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub db_name: Option<String>,
+    pub db_name: Option<Text>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub index_type: Option<String>,
+    pub index_type: Option<Text>,
     pub fulltext: bool,
     pub span: Span,
 }
@@ -351,8 +354,8 @@ impl ReferentialAction {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RelationEnd {
-    pub model: String,
-    pub field: String,
+    pub model: Text,
+    pub field: Text,
 }
 
 /// A relation between two models (or a model and itself).
@@ -364,29 +367,29 @@ pub struct RelationEnd {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Relation {
-    pub name: String,
+    pub name: Text,
     pub kind: RelationKind,
     pub referencing: RelationEnd,
     pub referenced: RelationEnd,
-    pub fields: Vec<String>,
-    pub references: Vec<String>,
+    pub fields: Vec<Text>,
+    pub references: Vec<Text>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub on_delete: Option<ReferentialAction>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub on_update: Option<ReferentialAction>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub db_name: Option<String>,
+    pub db_name: Option<Text>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub join_table: Option<String>,
+    pub join_table: Option<Text>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Enum {
-    pub name: String,
-    pub db_name: String,
+    pub name: Text,
+    pub db_name: Text,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub schema: Option<String>,
+    pub schema: Option<Text>,
     pub values: Vec<EnumValue>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub documentation: Option<String>,
@@ -396,7 +399,7 @@ pub struct Enum {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EnumValue {
-    pub name: String,
-    pub db_name: String,
+    pub name: Text,
+    pub db_name: Text,
     pub span: Span,
 }

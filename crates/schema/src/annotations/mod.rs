@@ -43,8 +43,12 @@ fn is_annotation_start(line: &DocLine) -> bool {
 
 /// The documentation text of doc lines, without annotation lines.
 pub(crate) fn documentation(lines: &[DocLine]) -> Option<String> {
+    if lines.is_empty() {
+        return None;
+    }
+    let lines: Vec<&DocLine> = lines.iter().collect();
     let mut text = Vec::new();
-    for group in group_lines(lines) {
+    for group in group_lines(&lines) {
         if let Group::Doc(line) = group {
             text.push(line.text.strip_prefix(' ').unwrap_or(&line.text));
         }
@@ -61,9 +65,9 @@ enum Group<'a> {
 
 /// Splits doc lines into documentation and annotations. An annotation starts at a line
 /// beginning with `@@` and continues while its brackets are open.
-fn group_lines(lines: &[DocLine]) -> Vec<Group<'_>> {
+fn group_lines<'a>(lines: &[&'a DocLine]) -> Vec<Group<'a>> {
     let mut groups = Vec::new();
-    let mut iter = lines.iter().peekable();
+    let mut iter = lines.iter().copied().peekable();
     while let Some(line) = iter.next() {
         if !is_annotation_start(line) {
             groups.push(Group::Doc(line));
@@ -113,11 +117,11 @@ fn bracket_depth(text: &str) -> i32 {
 
 /// All doc lines that belong to a model, in source order: above it, on its fields and
 /// block attributes, and trailing inside its body.
-fn model_doc_lines(ast: &ModelAst) -> Vec<DocLine> {
-    let mut lines: Vec<DocLine> = ast.doc.clone();
-    lines.extend(ast.fields.iter().flat_map(|f| f.doc.iter().cloned()));
-    lines.extend(ast.attributes.iter().flat_map(|a| a.doc.iter().cloned()));
-    lines.extend(ast.inner_doc.iter().cloned());
+fn model_doc_lines(ast: &ModelAst) -> Vec<&DocLine> {
+    let mut lines: Vec<&DocLine> = ast.doc.iter().collect();
+    lines.extend(ast.fields.iter().flat_map(|f| f.doc.iter()));
+    lines.extend(ast.attributes.iter().flat_map(|a| a.doc.iter()));
+    lines.extend(ast.inner_doc.iter());
     lines.sort_by_key(|l| l.span.start);
     lines
 }
@@ -129,9 +133,7 @@ fn parse(source: &str, lines: &[&DocLine], diagnostics: &mut Diagnostics) -> Opt
     for line in lines {
         let text = line.span.slice(source);
         tokens.extend(
-            lexer::lex(text, line.span.start, diagnostics)
-                .into_iter()
-                .filter(|t| !matches!(t.kind, TokenKind::Comment | TokenKind::Newline)),
+            lexer::lex(text, line.span.start, diagnostics).into_iter().filter(|t| t.kind != TokenKind::Newline),
         );
     }
     if tokens.iter().any(|t| t.kind == TokenKind::Error) {
@@ -142,7 +144,7 @@ fn parse(source: &str, lines: &[&DocLine], diagnostics: &mut Diagnostics) -> Opt
 
 /// Reads and checks the annotations of every model; `@@auth` may appear on one model only.
 pub(crate) fn attach(source: &str, asts: &[&ModelAst], models: &mut [Model], diagnostics: &mut Diagnostics) {
-    let mut auth_seen: Option<(String, Span)> = None;
+    let mut auth_seen: Option<(crate::ir::Text, Span)> = None;
     for (ast, model) in asts.iter().zip(models.iter_mut()) {
         let lines = model_doc_lines(ast);
         for group in group_lines(&lines) {
@@ -193,7 +195,8 @@ mod tests {
             line(" @@policy(\"read\", rule: \"a(\")", 70),
             line(" more docs", 100),
         ];
-        let groups = group_lines(&lines);
+        let refs: Vec<&DocLine> = lines.iter().collect();
+        let groups = group_lines(&refs);
         let shape: Vec<usize> = groups
             .iter()
             .map(|g| match g {

@@ -6,6 +6,10 @@
 
 use crate::span::Span;
 
+/// Text in the tree: names and literals are short, so they are stored inline (no heap
+/// allocation up to 24 bytes), which is most of what parsing a schema allocates.
+pub type Text = compact_str::CompactString;
+
 #[derive(Debug, Clone, Default)]
 pub struct SchemaAst {
     pub items: Vec<Item>,
@@ -38,14 +42,14 @@ impl ModelKind {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ident {
-    pub name: String,
+    pub name: Text,
     pub span: Span,
 }
 
 /// One `///` line: its text after the slashes and that text's span.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocLine {
-    pub text: String,
+    pub text: Text,
     pub span: Span,
 }
 
@@ -93,7 +97,7 @@ pub enum TypeName {
     Named(Ident),
     /// `Unsupported("...")`: the database type as written.
     Unsupported {
-        db_type: String,
+        db_type: Text,
         span: Span,
     },
 }
@@ -138,11 +142,11 @@ pub struct Argument {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
     /// The decoded value and the literal's span (quotes included).
-    Str(String, Span),
+    Str(Text, Span),
     /// The number as written.
-    Number(String, Span),
+    Number(Text, Span),
     /// A name or dotted path: `Cascade`, `true`, `db.Text`.
-    Path(String, Span),
+    Path(Text, Span),
     Array(Vec<Expr>, Span),
     Call {
         name: Ident,

@@ -6,6 +6,7 @@
 //! line (or over a whole unknown block at the top level) and carry on. One run reports
 //! every syntax error.
 
+use super::ast::Text;
 use super::ast::*;
 use super::lexer::{self, Token, TokenKind};
 use crate::diagnostic::{did_you_mean, Diagnostic, Diagnostics, Report};
@@ -15,7 +16,7 @@ const BLOCK_KEYWORDS: [&str; 6] = ["model", "enum", "view", "type", "datasource"
 
 /// Parses a whole schema. Never fails: problems land in `diagnostics`.
 pub fn parse(source: &str, diagnostics: &mut Diagnostics) -> SchemaAst {
-    let tokens = lexer::lex(source, 0, diagnostics).into_iter().filter(|t| t.kind != TokenKind::Comment).collect();
+    let tokens = lexer::lex(source, 0, diagnostics);
     Parser::new(source, tokens, diagnostics).schema()
 }
 
@@ -74,7 +75,7 @@ impl<'s, 'd> Parser<'s, 'd> {
     }
 
     fn ident(&self, token: Token) -> Ident {
-        Ident { name: self.text(token).to_string(), span: token.span }
+        Ident { name: Text::from(self.text(token)), span: token.span }
     }
 
     /// Span of the current token, or an empty span at the end of input.
@@ -167,7 +168,7 @@ impl<'s, 'd> Parser<'s, 'd> {
     }
 
     fn doc_line(&self, token: Token) -> DocLine {
-        DocLine { text: self.text(token).to_string(), span: token.span }
+        DocLine { text: Text::from(self.text(token)), span: token.span }
     }
 
     fn unknown_top_level(&mut self, token: Token) {
@@ -308,7 +309,7 @@ impl<'s, 'd> Parser<'s, 'd> {
     // ---- models ----------------------------------------------------------------------
 
     fn model_body(&mut self, kind: ModelKind, keyword: Token, name: Ident, doc: Vec<DocLine>) -> ModelAst {
-        let mut fields = Vec::new();
+        let mut fields = Vec::with_capacity(16);
         let mut attributes = Vec::new();
         let mut pending_doc = Vec::new();
         while let Some(token) = self.peek() {
@@ -413,7 +414,7 @@ impl<'s, 'd> Parser<'s, 'd> {
                 return None;
             }
             let span = start.to(self.tokens[self.pos - 1].span);
-            TypeName::Unsupported { db_type, span }
+            TypeName::Unsupported { db_type: db_type.into(), span }
         } else {
             TypeName::Named(self.ident(token))
         };
@@ -454,7 +455,7 @@ impl<'s, 'd> Parser<'s, 'd> {
                 let span = self.here();
                 self.error("E0020", "expected an attribute name after `@`", span)
                     .label("expected a name such as `id` or `default`");
-                Ident { name: String::new(), span: at.span }
+                Ident { name: Text::default(), span: at.span }
             }
         };
         let mut args = Vec::new();
@@ -471,9 +472,10 @@ impl<'s, 'd> Parser<'s, 'd> {
     }
 
     /// `ident(.ident)*`, returned as one dotted string.
-    fn path(&mut self) -> Option<(String, Span)> {
+    fn path(&mut self) -> Option<(Text, Span)> {
         let first = self.eat(TokenKind::Ident)?;
-        let mut path = self.text(first).to_string();
+        let mut path = Text::from(self.text(first));
+
         let mut span = first.span;
         while self.at(TokenKind::Dot) && self.peek_at(1) == Some(TokenKind::Ident) {
             self.pos += 1;
@@ -587,11 +589,11 @@ impl<'s, 'd> Parser<'s, 'd> {
                         String::new()
                     }
                 };
-                Some(Expr::Str(value, token.span))
+                Some(Expr::Str(value.into(), token.span))
             }
             TokenKind::Number => {
                 self.pos += 1;
-                Some(Expr::Number(self.text(token).to_string(), token.span))
+                Some(Expr::Number(Text::from(self.text(token)), token.span))
             }
             TokenKind::Ident => {
                 let (path, span) = self.path()?;

@@ -2,6 +2,7 @@
 
 use super::args;
 use crate::diagnostic::Diagnostics;
+use crate::ir::Text;
 use crate::ir::{Datasource, Generator, Provider, RelationMode};
 use crate::syntax::ast::{ConfigBlock, ConfigKind, Expr, SchemaAst};
 
@@ -226,7 +227,7 @@ fn read_datasource(
                     .error("E0187", format!("`schemas` is not supported on {}", provider.display_name()), *span)
                     .label("this database has no schemas");
             }
-            items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect()
+            items.iter().filter_map(|i| i.as_str().map(Text::from)).collect()
         }
         _ => Vec::new(),
     };
@@ -253,7 +254,7 @@ fn read_datasource(
 fn read_generator(block: &ConfigBlock, diagnostics: &mut Diagnostics) -> Option<Generator> {
     let provider = match block.property("provider").and_then(|p| p.value.as_ref()) {
         Some(Expr::Str(provider, _)) => provider.clone(),
-        Some(other) if is_string_or_env(other) => String::from("env"),
+        Some(other) if is_string_or_env(other) => Text::from("env"),
         Some(other) => {
             diagnostics
                 .error("E0105", "`provider` must be a string", other.span())
@@ -276,7 +277,7 @@ fn read_generator(block: &ConfigBlock, diagnostics: &mut Diagnostics) -> Option<
                 continue;
             };
             match PREVIEW_FEATURES.iter().find(|known| known.eq_ignore_ascii_case(feature)) {
-                Some(known) => preview_features.push(known.to_string()),
+                Some(known) => preview_features.push(Text::from(*known)),
                 None => {
                     diagnostics
                         .error("E0119", format!("unknown preview feature `{feature}`"), item.span())

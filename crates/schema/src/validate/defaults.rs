@@ -2,6 +2,7 @@
 //! and the provider.
 
 use super::{Cx, Top};
+use crate::ir::Text;
 use crate::ir::{DefaultValue, Field, FieldType, Provider, ScalarType};
 use crate::syntax::ast::{Arity, Expr};
 use serde_json::Value;
@@ -51,9 +52,9 @@ pub(crate) fn check(field: &Field, value: &Expr, cx: &mut Cx<'_, '_>) -> Option<
 
 fn mismatch(field: &Field, value: &Expr, expected: &str, cx: &mut Cx<'_, '_>) {
     let type_name = match &field.ty {
-        FieldType::Scalar { scalar } => scalar.name().to_string(),
-        FieldType::Enum { name } => name.clone(),
-        _ => "this".to_string(),
+        FieldType::Scalar { scalar } => scalar.name(),
+        FieldType::Enum { name } => name.as_str(),
+        _ => "this",
     };
     cx.diagnostics
         .error(
@@ -73,7 +74,7 @@ fn literal(field: &Field, value: &Expr, cx: &mut Cx<'_, '_>) -> Option<DefaultVa
     };
     let ok = |value: Value| Some(DefaultValue::Value { value });
     match (scalar, value) {
-        (ScalarType::String, Expr::Str(s, _)) => ok(Value::String(s.clone())),
+        (ScalarType::String, Expr::Str(s, _)) => ok(Value::String(s.to_string())),
         (ScalarType::Int | ScalarType::BigInt, Expr::Number(n, _)) => match n.parse::<i64>() {
             Ok(i) => {
                 if scalar == ScalarType::Int && i32::try_from(i).is_err() {
@@ -102,12 +103,14 @@ fn literal(field: &Field, value: &Expr, cx: &mut Cx<'_, '_>) -> Option<DefaultVa
             }
         },
         (ScalarType::Decimal, Expr::Number(n, _) | Expr::Str(n, _)) if n.parse::<f64>().is_ok() => {
-            ok(Value::String(n.clone()))
+            ok(Value::String(n.to_string()))
         }
         (ScalarType::Boolean, Expr::Path(p, _)) if p == "true" || p == "false" => ok(Value::Bool(p == "true")),
-        (ScalarType::DateTime, Expr::Str(s, _)) if is_rfc3339(s) => ok(Value::String(s.clone())),
-        (ScalarType::Json, Expr::Str(s, _)) if serde_json::from_str::<Value>(s).is_ok() => ok(Value::String(s.clone())),
-        (ScalarType::Bytes, Expr::Str(s, _)) if is_base64(s) => ok(Value::String(s.clone())),
+        (ScalarType::DateTime, Expr::Str(s, _)) if is_rfc3339(s) => ok(Value::String(s.to_string())),
+        (ScalarType::Json, Expr::Str(s, _)) if serde_json::from_str::<Value>(s).is_ok() => {
+            ok(Value::String(s.to_string()))
+        }
+        (ScalarType::Bytes, Expr::Str(s, _)) if is_base64(s) => ok(Value::String(s.to_string())),
         _ => {
             let expected = match scalar {
                 ScalarType::String => "a string",
@@ -199,8 +202,8 @@ fn function(
     let values: Vec<Value> = args
         .iter()
         .map(|a| match &a.value {
-            Expr::Str(s, _) => Value::String(s.clone()),
-            Expr::Number(n, _) => n.parse::<i64>().map_or(Value::String(n.clone()), Value::from),
+            Expr::Str(s, _) => Value::String(s.to_string()),
+            Expr::Number(n, _) => n.parse::<i64>().map_or(Value::String(n.to_string()), Value::from),
             other => Value::String(other.describe().to_string()),
         })
         .collect();
@@ -227,7 +230,7 @@ fn function(
             .help(help);
         return None;
     }
-    Some(DefaultValue::Function { name: name.to_string(), args: values })
+    Some(DefaultValue::Function { name: Text::from(name), args: values })
 }
 
 /// Where the database can autoincrement depends on the keys of the whole model.

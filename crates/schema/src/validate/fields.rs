@@ -1,6 +1,7 @@
 //! One model field: its type, arity and field attributes.
 
 use super::{args, defaults, native_types, Cx, Top};
+use crate::ir::Text;
 use crate::ir::{Field, FieldType, ScalarType};
 use crate::syntax::ast::{Arity, Attribute, FieldAst, ModelAst, ModelKind, TypeName};
 
@@ -34,11 +35,11 @@ pub(crate) fn field(model: &ModelAst, ast: &FieldAst, cx: &mut Cx<'_, '_>) -> Op
         documentation: crate::annotations::documentation(&ast.doc),
         span: ast.span,
     };
-    let native_prefix = format!("{}.", cx.datasource_name.as_deref().unwrap_or("db"));
-    let is_native = |a: &Attribute| a.name.name.starts_with(&native_prefix);
+    let first_native = ast.attributes.iter().position(|a| is_native_type(&a.name.name, &cx.native_prefix));
     for (i, attribute) in ast.attributes.iter().enumerate() {
         let earlier = &ast.attributes[..i];
-        if let Some(first) = earlier.iter().find(|a| is_native(a) && is_native(attribute)) {
+        let second_native = first_native.filter(|&f| f < i && is_native_type(&attribute.name.name, &cx.native_prefix));
+        if let Some(first) = second_native.map(|f| &ast.attributes[f]) {
             cx.diagnostics
                 .error("E0136", "a field can have only one native type", attribute.span)
                 .label("second native type")
@@ -115,8 +116,8 @@ fn field_attribute(ast: &FieldAst, attribute: &Attribute, field: &mut Field, cx:
         return;
     }
 
-    let datasource = cx.datasource_name.clone().unwrap_or_else(|| "db".to_string());
-    if let Some(native) = name.strip_prefix(&format!("{datasource}.")) {
+    if is_native_type(name, &cx.native_prefix) {
+        let native = &name[cx.native_prefix.len()..];
         field.native_type = native_types::check(native, attribute, field, cx);
         return;
     }
@@ -179,7 +180,7 @@ fn field_attribute(ast: &FieldAst, attribute: &Attribute, field: &mut Field, cx:
             match a.get("name") {
                 Some(value) => {
                     if let Some(db_name) = args::string(value, "the column name in `@map`", cx.diagnostics) {
-                        field.db_name = db_name.to_string();
+                        field.db_name = Text::from(db_name);
                     }
                 }
                 None => {
@@ -222,11 +223,17 @@ fn field_attribute(ast: &FieldAst, attribute: &Attribute, field: &mut Field, cx:
         }
         _ => {
             let mut candidates: Vec<String> = FIELD_ATTRIBUTES.iter().map(|s| s.to_string()).collect();
-            candidates.push(format!("{datasource}.Text"));
+            candidates.push(format!("{}Text", cx.native_prefix));
+
             cx.diagnostics
                 .error("E0135", format!("unknown field attribute `@{name}`"), attribute.name.span)
                 .label("not a Prisma field attribute")
                 .suggest(name, candidates.iter().map(String::as_str));
         }
     }
+}
+
+/// `db.VarChar` when the datasource is `db`: the prefix includes the dot.
+fn is_native_type(attribute: &str, prefix: &str) -> bool {
+    attribute.len() > prefix.len() && attribute.starts_with(prefix)
 }

@@ -2,19 +2,20 @@
 //! `@@id`, `@@unique`, `@@index` and `@@fulltext` block attributes.
 
 use super::{args, Cx};
+use crate::ir::Text;
 use crate::ir::{Arity, Field, FieldType, Index, Model, ModelKindIr, PrimaryKey, Provider, ScalarType};
 use crate::syntax::ast::{Attribute, Expr, FieldAst};
 
 const INDEX_TYPES: [&str; 6] = ["BTree", "Hash", "Gist", "Gin", "SpGist", "Brin"];
 
 /// The `map:` of a field's `@id` or `@unique`, if written.
-pub(crate) fn field_key_map(ast: &FieldAst, attribute: &str) -> Option<String> {
+pub(crate) fn field_key_map(ast: &FieldAst, attribute: &str) -> Option<Text> {
     ast.attributes
         .iter()
         .find(|a| a.name.name == attribute && !a.malformed)
         .and_then(|a| a.named("map"))
         .and_then(|a| a.value.as_str())
-        .map(str::to_string)
+        .map(Text::from)
 }
 
 /// Options shared by keys and indexes, on a field (`@id(sort: Desc, map: "pk")`, with
@@ -106,7 +107,7 @@ pub(crate) fn block_index(attribute: &Attribute, model: &mut Model, cx: &mut Cx<
             .error("E0165", format!("{what} needs at least one field"), fields_expr.span())
             .label("empty list");
     }
-    let mut resolved: Vec<String> = Vec::new();
+    let mut resolved: Vec<Text> = Vec::new();
     for (name, span) in &names {
         if resolved.iter().any(|r| r == name) {
             cx.diagnostics
@@ -133,12 +134,12 @@ pub(crate) fn block_index(attribute: &Attribute, model: &mut Model, cx: &mut Cx<
                 .error("E0162", format!("the primary key includes the optional field `{name}`"), *span)
                 .label("id fields must be required");
         }
-        resolved.push(name.to_string());
+        resolved.push(Text::from(*name));
     }
     check_block_options(kind, &a, model, cx);
     check_field_options(kind, fields_expr, model, cx);
     let string = |key: &str, cx: &mut Cx<'_, '_>| {
-        a.get(key).and_then(|v| args::string(v, &format!("`{key}`"), cx.diagnostics)).map(str::to_string)
+        a.get(key).and_then(|v| args::string(v, &format!("`{key}`"), cx.diagnostics)).map(Text::from)
     };
     let name = string("name", cx);
     let db_name = string("map", cx);
@@ -157,7 +158,7 @@ pub(crate) fn block_index(attribute: &Attribute, model: &mut Model, cx: &mut Cx<
         model.primary_key = Some(PrimaryKey { fields: resolved, name, db_name, span: attribute.span });
         return;
     }
-    let index_type = a.get("type").and_then(|t| t.as_path()).map(str::to_string);
+    let index_type = a.get("type").and_then(|t| t.as_path()).map(Text::from);
     let index =
         Index { fields: resolved, name, db_name, index_type, fulltext: kind == "fulltext", span: attribute.span };
     if kind == "unique" {

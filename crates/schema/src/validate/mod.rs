@@ -16,9 +16,9 @@ mod native_types;
 mod relations;
 
 use crate::diagnostic::Diagnostics;
+use crate::fx::FxHashMap;
 use crate::ir::{self, Provider, Schema};
 use crate::syntax::ast::{EnumAst, Item, ModelAst, ModelKind, SchemaAst};
-use std::collections::HashMap;
 
 /// A named top-level declaration.
 #[derive(Clone, Copy)]
@@ -31,13 +31,13 @@ pub(crate) enum Top<'a> {
 pub(crate) struct Cx<'a, 'd> {
     pub diagnostics: &'d mut Diagnostics,
     pub provider: Option<Provider>,
-    /// The datasource's name, which prefixes native type attributes (`@db.Text`).
-    pub datasource_name: Option<String>,
-    pub preview_features: Vec<String>,
+    /// The datasource's name and a dot (`db.`), which prefixes native type attributes.
+    pub native_prefix: String,
+    pub preview_features: Vec<ir::Text>,
     pub relation_mode: ir::RelationMode,
     /// The datasource's `schemas = [...]`, which `@@schema` must name.
-    pub schemas: Vec<String>,
-    pub tops: HashMap<&'a str, Top<'a>>,
+    pub schemas: Vec<ir::Text>,
+    pub tops: FxHashMap<&'a str, Top<'a>>,
 }
 
 impl Cx<'_, '_> {
@@ -97,6 +97,12 @@ const RESERVED_NAMES: [&str; 46] = [
 ];
 
 pub(crate) fn is_valid_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    if bytes.first().is_some_and(u8::is_ascii_alphabetic)
+        && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+    {
+        return true;
+    }
     let mut chars = name.chars();
     chars.next().is_some_and(char::is_alphabetic) && chars.all(|c| c.is_alphanumeric() || c == '_')
 }
@@ -105,16 +111,17 @@ pub(crate) fn is_valid_name(name: &str) -> bool {
 pub fn build(source: &str, ast: &SchemaAst, diagnostics: &mut Diagnostics) -> Schema {
     let config = config::read(ast, diagnostics);
     let provider = config.datasource.as_ref().map(|d| d.provider);
-    let datasource_name = config.datasource.as_ref().map(|d| d.name.clone());
+    let native_prefix = format!("{}.", config.datasource.as_ref().map_or("db", |d| d.name.as_str()));
     let preview_features = config.generators.iter().flat_map(|g| g.preview_features.iter().cloned()).collect();
     let mut cx = Cx {
         diagnostics,
         provider,
-        datasource_name,
+        native_prefix,
+
         preview_features,
         relation_mode: config.datasource.as_ref().map_or(ir::RelationMode::ForeignKeys, |d| d.relation_mode),
         schemas: config.datasource.as_ref().map(|d| d.schemas.clone()).unwrap_or_default(),
-        tops: HashMap::new(),
+        tops: FxHashMap::default(),
     };
     collect_names(ast, &mut cx);
     let enums: Vec<ir::Enum> = ast

@@ -2,6 +2,7 @@
 //! and the keys and indexes that `indexes.rs` reads), and the unique-criterion rule.
 
 use super::{args, fields, indexes, Cx};
+use crate::ir::Text;
 use crate::ir::{self, Arity, Field, FieldType, Index, Model, PrimaryKey};
 use crate::span::Span;
 use crate::syntax::ast::{Attribute, EnumAst, ModelAst, ModelKind};
@@ -14,7 +15,7 @@ pub(crate) fn enum_(ast: &EnumAst, cx: &mut Cx<'_, '_>) -> ir::Enum {
             .error("E0115", format!("enum `{}` has no values", ast.name.name), ast.name.span)
             .label("an enum needs at least one value");
     }
-    let mut values: Vec<ir::EnumValue> = Vec::new();
+    let mut values: Vec<ir::EnumValue> = Vec::with_capacity(ast.values.len());
     for value in &ast.values {
         if !super::is_valid_name(&value.name.name) {
             cx.diagnostics
@@ -73,10 +74,10 @@ fn unknown_attribute(attribute: &Attribute, prefix: &str, known: &[&str], cx: &m
         .suggest(name, known.iter().copied());
 }
 
-fn map_name(attribute: &Attribute, prefix: &str, cx: &mut Cx<'_, '_>) -> Option<String> {
+fn map_name(attribute: &Attribute, prefix: &str, cx: &mut Cx<'_, '_>) -> Option<Text> {
     let a = args::read(attribute, prefix, &["name"], &["name"], cx.diagnostics);
     match a.get("name") {
-        Some(value) => args::string(value, &format!("the name in `{prefix}map`"), cx.diagnostics).map(str::to_string),
+        Some(value) => args::string(value, &format!("the name in `{prefix}map`"), cx.diagnostics).map(Text::from),
         None => {
             cx.diagnostics
                 .error("E0143", format!("`{prefix}map` needs a name"), attribute.span)
@@ -88,7 +89,7 @@ fn map_name(attribute: &Attribute, prefix: &str, cx: &mut Cx<'_, '_>) -> Option<
 }
 
 /// `@@schema("name")`: the database schema, which the datasource must list.
-fn schema_attribute(attribute: &Attribute, cx: &mut Cx<'_, '_>) -> Option<String> {
+fn schema_attribute(attribute: &Attribute, cx: &mut Cx<'_, '_>) -> Option<Text> {
     let a = args::read(attribute, "@@", &["name"], &["name"], cx.diagnostics);
     let value = a.get("name")?;
     let schema = args::string(value, "the schema name in `@@schema`", cx.diagnostics)?;
@@ -98,7 +99,7 @@ fn schema_attribute(attribute: &Attribute, cx: &mut Cx<'_, '_>) -> Option<String
             .label("unknown schema")
             .help("add it to `schemas = [...]` in the datasource block");
     }
-    Some(schema.to_string())
+    Some(Text::from(schema))
 }
 
 /// With `schemas = [...]` in the datasource, every model and enum says which one it is in.
@@ -127,7 +128,7 @@ fn check_duplicate_block_attributes(attributes: &[Attribute], cx: &mut Cx<'_, '_
 }
 
 pub(crate) fn model(ast: &ModelAst, cx: &mut Cx<'_, '_>) -> Model {
-    let mut fields: Vec<Field> = Vec::new();
+    let mut fields: Vec<Field> = Vec::with_capacity(ast.fields.len());
     for field_ast in &ast.fields {
         if let Some(first) = ast.fields.iter().find(|f| f.name.name == field_ast.name.name) {
             if !std::ptr::eq(first, field_ast) {
@@ -215,7 +216,7 @@ pub(crate) fn model(ast: &ModelAst, cx: &mut Cx<'_, '_>) -> Model {
 
 /// An id, or a unique over required scalar fields (`Unsupported` ones do not count).
 fn has_unique_criterion(model: &Model) -> bool {
-    let usable = |names: &[String]| {
+    let usable = |names: &[Text]| {
         !names.is_empty()
             && names.iter().all(|n| model.field(n).is_some_and(|f| f.arity == Arity::Required && f.is_scalar_like()))
     };
@@ -243,8 +244,8 @@ fn block_attribute(attribute: &Attribute, model: &mut Model, cx: &mut Cx<'_, '_>
 pub(crate) fn scalar_type_name(field: &Field) -> String {
     match &field.ty {
         FieldType::Scalar { scalar } => scalar.name().to_string(),
-        FieldType::Enum { name } | FieldType::Composite { name } => name.clone(),
-        FieldType::Relation { model, .. } => model.clone(),
+        FieldType::Enum { name } | FieldType::Composite { name } => name.to_string(),
+        FieldType::Relation { model, .. } => model.to_string(),
         FieldType::Unsupported { db_type } => format!("Unsupported(\"{db_type}\")"),
     }
 }

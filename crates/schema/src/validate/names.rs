@@ -5,10 +5,11 @@
 //! names in one namespace; the resolved names go into the IR for migrations to use.
 
 use super::Cx;
+use crate::fx::{FxHashMap as HashMap, FxHashSet as HashSet};
+use crate::ir::Text;
 use crate::ir::{Enum, Model, ModelKindIr, Provider, Relation};
 use crate::span::Span;
 use crate::syntax::ast::ModelAst;
-use std::collections::{HashMap, HashSet};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -19,10 +20,10 @@ enum Kind {
 }
 
 struct Constraint {
-    name: String,
+    name: Text,
     /// The database schema, which scopes every namespace.
-    schema: String,
-    table: String,
+    schema: Text,
+    table: Text,
     kind: Kind,
     span: Span,
 }
@@ -39,7 +40,7 @@ fn identifier_limit(provider: Provider) -> usize {
 
 /// Prisma's derived constraint name: `{table}_{columns}_{suffix}`, with the part before
 /// the suffix cut so that the whole fits the database's identifier length.
-pub fn default_constraint_name(table: &str, columns: &[&str], suffix: &str, limit: usize) -> String {
+pub fn default_constraint_name(table: &str, columns: &[&str], suffix: &str, limit: usize) -> Text {
     let mut prefix = if columns.is_empty() { table.to_string() } else { format!("{table}_{}", columns.join("_")) };
     let room = limit.saturating_sub(suffix.len() + 1);
     if prefix.len() > room {
@@ -49,10 +50,10 @@ pub fn default_constraint_name(table: &str, columns: &[&str], suffix: &str, limi
         }
         prefix.truncate(cut);
     }
-    format!("{prefix}_{suffix}")
+    compact_str::format_compact!("{prefix}_{suffix}")
 }
 
-fn columns<'a>(model: &'a Model, fields: &[String]) -> Vec<&'a str> {
+fn columns<'a>(model: &'a Model, fields: &[Text]) -> Vec<&'a str> {
     fields.iter().filter_map(|f| model.field(f)).map(|f| f.db_name.as_str()).collect()
 }
 
@@ -76,10 +77,10 @@ pub(crate) fn check(
 
 /// Tables across models (per database schema), columns within a table, and `@map`
 /// values against the other fields' names. Returns the tables already reported.
-fn tables_and_columns(models: &[Model], asts: &[&ModelAst], cx: &mut Cx<'_, '_>) -> HashSet<String> {
-    let mut tables: HashMap<(Option<&str>, &str), &Model> = HashMap::new();
-    let mut clashing = HashSet::new();
-    let mut seen_names = HashSet::new();
+fn tables_and_columns(models: &[Model], asts: &[&ModelAst], cx: &mut Cx<'_, '_>) -> HashSet<Text> {
+    let mut tables: HashMap<(Option<&str>, &str), &Model> = HashMap::default();
+    let mut clashing = HashSet::default();
+    let mut seen_names = HashSet::default();
     // A model whose name is taken twice is reported as such (E0110), not again here.
     let distinct = models.iter().filter(|m| seen_names.insert(m.name.as_str()));
     for model in distinct.filter(|m| m.kind != ModelKindIr::Type) {
@@ -97,7 +98,7 @@ fn tables_and_columns(models: &[Model], asts: &[&ModelAst], cx: &mut Cx<'_, '_>)
         } else {
             tables.insert(key, model);
         }
-        let mut columns: HashMap<&str, &crate::ir::Field> = HashMap::new();
+        let mut columns: HashMap<&str, &crate::ir::Field> = HashMap::default();
         for field in model.fields.iter().filter(|f| !f.is_relation()) {
             if let Some(first) = columns.get(field.db_name.as_str()) {
                 cx.diagnostics
@@ -135,7 +136,7 @@ fn tables_and_columns(models: &[Model], asts: &[&ModelAst], cx: &mut Cx<'_, '_>)
 }
 
 fn enum_names(enums: &[Enum], cx: &mut Cx<'_, '_>) {
-    let mut seen: HashMap<(Option<&str>, &str), &Enum> = HashMap::new();
+    let mut seen: HashMap<(Option<&str>, &str), &Enum> = HashMap::default();
     for e in enums {
         if let Some(first) = seen.get(&(e.schema.as_deref(), e.db_name.as_str())) {
             if first.name != e.name {
@@ -159,7 +160,7 @@ fn resolve_constraints(
     models: &mut [Model],
     relations: &mut [Relation],
     provider: Provider,
-    clashing_tables: &HashSet<String>,
+    clashing_tables: &HashSet<Text>,
     cx: &mut Cx<'_, '_>,
 ) -> Vec<Constraint> {
     let limit = identifier_limit(provider);
@@ -234,38 +235,38 @@ fn resolve_constraints(
 
 /// Where the database keeps constraint names in one namespace, two equal names clash.
 fn report_clashes(constraints: &[Constraint], provider: Provider, cx: &mut Cx<'_, '_>) {
-    // (namespace, name) -> first constraint
-    let mut seen: HashMap<(String, &str), &Constraint> = HashMap::new();
+    // (database schema, table or "" for the schema-wide namespace, name) -> first constraint
+    let mut seen: HashMap<(&str, &str, &str), &Constraint> =
+        HashMap::with_capacity_and_hasher(constraints.len() * 2, Default::default());
     for c in constraints {
-        let mut namespaces: Vec<(String, &'static str)> = Vec::new();
-        let global = format!("schema {}", c.schema);
-        let table = format!("table {}.{}", c.schema, c.table);
+        let mut namespaces: [Option<(&str, &'static str)>; 2] = [None, None];
         match provider {
             Provider::Mysql => match c.kind {
-                Kind::ForeignKey => namespaces.push((global, "the whole database, for foreign keys")),
-                Kind::Unique | Kind::Index => namespaces.push((table, "the table, for indexes and unique constraints")),
+                Kind::ForeignKey => namespaces[0] = Some(("", "the whole database, for foreign keys")),
+                Kind::Unique | Kind::Index => {
+                    namespaces[0] = Some((c.table.as_str(), "the table, for indexes and unique constraints"))
+                }
                 Kind::PrimaryKey => {}
             },
             Provider::Sqlite => {
                 if matches!(c.kind, Kind::Unique | Kind::Index) {
-                    namespaces.push((global, "the whole database, for indexes and unique constraints"));
+                    namespaces[0] = Some(("", "the whole database, for indexes and unique constraints"));
                 }
             }
             _ => {
                 if c.kind != Kind::ForeignKey {
-                    namespaces.push((global, "the whole schema, for primary keys, indexes and unique constraints"));
+                    namespaces[0] = Some(("", "the whole schema, for primary keys, indexes and unique constraints"));
                 }
-                namespaces.push((table, "the table, for all of its constraints"));
+                namespaces[1] = Some((c.table.as_str(), "the table, for all of its constraints"));
             }
         }
-
-        for (namespace, described) in namespaces {
-            let key = (namespace.clone(), c.name.as_str());
+        for (scope, described) in namespaces.into_iter().flatten() {
+            let key = (c.schema.as_str(), scope, c.name.as_str());
             match seen.get(&key) {
                 // Outside MySQL, two non-foreign-key names on one table also clash in the
                 // schema-wide namespace, which has reported them already.
                 Some(first)
-                    if namespace.starts_with("table ")
+                    if !scope.is_empty()
                         && provider != Provider::Mysql
                         && first.kind != Kind::ForeignKey
                         && c.kind != Kind::ForeignKey => {}

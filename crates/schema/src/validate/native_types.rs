@@ -80,12 +80,12 @@ const MYSQL: &[Spec] = &[
 ];
 
 pub(crate) fn check(native: &str, attribute: &Attribute, field: &Field, cx: &mut Cx<'_, '_>) -> Option<NativeType> {
-    let args: Vec<std::string::String> = attribute
+    let args: Vec<crate::ir::Text> = attribute
         .args
         .iter()
         .map(|a| match &a.value {
             Expr::Number(n, _) | Expr::Path(n, _) | Expr::Str(n, _) => n.clone(),
-            other => other.describe().to_string(),
+            other => crate::ir::Text::from(other.describe()),
         })
         .collect();
     let table = match cx.provider {
@@ -99,7 +99,7 @@ pub(crate) fn check(native: &str, attribute: &Attribute, field: &Field, cx: &mut
             return None;
         }
         // Other providers' native types are accepted as written.
-        _ => return Some(NativeType { name: native.to_string(), args }),
+        _ => return Some(NativeType { name: native.into(), args }),
     };
     if !matches!(field.ty, FieldType::Scalar { .. }) {
         cx.diagnostics
@@ -143,7 +143,7 @@ pub(crate) fn check(native: &str, attribute: &Attribute, field: &Field, cx: &mut
         return None;
     }
     check_arguments(native, attribute, cx)?;
-    Some(NativeType { name: native.to_string(), args })
+    Some(NativeType { name: native.into(), args })
 }
 
 /// Arguments are nonnegative integers within the database's limits.

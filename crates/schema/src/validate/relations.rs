@@ -7,24 +7,25 @@
 //! list + single is one-to-many, single + single is one-to-one.
 
 use super::{args, models, Cx};
+use crate::fx::{FxHashMap, FxHashSet};
+use crate::ir::Text;
 use crate::ir::{
     Arity, Field, FieldType, Model, Provider, ReferentialAction, Relation, RelationEnd, RelationKind, RelationMode,
 };
 use crate::span::Span;
 use crate::syntax::ast::{Attribute, Expr, ModelAst};
-use std::collections::BTreeMap;
 
 /// One relation field with its `@relation` arguments read.
 struct RelField<'a> {
     model: usize,
     field: usize,
-    target: String,
-    name: Option<String>,
+    target: Text,
+    name: Option<Text>,
     fields: Option<Vec<(&'a str, Span)>>,
     references: Option<Vec<(&'a str, Span)>>,
     on_delete: Option<(ReferentialAction, Span)>,
     on_update: Option<(ReferentialAction, Span)>,
-    map: Option<String>,
+    map: Option<Text>,
     span: Span,
     arity: Arity,
     /// Its `@relation` had a syntax error: the relation is not checked further.
@@ -39,12 +40,19 @@ impl RelField<'_> {
 
 pub(crate) fn resolve(asts: &[&ModelAst], models: &mut [Model], cx: &mut Cx<'_, '_>) -> Vec<Relation> {
     let rel_fields = collect(asts, models, cx);
-    // Group by (the two models, sorted; relation name).
-    let mut groups: BTreeMap<(String, String, String), Vec<usize>> = BTreeMap::new();
+    // Group by (the two models, sorted; relation name), in the order of the source.
+    let mut group_of: FxHashMap<(Text, Text, Text), usize> = FxHashMap::default();
+    let mut groups: Vec<((Text, Text, Text), Vec<usize>)> = Vec::new();
     for (i, f) in rel_fields.iter().enumerate() {
         let own = models[f.model].name.clone();
         let (a, b) = if own <= f.target { (own, f.target.clone()) } else { (f.target.clone(), own) };
-        groups.entry((a, b, f.name.clone().unwrap_or_default())).or_default().push(i);
+        let key = (a, b, f.name.clone().unwrap_or_default());
+        let next = groups.len();
+        let group = *group_of.entry(key.clone()).or_insert(next);
+        if group == next {
+            groups.push((key, Vec::new()));
+        }
+        groups[group].1.push(i);
     }
     let mut relations = Vec::new();
     let mut assignments: Vec<(usize, usize, usize)> = Vec::new();
@@ -56,7 +64,7 @@ pub(crate) fn resolve(asts: &[&ModelAst], models: &mut [Model], cx: &mut Cx<'_, 
             continue;
         };
         let (x, y) = (&rel_fields[first], &rel_fields[second]);
-        let name = if name.is_empty() { format!("{a}To{b}") } else { name };
+        let name = if name.is_empty() { compact_str::format_compact!("{a}To{b}") } else { name };
         if let Some(relation) = shape(x, y, name, models, cx) {
             let index = relations.len();
             assignments.push((x.model, x.field, index));
@@ -74,12 +82,15 @@ pub(crate) fn resolve(asts: &[&ModelAst], models: &mut [Model], cx: &mut Cx<'_, 
 
 fn collect<'a>(asts: &[&'a ModelAst], models: &[Model], cx: &mut Cx<'_, '_>) -> Vec<RelField<'a>> {
     let mut out = Vec::new();
+    let ignored: FxHashSet<&str> = models.iter().filter(|m| m.ignored).map(|m| m.name.as_str()).collect();
+
     for (mi, (ast, model)) in asts.iter().zip(models).enumerate() {
         for (fi, field) in model.fields.iter().enumerate() {
             let FieldType::Relation { model: target, .. } = &field.ty else {
                 continue;
             };
-            let target_ignored = models.iter().any(|m| &m.name == target && m.ignored);
+            let target_ignored = ignored.contains(target.as_str());
+
             if field.ignored || model.ignored {
                 continue;
             }
@@ -116,7 +127,7 @@ fn read_relation_attribute<'a>(
     let mut rel = RelField {
         model,
         field: field_index,
-        target: target.to_string(),
+        target: Text::from(target),
         name: None,
         fields: None,
         references: None,
@@ -133,7 +144,7 @@ fn read_relation_attribute<'a>(
     let accepted = ["name", "fields", "references", "onDelete", "onUpdate", "map"];
     let a = args::read(attribute, "@", &accepted, &["name"], cx.diagnostics);
     if let Some(value) = a.get("name") {
-        rel.name = args::string(value, "the relation name", cx.diagnostics).map(str::to_string);
+        rel.name = args::string(value, "the relation name", cx.diagnostics).map(Text::from);
         if rel.name.as_deref() == Some("") {
             cx.diagnostics
                 .error("E0323", "a relation name cannot be empty", value.span())
@@ -141,7 +152,7 @@ fn read_relation_attribute<'a>(
         }
     }
     if let Some(value) = a.get("map") {
-        rel.map = args::string(value, "`map`", cx.diagnostics).map(str::to_string);
+        rel.map = args::string(value, "`map`", cx.diagnostics).map(Text::from);
     }
     // An empty list is as good as none: the relation still lacks its key.
     rel.fields = a.get("fields").map(|e| args::field_names(e, "`fields`", cx.diagnostics)).filter(|f| !f.is_empty());
@@ -253,7 +264,7 @@ fn pair(rel: &[RelField<'_>], members: &[usize], models: &[Model], cx: &mut Cx<'
     Some((members[0], members[1]))
 }
 
-fn shape(x: &RelField<'_>, y: &RelField<'_>, name: String, models: &[Model], cx: &mut Cx<'_, '_>) -> Option<Relation> {
+fn shape(x: &RelField<'_>, y: &RelField<'_>, name: Text, models: &[Model], cx: &mut Cx<'_, '_>) -> Option<Relation> {
     let end = |f: &RelField<'_>| RelationEnd {
         model: models[f.model].name.clone(),
         field: models[f.model].fields[f.field].name.clone(),
@@ -286,7 +297,7 @@ fn shape(x: &RelField<'_>, y: &RelField<'_>, name: String, models: &[Model], cx:
             }
             let (a, b) = if (end(x).model, x.field) <= (end(y).model, y.field) { (x, y) } else { (y, x) };
             Some(Relation {
-                join_table: Some(format!("_{name}")),
+                join_table: Some(compact_str::format_compact!("_{name}")),
                 name,
                 kind: RelationKind::ManyToMany,
                 referencing: end(a),
@@ -408,7 +419,7 @@ fn no_actions(f: &RelField<'_>, other: Option<&RelField<'_>>, models: &[Model], 
     }
 }
 
-fn same_set(a: &[String], b: &[String]) -> bool {
+fn same_set(a: &[Text], b: &[Text]) -> bool {
     a.len() == b.len() && a.iter().all(|x| b.contains(x))
 }
 
@@ -417,7 +428,7 @@ fn foreign_key(
     rel: &RelField<'_>,
     other: &RelField<'_>,
     kind: RelationKind,
-    name: String,
+    name: Text,
     models: &[Model],
     cx: &mut Cx<'_, '_>,
 ) -> Relation {
@@ -497,7 +508,7 @@ fn foreign_key(
                 }
             }
         }
-        let referenced: Vec<String> = references.iter().map(|(n, _)| n.to_string()).collect();
+        let referenced: Vec<Text> = references.iter().map(|(n, _)| Text::from(*n)).collect();
         let is_unique = target
             .primary_key
             .iter()
@@ -568,8 +579,8 @@ fn foreign_key(
             model: rel.target.clone(),
             field: models[other.model].fields[other.field].name.clone(),
         },
-        fields: fields.iter().map(|(n, _)| n.to_string()).collect(),
-        references: references.iter().map(|(n, _)| n.to_string()).collect(),
+        fields: fields.iter().map(|(n, _)| Text::from(*n)).collect(),
+        references: references.iter().map(|(n, _)| Text::from(*n)).collect(),
         on_delete: rel.on_delete.map(|(a, _)| a),
         on_update: rel.on_update.map(|(a, _)| a),
         db_name: rel.map.clone(),
