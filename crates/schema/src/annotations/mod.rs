@@ -182,7 +182,7 @@ mod tests {
     use super::*;
 
     fn line(text: &str, start: usize) -> DocLine {
-        DocLine { text: text.to_string(), span: Span::new(start, start + text.len()) }
+        DocLine { text: text.into(), span: Span::new(start, start + text.len()) }
     }
 
     #[test]

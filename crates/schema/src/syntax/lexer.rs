@@ -72,6 +72,7 @@ impl Lexer<'_, '_> {
                 }
                 b'\n' => self.single(TokenKind::Newline),
                 b'/' if self.peek(1) == Some(b'/') => self.comment(),
+                b'/' if self.peek(1) == Some(b'*') => self.block_comment(),
                 b'"' => self.string(),
                 b'@' if self.peek(1) == Some(b'@') => {
                     self.pos += 2;
@@ -150,6 +151,31 @@ impl Lexer<'_, '_> {
         if is_doc {
             let span = Span::new(self.base + start + 3, self.base + self.pos);
             self.tokens.push(Token { kind: TokenKind::DocComment, span });
+        }
+    }
+
+    /// `/* ... */`, possibly over several lines (not nested). It keeps one line break
+    /// when it spans lines, so that the lines around it stay apart.
+    fn block_comment(&mut self) {
+        let start = self.pos;
+        match self.source[self.pos + 2..].find("*/") {
+            Some(offset) => {
+                let end = self.pos + 2 + offset + 2;
+                let spans_lines = self.bytes[start..end].contains(&b'\n');
+                self.pos = end;
+                if spans_lines && self.tokens.last().is_some_and(|t| t.kind != TokenKind::Newline) {
+                    self.tokens
+                        .push(Token { kind: TokenKind::Newline, span: Span::new(self.base + end, self.base + end) });
+                }
+            }
+            None => {
+                self.pos = self.bytes.len();
+                let span = Span::new(self.base + start, self.base + start + 2);
+                self.diagnostics
+                    .error("E0029", "unterminated block comment", span)
+                    .label("this `/*` is never closed")
+                    .help("close it with `*/`");
+            }
         }
     }
 

@@ -58,7 +58,7 @@ fn fields_with_every_type_shape() {
         .map(|f| {
             let ty = f.ty.as_ref().expect("type");
             let name = match &ty.name {
-                TypeName::Named(i) => i.name.clone(),
+                TypeName::Named(i) => i.name.to_string(),
                 TypeName::Unsupported { db_type, .. } => format!("Unsupported({db_type})"),
             };
             (name, ty.arity)

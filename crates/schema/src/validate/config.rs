@@ -19,7 +19,9 @@ const DATASOURCE_PROPERTIES: [&str; 8] = [
 
 /// Preview features that Prisma 6.19 or the latest Prisma accepts (current ones, and
 /// graduated ones it still tolerates with a warning).
-const PREVIEW_FEATURES: [&str; 51] = [
+const PREVIEW_FEATURES: [&str; 53] = [
+    "aggregateApi",
+    "filterJson",
     "atomicNumberOperations",
     "clientExtensions",
     "cockroachdb",
@@ -123,6 +125,17 @@ pub(crate) fn read(ast: &SchemaAst, diagnostics: &mut Diagnostics) -> Config {
             }
         }
     }
+    // One preview feature exists for one database only.
+    let provider = datasource.as_ref().map(|(d, _)| d.provider);
+    for (generator, block) in &generators {
+        let postgres_only = generator.preview_features.iter().any(|f| f == "fullTextSearchPostgres");
+        if postgres_only && provider.is_some_and(|p| p != Provider::Postgresql) {
+            let span = block.property("previewFeatures").map_or(block.name.span, |p| p.span);
+            diagnostics
+                .error("E0119", "the preview feature `fullTextSearchPostgres` is only for PostgreSQL", span)
+                .label("not available with this datasource's provider");
+        }
+    }
     Config { datasource: datasource.map(|(d, _)| d), generators: generators.into_iter().map(|(g, _)| g).collect() }
 }
 
@@ -165,6 +178,18 @@ fn read_datasource(
         let Some(value) = &property.value else {
             continue;
         };
+        check_env_calls(value, diagnostics);
+        match key {
+            "extensions" => check_extensions(value, diagnostics),
+            "schemas" => {
+                for item in value.as_list().iter().filter(|i| i.as_str().is_none()) {
+                    diagnostics
+                        .error("E0105", "`schemas` must list strings", item.span())
+                        .label(format!("found {}", item.describe()));
+                }
+            }
+            _ => {}
+        }
         let ok = match key {
             "url" | "directUrl" | "shadowDatabaseUrl" => is_string_or_env(value),
             "provider" | "relationMode" | "referentialIntegrity" => matches!(value, Expr::Str(..)),
@@ -200,6 +225,13 @@ fn read_datasource(
         return None;
     };
     // `referentialIntegrity` is the name `relationMode` had before Prisma 4.5.
+    if let (Some(_), Some(old)) = (block.property("relationMode"), block.property("referentialIntegrity")) {
+        diagnostics
+            .error("E0196", "`relationMode` and `referentialIntegrity` cannot be used together", old.key.span)
+            .label("the older name of `relationMode`")
+            .help("keep `relationMode`");
+    }
+
     let mode_property = block.property("relationMode").or_else(|| block.property("referentialIntegrity"));
     let relation_mode = match mode_property.and_then(|p| p.value.as_ref()) {
         Some(Expr::Str(mode, span)) => match mode.as_str() {
@@ -251,7 +283,73 @@ fn read_datasource(
     Some(Datasource { name: block.name.name.clone(), provider, relation_mode, schemas, span: block.span })
 }
 
+/// `env("VAR")` takes exactly one string; anything else is reported.
+fn check_env_calls(expr: &Expr, diagnostics: &mut Diagnostics) {
+    match expr {
+        Expr::Call { name, args, span }
+            if name.name == "env"
+                && (args.len() != 1 || args[0].value.as_str().is_none() || args[0].name.is_some()) =>
+        {
+            diagnostics
+                .error("E0194", "`env(...)` takes exactly one string: the variable's name", *span)
+                .label("expected for example `env(\"DATABASE_URL\")`");
+        }
+
+        Expr::Array(items, _) => items.iter().for_each(|i| check_env_calls(i, diagnostics)),
+        _ => {}
+    }
+}
+
+/// The generator options Prisma types: strings (or `env(...)`), and lists of them for
+/// `binaryTargets`. Other keys belong to the generator and are passed through.
+fn check_generator_values(block: &ConfigBlock, diagnostics: &mut Diagnostics) {
+    for property in &block.properties {
+        let Some(value) = &property.value else { continue };
+        check_env_calls(value, diagnostics);
+        let ok = match property.key.name.as_str() {
+            "provider" | "output" | "engineType" => is_string_or_env(value),
+            "binaryTargets" => value.as_list().iter().all(is_string_or_env),
+            _ => true,
+        };
+        if !ok {
+            diagnostics
+                .error("E0105", format!("`{}` must be a string", property.key.name), value.span())
+                .label(format!("found {}", value.describe()));
+        }
+    }
+}
+
+/// `extensions = [pg_trgm, vector(schema: "x", version: "0.5", map: "vec")]`.
+fn check_extensions(value: &Expr, diagnostics: &mut Diagnostics) {
+    for item in value.as_list() {
+        match item {
+            Expr::Path(..) => {}
+            Expr::Call { args, .. } => {
+                for arg in args {
+                    let known =
+                        arg.name.as_ref().is_some_and(|n| matches!(n.name.as_str(), "schema" | "version" | "map"));
+                    if !known || arg.value.as_str().is_none() {
+                        diagnostics
+                            .error(
+                                "E0195",
+                                "an extension takes `schema:`, `version:` and `map:`, each a string",
+                                arg.span,
+                            )
+                            .label("not accepted here");
+                    }
+                }
+            }
+            other => {
+                diagnostics
+                    .error("E0195", "extensions are written as names, such as `extensions = [pg_trgm]`", other.span())
+                    .label(format!("found {}", other.describe()));
+            }
+        }
+    }
+}
+
 fn read_generator(block: &ConfigBlock, diagnostics: &mut Diagnostics) -> Option<Generator> {
+    check_generator_values(block, diagnostics);
     let provider = match block.property("provider").and_then(|p| p.value.as_ref()) {
         Some(Expr::Str(provider, _)) => provider.clone(),
         Some(other) if is_string_or_env(other) => Text::from("env"),

@@ -135,7 +135,7 @@ fn enum_literal(field: &Field, enum_name: &str, value: &Expr, cx: &mut Cx<'_, '_
         mismatch(field, value, &format!("a value of enum `{enum_name}`"), cx);
         return None;
     };
-    if e.values.iter().any(|v| &v.name.name == name) {
+    if e.values.iter().any(|v| v.name.name == *name) {
         return Some(DefaultValue::Enum { values: vec![name.clone()] });
     }
     cx.diagnostics
@@ -290,8 +290,16 @@ fn is_rfc3339(s: &str) -> bool {
     {
         return false;
     }
-    if !(1..=12).contains(&num(5..7))
-        || !(1..=31).contains(&num(8..10))
+    let (year, month) = (num(0..4), num(5..7));
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days_in_month = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if !(1..=12).contains(&month)
+        || !(1..=days_in_month).contains(&num(8..10))
         || num(11..13) > 23
         || num(14..16) > 59
         || num(17..19) > 60
@@ -313,11 +321,32 @@ fn is_rfc3339(s: &str) -> bool {
     }
 }
 
+/// Standard base64 as Prisma reads it: padded to a multiple of four, and canonical
+/// (the bits a final partial group leaves unused are zero).
 fn is_base64(s: &str) -> bool {
-    let trimmed = s.trim_end_matches('=');
-    s.len() - trimmed.len() <= 2
-        && trimmed.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
-        && (s.len() == trimmed.len() || s.len().is_multiple_of(4))
+    let value = |b: u8| match b {
+        b'A'..=b'Z' => Some(b - b'A'),
+        b'a'..=b'z' => Some(b - b'a' + 26),
+        b'0'..=b'9' => Some(b - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let bytes = s.as_bytes();
+    if !bytes.len().is_multiple_of(4) {
+        return false;
+    }
+    let data = s.trim_end_matches('=').as_bytes();
+    let padding = bytes.len() - data.len();
+    if padding > 2 || data.iter().any(|b| value(*b).is_none()) {
+        return false;
+    }
+    let last = data.last().and_then(|b| value(*b)).unwrap_or(0);
+    match padding {
+        1 => last & 0b11 == 0,
+        2 => last & 0b1111 == 0,
+        _ => true,
+    }
 }
 
 #[cfg(test)]
@@ -338,5 +367,8 @@ mod tests {
         assert!(is_base64("aGVsbG8="));
         assert!(is_base64(""));
         assert!(!is_base64("not base64!"));
+        assert!(!is_base64("aGVsbG8"), "padding is required");
+        assert!(!is_base64("Zh=="), "unused bits must be zero");
+        assert!(is_base64("Zg=="));
     }
 }

@@ -11,6 +11,9 @@ const FIELD_ATTRIBUTES: [&str; 7] = ["id", "unique", "default", "map", "relation
 /// Relation fields come back with a placeholder relation index that relation
 /// resolution fills in.
 pub(crate) fn field(model: &ModelAst, ast: &FieldAst, cx: &mut Cx<'_, '_>) -> Option<Field> {
+    // Prisma Client leaves an `@@ignore`d model out, so its id need not be usable.
+    let model_ignored = model.attributes.iter().any(|a| a.name.name == "ignore");
+
     if !super::is_valid_name(&ast.name.name) {
         cx.diagnostics
             .error("E0112", format!("`{}` is not a valid field name", ast.name.name), ast.name.span)
@@ -53,7 +56,7 @@ pub(crate) fn field(model: &ModelAst, ast: &FieldAst, cx: &mut Cx<'_, '_>) -> Op
                 .secondary(first.span, "first given here");
             continue;
         }
-        field_attribute(ast, attribute, &mut field, cx);
+        field_attribute(ast, attribute, &mut field, model_ignored, cx);
     }
     Some(field)
 }
@@ -85,7 +88,8 @@ fn resolve_type(name: &TypeName, cx: &mut Cx<'_, '_>) -> Option<FieldType> {
 fn check_type_support(model: &ModelAst, ast: &FieldAst, ty: &FieldType, arity: Arity, cx: &mut Cx<'_, '_>) {
     let Some(provider) = cx.provider else { return };
     let span = ast.ty.as_ref().map_or(ast.span, |t| t.span);
-    let is_scalar_list = arity == Arity::List && matches!(ty, FieldType::Scalar { .. } | FieldType::Enum { .. });
+    let is_scalar_list = arity == Arity::List
+        && matches!(ty, FieldType::Scalar { .. } | FieldType::Enum { .. } | FieldType::Unsupported { .. });
     if is_scalar_list && !provider.supports_scalar_lists() {
         cx.diagnostics
             .error("E0121", format!("field `{}` cannot be a list on {}", ast.name.name, provider.display_name()), span)
@@ -107,7 +111,7 @@ fn check_type_support(model: &ModelAst, ast: &FieldAst, ty: &FieldType, arity: A
     }
 }
 
-fn field_attribute(ast: &FieldAst, attribute: &Attribute, field: &mut Field, cx: &mut Cx<'_, '_>) {
+fn field_attribute(ast: &FieldAst, attribute: &Attribute, field: &mut Field, model_ignored: bool, cx: &mut Cx<'_, '_>) {
     let name = attribute.name.name.as_str();
     if attribute.malformed {
         // Keep what the attribute means for later rules, without checking its arguments again.
@@ -134,13 +138,13 @@ fn field_attribute(ast: &FieldAst, attribute: &Attribute, field: &mut Field, cx:
             let a = args::read(attribute, "@", &["map", "length", "sort", "clustered"], &[], cx.diagnostics);
             super::indexes::check_key_options(name, &a, Some(field), cx);
             if name == "id" {
-                if field.arity == Arity::Optional {
+                if field.arity == Arity::Optional && !model_ignored {
                     cx.diagnostics
                         .error("E0130", format!("the id field `{}` cannot be optional", field.name), attribute.span)
                         .label("`@id` needs a required field")
                         .help(format!("remove the `?` from `{}`'s type", field.name));
                 }
-                if field.arity == Arity::List {
+                if field.arity == Arity::List && !model_ignored {
                     cx.diagnostics
                         .error("E0131", format!("the id field `{}` cannot be a list", field.name), attribute.span)
                         .label("`@id` needs a single value");
@@ -172,7 +176,19 @@ fn field_attribute(ast: &FieldAst, attribute: &Attribute, field: &mut Field, cx:
                 }
             }
             if let Some(map) = a.get("map") {
-                args::string(map, "`map`", cx.diagnostics);
+                match args::string(map, "`map`", cx.diagnostics) {
+                    Some("") => {
+                        cx.diagnostics
+                            .error("E0175", "`map` cannot be an empty string", map.span())
+                            .label("give a name, or remove `map`");
+                    }
+                    Some(_) if cx.provider.is_some_and(|p| p != crate::ir::Provider::Sqlserver) => {
+                        cx.diagnostics
+                            .error("E0189", "this provider does not name default values", map.span())
+                            .label("only SQL Server has named default constraints");
+                    }
+                    _ => {}
+                }
             }
         }
         "map" => {

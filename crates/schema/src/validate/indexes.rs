@@ -55,10 +55,10 @@ fn length_option(value: &Expr, field: Option<&Field>, cx: &mut Cx<'_, '_>) {
 }
 
 fn sort_on_id(value: &Expr, cx: &mut Cx<'_, '_>) {
-    if !matches!(cx.provider, Some(Provider::Mysql | Provider::Sqlserver) | None) {
+    if !matches!(cx.provider, Some(Provider::Sqlserver) | None) {
         cx.diagnostics
             .error("E0168", "`sort` on a primary key is not supported by this provider", value.span())
-            .label("only MySQL and SQL Server support it");
+            .label("only SQL Server supports it");
     }
 }
 
@@ -70,8 +70,29 @@ fn clustered_option(value: &Expr, cx: &mut Cx<'_, '_>) {
     }
 }
 
+/// An explicit constraint name must fit the database's identifier length.
+pub(crate) fn check_map_length(value: &Expr, cx: &mut Cx<'_, '_>) {
+    let limit = match cx.provider {
+        Some(Provider::Postgresql | Provider::Cockroachdb) => 63,
+        Some(Provider::Mysql) => 64,
+        _ => return,
+    };
+    if let Some(name) = value.as_str().filter(|n| n.len() > limit) {
+        cx.diagnostics
+            .error(
+                "E0192",
+                format!("the constraint name is {} bytes long, over the database's limit of {limit}", name.len()),
+                value.span(),
+            )
+            .label("too long")
+            .help("choose a shorter name: the database would cut it and could clash");
+    }
+}
+
 /// A constraint name: never empty, and for a primary key only where the database names them.
 fn map_option(value: &Expr, primary_key: bool, cx: &mut Cx<'_, '_>) {
+    check_map_length(value, cx);
+
     if value.as_str() == Some("") {
         cx.diagnostics
             .error("E0175", "`map` cannot be an empty string", value.span())
@@ -129,7 +150,7 @@ pub(crate) fn block_index(attribute: &Attribute, model: &mut Model, cx: &mut Cx<
                 .help("name the scalar fields that hold the foreign key instead");
             continue;
         }
-        if kind == "id" && field.arity == Arity::Optional {
+        if kind == "id" && field.arity == Arity::Optional && !model.ignored {
             cx.diagnostics
                 .error("E0162", format!("the primary key includes the optional field `{name}`"), *span)
                 .label("id fields must be required");
@@ -141,11 +162,36 @@ pub(crate) fn block_index(attribute: &Attribute, model: &mut Model, cx: &mut Cx<
     let string = |key: &str, cx: &mut Cx<'_, '_>| {
         a.get(key).and_then(|v| args::string(v, &format!("`{key}`"), cx.diagnostics)).map(Text::from)
     };
-    let name = string("name", cx);
-    let db_name = string("map", cx);
-    if let (Some(custom), Some(value)) = (&name, a.get("name")) {
+    let mut name = string("name", cx);
+    let mut db_name = string("map", cx);
+    if kind == "index" {
+        // On `@@index`, `name:` is the older spelling of `map:`.
+        if let (Some(_), Some(_), Some(value)) = (&name, &db_name, a.get("name")) {
+            cx.diagnostics
+                .error("E0190", "`@@index` takes `name:` or `map:`, not both", value.span())
+                .label("`name:` is an alias of `map:` here")
+                .help("keep `map:`");
+        }
+        db_name = db_name.or(name.take());
+    } else if let (Some(custom), Some(value)) = (&name, a.get("name")) {
         check_custom_name(custom, value, model, cx);
     }
+    if let (Some(value), "index", None) = (a.get("name"), kind, a.get("map")) {
+        check_map_length(value, cx);
+    }
+    if model.kind == ModelKindIr::View && kind != "id" {
+        let message = match (kind, &db_name) {
+            ("unique", Some(_)) => {
+                Some("a `@@unique` on a view has no index in the database, so it cannot take `map:`")
+            }
+            ("unique", None) => None,
+            _ => Some("views cannot have indexes"),
+        };
+        if let Some(message) = message {
+            cx.diagnostics.error("E0180", message, attribute.span).label("not backed by the database on a view");
+        }
+    }
+
     if kind == "id" {
         if let Some(existing) = &model.primary_key {
             cx.diagnostics
@@ -171,6 +217,12 @@ pub(crate) fn block_index(attribute: &Attribute, model: &mut Model, cx: &mut Cx<
 /// A compound key's client name (`name:`) becomes an argument name in Prisma Client,
 /// so it must differ from the fields and from the other compound keys' names.
 fn check_custom_name(custom: &str, value: &Expr, model: &Model, cx: &mut Cx<'_, '_>) {
+    if custom.is_empty() || !custom.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        cx.diagnostics
+            .error("E0191", format!("`{custom}` is not a valid key name"), value.span())
+            .label("names may contain only letters, digits and `_`");
+        return;
+    }
     if model.field(custom).is_some() {
         cx.diagnostics
             .error("E0178", format!("the key name `{custom}` is already the name of a field"), value.span())
@@ -199,6 +251,13 @@ fn check_field_options(kind: &str, fields: &Expr, model: &Model, cx: &mut Cx<'_,
             match arg.name.as_ref().map(|n| n.name.as_str()) {
                 Some("length") => length_option(&arg.value, field, cx),
                 Some("sort") if kind == "id" => sort_on_id(&arg.value, cx),
+                Some("sort") if kind == "fulltext" => {
+                    cx.diagnostics
+                        .error("E0166", "a `@@fulltext` index takes no `sort`", arg.value.span())
+                        .label("full-text indexes are not ordered");
+                }
+                Some("ops") => operator_class(&arg.value, cx),
+
                 Some("sort") if !matches!(arg.value.as_path(), Some("Asc" | "Desc")) => {
                     cx.diagnostics
                         .error("E0166", "`sort` must be `Asc` or `Desc`", arg.value.span())
@@ -215,7 +274,10 @@ fn check_block_options(kind: &str, a: &args::Args<'_>, model: &Model, cx: &mut C
     if let Some(value) = a.get("type") {
         let index_type = value.as_path().filter(|t| INDEX_TYPES.contains(t));
         match (provider, index_type) {
-            (Some(Provider::Postgresql) | None, Some("Gin")) => gin_fields(a, model, cx),
+            (_, Some("BTree")) => {}
+            (Some(Provider::Postgresql) | None, Some(algorithm @ ("Gin" | "Gist" | "SpGist"))) => {
+                algorithm_fields(algorithm, a, model, cx)
+            }
             (Some(Provider::Postgresql) | None, Some(_)) => {}
             (Some(Provider::Postgresql), None) => {
                 cx.diagnostics
@@ -247,9 +309,9 @@ fn check_block_options(kind: &str, a: &args::Args<'_>, model: &Model, cx: &mut C
     }
 }
 
-/// A GIN index covers lists, `Json` and database-specific (`Unsupported`) types, or any
-/// field given an operator class.
-fn gin_fields(a: &args::Args<'_>, model: &Model, cx: &mut Cx<'_, '_>) {
+/// GIN indexes lists and `Json`; GiST and SP-GiST need database-specific types
+/// (`Unsupported`), or text for SP-GiST; any of them takes a field with an operator class.
+fn algorithm_fields(algorithm: &str, a: &args::Args<'_>, model: &Model, cx: &mut Cx<'_, '_>) {
     let Some(fields) = a.get("fields") else { return };
     for item in fields.as_list() {
         let (name, span, has_ops) = match item {
@@ -260,14 +322,103 @@ fn gin_fields(a: &args::Args<'_>, model: &Model, cx: &mut Cx<'_, '_>) {
             _ => continue,
         };
         let Some(field) = model.field(name) else { continue };
+        let unsupported = matches!(field.ty, FieldType::Unsupported { .. });
         let supported = has_ops
-            || field.arity == Arity::List
-            || matches!(field.ty, FieldType::Scalar { scalar: ScalarType::Json } | FieldType::Unsupported { .. });
+            || unsupported
+            || match algorithm {
+                "Gin" => {
+                    field.arity == Arity::List || matches!(field.ty, FieldType::Scalar { scalar: ScalarType::Json })
+                }
+                "SpGist" => matches!(field.ty, FieldType::Scalar { scalar: ScalarType::String }),
+                _ => false,
+            };
         if !supported {
             cx.diagnostics
-                .error("E0181", format!("a GIN index cannot cover the field `{name}`"), span)
-                .label("GIN indexes lists, `Json` and `Unsupported` types")
+                .error("E0181", format!("a {algorithm} index cannot cover the field `{name}`"), span)
+                .label("this index type does not support the field's type")
                 .help("give the field an operator class (`ops:`), or use another index type");
         }
+    }
+}
+
+/// PostgreSQL operator classes Prisma knows, for `ops:` (or `raw("...")` for any other).
+const OPERATOR_CLASSES: [&str; 62] = [
+    "ArrayOps",
+    "JsonbOps",
+    "JsonbPathOps",
+    "InetOps",
+    "TextOps",
+    "BitMinMaxOps",
+    "VarBitMinMaxOps",
+    "BpcharBloomOps",
+    "BpcharMinMaxOps",
+    "ByteaBloomOps",
+    "ByteaMinMaxOps",
+    "DateBloomOps",
+    "DateMinMaxOps",
+    "DateMinMaxMultiOps",
+    "Float4BloomOps",
+    "Float4MinMaxOps",
+    "Float4MinMaxMultiOps",
+    "Float8BloomOps",
+    "Float8MinMaxOps",
+    "Float8MinMaxMultiOps",
+    "InetInclusionOps",
+    "InetBloomOps",
+    "InetMinMaxOps",
+    "InetMinMaxMultiOps",
+    "Int2BloomOps",
+    "Int2MinMaxOps",
+    "Int2MinMaxMultiOps",
+    "Int4BloomOps",
+    "Int4MinMaxOps",
+    "Int4MinMaxMultiOps",
+    "Int8BloomOps",
+    "Int8MinMaxOps",
+    "Int8MinMaxMultiOps",
+    "NumericBloomOps",
+    "NumericMinMaxOps",
+    "NumericMinMaxMultiOps",
+    "OidBloomOps",
+    "OidMinMaxOps",
+    "OidMinMaxMultiOps",
+    "TextBloomOps",
+    "TextMinMaxOps",
+    "TimestampBloomOps",
+    "TimestampMinMaxOps",
+    "TimestampMinMaxMultiOps",
+    "TimestampTzBloomOps",
+    "TimestampTzMinMaxOps",
+    "TimestampTzMinMaxMultiOps",
+    "TimeBloomOps",
+    "TimeMinMaxOps",
+    "TimeMinMaxMultiOps",
+    "TimeTzBloomOps",
+    "TimeTzMinMaxOps",
+    "TimeTzMinMaxMultiOps",
+    "UuidBloomOps",
+    "UuidMinMaxOps",
+    "UuidMinMaxMultiOps",
+    "CharBloomOps",
+    "CharMinMaxOps",
+    "NameBloomOps",
+    "NameMinMaxOps",
+    "MacAddrBloomOps",
+    "MacAddrMinMaxOps",
+];
+
+fn operator_class(value: &Expr, cx: &mut Cx<'_, '_>) {
+    let known = match value {
+        Expr::Path(name, _) => OPERATOR_CLASSES.contains(&name.as_str()),
+        Expr::Call { name, args, .. } => name.name == "raw" && args.len() == 1 && args[0].value.as_str().is_some(),
+        _ => false,
+    };
+    if !known {
+        let name = value.as_path().unwrap_or("this value");
+        cx.diagnostics
+            .error("E0193", format!("unknown operator class `{name}`"), value.span())
+            .label("not an operator class Prisma knows")
+            .suggest(name, OPERATOR_CLASSES)
+            .help("for another class, write `ops: raw(\"class_name\")`");
     }
 }

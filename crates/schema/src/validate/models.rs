@@ -30,8 +30,13 @@ pub(crate) fn enum_(ast: &EnumAst, cx: &mut Cx<'_, '_>) -> ir::Enum {
             continue;
         }
         let mut db_name = value.name.name.clone();
-        for attribute in &value.attributes {
-            if attribute.name.name == "map" {
+        for (i, attribute) in value.attributes.iter().enumerate() {
+            if let Some(first) = value.attributes[..i].iter().find(|a| a.name.name == attribute.name.name) {
+                cx.diagnostics
+                    .error("E0136", format!("`@{}` is given twice", attribute.name.name), attribute.span)
+                    .label("duplicate attribute")
+                    .secondary(first.span, "first given here");
+            } else if attribute.name.name == "map" {
                 if let Some(name) = map_name(attribute, "@", cx) {
                     db_name = name;
                 }
@@ -161,7 +166,7 @@ pub(crate) fn model(ast: &ModelAst, cx: &mut Cx<'_, '_>) -> Model {
         primary_key: None,
         uniques: Vec::new(),
         indexes: Vec::new(),
-        ignored: false,
+        ignored: ast.attributes.iter().any(|a| a.name.name == "ignore"),
         documentation: crate::annotations::documentation(&ast.doc),
         annotations: Default::default(),
         span: ast.span,
@@ -185,6 +190,17 @@ pub(crate) fn model(ast: &ModelAst, cx: &mut Cx<'_, '_>) -> Model {
         model.primary_key = Some(PrimaryKey { fields: vec![id.name.clone()], name: None, db_name, span: id.span });
     }
     for field in model.fields.iter().filter(|f| f.is_unique) {
+        let mapped = field_ast(&field.name).and_then(|f| indexes::field_key_map(f, "unique")).is_some();
+        if mapped && model.kind == ir::ModelKindIr::View {
+            cx.diagnostics
+                .error(
+                    "E0180",
+                    "a `@unique` on a view has no index in the database, so it cannot take `map:`",
+                    field.span,
+                )
+                .label("not backed by the database on a view");
+        }
+
         model.uniques.push(Index {
             fields: vec![field.name.clone()],
             name: None,
@@ -218,7 +234,7 @@ pub(crate) fn model(ast: &ModelAst, cx: &mut Cx<'_, '_>) -> Model {
 fn has_unique_criterion(model: &Model) -> bool {
     let usable = |names: &[Text]| {
         !names.is_empty()
-            && names.iter().all(|n| model.field(n).is_some_and(|f| f.arity == Arity::Required && f.is_scalar_like()))
+            && names.iter().all(|n| model.field(n).is_some_and(|f| f.arity != Arity::Optional && f.is_scalar_like()))
     };
     model.primary_key.as_ref().is_some_and(|pk| usable(&pk.fields)) || model.uniques.iter().any(|u| usable(&u.fields))
 }

@@ -71,7 +71,8 @@ pub(crate) fn check(
     let clashing_tables = tables_and_columns(models, asts, cx);
     enum_names(enums, cx);
     let Some(provider) = cx.provider else { return };
-    let constraints = resolve_constraints(models, relations, provider, &clashing_tables, cx);
+    let constraints = resolve_constraints(models, relations, provider, &clashing_tables);
+
     report_clashes(&constraints, provider, cx);
 }
 
@@ -161,7 +162,6 @@ fn resolve_constraints(
     relations: &mut [Relation],
     provider: Provider,
     clashing_tables: &HashSet<Text>,
-    cx: &mut Cx<'_, '_>,
 ) -> Vec<Constraint> {
     let limit = identifier_limit(provider);
     let names_primary_keys = !matches!(provider, Provider::Mysql | Provider::Sqlite | Provider::Mongodb);
@@ -212,12 +212,8 @@ fn resolve_constraints(
     for relation in relations.iter_mut().filter(|r| !r.fields.is_empty()) {
         let Some(model) = models.iter().find(|m| m.name == relation.referencing.model) else { continue };
         let span = model.field(&relation.referencing.field).map_or(model.span, |f| f.span);
+        // SQLite foreign keys have no name (relation resolution reports a `map:`).
         if !names_foreign_keys {
-            if relation.db_name.is_some() {
-                cx.diagnostics
-                    .error("E0182", "this provider does not name foreign keys", span)
-                    .label("remove `map:` from this `@relation`: SQLite foreign keys have no name");
-            }
             continue;
         }
         if clashing_tables.contains(&model.db_name) {

@@ -142,18 +142,17 @@ pub(crate) fn check(native: &str, attribute: &Attribute, field: &Field, cx: &mut
             .label("wrong number of arguments");
         return None;
     }
-    check_arguments(native, attribute, cx)?;
+    check_arguments(native, attribute, field, cx)?;
+
     Some(NativeType { name: native.into(), args })
 }
 
 /// Arguments are nonnegative integers within the database's limits.
-fn check_arguments(native: &str, attribute: &Attribute, cx: &mut Cx<'_, '_>) -> Option<()> {
+fn check_arguments(native: &str, attribute: &Attribute, field: &Field, cx: &mut Cx<'_, '_>) -> Option<()> {
     let mut values = Vec::new();
     for arg in &attribute.args {
         match &arg.value {
-            Expr::Number(n, _) if !n.contains('.') && !n.starts_with('-') => {
-                values.push(n.parse::<u64>().unwrap_or(u64::MAX))
-            }
+            Expr::Number(n, _) if n.parse::<u32>().is_ok() => values.push(n.parse::<u64>().unwrap_or(0)),
             other => {
                 cx.diagnostics
                     .error("E0155", format!("`{native}` takes nonnegative integers"), other.span())
@@ -163,15 +162,16 @@ fn check_arguments(native: &str, attribute: &Attribute, cx: &mut Cx<'_, '_>) -> 
         }
     }
     let postgres = cx.provider == Some(Provider::Postgresql);
+    // The limits Prisma checks (others are left to the database at migration time).
+    let is_boolean = matches!(field.ty, FieldType::Scalar { scalar: ScalarType::Boolean });
     let (range, what): (std::ops::RangeInclusive<u64>, &str) = match (postgres, native) {
-        (true, "Timestamp" | "Timestamptz" | "Time" | "Timetz") | (false, "DateTime" | "Time" | "Timestamp") => {
-            (0..=6, "precision")
-        }
+        (true, "Timestamp" | "Timestamptz" | "Time" | "Timetz") => (0..=6, "precision"),
         (true, "Decimal") => (1..=1000, "precision"),
-        (false, "Decimal") => (1..=65, "precision"),
-        (true, "VarChar" | "Char") => (1..=10_485_760, "length"),
-        (false, "VarChar" | "VarBinary") => (0..=65_535, "length"),
-        (false, "Char" | "Binary") => (0..=255, "length"),
+        (true, "Bit" | "VarBit") => (1..=u64::MAX, "length"),
+        (false, "Decimal") => (0..=65, "precision"),
+        (false, "VarChar") => (0..=65_535, "length"),
+        (false, "Char") => (0..=255, "length"),
+        (false, "Bit") if is_boolean => (1..=1, "length (`Bit` as a `Boolean`)"),
         (false, "Bit") => (1..=64, "length"),
         _ => (0..=u64::MAX, "value"),
     };

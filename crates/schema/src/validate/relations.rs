@@ -16,13 +16,13 @@ use crate::span::Span;
 use crate::syntax::ast::{Attribute, Expr, ModelAst};
 
 /// One relation field with its `@relation` arguments read.
-struct RelField<'a> {
+struct RelField {
     model: usize,
     field: usize,
     target: Text,
     name: Option<Text>,
-    fields: Option<Vec<(&'a str, Span)>>,
-    references: Option<Vec<(&'a str, Span)>>,
+    fields: Option<Vec<(Text, Span)>>,
+    references: Option<Vec<(Text, Span)>>,
     on_delete: Option<(ReferentialAction, Span)>,
     on_update: Option<(ReferentialAction, Span)>,
     map: Option<Text>,
@@ -32,7 +32,7 @@ struct RelField<'a> {
     malformed: bool,
 }
 
-impl RelField<'_> {
+impl RelField {
     fn has_fk_arguments(&self) -> bool {
         self.fields.is_some() || self.references.is_some()
     }
@@ -80,7 +80,7 @@ pub(crate) fn resolve(asts: &[&ModelAst], models: &mut [Model], cx: &mut Cx<'_, 
     relations
 }
 
-fn collect<'a>(asts: &[&'a ModelAst], models: &[Model], cx: &mut Cx<'_, '_>) -> Vec<RelField<'a>> {
+fn collect(asts: &[&ModelAst], models: &[Model], cx: &mut Cx<'_, '_>) -> Vec<RelField> {
     let mut out = Vec::new();
     let ignored: FxHashSet<&str> = models.iter().filter(|m| m.ignored).map(|m| m.name.as_str()).collect();
 
@@ -91,10 +91,9 @@ fn collect<'a>(asts: &[&'a ModelAst], models: &[Model], cx: &mut Cx<'_, '_>) -> 
             };
             let target_ignored = ignored.contains(target.as_str());
 
-            if field.ignored || model.ignored {
-                continue;
-            }
-            if target_ignored {
+            // Ignored fields and models still form relations (Prisma checks them all);
+            // only a live field may not point into an ignored model.
+            if target_ignored && !field.ignored && !model.ignored {
                 cx.diagnostics
                     .error(
                         "E0313",
@@ -116,14 +115,14 @@ fn collect<'a>(asts: &[&'a ModelAst], models: &[Model], cx: &mut Cx<'_, '_>) -> 
     out
 }
 
-fn read_relation_attribute<'a>(
+fn read_relation_attribute(
     model: usize,
     field_index: usize,
     field: &Field,
     target: &str,
-    attribute: Option<&'a Attribute>,
+    attribute: Option<&Attribute>,
     cx: &mut Cx<'_, '_>,
-) -> RelField<'a> {
+) -> RelField {
     let mut rel = RelField {
         model,
         field: field_index,
@@ -141,6 +140,19 @@ fn read_relation_attribute<'a>(
     let Some(attribute) = attribute.filter(|a| !a.malformed) else {
         return rel;
     };
+    // Prisma quirk: with the name given both positionally and as `name:`, it treats the
+    // relation as unnamed (so an unnamed opposite field still pairs with it).
+    let positional_names = attribute.args.iter().filter(|a| a.name.is_none()).count();
+    let named_names = attribute.args.iter().filter(|a| a.name.as_ref().is_some_and(|n| n.name == "name")).count();
+    let unnamed_by_quirk;
+    let attribute = if positional_names == 1 && named_names == 1 {
+        let mut stripped = attribute.clone();
+        stripped.args.retain(|a| a.name.as_ref().is_some_and(|n| n.name != "name"));
+        unnamed_by_quirk = stripped;
+        &unnamed_by_quirk
+    } else {
+        attribute
+    };
     let accepted = ["name", "fields", "references", "onDelete", "onUpdate", "map"];
     let a = args::read(attribute, "@", &accepted, &["name"], cx.diagnostics);
     if let Some(value) = a.get("name") {
@@ -153,11 +165,34 @@ fn read_relation_attribute<'a>(
     }
     if let Some(value) = a.get("map") {
         rel.map = args::string(value, "`map`", cx.diagnostics).map(Text::from);
+        super::indexes::check_map_length(value, cx);
+        if rel.map.as_deref() == Some("") {
+            cx.diagnostics
+                .error("E0175", "`map` cannot be an empty string", value.span())
+                .label("give a name, or remove `map`");
+        } else if cx.provider == Some(Provider::Sqlite) {
+            cx.diagnostics
+                .error("E0182", "this provider does not name foreign keys", value.span())
+                .label("remove `map:`: SQLite foreign keys have no name");
+        }
+    }
+    for key in ["fields", "references"] {
+        for item in a.get(key).map(Expr::as_list).unwrap_or_default() {
+            if let Expr::Call { span, .. } = item {
+                cx.diagnostics
+                    .error("E0197", format!("`{key}` takes plain field names"), *span)
+                    .label("no options (such as `sort:`) here");
+            }
+        }
     }
     // An empty list is as good as none: the relation still lacks its key.
-    rel.fields = a.get("fields").map(|e| args::field_names(e, "`fields`", cx.diagnostics)).filter(|f| !f.is_empty());
-    rel.references =
-        a.get("references").map(|e| args::field_names(e, "`references`", cx.diagnostics)).filter(|f| !f.is_empty());
+    let owned = |names: Vec<(&str, Span)>| names.into_iter().map(|(n, s)| (Text::from(n), s)).collect::<Vec<_>>();
+    rel.fields =
+        a.get("fields").map(|e| owned(args::field_names(e, "`fields`", cx.diagnostics))).filter(|f| !f.is_empty());
+    rel.references = a
+        .get("references")
+        .map(|e| owned(args::field_names(e, "`references`", cx.diagnostics)))
+        .filter(|f| !f.is_empty());
     rel.on_delete = a.get("onDelete").and_then(|e| action(e, cx));
     rel.on_update = a.get("onUpdate").and_then(|e| action(e, cx));
     rel
@@ -170,7 +205,9 @@ fn action(expr: &Expr, cx: &mut Cx<'_, '_>) -> Option<(ReferentialAction, Span)>
             // Prisma emulates these in the client; it has no emulation for SetDefault, nor
             // for NoAction on PostgreSQL (where it would differ from Restrict).
             let unsupported = action == ReferentialAction::SetDefault
-                || (action == ReferentialAction::NoAction && cx.provider == Some(Provider::Postgresql));
+                || (action == ReferentialAction::NoAction
+                    && matches!(cx.provider, Some(Provider::Postgresql | Provider::Sqlite)));
+
             if unsupported {
                 cx.diagnostics
                     .error("E0324", format!("`{name}` is not available with `relationMode = \"prisma\"`"), expr.span())
@@ -193,7 +230,7 @@ fn action(expr: &Expr, cx: &mut Cx<'_, '_>) -> Option<(ReferentialAction, Span)>
 }
 
 /// The two fields of a relation group, or `None` after reporting why there are not two.
-fn pair(rel: &[RelField<'_>], members: &[usize], models: &[Model], cx: &mut Cx<'_, '_>) -> Option<(usize, usize)> {
+fn pair(rel: &[RelField], members: &[usize], models: &[Model], cx: &mut Cx<'_, '_>) -> Option<(usize, usize)> {
     let field = |i: usize| &models[rel[i].model].fields[rel[i].field];
     let model_name = |i: usize| models[rel[i].model].name.as_str();
     let first = members[0];
@@ -264,12 +301,12 @@ fn pair(rel: &[RelField<'_>], members: &[usize], models: &[Model], cx: &mut Cx<'
     Some((members[0], members[1]))
 }
 
-fn shape(x: &RelField<'_>, y: &RelField<'_>, name: Text, models: &[Model], cx: &mut Cx<'_, '_>) -> Option<Relation> {
-    let end = |f: &RelField<'_>| RelationEnd {
+fn shape(x: &RelField, y: &RelField, name: Text, models: &[Model], cx: &mut Cx<'_, '_>) -> Option<Relation> {
+    let end = |f: &RelField| RelationEnd {
         model: models[f.model].name.clone(),
         field: models[f.model].fields[f.field].name.clone(),
     };
-    let field_name = |f: &RelField<'_>| models[f.model].fields[f.field].name.clone();
+    let field_name = |f: &RelField| models[f.model].fields[f.field].name.clone();
     match (x.arity == Arity::List, y.arity == Arity::List) {
         (true, true) => {
             for f in [x, y] {
@@ -393,7 +430,7 @@ fn shape(x: &RelField<'_>, y: &RelField<'_>, name: Text, models: &[Model], cx: &
                 .iter()
                 .map(|p| &p.fields)
                 .chain(own.uniques.iter().map(|u| &u.fields))
-                .any(|u| same_set(u, &relation.fields));
+                .any(|u| *u == relation.fields);
             if !relation.fields.is_empty() && !unique {
                 cx.diagnostics
                     .error("E0312", format!("the one-to-one relation `{}` needs unique `fields`", field_name(referencing)), referencing.span)
@@ -406,7 +443,7 @@ fn shape(x: &RelField<'_>, y: &RelField<'_>, name: Text, models: &[Model], cx: &
 }
 
 /// `onDelete`/`onUpdate` are only allowed on the side with the foreign key.
-fn no_actions(f: &RelField<'_>, other: Option<&RelField<'_>>, models: &[Model], cx: &mut Cx<'_, '_>) {
+fn no_actions(f: &RelField, other: Option<&RelField>, models: &[Model], cx: &mut Cx<'_, '_>) {
     for (action, span) in [f.on_delete, f.on_update].into_iter().flatten() {
         let help = match other {
             Some(o) => format!("put it on `{}` in `{}`", models[o.model].fields[o.field].name, models[o.model].name),
@@ -425,8 +462,8 @@ fn same_set(a: &[Text], b: &[Text]) -> bool {
 
 /// Checks the `fields`/`references` of the side holding the foreign key.
 fn foreign_key(
-    rel: &RelField<'_>,
-    other: &RelField<'_>,
+    rel: &RelField,
+    other: &RelField,
     kind: RelationKind,
     name: Text,
     models: &[Model],
@@ -508,7 +545,7 @@ fn foreign_key(
                 }
             }
         }
-        let referenced: Vec<Text> = references.iter().map(|(n, _)| Text::from(*n)).collect();
+        let referenced: Vec<Text> = references.iter().map(|(n, _)| n.clone()).collect();
         let is_unique = target
             .primary_key
             .iter()
@@ -579,8 +616,8 @@ fn foreign_key(
             model: rel.target.clone(),
             field: models[other.model].fields[other.field].name.clone(),
         },
-        fields: fields.iter().map(|(n, _)| Text::from(*n)).collect(),
-        references: references.iter().map(|(n, _)| Text::from(*n)).collect(),
+        fields: fields.iter().map(|(n, _)| n.clone()).collect(),
+        references: references.iter().map(|(n, _)| n.clone()).collect(),
         on_delete: rel.on_delete.map(|(a, _)| a),
         on_update: rel.on_update.map(|(a, _)| a),
         db_name: rel.map.clone(),
