@@ -3,6 +3,11 @@
 //! on the same file: `node bench/prisma-validate.mjs FILE` (see docs/benchmarks.md).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+
+// The allocator the `ssot` binary uses, so that the figure is what `ssot check` spends.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::{Path, PathBuf};
 
 fn largest_schema() -> (PathBuf, String) {

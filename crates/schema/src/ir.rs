@@ -252,7 +252,18 @@ impl ScalarType {
     ];
 
     pub fn parse(name: &str) -> Option<ScalarType> {
-        ScalarType::ALL.into_iter().find(|s| s.name() == name)
+        Some(match name {
+            "String" => ScalarType::String,
+            "Int" => ScalarType::Int,
+            "BigInt" => ScalarType::BigInt,
+            "Float" => ScalarType::Float,
+            "Decimal" => ScalarType::Decimal,
+            "Boolean" => ScalarType::Boolean,
+            "DateTime" => ScalarType::DateTime,
+            "Json" => ScalarType::Json,
+            "Bytes" => ScalarType::Bytes,
+            _ => return None,
+        })
     }
 
     pub fn name(self) -> &'static str {

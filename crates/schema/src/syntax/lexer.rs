@@ -144,9 +144,8 @@ impl Lexer<'_, '_> {
         // same line it is a plain comment (as in Prisma).
         let starts_line = self.tokens.last().is_none_or(|t| t.kind == TokenKind::Newline);
         let is_doc = starts_line && self.peek(2) == Some(b'/') && self.peek(3) != Some(b'/');
-        while self.bytes.get(self.pos).is_some_and(|&b| b != b'\n') {
-            self.pos += 1;
-        }
+        self.pos += self.bytes[self.pos..].iter().position(|&b| b == b'\n').unwrap_or(self.bytes.len() - self.pos);
+
         // Plain comments carry nothing any stage needs, so they leave no token.
         if is_doc {
             let span = Span::new(self.base + start + 3, self.base + self.pos);

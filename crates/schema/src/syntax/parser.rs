@@ -29,11 +29,12 @@ pub(crate) struct Parser<'s, 'd> {
     /// The current block was opened with content on the `{` line (reported once);
     /// its `}` on a content line is then not reported again.
     one_line_block: bool,
+    field_buffer: Vec<FieldAst>,
 }
 
 impl<'s, 'd> Parser<'s, 'd> {
     pub(crate) fn new(source: &'s str, tokens: Vec<Token>, diagnostics: &'d mut Diagnostics) -> Self {
-        Parser { source, tokens, pos: 0, diagnostics, one_line_block: false }
+        Parser { source, tokens, pos: 0, diagnostics, one_line_block: false, field_buffer: Vec::new() }
     }
 
     // ---- token helpers -------------------------------------------------------------
@@ -309,7 +310,10 @@ impl<'s, 'd> Parser<'s, 'd> {
     // ---- models ----------------------------------------------------------------------
 
     fn model_body(&mut self, kind: ModelKind, keyword: Token, name: Ident, doc: Vec<DocLine>) -> ModelAst {
-        let mut fields = Vec::with_capacity(16);
+        // Fields collect in a buffer reused across models, then move once into a Vec of
+        // the exact size: no regrowing and recopying of the (large) field nodes.
+        let mut fields = std::mem::take(&mut self.field_buffer);
+        fields.clear();
         let mut attributes = Vec::new();
         let mut pending_doc = Vec::new();
         while let Some(token) = self.peek() {
@@ -327,7 +331,7 @@ impl<'s, 'd> Parser<'s, 'd> {
                     self.expect_line_end("a block attribute");
                 }
                 TokenKind::Ident
-                    if BLOCK_KEYWORDS.contains(&self.text(token)) && self.peek_at(2) == Some(TokenKind::LBrace) =>
+                    if self.peek_at(2) == Some(TokenKind::LBrace) && BLOCK_KEYWORDS.contains(&self.text(token)) =>
                 {
                     // A new block starts: the current one lacks its `}`.
                     break;
@@ -355,7 +359,18 @@ impl<'s, 'd> Parser<'s, 'd> {
             }
         }
         let span = self.close_block(keyword, &name);
-        ModelAst { kind, keyword_span: keyword.span, name, fields, attributes, doc, inner_doc: pending_doc, span }
+        let exact: Vec<FieldAst> = fields.drain(..).collect();
+        self.field_buffer = fields;
+        ModelAst {
+            kind,
+            keyword_span: keyword.span,
+            name,
+            fields: exact,
+            attributes,
+            doc,
+            inner_doc: pending_doc,
+            span,
+        }
     }
 
     fn field(&mut self, doc: Vec<DocLine>) -> Option<FieldAst> {
@@ -641,7 +656,7 @@ impl<'s, 'd> Parser<'s, 'd> {
                     self.expect_line_end("a block attribute");
                 }
                 TokenKind::Ident
-                    if BLOCK_KEYWORDS.contains(&self.text(token)) && self.peek_at(2) == Some(TokenKind::LBrace) =>
+                    if self.peek_at(2) == Some(TokenKind::LBrace) && BLOCK_KEYWORDS.contains(&self.text(token)) =>
                 {
                     break
                 }
@@ -681,7 +696,7 @@ impl<'s, 'd> Parser<'s, 'd> {
                 TokenKind::RBrace => break,
                 TokenKind::Newline | TokenKind::DocComment => self.pos += 1,
                 TokenKind::Ident
-                    if BLOCK_KEYWORDS.contains(&self.text(token)) && self.peek_at(2) == Some(TokenKind::LBrace) =>
+                    if self.peek_at(2) == Some(TokenKind::LBrace) && BLOCK_KEYWORDS.contains(&self.text(token)) =>
                 {
                     break
                 }

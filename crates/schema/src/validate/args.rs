@@ -26,18 +26,19 @@ pub(crate) fn read<'a>(
 ) -> Args<'a> {
     let mut values: Vec<(&'static str, &'a Argument)> = Vec::new();
     let mut next_positional = positional.iter();
-    let shown = format!("{prefix}{}", attribute.name.name);
+    // Only needed for messages: built when one is reported.
+    let shown = || format!("{prefix}{}", attribute.name.name);
     for argument in &attribute.args {
         let name = match &argument.name {
             Some(ident) => match accepted.iter().find(|a| **a == ident.name) {
                 Some(known) => *known,
                 None => {
                     let mut report = diagnostics
-                        .error("E0201", format!("`{shown}` has no argument `{}`", ident.name), ident.span)
+                        .error("E0201", format!("`{}` has no argument `{}`", shown(), ident.name), ident.span)
                         .label("unknown argument")
                         .suggest(&ident.name, accepted.iter().copied());
                     if accepted.is_empty() {
-                        report = report.help(format!("`{shown}` takes no arguments"));
+                        report = report.help(format!("`{}` takes no arguments", shown()));
                     }
                     drop(report);
                     continue;
@@ -47,12 +48,12 @@ pub(crate) fn read<'a>(
                 Some(name) => *name,
                 None => {
                     let help = match positional.len() {
-                        0 if accepted.is_empty() => format!("`{shown}` takes no arguments"),
-                        0 => format!("name the argument: `{shown}` takes {}", list(accepted)),
-                        _ => format!("`{shown}` takes {} positional argument(s)", positional.len()),
+                        0 if accepted.is_empty() => format!("`{}` takes no arguments", shown()),
+                        0 => format!("name the argument: `{}` takes {}", shown(), list(accepted)),
+                        _ => format!("`{}` takes {} positional argument(s)", shown(), positional.len()),
                     };
                     diagnostics
-                        .error("E0202", format!("too many arguments for `{shown}`"), argument.span)
+                        .error("E0202", format!("too many arguments for `{}`", shown()), argument.span)
                         .label("unexpected argument")
                         .help(help);
                     continue;
@@ -61,7 +62,7 @@ pub(crate) fn read<'a>(
         };
         if let Some((_, first)) = values.iter().find(|(n, _)| *n == name) {
             diagnostics
-                .error("E0203", format!("argument `{name}` is given twice in `{shown}`"), argument.span)
+                .error("E0203", format!("argument `{name}` is given twice in `{}`", shown()), argument.span)
                 .label("duplicate argument")
                 .secondary(first.span, "first given here");
             continue;

@@ -114,7 +114,13 @@ pub(crate) fn block_index(attribute: &Attribute, model: &mut Model, cx: &mut Cx<
         _ => &["fields", "map"],
     };
     let a = args::read(attribute, "@@", accepted, &["fields"], cx.diagnostics);
-    let what = format!("`@@{kind}`");
+    let what = match kind {
+        "id" => "`@@id`",
+        "unique" => "`@@unique`",
+        "index" => "`@@index`",
+        _ => "`@@fulltext`",
+    };
+
     let Some(fields_expr) = a.get("fields") else {
         cx.diagnostics
             .error("E0165", format!("{what} needs a list of fields"), attribute.span)
@@ -122,7 +128,7 @@ pub(crate) fn block_index(attribute: &Attribute, model: &mut Model, cx: &mut Cx<
             .help(format!("write for example `@@{kind}([a, b])`"));
         return;
     };
-    let names = args::field_names(fields_expr, &what, cx.diagnostics);
+    let names = args::field_names(fields_expr, what, cx.diagnostics);
     if names.is_empty() && matches!(fields_expr, Expr::Array(..)) {
         cx.diagnostics
             .error("E0165", format!("{what} needs at least one field"), fields_expr.span())

@@ -98,11 +98,12 @@ const RESERVED_NAMES: [&str; 46] = [
 
 pub(crate) fn is_valid_name(name: &str) -> bool {
     let bytes = name.as_bytes();
-    if bytes.first().is_some_and(u8::is_ascii_alphabetic)
-        && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
-    {
-        return true;
+    if bytes.is_ascii() {
+        // Names come from identifier tokens (letters, digits, `_`, `-`): only the first
+        // character and dashes need a look.
+        return bytes.first().is_some_and(u8::is_ascii_alphabetic) && !bytes.contains(&b'-');
     }
+
     let mut chars = name.chars();
     chars.next().is_some_and(char::is_alphabetic) && chars.all(|c| c.is_alphanumeric() || c == '_')
 }
@@ -121,7 +122,7 @@ pub fn build(source: &str, ast: &SchemaAst, diagnostics: &mut Diagnostics) -> Sc
         preview_features,
         relation_mode: config.datasource.as_ref().map_or(ir::RelationMode::ForeignKeys, |d| d.relation_mode),
         schemas: config.datasource.as_ref().map(|d| d.schemas.clone()).unwrap_or_default(),
-        tops: FxHashMap::default(),
+        tops: FxHashMap::with_capacity_and_hasher(ast.items.len(), Default::default()),
     };
     collect_names(ast, &mut cx);
     let enums: Vec<ir::Enum> = ast

@@ -41,7 +41,13 @@ fn identifier_limit(provider: Provider) -> usize {
 /// Prisma's derived constraint name: `{table}_{columns}_{suffix}`, with the part before
 /// the suffix cut so that the whole fits the database's identifier length.
 pub fn default_constraint_name(table: &str, columns: &[&str], suffix: &str, limit: usize) -> Text {
-    let mut prefix = if columns.is_empty() { table.to_string() } else { format!("{table}_{}", columns.join("_")) };
+    let mut prefix =
+        String::with_capacity(table.len() + columns.iter().map(|c| c.len() + 1).sum::<usize>() + suffix.len() + 1);
+    prefix.push_str(table);
+    for column in columns {
+        prefix.push('_');
+        prefix.push_str(column);
+    }
     let room = limit.saturating_sub(suffix.len() + 1);
     if prefix.len() > room {
         let mut cut = room;
@@ -50,7 +56,9 @@ pub fn default_constraint_name(table: &str, columns: &[&str], suffix: &str, limi
         }
         prefix.truncate(cut);
     }
-    compact_str::format_compact!("{prefix}_{suffix}")
+    prefix.push('_');
+    prefix.push_str(suffix);
+    Text::from(prefix)
 }
 
 fn columns<'a>(model: &'a Model, fields: &[Text]) -> Vec<&'a str> {
@@ -79,9 +87,11 @@ pub(crate) fn check(
 /// Tables across models (per database schema), columns within a table, and `@map`
 /// values against the other fields' names. Returns the tables already reported.
 fn tables_and_columns(models: &[Model], asts: &[&ModelAst], cx: &mut Cx<'_, '_>) -> HashSet<Text> {
-    let mut tables: HashMap<(Option<&str>, &str), &Model> = HashMap::default();
+    let mut tables: HashMap<(Option<&str>, &str), &Model> =
+        HashMap::with_capacity_and_hasher(models.len(), Default::default());
     let mut clashing = HashSet::default();
-    let mut seen_names = HashSet::default();
+    let mut seen_names: HashSet<&str> = HashSet::with_capacity_and_hasher(models.len(), Default::default());
+
     // A model whose name is taken twice is reported as such (E0110), not again here.
     let distinct = models.iter().filter(|m| seen_names.insert(m.name.as_str()));
     for model in distinct.filter(|m| m.kind != ModelKindIr::Type) {
@@ -99,9 +109,10 @@ fn tables_and_columns(models: &[Model], asts: &[&ModelAst], cx: &mut Cx<'_, '_>)
         } else {
             tables.insert(key, model);
         }
-        let mut columns: HashMap<&str, &crate::ir::Field> = HashMap::default();
-        for field in model.fields.iter().filter(|f| !f.is_relation()) {
-            if let Some(first) = columns.get(field.db_name.as_str()) {
+        // Models are small: comparing with the earlier columns beats building a map.
+        let columns: Vec<&crate::ir::Field> = model.fields.iter().filter(|f| !f.is_relation()).collect();
+        for (i, field) in columns.iter().enumerate() {
+            if let Some(first) = columns[..i].iter().find(|f| f.db_name == field.db_name) {
                 cx.diagnostics
                     .error(
                         "E0170",
@@ -113,8 +124,6 @@ fn tables_and_columns(models: &[Model], asts: &[&ModelAst], cx: &mut Cx<'_, '_>)
                     )
                     .label("column name already taken")
                     .secondary(first.span, "taken here");
-            } else {
-                columns.insert(field.db_name.as_str(), field);
             }
         }
         for field in model.fields.iter().filter(|f| f.db_name != f.name) {
@@ -166,7 +175,9 @@ fn resolve_constraints(
     let limit = identifier_limit(provider);
     let names_primary_keys = !matches!(provider, Provider::Mysql | Provider::Sqlite | Provider::Mongodb);
     let names_foreign_keys = !matches!(provider, Provider::Sqlite | Provider::Mongodb);
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(
+        models.iter().map(|m| 1 + m.uniques.len() + m.indexes.len()).sum::<usize>() + relations.len(),
+    );
     for model in models.iter_mut().filter(|m| m.kind == ModelKindIr::Model) {
         if clashing_tables.contains(&model.db_name) {
             continue;
@@ -229,54 +240,47 @@ fn resolve_constraints(
     out
 }
 
-/// Where the database keeps constraint names in one namespace, two equal names clash.
-fn report_clashes(constraints: &[Constraint], provider: Provider, cx: &mut Cx<'_, '_>) {
-    // (database schema, table or "" for the schema-wide namespace, name) -> first constraint
-    let mut seen: HashMap<(&str, &str, &str), &Constraint> =
-        HashMap::with_capacity_and_hasher(constraints.len() * 2, Default::default());
-    for c in constraints {
-        let mut namespaces: [Option<(&str, &'static str)>; 2] = [None, None];
-        match provider {
-            Provider::Mysql => match c.kind {
-                Kind::ForeignKey => namespaces[0] = Some(("", "the whole database, for foreign keys")),
-                Kind::Unique | Kind::Index => {
-                    namespaces[0] = Some((c.table.as_str(), "the table, for indexes and unique constraints"))
-                }
-                Kind::PrimaryKey => {}
-            },
-            Provider::Sqlite => {
-                if matches!(c.kind, Kind::Unique | Kind::Index) {
-                    namespaces[0] = Some(("", "the whole database, for indexes and unique constraints"));
-                }
-            }
-            _ => {
-                if c.kind != Kind::ForeignKey {
-                    namespaces[0] = Some(("", "the whole schema, for primary keys, indexes and unique constraints"));
-                }
-                namespaces[1] = Some((c.table.as_str(), "the table, for all of its constraints"));
-            }
+/// Whether the database keeps `a` and `b` in one namespace, and which one (for the message).
+fn shared_namespace(a: &Constraint, b: &Constraint, provider: Provider) -> Option<&'static str> {
+    if a.schema != b.schema {
+        return None;
+    }
+    let keyed = |c: &Constraint| matches!(c.kind, Kind::Unique | Kind::Index);
+    let same_table = a.table == b.table;
+    match provider {
+        Provider::Mysql if a.kind == Kind::ForeignKey && b.kind == Kind::ForeignKey => {
+            Some("the whole database, for foreign keys")
         }
-        for (scope, described) in namespaces.into_iter().flatten() {
-            let key = (c.schema.as_str(), scope, c.name.as_str());
-            match seen.get(&key) {
-                // Outside MySQL, two non-foreign-key names on one table also clash in the
-                // schema-wide namespace, which has reported them already.
-                Some(first)
-                    if !scope.is_empty()
-                        && provider != Provider::Mysql
-                        && first.kind != Kind::ForeignKey
-                        && c.kind != Kind::ForeignKey => {}
-                Some(first) => {
-                    cx.diagnostics
-                        .error("E0172", format!("the constraint or index name `{}` is used twice", c.name), c.span)
-                        .label(format!("names must be unique in {described}"))
-                        .secondary(first.span, "the same name is derived or given here")
-                        .help("give one of them another name with `map: \"...\"`");
-                }
-                None => {
-                    seen.insert(key, c);
-                }
-            }
+        Provider::Mysql if keyed(a) && keyed(b) && same_table => Some("the table, for indexes and unique constraints"),
+        Provider::Mysql => None,
+        Provider::Sqlite if keyed(a) && keyed(b) => Some("the whole database, for indexes and unique constraints"),
+        Provider::Sqlite => None,
+        _ if a.kind != Kind::ForeignKey && b.kind != Kind::ForeignKey => {
+            Some("the whole schema, for primary keys, indexes and unique constraints")
+        }
+        _ if same_table => Some("the table, for all of its constraints"),
+        _ => None,
+    }
+}
+
+/// Where the database keeps constraint names in one namespace, two equal names clash.
+/// Names are looked up once each; the rare equal names are then compared pairwise.
+fn report_clashes(constraints: &[Constraint], provider: Provider, cx: &mut Cx<'_, '_>) {
+    // name -> the latest constraint with it; `previous[i]` chains to the one before.
+    let mut latest: HashMap<&str, usize> = HashMap::with_capacity_and_hasher(constraints.len(), Default::default());
+    let mut previous: Vec<Option<usize>> = Vec::with_capacity(constraints.len());
+    for (i, c) in constraints.iter().enumerate() {
+        let before = latest.insert(c.name.as_str(), i);
+        previous.push(before);
+        let earlier = std::iter::successors(before, |&j| previous[j]);
+        let clash = earlier.into_iter().find_map(|j| shared_namespace(&constraints[j], c, provider).map(|n| (j, n)));
+
+        if let Some((j, described)) = clash {
+            cx.diagnostics
+                .error("E0172", format!("the constraint or index name `{}` is used twice", c.name), c.span)
+                .label(format!("names must be unique in {described}"))
+                .secondary(constraints[j].span, "the same name is derived or given here")
+                .help("give one of them another name with `map: \"...\"`");
         }
     }
 }

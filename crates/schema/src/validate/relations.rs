@@ -30,6 +30,8 @@ struct RelField {
     arity: Arity,
     /// Its `@relation` had a syntax error: the relation is not checked further.
     malformed: bool,
+    /// The index of the target model in the model list.
+    target_index: Option<usize>,
 }
 
 impl RelField {
@@ -83,8 +85,10 @@ pub(crate) fn resolve(asts: &[&ModelAst], models: &mut [Model], cx: &mut Cx<'_, 
 fn collect(asts: &[&ModelAst], models: &[Model], cx: &mut Cx<'_, '_>) -> Vec<RelField> {
     let mut out = Vec::new();
     let ignored: FxHashSet<&str> = models.iter().filter(|m| m.ignored).map(|m| m.name.as_str()).collect();
-
+    let index: FxHashMap<&str, usize> = models.iter().enumerate().map(|(i, m)| (m.name.as_str(), i)).collect();
     for (mi, (ast, model)) in asts.iter().zip(models).enumerate() {
+        // IR fields keep the AST's order (skipping broken ones), so one pass finds each.
+        let mut ast_fields = ast.fields.iter();
         for (fi, field) in model.fields.iter().enumerate() {
             let FieldType::Relation { model: target, .. } = &field.ty else {
                 continue;
@@ -104,12 +108,12 @@ fn collect(asts: &[&ModelAst], models: &[Model], cx: &mut Cx<'_, '_>) -> Vec<Rel
                     .help("add `@ignore` to the field");
                 continue;
             }
-            let attribute = ast
-                .fields
-                .iter()
-                .find(|f| f.name.name == field.name)
+            let attribute = ast_fields
+                .find(|f| f.span == field.span)
                 .and_then(|f| f.attributes.iter().find(|a| a.name.name == "relation"));
-            out.push(read_relation_attribute(mi, fi, field, target, attribute, cx));
+            let mut rel = read_relation_attribute(mi, fi, field, target, attribute, cx);
+            rel.target_index = index.get(target.as_str()).copied();
+            out.push(rel);
         }
     }
     out
@@ -136,6 +140,7 @@ fn read_relation_attribute(
         span: field.span,
         arity: field.arity,
         malformed: attribute.is_some_and(|a| a.malformed),
+        target_index: None,
     };
     let Some(attribute) = attribute.filter(|a| !a.malformed) else {
         return rel;
@@ -324,7 +329,7 @@ fn shape(x: &RelField, y: &RelField, name: Text, models: &[Model], cx: &mut Cx<'
                         .help("remove the arguments, or model the join table explicitly");
                 }
                 no_actions(f, None, models, cx);
-                let target = models.iter().find(|m| m.name == f.target)?;
+                let target = models.get(f.target_index?)?;
                 if target.primary_key.as_ref().is_none_or(|pk| pk.fields.len() != 1) {
                     cx.diagnostics
                         .error("E0304", format!("`{}` has no single-field `@id`, so it cannot be part of the many-to-many relation `{}`", target.name, field_name(f)), f.span)
@@ -471,7 +476,7 @@ fn foreign_key(
 ) -> Relation {
     let own = &models[rel.model];
     let relation_field = &own.fields[rel.field];
-    let target = models.iter().find(|m| m.name == rel.target);
+    let target = rel.target_index.and_then(|i| models.get(i));
     let fields = rel.fields.clone().unwrap_or_default();
     let references = rel.references.clone().unwrap_or_default();
     if rel.fields.is_some() != rel.references.is_some() {
