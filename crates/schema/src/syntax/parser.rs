@@ -29,12 +29,11 @@ pub(crate) struct Parser<'s, 'd> {
     /// The current block was opened with content on the `{` line (reported once);
     /// its `}` on a content line is then not reported again.
     one_line_block: bool,
-    field_buffer: Vec<FieldAst>,
 }
 
 impl<'s, 'd> Parser<'s, 'd> {
     pub(crate) fn new(source: &'s str, tokens: Vec<Token>, diagnostics: &'d mut Diagnostics) -> Self {
-        Parser { source, tokens, pos: 0, diagnostics, one_line_block: false, field_buffer: Vec::new() }
+        Parser { source, tokens, pos: 0, diagnostics, one_line_block: false }
     }
 
     // ---- token helpers -------------------------------------------------------------
@@ -310,10 +309,7 @@ impl<'s, 'd> Parser<'s, 'd> {
     // ---- models ----------------------------------------------------------------------
 
     fn model_body(&mut self, kind: ModelKind, keyword: Token, name: Ident, doc: Vec<DocLine>) -> ModelAst {
-        // Fields collect in a buffer reused across models, then move once into a Vec of
-        // the exact size: no regrowing and recopying of the (large) field nodes.
-        let mut fields = std::mem::take(&mut self.field_buffer);
-        fields.clear();
+        let mut fields = Vec::new();
         let mut attributes = Vec::new();
         let mut pending_doc = Vec::new();
         while let Some(token) = self.peek() {
@@ -359,18 +355,7 @@ impl<'s, 'd> Parser<'s, 'd> {
             }
         }
         let span = self.close_block(keyword, &name);
-        let exact: Vec<FieldAst> = fields.drain(..).collect();
-        self.field_buffer = fields;
-        ModelAst {
-            kind,
-            keyword_span: keyword.span,
-            name,
-            fields: exact,
-            attributes,
-            doc,
-            inner_doc: pending_doc,
-            span,
-        }
+        ModelAst { kind, keyword_span: keyword.span, name, fields, attributes, doc, inner_doc: pending_doc, span }
     }
 
     fn field(&mut self, doc: Vec<DocLine>) -> Option<FieldAst> {
