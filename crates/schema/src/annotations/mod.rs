@@ -6,6 +6,7 @@
 //! Here they are cut out of the documentation, parsed with the value grammar in
 //! [`value`], and checked into typed IR ([`Annotations`]) against the model they sit on.
 
+mod options;
 mod typed;
 pub mod value;
 

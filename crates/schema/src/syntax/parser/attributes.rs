@@ -1,0 +1,185 @@
+//! Attributes (`@id`, `@@index([a, b], map: "x")`), argument lists and values.
+
+use super::Parser;
+use crate::span::Span;
+use crate::syntax::ast::Text;
+use crate::syntax::ast::*;
+use crate::syntax::lexer::{self, Token, TokenKind};
+
+impl Parser<'_, '_> {
+    // ---- attributes and expressions ------------------------------------------------
+
+    /// An attribute whose `@` or `@@` token (`at`) has just been consumed.
+    pub(super) fn attribute(&mut self, at: Token, doc: Vec<DocLine>) -> Attribute {
+        let block = at.kind == TokenKind::AtAt;
+        let name = match self.path() {
+            Some((path, span)) => Ident { name: path, span },
+            None => {
+                let span = self.here();
+                self.error("E0020", "expected an attribute name after `@`", span)
+                    .label("expected a name such as `id` or `default`");
+                Ident { name: Text::default(), span: at.span }
+            }
+        };
+        let mut args = Vec::new();
+        let mut args_span = None;
+        let mut malformed = name.name.is_empty();
+        if let Some(open) = self.eat(TokenKind::LParen) {
+            let (parsed, close, ok) = self.arguments(open.span, TokenKind::RParen);
+            args = parsed;
+            args_span = Some(open.span.to(close));
+            malformed |= !ok;
+        }
+        let end = args_span.unwrap_or(name.span);
+        Attribute { name, block, args, args_span, malformed, doc, span: at.span.to(end) }
+    }
+
+    /// `ident(.ident)*`, returned as one dotted string.
+    pub(super) fn path(&mut self) -> Option<(Text, Span)> {
+        let first = self.eat(TokenKind::Ident)?;
+        let mut path = Text::from(self.text(first));
+
+        let mut span = first.span;
+        while self.at(TokenKind::Dot) && self.peek_at(1) == Some(TokenKind::Ident) {
+            self.pos += 1;
+            let next = self.bump()?;
+            path.push('.');
+            path.push_str(self.text(next));
+            span = span.to(next.span);
+        }
+        Some((path, span))
+    }
+
+    /// Arguments up to `close`; returns them, the closing token's span, and whether the
+    /// list was well-formed. Like Prisma, the list must stay on one line and takes no
+    /// trailing comma.
+    pub(crate) fn arguments(&mut self, open: Span, close: TokenKind) -> (Vec<Argument>, Span, bool) {
+        let mut args = Vec::new();
+        if let Some(t) = self.eat(close) {
+            return (args, t.span, true);
+        }
+        loop {
+            match self.argument() {
+                Some(arg) => args.push(arg),
+                None => return (args, self.unclosed(open, close), false),
+            }
+            if let Some(t) = self.eat(close) {
+                return (args, t.span, true);
+            }
+            let Some(comma) = self.eat(TokenKind::Comma) else {
+                return (args, self.unclosed(open, close), false);
+            };
+            if let Some(t) = self.eat(close) {
+                self.error("E0026", "trailing commas are not allowed", comma.span).label("remove this comma");
+                return (args, t.span, false);
+            }
+        }
+    }
+
+    pub(super) fn unclosed(&mut self, open: Span, close: TokenKind) -> Span {
+        let closer = if close == TokenKind::RParen { ")" } else { "]" };
+        if self.at(TokenKind::Error) {
+            // The lexer has reported this token; a second message would only repeat it.
+            return self.skip_to_closer(open, close);
+        }
+
+        let span = self.here();
+        let found = self.describe_here();
+        let help = if self.at(TokenKind::Newline) {
+            "Prisma requires an attribute's arguments (and a list) to stay on one line"
+        } else {
+            "separate arguments with `,`"
+        };
+        self.error("E0021", format!("expected `,` or `{closer}`, found {found}"), span)
+            .label(format!("expected `{closer}` to close the list"))
+            .secondary(open, "opened here")
+            .help(help);
+        self.skip_to_closer(open, close)
+    }
+
+    /// Skips to the closer on this line, if any, and returns its span.
+    pub(super) fn skip_to_closer(&mut self, open: Span, close: TokenKind) -> Span {
+        while let Some(kind) = self.peek_kind() {
+            if kind == close {
+                let t = self.bump();
+                return t.map_or(open, |t| t.span);
+            }
+            if matches!(kind, TokenKind::Newline | TokenKind::RBrace) {
+                break;
+            }
+            self.pos += 1;
+        }
+        open
+    }
+
+    pub(super) fn argument(&mut self) -> Option<Argument> {
+        if self.at(TokenKind::Ident) && self.peek_at(1) == Some(TokenKind::Colon) {
+            let name_token = self.bump()?;
+            let name = self.ident(name_token);
+            self.pos += 1;
+            let value = match self.expr() {
+                Some(value) => value,
+                None => {
+                    let span = self.here();
+                    let found = self.describe_here();
+                    self.error("E0022", format!("argument `{}` has no value", name.name), span)
+                        .label(format!("expected a value, found {found}"));
+                    return None;
+                }
+            };
+            let span = name.span.to(value.span());
+            return Some(Argument { name: Some(name), value, span });
+        }
+        let value = self.expr()?;
+        Some(Argument { name: None, span: value.span(), value })
+    }
+
+    /// One value: string, number, path, function call or list. Reports nothing when
+    /// no value starts here; the caller knows what was expected.
+    pub(crate) fn expr(&mut self) -> Option<Expr> {
+        let token = self.peek()?;
+        match token.kind {
+            TokenKind::Str => {
+                self.pos += 1;
+                let raw = self.text(token);
+                let value = match lexer::unescape(raw) {
+                    Ok(v) => v,
+                    Err(offset) => {
+                        let at = token.span.start + offset;
+                        self.error("E0023", "unknown escape sequence in string", Span::new(at - 1, at + 1))
+                            .label("not a valid escape")
+                            .help("valid escapes are \\\" \\\\ \\n \\t \\r \\0 and \\uXXXX");
+                        String::new()
+                    }
+                };
+                Some(Expr::Str(value.into(), token.span))
+            }
+            TokenKind::Number => {
+                self.pos += 1;
+                Some(Expr::Number(Text::from(self.text(token)), token.span))
+            }
+            TokenKind::Ident => {
+                let (path, span) = self.path()?;
+                if let Some(open) = self.eat(TokenKind::LParen) {
+                    let (args, close, _) = self.arguments(open.span, TokenKind::RParen);
+                    return Some(Expr::Call { name: Ident { name: path, span }, args, span: span.to(close) });
+                }
+                Some(Expr::Path(path, span))
+            }
+            TokenKind::LBracket => {
+                self.pos += 1;
+                let (args, close, _) = self.arguments(token.span, TokenKind::RBracket);
+                let mut items = Vec::with_capacity(args.len());
+                for arg in args {
+                    if let Some(name) = &arg.name {
+                        self.error("E0024", "list elements cannot be named", name.span)
+                            .label("remove this name and its `:`");
+                    }
+                    items.push(arg.value);
+                }
+                Some(Expr::Array(items, token.span.to(close)))
+            }
+            _ => None,
+        }
+    }
+}

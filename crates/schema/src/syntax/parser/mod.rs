@@ -1,0 +1,319 @@
+//! Recursive-descent parser for the Prisma Schema Language, with error recovery.
+//!
+//! This module holds the parser's state, token helpers, recovery and the top level;
+//! `blocks.rs` parses block bodies (models, enums, configuration) and `attributes.rs`
+//! attributes, argument lists and values.
+//!
+//! Prisma is line-oriented: a field, an enum value, a block attribute and a
+//! `key = value` property each take one line (attribute arguments may span several).
+//! So recovery is simple and effective: on an error, report it, skip to the end of the
+//! line (or over a whole unknown block at the top level) and carry on. One run reports
+//! every syntax error.
+
+mod attributes;
+mod blocks;
+
+use super::ast::*;
+use super::lexer::{self, Token, TokenKind};
+use crate::diagnostic::{did_you_mean, Diagnostic, Diagnostics, Report};
+use crate::span::Span;
+
+const BLOCK_KEYWORDS: [&str; 6] = ["model", "enum", "view", "type", "datasource", "generator"];
+
+/// Parses a whole schema. Never fails: problems land in `diagnostics`.
+pub fn parse(source: &str, diagnostics: &mut Diagnostics) -> SchemaAst {
+    let tokens = lexer::lex(source, 0, diagnostics);
+    Parser::new(source, tokens, diagnostics).schema()
+}
+
+/// Parses one expression (an annotation or attribute argument value) from tokens.
+pub(crate) struct Parser<'s, 'd> {
+    source: &'s str,
+    tokens: Vec<Token>,
+    pos: usize,
+    diagnostics: &'d mut Diagnostics,
+    /// The current block was opened with content on the `{` line (reported once);
+    /// its `}` on a content line is then not reported again.
+    one_line_block: bool,
+}
+
+impl<'s, 'd> Parser<'s, 'd> {
+    pub(crate) fn new(source: &'s str, tokens: Vec<Token>, diagnostics: &'d mut Diagnostics) -> Self {
+        Parser { source, tokens, pos: 0, diagnostics, one_line_block: false }
+    }
+
+    // ---- token helpers -------------------------------------------------------------
+
+    fn peek(&self) -> Option<Token> {
+        self.tokens.get(self.pos).copied()
+    }
+
+    fn peek_kind(&self) -> Option<TokenKind> {
+        self.peek().map(|t| t.kind)
+    }
+
+    fn peek_at(&self, ahead: usize) -> Option<TokenKind> {
+        self.tokens.get(self.pos + ahead).map(|t| t.kind)
+    }
+
+    fn at(&self, kind: TokenKind) -> bool {
+        self.peek_kind() == Some(kind)
+    }
+
+    fn bump(&mut self) -> Option<Token> {
+        let token = self.peek();
+        if token.is_some() {
+            self.pos += 1;
+        }
+        token
+    }
+
+    fn eat(&mut self, kind: TokenKind) -> Option<Token> {
+        if self.at(kind) {
+            self.bump()
+        } else {
+            None
+        }
+    }
+
+    fn text(&self, token: Token) -> &'s str {
+        token.span.slice(self.source)
+    }
+
+    fn ident(&self, token: Token) -> Ident {
+        Ident { name: Text::from(self.text(token)), span: token.span }
+    }
+
+    /// Span of the current token, or an empty span at the end of input.
+    fn here(&self) -> Span {
+        match self.peek() {
+            Some(t) => t.span,
+            None => {
+                let end = self.source.len();
+                Span::new(end, end)
+            }
+        }
+    }
+
+    fn describe_here(&self) -> String {
+        match self.peek() {
+            None => "end of file".to_string(),
+            Some(t) if t.kind == TokenKind::Newline => "end of line".to_string(),
+            Some(t) if t.kind == TokenKind::DocComment => "a doc comment".to_string(),
+            Some(t) => format!("`{}`", self.text(t)),
+        }
+    }
+
+    fn error(&mut self, code: &'static str, message: impl Into<String>, span: Span) -> Report<'_> {
+        self.diagnostics.error(code, message, span)
+    }
+
+    /// Skips the rest of the current line, stopping before a `}` so that the
+    /// enclosing block still closes.
+    fn recover_line(&mut self) {
+        while let Some(kind) = self.peek_kind() {
+            match kind {
+                TokenKind::Newline => {
+                    self.pos += 1;
+                    return;
+                }
+                TokenKind::RBrace => return,
+                _ => self.pos += 1,
+            }
+        }
+    }
+
+    /// The end of the line must come next (or the block's `}` on the next token).
+    fn expect_line_end(&mut self, what: &str) {
+        match self.peek_kind() {
+            None | Some(TokenKind::Newline) => {
+                self.bump();
+            }
+            Some(TokenKind::RBrace) if self.one_line_block => {}
+            Some(TokenKind::RBrace) => {
+                let span = self.here();
+                self.error("E0010", format!("{what} must end with a line break"), span)
+                    .label("expected a new line before this `}`");
+            }
+            Some(TokenKind::Error) => self.recover_line(),
+            Some(_) => {
+                let span = self.here();
+                let found = self.describe_here();
+                self.error("E0011", format!("unexpected {found} after {what}"), span)
+                    .label("expected the end of the line");
+                self.recover_line();
+            }
+        }
+    }
+
+    // ---- top level -----------------------------------------------------------------
+
+    fn schema(mut self) -> SchemaAst {
+        let mut items = Vec::new();
+        let mut doc = Vec::new();
+        while let Some(token) = self.peek() {
+            match token.kind {
+                TokenKind::Newline => self.pos += 1,
+                TokenKind::DocComment => {
+                    doc.push(self.doc_line(token));
+                    self.pos += 1;
+                }
+                TokenKind::Ident if BLOCK_KEYWORDS.contains(&self.text(token)) => {
+                    let doc = std::mem::take(&mut doc);
+                    if let Some(item) = self.block(doc) {
+                        items.push(item);
+                    }
+                }
+                _ => {
+                    doc.clear();
+                    self.unknown_top_level(token);
+                }
+            }
+        }
+        SchemaAst { items }
+    }
+
+    fn doc_line(&self, token: Token) -> DocLine {
+        DocLine { text: Text::from(self.text(token)), span: token.span }
+    }
+
+    fn unknown_top_level(&mut self, token: Token) {
+        let text = self.text(token).to_string();
+        let diagnostic = if token.kind == TokenKind::Ident {
+            Diagnostic::error("E0003", format!("unknown block type `{text}`"), token.span)
+                .label("expected `model`, `enum`, `view`, `type`, `datasource` or `generator`")
+                .suggest(&text, BLOCK_KEYWORDS)
+        } else {
+            Diagnostic::error("E0004", format!("unexpected `{text}` at the top level"), token.span)
+                .label("expected a block such as `model Name { ... }`")
+        };
+        // The lexer has reported an error token already.
+        if token.kind != TokenKind::Error {
+            self.diagnostics.push(diagnostic);
+        }
+        // Skip the rest of the line, and the whole `{ ... }` block if the line opens one.
+        while let Some(kind) = self.peek_kind() {
+            match kind {
+                TokenKind::Newline => {
+                    self.pos += 1;
+                    return;
+                }
+                TokenKind::LBrace => {
+                    self.skip_balanced_block();
+                    return;
+                }
+                _ => self.pos += 1,
+            }
+        }
+    }
+
+    fn skip_balanced_block(&mut self) {
+        let mut depth = 0usize;
+        while let Some(kind) = self.bump().map(|t| t.kind) {
+            match kind {
+                TokenKind::LBrace => depth += 1,
+                TokenKind::RBrace => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        return;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn block(&mut self, doc: Vec<DocLine>) -> Option<Item> {
+        self.one_line_block = false;
+        let keyword = self.bump()?;
+
+        let keyword_text = self.text(keyword);
+        let name = match self.peek() {
+            Some(t) if t.kind == TokenKind::Ident => {
+                self.pos += 1;
+                self.ident(t)
+            }
+            _ => {
+                let span = self.here();
+                let found = self.describe_here();
+                self.error("E0005", format!("expected a name after `{keyword_text}`, found {found}"), span)
+                    .label("the block needs a name");
+                self.unknown_block_rest();
+                return None;
+            }
+        };
+        if self.eat(TokenKind::LBrace).is_none() {
+            let span = self.here();
+            let found = self.describe_here();
+            self.error("E0006", format!("expected `{{` after `{keyword_text} {}`, found {found}", name.name), span)
+                .label("the block's body must start here");
+            self.unknown_block_rest();
+            return None;
+        }
+        if !matches!(self.peek_kind(), Some(TokenKind::Newline) | None) {
+            let span = self.here();
+            self.error("E0008", "a block's body must start on a new line", span)
+                .label("expected a line break after `{`")
+                .help("put each field, value or property on its own line");
+            self.one_line_block = true;
+        }
+        let item = match keyword_text {
+            "model" => Item::Model(self.model_body(ModelKind::Model, keyword, name, doc)),
+            "view" => Item::Model(self.model_body(ModelKind::View, keyword, name, doc)),
+            "type" => Item::Model(self.model_body(ModelKind::Type, keyword, name, doc)),
+            "enum" => Item::Enum(self.enum_body(keyword, name, doc)),
+            "datasource" => Item::Config(self.config_body(ConfigKind::Datasource, keyword, name, doc)),
+            _ => Item::Config(self.config_body(ConfigKind::Generator, keyword, name, doc)),
+        };
+        Some(item)
+    }
+
+    /// After a malformed block header: skip to and over the block if one opens on this line.
+    fn unknown_block_rest(&mut self) {
+        while let Some(kind) = self.peek_kind() {
+            match kind {
+                TokenKind::Newline => {
+                    self.pos += 1;
+                    return;
+                }
+                TokenKind::LBrace => {
+                    self.skip_balanced_block();
+                    return;
+                }
+                _ => self.pos += 1,
+            }
+        }
+    }
+
+    /// Consumes the closing `}`; reports an unclosed block at its keyword otherwise.
+    fn close_block(&mut self, keyword: Token, name: &Ident) -> Span {
+        match self.eat(TokenKind::RBrace) {
+            Some(t) => {
+                let end = t.span;
+                match self.peek_kind() {
+                    None | Some(TokenKind::Newline) => {}
+                    Some(_) => {
+                        let span = self.here();
+                        self.error("E0011", "unexpected text after the closing `}`", span)
+                            .label("expected the end of the line");
+                        self.recover_line();
+                    }
+                }
+                keyword.span.to(end)
+            }
+            None => {
+                let kw = self.text(keyword).to_string();
+                let end = self.source.len();
+                self.error("E0007", format!("`{kw} {}` is never closed", name.name), keyword.span.to(name.span))
+                    .label("this block has no closing `}`")
+                    .help("add a `}` on its own line after the block's last line");
+                keyword.span.to(Span::new(end, end))
+            }
+        }
+    }
+}
+
+/// Suggests the block keyword a misspelt one was meant to be.
+pub fn suggest_keyword(word: &str) -> Option<&'static str> {
+    did_you_mean(word, BLOCK_KEYWORDS)
+}
