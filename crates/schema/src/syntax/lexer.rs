@@ -161,7 +161,22 @@ impl Lexer<'_, '_> {
             Some(offset) => {
                 let end = self.pos + 2 + offset + 2;
                 let spans_lines = self.bytes[start..end].contains(&b'\n');
+                // Prisma takes a block comment only where a line comment could be too: at
+                // the start of a line, or ending it.
+                let starts_line = self.tokens.last().is_none_or(|t| t.kind == TokenKind::Newline);
+                let rest = &self.bytes[end..];
+                let line_rest = &rest[..rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len())];
+                let ends_line = line_rest.iter().all(|b| b.is_ascii_whitespace())
+                    || line_rest.trim_ascii_start().starts_with(b"//");
+                if !starts_line && !ends_line {
+                    let span = Span::new(self.base + start, self.base + end);
+                    self.diagnostics
+                        .error("E0030", "a block comment can only stand at the start or the end of a line", span)
+                        .label("not allowed between the parts of a line")
+                        .help("move it to the end of the line, or to a line of its own");
+                }
                 self.pos = end;
+
                 if spans_lines && self.tokens.last().is_some_and(|t| t.kind != TokenKind::Newline) {
                     self.tokens
                         .push(Token { kind: TokenKind::Newline, span: Span::new(self.base + end, self.base + end) });

@@ -149,7 +149,13 @@ fn one_run_reports_every_error() {
 
 #[test]
 fn prisma_line_rules() {
-    assert_eq!(errors("model A { id Int @id }\n"), ["E0008"]);
+    // Prisma skips the rest of the `{` line, `}` included: the block is never closed.
+    assert_eq!(errors("model A { id Int @id }\n"), ["E0007", "W0008"]);
+    assert_eq!(errors("model A {\n  id Int @id\n} model B {\n  id Int @id\n}\n"), Vec::<&str>::new());
+    assert_eq!(errors("modelC {\n  id Int @id\n}\n"), ["W0009"]);
+    assert_eq!(errors("model A {\n  id /* c */ Int\n}\n"), ["E0030"]);
+    assert_eq!(errors("/* c */ model A {\n  /* d */ id Int @id /* e */\n}\n"), Vec::<&str>::new());
+
     assert_eq!(errors("model A {\n  id Int @id @@map(\"x\")\n}\n"), ["E0011"]);
     assert_eq!(errors("model A {\n  id Int @id\n  @@index([id,])\n}\n"), ["E0026"]);
     assert_eq!(errors("model A {\n  id Int[]?\n}\n"), ["E0018"]);

@@ -86,7 +86,16 @@ fn resolve_type(name: &TypeName, cx: &mut Cx<'_, '_>) -> Option<FieldType> {
 }
 
 fn check_type_support(model: &ModelAst, ast: &FieldAst, ty: &FieldType, arity: Arity, cx: &mut Cx<'_, '_>) {
-    let Some(provider) = cx.provider else { return };
+    // Without a datasource Prisma assumes no database features: no lists, no composite types.
+    let Some(provider) = cx.provider else {
+        if arity == Arity::List && !matches!(ty, FieldType::Relation { .. }) {
+            cx.diagnostics
+                .error("E0121", format!("field `{}` cannot be a list without a datasource", ast.name.name), ast.span)
+                .label("lists of scalars need a database that has them")
+                .help("add a `datasource` block with `provider = \"postgresql\"`");
+        }
+        return;
+    };
     let span = ast.ty.as_ref().map_or(ast.span, |t| t.span);
     let is_scalar_list = arity == Arity::List
         && matches!(ty, FieldType::Scalar { .. } | FieldType::Enum { .. } | FieldType::Unsupported { .. });
@@ -235,8 +244,19 @@ fn field_attribute(ast: &FieldAst, attribute: &Attribute, field: &mut Field, mod
         }
         "ignore" => {
             args::read(attribute, "@", &[], &[], cx.diagnostics);
+            if model_ignored {
+                cx.diagnostics
+                    .error(
+                        "E0139",
+                        format!("`{}` is in an `@@ignore`d model, so `@ignore` on it is redundant", field.name),
+                        attribute.span,
+                    )
+                    .label("remove this `@ignore`")
+                    .help("Prisma rejects an `@ignore` inside an ignored model");
+            }
             field.ignored = true;
         }
+
         _ => {
             let mut candidates: Vec<String> = FIELD_ATTRIBUTES.iter().map(|s| s.to_string()).collect();
             candidates.push(format!("{}Text", cx.native_prefix));
@@ -251,5 +271,5 @@ fn field_attribute(ast: &FieldAst, attribute: &Attribute, field: &mut Field, mod
 
 /// `db.VarChar` when the datasource is `db`: the prefix includes the dot.
 fn is_native_type(attribute: &str, prefix: &str) -> bool {
-    attribute.len() > prefix.len() && attribute.starts_with(prefix)
+    !prefix.is_empty() && attribute.len() > prefix.len() && attribute.starts_with(prefix)
 }

@@ -156,6 +156,11 @@ pub(crate) fn block_index(attribute: &Attribute, model: &mut Model, cx: &mut Cx<
                 .help("name the scalar fields that hold the foreign key instead");
             continue;
         }
+        if kind == "id" && field.arity == Arity::List && !model.ignored {
+            cx.diagnostics
+                .error("E0131", format!("the primary key includes the list field `{name}`"), *span)
+                .label("id fields must be single values");
+        }
         if kind == "id" && field.arity == Arity::Optional && !model.ignored {
             cx.diagnostics
                 .error("E0162", format!("the primary key includes the optional field `{name}`"), *span)
@@ -281,10 +286,10 @@ fn check_block_options(kind: &str, a: &args::Args<'_>, model: &Model, cx: &mut C
         let index_type = value.as_path().filter(|t| INDEX_TYPES.contains(t));
         match (provider, index_type) {
             (_, Some("BTree")) => {}
-            (Some(Provider::Postgresql) | None, Some(algorithm @ ("Gin" | "Gist" | "SpGist"))) => {
+            (Some(Provider::Postgresql), Some(algorithm @ ("Gin" | "Gist" | "SpGist"))) => {
                 algorithm_fields(algorithm, a, model, cx)
             }
-            (Some(Provider::Postgresql) | None, Some(_)) => {}
+            (Some(Provider::Postgresql), Some(_)) => {}
             (Some(Provider::Postgresql), None) => {
                 cx.diagnostics
                     .error("E0166", "invalid index `type`", value.span())

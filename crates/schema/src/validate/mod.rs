@@ -47,8 +47,10 @@ impl Cx<'_, '_> {
 }
 
 /// Names Prisma Client reserves: a model or enum may not take them.
-const RESERVED_NAMES: [&str; 46] = [
+const RESERVED_NAMES: [&str; 48] = [
     "PrismaClient",
+    "with",
+    "yield",
     "async",
     "await",
     "break",
@@ -112,7 +114,8 @@ pub(crate) fn is_valid_name(name: &str) -> bool {
 pub fn build(source: &str, ast: &SchemaAst, diagnostics: &mut Diagnostics) -> Schema {
     let config = config::read(ast, diagnostics);
     let provider = config.datasource.as_ref().map(|d| d.provider);
-    let native_prefix = format!("{}.", config.datasource.as_ref().map_or("db", |d| d.name.as_str()));
+    // Without a datasource there are no native types: `@db.Text` is then an unknown attribute.
+    let native_prefix = config.datasource.as_ref().map_or(String::new(), |d| format!("{}.", d.name));
     let preview_features = config.generators.iter().flat_map(|g| g.preview_features.iter().cloned()).collect();
     let mut cx = Cx {
         diagnostics,
@@ -153,10 +156,22 @@ fn collect_names<'a>(ast: &'a SchemaAst, cx: &mut Cx<'a, '_>) {
         let (name, top, what) = match item {
             Item::Model(m) => (&m.name, Top::Model(m), m.kind.keyword()),
             Item::Enum(e) => (&e.name, Top::Enum(e), "enum"),
-            Item::Config(_) => continue,
+            Item::Config(block) => {
+                // Datasources and generators may take any name but a scalar type's.
+                if crate::ir::ScalarType::parse(&block.name.name).is_some() {
+                    cx.diagnostics
+                        .error(
+                            "E0111",
+                            format!("`{}` is a scalar type's name and cannot name a block", block.name.name),
+                            block.name.span,
+                        )
+                        .label("reserved for the built-in type");
+                }
+                continue;
+            }
         };
         if let Item::Model(m) = item {
-            if m.kind == ModelKind::Type && cx.provider.is_some_and(|p| !p.supports_composite_types()) {
+            if m.kind == ModelKind::Type && !cx.provider.is_some_and(|p| p.supports_composite_types()) {
                 cx.diagnostics
                     .error("E0113", "composite types are only supported on MongoDB", m.keyword_span.to(m.name.span))
                     .label("`type` blocks need the `mongodb` provider")

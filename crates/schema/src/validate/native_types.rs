@@ -197,28 +197,34 @@ fn check_arguments(native: &str, attribute: &Attribute, field: &Field, cx: &mut 
     Some(())
 }
 
-/// MySQL cannot index or constrain whole text and blob columns: a key over one needs a
-/// prefix `length`.
+/// Some column types cannot be keyed: MySQL's whole text and blob columns (without a
+/// prefix `length`), and PostgreSQL's `xml` (not at all).
 pub(crate) fn check_model(ast: &ModelAst, model: &Model, cx: &mut Cx<'_, '_>) {
-    if cx.provider != Some(Provider::Mysql) {
-        return;
-    }
-    const UNBOUNDED: [&str; 8] =
+    const MYSQL_UNBOUNDED: [&str; 8] =
         ["Text", "TinyText", "MediumText", "LongText", "TinyBlob", "Blob", "MediumBlob", "LongBlob"];
-    let unbounded = |name: &str| {
-        model
-            .field(name)
-            .and_then(|f| f.native_type.as_ref())
-            .filter(|n| UNBOUNDED.contains(&n.name.as_str()))
-            .map(|n| n.name.clone())
+    let provider = cx.provider;
+    // The field's native type, when keying it needs a length (`true`) or is impossible (`false`).
+    let unkeyable = |name: &str| {
+        let native = model.field(name).and_then(|f| f.native_type.as_ref())?;
+        match provider {
+            Some(Provider::Mysql) if MYSQL_UNBOUNDED.contains(&native.name.as_str()) => {
+                Some((native.name.clone(), true))
+            }
+            Some(Provider::Postgresql) if native.name == "Xml" => Some((native.name.clone(), false)),
+            _ => None,
+        }
     };
     let has_length = |args: &[crate::syntax::ast::Argument]| {
         args.iter().any(|a| a.name.as_ref().is_some_and(|n| n.name == "length"))
     };
     for field in &ast.fields {
         for attribute in field.attributes.iter().filter(|a| matches!(a.name.name.as_str(), "id" | "unique")) {
-            if let Some(native) = unbounded(&field.name.name).filter(|_| !has_length(&attribute.args)) {
-                unbounded_key(&native, &attribute.name.name, attribute.span, cx);
+            if let Some((native, with_length)) =
+                unkeyable(&field.name.name).filter(|(_, l)| *l || attribute.name.name != "id")
+            {
+                if !(with_length && has_length(&attribute.args)) {
+                    unkeyable_key(&native, with_length, &attribute.name.name, attribute.span, cx);
+                }
             }
         }
     }
@@ -230,21 +236,30 @@ pub(crate) fn check_model(ast: &ModelAst, model: &Model, cx: &mut Cx<'_, '_>) {
                 Expr::Call { name, args, .. } => (name.name.as_str(), name.span, has_length(args)),
                 _ => continue,
             };
-            if let Some(native) = unbounded(name).filter(|_| !length) {
-                unbounded_key(&native, &attribute.name.name, span, cx);
+            // PostgreSQL keys `xml` as a primary key, though not in other indexes.
+            if let Some((native, with_length)) = unkeyable(name).filter(|(_, l)| *l || attribute.name.name != "id") {
+                if !(with_length && length) {
+                    unkeyable_key(&native, with_length, &attribute.name.name, span, cx);
+                }
             }
         }
     }
 }
 
-fn unbounded_key(native: &str, key: &str, span: crate::Span, cx: &mut Cx<'_, '_>) {
+fn unkeyable_key(native: &str, with_length: bool, key: &str, span: crate::Span, cx: &mut Cx<'_, '_>) {
     let what = match key {
         "id" => "a primary key",
         "unique" => "a unique constraint",
         _ => "an index",
     };
-    cx.diagnostics
-        .error("E0158", format!("MySQL cannot use a `{native}` column in {what} without a prefix length"), span)
-        .label("whole text and blob columns cannot be keyed")
-        .help("give the field a `length:` (for example `@@index([body(length: 100)])`), or use `@db.VarChar(n)`");
+    if with_length {
+        cx.diagnostics
+            .error("E0158", format!("MySQL cannot use a `{native}` column in {what} without a prefix length"), span)
+            .label("whole text and blob columns cannot be keyed")
+            .help("give the field a `length:` (for example `@@index([body(length: 100)])`), or use `@db.VarChar(n)`");
+    } else {
+        cx.diagnostics
+            .error("E0158", format!("a `{native}` column cannot be used in {what}"), span)
+            .label("the database cannot index this type");
+    }
 }

@@ -32,14 +32,11 @@ pub(crate) struct Parser<'s, 'd> {
     tokens: Vec<Token>,
     pos: usize,
     diagnostics: &'d mut Diagnostics,
-    /// The current block was opened with content on the `{` line (reported once);
-    /// its `}` on a content line is then not reported again.
-    one_line_block: bool,
 }
 
 impl<'s, 'd> Parser<'s, 'd> {
     pub(crate) fn new(source: &'s str, tokens: Vec<Token>, diagnostics: &'d mut Diagnostics) -> Self {
-        Parser { source, tokens, pos: 0, diagnostics, one_line_block: false }
+        Parser { source, tokens, pos: 0, diagnostics }
     }
 
     // ---- token helpers -------------------------------------------------------------
@@ -129,7 +126,6 @@ impl<'s, 'd> Parser<'s, 'd> {
             None | Some(TokenKind::Newline) => {
                 self.bump();
             }
-            Some(TokenKind::RBrace) if self.one_line_block => {}
             Some(TokenKind::RBrace) => {
                 let span = self.here();
                 self.error("E0010", format!("{what} must end with a line break"), span)
@@ -159,6 +155,12 @@ impl<'s, 'd> Parser<'s, 'd> {
                     self.pos += 1;
                 }
                 TokenKind::Ident if BLOCK_KEYWORDS.contains(&self.text(token)) => {
+                    let doc = std::mem::take(&mut doc);
+                    if let Some(item) = self.block(doc) {
+                        items.push(item);
+                    }
+                }
+                TokenKind::Ident if self.glued_keyword(token).is_some() => {
                     let doc = std::mem::take(&mut doc);
                     if let Some(item) = self.block(doc) {
                         items.push(item);
@@ -223,16 +225,50 @@ impl<'s, 'd> Parser<'s, 'd> {
         }
     }
 
-    fn block(&mut self, doc: Vec<DocLine>) -> Option<Item> {
-        self.one_line_block = false;
-        let keyword = self.bump()?;
+    /// `modelUser {`: Prisma's grammar reads a keyword glued to the name as both. Returns
+    /// the keyword's length when `token` is such a word followed by `{`.
+    fn glued_keyword(&self, token: Token) -> Option<usize> {
+        let text = self.text(token);
+        let keyword = BLOCK_KEYWORDS.iter().find(|k| text.len() > k.len() && text.starts_with(*k))?;
+        (self.peek_at(1) == Some(TokenKind::LBrace)).then_some(keyword.len())
+    }
 
+    fn block(&mut self, doc: Vec<DocLine>) -> Option<Item> {
+        let first = self.peek()?;
+        let glued = self.glued_keyword(first).filter(|_| !BLOCK_KEYWORDS.contains(&self.text(first)));
+        self.pos += 1;
+
+        let (keyword, glued_name) = match glued {
+            Some(len) => {
+                let split = first.span.start + len;
+                let name = Ident {
+                    name: Text::from(&self.source[split..first.span.end]),
+                    span: Span::new(split, first.span.end),
+                };
+                self.diagnostics
+                    .warning(
+                        "W0009",
+                        format!(
+                            "write a space between `{}` and `{}`",
+                            &self.source[first.span.start..split],
+                            name.name
+                        ),
+                        first.span,
+                    )
+                    .label("keyword and name run together")
+                    .help("Prisma reads this as a keyword and a name; other tools may not");
+                (Token { kind: TokenKind::Ident, span: Span::new(first.span.start, split) }, Some(name))
+            }
+            None => (first, None),
+        };
         let keyword_text = self.text(keyword);
         let name = match self.peek() {
+            _ if glued_name.is_some() => glued_name?,
             Some(t) if t.kind == TokenKind::Ident => {
                 self.pos += 1;
                 self.ident(t)
             }
+
             _ => {
                 let span = self.here();
                 let found = self.describe_here();
@@ -251,11 +287,17 @@ impl<'s, 'd> Parser<'s, 'd> {
             return None;
         }
         if !matches!(self.peek_kind(), Some(TokenKind::Newline) | None) {
-            let span = self.here();
-            self.error("E0008", "a block's body must start on a new line", span)
-                .label("expected a line break after `{`")
-                .help("put each field, value or property on its own line");
-            self.one_line_block = true;
+            // Prisma skips whatever follows `{` on its line. Say so: a field written there
+            // is silently lost otherwise.
+            let start = self.here();
+            while !matches!(self.peek_kind(), Some(TokenKind::Newline) | None) {
+                self.pos += 1;
+            }
+            let end = self.tokens[self.pos - 1].span;
+            self.diagnostics
+                .warning("W0008", "text after `{` is ignored", start.to(end))
+                .label("Prisma skips the rest of this line")
+                .help("start the block's body on the next line");
         }
         let item = match keyword_text {
             "model" => Item::Model(self.model_body(ModelKind::Model, keyword, name, doc)),
@@ -288,19 +330,9 @@ impl<'s, 'd> Parser<'s, 'd> {
     /// Consumes the closing `}`; reports an unclosed block at its keyword otherwise.
     fn close_block(&mut self, keyword: Token, name: &Ident) -> Span {
         match self.eat(TokenKind::RBrace) {
-            Some(t) => {
-                let end = t.span;
-                match self.peek_kind() {
-                    None | Some(TokenKind::Newline) => {}
-                    Some(_) => {
-                        let span = self.here();
-                        self.error("E0011", "unexpected text after the closing `}`", span)
-                            .label("expected the end of the line");
-                        self.recover_line();
-                    }
-                }
-                keyword.span.to(end)
-            }
+            // Another block may follow on the same line (`} model B {`), as in Prisma.
+            Some(t) => keyword.span.to(t.span),
+
             None => {
                 let kw = self.text(keyword).to_string();
                 let end = self.source.len();
