@@ -143,7 +143,27 @@ fn parse(source: &str, lines: &[&DocLine], diagnostics: &mut Diagnostics) -> Opt
     ValueParser::new(source, tokens, diagnostics).annotation()
 }
 
+/// Annotations in the doc comments of enums, enum values, datasources and generators
+/// have nothing to apply to: say so rather than drop them silently.
+pub(crate) fn warn_misplaced(ast: &crate::syntax::ast::SchemaAst, diagnostics: &mut Diagnostics) {
+    use crate::syntax::ast::Item;
+    for item in &ast.items {
+        let (what, lines): (&str, Vec<&DocLine>) = match item {
+            Item::Enum(e) => ("an enum", e.doc.iter().chain(e.values.iter().flat_map(|v| &v.doc)).collect()),
+            Item::Config(c) => ("a datasource or generator", c.doc.iter().collect()),
+            Item::Model(_) => continue,
+        };
+        for line in lines.into_iter().filter(|l| is_annotation_start(l)) {
+            diagnostics
+                .warning("W0402", format!("annotations on {what} have no effect; it is kept as documentation"), line.span)
+                .label("not on a model")
+                .help("ssot annotations belong above a model or inside its body");
+        }
+    }
+}
+
 /// Reads and checks the annotations of every model; `@@auth` may appear on one model only.
+
 pub(crate) fn attach(source: &str, asts: &[&ModelAst], models: &mut [Model], diagnostics: &mut Diagnostics) {
     let mut auth_seen: Option<(crate::ir::Text, Span)> = None;
     for (ast, model) in asts.iter().zip(models.iter_mut()) {

@@ -148,6 +148,8 @@ pub fn build(source: &str, ast: &SchemaAst, diagnostics: &mut Diagnostics) -> Sc
     let mut relations = relations::resolve(&model_asts, &mut models, &mut cx);
     names::check(&mut models, &mut relations, &enums, &model_asts, &mut cx);
     crate::annotations::attach(source, &model_asts, &mut models, cx.diagnostics);
+    crate::annotations::warn_misplaced(ast, cx.diagnostics);
+
     Schema { datasource: config.datasource, generators: config.generators, models, enums, relations }
 }
 
