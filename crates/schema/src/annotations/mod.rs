@@ -155,7 +155,11 @@ pub(crate) fn warn_misplaced(ast: &crate::syntax::ast::SchemaAst, diagnostics: &
         };
         for line in lines.into_iter().filter(|l| is_annotation_start(l)) {
             diagnostics
-                .warning("W0402", format!("annotations on {what} have no effect; it is kept as documentation"), line.span)
+                .warning(
+                    "W0402",
+                    format!("annotations on {what} have no effect; it is kept as documentation"),
+                    line.span,
+                )
                 .label("not on a model")
                 .help("ssot annotations belong above a model or inside its body");
         }

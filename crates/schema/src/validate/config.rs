@@ -254,6 +254,13 @@ fn read_datasource(
                     .error("E0186", "`schemas` cannot be an empty list", *span)
                     .label("list at least one schema, or remove `schemas`");
             }
+            for (i, item) in items.iter().enumerate() {
+                if item.as_str().is_some() && items[..i].iter().any(|earlier| earlier.as_str() == item.as_str()) {
+                    diagnostics
+                        .error("E0186", "this schema is listed twice", item.span())
+                        .label("duplicate schema name");
+                }
+            }
             if matches!(provider, Provider::Sqlite | Provider::Mysql) {
                 diagnostics
                     .error("E0187", format!("`schemas` is not supported on {}", provider.display_name()), *span)
@@ -287,8 +294,7 @@ fn read_datasource(
 fn check_env_calls(expr: &Expr, diagnostics: &mut Diagnostics) {
     match expr {
         Expr::Call { name, args, span }
-            if name.name == "env"
-                && (args.len() != 1 || args[0].value.as_str().is_none() || args[0].name.is_some()) =>
+            if name.name == "env" && (args.len() != 1 || args[0].value.as_str().is_none()) =>
         {
             diagnostics
                 .error("E0194", "`env(...)` takes exactly one string: the variable's name", *span)

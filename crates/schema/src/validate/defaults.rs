@@ -204,9 +204,11 @@ fn function(
         .map(|a| match &a.value {
             Expr::Str(s, _) => Value::String(s.to_string()),
             Expr::Number(n, _) => n.parse::<i64>().map_or(Value::String(n.to_string()), Value::from),
-            other => Value::String(other.describe().to_string()),
+            // Not a literal: no function takes it, so it fails the check below.
+            _ => Value::Null,
         })
         .collect();
+
     let version_ok = match (name, values.as_slice()) {
         (_, []) => true,
         ("uuid", [Value::Number(n)]) => n.as_i64() == Some(4) || n.as_i64() == Some(7),
@@ -247,7 +249,7 @@ pub(crate) fn check_autoincrement(model: &crate::ir::Model, cx: &mut Cx<'_, '_>)
             .chain(model.indexes.iter().map(|i| &i.fields))
             .any(|fields| fields.contains(&field.name));
         match cx.provider {
-            Some(Provider::Sqlite) if !single_id => {
+            Some(Provider::Sqlite) | None if !single_id => {
                 cx.diagnostics
                     .error(
                         "E0149",

@@ -88,6 +88,12 @@ fn resolve_type(name: &TypeName, cx: &mut Cx<'_, '_>) -> Option<FieldType> {
 fn check_type_support(model: &ModelAst, ast: &FieldAst, ty: &FieldType, arity: Arity, cx: &mut Cx<'_, '_>) {
     // Without a datasource Prisma assumes no database features: no lists, no composite types.
     let Some(provider) = cx.provider else {
+        if matches!(ty, FieldType::Scalar { scalar: ScalarType::Decimal }) {
+            cx.diagnostics
+                .error("E0125", format!("field `{}` cannot be `Decimal` without a datasource", ast.name.name), ast.span)
+                .label("`Decimal` needs a database that has it")
+                .help("add a `datasource` block");
+        }
         if arity == Arity::List && !matches!(ty, FieldType::Relation { .. }) {
             cx.diagnostics
                 .error("E0121", format!("field `{}` cannot be a list without a datasource", ast.name.name), ast.span)
@@ -191,7 +197,7 @@ fn field_attribute(ast: &FieldAst, attribute: &Attribute, field: &mut Field, mod
                             .error("E0175", "`map` cannot be an empty string", map.span())
                             .label("give a name, or remove `map`");
                     }
-                    Some(_) if cx.provider.is_some_and(|p| p != crate::ir::Provider::Sqlserver) => {
+                    Some(_) if cx.provider.is_none_or(|p| p != crate::ir::Provider::Sqlserver) => {
                         cx.diagnostics
                             .error("E0189", "this provider does not name default values", map.span())
                             .label("only SQL Server has named default constraints");

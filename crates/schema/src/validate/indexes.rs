@@ -98,7 +98,7 @@ fn map_option(value: &Expr, primary_key: bool, cx: &mut Cx<'_, '_>) {
             .error("E0175", "`map` cannot be an empty string", value.span())
             .label("give a name, or remove `map`");
     }
-    if primary_key && matches!(cx.provider, Some(Provider::Mysql | Provider::Sqlite)) {
+    if primary_key && matches!(cx.provider, Some(Provider::Mysql | Provider::Sqlite) | None) {
         cx.diagnostics
             .error("E0176", "this provider does not name primary keys", value.span())
             .label("remove `map`: MySQL and SQLite primary keys have no name of their own");

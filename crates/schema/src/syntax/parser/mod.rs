@@ -264,11 +264,14 @@ impl<'s, 'd> Parser<'s, 'd> {
         let keyword_text = self.text(keyword);
         let name = match self.peek() {
             _ if glued_name.is_some() => glued_name?,
-            Some(t) if t.kind == TokenKind::Ident => {
+            // Prisma takes any word for a datasource or generator name, a number included.
+            Some(t)
+                if t.kind == TokenKind::Ident
+                    || (t.kind == TokenKind::Number && matches!(keyword_text, "datasource" | "generator")) =>
+            {
                 self.pos += 1;
                 self.ident(t)
             }
-
             _ => {
                 let span = self.here();
                 let found = self.describe_here();

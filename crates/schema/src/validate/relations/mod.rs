@@ -178,7 +178,7 @@ fn read_relation_attribute(
             cx.diagnostics
                 .error("E0175", "`map` cannot be an empty string", value.span())
                 .label("give a name, or remove `map`");
-        } else if cx.provider == Some(Provider::Sqlite) {
+        } else if matches!(cx.provider, Some(Provider::Sqlite) | None) {
             cx.diagnostics
                 .error("E0182", "this provider does not name foreign keys", value.span())
                 .label("remove `map:`: SQLite foreign keys have no name");
