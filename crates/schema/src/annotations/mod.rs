@@ -167,7 +167,6 @@ pub(crate) fn warn_misplaced(ast: &crate::syntax::ast::SchemaAst, diagnostics: &
 }
 
 /// Reads and checks the annotations of every model; `@@auth` may appear on one model only.
-
 pub(crate) fn attach(source: &str, asts: &[&ModelAst], models: &mut [Model], diagnostics: &mut Diagnostics) {
     let mut auth_seen: Option<(crate::ir::Text, Span)> = None;
     for (ast, model) in asts.iter().zip(models.iter_mut()) {
