@@ -65,11 +65,14 @@ impl Lexer<'_, '_> {
         while let Some(&b) = self.bytes.get(self.pos) {
             let start = self.pos;
             match b {
+                // A lone carriage return ends a line, as in Prisma (old Mac line endings).
+                b'\r' if self.peek(1) != Some(b'\n') => self.single(TokenKind::Newline),
                 b' ' | b'\t' | b'\r' => {
                     // Indentation and alignment come in runs: skip the run at once.
-                    let run = self.bytes[self.pos..].iter().take_while(|b| matches!(b, b' ' | b'\t' | b'\r')).count();
-                    self.pos += run;
+                    let run = self.bytes[self.pos..].iter().take_while(|b| matches!(b, b' ' | b'\t')).count();
+                    self.pos += run.max(1);
                 }
+
                 b'\n' => self.single(TokenKind::Newline),
                 b'/' if self.peek(1) == Some(b'/') => self.comment(),
                 b'/' if self.peek(1) == Some(b'*') => self.block_comment(),
@@ -144,7 +147,10 @@ impl Lexer<'_, '_> {
         // same line it is a plain comment (as in Prisma).
         let starts_line = self.tokens.last().is_none_or(|t| t.kind == TokenKind::Newline);
         let is_doc = starts_line && self.peek(2) == Some(b'/') && self.peek(3) != Some(b'/');
-        self.pos += self.bytes[self.pos..].iter().position(|&b| b == b'\n').unwrap_or(self.bytes.len() - self.pos);
+        self.pos += self.bytes[self.pos..]
+            .iter()
+            .position(|&b| b == b'\n' || b == b'\r')
+            .unwrap_or(self.bytes.len() - self.pos);
 
         // Plain comments carry nothing any stage needs, so they leave no token.
         if is_doc {

@@ -129,7 +129,7 @@ pub(crate) fn read(ast: &SchemaAst, diagnostics: &mut Diagnostics) -> Config {
     let provider = datasource.as_ref().map(|(d, _)| d.provider);
     for (generator, block) in &generators {
         let postgres_only = generator.preview_features.iter().any(|f| f == "fullTextSearchPostgres");
-        if postgres_only && provider.is_some_and(|p| p != Provider::Postgresql) {
+        if postgres_only && provider != Some(Provider::Postgresql) {
             let span = block.property("previewFeatures").map_or(block.name.span, |p| p.span);
             diagnostics
                 .error("E0119", "the preview feature `fullTextSearchPostgres` is only for PostgreSQL", span)

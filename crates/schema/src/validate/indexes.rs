@@ -31,7 +31,7 @@ pub(crate) fn check_key_options(kind: &str, a: &args::Args<'_>, field: Option<&F
         clustered_option(value, cx);
     }
     if let Some(value) = a.get("map") {
-        map_option(value, kind == "id", cx);
+        map_option(value, kind == "id", field.is_some(), cx);
     }
 }
 
@@ -90,7 +90,14 @@ pub(crate) fn check_map_length(value: &Expr, cx: &mut Cx<'_, '_>) {
 }
 
 /// A constraint name: never empty, and for a primary key only where the database names them.
-fn map_option(value: &Expr, primary_key: bool, cx: &mut Cx<'_, '_>) {
+/// `on_field`: a field-level `map:`, whose type no other check reports.
+fn map_option(value: &Expr, primary_key: bool, on_field: bool, cx: &mut Cx<'_, '_>) {
+    if value.as_str().is_none() {
+        if on_field {
+            args::string(value, "`map`", cx.diagnostics);
+        }
+        return;
+    }
     check_map_length(value, cx);
 
     if value.as_str() == Some("") {

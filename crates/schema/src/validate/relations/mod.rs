@@ -6,6 +6,7 @@
 //! self-relation); their arities decide the shape: list + list is many-to-many,
 //! list + single is one-to-many, single + single is one-to-one.
 
+mod cycles;
 mod foreign_keys;
 
 use super::{args, Cx};
@@ -76,6 +77,9 @@ pub(crate) fn resolve(asts: &[&ModelAst], models: &mut [Model], cx: &mut Cx<'_, 
             assignments.push((y.model, y.field, index));
             relations.push(relation);
         }
+    }
+    if cx.relation_mode == RelationMode::Prisma {
+        cycles::check(&relations, models, cx);
     }
     for (model, field, index) in assignments {
         if let FieldType::Relation { relation, .. } = &mut models[model].fields[field].ty {
