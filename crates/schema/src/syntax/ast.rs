@@ -153,12 +153,15 @@ pub enum Expr {
         args: Vec<Argument>,
         span: Span,
     },
+    /// The missing value of a named argument written as `name:` (Prisma's grammar takes it;
+    /// each attribute decides whether that is an error).
+    Empty(Span),
 }
 
 impl Expr {
     pub fn span(&self) -> Span {
         match self {
-            Expr::Str(_, s) | Expr::Number(_, s) | Expr::Path(_, s) | Expr::Array(_, s) => *s,
+            Expr::Str(_, s) | Expr::Number(_, s) | Expr::Path(_, s) | Expr::Array(_, s) | Expr::Empty(s) => *s,
             Expr::Call { span, .. } => *span,
         }
     }
@@ -172,6 +175,7 @@ impl Expr {
             Expr::Path(..) => "a name",
             Expr::Array(..) => "a list",
             Expr::Call { .. } => "a function call",
+            Expr::Empty(_) => "nothing",
         }
     }
 

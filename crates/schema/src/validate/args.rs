@@ -29,6 +29,12 @@ pub(crate) fn read<'a>(
     // Only needed for messages: built when one is reported.
     let shown = || format!("{prefix}{}", attribute.name.name);
     for argument in &attribute.args {
+        if let (Expr::Empty(_), Some(name)) = (&argument.value, &argument.name) {
+            diagnostics
+                .error("E0022", format!("argument `{}` has no value", name.name), argument.span)
+                .label("expected a value after `:`");
+            continue;
+        }
         let name = match &argument.name {
             Some(ident) => match accepted.iter().find(|a| **a == ident.name) {
                 Some(known) => *known,

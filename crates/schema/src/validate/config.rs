@@ -334,7 +334,7 @@ fn check_extensions(value: &Expr, diagnostics: &mut Diagnostics) {
                 for arg in args {
                     let known =
                         arg.name.as_ref().is_some_and(|n| matches!(n.name.as_str(), "schema" | "version" | "map"));
-                    if !known || arg.value.as_str().is_none() {
+                    if !known || !matches!(arg.value, Expr::Str(..) | Expr::Empty(_)) {
                         diagnostics
                             .error(
                                 "E0195",

@@ -173,8 +173,8 @@ fn function(
         }
     };
     let provider_ok = match name {
-        "sequence" => cx.provider.is_none_or(|p| p == Provider::Cockroachdb),
-        "auto" => cx.provider.is_none_or(|p| p == Provider::Mongodb),
+        "sequence" => cx.provider == Some(Provider::Cockroachdb),
+        "auto" => cx.provider == Some(Provider::Mongodb),
         _ => true,
     };
     if !provider_ok {

@@ -24,8 +24,12 @@ pub(crate) fn check_key_options(kind: &str, a: &args::Args<'_>, field: Option<&F
     if let Some(value) = a.get("length") {
         length_option(value, field, cx);
     }
-    if let (Some(value), "id") = (a.get("sort"), kind) {
-        sort_on_id(value, cx);
+    match (a.get("sort"), kind) {
+        (Some(value), "id") => sort_on_id(value, cx),
+        (Some(value), _) if !matches!(value.as_path(), Some("Asc" | "Desc")) => {
+            cx.diagnostics.error("E0166", "`sort` must be `Asc` or `Desc`", value.span()).label("unknown sort order");
+        }
+        _ => {}
     }
     if let Some(value) = a.get("clustered") {
         clustered_option(value, cx);

@@ -80,9 +80,9 @@ const MYSQL: &[Spec] = &[
 ];
 
 pub(crate) fn check(native: &str, attribute: &Attribute, field: &Field, cx: &mut Cx<'_, '_>) -> Option<NativeType> {
-    let args: Vec<crate::ir::Text> = attribute
-        .args
-        .iter()
+    // `@db.VarChar(length:)`: Prisma ignores a named argument left empty.
+    let given = || attribute.args.iter().filter(|a| !matches!(a.value, Expr::Empty(_)));
+    let args: Vec<crate::ir::Text> = given()
         .map(|a| match &a.value {
             Expr::Number(n, _) | Expr::Path(n, _) | Expr::Str(n, _) => n.clone(),
             other => crate::ir::Text::from(other.describe()),
@@ -150,7 +150,7 @@ pub(crate) fn check(native: &str, attribute: &Attribute, field: &Field, cx: &mut
 /// Arguments are nonnegative integers within the database's limits.
 fn check_arguments(native: &str, attribute: &Attribute, field: &Field, cx: &mut Cx<'_, '_>) -> Option<()> {
     let mut values = Vec::new();
-    for arg in &attribute.args {
+    for arg in attribute.args.iter().filter(|a| !matches!(a.value, Expr::Empty(_))) {
         match &arg.value {
             Expr::Number(n, _) if n.parse::<u32>().is_ok() => values.push(n.parse::<u64>().unwrap_or(0)),
             other => {

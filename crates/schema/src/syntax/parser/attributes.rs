@@ -116,9 +116,12 @@ impl Parser<'_, '_> {
         if self.at(TokenKind::Ident) && self.peek_at(1) == Some(TokenKind::Colon) {
             let name_token = self.bump()?;
             let name = self.ident(name_token);
-            self.pos += 1;
+            let colon = self.bump()?;
             let value = match self.expr() {
                 Some(value) => value,
+                None if matches!(self.peek_kind(), Some(TokenKind::Comma | TokenKind::RParen)) => {
+                    Expr::Empty(Span::new(colon.span.end, colon.span.end))
+                }
                 None => {
                     let span = self.here();
                     let found = self.describe_here();
