@@ -13,6 +13,9 @@
 //   A directory is searched recursively for *.prisma files.
 //   --full   print the whole error message instead of its first lines
 //
+// The validators are loaded and called by prisma.mjs (shared with the
+// differential fuzzer fuzz.mjs).
+//
 // How `validate` is called (read from the packages' .d.ts and the
 // serde struct names in the wasm; the same in 6.19 and 8.1):
 //   validate(JSON.stringify({ prismaSchema: [[fileName, content]], noColor: true }))
@@ -28,33 +31,12 @@
 // so for the latest version those lines are removed from datasource blocks
 // before validating.
 
-import { createRequire } from 'node:module';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(import.meta.url);
+import { ensureOracleInstalled, prismaAccepts } from './prisma.mjs';
 
-const VERSIONS = {
-  v6: 'prisma-schema-wasm-6',
-  latest: 'prisma-schema-wasm-latest',
-};
-
-for (const pkg of Object.values(VERSIONS)) {
-  if (!existsSync(join(here, 'node_modules', pkg, 'package.json'))) {
-    process.stderr.write(
-      `validate.mjs: ${join(here, 'node_modules', pkg)} is missing.\n` +
-        `Install the oracle first:  (cd ${relative(process.cwd(), here) || '.'} && npm ci)\n`,
-    );
-    process.exit(2);
-  }
-}
-
-const wasm = {};
-for (const [key, pkg] of Object.entries(VERSIONS)) {
-  wasm[key] = require(join(here, 'node_modules', pkg));
-}
+ensureOracleInstalled('validate.mjs');
 
 const args = process.argv.slice(2);
 const full = args.includes('--full');
@@ -88,60 +70,10 @@ function collect(p, out) {
   }
 }
 
-// Remove `url`, `directUrl` and `shadowDatabaseUrl` properties from
-// datasource blocks (Prisma 7+ no longer accepts them in the schema).
-function stripDatasourceUrls(src) {
-  const lines = src.split('\n');
-  let inDatasource = false;
-  const out = [];
-  for (const line of lines) {
-    if (!inDatasource) {
-      if (/^\s*datasource\s+\w+\s*\{/.test(line)) {
-        // A one-line block is left alone.
-        inDatasource = !/\}/.test(line);
-      }
-      out.push(line);
-      continue;
-    }
-    if (/^\s*\}/.test(line)) {
-      inDatasource = false;
-      out.push(line);
-      continue;
-    }
-    if (/^\s*(url|directUrl|shadowDatabaseUrl)\s*=/.test(line)) {
-      out.push(''); // blanked, so that line numbers in messages stay the same
-      continue;
-    }
-    out.push(line);
-  }
-  return out.join('\n');
-}
-
 function firstLines(msg, n = 6) {
   if (full) return msg;
   const lines = msg.split('\n');
   return lines.slice(0, n).join('\n');
-}
-
-function runOne(key, fileName, content) {
-  const params = JSON.stringify({ prismaSchema: [[fileName, content]], noColor: true });
-  try {
-    wasm[key].validate(params);
-    return { valid: true, error: null };
-  } catch (e) {
-    const raw = e && e.message !== undefined ? e.message : String(e);
-    let parsed = null;
-    try {
-      parsed = JSON.parse(raw);
-    } catch {
-      /* not JSON: not a validation error */
-    }
-    if (parsed && typeof parsed.message === 'string') {
-      return { valid: false, error: firstLines(parsed.message.trim()) };
-    }
-    // A panic or bad input: not a verdict on the schema.
-    return { valid: false, error: `ORACLE-FAILURE: ${raw}`, oracleFailure: true };
-  }
 }
 
 const files = [];
@@ -151,11 +83,14 @@ let failures = 0;
 for (const f of files) {
   const content = readFileSync(f, 'utf8');
   const name = f.split('/').pop();
-  const v6 = runOne('v6', name, content);
-  const latest = runOne('latest', name, stripDatasourceUrls(content));
-  if (v6.oracleFailure || latest.oracleFailure) failures++;
-  delete v6.oracleFailure;
-  delete latest.oracleFailure;
+  const r = prismaAccepts(content, name);
+  if (r.oracleFailure) failures++;
+  const shown = (v) => ({
+    valid: v.valid,
+    error: v.error === null || v.oracleFailure ? v.error : firstLines(v.error),
+  });
+  const v6 = shown(r.v6);
+  const latest = shown(r.latest);
   process.stdout.write(
     JSON.stringify({ path: f, valid: v6.valid || latest.valid, v6, latest }) + '\n',
   );

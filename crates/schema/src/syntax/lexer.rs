@@ -36,6 +36,8 @@ pub enum TokenKind {
     Other,
     /// A character no grammar accepts; already reported.
     Error,
+    /// Text after a block's `{` on the same line, which Prisma does not read.
+    Skipped,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,9 +48,26 @@ pub struct Token {
 
 /// Splits `source[range]` into tokens; offsets in spans are absolute (`base` is added).
 pub fn lex(source: &str, base: usize, diagnostics: &mut Diagnostics) -> Vec<Token> {
+    lex_mode(source, base, Mode::Values, diagnostics)
+}
+
+/// A whole Prisma schema: as in Prisma's grammar, whatever follows a block's `{` on its
+/// line is not read; it becomes one [`TokenKind::Skipped`] token.
+pub fn lex_schema(source: &str, diagnostics: &mut Diagnostics) -> Vec<Token> {
+    lex_mode(source, 0, Mode::Schema, diagnostics)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Schema,
+    /// Annotation text, where `{` opens an object.
+    Values,
+}
+
+fn lex_mode(source: &str, base: usize, mode: Mode, diagnostics: &mut Diagnostics) -> Vec<Token> {
     // About one token per three bytes of schema text.
     let tokens = Vec::with_capacity(source.len() / 3 + 8);
-    Lexer { bytes: source.as_bytes(), source, pos: 0, base, tokens, diagnostics }.run()
+    Lexer { bytes: source.as_bytes(), source, pos: 0, base, mode, tokens, diagnostics }.run()
 }
 
 struct Lexer<'a, 'd> {
@@ -56,6 +75,7 @@ struct Lexer<'a, 'd> {
     source: &'a str,
     pos: usize,
     base: usize,
+    mode: Mode,
     tokens: Vec<Token>,
     diagnostics: &'d mut Diagnostics,
 }
@@ -82,7 +102,12 @@ impl Lexer<'_, '_> {
                     self.push(TokenKind::AtAt, start);
                 }
                 b'@' => self.single(TokenKind::At),
-                b'{' => self.single(TokenKind::LBrace),
+                b'{' => {
+                    self.single(TokenKind::LBrace);
+                    if self.mode == Mode::Schema {
+                        self.rest_of_block_line();
+                    }
+                }
                 b'}' => self.single(TokenKind::RBrace),
                 b'(' => self.single(TokenKind::LParen),
                 b')' => self.single(TokenKind::RParen),
@@ -157,6 +182,20 @@ impl Lexer<'_, '_> {
             let span = Span::new(self.base + start + 3, self.base + self.pos);
             self.tokens.push(Token { kind: TokenKind::DocComment, span });
         }
+    }
+
+    /// After a block's `{`: text other than blanks and comments up to the end of the
+    /// line is skipped unread, as one token (the parser warns about it).
+    fn rest_of_block_line(&mut self) {
+        let rest = &self.bytes[self.pos..];
+        let len = rest.iter().position(|&b| b == b'\n' || b == b'\r').unwrap_or(rest.len());
+        let text = rest[..len].trim_ascii();
+        if text.is_empty() || text.starts_with(b"//") || text.starts_with(b"/*") {
+            return;
+        }
+        let start = self.pos;
+        self.pos += len;
+        self.push(TokenKind::Skipped, start);
     }
 
     /// `/* ... */`, possibly over several lines (not nested). It keeps one line break

@@ -237,6 +237,10 @@ fn function(
 
 /// Where the database can autoincrement depends on the keys of the whole model.
 pub(crate) fn check_autoincrement(model: &crate::ir::Model, cx: &mut Cx<'_, '_>) {
+    // A view's columns are computed by its query: nothing to autoincrement.
+    if model.kind == crate::ir::ModelKindIr::View {
+        return;
+    }
     let is_autoincrement =
         |f: &&Field| matches!(&f.default, Some(DefaultValue::Function { name, .. }) if name == "autoincrement");
     for field in model.fields.iter().filter(is_autoincrement) {

@@ -40,6 +40,12 @@ pub(crate) fn check_key_options(kind: &str, a: &args::Args<'_>, field: Option<&F
 }
 
 fn length_option(value: &Expr, field: Option<&Field>, cx: &mut Cx<'_, '_>) {
+    if !matches!(value, Expr::Number(..)) {
+        cx.diagnostics
+            .error("E0167", "`length` must be a number", value.span())
+            .label(format!("expected a prefix length, found {}", value.describe()));
+        return;
+    }
     if !matches!(cx.provider, Some(Provider::Mysql) | None) {
         cx.diagnostics
             .error("E0167", "index `length` is only supported on MySQL", value.span())

@@ -126,8 +126,9 @@ fn tables_and_columns(models: &[Model], asts: &[&ModelAst], cx: &mut Cx<'_, '_>)
                     .secondary(first.span, "taken here");
             }
         }
-        for field in model.fields.iter().filter(|f| f.db_name != f.name) {
-            if let Some(other) = model.fields.iter().find(|o| o.name == field.db_name && !o.is_relation()) {
+        // Prisma compares a field's `@map` with the names of the fields declared after it.
+        for (i, field) in model.fields.iter().enumerate().filter(|(_, f)| f.db_name != f.name) {
+            if let Some(other) = model.fields[i + 1..].iter().find(|o| o.name == field.db_name && !o.is_relation()) {
                 cx.diagnostics
                     .error(
                         "E0183",

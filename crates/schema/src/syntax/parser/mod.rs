@@ -22,7 +22,7 @@ const BLOCK_KEYWORDS: [&str; 6] = ["model", "enum", "view", "type", "datasource"
 
 /// Parses a whole schema. Never fails: problems land in `diagnostics`.
 pub fn parse(source: &str, diagnostics: &mut Diagnostics) -> SchemaAst {
-    let tokens = lexer::lex(source, 0, diagnostics);
+    let tokens = lexer::lex_schema(source, diagnostics);
     Parser::new(source, tokens, diagnostics).schema()
 }
 
@@ -289,16 +289,11 @@ impl<'s, 'd> Parser<'s, 'd> {
             self.unknown_block_rest();
             return None;
         }
-        if !matches!(self.peek_kind(), Some(TokenKind::Newline) | None) {
+        if let Some(skipped) = self.eat(TokenKind::Skipped) {
             // Prisma skips whatever follows `{` on its line. Say so: a field written there
             // is silently lost otherwise.
-            let start = self.here();
-            while !matches!(self.peek_kind(), Some(TokenKind::Newline) | None) {
-                self.pos += 1;
-            }
-            let end = self.tokens[self.pos - 1].span;
             self.diagnostics
-                .warning("W0008", "text after `{` is ignored", start.to(end))
+                .warning("W0008", "text after `{` is ignored", skipped.span)
                 .label("Prisma skips the rest of this line")
                 .help("start the block's body on the next line");
         }
