@@ -39,6 +39,13 @@ impl Checked {
 /// Parses and validates a schema: the one entry point from text to IR.
 pub fn check(source: &str) -> Checked {
     let mut diagnostics = Diagnostics::default();
+    if u32::try_from(source.len()).is_err() {
+        // Spans are 32-bit; no schema comes near 4 GiB.
+        diagnostics
+            .push(Diagnostic::error("E0009", "the schema is larger than 4 GiB", Span::new(0, 0)).label("too large"));
+        return Checked { schema: ir::Schema::default(), diagnostics: diagnostics.into_sorted() };
+    }
+
     let ast = syntax::parse(source, &mut diagnostics);
     let schema = validate::build(source, &ast, &mut diagnostics);
     Checked { schema, diagnostics: diagnostics.into_sorted() }

@@ -9,11 +9,11 @@ use serde_json::{json, Value};
 /// snaps it to character boundaries, so that there is always something to underline.
 fn visible(span: Span, source: &str) -> std::ops::Range<usize> {
     let len = source.len();
-    let mut start = span.start.min(len);
+    let mut start = span.lo().min(len);
     while start > 0 && !source.is_char_boundary(start) {
         start -= 1;
     }
-    let mut end = span.end.clamp(start, len);
+    let mut end = span.hi().clamp(start, len);
     while end < len && !source.is_char_boundary(end) {
         end += 1;
     }
@@ -74,10 +74,10 @@ pub fn human(diagnostics: &[Diagnostic], source: &str, path: &str, color: bool) 
 pub fn json(diagnostics: &[Diagnostic], source: &str, path: &str) -> Value {
     let index = LineIndex::new(source);
     let position = |span: Span| {
-        let (line, column) = index.line_col(span.start);
-        let (end_line, end_column) = index.line_col(span.end);
+        let (line, column) = index.line_col(span.lo());
+        let (end_line, end_column) = index.line_col(span.hi());
         json!({
-            "start": span.start, "end": span.end,
+            "start": span.lo(), "end": span.hi(),
             "line": line, "column": column, "endLine": end_line, "endColumn": end_column,
         })
     };

@@ -5,25 +5,43 @@ use serde::Serialize;
 /// A half-open byte range `start..end` into the source text.
 ///
 /// Every node of the syntax tree, every IR item and every diagnostic carries one,
-/// so that any later stage can point back at the exact text a user wrote.
+/// so that any later stage can point back at the exact text a user wrote. Offsets are
+/// 32-bit (schemas are far below 4 GiB; `check` refuses larger input), which halves the
+/// size of every token and node that carries a span.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
 pub struct Span {
-    pub start: usize,
-    pub end: usize,
+    pub start: u32,
+    pub end: u32,
 }
 
 impl Span {
     pub fn new(start: usize, end: usize) -> Self {
-        Span { start, end }
+        let offset = |x: usize| u32::try_from(x).unwrap_or(u32::MAX);
+        Span { start: offset(start), end: offset(end) }
+    }
+
+    /// The start offset as a `usize`, for indexing.
+    pub fn lo(self) -> usize {
+        self.start as usize
+    }
+
+    /// The end offset as a `usize`, for indexing.
+    pub fn hi(self) -> usize {
+        self.end as usize
+    }
+
+    /// The byte range, for slicing the source.
+    pub fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
     }
 
     /// The smallest span covering both `self` and `other`.
     pub fn to(self, other: Span) -> Span {
-        Span::new(self.start.min(other.start), self.end.max(other.end))
+        Span { start: self.start.min(other.start), end: self.end.max(other.end) }
     }
 
     pub fn len(self) -> usize {
-        self.end - self.start
+        (self.end - self.start) as usize
     }
 
     pub fn is_empty(self) -> bool {
@@ -31,7 +49,7 @@ impl Span {
     }
 
     pub fn slice(self, source: &str) -> &str {
-        source.get(self.start..self.end).unwrap_or("")
+        source.get(self.range()).unwrap_or("")
     }
 }
 

@@ -75,13 +75,13 @@ fn check_everything(source: &str) {
     let checked = ssot_schema::check(source);
     for d in &checked.diagnostics {
         assert!(
-            d.span.start <= d.span.end && d.span.end <= source.len(),
+            d.span.start <= d.span.end && d.span.hi() <= source.len(),
             "span {:?} outside {} bytes",
             d.span,
             source.len()
         );
         for s in &d.secondary {
-            assert!(s.span.end <= source.len());
+            assert!(s.span.hi() <= source.len());
         }
     }
     let _ = ssot_schema::render::human(&checked.diagnostics, source, "fuzz.prisma", false);

@@ -123,7 +123,7 @@ fn model_doc_lines(ast: &ModelAst) -> Vec<&DocLine> {
     lines.extend(ast.fields.iter().flat_map(|f| f.doc.iter()));
     lines.extend(ast.attributes.iter().flat_map(|a| a.doc.iter()));
     lines.extend(ast.inner_doc.iter());
-    lines.sort_by_key(|l| l.span.start);
+    lines.sort_by_key(|l| l.span.lo());
     lines
 }
 
@@ -133,9 +133,8 @@ fn parse(source: &str, lines: &[&DocLine], diagnostics: &mut Diagnostics) -> Opt
     let mut tokens = Vec::new();
     for line in lines {
         let text = line.span.slice(source);
-        tokens.extend(
-            lexer::lex(text, line.span.start, diagnostics).into_iter().filter(|t| t.kind != TokenKind::Newline),
-        );
+        tokens
+            .extend(lexer::lex(text, line.span.lo(), diagnostics).into_iter().filter(|t| t.kind != TokenKind::Newline));
     }
     if tokens.iter().any(|t| t.kind == TokenKind::Error) {
         return None;

@@ -47,7 +47,7 @@ impl Spanned {
     /// The span of a string literal's contents (inside the quotes).
     pub fn inner_span(&self) -> Span {
         match self.value {
-            Value::Str(_) if self.span.len() >= 2 => Span::new(self.span.start + 1, self.span.end - 1),
+            Value::Str(_) if self.span.len() >= 2 => Span::new(self.span.lo() + 1, self.span.hi() - 1),
             _ => self.span,
         }
     }
@@ -100,7 +100,7 @@ impl<'s, 'd> ValueParser<'s, 'd> {
     }
 
     fn end_span(&self) -> Span {
-        self.tokens.last().map_or_else(Span::default, |t| Span::new(t.span.end, t.span.end))
+        self.tokens.last().map_or_else(Span::default, |t| Span::new(t.span.hi(), t.span.hi()))
     }
 
     fn here(&self) -> Span {
@@ -184,7 +184,7 @@ impl<'s, 'd> ValueParser<'s, 'd> {
             TokenKind::Str => match unescape(self.text(token)) {
                 Ok(s) => spanned(Value::Str(s)),
                 Err(offset) => {
-                    let at = token.span.start + offset;
+                    let at = token.span.lo() + offset;
                     self.diagnostics
                         .error("E0405", "unknown escape sequence in string", Span::new(at - 1, at + 1))
                         .label("not a valid escape")

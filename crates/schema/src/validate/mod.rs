@@ -99,11 +99,14 @@ const RESERVED_NAMES: [&str; 48] = [
 ];
 
 pub(crate) fn is_valid_name(name: &str) -> bool {
+    // Names come from identifier tokens (letters, digits, `_`, `-`): for ASCII names only
+    // the first character and dashes need a look, in one pass.
     let bytes = name.as_bytes();
+    if bytes.iter().all(|&b| b < 0x80 && b != b'-') {
+        return bytes.first().is_some_and(u8::is_ascii_alphabetic);
+    }
     if bytes.is_ascii() {
-        // Names come from identifier tokens (letters, digits, `_`, `-`): only the first
-        // character and dashes need a look.
-        return bytes.first().is_some_and(u8::is_ascii_alphabetic) && !bytes.contains(&b'-');
+        return false;
     }
 
     let mut chars = name.chars();

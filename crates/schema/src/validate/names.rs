@@ -206,9 +206,10 @@ fn resolve_constraints(
             let count = if kind == Kind::Unique { model.uniques.len() } else { model.indexes.len() };
             for i in 0..count {
                 let index = if kind == Kind::Unique { &model.uniques[i] } else { &model.indexes[i] };
-                let cols = columns(model, &index.fields);
-                let name =
-                    index.db_name.clone().unwrap_or_else(|| default_constraint_name(&table, &cols, suffix, limit));
+                let name = index
+                    .db_name
+                    .clone()
+                    .unwrap_or_else(|| default_constraint_name(&table, &columns(model, &index.fields), suffix, limit));
                 out.push(Constraint {
                     name: name.clone(),
                     schema: schema.clone(),
@@ -231,9 +232,9 @@ fn resolve_constraints(
         if clashing_tables.contains(&model.db_name) {
             continue;
         }
-        let cols = columns(model, &relation.fields);
-        let name =
-            relation.db_name.clone().unwrap_or_else(|| default_constraint_name(&model.db_name, &cols, "fkey", limit));
+        let name = relation.db_name.clone().unwrap_or_else(|| {
+            default_constraint_name(&model.db_name, &columns(model, &relation.fields), "fkey", limit)
+        });
         let schema = model.schema.clone().unwrap_or_default();
         out.push(Constraint { name: name.clone(), schema, table: model.db_name.clone(), kind: Kind::ForeignKey, span });
         relation.db_name = Some(name);

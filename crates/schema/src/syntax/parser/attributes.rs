@@ -120,7 +120,7 @@ impl Parser<'_, '_> {
             let value = match self.expr() {
                 Some(value) => value,
                 None if matches!(self.peek_kind(), Some(TokenKind::Comma | TokenKind::RParen)) => {
-                    Expr::Empty(Span::new(colon.span.end, colon.span.end))
+                    Expr::Empty(Span::new(colon.span.hi(), colon.span.hi()))
                 }
                 None => {
                     let span = self.here();
@@ -148,7 +148,7 @@ impl Parser<'_, '_> {
                 let value = match lexer::unescape(raw) {
                     Ok(v) => v,
                     Err(offset) => {
-                        let at = token.span.start + offset;
+                        let at = token.span.lo() + offset;
                         self.error("E0023", "unknown escape sequence in string", Span::new(at - 1, at + 1))
                             .label("not a valid escape")
                             .help("valid escapes are \\\" \\\\ \\n \\t \\r \\0 and \\uXXXX");

@@ -240,24 +240,20 @@ impl<'s, 'd> Parser<'s, 'd> {
 
         let (keyword, glued_name) = match glued {
             Some(len) => {
-                let split = first.span.start + len;
+                let split = first.span.lo() + len;
                 let name = Ident {
-                    name: Text::from(&self.source[split..first.span.end]),
-                    span: Span::new(split, first.span.end),
+                    name: Text::from(&self.source[split..first.span.hi()]),
+                    span: Span::new(split, first.span.hi()),
                 };
                 self.diagnostics
                     .warning(
                         "W0009",
-                        format!(
-                            "write a space between `{}` and `{}`",
-                            &self.source[first.span.start..split],
-                            name.name
-                        ),
+                        format!("write a space between `{}` and `{}`", &self.source[first.span.lo()..split], name.name),
                         first.span,
                     )
                     .label("keyword and name run together")
                     .help("Prisma reads this as a keyword and a name; other tools may not");
-                (Token { kind: TokenKind::Ident, span: Span::new(first.span.start, split) }, Some(name))
+                (Token { kind: TokenKind::Ident, span: Span::new(first.span.lo(), split) }, Some(name))
             }
             None => (first, None),
         };
