@@ -20,3 +20,10 @@ else
   cargo test --workspace --no-fail-fast
 fi
 cargo test --workspace --doc --quiet
+
+# A short, deterministic run of the differential fuzzer: mutants of the valid fixtures,
+# judged by Prisma and by the freshly built `ssot`; any disagreement fails.
+cargo build --quiet -p ssot-cli
+node tests/oracle/fuzz.mjs --ssot "${CARGO_TARGET_DIR:-target}/debug/ssot" --seeds tests/fixtures/schemas/valid \
+  --iterations 3000 --seed 1 --out "${CARGO_TARGET_DIR:-target}/fuzz-out" --quiet --check
+

@@ -31,6 +31,7 @@
 //                     (remove lines while the same disagreement persists) and
 //                     write it as min-NNN-prisma-{valid|invalid}.prisma
 //   --quiet           no per-disagreement lines, only the final summary
+//   --check           exit 1 when there is any disagreement (for tests and CI)
 //
 // The final summary gives mutants tried, disagreements and a breakdown by
 // cause: for `prisma-invalid` the first line of Prisma's message, for
@@ -64,7 +65,7 @@ function usage(msg) {
   process.stderr.write(
     'usage: node tests/oracle/fuzz.mjs --ssot PATH --seeds DIR_OR_FILE... ' +
       '[--iterations N] [--time SECONDS] [--out DIR] [--seed S] [--jobs J] ' +
-      '[--max-mutations K] [--minimize] [--quiet]\n',
+      '[--max-mutations K] [--minimize] [--quiet] [--check]\n',
   );
   process.exit(2);
 }
@@ -80,6 +81,7 @@ const opts = {
   maxMutations: 3,
   minimize: false,
   quiet: false,
+  check: false,
 };
 {
   const a = process.argv.slice(2);
@@ -104,6 +106,9 @@ const opts = {
         break;
       case '--out':
         opts.out = a[++i];
+        break;
+      case '--check':
+        opts.check = true;
         break;
       case '--seed':
         opts.seed = num(++i, '--seed');
@@ -721,4 +726,4 @@ if (byKey.size) {
     process.stdout.write(`  ${String(count).padStart(5)}  ${key}  [${first.file}]\n`);
   }
 }
-process.exit(0);
+process.exit(opts.check && disagreements > 0 ? 1 : 0);

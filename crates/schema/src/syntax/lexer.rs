@@ -293,8 +293,9 @@ impl Lexer<'_, '_> {
         }
 
         // `1abc` (or `1e3`, which Prisma does not read as a number) is one malformed
-        // word, not a number followed by a name.
-        if self.source[self.pos..].chars().next().is_some_and(|c| c.is_alphanumeric() || c == '_') {
+        // word, not a number followed by a name; a word never starts with `-`.
+        let negative = self.bytes[start] == b'-';
+        if !negative && self.source[self.pos..].chars().next().is_some_and(|c| c.is_alphanumeric() || c == '_') {
             self.ident_tail();
             self.push(TokenKind::Ident, start);
         } else {

@@ -250,7 +250,8 @@ fn field_attribute(ast: &FieldAst, attribute: &Attribute, field: &mut Field, mod
         }
         "ignore" => {
             args::read(attribute, "@", &[], &[], cx.diagnostics);
-            if model_ignored {
+            // Prisma takes `@ignore` on a relation field there, not on a scalar one.
+            if model_ignored && !field.is_relation() {
                 cx.diagnostics
                     .error(
                         "E0139",

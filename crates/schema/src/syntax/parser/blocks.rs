@@ -215,7 +215,8 @@ impl Parser<'_, '_> {
                 {
                     break
                 }
-                TokenKind::Ident => {
+                // Prisma takes a number for a key too (`0 = "x"`), as for block names.
+                TokenKind::Ident | TokenKind::Number => {
                     self.pos += 1;
                     let key = self.ident(token);
                     if self.eat(TokenKind::Equals).is_none() {

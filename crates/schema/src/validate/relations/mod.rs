@@ -155,7 +155,11 @@ fn read_relation_attribute(
     // Prisma quirk: with the name given both positionally and as `name:`, it treats the
     // relation as unnamed (so an unnamed opposite field still pairs with it).
     let positional_names = attribute.args.iter().filter(|a| a.name.is_none()).count();
-    let named_names = attribute.args.iter().filter(|a| a.name.as_ref().is_some_and(|n| n.name == "name")).count();
+    let named_names = attribute
+        .args
+        .iter()
+        .filter(|a| a.name.as_ref().is_some_and(|n| n.name == "name") && !matches!(a.value, Expr::Empty(_)))
+        .count();
     let unnamed_by_quirk;
     let attribute = if positional_names == 1 && named_names == 1 {
         let mut stripped = attribute.clone();
