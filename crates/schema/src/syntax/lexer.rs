@@ -132,10 +132,20 @@ impl Lexer<'_, '_> {
                     let ch = self.source[start..].chars().next().unwrap_or('\u{fffd}');
                     self.pos += ch.len_utf8();
                     let span = self.span(start);
-                    self.diagnostics.push(
-                        Diagnostic::error("E0001", format!("unexpected character `{ch}`"), span)
-                            .label("not valid here"),
-                    );
+                    let shown = if ch.is_control() || ch == '\u{feff}' || ch.is_whitespace() {
+                        format!("U+{:04X}", u32::from(ch))
+                    } else {
+                        format!("`{ch}`")
+                    };
+                    let mut diagnostic = Diagnostic::error("E0001", format!("unexpected character {shown}"), span)
+                        .label("not valid here");
+                    if ch == '\u{feff}' {
+                        diagnostic = diagnostic.help(
+                            "this is a byte-order mark, which Prisma rejects: save the file as UTF-8 without BOM",
+                        );
+                    }
+                    self.diagnostics.push(diagnostic);
+
                     self.push(TokenKind::Error, start);
                 }
             }
