@@ -251,7 +251,7 @@ pub(crate) fn check_autoincrement(model: &crate::ir::Model, cx: &mut Cx<'_, '_>)
             .map(|pk| &pk.fields)
             .chain(model.uniques.iter().map(|u| &u.fields))
             .chain(model.indexes.iter().map(|i| &i.fields))
-            .any(|fields| fields.contains(&field.name));
+            .any(|fields| fields.first() == Some(&field.name));
         match cx.provider {
             Some(Provider::Sqlite) | None if !single_id => {
                 cx.diagnostics

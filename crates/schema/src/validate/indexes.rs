@@ -46,7 +46,7 @@ fn length_option(value: &Expr, field: Option<&Field>, cx: &mut Cx<'_, '_>) {
             .label(format!("expected a prefix length, found {}", value.describe()));
         return;
     }
-    if !matches!(cx.provider, Some(Provider::Mysql) | None) {
+    if cx.provider != Some(Provider::Mysql) {
         cx.diagnostics
             .error("E0167", "index `length` is only supported on MySQL", value.span())
             .label("not supported by this provider");
@@ -65,7 +65,7 @@ fn length_option(value: &Expr, field: Option<&Field>, cx: &mut Cx<'_, '_>) {
 }
 
 fn sort_on_id(value: &Expr, cx: &mut Cx<'_, '_>) {
-    if !matches!(cx.provider, Some(Provider::Sqlserver) | None) {
+    if cx.provider != Some(Provider::Sqlserver) {
         cx.diagnostics
             .error("E0168", "`sort` on a primary key is not supported by this provider", value.span())
             .label("only SQL Server supports it");
@@ -73,7 +73,7 @@ fn sort_on_id(value: &Expr, cx: &mut Cx<'_, '_>) {
 }
 
 fn clustered_option(value: &Expr, cx: &mut Cx<'_, '_>) {
-    if !matches!(cx.provider, Some(Provider::Sqlserver) | None) {
+    if cx.provider != Some(Provider::Sqlserver) {
         cx.diagnostics
             .error("E0174", "`clustered` is only supported on SQL Server", value.span())
             .label("not supported by this provider");
