@@ -10,10 +10,9 @@ const FIELD_ATTRIBUTES: [&str; 7] = ["id", "unique", "default", "map", "relation
 /// Builds the IR field, or `None` when its type cannot be resolved (already reported).
 /// Relation fields come back with a placeholder relation index that relation
 /// resolution fills in.
-pub(crate) fn field(model: &ModelAst, ast: &FieldAst, cx: &mut Cx<'_, '_>) -> Option<Field> {
-    // Prisma Client leaves an `@@ignore`d model out, so its id need not be usable.
-    let model_ignored = model.attributes.iter().any(|a| a.name.name == "ignore");
-
+/// `model_ignored`: the model has `@@ignore` (Prisma Client leaves it out, so its id need
+/// not be usable).
+pub(crate) fn field(model: &ModelAst, model_ignored: bool, ast: &FieldAst, cx: &mut Cx<'_, '_>) -> Option<Field> {
     if !super::is_valid_name(&ast.name.name) {
         cx.diagnostics
             .error("E0112", format!("`{}` is not a valid field name", ast.name.name), ast.name.span)

@@ -134,6 +134,7 @@ fn check_duplicate_block_attributes(attributes: &[Attribute], cx: &mut Cx<'_, '_
 
 pub(crate) fn model(ast: &ModelAst, cx: &mut Cx<'_, '_>) -> Model {
     let mut fields: Vec<Field> = Vec::with_capacity(ast.fields.len());
+    let ignored = ast.attributes.iter().any(|a| a.name.name == "ignore");
     for field_ast in &ast.fields {
         if let Some(first) = ast.fields.iter().find(|f| f.name.name == field_ast.name.name) {
             if !std::ptr::eq(first, field_ast) {
@@ -148,7 +149,7 @@ pub(crate) fn model(ast: &ModelAst, cx: &mut Cx<'_, '_>) -> Model {
                 continue;
             }
         }
-        if let Some(field) = fields::field(ast, field_ast, cx) {
+        if let Some(field) = fields::field(ast, ignored, field_ast, cx) {
             fields.push(field);
         }
     }
@@ -166,7 +167,7 @@ pub(crate) fn model(ast: &ModelAst, cx: &mut Cx<'_, '_>) -> Model {
         primary_key: None,
         uniques: Vec::new(),
         indexes: Vec::new(),
-        ignored: ast.attributes.iter().any(|a| a.name.name == "ignore"),
+        ignored,
         documentation: crate::annotations::documentation(&ast.doc),
         annotations: Default::default(),
         span: ast.span,
