@@ -331,7 +331,8 @@ fn check_extensions(value: &Expr, diagnostics: &mut Diagnostics) {
         match item {
             Expr::Path(..) => {}
             Expr::Call { args, .. } => {
-                for arg in args {
+                // A named argument left empty (`citext(foo: )`) is passed over, as Prisma does.
+                for arg in args.iter().filter(|a| !matches!(a.value, Expr::Empty(_))) {
                     let known =
                         arg.name.as_ref().is_some_and(|n| matches!(n.name.as_str(), "schema" | "version" | "map"));
                     if !known || !matches!(arg.value, Expr::Str(..) | Expr::Empty(_)) {

@@ -96,7 +96,13 @@ fn map_name(attribute: &Attribute, prefix: &str, cx: &mut Cx<'_, '_>) -> Option<
 /// `@@schema("name")`: the database schema, which the datasource must list.
 fn schema_attribute(attribute: &Attribute, cx: &mut Cx<'_, '_>) -> Option<Text> {
     let a = args::read(attribute, "@@", &["name"], &["name"], cx.diagnostics);
-    let value = a.get("name")?;
+    let Some(value) = a.get("name") else {
+        cx.diagnostics
+            .error("E0198", "`@@schema` needs the name of a schema", attribute.span)
+            .label("missing the schema's name")
+            .help("write for example `@@schema(\"public\")`");
+        return None;
+    };
     let schema = args::string(value, "the schema name in `@@schema`", cx.diagnostics)?;
     if !cx.schemas.iter().any(|s| s == schema) {
         cx.diagnostics

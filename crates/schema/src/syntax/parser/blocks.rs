@@ -215,8 +215,10 @@ impl Parser<'_, '_> {
                 {
                     break
                 }
-                // Prisma takes a number for a key too (`0 = "x"`), as for block names.
-                TokenKind::Ident | TokenKind::Number => {
+                // Prisma takes a whole number for a key too (`0 = "x"`), as for block names.
+                TokenKind::Ident | TokenKind::Number
+                    if token.kind == TokenKind::Ident || self.text(token).bytes().all(|b| b.is_ascii_digit()) =>
+                {
                     self.pos += 1;
                     let key = self.ident(token);
                     if self.eat(TokenKind::Equals).is_none() {

@@ -263,7 +263,9 @@ impl<'s, 'd> Parser<'s, 'd> {
             // Prisma takes any word for a datasource or generator name, a number included.
             Some(t)
                 if t.kind == TokenKind::Ident
-                    || (t.kind == TokenKind::Number && matches!(keyword_text, "datasource" | "generator")) =>
+                    || (t.kind == TokenKind::Number
+                        && matches!(keyword_text, "datasource" | "generator")
+                        && self.text(t).bytes().all(|b| b.is_ascii_digit())) =>
             {
                 self.pos += 1;
                 self.ident(t)

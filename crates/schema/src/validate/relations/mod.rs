@@ -36,11 +36,13 @@ pub(super) struct RelField {
     pub(super) malformed: bool,
     /// The index of the target model in the model list.
     pub(super) target_index: Option<usize>,
+    /// `fields` or `references` was written, even as an empty list.
+    pub(super) fk_written: bool,
 }
 
 impl RelField {
     fn has_fk_arguments(&self) -> bool {
-        self.fields.is_some() || self.references.is_some()
+        self.fields.is_some() || self.references.is_some() || self.fk_written
     }
 }
 
@@ -148,6 +150,7 @@ fn read_relation_attribute(
         arity: field.arity,
         malformed: attribute.is_some_and(|a| a.malformed),
         target_index: None,
+        fk_written: false,
     };
     let Some(attribute) = attribute.filter(|a| !a.malformed) else {
         return rel;
@@ -201,6 +204,7 @@ fn read_relation_attribute(
             }
         }
     }
+    rel.fk_written = a.get("fields").is_some() || a.get("references").is_some();
     // An empty list is as good as none: the relation still lacks its key.
     let owned = |names: Vec<(&str, Span)>| names.into_iter().map(|(n, s)| (Text::from(n), s)).collect::<Vec<_>>();
     rel.fields =
@@ -426,6 +430,16 @@ fn shape(x: &RelField, y: &RelField, name: Text, models: &[Model], cx: &mut Cx<'
                 (false, true) => (y, x),
             };
             no_actions(referenced, Some(referencing), models, cx);
+            if referencing.fields.is_none() && referencing.references.is_none() {
+                cx.diagnostics
+                    .error(
+                        "E0305",
+                        format!("relation field `{}` needs `fields` and `references`", field_name(referencing)),
+                        referencing.span,
+                    )
+                    .label("empty lists name no foreign key");
+            }
+
             if referenced.arity == Arity::Required {
                 cx.diagnostics
                     .error(
