@@ -116,7 +116,17 @@ fn inspect_prints_the_ir() {
     let tags = ir["relations"].as_array().and_then(|r| r.iter().find(|r| r["kind"] == "manyToMany")).expect("m-n");
     assert_eq!(tags["joinTable"], "_PostToTag");
 
+    let with_options =
+        ssot(&["inspect", "tests/fixtures/schemas/valid/index-field-options-postgresql.prisma"], &root());
+    let ir: Value = serde_json::from_slice(&with_options.stdout).expect("JSON");
+    let doc = &ir["models"][0];
+    assert_eq!(doc["uniques"][0]["options"], serde_json::json!([{"sort": "Desc"}]));
+    assert_eq!(doc["indexes"][0]["options"], serde_json::json!([{"sort": "Desc"}, {}]));
+    assert_eq!(doc["indexes"][0]["dbName"], "Doc_title_id_idx");
+    assert_eq!(doc["indexes"][2]["options"][0]["ops"], serde_json::json!({"raw": "jsonb_ops"}));
+
     let invalid = ssot(&["inspect", "tests/fixtures/schemas/invalid/enum-empty.prisma"], &root());
+
     assert_eq!(invalid.status.code(), Some(1));
     assert!(invalid.stdout.is_empty());
 }

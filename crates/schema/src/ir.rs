@@ -303,6 +303,9 @@ pub struct NativeType {
 #[serde(rename_all = "camelCase")]
 pub struct PrimaryKey {
     pub fields: Vec<Text>,
+    /// Per-field options (`@@id([a(sort: Desc)])`): empty, or one entry per field.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<IndexFieldOptions>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<Text>,
     /// `map:`, or the derived `{table}_pkey` where the provider names primary keys.
@@ -315,6 +318,10 @@ pub struct PrimaryKey {
 #[serde(rename_all = "camelCase")]
 pub struct Index {
     pub fields: Vec<Text>,
+    /// Per-field options (`@@index([title(length: 10, sort: Desc)])`): empty, or one
+    /// entry per field.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<IndexFieldOptions>,
     /// The client-side name (`name:`), for compound uniques.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<Text>,
@@ -326,6 +333,35 @@ pub struct Index {
     pub index_type: Option<Text>,
     pub fulltext: bool,
     pub span: Span,
+}
+
+/// How one field takes part in an index or key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IndexFieldOptions {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<SortOrder>,
+    /// Prefix length (MySQL).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub length: Option<u32>,
+    /// Operator class (PostgreSQL).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ops: Option<OperatorClass>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum OperatorClass {
+    /// One Prisma knows by name, such as `JsonbPathOps`.
+    Named(Text),
+    /// `raw("...")`: the database's own name for it.
+    Raw(Text),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum SortOrder {
+    Asc,
+    Desc,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -3,10 +3,69 @@
 
 use super::{args, Cx};
 use crate::ir::Text;
-use crate::ir::{Arity, Field, FieldType, Index, Model, ModelKindIr, PrimaryKey, Provider, ScalarType};
-use crate::syntax::ast::{Attribute, Expr, FieldAst};
+use crate::ir::{
+    Arity, Field, FieldType, Index, IndexFieldOptions, Model, ModelKindIr, OperatorClass, PrimaryKey, Provider,
+    ScalarType, SortOrder,
+};
+use crate::syntax::ast::{Argument, Attribute, Expr, FieldAst};
 
 const INDEX_TYPES: [&str; 6] = ["BTree", "Hash", "Gist", "Gin", "SpGist", "Brin"];
+
+/// The per-field options of a field list (`[title(sort: Desc, length: 10)]`), or an
+/// empty list when no field has any. Values were checked when the attribute was read.
+pub(crate) fn field_options(fields: &Expr) -> Vec<IndexFieldOptions> {
+    let options: Vec<IndexFieldOptions> = fields
+        .as_list()
+        .iter()
+        .map(|item| match item {
+            Expr::Call { args, .. } => options_of(args),
+            _ => IndexFieldOptions::default(),
+        })
+        .collect();
+    if options.iter().all(|o| *o == IndexFieldOptions::default()) {
+        Vec::new()
+    } else {
+        options
+    }
+}
+
+/// `sort:`, `length:` and `ops:` among an attribute's or a field call's arguments.
+pub(crate) fn options_of(args: &[Argument]) -> IndexFieldOptions {
+    let get = |key: &str| args.iter().find(|a| a.name.as_ref().is_some_and(|n| n.name == key)).map(|a| &a.value);
+    IndexFieldOptions {
+        sort: match get("sort").and_then(Expr::as_path) {
+            Some("Asc") => Some(SortOrder::Asc),
+            Some("Desc") => Some(SortOrder::Desc),
+            _ => None,
+        },
+        length: match get("length") {
+            Some(Expr::Number(n, _)) => n.parse().ok(),
+            _ => None,
+        },
+        ops: match get("ops") {
+            Some(Expr::Path(name, _)) => Some(OperatorClass::Named(name.clone())),
+            Some(Expr::Call { args, .. }) => {
+                args.first().and_then(|a| a.value.as_str()).map(|sql| OperatorClass::Raw(Text::from(sql)))
+            }
+            _ => None,
+        },
+    }
+}
+
+/// The options of a field's `@id(sort: Desc)` or `@unique(length: 10)`: empty when none.
+pub(crate) fn field_key_options(ast: &FieldAst, attribute: &str) -> Vec<IndexFieldOptions> {
+    let options = ast
+        .attributes
+        .iter()
+        .find(|a| a.name.name == attribute && !a.malformed)
+        .map(|a| options_of(&a.args))
+        .unwrap_or_default();
+    if options == IndexFieldOptions::default() {
+        Vec::new()
+    } else {
+        vec![options]
+    }
+}
 
 /// The `map:` of a field's `@id` or `@unique`, if written.
 pub(crate) fn field_key_map(ast: &FieldAst, attribute: &str) -> Option<Text> {
@@ -229,12 +288,21 @@ pub(crate) fn block_index(attribute: &Attribute, model: &mut Model, cx: &mut Cx<
                 .help("keep one: `@id` for one field, `@@id` for several");
             return;
         }
-        model.primary_key = Some(PrimaryKey { fields: resolved, name, db_name, span: attribute.span });
+        let options = field_options(fields_expr);
+        model.primary_key = Some(PrimaryKey { fields: resolved, options, name, db_name, span: attribute.span });
         return;
     }
     let index_type = a.get("type").and_then(|t| t.as_path()).map(Text::from);
-    let index =
-        Index { fields: resolved, name, db_name, index_type, fulltext: kind == "fulltext", span: attribute.span };
+    let options = field_options(fields_expr);
+    let index = Index {
+        fields: resolved,
+        options,
+        name,
+        db_name,
+        index_type,
+        fulltext: kind == "fulltext",
+        span: attribute.span,
+    };
     if kind == "unique" {
         model.uniques.push(index);
     } else {

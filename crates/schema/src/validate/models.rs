@@ -194,7 +194,9 @@ pub(crate) fn model(ast: &ModelAst, cx: &mut Cx<'_, '_>) -> Model {
             cx.diagnostics.error("E0180", "views cannot have primary keys", id.span).label("use `@unique` on a view");
         }
         let db_name = field_ast(&id.name).and_then(|f| indexes::field_key_map(f, "id"));
-        model.primary_key = Some(PrimaryKey { fields: vec![id.name.clone()], name: None, db_name, span: id.span });
+        let options = field_ast(&id.name).map(|f| indexes::field_key_options(f, "id")).unwrap_or_default();
+        model.primary_key =
+            Some(PrimaryKey { fields: vec![id.name.clone()], options, name: None, db_name, span: id.span });
     }
     for field in model.fields.iter().filter(|f| f.is_unique) {
         let mapped = field_ast(&field.name).and_then(|f| indexes::field_key_map(f, "unique")).is_some();
@@ -210,6 +212,7 @@ pub(crate) fn model(ast: &ModelAst, cx: &mut Cx<'_, '_>) -> Model {
 
         model.uniques.push(Index {
             fields: vec![field.name.clone()],
+            options: field_ast(&field.name).map(|f| indexes::field_key_options(f, "unique")).unwrap_or_default(),
             name: None,
             db_name: field_ast(&field.name).and_then(|f| indexes::field_key_map(f, "unique")),
             index_type: None,
