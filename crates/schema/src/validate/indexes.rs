@@ -344,6 +344,12 @@ fn check_field_options(kind: &str, fields: &Expr, model: &Model, cx: &mut Cx<'_,
         let Expr::Call { name, args, .. } = item else { continue };
         let field = model.field(&name.name);
         for arg in args {
+            if let (Expr::Empty(_), Some(name)) = (&arg.value, &arg.name) {
+                cx.diagnostics
+                    .error("E0022", format!("argument `{}` has no value", name.name), arg.span)
+                    .label("expected a value after `:`");
+                continue;
+            }
             match arg.name.as_ref().map(|n| n.name.as_str()) {
                 Some("length") => length_option(&arg.value, field, cx),
                 Some("sort") if kind == "id" => sort_on_id(&arg.value, cx),

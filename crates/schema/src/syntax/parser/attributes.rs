@@ -25,7 +25,9 @@ impl Parser<'_, '_> {
         let mut args_span = None;
         let mut malformed = name.name.is_empty();
         if let Some(open) = self.eat(TokenKind::LParen) {
-            let (parsed, close, ok) = self.arguments(open.span, TokenKind::RParen);
+            // A dotted name is a native type (`@db.VarChar`).
+            let native = name.name.contains('.');
+            let (parsed, close, ok) = self.arguments(open.span, TokenKind::RParen, native);
             args = parsed;
             args_span = Some(open.span.to(close));
             malformed |= !ok;
@@ -53,7 +55,14 @@ impl Parser<'_, '_> {
     /// Arguments up to `close`; returns them, the closing token's span, and whether the
     /// list was well-formed. Like Prisma, the list must stay on one line and takes no
     /// trailing comma.
-    pub(crate) fn arguments(&mut self, open: Span, close: TokenKind) -> (Vec<Argument>, Span, bool) {
+    /// `trailing_comma_ok`: Prisma takes one in a native type's arguments (`@db.Decimal(10, 2, )`)
+    /// and nowhere else.
+    pub(crate) fn arguments(
+        &mut self,
+        open: Span,
+        close: TokenKind,
+        trailing_comma_ok: bool,
+    ) -> (Vec<Argument>, Span, bool) {
         let mut args = Vec::new();
         if let Some(t) = self.eat(close) {
             return (args, t.span, true);
@@ -70,6 +79,9 @@ impl Parser<'_, '_> {
                 return (args, self.unclosed(open, close), false);
             };
             if let Some(t) = self.eat(close) {
+                if trailing_comma_ok {
+                    return (args, t.span, true);
+                }
                 self.error("E0026", "trailing commas are not allowed", comma.span).label("remove this comma");
                 return (args, t.span, false);
             }
@@ -164,14 +176,14 @@ impl Parser<'_, '_> {
             TokenKind::Ident => {
                 let (path, span) = self.path()?;
                 if let Some(open) = self.eat(TokenKind::LParen) {
-                    let (args, close, _) = self.arguments(open.span, TokenKind::RParen);
+                    let (args, close, _) = self.arguments(open.span, TokenKind::RParen, false);
                     return Some(Expr::Call { name: Ident { name: path, span }, args, span: span.to(close) });
                 }
                 Some(Expr::Path(path, span))
             }
             TokenKind::LBracket => {
                 self.pos += 1;
-                let (args, close, _) = self.arguments(token.span, TokenKind::RBracket);
+                let (args, close, _) = self.arguments(token.span, TokenKind::RBracket, false);
                 let mut items = Vec::with_capacity(args.len());
                 for arg in args {
                     if let Some(name) = &arg.name {
