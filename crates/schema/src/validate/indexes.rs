@@ -431,7 +431,7 @@ fn algorithm_fields(algorithm: &str, a: &args::Args<'_>, model: &Model, cx: &mut
                 "Gin" => {
                     field.arity == Arity::List || matches!(field.ty, FieldType::Scalar { scalar: ScalarType::Json })
                 }
-                "SpGist" => matches!(field.ty, FieldType::Scalar { scalar: ScalarType::String }),
+                "Gist" | "SpGist" => matches!(field.ty, FieldType::Scalar { scalar: ScalarType::String }),
                 _ => false,
             };
         if !supported {

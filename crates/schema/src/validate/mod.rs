@@ -162,8 +162,13 @@ fn collect_names<'a>(ast: &'a SchemaAst, cx: &mut Cx<'a, '_>) {
             Item::Model(m) => (&m.name, Top::Model(m), m.kind.keyword()),
             Item::Enum(e) => (&e.name, Top::Enum(e), "enum"),
             Item::Config(block) => {
-                // Datasources and generators may take any name but a scalar type's.
-                if crate::ir::ScalarType::parse(&block.name.name).is_some() {
+                // Datasources and generators may take any name but a scalar type's, or one
+                // starting with `_` (Prisma's identifiers start with a letter or digit).
+                if block.name.name.starts_with('_') {
+                    cx.diagnostics
+                        .error("E0112", format!("`{}` is not a valid block name", block.name.name), block.name.span)
+                        .label("names start with a letter or a digit");
+                } else if crate::ir::ScalarType::parse(&block.name.name).is_some() {
                     cx.diagnostics
                         .error(
                             "E0111",
