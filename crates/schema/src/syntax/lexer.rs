@@ -221,8 +221,9 @@ impl Lexer<'_, '_> {
                 let starts_line = self.tokens.last().is_none_or(|t| t.kind == TokenKind::Newline);
                 let rest = &self.bytes[end..];
                 let line_rest = &rest[..rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len())];
-                let ends_line = line_rest.iter().all(|b| b.is_ascii_whitespace())
-                    || line_rest.trim_ascii_start().starts_with(b"//");
+                // Not even a `//` comment may follow one that ends a line of code.
+                let ends_line = line_rest.iter().all(|b| b.is_ascii_whitespace());
+
                 if !starts_line && !ends_line {
                     let span = Span::new(self.base + start, self.base + end);
                     self.diagnostics
