@@ -203,7 +203,8 @@ fn function(
         .iter()
         .map(|a| match &a.value {
             Expr::Str(s, _) => Value::String(s.to_string()),
-            Expr::Number(n, _) => n.parse::<i64>().map_or(Value::String(n.to_string()), Value::from),
+            // Only whole numbers are function arguments (`uuid(7)`, `nanoid(16)`).
+            Expr::Number(n, _) => n.parse::<i64>().map_or(Value::Null, Value::from),
             // Not a literal: no function takes it, so it fails the check below.
             _ => Value::Null,
         })

@@ -175,6 +175,11 @@ impl Parser<'_, '_> {
             }
             TokenKind::Ident => {
                 let (path, span) = self.path()?;
+                if path.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+                    // `1length`: Prisma reads a number, then stray text.
+                    self.error("E0031", format!("`{path}` is neither a number nor a name"), span)
+                        .label("a name cannot start with a digit here");
+                }
                 if let Some(open) = self.eat(TokenKind::LParen) {
                     let (args, close, _) = self.arguments(open.span, TokenKind::RParen, false);
                     return Some(Expr::Call { name: Ident { name: path, span }, args, span: span.to(close) });
