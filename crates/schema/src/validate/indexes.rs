@@ -52,29 +52,15 @@ pub(crate) fn options_of(args: &[Argument]) -> IndexFieldOptions {
     }
 }
 
-/// The options of a field's `@id(sort: Desc)` or `@unique(length: 10)`: empty when none.
-pub(crate) fn field_key_options(ast: &FieldAst, attribute: &str) -> Vec<IndexFieldOptions> {
-    let options = ast
-        .attributes
-        .iter()
-        .find(|a| a.name.name == attribute && !a.malformed)
-        .map(|a| options_of(&a.args))
-        .unwrap_or_default();
-    if options == IndexFieldOptions::default() {
-        Vec::new()
-    } else {
-        vec![options]
-    }
-}
-
-/// The `map:` of a field's `@id` or `@unique`, if written.
-pub(crate) fn field_key_map(ast: &FieldAst, attribute: &str) -> Option<Text> {
-    ast.attributes
-        .iter()
-        .find(|a| a.name.name == attribute && !a.malformed)
-        .and_then(|a| a.named("map"))
-        .and_then(|a| a.value.as_str())
-        .map(Text::from)
+/// The `map:` and the options (`sort:`, `length:`) of a field's `@id` or `@unique`; the
+/// options are empty when none is given.
+pub(crate) fn field_key(ast: &FieldAst, attribute: &str) -> (Option<Text>, Vec<IndexFieldOptions>) {
+    let Some(found) = ast.attributes.iter().find(|a| a.name.name == attribute && !a.malformed) else {
+        return (None, Vec::new());
+    };
+    let map = found.named("map").and_then(|a| a.value.as_str()).map(Text::from);
+    let options = options_of(&found.args);
+    (map, if options == IndexFieldOptions::default() { Vec::new() } else { vec![options] })
 }
 
 /// Options shared by keys and indexes, on a field (`@id(sort: Desc, map: "pk")`, with

@@ -188,19 +188,21 @@ pub(crate) fn model(ast: &ModelAst, cx: &mut Cx<'_, '_>) -> Model {
             .secondary(spans[0], "first `@id`")
             .help("for a compound primary key, use `@@id([a, b])` on the model");
     }
-    let field_ast = |name: &str| ast.fields.iter().find(|f| f.name.name == name);
+    // IR fields keep their AST field's span.
+    let key = |field: &Field, attribute: &str| {
+        ast.fields.iter().find(|f| f.span == field.span).map(|f| indexes::field_key(f, attribute)).unwrap_or_default()
+    };
     if let Some(id) = id_fields.first() {
         if model.kind == ir::ModelKindIr::View {
             cx.diagnostics.error("E0180", "views cannot have primary keys", id.span).label("use `@unique` on a view");
         }
-        let db_name = field_ast(&id.name).and_then(|f| indexes::field_key_map(f, "id"));
-        let options = field_ast(&id.name).map(|f| indexes::field_key_options(f, "id")).unwrap_or_default();
+        let (db_name, options) = key(id, "id");
         model.primary_key =
             Some(PrimaryKey { fields: vec![id.name.clone()], options, name: None, db_name, span: id.span });
     }
     for field in model.fields.iter().filter(|f| f.is_unique) {
-        let mapped = field_ast(&field.name).and_then(|f| indexes::field_key_map(f, "unique")).is_some();
-        if mapped && model.kind == ir::ModelKindIr::View {
+        let (db_name, options) = key(field, "unique");
+        if db_name.is_some() && model.kind == ir::ModelKindIr::View {
             cx.diagnostics
                 .error(
                     "E0180",
@@ -212,9 +214,9 @@ pub(crate) fn model(ast: &ModelAst, cx: &mut Cx<'_, '_>) -> Model {
 
         model.uniques.push(Index {
             fields: vec![field.name.clone()],
-            options: field_ast(&field.name).map(|f| indexes::field_key_options(f, "unique")).unwrap_or_default(),
+            options,
             name: None,
-            db_name: field_ast(&field.name).and_then(|f| indexes::field_key_map(f, "unique")),
+            db_name,
             index_type: None,
             fulltext: false,
             span: field.span,

@@ -6,6 +6,33 @@ use crate::syntax::ast::*;
 use crate::syntax::lexer::{self, Token, TokenKind};
 
 impl Parser<'_, '_> {
+    /// `model B {` and the like: the start of the next block, which ends an unclosed one.
+    fn starts_block(&self, token: Token) -> bool {
+        token.kind == TokenKind::Ident
+            && self.peek_at(2) == Some(TokenKind::LBrace)
+            && BLOCK_KEYWORDS.contains(&self.text(token))
+    }
+
+    /// The lines models and enums treat alike: blank lines, doc comments (gathered for
+    /// what follows) and `@@` attributes. Returns whether `token` was one of them.
+    fn body_line(&mut self, token: Token, pending_doc: &mut Vec<DocLine>, attributes: &mut Vec<Attribute>) -> bool {
+        match token.kind {
+            TokenKind::Newline => self.pos += 1,
+            TokenKind::DocComment => {
+                pending_doc.push(self.doc_line(token));
+                self.pos += 1;
+            }
+            TokenKind::AtAt => {
+                self.pos += 1;
+                let doc = std::mem::take(pending_doc);
+                attributes.push(self.attribute(token, doc));
+                self.expect_line_end("a block attribute");
+            }
+            _ => return false,
+        }
+        true
+    }
+
     // ---- models ----------------------------------------------------------------------
 
     pub(super) fn model_body(&mut self, kind: ModelKind, keyword: Token, name: Ident, doc: Vec<DocLine>) -> ModelAst {
@@ -14,24 +41,10 @@ impl Parser<'_, '_> {
         let mut pending_doc = Vec::new();
         while let Some(token) = self.peek() {
             match token.kind {
+                // A new block starts: the current one lacks its `}`.
                 TokenKind::RBrace => break,
-                TokenKind::Newline => self.pos += 1,
-                TokenKind::DocComment => {
-                    pending_doc.push(self.doc_line(token));
-                    self.pos += 1;
-                }
-                TokenKind::AtAt => {
-                    self.pos += 1;
-                    let doc = std::mem::take(&mut pending_doc);
-                    attributes.push(self.attribute(token, doc));
-                    self.expect_line_end("a block attribute");
-                }
-                TokenKind::Ident
-                    if self.peek_at(2) == Some(TokenKind::LBrace) && BLOCK_KEYWORDS.contains(&self.text(token)) =>
-                {
-                    // A new block starts: the current one lacks its `}`.
-                    break;
-                }
+                _ if self.starts_block(token) => break,
+                _ if self.body_line(token, &mut pending_doc, &mut attributes) => {}
                 TokenKind::Ident => {
                     let doc = std::mem::take(&mut pending_doc);
                     if let Some(field) = self.field(doc) {
@@ -153,22 +166,8 @@ impl Parser<'_, '_> {
         while let Some(token) = self.peek() {
             match token.kind {
                 TokenKind::RBrace => break,
-                TokenKind::Newline => self.pos += 1,
-                TokenKind::DocComment => {
-                    pending_doc.push(self.doc_line(token));
-                    self.pos += 1;
-                }
-                TokenKind::AtAt => {
-                    self.pos += 1;
-                    let doc = std::mem::take(&mut pending_doc);
-                    attributes.push(self.attribute(token, doc));
-                    self.expect_line_end("a block attribute");
-                }
-                TokenKind::Ident
-                    if self.peek_at(2) == Some(TokenKind::LBrace) && BLOCK_KEYWORDS.contains(&self.text(token)) =>
-                {
-                    break
-                }
+                _ if self.starts_block(token) => break,
+                _ if self.body_line(token, &mut pending_doc, &mut attributes) => {}
                 TokenKind::Ident => {
                     self.pos += 1;
                     let value_name = self.ident(token);
@@ -210,11 +209,7 @@ impl Parser<'_, '_> {
             match token.kind {
                 TokenKind::RBrace => break,
                 TokenKind::Newline | TokenKind::DocComment => self.pos += 1,
-                TokenKind::Ident
-                    if self.peek_at(2) == Some(TokenKind::LBrace) && BLOCK_KEYWORDS.contains(&self.text(token)) =>
-                {
-                    break
-                }
+                _ if self.starts_block(token) => break,
                 // Prisma takes a whole number for a key too (`0 = "x"`), as for block names.
                 TokenKind::Ident | TokenKind::Number
                     if token.kind == TokenKind::Ident || self.text(token).bytes().all(|b| b.is_ascii_digit()) =>

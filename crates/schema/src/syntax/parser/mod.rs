@@ -15,7 +15,7 @@ mod blocks;
 
 use super::ast::*;
 use super::lexer::{self, Token, TokenKind};
-use crate::diagnostic::{did_you_mean, Diagnostic, Diagnostics, Report};
+use crate::diagnostic::{Diagnostic, Diagnostics, Report};
 use crate::span::Span;
 
 const BLOCK_KEYWORDS: [&str; 6] = ["model", "enum", "view", "type", "datasource", "generator"];
@@ -193,20 +193,7 @@ impl<'s, 'd> Parser<'s, 'd> {
         if token.kind != TokenKind::Error {
             self.diagnostics.push(diagnostic);
         }
-        // Skip the rest of the line, and the whole `{ ... }` block if the line opens one.
-        while let Some(kind) = self.peek_kind() {
-            match kind {
-                TokenKind::Newline => {
-                    self.pos += 1;
-                    return;
-                }
-                TokenKind::LBrace => {
-                    self.skip_balanced_block();
-                    return;
-                }
-                _ => self.pos += 1,
-            }
-        }
+        self.unknown_block_rest();
     }
 
     fn skip_balanced_block(&mut self) {
@@ -306,7 +293,8 @@ impl<'s, 'd> Parser<'s, 'd> {
         Some(item)
     }
 
-    /// After a malformed block header: skip to and over the block if one opens on this line.
+    /// After something that is not a block (or a malformed block header): skip the rest of
+    /// the line, and over the whole `{ ... }` block if the line opens one.
     fn unknown_block_rest(&mut self) {
         while let Some(kind) = self.peek_kind() {
             match kind {
@@ -339,9 +327,4 @@ impl<'s, 'd> Parser<'s, 'd> {
             }
         }
     }
-}
-
-/// Suggests the block keyword a misspelt one was meant to be.
-pub fn suggest_keyword(word: &str) -> Option<&'static str> {
-    did_you_mean(word, BLOCK_KEYWORDS)
 }
