@@ -41,10 +41,9 @@ impl Parser<'_, '_> {
         let mut pending_doc = Vec::new();
         while let Some(token) = self.peek() {
             match token.kind {
-                // A new block starts: the current one lacks its `}`.
                 TokenKind::RBrace => break,
+                // A new block starts: the current one lacks its `}`.
                 _ if self.starts_block(token) => break,
-                _ if self.body_line(token, &mut pending_doc, &mut attributes) => {}
                 TokenKind::Ident => {
                     let doc = std::mem::take(&mut pending_doc);
                     if let Some(field) = self.field(doc) {
@@ -58,6 +57,7 @@ impl Parser<'_, '_> {
                         .help("for an attribute of the whole block, write `@@`");
                     self.recover_line();
                 }
+                _ if self.body_line(token, &mut pending_doc, &mut attributes) => {}
                 _ => {
                     let found = self.describe_here();
                     let span = token.span;
