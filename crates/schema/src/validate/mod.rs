@@ -12,6 +12,7 @@ mod fields;
 mod indexes;
 mod models;
 mod names;
+pub use names::default_constraint_name;
 mod native_types;
 mod relations;
 

@@ -1,0 +1,102 @@
+//! Connections: one small synchronous interface over SQLite (rusqlite) and PostgreSQL
+//! (the `postgres` client), and the worker threads that run jobs on them.
+//!
+//! Both backends run on dedicated threads, so a request's whole database work (its
+//! queries, its transaction, decoding its rows) happens in one hop, off the async
+//! workers, through the same code. Values cross the boundary as [`Value`]: SQLite's five
+//! storage classes. PostgreSQL parameters are sent as text and cast in the SQL, and its
+//! results are selected as text, so the same decoding serves both.
+
+mod pool;
+mod postgres;
+mod sqlite;
+
+pub use pool::{Pool, PoolClosed};
+pub use postgres::PgConn;
+pub use sqlite::SqliteConn;
+
+use crate::dialect::Dialect;
+
+/// A value on its way into or out of the database.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Int(i64),
+    Float(f64),
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+impl Value {
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Value::Text(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => Some(*i),
+            Value::Text(t) => t.parse().ok(),
+            _ => None,
+        }
+    }
+}
+
+pub type Row = Vec<Value>;
+
+/// A database error, classified where the API answers differently.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// A unique constraint or index: its name (PostgreSQL) or its columns (SQLite).
+    #[error("unique constraint violated: {0}")]
+    Unique(String),
+    #[error("foreign key constraint violated{}", .0.as_ref().map(|n| format!(": {n}")).unwrap_or_default())]
+    ForeignKey(Option<String>),
+    #[error("a required column is null: {0}")]
+    NotNull(String),
+    /// PostgreSQL rejected a value's text for its type (`22P02` and friends).
+    #[error("invalid value: {0}")]
+    InvalidValue(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// One connection: run SQL with positional parameters.
+pub trait Conn {
+    fn dialect(&self) -> Dialect;
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError>;
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError>;
+    /// Several statements without parameters (DDL, `BEGIN`, `COMMIT`).
+    fn batch(&mut self, sql: &str) -> Result<(), DbError>;
+}
+
+/// Runs `f` in a transaction: committed when it returns `Ok`, rolled back otherwise
+/// (and when it panics, the connection is dropped with the transaction open, which
+/// rolls it back too).
+pub fn transaction<T, E: From<DbError>>(
+    conn: &mut dyn Conn,
+    write: bool,
+    f: impl FnOnce(&mut dyn Conn) -> Result<T, E>,
+) -> Result<T, E> {
+    let begin = match (conn.dialect(), write) {
+        // Take the write lock at once: no deadlock-prone upgrade from a read lock later.
+        (Dialect::Sqlite, true) => "BEGIN IMMEDIATE",
+        (Dialect::Sqlite, false) => "BEGIN",
+        // One snapshot for every read of the request (rows, counts and `meta.seq` agree).
+        (Dialect::Postgres, false) => "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+        (Dialect::Postgres, true) => "BEGIN",
+    };
+    conn.batch(begin)?;
+    match f(conn) {
+        Ok(value) => {
+            conn.batch("COMMIT")?;
+            Ok(value)
+        }
+        Err(e) => {
+            let _ = conn.batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! PostgreSQL through the synchronous `postgres` client, one connection per worker thread.
+//!
+//! Every parameter travels as text and the SQL casts it (`$1::text::integer`, so that the
+//! parameter's own type is always `text`): PostgreSQL's own
+//! input functions then parse each type (native types included), and one code path
+//! binds every value. Queries select their columns as text for the same reason.
+
+use super::{Conn, DbError, Row, Value};
+use crate::dialect::Dialect;
+use postgres::error::SqlState;
+use postgres::types::{ToSql, Type};
+use postgres::{Client, NoTls};
+
+pub struct PgConn {
+    client: Client,
+}
+
+impl PgConn {
+    pub fn connect(url: &str) -> Result<PgConn, DbError> {
+        let mut client = Client::connect(url, NoTls).map_err(classify)?;
+        // Timestamps are read and written in UTC, whatever the server's default.
+        client.batch_execute("SET TIME ZONE 'UTC'; SET bytea_output = 'hex'").map_err(classify)?;
+        Ok(PgConn { client })
+    }
+}
+
+/// A parameter's text, as PostgreSQL's input functions read it.
+fn text(value: &Value) -> Option<String> {
+    match value {
+        Value::Null => None,
+        Value::Int(i) => Some(i.to_string()),
+        Value::Float(f) => Some(f.to_string()),
+        Value::Text(t) => Some(t.clone()),
+        Value::Bytes(b) => {
+            let mut out = String::with_capacity(2 + b.len() * 2);
+            out.push_str("\\x");
+            for byte in b {
+                out.push_str(&format!("{byte:02x}"));
+            }
+            Some(out)
+        }
+    }
+}
+
+impl PgConn {
+    fn params(params: &[Value]) -> Vec<Option<String>> {
+        params.iter().map(text).collect()
+    }
+}
+
+impl Conn for PgConn {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
+        let texts = PgConn::params(params);
+        let refs: Vec<&(dyn ToSql + Sync)> = texts.iter().map(|t| t as &(dyn ToSql + Sync)).collect();
+        let rows = self.client.query(sql, &refs).map_err(classify)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let mut values = Vec::with_capacity(row.len());
+            for i in 0..row.len() {
+                let column_type = row.columns()[i].type_().clone();
+                let value = match column_type {
+                    Type::INT8 | Type::INT4 | Type::INT2 => {
+                        let v: Option<i64> = match column_type {
+                            Type::INT8 => row.try_get::<_, Option<i64>>(i).map_err(classify)?,
+                            Type::INT4 => row.try_get::<_, Option<i32>>(i).map_err(classify)?.map(i64::from),
+                            _ => row.try_get::<_, Option<i16>>(i).map_err(classify)?.map(i64::from),
+                        };
+                        v.map_or(Value::Null, Value::Int)
+                    }
+                    Type::BOOL => {
+                        row.try_get::<_, Option<bool>>(i).map_err(classify)?.map_or(Value::Null, |b| Value::Int(i64::from(b)))
+                    }
+                    _ => row.try_get::<_, Option<String>>(i).map_err(classify)?.map_or(Value::Null, Value::Text),
+                };
+                values.push(value);
+            }
+            out.push(values);
+        }
+        Ok(out)
+    }
+
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+        let texts = PgConn::params(params);
+        let refs: Vec<&(dyn ToSql + Sync)> = texts.iter().map(|t| t as &(dyn ToSql + Sync)).collect();
+        self.client.execute(sql, &refs).map_err(classify)
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<(), DbError> {
+        self.client.batch_execute(sql).map_err(classify)
+    }
+}
+
+fn classify(error: postgres::Error) -> DbError {
+    if let Some(db) = error.as_db_error() {
+        let constraint = db.constraint().map(ToString::to_string);
+        let code = db.code();
+        if *code == SqlState::UNIQUE_VIOLATION {
+            return DbError::Unique(constraint.unwrap_or_default());
+        }
+        if *code == SqlState::FOREIGN_KEY_VIOLATION {
+            return DbError::ForeignKey(constraint);
+        }
+        if *code == SqlState::NOT_NULL_VIOLATION {
+            return DbError::NotNull(db.column().unwrap_or_default().to_string());
+        }
+        if code.code().starts_with("22") {
+            return DbError::InvalidValue(db.message().to_string());
+        }
+        return DbError::Other(format!("{}: {}", db.code().code(), db.message()));
+    }
+    DbError::Other(error.to_string())
+}

@@ -1,0 +1,112 @@
+//! SQLite through rusqlite (SQLite bundled, so every build has the same version with FTS5
+//! and JSON). Opened in WAL mode: one writer and any number of readers at once.
+
+use super::{Conn, DbError, Row, Value};
+use crate::dialect::Dialect;
+use rusqlite::types::ValueRef;
+use rusqlite::{ffi, Connection, OpenFlags};
+use std::path::Path;
+
+pub struct SqliteConn {
+    conn: Connection,
+}
+
+impl SqliteConn {
+    /// Opens (creating it when `create`) the database file at `path`.
+    pub fn open(path: &Path, read_only: bool) -> Result<SqliteConn, DbError> {
+        let flags = if read_only {
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI
+        } else {
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI
+        };
+        let conn = Connection::open_with_flags(path, flags).map_err(classify)?;
+        // WAL lets readers run beside the writer; NORMAL sync is durable at each
+        // checkpoint and safe against corruption (the WAL default everywhere SQLite is
+        // used as a server store); foreign keys are off by default in SQLite.
+        let pragmas = if read_only {
+            "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;"
+        } else {
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;"
+        };
+        conn.execute_batch(pragmas).map_err(classify)?;
+        conn.set_prepared_statement_cache_capacity(256);
+        Ok(SqliteConn { conn })
+    }
+}
+
+fn bind(stmt: &mut rusqlite::Statement<'_>, params: &[Value]) -> Result<(), DbError> {
+    for (i, value) in params.iter().enumerate() {
+        let index = i + 1;
+        let result = match value {
+            Value::Null => stmt.raw_bind_parameter(index, rusqlite::types::Null),
+            Value::Int(v) => stmt.raw_bind_parameter(index, v),
+            Value::Float(v) => stmt.raw_bind_parameter(index, v),
+            Value::Text(v) => stmt.raw_bind_parameter(index, v.as_str()),
+            Value::Bytes(v) => stmt.raw_bind_parameter(index, v.as_slice()),
+        };
+        result.map_err(classify)?;
+    }
+    Ok(())
+}
+
+fn value(v: ValueRef<'_>) -> Value {
+    match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Int(i),
+        ValueRef::Real(f) => Value::Float(f),
+        ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
+    }
+}
+
+impl Conn for SqliteConn {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(classify)?;
+        bind(&mut stmt, params)?;
+        let width = stmt.column_count();
+        let mut rows = stmt.raw_query();
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(classify)? {
+            let mut values = Vec::with_capacity(width);
+            for i in 0..width {
+                values.push(value(row.get_ref(i).map_err(classify)?));
+            }
+            out.push(values);
+        }
+        Ok(out)
+    }
+
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(classify)?;
+        bind(&mut stmt, params)?;
+        let changed = stmt.raw_execute().map_err(classify)?;
+        Ok(changed as u64)
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<(), DbError> {
+        self.conn.execute_batch(sql).map_err(classify)
+    }
+}
+
+fn classify(error: rusqlite::Error) -> DbError {
+    if let rusqlite::Error::SqliteFailure(e, message) = &error {
+        let message = message.clone().unwrap_or_default();
+        let after = |prefix: &str| message.strip_prefix(prefix).unwrap_or(&message).to_string();
+        match e.extended_code {
+            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                return DbError::Unique(after("UNIQUE constraint failed: "));
+            }
+            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => return DbError::ForeignKey(None),
+            ffi::SQLITE_CONSTRAINT_NOTNULL => return DbError::NotNull(after("NOT NULL constraint failed: ")),
+            _ => {}
+        }
+    }
+    DbError::Other(error.to_string())
+}

@@ -1,0 +1,52 @@
+//! What can go wrong with a request to the store, in terms the API answers with.
+
+use crate::conn::{DbError, PoolClosed};
+
+/// One problem with a request's input: where (`data.title`, `where.author.is.name`) and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldError {
+    pub path: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> FieldError {
+        FieldError { path: path.into(), message: message.into() }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The request is malformed or does not fit the schema (400).
+    #[error("invalid request: {}", summary(.0))]
+    Invalid(Vec<FieldError>),
+    /// No such record (404).
+    #[error("{0}")]
+    NotFound(String),
+    /// A unique or foreign-key constraint refused the write (409), with the fields involved.
+    #[error("{message}")]
+    Conflict { message: String, fields: Vec<String> },
+    #[error("database error: {0}")]
+    Database(DbError),
+    #[error(transparent)]
+    Closed(#[from] PoolClosed),
+}
+
+fn summary(errors: &[FieldError]) -> String {
+    errors.iter().map(|e| format!("{}: {}", e.path, e.message)).collect::<Vec<_>>().join("; ")
+}
+
+impl StoreError {
+    pub fn invalid(path: impl Into<String>, message: impl Into<String>) -> StoreError {
+        StoreError::Invalid(vec![FieldError::new(path, message)])
+    }
+}
+
+impl From<DbError> for StoreError {
+    fn from(e: DbError) -> StoreError {
+        match e {
+            DbError::InvalidValue(message) => StoreError::invalid("", message),
+            other => StoreError::Database(other),
+        }
+    }
+}

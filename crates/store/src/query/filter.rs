@@ -1,0 +1,270 @@
+//! `where` and `orderBy` as SQL.
+//!
+//! Logic is two-valued, as the API promises: a comparison with null is false, and `NOT`
+//! of something false is true. SQL's third value appears only under `NOT`, so `NOT` is
+//! written `NOT COALESCE(x, FALSE)` and everything else stays plain (and indexable).
+
+use super::args::{Cmp, Filter, Order, Quantifier, TextOp};
+use crate::dialect::Dialect;
+use crate::entity::{Entities, Link, RelationField};
+use crate::sql::Sql;
+
+/// Hands out table aliases (`t0`, `t1`, ...) unique within one statement.
+#[derive(Default)]
+pub struct Aliases(u32);
+
+impl Aliases {
+    pub fn next(&mut self) -> String {
+        self.0 += 1;
+        format!("t{}", self.0)
+    }
+}
+
+pub fn write_filter(sql: &mut Sql, es: &Entities, model: usize, alias: &str, filter: &Filter, aliases: &mut Aliases) {
+    let entity = &es.entities[model];
+    match filter {
+        Filter::True => {
+            sql.push("TRUE");
+        }
+        Filter::And(parts) | Filter::Or(parts) => {
+            if parts.is_empty() {
+                // An empty AND holds; an empty OR does not (as in Prisma).
+                sql.push(if matches!(filter, Filter::And(_)) { "TRUE" } else { "FALSE" });
+                return;
+            }
+            let joiner = if matches!(filter, Filter::And(_)) { " AND " } else { " OR " };
+            sql.push("(");
+            for (i, part) in parts.iter().enumerate() {
+                if i > 0 {
+                    sql.push(joiner);
+                }
+                write_filter(sql, es, model, alias, part, aliases);
+            }
+            sql.push(")");
+        }
+        Filter::Not(inner) => {
+            sql.push("NOT COALESCE(");
+            write_filter(sql, es, model, alias, inner, aliases);
+            sql.push(", FALSE)");
+        }
+        Filter::Compare { field, cmp, value, insensitive } => {
+            let f = &entity.fields[*field];
+            let op = match cmp {
+                Cmp::Eq => " = ",
+                Cmp::Ne => " <> ",
+                Cmp::Lt => " < ",
+                Cmp::Lte => " <= ",
+                Cmp::Gt => " > ",
+                Cmp::Gte => " >= ",
+            };
+            if *insensitive {
+                sql.push("lower(").column(alias, &f.column).push(")").push(op).push("lower(");
+                sql.param(value.clone(), "text").push(")");
+            } else {
+                sql.column(alias, &f.column).push(op);
+                sql.param(value.clone(), &f.cast);
+            }
+        }
+        Filter::Null { field, is_null } => {
+            sql.column(alias, &entity.fields[*field].column);
+            sql.push(if *is_null { " IS NULL" } else { " IS NOT NULL" });
+        }
+        Filter::In { field, values, negated } => {
+            if values.is_empty() {
+                sql.push(if *negated { "TRUE" } else { "FALSE" });
+                return;
+            }
+            let f = &entity.fields[*field];
+            sql.column(alias, &f.column).push(if *negated { " NOT IN (" } else { " IN (" });
+            for (i, v) in values.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.param(v.clone(), &f.cast);
+            }
+            sql.push(")");
+        }
+        Filter::Text { field, op, value, insensitive } => {
+            let column = &entity.fields[*field].column;
+            write_text_match(sql, alias, column, *op, value, *insensitive);
+        }
+        Filter::Relation { relation, quantifier, filter } => {
+            let r = &entity.relations[*relation];
+            let child = aliases.next();
+            match quantifier {
+                Quantifier::Some | Quantifier::Is => sql.push("EXISTS ("),
+                Quantifier::None | Quantifier::IsNot | Quantifier::Every => sql.push("NOT EXISTS ("),
+            };
+            write_link_scope(sql, es, model, r, alias, &child);
+            sql.push(" AND ");
+            if *quantifier == Quantifier::Every {
+                sql.push("NOT COALESCE(");
+                write_filter(sql, es, r.target, &child, filter, aliases);
+                sql.push(", FALSE)");
+            } else {
+                write_filter(sql, es, r.target, &child, filter, aliases);
+            }
+            sql.push(")");
+        }
+        Filter::RelationNull { relation, is_null } => {
+            let r = &entity.relations[*relation];
+            match &r.link {
+                Link::Owns { local, .. } => {
+                    sql.push("(");
+                    for (i, &l) in local.iter().enumerate() {
+                        if i > 0 {
+                            sql.push(if *is_null { " OR " } else { " AND " });
+                        }
+                        sql.column(alias, &entity.fields[l].column);
+                        sql.push(if *is_null { " IS NULL" } else { " IS NOT NULL" });
+                    }
+                    sql.push(")");
+                }
+                _ => {
+                    let child = aliases.next();
+                    sql.push(if *is_null { "NOT EXISTS (" } else { "EXISTS (" });
+                    write_link_scope(sql, es, model, r, alias, &child);
+                    sql.push(")");
+                }
+            }
+        }
+    }
+}
+
+/// `SELECT 1 FROM <target> AS child ... WHERE <child is linked to parent>`, without the
+/// closing parenthesis, ready for `AND <filter>`.
+pub fn write_link_scope(sql: &mut Sql, es: &Entities, model: usize, r: &RelationField, parent: &str, child: &str) {
+    let this = &es.entities[model];
+    let target = &es.entities[r.target];
+    match &r.link {
+        Link::Owns { local, remote } | Link::Inverse { local, remote } => {
+            sql.push("SELECT 1 FROM ").push(&target.table).push(" AS ").push(child).push(" WHERE ");
+            for (i, (&l, &rm)) in local.iter().zip(remote).enumerate() {
+                if i > 0 {
+                    sql.push(" AND ");
+                }
+                sql.column(child, &target.fields[rm].column).push(" = ").column(parent, &this.fields[l].column);
+            }
+        }
+        Link::Join { table, this_column, other_column, local, remote } => {
+            let join = format!("{child}j");
+            sql.push("SELECT 1 FROM ").push(table).push(" AS ").push(&join);
+            sql.push(" JOIN ").push(&target.table).push(" AS ").push(child).push(" ON ");
+            sql.column(child, &target.fields[*remote].column).push(" = ").column(&join, other_column);
+            sql.push(" WHERE ").column(&join, this_column).push(" = ").column(parent, &this.fields[*local].column);
+        }
+    }
+}
+
+fn write_text_match(sql: &mut Sql, alias: &str, column: &str, op: TextOp, value: &str, insensitive: bool) {
+    let (prefix, suffix) = match op {
+        TextOp::Contains => (true, true),
+        TextOp::StartsWith => (false, true),
+        TextOp::EndsWith => (true, false),
+    };
+    match sql.dialect {
+        // GLOB is case-sensitive; LIKE is not (for ASCII), which is what `insensitive` asks.
+        Dialect::Sqlite if !insensitive => {
+            let mut pattern = String::with_capacity(value.len() + 2);
+            if prefix {
+                pattern.push('*');
+            }
+            for c in value.chars() {
+                match c {
+                    '*' | '?' | '[' => {
+                        pattern.push('[');
+                        pattern.push(c);
+                        pattern.push(']');
+                    }
+                    _ => pattern.push(c),
+                }
+            }
+            if suffix {
+                pattern.push('*');
+            }
+            sql.column(alias, column).push(" GLOB ");
+            sql.param(crate::conn::Value::Text(pattern), "text");
+        }
+        _ => {
+            let mut pattern = String::with_capacity(value.len() + 2);
+            if prefix {
+                pattern.push('%');
+            }
+            for c in value.chars() {
+                if matches!(c, '%' | '_' | '\\') {
+                    pattern.push('\\');
+                }
+                pattern.push(c);
+            }
+            if suffix {
+                pattern.push('%');
+            }
+            let like = match (sql.dialect, insensitive) {
+                (Dialect::Postgres, true) => " ILIKE ",
+                _ => " LIKE ",
+            };
+            if sql.dialect == Dialect::Postgres {
+                sql.push("CAST(").column(alias, column).push(" AS text)");
+            } else {
+                sql.column(alias, column);
+            }
+            sql.push(like);
+            sql.param(crate::conn::Value::Text(pattern), "text");
+            sql.push(" ESCAPE '\\'");
+        }
+    }
+}
+
+/// `ORDER BY` terms, ending with the identifier so that every order is total (pages
+/// never repeat or skip a row).
+pub fn write_order(sql: &mut Sql, es: &Entities, model: usize, alias: &str, order: &[Order], aliases: &mut Aliases) {
+    let entity = &es.entities[model];
+    sql.push(" ORDER BY ");
+    let mut first = true;
+    let mut sep = |sql: &mut Sql| {
+        if !first {
+            sql.push(", ");
+        }
+        first = false;
+    };
+    for term in order {
+        sep(sql);
+        match term {
+            Order::Field { field, desc, nulls_last } => {
+                sql.column(alias, &entity.fields[*field].column);
+                sql.push(if *desc { " DESC" } else { " ASC" });
+                match nulls_last {
+                    Some(true) => sql.push(" NULLS LAST"),
+                    Some(false) => sql.push(" NULLS FIRST"),
+                    None => sql,
+                };
+            }
+            Order::Related { relation, field, desc } => {
+                let r = &entity.relations[*relation];
+                let child = aliases.next();
+                let column = &es.entities[r.target].fields[*field].column;
+                let mut scope = Sql::new(sql.dialect);
+                write_link_scope(&mut scope, es, model, r, alias, &child);
+                let select = scope.text.replacen("SELECT 1", &format!("SELECT {child}.{}", crate::dialect::quote(column)), 1);
+                sql.push("(").push(&select).push(" LIMIT 1)");
+                sql.push(if *desc { " DESC" } else { " ASC" });
+            }
+            Order::Count { relation, desc } => {
+                let r = &entity.relations[*relation];
+                let child = aliases.next();
+                let mut scope = Sql::new(sql.dialect);
+                write_link_scope(&mut scope, es, model, r, alias, &child);
+                let select = scope.text.replacen("SELECT 1", "SELECT COUNT(*)", 1);
+                sql.push("(").push(&select).push(")");
+                sql.push(if *desc { " DESC" } else { " ASC" });
+            }
+        }
+    }
+    for &id in &entity.id {
+        let already = order.iter().any(|o| matches!(o, Order::Field { field, .. } if *field == id));
+        if !already {
+            sep(sql);
+            sql.column(alias, &entity.fields[id].column).push(" ASC");
+        }
+    }
+}

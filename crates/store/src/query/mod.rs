@@ -1,0 +1,7 @@
+//! The API's operations as SQL: reading Prisma-style arguments ([`args`]), filters and
+//! orders ([`filter`]), reads ([`read`]) and writes ([`write`]).
+
+pub mod args;
+pub mod filter;
+pub mod read;
+pub mod write;

@@ -1,0 +1,429 @@
+//! Reads: lists with their page metadata, single rows, counts, and the related rows a
+//! `select` or `include` asks for (one query per relation and level, for all parent
+//! rows at once, never one per row).
+
+use super::args::{FindArgs, Selection, DEFAULT_TAKE};
+use super::filter::{write_filter, write_order, Aliases};
+use crate::changelog;
+use crate::conn::{Conn, Row, Value};
+use crate::dialect::Dialect;
+use crate::entity::{Entities, Entity, Link};
+use crate::error::StoreError;
+use crate::sql::Sql;
+use crate::value::decode;
+use serde_json::{Map, Value as Json};
+use std::collections::HashMap;
+
+/// One page of a list, read in one snapshot.
+#[derive(Debug)]
+pub struct Page {
+    pub rows: Vec<Json>,
+    pub total: i64,
+    pub skip: i64,
+    pub take: i64,
+    pub has_more: bool,
+    /// The change-log position the rows were read at.
+    pub seq: i64,
+}
+
+/// Every scalar column of `entity` as `c0, c1, ...`, in a form [`decode`] reads.
+fn write_columns(sql: &mut Sql, entity: &Entity, alias: &str) {
+    for (i, f) in entity.fields.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        match sql.dialect {
+            Dialect::Sqlite => {
+                sql.column(alias, &f.column);
+            }
+            Dialect::Postgres if f.list => {
+                sql.push("to_json(").column(alias, &f.column).push(")::text");
+            }
+            Dialect::Postgres => {
+                sql.column(alias, &f.column).push("::text");
+            }
+        }
+        sql.push(" AS c").push(&i.to_string());
+    }
+}
+
+/// A row as fetched: every scalar column raw (to follow relations from), and its group
+/// key when it was fetched for several parents at once.
+struct Fetched {
+    raw: Row,
+    group: String,
+}
+
+/// How a fetch is scoped: the whole table, or the rows related to some parents.
+enum Scope<'a> {
+    All,
+    Related { parent: usize, relation: usize, keys: &'a [Vec<Value>] },
+}
+
+pub fn current_seq(conn: &mut dyn Conn) -> Result<i64, StoreError> {
+    let sql = format!("SELECT COALESCE(MAX(\"seq\"), 0) FROM {}", changelog::table(conn.dialect()));
+    let rows = conn.query(&sql, &[])?;
+    Ok(rows.first().and_then(|r| r.first()).and_then(Value::as_i64).unwrap_or(0))
+}
+
+pub fn list(conn: &mut dyn Conn, es: &Entities, model: usize, args: &FindArgs) -> Result<Page, StoreError> {
+    let take = args.take.unwrap_or(DEFAULT_TAKE);
+    let mut limited = args.clone();
+    limited.take = Some(take + 1);
+    let mut rows = fetch(conn, es, model, &limited, &Scope::All)?;
+    let has_more = rows.len() as i64 > take;
+    rows.truncate(usize::try_from(take).unwrap_or(usize::MAX));
+    let total = count(conn, es, model, &args.filter)?;
+    let seq = current_seq(conn)?;
+    let rows = shape(conn, es, model, &args.selection, rows)?;
+    Ok(Page { rows, total, skip: args.skip, take, has_more, seq })
+}
+
+/// Rows of `model` matching `args` (its take, skip and cursor included), shaped by its selection.
+pub fn find(conn: &mut dyn Conn, es: &Entities, model: usize, args: &FindArgs) -> Result<Vec<Json>, StoreError> {
+    let rows = fetch(conn, es, model, args, &Scope::All)?;
+    shape(conn, es, model, &args.selection, rows)
+}
+
+pub fn count(conn: &mut dyn Conn, es: &Entities, model: usize, filter: &super::args::Filter) -> Result<i64, StoreError> {
+    let entity = &es.entities[model];
+    let mut sql = Sql::new(conn.dialect());
+    sql.push("SELECT COUNT(*) FROM ").push(&entity.table).push(" AS t0 WHERE ");
+    write_filter(&mut sql, es, model, "t0", filter, &mut Aliases::default());
+    let rows = conn.query(&sql.text, &sql.params)?;
+    Ok(rows.first().and_then(|r| r.first()).and_then(Value::as_i64).unwrap_or(0))
+}
+
+/// The row with these unique values, or `None`.
+pub fn get(
+    conn: &mut dyn Conn,
+    es: &Entities,
+    model: usize,
+    unique: &[(usize, Value)],
+    selection: &Selection,
+) -> Result<Option<Json>, StoreError> {
+    let args = FindArgs {
+        filter: unique_filter(unique),
+        order: Vec::new(),
+        take: Some(1),
+        skip: 0,
+        cursor: None,
+        selection: selection.clone(),
+    };
+    Ok(find(conn, es, model, &args)?.into_iter().next())
+}
+
+pub fn unique_filter(unique: &[(usize, Value)]) -> super::args::Filter {
+    use super::args::{Cmp, Filter};
+    Filter::And(
+        unique
+            .iter()
+            .map(|(field, value)| Filter::Compare { field: *field, cmp: Cmp::Eq, value: value.clone(), insensitive: false })
+            .collect(),
+    )
+}
+
+fn fetch(
+    conn: &mut dyn Conn,
+    es: &Entities,
+    model: usize,
+    args: &FindArgs,
+    scope: &Scope<'_>,
+) -> Result<Vec<Fetched>, StoreError> {
+    let entity = &es.entities[model];
+    let dialect = conn.dialect();
+    let mut sql = Sql::new(dialect);
+    let mut aliases = Aliases::default();
+    let windowed = matches!(scope, Scope::Related { .. }) && (args.take.is_some() || args.skip > 0);
+    let group_width;
+    let mut group_columns: Vec<(String, String)> = Vec::new();
+
+    // The inner select: group keys (when related), the columns, and the row number
+    // in the requested order (for windows and cursors).
+    let mut inner = Sql::new(dialect);
+    inner.push("SELECT ");
+    match scope {
+        Scope::All => {
+            group_width = 0;
+            write_columns(&mut inner, entity, "t0");
+            inner.push(" FROM ").push(&entity.table).push(" AS t0");
+        }
+        Scope::Related { parent, relation, .. } => {
+            let r = &es.entities[*parent].relations[*relation];
+            group_columns = match &r.link {
+                Link::Owns { remote, .. } | Link::Inverse { remote, .. } => {
+                    remote.iter().map(|&f| ("t0".to_string(), entity.fields[f].column.clone())).collect()
+                }
+                Link::Join { this_column, .. } => vec![("j".to_string(), this_column.clone())],
+            };
+            group_width = group_columns.len();
+            for (i, (alias, column)) in group_columns.iter().enumerate() {
+                inner.column(alias, column);
+                if dialect == Dialect::Postgres {
+                    inner.push("::text");
+                }
+                inner.push(" AS g").push(&i.to_string()).push(", ");
+            }
+            write_columns(&mut inner, entity, "t0");
+            match &r.link {
+                Link::Join { table, other_column, remote, .. } => {
+                    inner.push(" FROM ").push(table).push(" AS j JOIN ").push(&entity.table).push(" AS t0 ON ");
+                    inner.column("t0", &entity.fields[*remote].column).push(" = ").column("j", other_column);
+                }
+                _ => {
+                    inner.push(" FROM ").push(&entity.table).push(" AS t0");
+                }
+            }
+        }
+    }
+    if windowed || args.cursor.is_some() {
+        inner.push(", ROW_NUMBER() OVER (");
+        if let Scope::Related { .. } = scope {
+            // A window cannot name the select list's aliases: the key columns again.
+            inner.push("PARTITION BY ");
+            for (i, (alias, column)) in group_columns.iter().enumerate() {
+                if i > 0 {
+                    inner.push(", ");
+                }
+                inner.column(alias, column);
+            }
+        }
+        let mut order = Sql::new(dialect);
+        write_order(&mut order, es, model, "t0", &args.order, &mut aliases);
+        inner.push(&order.text).push(") AS rn");
+    }
+    // Scope and filter.
+    inner.push(" WHERE ");
+    if let Scope::Related { parent, relation, keys } = scope {
+        let r = &es.entities[*parent].relations[*relation];
+        write_key_match(&mut inner, &es.entities[*parent], entity, r, keys);
+        inner.push(" AND ");
+    }
+    write_filter(&mut inner, es, model, "t0", &args.filter, &mut aliases);
+
+    let columns: Vec<String> =
+        (0..group_width).map(|i| format!("g{i}")).chain((0..entity.fields.len()).map(|i| format!("c{i}"))).collect();
+    if let Some(cursor) = &args.cursor {
+        // Start at the cursor's row in the requested order.
+        sql.push("WITH page AS (");
+        let cursor_keys: Vec<String> = cursor.iter().map(|(f, _)| entity.fields[*f].column.clone()).collect();
+        let mut text = inner.text.clone();
+        let extra: String = cursor_keys.iter().enumerate().map(|(i, c)| format!(", t0.{} AS k{i}", crate::dialect::quote(c))).collect();
+        text = text.replacen(" FROM ", &format!("{extra} FROM "), 1);
+        sql.push(&text);
+        sql.params = inner.params.clone();
+        sql.push(") SELECT ").push(&columns.join(", ")).push(" FROM page WHERE rn >= (SELECT rn FROM page WHERE ");
+        for (i, (f, value)) in cursor.iter().enumerate() {
+            if i > 0 {
+                sql.push(" AND ");
+            }
+            sql.push(&format!("k{i} = "));
+            sql.param(value.clone(), &entity.fields[*f].cast);
+        }
+        sql.push(") ORDER BY rn");
+        push_limit(&mut sql, args.take, args.skip);
+    } else if windowed {
+        sql.push("SELECT ").push(&columns.join(", ")).push(" FROM (").push(&inner.text).push(") AS w WHERE rn > ");
+        sql.params = inner.params.clone();
+        sql.int(args.skip);
+        if let Some(take) = args.take {
+            sql.push(" AND rn <= ").int(args.skip.saturating_add(take));
+        }
+        sql.push(" ORDER BY ").push(&(0..group_width).map(|i| format!("g{i}")).collect::<Vec<_>>().join(", ")).push(", rn");
+    } else {
+        sql = inner;
+        let mut order = Sql::new(dialect);
+        write_order(&mut order, es, model, "t0", &args.order, &mut aliases);
+        sql.push(&order.text);
+        if matches!(scope, Scope::All) {
+            push_limit(&mut sql, args.take, args.skip);
+        }
+    }
+
+    let rows = conn.query(&sql.text, &sql.params)?;
+    Ok(rows
+        .into_iter()
+        .map(|mut row| {
+            let raw = row.split_off(group_width.min(row.len()));
+            Fetched { group: key_string(&row), raw }
+        })
+        .collect())
+}
+
+fn push_limit(sql: &mut Sql, take: Option<i64>, skip: i64) {
+    match (take, sql.dialect) {
+        (Some(take), _) => {
+            sql.push(" LIMIT ").int(take);
+        }
+        (None, Dialect::Sqlite) if skip > 0 => {
+            sql.push(" LIMIT -1");
+        }
+        (None, _) => {}
+    }
+    if skip > 0 {
+        sql.push(" OFFSET ").int(skip);
+    }
+}
+
+/// `<child key> IN (<parent keys>)`, one column or a row value.
+fn write_key_match(
+    sql: &mut Sql,
+    parent: &Entity,
+    entity: &Entity,
+    r: &crate::entity::RelationField,
+    keys: &[Vec<Value>],
+) {
+    let (columns, casts): (Vec<(String, String)>, Vec<String>) = match &r.link {
+        Link::Owns { remote, .. } | Link::Inverse { remote, .. } => remote
+            .iter()
+            .map(|&f| (("t0".to_string(), entity.fields[f].column.clone()), entity.fields[f].cast.clone()))
+            .unzip(),
+        // The join column holds the parent's id, of the id's type.
+        Link::Join { this_column, local, .. } => {
+            (vec![("j".to_string(), this_column.clone())], vec![parent.fields[*local].cast.clone()])
+        }
+    };
+    if keys.is_empty() {
+        sql.push("FALSE");
+        return;
+    }
+    let tuple = columns.len() > 1;
+    if tuple {
+        sql.push("(");
+    }
+    for (i, (alias, column)) in columns.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.column(alias, column);
+    }
+    if tuple {
+        sql.push(")");
+    }
+    sql.push(" IN (");
+    if tuple {
+        sql.push("VALUES ");
+    }
+    for (k, key) in keys.iter().enumerate() {
+        if k > 0 {
+            sql.push(", ");
+        }
+        if tuple {
+            sql.push("(");
+        }
+        for (i, value) in key.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.param(value.clone(), &casts[i]);
+        }
+        if tuple {
+            sql.push(")");
+        }
+    }
+    sql.push(")");
+}
+
+fn key_string(values: &[Value]) -> String {
+    let mut out = String::new();
+    for v in values {
+        match v {
+            Value::Null => out.push_str("\u{0}n"),
+            Value::Int(i) => out.push_str(&format!("\u{0}{i}")),
+            Value::Float(f) => out.push_str(&format!("\u{0}{f}")),
+            Value::Text(t) => {
+                out.push('\u{0}');
+                out.push_str(t);
+            }
+            Value::Bytes(b) => out.push_str(&format!("\u{0}{}", crate::value::hex(b))),
+        }
+    }
+    out
+}
+
+/// Decoded, selected and with their relations attached: the rows as the API shows them.
+fn shape(
+    conn: &mut dyn Conn,
+    es: &Entities,
+    model: usize,
+    selection: &Selection,
+    rows: Vec<Fetched>,
+) -> Result<Vec<Json>, StoreError> {
+    let entity = &es.entities[model];
+    // Related rows first, for all these rows at once, grouped by the key they hang on.
+    let mut related: Vec<HashMap<String, Vec<Json>>> = Vec::with_capacity(selection.relations.len());
+    for (relation, args) in &selection.relations {
+        let r = &entity.relations[*relation];
+        let local: Vec<usize> = match &r.link {
+            Link::Owns { local, .. } | Link::Inverse { local, .. } => local.clone(),
+            Link::Join { local, .. } => vec![*local],
+        };
+        let mut keys: Vec<Vec<Value>> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for row in &rows {
+            let key: Vec<Value> = local.iter().map(|&f| row.raw[f].clone()).collect();
+            if key.iter().any(|v| *v == Value::Null) {
+                continue;
+            }
+            if seen.insert(key_string(&key)) {
+                keys.push(key);
+            }
+        }
+        let mut groups: HashMap<String, Vec<Json>> = HashMap::new();
+        // Parameters per statement stay far below SQLite's limit of 32766.
+        for chunk in keys.chunks(500) {
+            let scope = Scope::Related { parent: model, relation: *relation, keys: chunk };
+            let children = fetch(conn, es, r.target, args, &scope)?;
+            let group_keys: Vec<String> = children.iter().map(|c| c.group.clone()).collect();
+            let shaped = shape(conn, es, r.target, &args.selection, children)?;
+            for (key, child) in group_keys.into_iter().zip(shaped) {
+                groups.entry(key).or_default().push(child);
+            }
+        }
+        related.push(groups);
+    }
+
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut object = Map::with_capacity(selection.fields.len() + selection.relations.len());
+        for (r_index, (relation, _)) in selection.relations.iter().enumerate() {
+            let r = &entity.relations[*relation];
+            let local: Vec<usize> = match &r.link {
+                Link::Owns { local, .. } | Link::Inverse { local, .. } => local.clone(),
+                Link::Join { local, .. } => vec![*local],
+            };
+            let key: Vec<Value> = local.iter().map(|&f| row.raw[f].clone()).collect();
+            let children = related[r_index].get(&key_string(&key)).cloned().unwrap_or_default();
+            let value = if r.list { Json::Array(children) } else { children.into_iter().next().unwrap_or(Json::Null) };
+            object.insert(r.name.clone(), value);
+        }
+        let mut raw = row.raw;
+        let mut fields = Map::with_capacity(selection.fields.len());
+        for &f in &selection.fields {
+            let value = std::mem::replace(&mut raw[f], Value::Null);
+            fields.insert(entity.fields[f].name.clone(), decode(&entity.fields[f], &es.enums, value));
+        }
+        fields.extend(object);
+        out.push(Json::Object(fields));
+    }
+    Ok(out)
+}
+
+/// The raw values of `fields` in the row with these unique values (for writes that need
+/// a row's keys), or `None`.
+pub fn raw_row(
+    conn: &mut dyn Conn,
+    es: &Entities,
+    model: usize,
+    filter: &super::args::Filter,
+) -> Result<Option<Row>, StoreError> {
+    let args = FindArgs {
+        filter: filter.clone(),
+        order: Vec::new(),
+        take: Some(1),
+        skip: 0,
+        cursor: None,
+        selection: Selection { fields: Vec::new(), relations: Vec::new() },
+    };
+    Ok(fetch(conn, es, model, &args, &Scope::All)?.into_iter().next().map(|f| f.raw))
+}

@@ -1,0 +1,157 @@
+//! [`Store`]: one schema's database, opened, with its workers.
+
+use crate::catalog::{Catalog, CatalogError};
+use crate::conn::{transaction, Conn, PgConn, Pool, SqliteConn};
+use crate::dialect::Dialect;
+use crate::entity::Entities;
+use crate::error::StoreError;
+use crate::migrate::{self, MigrateError, Plan};
+use ssot_schema::ir::Schema;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Where the data lives: `sqlite:PATH` (also `sqlite://PATH`, `file:PATH`) or
+/// `postgres://...` (also `postgresql://`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<DatabaseUrl, OpenError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres(url.to_string()));
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .or_else(|| url.strip_prefix("file:"))
+            .ok_or_else(|| OpenError::Url(url.to_string()))?;
+        if path.is_empty() {
+            return Err(OpenError::Url(url.to_string()));
+        }
+        Ok(DatabaseUrl::Sqlite(PathBuf::from(path)))
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            DatabaseUrl::Sqlite(_) => Dialect::Sqlite,
+            DatabaseUrl::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// The URL for logs: a PostgreSQL password is never shown.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(path) => format!("sqlite:{}", path.display()),
+            DatabaseUrl::Postgres(url) => redact_password(url),
+        }
+    }
+}
+
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let Some((credentials, host)) = rest.split_once('@') else { return url.to_string() };
+    match credentials.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("`{0}` is not a database URL: use sqlite:PATH or postgres://USER@HOST/DB")]
+    Url(String),
+    #[error("the schema's provider is {schema}, but the database URL is for {url}")]
+    ProviderMismatch { schema: &'static str, url: &'static str },
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    #[error("cannot open the database {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("cannot start the database workers: {0}")]
+    Threads(String),
+}
+
+pub struct Store {
+    pub entities: Arc<Entities>,
+    pub catalog: Arc<Catalog>,
+    pub url: DatabaseUrl,
+    pool: Pool,
+}
+
+impl Store {
+    /// Opens the database for `schema`; `workers` is the number of reader threads on
+    /// SQLite and of connections on PostgreSQL.
+    pub fn open(url: DatabaseUrl, schema: &Schema, workers: usize) -> Result<Store, OpenError> {
+        let catalog = Catalog::of(schema)?;
+        if catalog.dialect != url.dialect() {
+            return Err(OpenError::ProviderMismatch { schema: catalog.dialect.name(), url: url.dialect().name() });
+        }
+        let connect_error = |e: crate::conn::DbError| OpenError::Connect { url: url.redacted(), reason: e.to_string() };
+        let pool = match &url {
+            DatabaseUrl::Sqlite(path) => {
+                let writer = SqliteConn::open(path, false).map_err(connect_error)?;
+                let mut readers: Vec<Box<dyn Conn + Send>> = Vec::new();
+                for _ in 0..workers {
+                    readers.push(Box::new(SqliteConn::open(path, true).map_err(connect_error)?));
+                }
+                Pool::new(vec![Box::new(writer)], readers)
+            }
+            DatabaseUrl::Postgres(address) => {
+                let mut conns: Vec<Box<dyn Conn + Send>> = Vec::new();
+                for _ in 0..workers.max(1) {
+                    conns.push(Box::new(PgConn::connect(address).map_err(connect_error)?));
+                }
+                Pool::new(conns, Vec::new())
+            }
+        }
+        .map_err(|e| OpenError::Threads(e.to_string()))?;
+        let entities = Arc::new(Entities::new(schema, &catalog));
+        Ok(Store { entities, catalog: Arc::new(catalog), url, pool })
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.catalog.dialect
+    }
+
+    /// What `ssot migrate` would do (blocking: for the CLI and start-up).
+    pub fn plan(&self) -> Result<Plan, StoreError> {
+        let catalog = Arc::clone(&self.catalog);
+        self.pool.write_blocking(move |conn| migrate::plan(conn, &catalog))?
+    }
+
+    pub fn apply(&self, plan: Plan, accept_data_loss: bool) -> Result<(), MigrateError> {
+        self.pool
+            .write_blocking(move |conn| migrate::apply(conn, &plan, accept_data_loss))
+            .map_err(|e| MigrateError::Store(e.into()))?
+    }
+
+    /// Runs `f` in a read-only transaction (one snapshot) on a reader.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn Conn, &Entities) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let entities = Arc::clone(&self.entities);
+        self.pool.read(move |conn| transaction(conn, false, |conn| f(conn, &entities))).await?
+    }
+
+    /// Runs `f` in a write transaction: all of it commits, or none of it.
+    pub async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn Conn, &Entities) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let entities = Arc::clone(&self.entities);
+        self.pool.write(move |conn| transaction(conn, true, |conn| f(conn, &entities))).await?
+    }
+
+    /// Deletes change-log entries older than `max_age_ms` or beyond the newest
+    /// `max_count`, always keeping the newest (it carries the current `seq`).
+    pub async fn prune_changes(&self, max_age_ms: i64, max_count: i64) -> Result<u64, StoreError> {
+        self.write(move |conn, _| crate::changelog::prune(conn, max_age_ms, max_count)).await
+    }
+
+    pub fn shutdown(&self) {
+        self.pool.shutdown();
+    }
+}
