@@ -2,6 +2,8 @@
 //! (arguments, files, exit codes, output formats); every decision about schemas lives
 //! in the library crates.
 
+mod db;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
@@ -31,6 +33,48 @@ enum Command {
     },
     /// Print the validated schema (models, fields, relations, annotations) as JSON.
     Inspect { schema: Option<PathBuf> },
+    /// Bring a database to the schema: tables, keys, indexes, foreign keys, enums, change log.
+    Migrate {
+        schema: Option<PathBuf>,
+        /// sqlite:PATH or postgres://... (default: $SSOT_DATABASE_URL, then sqlite:ssot.db).
+        #[arg(long)]
+        database: Option<String>,
+        /// Print the SQL instead of applying it.
+        #[arg(long)]
+        print: bool,
+        /// Apply steps that drop or narrow data.
+        #[arg(long)]
+        accept_data_loss: bool,
+    },
+    /// Serve the REST API (migrating a SQLite database first when that loses nothing).
+    Serve {
+        schema: Option<PathBuf>,
+        /// sqlite:PATH or postgres://... (default: $SSOT_DATABASE_URL, then sqlite:ssot.db).
+        #[arg(long)]
+        database: Option<String>,
+        /// Address to listen on (default: $SSOT_LISTEN, then 127.0.0.1:4000).
+        #[arg(long)]
+        listen: Option<String>,
+        /// Bearer key that may do anything (default: $SSOT_ADMIN_KEY).
+        #[arg(long)]
+        admin_key: Option<String>,
+    },
+    /// Write generated artifacts: `--target sql` writes the database's DDL to DIR/schema.sql.
+    Generate {
+        schema: Option<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value_t = Target::Sql)]
+        target: Target,
+        /// For `sql`: the dialect (default: the schema's provider).
+        #[arg(long)]
+        dialect: Option<String>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Target {
+    Sql,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -60,7 +104,47 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check { schema, format } => check(schema, format),
         Command::Inspect { schema } => inspect(schema),
+        Command::Migrate { schema, database, print, accept_data_loss } => {
+            db::migrate(schema, database, print, accept_data_loss)
+        }
+        Command::Serve { schema, database, listen, admin_key } => {
+            init_logging();
+            db::serve(db::ServeOptions { schema, database, listen, admin_key })
+        }
+        Command::Generate { schema, out, target: Target::Sql, dialect } => db::generate_sql(schema, out, dialect),
     }
+}
+
+/// Logs go to stderr: human-readable, or one JSON object per line with
+/// `SSOT_LOG_FORMAT=json`; the level comes from `SSOT_LOG` (default `info`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SSOT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if std::env::var("SSOT_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// A schema that checked clean, with its path.
+pub struct Loaded {
+    pub schema: ssot_schema::ir::Schema,
+    pub path: PathBuf,
+}
+
+/// Reads and checks the schema; on errors prints them and returns `None`.
+pub fn load_schema(given: Option<PathBuf>) -> anyhow::Result<Option<Loaded>> {
+    let path = schema_path(given)?;
+    let source = read(&path)?;
+    let checked = ssot_schema::check(&source);
+    if checked.has_errors() {
+        let shown = path.display().to_string();
+        eprint!("{}", ssot_schema::render::human(&checked.diagnostics, &source, &shown, false));
+        return Ok(None);
+    }
+    Ok(Some(Loaded { schema: checked.schema, path }))
 }
 
 /// The schema path given, or the first default that exists.

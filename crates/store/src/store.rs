@@ -151,6 +151,10 @@ impl Store {
         self.write(move |conn, _| crate::changelog::prune(conn, max_age_ms, max_count)).await
     }
 
+    pub fn pool_stats(&self) -> crate::conn::PoolStats {
+        self.pool.stats()
+    }
+
     pub fn shutdown(&self) {
         self.pool.shutdown();
     }

@@ -11,7 +11,7 @@ mod pool;
 mod postgres;
 mod sqlite;
 
-pub use pool::{Pool, PoolClosed};
+pub use pool::{Pool, PoolClosed, PoolStats};
 pub use postgres::PgConn;
 pub use sqlite::SqliteConn;
 

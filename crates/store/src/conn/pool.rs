@@ -8,17 +8,40 @@
 
 use super::Conn;
 use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
 type Job = Box<dyn FnOnce(&mut dyn Conn) + Send>;
 
-/// The workers have stopped (the store is shutting down, or a connection was lost for good).
+/// A job could not run to completion.
 #[derive(Debug, thiserror::Error)]
-#[error("the database workers have stopped")]
-pub struct PoolClosed;
+pub enum PoolClosed {
+    /// The workers have stopped (the store is shutting down).
+    #[error("the database workers have stopped")]
+    Stopped,
+    /// The job panicked: a bug. Its transaction was rolled back and the worker lives on.
+    #[error("the database job failed unexpectedly")]
+    Panicked,
+}
+
+/// Figures for metrics.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PoolStats {
+    pub workers: usize,
+    pub in_flight: usize,
+    pub completed: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    in_flight: AtomicUsize,
+    completed: AtomicU64,
+}
 
 pub struct Pool {
+    counters: Arc<Counters>,
+    workers: usize,
     writer: Mutex<Sender<Job>>,
     readers: Mutex<Sender<Job>>,
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
@@ -29,6 +52,7 @@ impl Pool {
     /// connections, reads go to the writers' queue.
     pub fn new(writers: Vec<Box<dyn Conn + Send>>, readers: Vec<Box<dyn Conn + Send>>) -> std::io::Result<Pool> {
         let mut threads = Vec::new();
+        let workers = writers.len() + readers.len();
         let (write_tx, write_rx) = channel::<Job>();
         let write_rx = Arc::new(Mutex::new(write_rx));
         for (i, conn) in writers.into_iter().enumerate() {
@@ -44,7 +68,7 @@ impl Pool {
             }
             read_tx
         };
-        Ok(Pool { writer: Mutex::new(write_tx), readers: Mutex::new(read_tx), threads: Mutex::new(threads) })
+        Ok(Pool { counters: Arc::default(), workers, writer: Mutex::new(write_tx), readers: Mutex::new(read_tx), threads: Mutex::new(threads) })
     }
 
     /// Runs `f` on a connection that may write.
@@ -52,7 +76,7 @@ impl Pool {
         &self,
         f: impl FnOnce(&mut dyn Conn) -> T + Send + 'static,
     ) -> Result<T, PoolClosed> {
-        run(&self.writer, f).await
+        run(&self.writer, &self.counters, f).await
     }
 
     /// Runs `f` on a connection for reading (on SQLite, a read-only one).
@@ -60,7 +84,15 @@ impl Pool {
         &self,
         f: impl FnOnce(&mut dyn Conn) -> T + Send + 'static,
     ) -> Result<T, PoolClosed> {
-        run(&self.readers, f).await
+        run(&self.readers, &self.counters, f).await
+    }
+
+    pub fn stats(&self) -> PoolStats {
+        PoolStats {
+            workers: self.workers,
+            in_flight: self.counters.in_flight.load(Ordering::Relaxed),
+            completed: self.counters.completed.load(Ordering::Relaxed),
+        }
     }
 
     /// Runs `f` on a writer connection, blocking the calling thread (for the CLI and
@@ -69,8 +101,8 @@ impl Pool {
         &self,
         f: impl FnOnce(&mut dyn Conn) -> T + Send + 'static,
     ) -> Result<T, PoolClosed> {
-        let rx = submit(&self.writer, f)?;
-        rx.blocking_recv().map_err(|_| PoolClosed)
+        let rx = submit(&self.writer, &self.counters, f)?;
+        rx.blocking_recv().map_err(|_| PoolClosed::Stopped)?
     }
 
     /// Stops taking jobs and waits for the workers to finish the ones queued.
@@ -97,23 +129,38 @@ impl Drop for Pool {
 
 fn submit<T: Send + 'static>(
     queue: &Mutex<Sender<Job>>,
+    counters: &Arc<Counters>,
     f: impl FnOnce(&mut dyn Conn) -> T + Send + 'static,
-) -> Result<oneshot::Receiver<T>, PoolClosed> {
+) -> Result<oneshot::Receiver<Result<T, PoolClosed>>, PoolClosed> {
     let (tx, rx) = oneshot::channel();
+    let done = Arc::clone(counters);
     let job: Job = Box::new(move |conn| {
+        // A bug in one job must not take the worker (and every later request) with it:
+        // the panic is caught, the connection's transaction rolled back, and the caller told.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut *conn)));
+        if result.is_err() {
+            let _ = conn.batch("ROLLBACK");
+        }
         // The caller may have gone away (a cancelled request): the result is dropped.
-        let _ = tx.send(f(conn));
+        let _ = tx.send(result.map_err(|_| PoolClosed::Panicked));
+        done.in_flight.fetch_sub(1, Ordering::Relaxed);
+        done.completed.fetch_add(1, Ordering::Relaxed);
     });
-    queue.lock().map_err(|_| PoolClosed)?.send(job).map_err(|_| PoolClosed)?;
+    counters.in_flight.fetch_add(1, Ordering::Relaxed);
+    if queue.lock().map_err(|_| PoolClosed::Stopped)?.send(job).is_err() {
+        counters.in_flight.fetch_sub(1, Ordering::Relaxed);
+        return Err(PoolClosed::Stopped);
+    }
     Ok(rx)
 }
 
 async fn run<T: Send + 'static>(
     queue: &Mutex<Sender<Job>>,
+    counters: &Arc<Counters>,
     f: impl FnOnce(&mut dyn Conn) -> T + Send + 'static,
 ) -> Result<T, PoolClosed> {
-    let rx = submit(queue, f)?;
-    rx.await.map_err(|_| PoolClosed)
+    let rx = submit(queue, counters, f)?;
+    rx.await.map_err(|_| PoolClosed::Stopped)?
 }
 
 fn spawn(

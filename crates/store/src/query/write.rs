@@ -107,7 +107,7 @@ pub fn insert(
             values[*l] = Some(v);
         }
     }
-    fill_defaults(entity, es.dialect, &mut values, &mut errors, path, true);
+    fill_defaults(es, entity, &mut values, &mut errors, path, true);
     if !errors.is_empty() {
         return Err(StoreError::Invalid(errors));
     }
@@ -172,13 +172,14 @@ fn write_returning(sql: &mut Sql, entity: &Entity) {
 
 /// Defaults for fields a create leaves out; errors for required fields with none.
 fn fill_defaults(
+    es: &Entities,
     entity: &Entity,
-    dialect: Dialect,
     values: &mut [Option<Value>],
     errors: &mut Vec<FieldError>,
     path: &str,
     creating: bool,
 ) {
+    let dialect = es.dialect;
     for (i, field) in entity.fields.iter().enumerate() {
         if values[i].is_some() {
             continue;
@@ -197,9 +198,9 @@ fn fill_defaults(
             Some(Generated::Nanoid { length }) => Value::Text(ids::nanoid(*length)),
             Some(Generated::Ulid) => Value::Text(ids::ulid()),
             Some(Generated::Now) => now_value(dialect),
-            Some(Generated::Value(json)) => match encode(field, &[], dialect, json) {
+            Some(Generated::Value(json)) => match encode(field, &es.enums, dialect, json) {
                 Ok(v) => v,
-                // Enum defaults need the enum table; the database's own default applies.
+                // A default the API cannot express (a list literal, say): the database's applies.
                 Err(_) => continue,
             },
             None if field.optional || field.list => continue,
@@ -507,7 +508,7 @@ pub fn update(
     check_references(conn, es, model, &values, "data", Some(&before))?;
     let mut errors = Vec::new();
     let given: Vec<usize> = sets.iter().map(|(f, _)| *f).collect();
-    fill_defaults(entity, es.dialect, &mut values, &mut errors, "data", false);
+    fill_defaults(es, entity, &mut values, &mut errors, "data", false);
     for (i, v) in values.into_iter().enumerate() {
         if let (false, Some(v)) = (given.contains(&i), v) {
             sets.push((i, Assign::Set(v)));

@@ -1,0 +1,96 @@
+//! `POST /api/$batch`: several operations in one transaction, all or nothing.
+//!
+//! Body: `{"operations": [{"method": "POST", "path": "/api/posts", "body": {...}}, ...]}`.
+//! Answer: `{"results": [{"status": 201, "body": {...}}, ...]}`, or, when one fails, that
+//! operation's problem (its paths prefixed with `operations[i]`) and nothing written.
+
+use crate::operation::{self, Operation};
+use crate::problem::Problem;
+use crate::{json_body, App};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value as Json};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// The most operations one batch may hold.
+pub const MAX_OPERATIONS: usize = 100;
+
+pub async fn handle(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
+    match run(&app, &headers, body).await {
+        Ok(response) => response,
+        Err(problem) => problem.into_response(),
+    }
+}
+
+async fn run(app: &Arc<App>, headers: &HeaderMap, body: Body) -> Result<Response, Problem> {
+    let caller = app.access.caller(headers)?;
+    let body = json_body(body, app.max_body_bytes).await?;
+    let operations = body
+        .as_ref()
+        .and_then(|b| b.get("operations"))
+        .and_then(Json::as_array)
+        .ok_or_else(|| Problem::bad_request("operations", "expected {\"operations\": [{method, path, body}]}"))?;
+    if operations.len() > MAX_OPERATIONS {
+        return Err(Problem::bad_request("operations", format!("at most {MAX_OPERATIONS} operations per batch")));
+    }
+    let es = &app.store.entities;
+    let mut ops: Vec<Operation> = Vec::with_capacity(operations.len());
+    for (i, item) in operations.iter().enumerate() {
+        let prefix = format!("operations[{i}]");
+        let method = item
+            .get("method")
+            .and_then(Json::as_str)
+            .and_then(|m| Method::from_bytes(m.to_ascii_uppercase().as_bytes()).ok())
+            .ok_or_else(|| Problem::bad_request(format!("{prefix}.method"), "expected GET, POST, PATCH, PUT or DELETE"))?;
+        let path = item
+            .get("path")
+            .and_then(Json::as_str)
+            .ok_or_else(|| Problem::bad_request(format!("{prefix}.path"), "expected a path such as /api/posts"))?;
+        let (path, query) = path.split_once('?').map_or((path, None), |(p, q)| (p, Some(q)));
+        let route = path.strip_prefix("/api/").unwrap_or(path);
+        let (resource, rest) = match route.split_once('/') {
+            Some((r, rest)) if !rest.contains('/') && !rest.is_empty() => (r, Some(rest)),
+            Some(_) => return Err(Problem::not_found(format!("{prefix}: no such route {path}"))),
+            None => (route, None),
+        };
+        let model = es
+            .by_resource(resource)
+            .ok_or_else(|| Problem::not_found(format!("{prefix}: no resource `{resource}`")))?;
+        app.access.authorize(&caller, &es.entities[model]).map_err(|p| p.prefixed(&prefix))?;
+        let query = operation::query_values(query).map_err(|p| p.prefixed(&prefix))?;
+        let op = operation::parse(es, &method, resource, rest, query, item.get("body").cloned())
+            .map_err(|p| p.prefixed(&prefix))?;
+        ops.push(op);
+    }
+    let failed_at = Arc::new(AtomicUsize::new(usize::MAX));
+    let failed = Arc::clone(&failed_at);
+    let results = app
+        .store
+        .write(move |conn, es| {
+            let mut results = Vec::with_capacity(ops.len());
+            for (i, op) in ops.iter().enumerate() {
+                match operation::run(conn, es, op) {
+                    Ok((status, body)) => results.push(json!({"status": status.as_u16(), "body": body})),
+                    Err(e) => {
+                        failed.store(i, Ordering::Relaxed);
+                        return Err(e);
+                    }
+                }
+            }
+            Ok(results)
+        })
+        .await;
+    match results {
+        Ok(results) => Ok((StatusCode::OK, axum::Json(json!({ "results": results }))).into_response()),
+        Err(e) => {
+            let problem = Problem::from(e);
+            match failed_at.load(Ordering::Relaxed) {
+                usize::MAX => Err(problem),
+                i => Err(problem.prefixed(&format!("operations[{i}]"))),
+            }
+        }
+    }
+}

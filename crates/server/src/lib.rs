@@ -1,0 +1,196 @@
+//! `ssot-server`: the HTTP face of a store.
+//!
+//! Requests enter through [`router`]: the REST routes of DESIGN.md under `/api`, plus
+//! `/healthz`, `/metrics` and the `$batch` endpoint. Each REST request becomes one
+//! [`operation::Operation`], is authorized ([`access`]), and runs on a database worker
+//! in one transaction. Errors leave as `problem+json` ([`problem`]). Every response
+//! carries a request id, which every log line of the request carries too.
+
+pub mod access;
+mod batch;
+pub mod metrics;
+pub mod operation;
+pub mod problem;
+
+use access::Access;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use axum::Router;
+use problem::Problem;
+use serde_json::{json, Value as Json};
+use ssot_store::Store;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The largest request body accepted (1 MiB): larger ones are answered 413.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+pub struct App {
+    pub store: Arc<Store>,
+    pub access: Access,
+    pub metrics: metrics::Metrics,
+    pub max_body_bytes: usize,
+}
+
+impl App {
+    pub fn new(store: Arc<Store>, admin_key: Option<String>) -> App {
+        App { store, access: Access::new(admin_key), metrics: metrics::Metrics::default(), max_body_bytes: MAX_BODY_BYTES }
+    }
+}
+
+/// The route a response answered, for metrics (ids collapse to `{id}`).
+#[derive(Clone)]
+struct RouteLabel(String);
+
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics_text))
+        .route("/api/$batch", post(batch::handle))
+        .route("/api/{*path}", any(resource))
+        .fallback(|| async { Problem::not_found("no such route; the API is under /api") })
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&app), observe))
+        .with_state(app)
+}
+
+static REQUEST_IDS: AtomicU64 = AtomicU64::new(1);
+
+/// Gives each request an id (or keeps a sane `x-request-id` from the client), logs it
+/// with its outcome, and counts it in the metrics.
+async fn observe(State(app): State<Arc<App>>, mut request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let incoming = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .map(String::from);
+    let id = incoming.unwrap_or_else(|| format!("r{:x}", REQUEST_IDS.fetch_add(1, Ordering::Relaxed)));
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        request.headers_mut().insert("x-request-id", value);
+    }
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let span = tracing::info_span!("request", id = %id, method = %method, path = %path);
+    let mut response = {
+        let _enter = span.enter();
+        next.run(request).await
+    };
+    let elapsed = started.elapsed();
+    let route = response.extensions().get::<RouteLabel>().map_or_else(|| fixed_route(&path), |r| r.0.clone());
+    let status = response.status().as_u16();
+    app.metrics.record(method.as_str(), &route, status, elapsed);
+    tracing::info!(request_id = %id, %method, route = %route, status, elapsed_us = elapsed.as_micros() as u64, "request");
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}
+
+fn fixed_route(path: &str) -> String {
+    match path {
+        "/healthz" | "/metrics" | "/api/$batch" => path.to_string(),
+        _ => "other".to_string(),
+    }
+}
+
+async fn healthz(State(app): State<Arc<App>>) -> Response {
+    match app.store.read(|conn, _| Ok(conn.query("SELECT 1", &[])?)).await {
+        Ok(_) => (StatusCode::OK, axum::Json(json!({"status": "ok"}))).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database does not answer").into_response()
+        }
+    }
+}
+
+async fn metrics_text(State(app): State<Arc<App>>) -> Response {
+    let text = app.metrics.render(&app.store.pool_stats());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
+
+/// Reads a JSON body: absent when empty; 413 past the limit; 400 naming where the JSON breaks.
+pub async fn json_body(body: Body, limit: usize) -> Result<Option<Json>, Problem> {
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("the body is larger than {limit} bytes"))
+    })?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            format!("the body is not valid JSON: {e} (line {}, column {})", e.line(), e.column()),
+        )
+    })
+}
+
+async fn resource(State(app): State<Arc<App>>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+    let path = uri.path().strip_prefix("/api/").unwrap_or("");
+    let (resource, rest) = match path.split_once('/') {
+        Some((resource, rest)) if !rest.contains('/') && !rest.is_empty() => (resource, Some(rest)),
+        Some(_) => return Problem::not_found("no such route").into_response(),
+        None => (path, None),
+    };
+    let route = match rest {
+        None => format!("/api/{resource}"),
+        Some(r @ ("query" | "count" | "bulk")) => format!("/api/{resource}/{r}"),
+        Some(_) => format!("/api/{resource}/{{id}}"),
+    };
+    let known = app.store.entities.by_resource(resource).is_some();
+    let mut response = match handle(&app, &method, resource, rest, uri.query(), &headers, body).await {
+        Ok(response) => response,
+        Err(problem) => problem.into_response(),
+    };
+    response.extensions_mut().insert(RouteLabel(if known { route } else { "/api/{unknown}".into() }));
+    response
+}
+
+async fn handle(
+    app: &Arc<App>,
+    method: &Method,
+    resource: &str,
+    rest: Option<&str>,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, Problem> {
+    let es = &app.store.entities;
+    let model = es
+        .by_resource(resource)
+        .ok_or_else(|| Problem::not_found(format!("no resource `{resource}`; see /api/openapi.json for the routes")))?;
+    let caller = app.access.caller(headers)?;
+    // Authorize before reading the input: a caller with no access learns nothing from
+    // validation errors.
+    app.access.authorize(&caller, &es.entities[model])?;
+    let query = operation::query_values(query)?;
+    let body = json_body(body, app.max_body_bytes).await?;
+    let op = operation::parse(es, method, resource, rest, query, body)?;
+    let store = &app.store;
+    let result = if op.writes() {
+        store.write(move |conn, es| operation::run(conn, es, &op)).await
+    } else {
+        store.read(move |conn, es| operation::run(conn, es, &op)).await
+    };
+    let (status, body) = result.map_err(Problem::from)?;
+    Ok((status, axum::Json(body)).into_response())
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then finishes the requests in
+/// flight and stops the database workers after their queued jobs.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Arc<App>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let store = Arc::clone(&app.store);
+    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await?;
+    tokio::task::spawn_blocking(move || store.shutdown()).await.map_err(std::io::Error::other)?;
+    Ok(())
+}

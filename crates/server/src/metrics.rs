@@ -1,0 +1,79 @@
+//! Prometheus metrics, written by hand: a handful of counters and one histogram do not
+//! need a metrics framework. Served at `GET /metrics` in the text exposition format.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Upper bounds of the latency buckets, in seconds.
+const BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
+
+#[derive(Default)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    /// (method, route, status) → requests.
+    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
+    /// (method, route) → latency.
+    latency: Mutex<BTreeMap<(String, String), Histogram>>,
+}
+
+impl Metrics {
+    pub fn record(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        if let Ok(mut requests) = self.requests.lock() {
+            *requests.entry((method.to_string(), route.to_string(), status)).or_default() += 1;
+        }
+        if let Ok(mut latency) = self.latency.lock() {
+            let h = latency.entry((method.to_string(), route.to_string())).or_default();
+            let seconds = elapsed.as_secs_f64();
+            for (i, bound) in BUCKETS.iter().enumerate() {
+                if seconds <= *bound {
+                    h.counts[i] += 1;
+                }
+            }
+            h.count += 1;
+            h.sum += seconds;
+        }
+    }
+
+    /// The exposition text; `pool` adds the database gauges (workers, queued jobs).
+    pub fn render(&self, pool: &ssot_store::conn::PoolStats) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP ssot_http_requests_total HTTP requests by method, route and status.\n");
+        out.push_str("# TYPE ssot_http_requests_total counter\n");
+        if let Ok(requests) = self.requests.lock() {
+            for ((method, route, status), n) in requests.iter() {
+                let _ = writeln!(out, "ssot_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}");
+            }
+        }
+        out.push_str("# HELP ssot_http_request_duration_seconds HTTP request latency by method and route.\n");
+        out.push_str("# TYPE ssot_http_request_duration_seconds histogram\n");
+        if let Ok(latency) = self.latency.lock() {
+            for ((method, route), h) in latency.iter() {
+                let labels = format!("method=\"{method}\",route=\"{route}\"");
+                for (i, bound) in BUCKETS.iter().enumerate() {
+                    let _ = writeln!(out, "ssot_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {}", h.counts[i]);
+                }
+                let _ = writeln!(out, "ssot_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", h.count);
+                let _ = writeln!(out, "ssot_http_request_duration_seconds_sum{{{labels}}} {}", h.sum);
+                let _ = writeln!(out, "ssot_http_request_duration_seconds_count{{{labels}}} {}", h.count);
+            }
+        }
+        out.push_str("# HELP ssot_db_workers Database worker threads (each owns a connection).\n");
+        out.push_str("# TYPE ssot_db_workers gauge\n");
+        let _ = writeln!(out, "ssot_db_workers {}", pool.workers);
+        out.push_str("# HELP ssot_db_jobs_in_flight Database jobs queued or running.\n");
+        out.push_str("# TYPE ssot_db_jobs_in_flight gauge\n");
+        let _ = writeln!(out, "ssot_db_jobs_in_flight {}", pool.in_flight);
+        out.push_str("# HELP ssot_db_jobs_total Database jobs run.\n");
+        out.push_str("# TYPE ssot_db_jobs_total counter\n");
+        let _ = writeln!(out, "ssot_db_jobs_total {}", pool.completed);
+        out
+    }
+}

@@ -1,0 +1,240 @@
+//! Every REST request as one [`Operation`], read from its method, path, query and body,
+//! and run against a connection inside the caller's transaction.
+//!
+//! The REST handlers and `POST /api/$batch` go through the same two functions
+//! ([`parse`] and [`run`]), so a batched operation behaves exactly as the request it
+//! stands for.
+
+use crate::problem::Problem;
+use axum::http::{Method, StatusCode};
+use serde_json::{json, Map, Value as Json};
+use ssot_store::conn::Conn;
+use ssot_store::entity::{Entities, Kind};
+use ssot_store::query::args::{ArgsReader, Filter, FindArgs, Selection};
+use ssot_store::query::{read, write};
+use ssot_store::StoreError;
+use ssot_schema::ir::ScalarType;
+
+#[derive(Debug, Clone)]
+pub enum Operation {
+    List { model: usize, args: FindArgs },
+    Get { model: usize, key: write::Key, selection: Selection },
+    Count { model: usize, filter: Filter },
+    Create { model: usize, data: Json, selection: Selection },
+    Update { model: usize, key: write::Key, data: Json, selection: Selection },
+    Delete { model: usize, key: write::Key, selection: Selection },
+    CreateMany { model: usize, data: Json },
+    UpdateMany { model: usize, filter: Filter, data: Json },
+    DeleteMany { model: usize, filter: Filter },
+}
+
+impl Operation {
+    pub fn model(&self) -> usize {
+        match self {
+            Operation::List { model, .. }
+            | Operation::Get { model, .. }
+            | Operation::Count { model, .. }
+            | Operation::Create { model, .. }
+            | Operation::Update { model, .. }
+            | Operation::Delete { model, .. }
+            | Operation::CreateMany { model, .. }
+            | Operation::UpdateMany { model, .. }
+            | Operation::DeleteMany { model, .. } => *model,
+        }
+    }
+
+    pub fn writes(&self) -> bool {
+        !matches!(self, Operation::List { .. } | Operation::Get { .. } | Operation::Count { .. })
+    }
+}
+
+/// The query string as JSON values: `take=10` is a number, `where={...}` an object.
+pub fn query_values(raw: Option<&str>) -> Result<Map<String, Json>, Problem> {
+    let mut out = Map::new();
+    for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        let parsed: Json = serde_json::from_str(&value)
+            .map_err(|e| Problem::bad_request(key.to_string(), format!("expected a JSON value: {e}")))?;
+        if out.insert(key.to_string(), parsed).is_some() {
+            return Err(Problem::bad_request(key.to_string(), "given more than once"));
+        }
+    }
+    Ok(out)
+}
+
+fn only(query: &Map<String, Json>, allowed: &[&str]) -> Result<(), Problem> {
+    for key in query.keys() {
+        if !allowed.contains(&key.as_str()) {
+            let expected = if allowed.is_empty() { "none".to_string() } else { allowed.join(", ") };
+            return Err(Problem::bad_request(key.clone(), format!("unknown parameter; expected: {expected}")));
+        }
+    }
+    Ok(())
+}
+
+fn selection(es: &Entities, model: usize, query: &Map<String, Json>) -> Result<Selection, Problem> {
+    let mut reader = ArgsReader::new(es);
+    let selection = reader.selection(model, query.get("select"), query.get("include"), "", 0);
+    Ok(reader.finish(selection)?)
+}
+
+fn filter(es: &Entities, model: usize, value: Option<&Json>, path: &str) -> Result<Filter, Problem> {
+    let mut reader = ArgsReader::new(es);
+    let filter = match value {
+        Some(w) => reader.filter(model, w, path, 0),
+        None => Filter::True,
+    };
+    Ok(reader.finish(filter)?)
+}
+
+fn body_object(body: Option<Json>) -> Result<Map<String, Json>, Problem> {
+    match body {
+        None => Ok(Map::new()),
+        Some(Json::Object(o)) => Ok(o),
+        Some(_) => Err(Problem::bad_request("", "the body must be a JSON object")),
+    }
+}
+
+/// A path's id segment (`5`, or `a,b` for a compound id, each part percent-encoded)
+/// as the id fields' values.
+pub fn parse_id(es: &Entities, model: usize, raw: &str) -> Result<write::Key, Problem> {
+    let entity = &es.entities[model];
+    let parts: Vec<String> = raw
+        .split(',')
+        .map(|p| percent_encoding::percent_decode_str(p).decode_utf8_lossy().into_owned())
+        .collect();
+    if parts.len() != entity.id.len() {
+        let names: Vec<&str> = entity.id.iter().map(|&f| entity.fields[f].name.as_str()).collect();
+        return Err(Problem::bad_request(
+            "id",
+            format!("`{}` is identified by {} joined by commas; got {} value(s)", entity.name, names.join(", "), parts.len()),
+        ));
+    }
+    let mut key = Vec::with_capacity(parts.len());
+    for (&f, part) in entity.id.iter().zip(parts) {
+        let field = &entity.fields[f];
+        let json = match field.kind {
+            Kind::Scalar(ScalarType::Int | ScalarType::Float) => match serde_json::from_str::<Json>(&part) {
+                Ok(n @ Json::Number(_)) => n,
+                _ => return Err(Problem::not_found(format!("no `{}` record with {} = {part}", entity.name, field.name))),
+            },
+            Kind::Scalar(ScalarType::Boolean) => Json::Bool(part == "true"),
+            _ => Json::String(part.clone()),
+        };
+        // An id that cannot be of the field's type names no record.
+        let value = ssot_store::value::encode_one(field.kind, &es.enums, es.dialect, &json)
+            .map_err(|_| Problem::not_found(format!("no `{}` record with {} = {part}", entity.name, field.name)))?;
+        key.push((f, value));
+    }
+    Ok(key)
+}
+
+/// The operation a request asks for. `rest` is the path after `/api/{resource}`.
+pub fn parse(
+    es: &Entities,
+    method: &Method,
+    resource: &str,
+    rest: Option<&str>,
+    query: Map<String, Json>,
+    body: Option<Json>,
+) -> Result<Operation, Problem> {
+    let model = es
+        .by_resource(resource)
+        .ok_or_else(|| Problem::not_found(format!("no resource `{resource}`; see /api/openapi.json for the routes")))?;
+    let not_allowed = || Problem::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", format!("{method} is not allowed here"));
+    let find_keys = ["where", "orderBy", "take", "skip", "cursor", "select", "include"];
+    match (rest, method.as_str()) {
+        (None, "GET") => {
+            only(&query, &find_keys)?;
+            let mut reader = ArgsReader::new(es);
+            let args = reader.find(model, &query, "", 0);
+            Ok(Operation::List { model, args: reader.finish(args)? })
+        }
+        (Some("query"), "POST") => {
+            only(&query, &[])?;
+            let body = body_object(body)?;
+            let mut reader = ArgsReader::new(es);
+            let args = reader.find(model, &body, "", 0);
+            Ok(Operation::List { model, args: reader.finish(args)? })
+        }
+        (None, "POST") => {
+            only(&query, &["select", "include"])?;
+            let data = body.ok_or_else(|| Problem::bad_request("", "the body must be the new record, as a JSON object"))?;
+            Ok(Operation::Create { model, data, selection: selection(es, model, &query)? })
+        }
+        (Some("count"), "GET") => {
+            only(&query, &["where"])?;
+            Ok(Operation::Count { model, filter: filter(es, model, query.get("where"), "where")? })
+        }
+        (Some("bulk"), "POST") => {
+            only(&query, &[])?;
+            let data = match body {
+                Some(Json::Object(mut o)) => o.remove("data").ok_or_else(|| Problem::bad_request("data", "is required: a list of records"))?,
+                Some(list @ Json::Array(_)) => list,
+                _ => return Err(Problem::bad_request("data", "expected {\"data\": [records]}")),
+            };
+            Ok(Operation::CreateMany { model, data })
+        }
+        (Some("bulk"), "PATCH") => {
+            only(&query, &[])?;
+            let mut body = body_object(body)?;
+            let data = body.remove("data").ok_or_else(|| Problem::bad_request("data", "is required"))?;
+            let where_ = body.remove("where").ok_or_else(|| Problem::bad_request("where", "is required (use {} for every record)"))?;
+            if let Some(key) = body.keys().next() {
+                return Err(Problem::bad_request(key.clone(), "unknown argument; expected: where, data"));
+            }
+            Ok(Operation::UpdateMany { model, filter: filter(es, model, Some(&where_), "where")?, data })
+        }
+        (Some("bulk"), "DELETE") => {
+            only(&query, &["where"])?;
+            let mut body = body_object(body)?;
+            let where_ = body
+                .remove("where")
+                .or_else(|| query.get("where").cloned())
+                .ok_or_else(|| Problem::bad_request("where", "is required (use {} for every record)"))?;
+            Ok(Operation::DeleteMany { model, filter: filter(es, model, Some(&where_), "where")? })
+        }
+        (Some("query" | "count" | "bulk"), _) => Err(not_allowed()),
+        (Some(id), "GET") => {
+            only(&query, &["select", "include"])?;
+            Ok(Operation::Get { model, key: parse_id(es, model, id)?, selection: selection(es, model, &query)? })
+        }
+        (Some(id), "PATCH" | "PUT") => {
+            only(&query, &["select", "include"])?;
+            let data = body.ok_or_else(|| Problem::bad_request("", "the body must be the changes, as a JSON object"))?;
+            Ok(Operation::Update { model, key: parse_id(es, model, id)?, data, selection: selection(es, model, &query)? })
+        }
+        (Some(id), "DELETE") => {
+            only(&query, &["select", "include"])?;
+            Ok(Operation::Delete { model, key: parse_id(es, model, id)?, selection: selection(es, model, &query)? })
+        }
+        _ => Err(not_allowed()),
+    }
+}
+
+/// Runs `op` on `conn` (inside the caller's transaction): the status and body to answer.
+pub fn run(conn: &mut dyn Conn, es: &Entities, op: &Operation) -> Result<(StatusCode, Json), StoreError> {
+    let entity_name = |model: usize| es.entities[model].name.clone();
+    Ok(match op {
+        Operation::List { model, args } => {
+            let page = read::list(conn, es, *model, args)?;
+            let body = json!({
+                "data": page.rows,
+                "meta": { "total": page.total, "skip": page.skip, "take": page.take, "hasMore": page.has_more, "seq": page.seq },
+            });
+            (StatusCode::OK, body)
+        }
+        Operation::Get { model, key, selection } => match read::get(conn, es, *model, key, selection)? {
+            Some(row) => (StatusCode::OK, row),
+            None => return Err(StoreError::NotFound(format!("no `{}` record with this id", entity_name(*model)))),
+        },
+        Operation::Count { model, filter } => (StatusCode::OK, json!({ "count": read::count(conn, es, *model, filter)? })),
+        Operation::Create { model, data, selection } => (StatusCode::CREATED, write::create(conn, es, *model, data, selection)?),
+        Operation::Update { model, key, data, selection } => (StatusCode::OK, write::update(conn, es, *model, key, data, selection)?),
+        Operation::Delete { model, key, selection } => (StatusCode::OK, write::delete(conn, es, *model, key, selection)?),
+        Operation::CreateMany { model, data } => (StatusCode::OK, json!({ "count": write::create_many(conn, es, *model, data)? })),
+        Operation::UpdateMany { model, filter, data } => {
+            (StatusCode::OK, json!({ "count": write::update_many(conn, es, *model, filter, data)? }))
+        }
+        Operation::DeleteMany { model, filter } => (StatusCode::OK, json!({ "count": write::delete_where(conn, es, *model, filter)? })),
+    })
+}

@@ -1,0 +1,95 @@
+//! Errors as `application/problem+json` (RFC 9457): `type`, `title`, `status`, `detail`,
+//! a stable `code`, and `errors: [{path, message}]` naming each bad input.
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use ssot_store::{FieldError, StoreError};
+
+#[derive(Debug)]
+pub struct Problem {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub detail: String,
+    pub errors: Vec<FieldError>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Problem {
+        Problem { status, code, detail: detail.into(), errors: Vec::new() }
+    }
+
+    pub fn bad_request(path: impl Into<String>, message: impl Into<String>) -> Problem {
+        let error = FieldError::new(path, message);
+        Problem {
+            status: StatusCode::BAD_REQUEST,
+            code: "invalid_request",
+            detail: format!("{}: {}", error.path, error.message),
+            errors: vec![error],
+        }
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::NOT_FOUND, "not_found", detail)
+    }
+
+    /// Paths of every error, prefixed (for `$batch`: `operations[2].data.title`).
+    pub fn prefixed(mut self, prefix: &str) -> Problem {
+        for e in &mut self.errors {
+            e.path = if e.path.is_empty() { prefix.to_string() } else { format!("{prefix}.{}", e.path) };
+        }
+        self.detail = format!("{prefix}: {}", self.detail);
+        self
+    }
+
+    pub fn body(&self) -> serde_json::Value {
+        json!({
+            "type": format!("urn:ssot:problem:{}", self.code),
+            "title": self.status.canonical_reason().unwrap_or("Error"),
+            "status": self.status.as_u16(),
+            "detail": self.detail,
+            "code": self.code,
+            "errors": self.errors,
+        })
+    }
+}
+
+impl From<StoreError> for Problem {
+    fn from(e: StoreError) -> Problem {
+        match e {
+            StoreError::Invalid(errors) => {
+                let detail = errors.iter().map(|e| if e.path.is_empty() { e.message.clone() } else { format!("{}: {}", e.path, e.message) }).collect::<Vec<_>>().join("; ");
+                Problem { status: StatusCode::BAD_REQUEST, code: "invalid_request", detail, errors }
+            }
+            StoreError::NotFound(detail) => Problem::not_found(detail),
+            StoreError::Conflict { message, fields } => Problem {
+                status: StatusCode::CONFLICT,
+                code: "conflict",
+                errors: fields.iter().map(|f| FieldError::new(f.clone(), "conflicts with an existing record")).collect(),
+                detail: message,
+            },
+            StoreError::Closed(ssot_store::conn::PoolClosed::Stopped) => {
+                Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the server is shutting down")
+            }
+            StoreError::Closed(ssot_store::conn::PoolClosed::Panicked) => {
+                tracing::error!("a database job panicked; its transaction was rolled back");
+                Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the request failed unexpectedly; the error is logged")
+            }
+            StoreError::Database(error) => {
+                // The database's own message can name tables and SQL: logged, not shown.
+                tracing::error!(%error, "database error");
+                Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the database failed to answer; the error is logged")
+            }
+        }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, axum::Json(self.body())).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/problem+json"));
+        response
+    }
+}
