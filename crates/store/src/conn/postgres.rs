@@ -16,8 +16,14 @@ pub struct PgConn {
 }
 
 impl PgConn {
+    /// Connects on a thread of its own: the synchronous client drives a private runtime,
+    /// which cannot start inside an async context (tests and start-up may be in one).
+    /// Its queries must likewise run outside async code, as they do on the pool's workers.
     pub fn connect(url: &str) -> Result<PgConn, DbError> {
-        let mut client = Client::connect(url, NoTls).map_err(classify)?;
+        let connected = std::thread::scope(|scope| {
+            scope.spawn(|| Client::connect(url, NoTls)).join().map_err(|_| DbError::Other("connecting panicked".into()))
+        })?;
+        let mut client = connected.map_err(classify)?;
         // Timestamps are read and written in UTC, whatever the server's default.
         client.batch_execute("SET TIME ZONE 'UTC'; SET bytea_output = 'hex'").map_err(classify)?;
         Ok(PgConn { client })

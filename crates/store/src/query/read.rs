@@ -137,6 +137,7 @@ fn fetch(
     let windowed = matches!(scope, Scope::Related { .. }) && (args.take.is_some() || args.skip > 0);
     let group_width;
     let mut group_columns: Vec<(String, String)> = Vec::new();
+    let from;
 
     // The inner select: group keys (when related), the columns, and the row number
     // in the requested order (for windows and cursors).
@@ -146,7 +147,7 @@ fn fetch(
         Scope::All => {
             group_width = 0;
             write_columns(&mut inner, entity, "t0");
-            inner.push(" FROM ").push(&entity.table).push(" AS t0");
+            from = format!(" FROM {} AS t0", entity.table);
         }
         Scope::Related { parent, relation, .. } => {
             let r = &es.entities[*parent].relations[*relation];
@@ -165,15 +166,15 @@ fn fetch(
                 inner.push(" AS g").push(&i.to_string()).push(", ");
             }
             write_columns(&mut inner, entity, "t0");
-            match &r.link {
-                Link::Join { table, other_column, remote, .. } => {
-                    inner.push(" FROM ").push(table).push(" AS j JOIN ").push(&entity.table).push(" AS t0 ON ");
-                    inner.column("t0", &entity.fields[*remote].column).push(" = ").column("j", other_column);
-                }
-                _ => {
-                    inner.push(" FROM ").push(&entity.table).push(" AS t0");
-                }
-            }
+            from = match &r.link {
+                Link::Join { table, other_column, remote, .. } => format!(
+                    " FROM {table} AS j JOIN {} AS t0 ON t0.{} = j.{}",
+                    entity.table,
+                    crate::dialect::quote(&entity.fields[*remote].column),
+                    crate::dialect::quote(other_column)
+                ),
+                _ => format!(" FROM {} AS t0", entity.table),
+            };
         }
     }
     if windowed || args.cursor.is_some() {
@@ -192,6 +193,13 @@ fn fetch(
         write_order(&mut order, es, model, "t0", &args.order, &mut aliases);
         inner.push(&order.text).push(") AS rn");
     }
+    if let Some(cursor) = &args.cursor {
+        // The cursor's unique columns, raw, to find its row by.
+        for (i, (f, _)) in cursor.iter().enumerate() {
+            inner.push(", ").column("t0", &entity.fields[*f].column).push(&format!(" AS k{i}"));
+        }
+    }
+    inner.push(&from);
     // Scope and filter.
     inner.push(" WHERE ");
     if let Scope::Related { parent, relation, keys } = scope {
@@ -205,12 +213,7 @@ fn fetch(
         (0..group_width).map(|i| format!("g{i}")).chain((0..entity.fields.len()).map(|i| format!("c{i}"))).collect();
     if let Some(cursor) = &args.cursor {
         // Start at the cursor's row in the requested order.
-        sql.push("WITH page AS (");
-        let cursor_keys: Vec<String> = cursor.iter().map(|(f, _)| entity.fields[*f].column.clone()).collect();
-        let mut text = inner.text.clone();
-        let extra: String = cursor_keys.iter().enumerate().map(|(i, c)| format!(", t0.{} AS k{i}", crate::dialect::quote(c))).collect();
-        text = text.replacen(" FROM ", &format!("{extra} FROM "), 1);
-        sql.push(&text);
+        sql.push("WITH page AS (").push(&inner.text);
         sql.params = inner.params.clone();
         sql.push(") SELECT ").push(&columns.join(", ")).push(" FROM page WHERE rn >= (SELECT rn FROM page WHERE ");
         for (i, (f, value)) in cursor.iter().enumerate() {

@@ -1,0 +1,242 @@
+//! A real server on a real socket for the integration tests: a fresh SQLite file, or a
+//! fresh PostgreSQL database (created from `SSOT_TEST_DATABASE_URL` and dropped after),
+//! migrated by ssot, served by ssot-server on 127.0.0.1, talked to over HTTP.
+#![allow(dead_code)]
+
+use serde_json::Value as Json;
+use ssot_store::conn::{Conn, PgConn, SqliteConn};
+use ssot_store::{DatabaseUrl, Store};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+pub const ADMIN_KEY: &str = "test-admin-key";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
+
+pub struct TestServer {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub store: Arc<Store>,
+    pub url: DatabaseUrl,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+    database: Option<TestDatabase>,
+}
+
+/// A PostgreSQL database of its own, dropped when the test ends.
+pub struct TestDatabase {
+    admin_url: String,
+    pub name: String,
+    pub url: String,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+impl TestDatabase {
+    /// `None` (and a visible note) when `SSOT_TEST_DATABASE_URL` is not set.
+    pub fn create(test: &str) -> Option<TestDatabase> {
+        let Ok(admin_url) = std::env::var("SSOT_TEST_DATABASE_URL") else {
+            eprintln!("SKIPPED on PostgreSQL ({test}): SSOT_TEST_DATABASE_URL is not set");
+            return None;
+        };
+        let name = format!("ssot_test_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
+        admin(&admin_url, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        admin(&admin_url, &format!("CREATE DATABASE {name}"));
+        let url = match admin_url.rsplit_once('/') {
+            Some((server, _)) => format!("{server}/{name}"),
+            None => panic!("SSOT_TEST_DATABASE_URL must name a database, such as postgres://postgres@127.0.0.1/postgres"),
+        };
+        Some(TestDatabase { admin_url, name, url })
+    }
+
+}
+
+/// Runs one statement on the server's administrative database (off the async threads).
+fn admin(url: &str, statement: &str) {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let mut conn = PgConn::connect(url).expect("connect to SSOT_TEST_DATABASE_URL");
+                conn.batch(statement).expect("administrative statement");
+            })
+            .join()
+            .expect("admin thread");
+    });
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let statement = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        let url = self.admin_url.clone();
+        let _ = std::thread::spawn(move || {
+            if let Ok(mut conn) = PgConn::connect(&url) {
+                let _ = conn.batch(&statement);
+            }
+        })
+        .join();
+    }
+}
+
+/// The schema text for `backend` (fixtures are written for SQLite).
+pub fn for_backend(schema: &str, backend: Backend) -> String {
+    match backend {
+        Backend::Sqlite => schema.to_string(),
+        Backend::Postgres => schema.replacen("provider = \"sqlite\"", "provider = \"postgresql\"", 1),
+    }
+}
+
+pub fn check(schema: &str) -> ssot_schema::ir::Schema {
+    let checked = ssot_schema::check(schema);
+    assert!(!checked.has_errors(), "fixture schema has errors: {:?}", checked.diagnostics);
+    checked.schema
+}
+
+impl TestServer {
+    /// Migrates a fresh database for `schema` and serves it; `None` when the backend is
+    /// not available here (PostgreSQL without `SSOT_TEST_DATABASE_URL`).
+    pub async fn start(schema: &str, backend: Backend, test: &str) -> Option<TestServer> {
+        // Server logs (database errors among them) show in a failing test's output.
+        let _ = tracing_subscriber::fmt().with_test_writer().try_init();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (url, database) = match backend {
+            Backend::Sqlite => (DatabaseUrl::Sqlite(dir.path().join("test.db")), None),
+            Backend::Postgres => {
+                let database = TestDatabase::create(test)?;
+                (DatabaseUrl::Postgres(database.url.clone()), Some(database))
+            }
+        };
+        let schema = check(&for_backend(schema, backend));
+        let store = tokio::task::block_in_place(|| -> Arc<Store> {
+            let store = Store::open(url.clone(), &schema, 2).expect("open store");
+            let plan = store.plan().expect("plan");
+            store.apply(plan, false).expect("migrate");
+            Arc::new(store)
+        });
+        let app = Arc::new(ssot_server::App::new(Arc::clone(&store), Some(ADMIN_KEY.to_string())));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = ssot_server::serve(listener, app, async {
+                let _ = rx.await;
+            })
+            .await;
+        });
+        Some(TestServer {
+            base,
+            client: reqwest::Client::new(),
+            store,
+            url,
+            shutdown: Some(tx),
+            task: Some(task),
+            _dir: dir,
+            database,
+        })
+    }
+
+    /// Runs `f` on a plain connection to the same database, as another program would
+    /// (on a thread of its own: the PostgreSQL client cannot block inside async code).
+    pub fn raw<T: Send>(&self, f: impl FnOnce(&mut dyn Conn) -> T + Send) -> T {
+        let url = self.url.clone();
+        std::thread::scope(|scope| {
+            scope
+                .spawn(move || {
+                    let mut conn: Box<dyn Conn> = match &url {
+                        DatabaseUrl::Sqlite(path) => Box::new(SqliteConn::open(path, false).expect("open sqlite")),
+                        DatabaseUrl::Postgres(url) => Box::new(PgConn::connect(url).expect("connect")),
+                    };
+                    f(conn.as_mut())
+                })
+                .join()
+                .expect("raw connection thread")
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.url {
+            DatabaseUrl::Sqlite(_) => Backend::Sqlite,
+            DatabaseUrl::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    /// An admin request; returns the status and the JSON body (or the text as a string).
+    pub async fn admin(&self, method: &str, path: &str, body: Option<Json>) -> (u16, Json) {
+        self.request(method, path, body, Some(ADMIN_KEY)).await
+    }
+
+    pub async fn request(&self, method: &str, path: &str, body: Option<Json>, key: Option<&str>) -> (u16, Json) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        if let Some(body) = body {
+            request = request.header("content-type", "application/json").body(body.to_string());
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let is_problem = response
+            .headers()
+            .get("content-type")
+            .is_some_and(|v| v.to_str().unwrap_or("").starts_with("application/problem+json"));
+        let text = response.text().await.expect("body");
+        if status >= 400 {
+            assert!(is_problem, "error {status} without problem+json: {text}");
+        }
+        assert_ne!(status, 500, "server error: {text}");
+        let json = serde_json::from_str(&text).unwrap_or(Json::String(text));
+        (status, json)
+    }
+
+    /// `GET path?key=<json>&...` with the values URL-encoded.
+    pub async fn get_with(&self, path: &str, params: &[(&str, Json)]) -> (u16, Json) {
+        let query: Vec<String> = params
+            .iter()
+            .map(|(k, v)| format!("{k}={}", percent_encode(&v.to_string())))
+            .collect();
+        self.admin("GET", &format!("{path}?{}", query.join("&")), None).await
+    }
+}
+
+pub fn percent_encode(text: &str) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Runs a test body on every backend available here.
+#[macro_export]
+macro_rules! on_every_backend {
+    ($name:ident, $schema:expr, |$server:ident| $body:block) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            for backend in common::BACKENDS {
+                let Some($server) = common::TestServer::start($schema, backend, stringify!($name)).await else { continue };
+                $body
+                $server.stop().await;
+            }
+        }
+    };
+}
