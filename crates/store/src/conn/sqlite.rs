@@ -105,6 +105,10 @@ fn classify(error: rusqlite::Error) -> DbError {
             }
             ffi::SQLITE_CONSTRAINT_FOREIGNKEY => return DbError::ForeignKey(None),
             ffi::SQLITE_CONSTRAINT_NOTNULL => return DbError::NotNull(after("NOT NULL constraint failed: ")),
+            // A RESTRICT action reports a plain constraint code: the message tells.
+            _ if e.code == rusqlite::ErrorCode::ConstraintViolation && message.starts_with("FOREIGN KEY") => {
+                return DbError::ForeignKey(None);
+            }
             _ => {}
         }
     }
