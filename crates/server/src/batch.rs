@@ -44,7 +44,9 @@ async fn run(app: &Arc<App>, headers: &HeaderMap, body: Body) -> Result<Response
             .get("method")
             .and_then(Json::as_str)
             .and_then(|m| Method::from_bytes(m.to_ascii_uppercase().as_bytes()).ok())
-            .ok_or_else(|| Problem::bad_request(format!("{prefix}.method"), "expected GET, POST, PATCH, PUT or DELETE"))?;
+            .ok_or_else(|| {
+                Problem::bad_request(format!("{prefix}.method"), "expected GET, POST, PATCH, PUT or DELETE")
+            })?;
         let path = item
             .get("path")
             .and_then(Json::as_str)

@@ -39,7 +39,12 @@ pub struct App {
 
 impl App {
     pub fn new(store: Arc<Store>, admin_key: Option<String>) -> App {
-        App { store, access: Access::new(admin_key), metrics: metrics::Metrics::default(), max_body_bytes: MAX_BODY_BYTES }
+        App {
+            store,
+            access: Access::new(admin_key),
+            metrics: metrics::Metrics::default(),
+            max_body_bytes: MAX_BODY_BYTES,
+        }
     }
 }
 
@@ -68,7 +73,9 @@ async fn observe(State(app): State<Arc<App>>, mut request: Request, next: Next) 
         .headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .filter(|v| {
+            !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
         .map(String::from);
     let id = incoming.unwrap_or_else(|| format!("r{:x}", REQUEST_IDS.fetch_add(1, Ordering::Relaxed)));
     if let Ok(value) = HeaderValue::from_str(&id) {
@@ -117,7 +124,11 @@ async fn metrics_text(State(app): State<Arc<App>>) -> Response {
 /// Reads a JSON body: absent when empty; 413 past the limit; 400 naming where the JSON breaks.
 pub async fn json_body(body: Body, limit: usize) -> Result<Option<Json>, Problem> {
     let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
-        Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("the body is larger than {limit} bytes"))
+        Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the body is larger than {limit} bytes"),
+        )
     })?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);

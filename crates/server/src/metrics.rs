@@ -49,7 +49,10 @@ impl Metrics {
         out.push_str("# TYPE ssot_http_requests_total counter\n");
         if let Ok(requests) = self.requests.lock() {
             for ((method, route, status), n) in requests.iter() {
-                let _ = writeln!(out, "ssot_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}");
+                let _ = writeln!(
+                    out,
+                    "ssot_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}"
+                );
             }
         }
         out.push_str("# HELP ssot_http_request_duration_seconds HTTP request latency by method and route.\n");
@@ -58,7 +61,11 @@ impl Metrics {
             for ((method, route), h) in latency.iter() {
                 let labels = format!("method=\"{method}\",route=\"{route}\"");
                 for (i, bound) in BUCKETS.iter().enumerate() {
-                    let _ = writeln!(out, "ssot_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {}", h.counts[i]);
+                    let _ = writeln!(
+                        out,
+                        "ssot_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {}",
+                        h.counts[i]
+                    );
                 }
                 let _ = writeln!(out, "ssot_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", h.count);
                 let _ = writeln!(out, "ssot_http_request_duration_seconds_sum{{{labels}}} {}", h.sum);

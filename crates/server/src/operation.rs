@@ -8,12 +8,12 @@
 use crate::problem::Problem;
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Map, Value as Json};
+use ssot_schema::ir::ScalarType;
 use ssot_store::conn::Conn;
 use ssot_store::entity::{Entities, Kind};
 use ssot_store::query::args::{ArgsReader, Filter, FindArgs, Selection};
 use ssot_store::query::{read, write};
 use ssot_store::StoreError;
-use ssot_schema::ir::ScalarType;
 
 #[derive(Debug, Clone)]
 pub enum Operation {
@@ -98,15 +98,18 @@ fn body_object(body: Option<Json>) -> Result<Map<String, Json>, Problem> {
 /// as the id fields' values.
 pub fn parse_id(es: &Entities, model: usize, raw: &str) -> Result<write::Key, Problem> {
     let entity = &es.entities[model];
-    let parts: Vec<String> = raw
-        .split(',')
-        .map(|p| percent_encoding::percent_decode_str(p).decode_utf8_lossy().into_owned())
-        .collect();
+    let parts: Vec<String> =
+        raw.split(',').map(|p| percent_encoding::percent_decode_str(p).decode_utf8_lossy().into_owned()).collect();
     if parts.len() != entity.id.len() {
         let names: Vec<&str> = entity.id.iter().map(|&f| entity.fields[f].name.as_str()).collect();
         return Err(Problem::bad_request(
             "id",
-            format!("`{}` is identified by {} joined by commas; got {} value(s)", entity.name, names.join(", "), parts.len()),
+            format!(
+                "`{}` is identified by {} joined by commas; got {} value(s)",
+                entity.name,
+                names.join(", "),
+                parts.len()
+            ),
         ));
     }
     let mut key = Vec::with_capacity(parts.len());
@@ -115,7 +118,9 @@ pub fn parse_id(es: &Entities, model: usize, raw: &str) -> Result<write::Key, Pr
         let json = match field.kind {
             Kind::Scalar(ScalarType::Int | ScalarType::Float) => match serde_json::from_str::<Json>(&part) {
                 Ok(n @ Json::Number(_)) => n,
-                _ => return Err(Problem::not_found(format!("no `{}` record with {} = {part}", entity.name, field.name))),
+                _ => {
+                    return Err(Problem::not_found(format!("no `{}` record with {} = {part}", entity.name, field.name)))
+                }
             },
             Kind::Scalar(ScalarType::Boolean) => Json::Bool(part == "true"),
             _ => Json::String(part.clone()),
@@ -140,7 +145,8 @@ pub fn parse(
     let model = es
         .by_resource(resource)
         .ok_or_else(|| Problem::not_found(format!("no resource `{resource}`; see /api/openapi.json for the routes")))?;
-    let not_allowed = || Problem::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", format!("{method} is not allowed here"));
+    let not_allowed =
+        || Problem::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", format!("{method} is not allowed here"));
     let find_keys = ["where", "orderBy", "take", "skip", "cursor", "select", "include"];
     match (rest, method.as_str()) {
         (None, "GET") => {
@@ -158,7 +164,8 @@ pub fn parse(
         }
         (None, "POST") => {
             only(&query, &["select", "include"])?;
-            let data = body.ok_or_else(|| Problem::bad_request("", "the body must be the new record, as a JSON object"))?;
+            let data =
+                body.ok_or_else(|| Problem::bad_request("", "the body must be the new record, as a JSON object"))?;
             Ok(Operation::Create { model, data, selection: selection(es, model, &query)? })
         }
         (Some("count"), "GET") => {
@@ -168,7 +175,9 @@ pub fn parse(
         (Some("bulk"), "POST") => {
             only(&query, &[])?;
             let data = match body {
-                Some(Json::Object(mut o)) => o.remove("data").ok_or_else(|| Problem::bad_request("data", "is required: a list of records"))?,
+                Some(Json::Object(mut o)) => {
+                    o.remove("data").ok_or_else(|| Problem::bad_request("data", "is required: a list of records"))?
+                }
                 Some(list @ Json::Array(_)) => list,
                 _ => return Err(Problem::bad_request("data", "expected {\"data\": [records]}")),
             };
@@ -178,7 +187,9 @@ pub fn parse(
             only(&query, &[])?;
             let mut body = body_object(body)?;
             let data = body.remove("data").ok_or_else(|| Problem::bad_request("data", "is required"))?;
-            let where_ = body.remove("where").ok_or_else(|| Problem::bad_request("where", "is required (use {} for every record)"))?;
+            let where_ = body
+                .remove("where")
+                .ok_or_else(|| Problem::bad_request("where", "is required (use {} for every record)"))?;
             if let Some(key) = body.keys().next() {
                 return Err(Problem::bad_request(key.clone(), "unknown argument; expected: where, data"));
             }
@@ -200,8 +211,14 @@ pub fn parse(
         }
         (Some(id), "PATCH" | "PUT") => {
             only(&query, &["select", "include"])?;
-            let data = body.ok_or_else(|| Problem::bad_request("", "the body must be the changes, as a JSON object"))?;
-            Ok(Operation::Update { model, key: parse_id(es, model, id)?, data, selection: selection(es, model, &query)? })
+            let data =
+                body.ok_or_else(|| Problem::bad_request("", "the body must be the changes, as a JSON object"))?;
+            Ok(Operation::Update {
+                model,
+                key: parse_id(es, model, id)?,
+                data,
+                selection: selection(es, model, &query)?,
+            })
         }
         (Some(id), "DELETE") => {
             only(&query, &["select", "include"])?;
@@ -227,14 +244,26 @@ pub fn run(conn: &mut dyn Conn, es: &Entities, op: &Operation) -> Result<(Status
             Some(row) => (StatusCode::OK, row),
             None => return Err(StoreError::NotFound(format!("no `{}` record with this id", entity_name(*model)))),
         },
-        Operation::Count { model, filter } => (StatusCode::OK, json!({ "count": read::count(conn, es, *model, filter)? })),
-        Operation::Create { model, data, selection } => (StatusCode::CREATED, write::create(conn, es, *model, data, selection)?),
-        Operation::Update { model, key, data, selection } => (StatusCode::OK, write::update(conn, es, *model, key, data, selection)?),
-        Operation::Delete { model, key, selection } => (StatusCode::OK, write::delete(conn, es, *model, key, selection)?),
-        Operation::CreateMany { model, data } => (StatusCode::OK, json!({ "count": write::create_many(conn, es, *model, data)? })),
+        Operation::Count { model, filter } => {
+            (StatusCode::OK, json!({ "count": read::count(conn, es, *model, filter)? }))
+        }
+        Operation::Create { model, data, selection } => {
+            (StatusCode::CREATED, write::create(conn, es, *model, data, selection)?)
+        }
+        Operation::Update { model, key, data, selection } => {
+            (StatusCode::OK, write::update(conn, es, *model, key, data, selection)?)
+        }
+        Operation::Delete { model, key, selection } => {
+            (StatusCode::OK, write::delete(conn, es, *model, key, selection)?)
+        }
+        Operation::CreateMany { model, data } => {
+            (StatusCode::OK, json!({ "count": write::create_many(conn, es, *model, data)? }))
+        }
         Operation::UpdateMany { model, filter, data } => {
             (StatusCode::OK, json!({ "count": write::update_many(conn, es, *model, filter, data)? }))
         }
-        Operation::DeleteMany { model, filter } => (StatusCode::OK, json!({ "count": write::delete_where(conn, es, *model, filter)? })),
+        Operation::DeleteMany { model, filter } => {
+            (StatusCode::OK, json!({ "count": write::delete_where(conn, es, *model, filter)? }))
+        }
     })
 }

@@ -58,14 +58,21 @@ impl From<StoreError> for Problem {
     fn from(e: StoreError) -> Problem {
         match e {
             StoreError::Invalid(errors) => {
-                let detail = errors.iter().map(|e| if e.path.is_empty() { e.message.clone() } else { format!("{}: {}", e.path, e.message) }).collect::<Vec<_>>().join("; ");
+                let detail = errors
+                    .iter()
+                    .map(|e| if e.path.is_empty() { e.message.clone() } else { format!("{}: {}", e.path, e.message) })
+                    .collect::<Vec<_>>()
+                    .join("; ");
                 Problem { status: StatusCode::BAD_REQUEST, code: "invalid_request", detail, errors }
             }
             StoreError::NotFound(detail) => Problem::not_found(detail),
             StoreError::Conflict { message, fields } => Problem {
                 status: StatusCode::CONFLICT,
                 code: "conflict",
-                errors: fields.iter().map(|f| FieldError::new(f.clone(), "conflicts with an existing record")).collect(),
+                errors: fields
+                    .iter()
+                    .map(|f| FieldError::new(f.clone(), "conflicts with an existing record"))
+                    .collect(),
                 detail: message,
             },
             StoreError::Closed(ssot_store::conn::PoolClosed::Stopped) => {
@@ -73,12 +80,20 @@ impl From<StoreError> for Problem {
             }
             StoreError::Closed(ssot_store::conn::PoolClosed::Panicked) => {
                 tracing::error!("a database job panicked; its transaction was rolled back");
-                Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the request failed unexpectedly; the error is logged")
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the request failed unexpectedly; the error is logged",
+                )
             }
             StoreError::Database(error) => {
                 // The database's own message can name tables and SQL: logged, not shown.
                 tracing::error!(%error, "database error");
-                Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the database failed to answer; the error is logged")
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the database failed to answer; the error is logged",
+                )
             }
         }
     }

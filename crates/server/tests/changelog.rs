@@ -9,7 +9,8 @@ use ssot_store::conn::{Conn, Value};
 const SHOP: &str = include_str!("fixtures/shop.prisma");
 
 fn entries(conn: &mut dyn Conn) -> Vec<(i64, String, String, Json, Json, Json)> {
-    let sql = "SELECT seq, model, op, CAST(pk AS TEXT), CAST(old AS TEXT), CAST(new AS TEXT) FROM _ssot_changes ORDER BY seq";
+    let sql =
+        "SELECT seq, model, op, CAST(pk AS TEXT), CAST(old AS TEXT), CAST(new AS TEXT) FROM _ssot_changes ORDER BY seq";
     conn.query(sql, &[])
         .expect("read the log")
         .into_iter()
@@ -36,7 +37,10 @@ on_every_backend!(writes_from_ssot_and_from_sql_are_logged, SHOP, |server| {
 
     // Another program writes with plain SQL: captured the same way.
     server.raw(|conn| {
-        conn.batch("INSERT INTO users (email, role, karma, created_at) VALUES ('bob@x', 'member', 3, CURRENT_TIMESTAMP)").expect("insert");
+        conn.batch(
+            "INSERT INTO users (email, role, karma, created_at) VALUES ('bob@x', 'member', 3, CURRENT_TIMESTAMP)",
+        )
+        .expect("insert");
         conn.batch("UPDATE users SET karma = karma + 1 WHERE email = 'bob@x'").expect("update");
     });
     server.admin("DELETE", &format!("/api/users/{id}"), None).await;
@@ -45,7 +49,10 @@ on_every_backend!(writes_from_ssot_and_from_sql_are_logged, SHOP, |server| {
 
     let log = server.raw(|conn| entries(conn));
     let ops: Vec<(&str, &str)> = log.iter().map(|e| (e.1.as_str(), e.2.as_str())).collect();
-    assert_eq!(ops, [("User", "create"), ("User", "update"), ("User", "create"), ("User", "update"), ("User", "delete")]);
+    assert_eq!(
+        ops,
+        [("User", "create"), ("User", "update"), ("User", "create"), ("User", "update"), ("User", "delete")]
+    );
     let seqs: Vec<i64> = log.iter().map(|e| e.0).collect();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "seq increases: {seqs:?}");
     assert_eq!(seq_after_update, seqs[1], "meta.seq is the log position the list was read at");
@@ -65,7 +72,9 @@ on_every_backend!(writes_from_ssot_and_from_sql_are_logged, SHOP, |server| {
     assert_eq!(server.raw(|conn| entries(conn)).len(), 5);
 
     // Join tables are logged too (relation changes).
-    let (_, product) = server.admin("POST", "/api/products", Some(json!({"name": "p", "price": "1", "tags": {"create": [{"label": "t"}]}}))).await;
+    let (_, product) = server
+        .admin("POST", "/api/products", Some(json!({"name": "p", "price": "1", "tags": {"create": [{"label": "t"}]}})))
+        .await;
     let log = server.raw(|conn| entries(conn));
     let models: Vec<&str> = log[5..].iter().map(|e| e.1.as_str()).collect();
     assert_eq!(models, ["Product", "Tag", "_ProductToTag"], "{product}");

@@ -15,7 +15,8 @@ async fn user(server: &common::TestServer, email: &str, karma: i64) -> Json {
 }
 
 on_every_backend!(create_read_update_delete, SHOP, |server| {
-    let (status, created) = server.admin("POST", "/api/users", Some(json!({"email": "ann@example.com", "name": "Ann"}))).await;
+    let (status, created) =
+        server.admin("POST", "/api/users", Some(json!({"email": "ann@example.com", "name": "Ann"}))).await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["email"], "ann@example.com");
     assert_eq!(created["role"], "member", "enum default");
@@ -26,10 +27,18 @@ on_every_backend!(create_read_update_delete, SHOP, |server| {
     let (status, got) = server.admin("GET", &format!("/api/users/{id}"), None).await;
     assert_eq!((status, &got), (200, &created));
 
-    let (status, updated) =
-        server.admin("PATCH", &format!("/api/users/{id}"), Some(json!({"name": "Annie", "role": "admin", "karma": {"increment": 5}}))).await;
+    let (status, updated) = server
+        .admin(
+            "PATCH",
+            &format!("/api/users/{id}"),
+            Some(json!({"name": "Annie", "role": "admin", "karma": {"increment": 5}})),
+        )
+        .await;
     assert_eq!(status, 200, "{updated}");
-    assert_eq!((updated["name"].as_str(), updated["role"].as_str(), updated["karma"].as_i64()), (Some("Annie"), Some("admin"), Some(5)));
+    assert_eq!(
+        (updated["name"].as_str(), updated["role"].as_str(), updated["karma"].as_i64()),
+        (Some("Annie"), Some("admin"), Some(5))
+    );
     let (_, again) = server.admin("PUT", &format!("/api/users/{id}"), Some(json!({"karma": {"decrement": 2}}))).await;
     assert_eq!(again["karma"], 3);
 
@@ -73,8 +82,13 @@ on_every_backend!(every_scalar_type_round_trips, SHOP, |server| {
     let id = created["id"].as_str().unwrap_or_default().to_string();
     let (_, fetched) = server.admin("GET", &format!("/api/products/{id}"), None).await;
     assert_eq!(fetched, created);
-    let (_, cleared) = server.admin("PATCH", &format!("/api/products/{id}"), Some(json!({"meta": null, "image": null, "weight": null}))).await;
-    assert_eq!((cleared["meta"].clone(), cleared["image"].clone(), cleared["weight"].clone()), (Json::Null, Json::Null, Json::Null));
+    let (_, cleared) = server
+        .admin("PATCH", &format!("/api/products/{id}"), Some(json!({"meta": null, "image": null, "weight": null})))
+        .await;
+    assert_eq!(
+        (cleared["meta"].clone(), cleared["image"].clone(), cleared["weight"].clone()),
+        (Json::Null, Json::Null, Json::Null)
+    );
 });
 
 on_every_backend!(lists_filter_order_and_page, SHOP, |server| {
@@ -82,7 +96,12 @@ on_every_backend!(lists_filter_order_and_page, SHOP, |server| {
         user(&server, email, karma).await;
     }
     let emails = |body: &Json| -> Vec<String> {
-        body["data"].as_array().expect("data").iter().map(|u| u["email"].as_str().unwrap_or_default().to_string()).collect()
+        body["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .map(|u| u["email"].as_str().unwrap_or_default().to_string())
+            .collect()
     };
     let cases = [
         (json!({"karma": {"gte": 5}}), vec!["a@x.io", "c@y.io", "E@Y.IO"]),
@@ -103,7 +122,8 @@ on_every_backend!(lists_filter_order_and_page, SHOP, |server| {
         (json!({"email": {"contains": "_"}}), vec![]),
     ];
     for (filter, expected) in cases {
-        let (status, body) = server.get_with("/api/users", &[("where", filter.clone()), ("orderBy", json!({"email": "asc"}))]).await;
+        let (status, body) =
+            server.get_with("/api/users", &[("where", filter.clone()), ("orderBy", json!({"email": "asc"}))]).await;
         assert_eq!(status, 200, "{filter}: {body}");
         let mut got = emails(&body);
         got.sort_by_key(|e| e.to_lowercase());
@@ -117,18 +137,29 @@ on_every_backend!(lists_filter_order_and_page, SHOP, |server| {
     assert_eq!(emails(&page), ["c@y.io", "E@Y.IO"]);
     assert_eq!(page["meta"]["hasMore"], true);
     assert_eq!(page["meta"]["total"], 5);
-    let (_, next) = server.get_with("/api/users", &[("orderBy", json!({"karma": "desc"})), ("take", json!(2)), ("skip", json!(2))]).await;
+    let (_, next) = server
+        .get_with("/api/users", &[("orderBy", json!({"karma": "desc"})), ("take", json!(2)), ("skip", json!(2))])
+        .await;
     assert_eq!(emails(&next), ["a@x.io", "d@y.io"]);
-    let (_, last) = server.get_with("/api/users", &[("orderBy", json!({"karma": "desc"})), ("take", json!(2)), ("skip", json!(4))]).await;
+    let (_, last) = server
+        .get_with("/api/users", &[("orderBy", json!({"karma": "desc"})), ("take", json!(2)), ("skip", json!(4))])
+        .await;
     assert_eq!(emails(&last), ["b@x.io"]);
     assert_eq!(last["meta"]["hasMore"], false);
     let (_, from_cursor) = server
-        .get_with("/api/users", &[("orderBy", json!([{"karma": "desc"}])), ("cursor", json!({"email": "a@x.io"})), ("take", json!(10))])
+        .get_with(
+            "/api/users",
+            &[("orderBy", json!([{"karma": "desc"}])), ("cursor", json!({"email": "a@x.io"})), ("take", json!(10))],
+        )
         .await;
     assert_eq!(emails(&from_cursor), ["a@x.io", "d@y.io", "b@x.io"]);
 
     let (status, queried) = server
-        .admin("POST", "/api/users/query", Some(json!({"where": {"karma": {"gt": 4}}, "orderBy": {"karma": "asc"}, "select": {"email": true}})))
+        .admin(
+            "POST",
+            "/api/users/query",
+            Some(json!({"where": {"karma": {"gt": 4}}, "orderBy": {"karma": "asc"}, "select": {"email": true}})),
+        )
         .await;
     assert_eq!(status, 200);
     assert_eq!(queried["data"], json!([{"email": "a@x.io"}, {"email": "E@Y.IO"}, {"email": "c@y.io"}]));
@@ -148,7 +179,13 @@ on_every_backend!(relations_nest_filter_and_include, SHOP, |server| {
         .await;
     assert_eq!(status, 201, "{lamp}");
     assert_eq!(lamp["tags"].as_array().map(Vec::len), Some(2));
-    let (_, desk) = server.admin("POST", "/api/products", Some(json!({"name": "Desk", "price": "99.5", "tags": {"connect": [{"label": "home"}]}}))).await;
+    let (_, desk) = server
+        .admin(
+            "POST",
+            "/api/products",
+            Some(json!({"name": "Desk", "price": "99.5", "tags": {"connect": [{"label": "home"}]}})),
+        )
+        .await;
     let (lamp_id, desk_id) = (lamp["id"].as_str().unwrap_or_default(), desk["id"].as_str().unwrap_or_default());
 
     // Nested create through a to-many relation, and a compound id.
@@ -191,7 +228,8 @@ on_every_backend!(relations_nest_filter_and_include, SHOP, |server| {
         (json!({"lines": {"some": {"order": {"is": {"user": {"is": {"email": "ann@x.io"}}}}}}}), vec!["Desk", "Lamp"]),
     ];
     for (filter, expected) in product_cases {
-        let (status, body) = server.get_with("/api/products", &[("where", filter.clone()), ("orderBy", json!({"name": "asc"}))]).await;
+        let (status, body) =
+            server.get_with("/api/products", &[("where", filter.clone()), ("orderBy", json!({"name": "asc"}))]).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(names(&body, "name"), expected, "where {filter}");
     }
@@ -215,29 +253,46 @@ on_every_backend!(relations_nest_filter_and_include, SHOP, |server| {
     assert_eq!(users["data"][1]["reviews"], json!([{"stars": 4, "product": {"name": "Desk"}}]));
     let (_, by_count) = server.get_with("/api/products", &[("orderBy", json!({"reviews": {"_count": "desc"}}))]).await;
     assert_eq!(names(&by_count, "name"), ["Lamp", "Desk"]);
-    let (_, by_user) = server.get_with("/api/reviews", &[("orderBy", json!([{"user": {"email": "desc"}}, {"stars": "asc"}]))]).await;
-    let stars: Vec<i64> = by_user["data"].as_array().map(|a| a.iter().filter_map(|r| r["stars"].as_i64()).collect()).unwrap_or_default();
+    let (_, by_user) =
+        server.get_with("/api/reviews", &[("orderBy", json!([{"user": {"email": "desc"}}, {"stars": "asc"}]))]).await;
+    let stars: Vec<i64> =
+        by_user["data"].as_array().map(|a| a.iter().filter_map(|r| r["stars"].as_i64()).collect()).unwrap_or_default();
     assert_eq!(stars, [2, 4, 5]);
 
     // Disconnect and set on many-to-many; disconnect an optional to-one.
     let (_, untagged) = server
-        .admin("PATCH", &format!("/api/products/{lamp_id}?include=%7B%22tags%22%3Atrue%7D"), Some(json!({"tags": {"disconnect": [{"label": "home"}]}})))
+        .admin(
+            "PATCH",
+            &format!("/api/products/{lamp_id}?include=%7B%22tags%22%3Atrue%7D"),
+            Some(json!({"tags": {"disconnect": [{"label": "home"}]}})),
+        )
         .await;
     assert_eq!(untagged["tags"], json!([{"id": 2, "label": "light"}]));
     let (_, reset) = server
-        .admin("PATCH", &format!("/api/products/{lamp_id}?include=%7B%22tags%22%3Atrue%7D"), Some(json!({"tags": {"set": [{"label": "home"}]}})))
+        .admin(
+            "PATCH",
+            &format!("/api/products/{lamp_id}?include=%7B%22tags%22%3Atrue%7D"),
+            Some(json!({"tags": {"set": [{"label": "home"}]}})),
+        )
         .await;
     assert_eq!(reset["tags"], json!([{"id": 1, "label": "home"}]));
-    let (_, orphan) = server.admin("PATCH", &format!("/api/orders/{order_id}"), Some(json!({"user": {"disconnect": true}}))).await;
+    let (_, orphan) =
+        server.admin("PATCH", &format!("/api/orders/{order_id}"), Some(json!({"user": {"disconnect": true}}))).await;
     assert_eq!(orphan["userId"], Json::Null);
 });
 
 on_every_backend!(bulk_and_batch, SHOP, |server| {
     let (status, created) = server
-        .admin("POST", "/api/users/bulk", Some(json!({"data": [{"email": "1@x"}, {"email": "2@x"}, {"email": "3@x", "karma": 9}]})))
+        .admin(
+            "POST",
+            "/api/users/bulk",
+            Some(json!({"data": [{"email": "1@x"}, {"email": "2@x"}, {"email": "3@x", "karma": 9}]})),
+        )
         .await;
     assert_eq!((status, created), (200, json!({"count": 3})));
-    let (_, updated) = server.admin("PATCH", "/api/users/bulk", Some(json!({"where": {"karma": 0}, "data": {"karma": {"increment": 1}}}))).await;
+    let (_, updated) = server
+        .admin("PATCH", "/api/users/bulk", Some(json!({"where": {"karma": 0}, "data": {"karma": {"increment": 1}}})))
+        .await;
     assert_eq!(updated, json!({"count": 2}));
     let (_, count) = server.get_with("/api/users/count", &[("where", json!({"karma": 1}))]).await;
     assert_eq!(count["count"], 2);

@@ -46,20 +46,62 @@ on_every_backend!(bad_input_is_a_named_4xx, SHOP, |server| {
         ("POST", "/api/users", json!({"email": "a@b", "karma": 4_000_000_000_i64}), 400, "data.karma", "out of range"),
         ("POST", "/api/users", json!({"email": "a@b", "createdAt": "last tuesday"}), 400, "data.createdAt", "ISO-8601"),
         ("POST", "/api/products", json!({"name": "x", "price": "ten"}), 400, "data.price", "decimal"),
-        ("POST", "/api/products", json!({"name": "x", "price": "1", "image": "not base64!"}), 400, "data.image", "base64"),
+        (
+            "POST",
+            "/api/products",
+            json!({"name": "x", "price": "1", "image": "not base64!"}),
+            400,
+            "data.image",
+            "base64",
+        ),
         ("POST", "/api/users", json!([1, 2]), 400, "data", "expected an object"),
-        ("PATCH", "/api/users/bulk", json!({"where": {"karma": {"between": [1, 2]}}, "data": {}}), 400, "where.karma.between", "unknown operator"),
+        (
+            "PATCH",
+            "/api/users/bulk",
+            json!({"where": {"karma": {"between": [1, 2]}}, "data": {}}),
+            400,
+            "where.karma.between",
+            "unknown operator",
+        ),
         ("POST", "/api/users/query", json!({"where": {"password": "x"}}), 400, "where.password", "no field `password`"),
         ("POST", "/api/users/query", json!({"orderBy": {"karma": "up"}}), 400, "orderBy.karma", "\"asc\" or \"desc\""),
-        ("POST", "/api/users/query", json!({"orderBy": {"\"; DROP TABLE users; --": "asc"}}), 400, "orderBy.\"; DROP TABLE users; --", "no field"),
+        (
+            "POST",
+            "/api/users/query",
+            json!({"orderBy": {"\"; DROP TABLE users; --": "asc"}}),
+            400,
+            "orderBy.\"; DROP TABLE users; --",
+            "no field",
+        ),
         ("POST", "/api/users/query", json!({"take": 5000}), 400, "take", "at most 1000"),
         ("POST", "/api/users/query", json!({"take": -1}), 400, "take", "negative"),
-        ("POST", "/api/users/query", json!({"select": {"email": true}, "include": {"orders": true}}), 400, "", "not both"),
+        (
+            "POST",
+            "/api/users/query",
+            json!({"select": {"email": true}, "include": {"orders": true}}),
+            400,
+            "",
+            "not both",
+        ),
         ("POST", "/api/users/query", json!({"include": {"email": true}}), 400, "include.email", "scalar field"),
-        ("POST", "/api/users/query", json!({"where": {"orders": {"any": {}}}}), 400, "where.orders.any", "unknown relation operator"),
+        (
+            "POST",
+            "/api/users/query",
+            json!({"where": {"orders": {"any": {}}}}),
+            400,
+            "where.orders.any",
+            "unknown relation operator",
+        ),
         ("POST", "/api/users/query", json!({"limit": 5}), 400, "limit", "unknown argument"),
         ("POST", "/api/orders", json!({"number": "n", "user": {"connect": {"email": "ghost@x"}}}), 404, "", ""),
-        ("POST", "/api/orders", json!({"number": "n", "user": {"connect": {"name": "x"}}}), 400, "data.user.connect", "unique field"),
+        (
+            "POST",
+            "/api/orders",
+            json!({"number": "n", "user": {"connect": {"name": "x"}}}),
+            400,
+            "data.user.connect",
+            "unique field",
+        ),
         ("POST", "/api/orders", json!({"number": "n", "userId": 404}), 409, "userId", ""),
         ("PATCH", "/api/users/999", json!({"name": "x"}), 404, "", ""),
         ("PATCH", "/api/users/not-a-number", json!({"name": "x"}), 404, "", ""),
@@ -99,7 +141,8 @@ on_every_backend!(bad_input_is_a_named_4xx, SHOP, |server| {
     server.admin("POST", "/api/reviews", Some(review.clone())).await;
     let (status, problem) = server.admin("POST", "/api/reviews", Some(review)).await;
     assert_eq!(status, 409, "{problem}");
-    let fields: Vec<&str> = problem["errors"].as_array().map(|a| a.iter().filter_map(|e| e["path"].as_str()).collect()).unwrap_or_default();
+    let fields: Vec<&str> =
+        problem["errors"].as_array().map(|a| a.iter().filter_map(|e| e["path"].as_str()).collect()).unwrap_or_default();
     assert_eq!(fields, ["userId", "productId"]);
 
     // A restricted delete names what still refers to the row.
@@ -116,7 +159,11 @@ on_every_backend!(bad_input_is_a_named_4xx, SHOP, |server| {
 
     // A failed nested write leaves nothing behind.
     let (status, _) = server
-        .admin("POST", "/api/orders", Some(json!({"number": "half", "lines": {"create": [{"productId": "missing", "quantity": 1}]}})))
+        .admin(
+            "POST",
+            "/api/orders",
+            Some(json!({"number": "half", "lines": {"create": [{"productId": "missing", "quantity": 1}]}})),
+        )
         .await;
     assert_eq!(status, 409);
     let (_, orders) = server.admin("GET", "/api/orders/count", None).await;
@@ -124,7 +171,13 @@ on_every_backend!(bad_input_is_a_named_4xx, SHOP, |server| {
 });
 
 on_every_backend!(models_are_closed_without_the_admin_key, SHOP, |server| {
-    for (method, path) in [("GET", "/api/users"), ("GET", "/api/users/1"), ("POST", "/api/users"), ("DELETE", "/api/users/bulk"), ("GET", "/api/users/count")] {
+    for (method, path) in [
+        ("GET", "/api/users"),
+        ("GET", "/api/users/1"),
+        ("POST", "/api/users"),
+        ("DELETE", "/api/users/bulk"),
+        ("GET", "/api/users/count"),
+    ] {
         let (status, problem) = server.request(method, path, Some(json!({"email": "x"})), None).await;
         assert_eq!((status, problem["code"].as_str()), (403, Some("forbidden")), "{method} {path}");
     }
@@ -144,12 +197,21 @@ on_every_backend!(operations_endpoints, SHOP, |server| {
     assert_eq!((status, health), (200, json!({"status": "ok"})));
     server.admin("GET", "/api/users", None).await;
     server.admin("GET", "/api/users/7", None).await;
-    let response = server.client.get(format!("{}/metrics", server.base)).header("x-request-id", "abc-123").send().await.expect("metrics");
+    let response = server
+        .client
+        .get(format!("{}/metrics", server.base))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .expect("metrics");
     assert_eq!(response.headers().get("x-request-id").and_then(|v| v.to_str().ok()), Some("abc-123"));
     let text = response.text().await.expect("text");
     assert!(text.contains("ssot_http_requests_total{method=\"GET\",route=\"/api/users\",status=\"200\"} 1"), "{text}");
     assert!(text.contains("route=\"/api/users/{id}\",status=\"404\"} 1"), "{text}");
-    assert!(text.contains("ssot_http_request_duration_seconds_bucket{method=\"GET\",route=\"/api/users\",le=\"+Inf\"} 1"), "{text}");
+    assert!(
+        text.contains("ssot_http_request_duration_seconds_bucket{method=\"GET\",route=\"/api/users\",le=\"+Inf\"} 1"),
+        "{text}"
+    );
     assert!(text.contains("ssot_db_workers"), "{text}");
     let generated = server.client.get(format!("{}/healthz", server.base)).send().await.expect("health");
     assert!(generated.headers().get("x-request-id").is_some(), "every response carries a request id");

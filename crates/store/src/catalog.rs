@@ -113,8 +113,7 @@ impl Catalog {
                 .collect(),
             Dialect::Sqlite => Vec::new(),
         };
-        let mut tables: Vec<Table> =
-            stored_models(schema).map(|model| model_table(schema, model, dialect)).collect();
+        let mut tables: Vec<Table> = stored_models(schema).map(|model| model_table(schema, model, dialect)).collect();
         add_foreign_keys(schema, dialect, &mut tables);
         tables.extend(join_tables(schema, dialect));
         Catalog { dialect, tables, enums }
@@ -135,7 +134,8 @@ pub fn stored_models(schema: &Schema) -> impl Iterator<Item = &Model> {
 }
 
 fn model_table(schema: &Schema, model: &Model, dialect: Dialect) -> Table {
-    let pk_fields: Vec<&str> = model.primary_key.as_ref().map(|pk| pk.fields.iter().map(|f| f.as_str()).collect()).unwrap_or_default();
+    let pk_fields: Vec<&str> =
+        model.primary_key.as_ref().map(|pk| pk.fields.iter().map(|f| f.as_str()).collect()).unwrap_or_default();
     let columns = model
         .fields
         .iter()
@@ -294,7 +294,9 @@ fn column_default(schema: &Schema, field: &ssot_schema::ir::Field, dialect: Dial
             serde_json::Value::String(s) if scalar == Some(ScalarType::Json) => literal(s),
             serde_json::Value::String(s) => literal(s),
             serde_json::Value::Bool(b) => b.to_string(),
-            serde_json::Value::Number(n) if scalar == Some(ScalarType::BigInt) || scalar == Some(ScalarType::Decimal) => {
+            serde_json::Value::Number(n)
+                if scalar == Some(ScalarType::BigInt) || scalar == Some(ScalarType::Decimal) =>
+            {
                 n.to_string()
             }
             serde_json::Value::Number(n) => n.to_string(),
@@ -336,10 +338,8 @@ fn action_or(action: Option<ReferentialAction>, default: ReferentialAction) -> R
 }
 
 fn add_foreign_keys(schema: &Schema, dialect: Dialect, tables: &mut [Table]) {
-    let relation_mode_prisma = schema
-        .datasource
-        .as_ref()
-        .is_some_and(|d| d.relation_mode == ssot_schema::ir::RelationMode::Prisma);
+    let relation_mode_prisma =
+        schema.datasource.as_ref().is_some_and(|d| d.relation_mode == ssot_schema::ir::RelationMode::Prisma);
     if relation_mode_prisma {
         return;
     }
@@ -361,12 +361,11 @@ fn add_foreign_keys(schema: &Schema, dialect: Dialect, tables: &mut [Table]) {
             default_constraint_name(&referencing.db_name, &column_refs, "fkey", usize::MAX).to_string()
         });
         // Prisma's defaults: a required relation restricts deletes, an optional one sets null.
-        let optional = relation
-            .fields
-            .iter()
-            .any(|f| referencing.field(f).is_some_and(|f| f.arity == Arity::Optional));
-        let on_delete =
-            action_or(relation.on_delete, if optional { ReferentialAction::SetNull } else { ReferentialAction::Restrict });
+        let optional = relation.fields.iter().any(|f| referencing.field(f).is_some_and(|f| f.arity == Arity::Optional));
+        let on_delete = action_or(
+            relation.on_delete,
+            if optional { ReferentialAction::SetNull } else { ReferentialAction::Restrict },
+        );
         let on_update = action_or(relation.on_update, ReferentialAction::Cascade);
         let fk = ForeignKey {
             name,
@@ -428,10 +427,9 @@ fn join_tables(schema: &Schema, dialect: Dialect) -> Vec<Table> {
             on_update: ReferentialAction::Cascade,
         };
         let (primary_key, mut indexes) = match dialect {
-            Dialect::Postgres => (
-                Some(Key { name: Some(format!("{name}_AB_pkey")), columns: vec!["A".into(), "B".into()] }),
-                Vec::new(),
-            ),
+            Dialect::Postgres => {
+                (Some(Key { name: Some(format!("{name}_AB_pkey")), columns: vec!["A".into(), "B".into()] }), Vec::new())
+            }
             Dialect::Sqlite => (
                 None,
                 vec![IndexDef {
@@ -455,7 +453,11 @@ fn join_tables(schema: &Schema, dialect: Dialect) -> Vec<Table> {
             columns: vec![column("A", a_type), column("B", b_type)],
             primary_key,
             indexes,
-            foreign_keys: if schema.datasource.as_ref().is_some_and(|d| d.relation_mode == ssot_schema::ir::RelationMode::Prisma) {
+            foreign_keys: if schema
+                .datasource
+                .as_ref()
+                .is_some_and(|d| d.relation_mode == ssot_schema::ir::RelationMode::Prisma)
+            {
                 Vec::new()
             } else {
                 vec![fk("A", a, a_id), fk("B", b, b_id)]

@@ -84,7 +84,12 @@ fn pk_columns(table: &Table) -> Vec<String> {
     match &table.primary_key {
         Some(pk) => pk.columns.clone(),
         // Join tables and models keyed by a unique: every column of the first unique index.
-        None => table.indexes.iter().find(|i| i.unique).map(|i| i.columns.iter().map(|(c, _)| c.clone()).collect()).unwrap_or_else(|| table.columns.iter().map(|c| c.name.clone()).collect()),
+        None => table
+            .indexes
+            .iter()
+            .find(|i| i.unique)
+            .map(|i| i.columns.iter().map(|(c, _)| c.clone()).collect())
+            .unwrap_or_else(|| table.columns.iter().map(|c| c.name.clone()).collect()),
     }
 }
 
@@ -181,7 +186,9 @@ pub fn prune(conn: &mut dyn crate::conn::Conn, max_age_ms: i64, max_count: i64) 
     let table = table(conn.dialect());
     let (cutoff, p1, p2) = match conn.dialect() {
         Dialect::Sqlite => ("CAST(unixepoch('subsec') * 1000 AS INTEGER) - ?1", "?1", "?2"),
-        Dialect::Postgres => ("now() - ($1::text::bigint * interval '1 millisecond')", "$1::text::bigint", "$2::text::bigint"),
+        Dialect::Postgres => {
+            ("now() - ($1::text::bigint * interval '1 millisecond')", "$1::text::bigint", "$2::text::bigint")
+        }
     };
     let _ = p1;
     let sql = format!(

@@ -81,9 +81,15 @@ pub enum Kind {
 pub enum Generated {
     /// The database makes it (`autoincrement()`, `dbgenerated(...)`, `sequence()`).
     Database,
-    Uuid { version: u8 },
-    Cuid { version: u8 },
-    Nanoid { length: usize },
+    Uuid {
+        version: u8,
+    },
+    Cuid {
+        version: u8,
+    },
+    Nanoid {
+        length: usize,
+    },
     Ulid,
     Now,
     /// A constant from `@default(...)`, as JSON in the API's terms.
@@ -164,9 +170,10 @@ impl Entities {
 /// Client leaves such models out too.
 fn has_identifier(model: &Model) -> bool {
     model.primary_key.is_some()
-        || model.uniques.iter().any(|u| {
-            u.fields.iter().all(|f| model.field(f).is_some_and(|f| f.arity == Arity::Required))
-        })
+        || model
+            .uniques
+            .iter()
+            .any(|u| u.fields.iter().all(|f| model.field(f).is_some_and(|f| f.arity == Arity::Required)))
 }
 
 fn entity(schema: &Schema, catalog: &Catalog, model: &Model) -> Entity {
@@ -241,10 +248,12 @@ fn cast_type(sql_type: &str) -> String {
 fn generated(default: &DefaultValue) -> Generated {
     match default {
         DefaultValue::Value { value } => Generated::Value(value.clone()),
-        DefaultValue::Enum { values } if values.len() == 1 => Generated::Value(serde_json::Value::from(values[0].as_str())),
-        DefaultValue::Enum { values } => {
-            Generated::Value(serde_json::Value::Array(values.iter().map(|v| serde_json::Value::from(v.as_str())).collect()))
+        DefaultValue::Enum { values } if values.len() == 1 => {
+            Generated::Value(serde_json::Value::from(values[0].as_str()))
         }
+        DefaultValue::Enum { values } => Generated::Value(serde_json::Value::Array(
+            values.iter().map(|v| serde_json::Value::from(v.as_str())).collect(),
+        )),
         DefaultValue::Function { name, args } => {
             let number = |default: u64| args.first().and_then(serde_json::Value::as_u64).unwrap_or(default);
             match name.as_str() {
@@ -321,7 +330,8 @@ pub fn resource_name(model: &str) -> String {
     for (i, &c) in chars.iter().enumerate() {
         if c.is_uppercase() {
             let after_lower = i > 0 && (chars[i - 1].is_lowercase() || chars[i - 1].is_ascii_digit());
-            let before_lower = i > 0 && chars[i - 1].is_uppercase() && chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+            let before_lower =
+                i > 0 && chars[i - 1].is_uppercase() && chars.get(i + 1).is_some_and(|n| n.is_lowercase());
             if after_lower || before_lower {
                 kebab.push('-');
             }
@@ -337,7 +347,8 @@ pub fn resource_name(model: &str) -> String {
 
 fn pluralize(word: &str) -> String {
     let vowel = |c: char| "aeiou".contains(c);
-    if word.ends_with('s') || word.ends_with('x') || word.ends_with('z') || word.ends_with("ch") || word.ends_with("sh") {
+    if word.ends_with('s') || word.ends_with('x') || word.ends_with('z') || word.ends_with("ch") || word.ends_with("sh")
+    {
         format!("{word}es")
     } else if word.ends_with('y') && word.chars().rev().nth(1).is_some_and(|c| !vowel(c)) {
         format!("{}ies", &word[..word.len() - 1])

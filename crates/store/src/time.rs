@@ -158,7 +158,8 @@ mod tests {
 
     #[test]
     fn rejects_nonsense() {
-        for bad in ["", "2024", "2024-13-01", "2024-02-30", "2024-05-01T25:00:00Z", "2024-05-01T12:30:00Q", "yesterday"] {
+        for bad in ["", "2024", "2024-13-01", "2024-02-30", "2024-05-01T25:00:00Z", "2024-05-01T12:30:00Q", "yesterday"]
+        {
             assert_eq!(parse(bad), None, "{bad}");
         }
     }

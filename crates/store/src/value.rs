@@ -51,14 +51,18 @@ pub fn encode_one(kind: Kind, enums: &[EnumDef], dialect: Dialect, json: &Json) 
         Kind::Scalar(scalar) => scalar,
     };
     match scalar {
-        ScalarType::String => json.as_str().map(|s| Value::Text(s.to_string())).ok_or_else(|| "expected a string".into()),
+        ScalarType::String => {
+            json.as_str().map(|s| Value::Text(s.to_string())).ok_or_else(|| "expected a string".into())
+        }
         ScalarType::Int => {
             let n = json.as_i64().ok_or("expected a whole number")?;
             i32::try_from(n).map(|n| Value::Int(i64::from(n))).map_err(|_| "out of range for Int (32 bits)".into())
         }
         ScalarType::BigInt => match json {
             Json::Number(n) => n.as_i64().map(Value::Int).ok_or_else(|| "expected a whole number (64 bits)".into()),
-            Json::String(s) => s.trim().parse::<i64>().map(Value::Int).map_err(|_| "expected a whole number (64 bits)".into()),
+            Json::String(s) => {
+                s.trim().parse::<i64>().map(Value::Int).map_err(|_| "expected a whole number (64 bits)".into())
+            }
             _ => Err("expected a whole number (64 bits), as a number or a string".into()),
         },
         ScalarType::Float => json.as_f64().map(Value::Float).ok_or_else(|| "expected a number".into()),
@@ -74,7 +78,9 @@ pub fn encode_one(kind: Kind, enums: &[EnumDef], dialect: Dialect, json: &Json) 
                 Err("expected a decimal number such as \"12.50\"".into())
             }
         }
-        ScalarType::Boolean => json.as_bool().map(|b| Value::Int(i64::from(b))).ok_or_else(|| "expected true or false".into()),
+        ScalarType::Boolean => {
+            json.as_bool().map(|b| Value::Int(i64::from(b))).ok_or_else(|| "expected true or false".into())
+        }
         ScalarType::DateTime => {
             let text = json.as_str().ok_or("expected an ISO-8601 date-time string such as \"2024-05-01T12:30:00Z\"")?;
             let ms = time::parse(text).ok_or("expected an ISO-8601 date-time such as \"2024-05-01T12:30:00Z\"")?;
@@ -110,7 +116,7 @@ pub fn hex(bytes: &[u8]) -> String {
 
 fn unhex(text: &str) -> Option<Vec<u8>> {
     let text = text.strip_prefix("\\x").unwrap_or(text);
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
@@ -132,7 +138,9 @@ fn decode_list_item(kind: Kind, enums: &[EnumDef], item: Json) -> Json {
     match (kind, item) {
         (_, Json::Null) => Json::Null,
         (Kind::Scalar(ScalarType::BigInt | ScalarType::Decimal), Json::Number(n)) => Json::String(n.to_string()),
-        (Kind::Scalar(ScalarType::DateTime), Json::String(s)) => time::parse(&s).map_or(Json::String(s), |ms| Json::String(time::format(ms))),
+        (Kind::Scalar(ScalarType::DateTime), Json::String(s)) => {
+            time::parse(&s).map_or(Json::String(s), |ms| Json::String(time::format(ms)))
+        }
         (Kind::Scalar(ScalarType::Bytes), Json::String(s)) => {
             unhex(&s).map_or(Json::String(s), |b| Json::String(BASE64.encode(b)))
         }
@@ -165,7 +173,9 @@ pub fn decode_one(kind: Kind, enums: &[EnumDef], value: Value) -> Json {
         (ScalarType::Boolean, Value::Text(t)) => Json::Bool(matches!(t.as_str(), "t" | "true" | "1")),
         (ScalarType::DateTime, Value::Int(ms)) => Json::String(time::format(ms)),
         (ScalarType::DateTime, Value::Float(ms)) => Json::String(time::format(ms as i64)),
-        (ScalarType::DateTime, Value::Text(t)) => time::parse(&t).map_or(Json::String(t), |ms| Json::String(time::format(ms))),
+        (ScalarType::DateTime, Value::Text(t)) => {
+            time::parse(&t).map_or(Json::String(t), |ms| Json::String(time::format(ms)))
+        }
         (ScalarType::Json, Value::Text(t)) => serde_json::from_str(&t).unwrap_or(Json::String(t)),
         (ScalarType::Bytes, Value::Bytes(b)) => Json::String(BASE64.encode(b)),
         (ScalarType::Bytes, Value::Text(t)) => unhex(&t).map_or(Json::String(t), |b| Json::String(BASE64.encode(b))),

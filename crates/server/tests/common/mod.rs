@@ -51,11 +51,12 @@ impl TestDatabase {
         admin(&admin_url, &format!("CREATE DATABASE {name}"));
         let url = match admin_url.rsplit_once('/') {
             Some((server, _)) => format!("{server}/{name}"),
-            None => panic!("SSOT_TEST_DATABASE_URL must name a database, such as postgres://postgres@127.0.0.1/postgres"),
+            None => {
+                panic!("SSOT_TEST_DATABASE_URL must name a database, such as postgres://postgres@127.0.0.1/postgres")
+            }
         };
         Some(TestDatabase { admin_url, name, url })
     }
-
 }
 
 /// Runs one statement on the server's administrative database (off the async threads).
@@ -206,10 +207,8 @@ impl TestServer {
 
     /// `GET path?key=<json>&...` with the values URL-encoded.
     pub async fn get_with(&self, path: &str, params: &[(&str, Json)]) -> (u16, Json) {
-        let query: Vec<String> = params
-            .iter()
-            .map(|(k, v)| format!("{k}={}", percent_encode(&v.to_string())))
-            .collect();
+        let query: Vec<String> =
+            params.iter().map(|(k, v)| format!("{k}={}", percent_encode(&v.to_string()))).collect();
         self.admin("GET", &format!("{path}?{}", query.join("&")), None).await
     }
 }

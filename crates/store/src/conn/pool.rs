@@ -7,8 +7,8 @@
 //! its result comes back through a oneshot channel, so async callers just `.await`.
 
 use super::Conn;
-use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
@@ -68,7 +68,13 @@ impl Pool {
             }
             read_tx
         };
-        Ok(Pool { counters: Arc::default(), workers, writer: Mutex::new(write_tx), readers: Mutex::new(read_tx), threads: Mutex::new(threads) })
+        Ok(Pool {
+            counters: Arc::default(),
+            workers,
+            writer: Mutex::new(write_tx),
+            readers: Mutex::new(read_tx),
+            threads: Mutex::new(threads),
+        })
     }
 
     /// Runs `f` on a connection that may write.

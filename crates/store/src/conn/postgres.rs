@@ -77,9 +77,10 @@ impl Conn for PgConn {
                         };
                         v.map_or(Value::Null, Value::Int)
                     }
-                    Type::BOOL => {
-                        row.try_get::<_, Option<bool>>(i).map_err(classify)?.map_or(Value::Null, |b| Value::Int(i64::from(b)))
-                    }
+                    Type::BOOL => row
+                        .try_get::<_, Option<bool>>(i)
+                        .map_err(classify)?
+                        .map_or(Value::Null, |b| Value::Int(i64::from(b))),
                     _ => row.try_get::<_, Option<String>>(i).map_err(classify)?.map_or(Value::Null, Value::Text),
                 };
                 values.push(value);

@@ -42,7 +42,25 @@ pub fn normalize_type(sql_type: &str, dialect: Dialect) -> String {
         let plain = inner.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
         return if plain { inner.to_string() } else { t.to_string() };
     }
-    let lower = t.to_ascii_lowercase();
+    let mut lower = t.to_ascii_lowercase();
+    // Already in `format_type`'s words: `timestamp(3) without time zone`.
+    let zone = [(" without time zone", false), (" with time zone", true)]
+        .into_iter()
+        .find_map(|(suffix, with)| lower.strip_suffix(suffix).map(|rest| (rest.to_string(), with)));
+    if let Some((rest, with)) = zone {
+        lower = format!(
+            "{}{}",
+            rest.replacen("timestamp", if with { "timestamptz" } else { "timestamp" }, 1).replacen(
+                "time(",
+                if with { "timetz(" } else { "time(" },
+                1
+            ),
+            ""
+        );
+        if with && lower == "time" {
+            lower = "timetz".to_string();
+        }
+    }
     let (base, args) = match lower.split_once('(') {
         Some((base, rest)) => (base.trim().to_string(), format!("({}", rest.replace(' ', ""))),
         None => (lower.clone(), String::new()),
@@ -79,9 +97,16 @@ pub fn diff(want: &Catalog, have: &Catalog) -> Vec<Step> {
     };
 
     for e in &want.enums {
-        let existing = have.enums.iter().find(|h| h.name == e.name && same_schema(h.schema.as_deref(), e.schema.as_deref(), dialect));
+        let existing = have
+            .enums
+            .iter()
+            .find(|h| h.name == e.name && same_schema(h.schema.as_deref(), e.schema.as_deref(), dialect));
         match existing {
-            None => steps.push(Step { summary: format!("create enum {}", e.name), statements: vec![ddl::create_enum(e)], data_loss: None }),
+            None => steps.push(Step {
+                summary: format!("create enum {}", e.name),
+                statements: vec![ddl::create_enum(e)],
+                data_loss: None,
+            }),
             Some(h) => {
                 let added: Vec<&String> = e.values.iter().filter(|v| !h.values.contains(v)).collect();
                 let removed: Vec<&String> = h.values.iter().filter(|v| !e.values.contains(v)).collect();
@@ -90,7 +115,13 @@ pub fn diff(want: &Catalog, have: &Catalog) -> Vec<Step> {
                         summary: format!("add values to enum {}", e.name),
                         statements: added
                             .iter()
-                            .map(|v| format!("ALTER TYPE {} ADD VALUE IF NOT EXISTS {}", qualified(e.schema.as_deref(), &e.name), crate::dialect::literal(v)))
+                            .map(|v| {
+                                format!(
+                                    "ALTER TYPE {} ADD VALUE IF NOT EXISTS {}",
+                                    qualified(e.schema.as_deref(), &e.name),
+                                    crate::dialect::literal(v)
+                                )
+                            })
                             .collect(),
                         data_loss: None,
                     });
@@ -103,7 +134,9 @@ pub fn diff(want: &Catalog, have: &Catalog) -> Vec<Step> {
                     // removed value make the conversion fail, and the migration with it).
                     let mut statements = vec![format!("ALTER TYPE {ty} RENAME TO {old}"), ddl::create_enum(e)];
                     for table in &want.tables {
-                        for column in table.columns.iter().filter(|c| c.sql_type.trim_end_matches("[]") == quote(&e.name)) {
+                        for column in
+                            table.columns.iter().filter(|c| c.sql_type.trim_end_matches("[]") == quote(&e.name))
+                        {
                             statements.push(format!(
                                 "ALTER TABLE {} ALTER COLUMN {} TYPE {} USING ({}::text::{})",
                                 qualified(table.schema.as_deref(), &table.name),
@@ -153,7 +186,10 @@ pub fn diff(want: &Catalog, have: &Catalog) -> Vec<Step> {
         steps.push(Step { summary: "add foreign keys".into(), statements: foreign_keys_to_add, data_loss: None });
     }
     for table in &have.tables {
-        let wanted = want.tables.iter().any(|t| t.name == table.name && same_schema(t.schema.as_deref(), table.schema.as_deref(), dialect));
+        let wanted = want
+            .tables
+            .iter()
+            .any(|t| t.name == table.name && same_schema(t.schema.as_deref(), table.schema.as_deref(), dialect));
         if !wanted && !is_internal(&table.name) {
             steps.push(Step {
                 summary: format!("drop table {}", table.name),
@@ -187,7 +223,10 @@ fn index_steps(table: &Table, existing: &Table) -> Vec<Step> {
         if !keep && !index.name.starts_with("sqlite_autoindex") {
             steps.push(Step {
                 summary: format!("drop index {}", index.name),
-                statements: vec![format!("DROP INDEX {}", qualified(existing.schema.as_deref().filter(|s| *s != "public"), &index.name))],
+                statements: vec![format!(
+                    "DROP INDEX {}",
+                    qualified(existing.schema.as_deref().filter(|s| *s != "public"), &index.name)
+                )],
                 data_loss: None,
             });
         }
@@ -213,7 +252,8 @@ fn sqlite_table(table: &Table, existing: &Table) -> Vec<Step> {
         .iter()
         .filter(|c| existing.column(&c.name).is_some_and(|h| !columns_match(c, h, Dialect::Sqlite)))
         .collect();
-    let pk_changed = table.primary_key.as_ref().map(|k| &k.columns) != existing.primary_key.as_ref().map(|k| &k.columns);
+    let pk_changed =
+        table.primary_key.as_ref().map(|k| &k.columns) != existing.primary_key.as_ref().map(|k| &k.columns);
     let fks_changed = table.foreign_keys.len() != existing.foreign_keys.len()
         || !table.foreign_keys.iter().all(|fk| existing.foreign_keys.iter().any(|h| foreign_key_matches(fk, h)));
     // New required columns without a default cannot be added to a table by ALTER.
@@ -242,14 +282,20 @@ fn sqlite_table(table: &Table, existing: &Table) -> Vec<Step> {
     for c in &changed {
         if let Some(h) = existing.column(&c.name) {
             if normalize_type(&c.sql_type, Dialect::Sqlite) != normalize_type(&h.sql_type, Dialect::Sqlite) {
-                losses.push(format!("column {}.{} changes type from {} to {}", table.name, c.name, h.sql_type, c.sql_type));
+                losses.push(format!(
+                    "column {}.{} changes type from {} to {}",
+                    table.name, c.name, h.sql_type, c.sql_type
+                ));
             } else if !c.nullable {
                 losses.push(format!("column {}.{} becomes required: rows holding null would fail", table.name, c.name));
             }
         }
     }
     for c in missing.iter().filter(|c| !c.nullable && c.default.is_none()) {
-        losses.push(format!("required column {}.{} is added without a default: existing rows cannot be kept", table.name, c.name));
+        losses.push(format!(
+            "required column {}.{} is added without a default: existing rows cannot be kept",
+            table.name, c.name
+        ));
     }
     let new_name = format!("new_{}", table.name);
     let common: Vec<String> =
@@ -289,7 +335,10 @@ fn postgres_table(table: &Table, existing: &Table) -> (Vec<Step>, Vec<String>) {
         match existing.column(&column.name) {
             None => {
                 let loss = (!column.nullable && column.default.is_none() && !column.autoincrement).then(|| {
-                    format!("required column {}.{} is added without a default: it fails if the table has rows", table.name, column.name)
+                    format!(
+                        "required column {}.{} is added without a default: it fails if the table has rows",
+                        table.name, column.name
+                    )
                 });
                 steps.push(Step {
                     summary: format!("add column {}.{}", table.name, column.name),
@@ -301,8 +350,10 @@ fn postgres_table(table: &Table, existing: &Table) -> (Vec<Step>, Vec<String>) {
                 });
             }
             Some(have) => {
-                let (want_type, have_type) =
-                    (normalize_type(&column.sql_type, Dialect::Postgres), normalize_type(&have.sql_type, Dialect::Postgres));
+                let (want_type, have_type) = (
+                    normalize_type(&column.sql_type, Dialect::Postgres),
+                    normalize_type(&have.sql_type, Dialect::Postgres),
+                );
                 if want_type != have_type {
                     let cast_type = match column.sql_type.as_str() {
                         "SERIAL" => "INTEGER",
@@ -328,7 +379,10 @@ fn postgres_table(table: &Table, existing: &Table) -> (Vec<Step>, Vec<String>) {
                     } else {
                         (
                             "SET NOT NULL",
-                            Some(format!("column {}.{} becomes required: rows holding null would fail", table.name, column.name)),
+                            Some(format!(
+                                "column {}.{} becomes required: rows holding null would fail",
+                                table.name, column.name
+                            )),
                         )
                     };
                     steps.push(Step {
@@ -358,7 +412,11 @@ fn postgres_table(table: &Table, existing: &Table) -> (Vec<Step>, Vec<String>) {
         }
         if let Some(pk) = &table.primary_key {
             let name = pk.name.clone().unwrap_or_else(|| format!("{}_pkey", table.name));
-            statements.push(format!("ALTER TABLE {target} ADD CONSTRAINT {} PRIMARY KEY ({})", quote(&name), ddl::column_list(&pk.columns)));
+            statements.push(format!(
+                "ALTER TABLE {target} ADD CONSTRAINT {} PRIMARY KEY ({})",
+                quote(&name),
+                ddl::column_list(&pk.columns)
+            ));
         }
         steps.push(Step { summary: format!("change primary key of {}", table.name), statements, data_loss: None });
     }

@@ -43,16 +43,14 @@ pub fn introspect(conn: &mut dyn Conn) -> Result<Catalog, StoreError> {
 }
 
 fn sqlite(conn: &mut dyn Conn) -> Result<Catalog, StoreError> {
-    let names = conn.query(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
-        &[],
-    )?;
+    let names = conn
+        .query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name", &[])?;
     let mut tables = Vec::new();
     for row in names {
         let name = text(&row[0]);
         let param = [Value::Text(name.clone())];
-        let columns_rows =
-            conn.query("SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?1) ORDER BY cid", &param)?;
+        let columns_rows = conn
+            .query("SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?1) ORDER BY cid", &param)?;
         let mut pk: Vec<(i64, String)> = Vec::new();
         let columns = columns_rows
             .iter()
@@ -78,7 +76,10 @@ fn sqlite(conn: &mut dyn Conn) -> Result<Catalog, StoreError> {
             }
             let index_name = text(&index[0]);
             let columns = conn
-                .query("SELECT name, desc FROM pragma_index_xinfo(?1) WHERE key = 1 ORDER BY seqno", &[Value::Text(index_name.clone())])?
+                .query(
+                    "SELECT name, desc FROM pragma_index_xinfo(?1) WHERE key = 1 ORDER BY seqno",
+                    &[Value::Text(index_name.clone())],
+                )?
                 .iter()
                 .map(|c| (text(&c[0]), truthy(&c[1]).then_some(ssot_schema::ir::SortOrder::Desc)))
                 .collect();
@@ -113,7 +114,8 @@ fn sqlite(conn: &mut dyn Conn) -> Result<Catalog, StoreError> {
             schema: None,
             model: None,
             columns,
-            primary_key: (!pk.is_empty()).then(|| Key { name: None, columns: pk.into_iter().map(|(_, c)| c).collect() }),
+            primary_key: (!pk.is_empty())
+                .then(|| Key { name: None, columns: pk.into_iter().map(|(_, c)| c).collect() }),
             indexes,
             foreign_keys,
         });
@@ -205,15 +207,7 @@ fn postgres(conn: &mut dyn Conn) -> Result<Catalog, StoreError> {
                 on_update: action(&text(&f[6])),
             })
             .collect();
-        tables.push(Table {
-            name,
-            schema: Some(schema),
-            model: None,
-            columns,
-            primary_key,
-            indexes,
-            foreign_keys,
-        });
+        tables.push(Table { name, schema: Some(schema), model: None, columns, primary_key, indexes, foreign_keys });
     }
     let mut enums: Vec<EnumType> = Vec::new();
     for row in conn.query(

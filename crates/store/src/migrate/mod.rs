@@ -41,7 +41,11 @@ impl Plan {
     pub fn sql(&self) -> String {
         let mut out = String::new();
         for step in &self.steps {
-            out.push_str(&format!("-- {}{}\n", step.summary, step.data_loss.as_ref().map(|l| format!(" (data loss: {l})")).unwrap_or_default()));
+            out.push_str(&format!(
+                "-- {}{}\n",
+                step.summary,
+                step.data_loss.as_ref().map(|l| format!(" (data loss: {l})")).unwrap_or_default()
+            ));
             for statement in &step.statements {
                 out.push_str(statement);
                 out.push_str(";\n");
@@ -104,10 +108,8 @@ fn changelog_is_current(conn: &mut dyn Conn, want: &Catalog, have: &Catalog) -> 
             Ok(present == wanted)
         }
         Dialect::Postgres => {
-            let rows = conn.query(
-                "SELECT count(*) FROM pg_trigger WHERE tgname = '_ssot_capture' AND NOT tgisinternal",
-                &[],
-            )?;
+            let rows =
+                conn.query("SELECT count(*) FROM pg_trigger WHERE tgname = '_ssot_capture' AND NOT tgisinternal", &[])?;
             let count = rows.first().and_then(|r| r.first()).and_then(Value::as_i64).unwrap_or(0);
             Ok(count == want.tables.len() as i64)
         }
@@ -169,10 +171,15 @@ fn record(conn: &mut dyn Conn, plan: &Plan) -> Result<(), MigrateError> {
     let summary = if summary.is_empty() { "change log".to_string() } else { summary.join("; ") };
     let (table, p) = match conn.dialect() {
         Dialect::Sqlite => (format!("\"{HISTORY_TABLE}\""), ["?1", "?2", "?3"].map(String::from)),
-        Dialect::Postgres => (format!("public.\"{HISTORY_TABLE}\""), ["$1::text", "$2::text", "$3::text"].map(String::from)),
+        Dialect::Postgres => {
+            (format!("public.\"{HISTORY_TABLE}\""), ["$1::text", "$2::text", "$3::text"].map(String::from))
+        }
     };
     conn.execute(
-        &format!("INSERT INTO {table} (\"summary\", \"statements\", \"ssot_version\") VALUES ({}, {}, {})", p[0], p[1], p[2]),
+        &format!(
+            "INSERT INTO {table} (\"summary\", \"statements\", \"ssot_version\") VALUES ({}, {}, {})",
+            p[0], p[1], p[2]
+        ),
         &[Value::Text(summary), Value::Text(plan.sql()), Value::Text(env!("CARGO_PKG_VERSION").to_string())],
     )?;
     Ok(())

@@ -14,7 +14,7 @@ use crate::sql::Sql;
 pub struct Aliases(u32);
 
 impl Aliases {
-    pub fn next(&mut self) -> String {
+    pub fn fresh(&mut self) -> String {
         self.0 += 1;
         format!("t{}", self.0)
     }
@@ -90,7 +90,7 @@ pub fn write_filter(sql: &mut Sql, es: &Entities, model: usize, alias: &str, fil
         }
         Filter::Relation { relation, quantifier, filter } => {
             let r = &entity.relations[*relation];
-            let child = aliases.next();
+            let child = aliases.fresh();
             match quantifier {
                 Quantifier::Some | Quantifier::Is => sql.push("EXISTS ("),
                 Quantifier::None | Quantifier::IsNot | Quantifier::Every => sql.push("NOT EXISTS ("),
@@ -121,7 +121,7 @@ pub fn write_filter(sql: &mut Sql, es: &Entities, model: usize, alias: &str, fil
                     sql.push(")");
                 }
                 _ => {
-                    let child = aliases.next();
+                    let child = aliases.fresh();
                     sql.push(if *is_null { "NOT EXISTS (" } else { "EXISTS (" });
                     write_link_scope(sql, es, model, r, alias, &child);
                     sql.push(")");
@@ -241,17 +241,18 @@ pub fn write_order(sql: &mut Sql, es: &Entities, model: usize, alias: &str, orde
             }
             Order::Related { relation, field, desc } => {
                 let r = &entity.relations[*relation];
-                let child = aliases.next();
+                let child = aliases.fresh();
                 let column = &es.entities[r.target].fields[*field].column;
                 let mut scope = Sql::new(sql.dialect);
                 write_link_scope(&mut scope, es, model, r, alias, &child);
-                let select = scope.text.replacen("SELECT 1", &format!("SELECT {child}.{}", crate::dialect::quote(column)), 1);
+                let select =
+                    scope.text.replacen("SELECT 1", &format!("SELECT {child}.{}", crate::dialect::quote(column)), 1);
                 sql.push("(").push(&select).push(" LIMIT 1)");
                 sql.push(if *desc { " DESC" } else { " ASC" });
             }
             Order::Count { relation, desc } => {
                 let r = &entity.relations[*relation];
-                let child = aliases.next();
+                let child = aliases.fresh();
                 let mut scope = Sql::new(sql.dialect);
                 write_link_scope(&mut scope, es, model, r, alias, &child);
                 let select = scope.text.replacen("SELECT 1", "SELECT COUNT(*)", 1);

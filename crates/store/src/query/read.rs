@@ -85,7 +85,12 @@ pub fn find(conn: &mut dyn Conn, es: &Entities, model: usize, args: &FindArgs) -
     shape(conn, es, model, &args.selection, rows)
 }
 
-pub fn count(conn: &mut dyn Conn, es: &Entities, model: usize, filter: &super::args::Filter) -> Result<i64, StoreError> {
+pub fn count(
+    conn: &mut dyn Conn,
+    es: &Entities,
+    model: usize,
+    filter: &super::args::Filter,
+) -> Result<i64, StoreError> {
     let entity = &es.entities[model];
     let mut sql = Sql::new(conn.dialect());
     sql.push("SELECT COUNT(*) FROM ").push(&entity.table).push(" AS t0 WHERE ");
@@ -118,7 +123,12 @@ pub fn unique_filter(unique: &[(usize, Value)]) -> super::args::Filter {
     Filter::And(
         unique
             .iter()
-            .map(|(field, value)| Filter::Compare { field: *field, cmp: Cmp::Eq, value: value.clone(), insensitive: false })
+            .map(|(field, value)| Filter::Compare {
+                field: *field,
+                cmp: Cmp::Eq,
+                value: value.clone(),
+                insensitive: false,
+            })
             .collect(),
     )
 }
@@ -232,7 +242,9 @@ fn fetch(
         if let Some(take) = args.take {
             sql.push(" AND rn <= ").int(args.skip.saturating_add(take));
         }
-        sql.push(" ORDER BY ").push(&(0..group_width).map(|i| format!("g{i}")).collect::<Vec<_>>().join(", ")).push(", rn");
+        sql.push(" ORDER BY ")
+            .push(&(0..group_width).map(|i| format!("g{i}")).collect::<Vec<_>>().join(", "))
+            .push(", rn");
     } else {
         sql = inner;
         let mut order = Sql::new(dialect);
@@ -365,7 +377,7 @@ fn shape(
         let mut seen = std::collections::HashSet::new();
         for row in &rows {
             let key: Vec<Value> = local.iter().map(|&f| row.raw[f].clone()).collect();
-            if key.iter().any(|v| *v == Value::Null) {
+            if key.contains(&Value::Null) {
                 continue;
             }
             if seen.insert(key_string(&key)) {

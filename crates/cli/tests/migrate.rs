@@ -1,0 +1,267 @@
+//! `ssot migrate`, `ssot generate --target sql` and `ssot serve` start-up, run as a
+//! user runs them, against a real SQLite file and a real PostgreSQL database.
+
+use ssot_store::conn::{Conn, PgConn, SqliteConn};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/migrate").join(name)
+}
+
+fn ssot(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ssot")).args(args).env("NO_COLOR", "1").output().expect("the ssot binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A database for one test: a SQLite file in a temp dir, or a PostgreSQL database of
+/// its own (dropped after).
+struct Db {
+    url: String,
+    _dir: tempfile::TempDir,
+    postgres: Option<(String, String)>,
+}
+
+impl Db {
+    fn sqlite() -> Db {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Db { url: format!("sqlite:{}", dir.path().join("test.db").display()), _dir: dir, postgres: None }
+    }
+
+    fn postgres(test: &str) -> Option<Db> {
+        let Ok(admin) = std::env::var("SSOT_TEST_DATABASE_URL") else {
+            eprintln!("SKIPPED on PostgreSQL ({test}): SSOT_TEST_DATABASE_URL is not set");
+            return None;
+        };
+        let name = format!("ssot_cli_{}_{}", test, std::process::id());
+        let mut conn = PgConn::connect(&admin).expect("connect");
+        conn.batch(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE); ")).expect("drop");
+        conn.batch(&format!("CREATE DATABASE {name}")).expect("create");
+        let url = format!("{}/{name}", admin.rsplit_once('/').map_or(admin.as_str(), |(server, _)| server));
+        Some(Db { url, _dir: tempfile::tempdir().expect("temp dir"), postgres: Some((admin, name)) })
+    }
+
+    fn all(test: &str) -> Vec<Db> {
+        std::iter::once(Db::sqlite()).chain(Db::postgres(test)).collect()
+    }
+
+    fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+
+    /// The fixture schema with this database's provider.
+    fn schema(&self, name: &str) -> PathBuf {
+        let source = std::fs::read_to_string(fixture(name)).expect("fixture");
+        let source = if self.is_postgres() { source.replacen("\"sqlite\"", "\"postgresql\"", 1) } else { source };
+        let path = self._dir.path().join(name);
+        std::fs::write(&path, source).expect("write schema");
+        path
+    }
+
+    fn conn(&self) -> Box<dyn Conn> {
+        match self.url.strip_prefix("sqlite:") {
+            Some(path) => Box::new(SqliteConn::open(Path::new(path), false).expect("open")),
+            None => Box::new(PgConn::connect(&self.url).expect("connect")),
+        }
+    }
+
+    fn columns(&self, table: &str) -> Vec<String> {
+        let sql = if self.is_postgres() {
+            format!("SELECT column_name::text FROM information_schema.columns WHERE table_name = '{table}' ORDER BY ordinal_position")
+        } else {
+            format!("SELECT name FROM pragma_table_info('{table}')")
+        };
+        self.conn()
+            .query(&sql, &[])
+            .expect("columns")
+            .into_iter()
+            .filter_map(|r| r[0].as_text().map(String::from))
+            .collect()
+    }
+
+    fn count(&self, sql: &str) -> i64 {
+        self.conn().query(sql, &[]).expect("count")[0][0].as_i64().unwrap_or(-1)
+    }
+
+    fn migrate(&self, schema: &str, extra: &[&str]) -> Output {
+        let schema = self.schema(schema);
+        let mut args = vec!["migrate", schema.to_str().unwrap_or_default(), "--database", self.url.as_str()];
+        args.extend(extra);
+        ssot(&args)
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = &self.postgres {
+            if let Ok(mut conn) = PgConn::connect(admin) {
+                let _ = conn.batch(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+#[test]
+fn migrate_creates_prints_and_is_then_up_to_date() {
+    for db in Db::all("creates") {
+        let printed = db.migrate("v1.prisma", &["--print"]);
+        let sql = text(&printed.stdout);
+        assert!(sql.contains("CREATE TABLE \"User\""), "{sql}");
+        assert!(sql.contains("_ssot_changes"), "{sql}");
+        assert!(db.columns("User").is_empty(), "--print changes nothing");
+
+        let applied = db.migrate("v1.prisma", &[]);
+        assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
+        assert_eq!(db.columns("User"), ["id", "email", "name", "legacy"]);
+        assert_eq!(db.count("SELECT COUNT(*) FROM _ssot_migrations"), 1, "history is kept");
+        let again = db.migrate("v1.prisma", &[]);
+        assert!(text(&again.stdout).contains("already up to date"), "{}", text(&again.stdout));
+        assert_eq!(db.count("SELECT COUNT(*) FROM _ssot_migrations"), 1);
+
+        // `generate --target sql` writes the same DDL.
+        let out = db._dir.path().join("generated");
+        let schema = db.schema("v1.prisma");
+        let generated = ssot(&[
+            "generate",
+            schema.to_str().unwrap_or_default(),
+            "--target",
+            "sql",
+            "--out",
+            out.to_str().unwrap_or_default(),
+        ]);
+        assert_eq!(generated.status.code(), Some(0), "{}", text(&generated.stderr));
+        let file = std::fs::read_to_string(out.join("schema.sql")).expect("schema.sql");
+        for table in ["CREATE TABLE \"User\"", "CREATE TABLE \"_PostToTag\"", "Post_authorId_fkey", "CREATE TRIGGER"] {
+            assert!(file.contains(table), "{table} missing from generated SQL");
+        }
+    }
+}
+
+#[test]
+fn data_loss_is_refused_unless_accepted() {
+    for db in Db::all("data_loss") {
+        assert_eq!(db.migrate("v1.prisma", &[]).status.code(), Some(0));
+        db.conn().batch("INSERT INTO \"User\" (email, legacy) VALUES ('a@x', 'keep me')").expect("insert");
+
+        let refused = db.migrate("v2-drops-column.prisma", &[]);
+        assert_eq!(refused.status.code(), Some(1));
+        let message = text(&refused.stderr);
+        assert!(message.contains("User.legacy") && message.contains("--accept-data-loss"), "{message}");
+        assert!(db.columns("User").contains(&"legacy".to_string()), "nothing changed");
+
+        let accepted = db.migrate("v2-drops-column.prisma", &["--accept-data-loss"]);
+        assert_eq!(accepted.status.code(), Some(0), "{}", text(&accepted.stderr));
+        assert_eq!(db.columns("User"), ["id", "email", "name"]);
+        assert_eq!(db.count("SELECT COUNT(*) FROM \"User\" WHERE email = 'a@x'"), 1, "the row survives");
+        // The change log follows the new columns.
+        db.conn().batch("UPDATE \"User\" SET name = 'n'").expect("update");
+        assert_eq!(db.count("SELECT COUNT(*) FROM _ssot_changes WHERE op = 'update'"), 1);
+    }
+}
+
+#[test]
+fn additive_changes_apply_without_flags() {
+    for db in Db::all("additive") {
+        assert_eq!(db.migrate("v1.prisma", &[]).status.code(), Some(0));
+        db.conn().batch("INSERT INTO \"User\" (email) VALUES ('a@x')").expect("insert");
+        let out = db.migrate("v2-adds.prisma", &[]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let steps = text(&out.stdout);
+        assert!(
+            steps.contains("add column User.bio")
+                && steps.contains("create table Note")
+                && steps.contains("Post_title_idx"),
+            "{steps}"
+        );
+        assert_eq!(db.count("SELECT COUNT(*) FROM \"User\""), 1);
+    }
+}
+
+#[test]
+fn a_database_prisma_created_is_recognised() {
+    for db in Db::all("prisma_made") {
+        let ddl = std::fs::read_to_string(fixture(if db.is_postgres() {
+            "prisma-postgres.sql"
+        } else {
+            "prisma-sqlite.sql"
+        }))
+        .expect("fixture");
+        db.conn().batch(&ddl).expect("create the database as Prisma does");
+        let printed = text(&db.migrate("v1.prisma", &["--print"]).stdout);
+        assert!(
+            !printed.contains("CREATE TABLE \"User\"") && !printed.contains("DROP TABLE"),
+            "nothing is recreated:\n{printed}"
+        );
+        assert!(printed.contains("_ssot_changes"), "only the change log is added:\n{printed}");
+        let out = db.migrate("v1.prisma", &[]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("match the schema"), "{}", text(&out.stdout));
+        assert_eq!(db.count("SELECT COUNT(*) FROM \"User\" WHERE email = 'prisma@example.com'"), 1);
+        assert!(text(&db.migrate("v1.prisma", &[]).stdout).contains("already up to date"));
+    }
+}
+
+#[test]
+fn serve_refuses_a_postgres_database_that_does_not_match() {
+    let Some(db) = Db::postgres("serve_refuses") else { return };
+    let schema = db.schema("v1.prisma");
+    let out = ssot(&["serve", schema.to_str().unwrap_or_default(), "--database", &db.url, "--listen", "127.0.0.1:0"]);
+    assert_ne!(out.status.code(), Some(0));
+    let message = text(&out.stderr);
+    assert!(message.contains("does not match the schema") && message.contains("ssot migrate"), "{message}");
+    assert!(!message.contains("password"), "{message}");
+}
+
+#[test]
+fn serve_migrates_a_new_sqlite_file_and_stops_gracefully() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let db = Db::sqlite();
+    let schema = db.schema("v1.prisma");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ssot"))
+        .args([
+            "serve",
+            schema.to_str().unwrap_or_default(),
+            "--database",
+            &db.url,
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-key",
+            "k",
+        ])
+        .env("NO_COLOR", "1")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ssot serve");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut banner = String::new();
+    let address = loop {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).expect("read") == 0 {
+            panic!("serve exited early:\n{banner}");
+        }
+        banner.push_str(&line);
+        if let Some(address) = line.trim().strip_prefix("listening on http://") {
+            break address.to_string();
+        }
+    };
+    assert!(banner.contains("migrated"), "{banner}");
+    assert!(banner.contains("User") && banner.contains("/api/users") && banner.contains("admin key only"), "{banner}");
+    assert!(!banner.contains(" k\n"), "the admin key is not printed");
+
+    let mut stream = std::net::TcpStream::connect(&address).expect("connect");
+    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    assert!(killed.success());
+    let status = child.wait().expect("wait");
+    let mut rest = String::new();
+    let _ = stderr.read_to_string(&mut rest);
+    assert_eq!(status.code(), Some(0), "graceful exit:\n{rest}");
+    assert!(rest.contains("stopped"), "{rest}");
+}

@@ -1,0 +1,236 @@
+//! `where`: filters on fields (with their operators) and on relations.
+
+use super::*;
+
+impl ArgsReader<'_> {
+    pub fn filter(&mut self, model: usize, value: &Json, path: &str, depth: usize) -> Filter {
+        if depth > MAX_DEPTH {
+            self.error(path, format!("nested more than {MAX_DEPTH} levels deep"));
+            return Filter::True;
+        }
+        let Some(object) = value.as_object() else {
+            self.error(path, "expected an object");
+            return Filter::True;
+        };
+        let entity = self.entity(model);
+        let mut parts = Vec::new();
+        for (key, value) in object {
+            let here = join(path, key);
+            match key.as_str() {
+                "AND" | "OR" | "NOT" => {
+                    let items: Vec<&Json> = match value {
+                        Json::Array(items) => items.iter().collect(),
+                        other => vec![other],
+                    };
+                    let filters: Vec<Filter> = items
+                        .iter()
+                        .enumerate()
+                        .map(|(i, item)| self.filter(model, item, &format!("{here}[{i}]"), depth + 1))
+                        .collect();
+                    parts.push(match key.as_str() {
+                        "AND" => Filter::And(filters),
+                        "OR" => Filter::Or(filters),
+                        _ => Filter::Not(Box::new(Filter::Or(filters))),
+                    });
+                }
+                name => {
+                    if let Some(field) = entity.field(name) {
+                        parts.push(self.field_filter(model, field, value, &here));
+                    } else if let Some(relation) = entity.relation(name) {
+                        parts.push(self.relation_filter(model, relation, value, &here, depth));
+                    } else {
+                        self.unknown_field(entity, &here, name);
+                    }
+                }
+            }
+        }
+        match parts.len() {
+            0 => Filter::True,
+            1 => parts.pop().unwrap_or(Filter::True),
+            _ => Filter::And(parts),
+        }
+    }
+
+    fn encode(&mut self, model: usize, field: usize, value: &Json, path: &str) -> Option<Value> {
+        let kind = self.entity(model).fields[field].kind;
+        match encode_one(kind, &self.entities.enums, self.entities.dialect, value) {
+            Ok(v) => Some(v),
+            Err(message) => {
+                self.error(path, message);
+                None
+            }
+        }
+    }
+
+    fn field_filter(&mut self, model: usize, field: usize, value: &Json, path: &str) -> Filter {
+        let f = &self.entity(model).fields[field];
+        if f.list {
+            self.error(path, "filters on list fields are not supported yet");
+            return Filter::True;
+        }
+        let object = match value {
+            Json::Null => return Filter::Null { field, is_null: true },
+            Json::Object(o) => o,
+            // A bare value means `equals`.
+            other => {
+                return match self.encode(model, field, other, path) {
+                    Some(v) => Filter::Compare { field, cmp: Cmp::Eq, value: v, insensitive: false },
+                    None => Filter::True,
+                };
+            }
+        };
+        let kind = f.kind;
+        let textual = kind == Kind::Scalar(ScalarType::String);
+        let ordered =
+            !matches!(kind, Kind::Scalar(ScalarType::Boolean | ScalarType::Json | ScalarType::Bytes) | Kind::Enum(_));
+        let insensitive = match object.get("mode") {
+            None => false,
+            Some(Json::String(m)) if m == "insensitive" && textual => true,
+            Some(Json::String(m)) if m == "default" => false,
+            Some(_) if !textual => {
+                self.error(&join(path, "mode"), "applies only to String fields");
+                false
+            }
+            Some(_) => {
+                self.error(&join(path, "mode"), "expected \"default\" or \"insensitive\"");
+                false
+            }
+        };
+        let mut parts = Vec::new();
+        for (op, operand) in object {
+            let here = join(path, op);
+            let cmp = match op.as_str() {
+                "mode" => continue,
+                "equals" => Some(Cmp::Eq),
+                "lt" => Some(Cmp::Lt),
+                "lte" => Some(Cmp::Lte),
+                "gt" => Some(Cmp::Gt),
+                "gte" => Some(Cmp::Gte),
+                _ => None,
+            };
+            if let Some(cmp) = cmp {
+                if cmp != Cmp::Eq && !ordered {
+                    self.error(&here, format!("`{op}` does not apply to this field's type"));
+                    continue;
+                }
+                if operand.is_null() {
+                    if cmp == Cmp::Eq {
+                        parts.push(Filter::Null { field, is_null: true });
+                    } else {
+                        self.error(&here, "cannot compare with null");
+                    }
+                    continue;
+                }
+                if let Some(v) = self.encode(model, field, operand, &here) {
+                    parts.push(Filter::Compare { field, cmp, value: v, insensitive });
+                }
+                continue;
+            }
+            match op.as_str() {
+                "not" => match operand {
+                    Json::Null => parts.push(Filter::Null { field, is_null: false }),
+                    Json::Object(_) => {
+                        let inner = self.field_filter(model, field, operand, &here);
+                        parts.push(Filter::Not(Box::new(inner)));
+                    }
+                    other => {
+                        if let Some(v) = self.encode(model, field, other, &here) {
+                            parts.push(Filter::Compare { field, cmp: Cmp::Ne, value: v, insensitive });
+                        }
+                    }
+                },
+                "in" | "notIn" => {
+                    let Some(items) = operand.as_array() else {
+                        self.error(&here, "expected a list");
+                        continue;
+                    };
+                    let mut values = Vec::with_capacity(items.len());
+                    for (i, item) in items.iter().enumerate() {
+                        if let Some(v) = self.encode(model, field, item, &format!("{here}[{i}]")) {
+                            values.push(v);
+                        }
+                    }
+                    parts.push(Filter::In { field, values, negated: op == "notIn" });
+                }
+                "contains" | "startsWith" | "endsWith" => {
+                    if !textual {
+                        self.error(&here, format!("`{op}` applies only to String fields"));
+                        continue;
+                    }
+                    let Some(text) = operand.as_str() else {
+                        self.error(&here, "expected a string");
+                        continue;
+                    };
+                    let op = match op.as_str() {
+                        "contains" => TextOp::Contains,
+                        "startsWith" => TextOp::StartsWith,
+                        _ => TextOp::EndsWith,
+                    };
+                    parts.push(Filter::Text { field, op, value: text.to_string(), insensitive });
+                }
+                other => self.error(
+                    &here,
+                    format!(
+                        "unknown operator `{other}`; expected one of: equals, not, in, notIn, lt, lte, gt, gte, contains, startsWith, endsWith, mode"
+                    ),
+                ),
+            }
+        }
+        match parts.len() {
+            0 => Filter::True,
+            1 => parts.pop().unwrap_or(Filter::True),
+            _ => Filter::And(parts),
+        }
+    }
+
+    fn relation_filter(&mut self, model: usize, relation: usize, value: &Json, path: &str, depth: usize) -> Filter {
+        let r = &self.entity(model).relations[relation];
+        let target = r.target;
+        let list = r.list;
+        let to_one_inverse = !list && matches!(r.link, Link::Inverse { .. });
+        if value.is_null() && !list {
+            return Filter::RelationNull { relation, is_null: true };
+        }
+        let Some(object) = value.as_object() else {
+            self.error(path, "expected an object of relation operators");
+            return Filter::True;
+        };
+        let operators: &[&str] = if list { &["some", "every", "none"] } else { &["is", "isNot"] };
+        let uses_operators = object.keys().any(|k| operators.contains(&k.as_str()));
+        // `{author: {name: "x"}}` is shorthand for `is` on a to-one relation.
+        if !list && !uses_operators {
+            let inner = self.filter(target, value, path, depth + 1);
+            return Filter::Relation { relation, quantifier: Quantifier::Is, filter: Box::new(inner) };
+        }
+        let _ = to_one_inverse;
+        let mut parts = Vec::new();
+        for (op, operand) in object {
+            let here = join(path, op);
+            let quantifier = match op.as_str() {
+                "some" if list => Quantifier::Some,
+                "every" if list => Quantifier::Every,
+                "none" if list => Quantifier::None,
+                "is" if !list => Quantifier::Is,
+                "isNot" if !list => Quantifier::IsNot,
+                other => {
+                    self.error(
+                        &here,
+                        format!("unknown relation operator `{other}`; expected one of: {}", operators.join(", ")),
+                    );
+                    continue;
+                }
+            };
+            if operand.is_null() && !list {
+                parts.push(Filter::RelationNull { relation, is_null: quantifier == Quantifier::Is });
+                continue;
+            }
+            let inner = self.filter(target, operand, &here, depth + 1);
+            parts.push(Filter::Relation { relation, quantifier, filter: Box::new(inner) });
+        }
+        match parts.len() {
+            0 => Filter::True,
+            1 => parts.pop().unwrap_or(Filter::True),
+            _ => Filter::And(parts),
+        }
+    }
+}

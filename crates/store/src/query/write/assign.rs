@@ -1,0 +1,268 @@
+//! Column assignments: values with defaults filled in, update operators, and the
+//! `INSERT`/`UPDATE` pieces that carry them.
+
+use super::*;
+
+/// Writes a value, wrapped for list columns on PostgreSQL (they travel as a JSON array of texts).
+pub(super) fn write_value(sql: &mut Sql, field: &crate::entity::ScalarField, value: Value) {
+    if field.list && sql.dialect == Dialect::Postgres && value != Value::Null {
+        sql.push("ARRAY(SELECT jsonb_array_elements_text(");
+        sql.param(value, "jsonb");
+        sql.push("))::").push(&field.cast);
+    } else {
+        sql.param(value, &field.cast);
+    }
+}
+
+pub(super) fn write_returning(sql: &mut Sql, entity: &Entity) {
+    for (i, f) in entity.fields.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.ident(&f.column);
+        if sql.dialect == Dialect::Postgres {
+            sql.push("::text");
+        }
+    }
+}
+
+/// Defaults for fields a create leaves out; errors for required fields with none.
+pub(super) fn fill_defaults(
+    es: &Entities,
+    entity: &Entity,
+    values: &mut [Option<Value>],
+    errors: &mut Vec<FieldError>,
+    path: &str,
+    creating: bool,
+) {
+    let dialect = es.dialect;
+    for (i, field) in entity.fields.iter().enumerate() {
+        if values[i].is_some() {
+            continue;
+        }
+        if field.updated_at {
+            values[i] = Some(now_value(dialect));
+            continue;
+        }
+        if !creating {
+            continue;
+        }
+        let generated = match &field.default {
+            Some(Generated::Database) => continue,
+            Some(Generated::Uuid { version }) => Value::Text(ids::uuid(*version)),
+            Some(Generated::Cuid { version }) => Value::Text(ids::cuid(*version)),
+            Some(Generated::Nanoid { length }) => Value::Text(ids::nanoid(*length)),
+            Some(Generated::Ulid) => Value::Text(ids::ulid()),
+            Some(Generated::Now) => now_value(dialect),
+            Some(Generated::Value(json)) => match encode(field, &es.enums, dialect, json) {
+                Ok(v) => v,
+                // A default the API cannot express (a list literal, say): the database's applies.
+                Err(_) => continue,
+            },
+            None if field.optional || field.list => continue,
+            None => {
+                errors.push(FieldError::new(join(path, &field.name), "is required"));
+                continue;
+            }
+        };
+        values[i] = Some(generated);
+    }
+}
+
+/// `UPDATE target SET fields WHERE <filter>` (the filter on the table's own columns).
+pub(super) fn update_where(
+    conn: &mut dyn Conn,
+    es: &Entities,
+    model: usize,
+    sets: &[(usize, Value)],
+    filter: &Filter,
+) -> Result<u64, StoreError> {
+    let sets: Vec<(usize, Assign)> = sets.iter().map(|(f, v)| (*f, Assign::Set(v.clone()))).collect();
+    update_sql(conn, es, model, &sets, filter, "data")
+}
+
+#[derive(Debug, Clone)]
+pub(super) enum Assign {
+    Set(Value),
+    Add(Value),
+    Subtract(Value),
+    Multiply(Value),
+    Divide(Value),
+}
+
+pub(super) fn update_sql(
+    conn: &mut dyn Conn,
+    es: &Entities,
+    model: usize,
+    sets: &[(usize, Assign)],
+    filter: &Filter,
+    path: &str,
+) -> Result<u64, StoreError> {
+    if sets.is_empty() {
+        return crate::query::read::count(conn, es, model, filter).map(|n| n as u64);
+    }
+    let entity = &es.entities[model];
+    let mut sql = Sql::new(es.dialect);
+    sql.push("UPDATE ").push(&entity.table).push(" SET ");
+    for (n, (f, assign)) in sets.iter().enumerate() {
+        if n > 0 {
+            sql.push(", ");
+        }
+        let field = &entity.fields[*f];
+        sql.ident(&field.column).push(" = ");
+        let (op, value) = match assign {
+            Assign::Set(v) => {
+                write_value(&mut sql, field, v.clone());
+                continue;
+            }
+            Assign::Add(v) => (" + ", v),
+            Assign::Subtract(v) => (" - ", v),
+            Assign::Multiply(v) => (" * ", v),
+            Assign::Divide(v) => (" / ", v),
+        };
+        sql.ident(&field.column).push(op);
+        sql.param(value.clone(), &field.cast);
+    }
+    // Rows are chosen by a filter over an aliased scan, then updated by their id.
+    sql.push(" WHERE ");
+    write_id_in(&mut sql, es, model, filter);
+    conn.execute(&sql.text, &sql.params).map_err(|e| conflict(es, model, e, path))
+}
+
+/// `(id columns) IN (SELECT id columns FROM table AS t0 WHERE filter)`.
+pub(super) fn write_id_in(sql: &mut Sql, es: &Entities, model: usize, filter: &Filter) {
+    let entity = &es.entities[model];
+    let tuple = entity.id.len() > 1;
+    if tuple {
+        sql.push("(");
+    }
+    for (n, &f) in entity.id.iter().enumerate() {
+        if n > 0 {
+            sql.push(", ");
+        }
+        sql.ident(&entity.fields[f].column);
+    }
+    if tuple {
+        sql.push(")");
+    }
+    sql.push(" IN (SELECT ");
+    for (n, &f) in entity.id.iter().enumerate() {
+        if n > 0 {
+            sql.push(", ");
+        }
+        sql.column("t0", &entity.fields[f].column);
+    }
+    sql.push(" FROM ").push(&entity.table).push(" AS t0 WHERE ");
+    crate::query::filter::write_filter(sql, es, model, "t0", filter, &mut crate::query::filter::Aliases::default());
+    sql.push(")");
+}
+
+pub(super) type Deferred<'j> = Vec<(usize, &'j Json, String)>;
+
+/// The column assignments of an update's `data`, and the relation writes that must wait
+/// until the row is updated. `bulk` allows scalar fields only.
+pub(super) fn assignments<'j>(
+    conn: &mut dyn Conn,
+    es: &Entities,
+    model: usize,
+    data: &'j Map<String, Json>,
+    path: &str,
+    bulk: bool,
+) -> Result<(Vec<(usize, Assign)>, Deferred<'j>), StoreError> {
+    let entity = &es.entities[model];
+    let mut errors = Vec::new();
+    let mut sets = Vec::new();
+    let mut after = Vec::new();
+    for (name, value) in data {
+        let here = join(path, name);
+        if let Some(f) = entity.field(name) {
+            let field = &entity.fields[f];
+            let is_json = field.kind == Kind::Scalar(ScalarType::Json);
+            match value {
+                Json::Object(ops) if !is_json => {
+                    let numeric = matches!(
+                        field.kind,
+                        Kind::Scalar(ScalarType::Int | ScalarType::BigInt | ScalarType::Float | ScalarType::Decimal)
+                    );
+                    for (op, operand) in ops {
+                        let op_path = join(&here, op);
+                        if op != "set" && !numeric {
+                            errors.push(FieldError::new(
+                                op_path,
+                                format!("`{op}` applies only to numeric fields; use `set`"),
+                            ));
+                            continue;
+                        }
+                        let encoded = match encode(field, &es.enums, es.dialect, operand) {
+                            Ok(v) => v,
+                            Err(message) => {
+                                errors.push(FieldError::new(op_path, message));
+                                continue;
+                            }
+                        };
+                        let assign = match op.as_str() {
+                            "set" => Assign::Set(encoded),
+                            "increment" => Assign::Add(encoded),
+                            "decrement" => Assign::Subtract(encoded),
+                            "multiply" => Assign::Multiply(encoded),
+                            "divide" => Assign::Divide(encoded),
+                            other => {
+                                errors.push(FieldError::new(
+                                    op_path,
+                                    format!("unknown operation `{other}`; expected one of: set, increment, decrement, multiply, divide"),
+                                ));
+                                continue;
+                            }
+                        };
+                        sets.push((f, assign));
+                    }
+                }
+                _ => match encode(field, &es.enums, es.dialect, value) {
+                    Ok(v) => sets.push((f, Assign::Set(v))),
+                    Err(message) => errors.push(FieldError::new(here, message)),
+                },
+            }
+        } else if let Some(r) = entity.relation(name) {
+            if bulk {
+                errors.push(FieldError::new(here, "bulk updates take scalar fields only"));
+                continue;
+            }
+            let relation = &entity.relations[r];
+            match &relation.link {
+                Link::Owns { local, remote } => {
+                    let ops = object(value, &here)?;
+                    for (op, operand) in ops {
+                        let op_path = join(&here, op);
+                        match op.as_str() {
+                            "connect" | "create" => {
+                                let single = Json::Object(Map::from_iter([(op.clone(), operand.clone())]));
+                                let values = resolve_one(conn, es, relation.target, &single, &here, remote)?;
+                                sets.extend(local.iter().zip(values).map(|(l, v)| (*l, Assign::Set(v))));
+                            }
+                            "disconnect" if relation.optional => {
+                                if operand == &Json::Bool(true) {
+                                    sets.extend(local.iter().map(|l| (*l, Assign::Set(Value::Null))));
+                                }
+                            }
+                            "disconnect" => {
+                                errors.push(FieldError::new(op_path, "a required relation cannot be disconnected"))
+                            }
+                            other => errors.push(FieldError::new(
+                                op_path,
+                                format!("unknown operation `{other}`; expected one of: connect, create, disconnect"),
+                            )),
+                        }
+                    }
+                }
+                _ => after.push((r, value, here)),
+            }
+        } else {
+            errors.push(unknown_field(entity, &here, name));
+        }
+    }
+    if errors.is_empty() {
+        Ok((sets, after))
+    } else {
+        Err(StoreError::Invalid(errors))
+    }
+}

@@ -1,0 +1,91 @@
+//! Integrity in the API's terms: foreign keys checked before writing, and database
+//! constraint errors named by field.
+
+use super::nested::eq;
+use super::*;
+
+/// Every foreign key this write sets must point at an existing row (409 otherwise).
+pub(super) fn check_references(
+    conn: &mut dyn Conn,
+    es: &Entities,
+    model: usize,
+    values: &[Option<Value>],
+    path: &str,
+    before: Option<&Row>,
+) -> Result<(), StoreError> {
+    let entity = &es.entities[model];
+    for relation in &entity.relations {
+        let Link::Owns { local, remote } = &relation.link else { continue };
+        if !local.iter().any(|&l| values[l].is_some()) {
+            continue;
+        }
+        let key: Vec<Value> = local
+            .iter()
+            .map(|&l| values[l].clone().or_else(|| before.map(|b| b[l].clone())).unwrap_or(Value::Null))
+            .collect();
+        if key.contains(&Value::Null) {
+            continue;
+        }
+        let filter = Filter::And(remote.iter().zip(key).map(|(&rm, v)| eq(rm, v)).collect());
+        if crate::query::read::count(conn, es, relation.target, &filter)? == 0 {
+            let fields: Vec<String> = local.iter().map(|&l| entity.fields[l].name.clone()).collect();
+            return Err(StoreError::Conflict {
+                message: format!(
+                    "{}: no `{}` record has this {} (foreign key of `{}`)",
+                    join(path, &fields.join(", ")),
+                    es.entities[relation.target].name,
+                    remote
+                        .iter()
+                        .map(|&r| es.entities[relation.target].fields[r].name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    relation.name
+                ),
+                fields,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A database error from a write, in the API's terms: a unique violation names its fields.
+pub(super) fn conflict(es: &Entities, model: usize, error: DbError, path: &str) -> StoreError {
+    let entity = &es.entities[model];
+    match error {
+        DbError::Unique(detail) => {
+            let fields: Vec<String> = match es.dialect {
+                // SQLite names the columns: `User.email, User.name`.
+                Dialect::Sqlite => detail
+                    .split(", ")
+                    .filter_map(|qualified| qualified.rsplit('.').next())
+                    .map(|column| entity.field_by_column(column).map_or_else(|| column.to_string(), |f| f.name.clone()))
+                    .collect(),
+                // PostgreSQL names the constraint.
+                Dialect::Postgres => entity
+                    .constraints
+                    .iter()
+                    .find(|(name, _)| *name == detail)
+                    .map(|(_, fields)| fields.iter().map(|&f| entity.fields[f].name.clone()).collect())
+                    .unwrap_or_else(|| vec![detail.clone()]),
+            };
+            StoreError::Conflict {
+                message: format!("{}: a `{}` record with this {} already exists", path, entity.name, fields.join(", ")),
+                fields,
+            }
+        }
+        DbError::ForeignKey(name) => StoreError::Conflict {
+            message: format!(
+                "{path}: a foreign key does not match any record{}",
+                name.map(|n| format!(" ({n})")).unwrap_or_default()
+            ),
+            fields: Vec::new(),
+        },
+        DbError::NotNull(column) => {
+            let field = entity
+                .field_by_column(column.rsplit('.').next().unwrap_or(&column))
+                .map_or(column.clone(), |f| f.name.clone());
+            StoreError::invalid(join(path, &field), "is required")
+        }
+        other => StoreError::from(other),
+    }
+}

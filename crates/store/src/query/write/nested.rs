@@ -1,0 +1,193 @@
+//! Nested writes: `create`, `connect`, `disconnect` and `set` through relations.
+
+use super::*;
+
+use super::assign::update_where;
+
+/// The values of `wanted` fields in the one row of `target` that `value` (`{create}` or
+/// `{connect}`) names, creating it first if asked.
+pub(super) fn resolve_one(
+    conn: &mut dyn Conn,
+    es: &Entities,
+    target: usize,
+    value: &Json,
+    path: &str,
+    wanted: &[usize],
+) -> Result<Vec<Value>, StoreError> {
+    let ops = object(value, path)?;
+    if ops.len() != 1 {
+        return Err(StoreError::invalid(path, "expected exactly one of `create` or `connect`"));
+    }
+    let (op, operand) = ops.iter().next().ok_or_else(|| StoreError::invalid(path, "expected `create` or `connect`"))?;
+    let here = join(path, op);
+    let filter = match op.as_str() {
+        "create" => unique_filter(&insert(conn, es, target, operand, &here, &[])?),
+        "connect" => unique_filter(&unique_of(es, target, operand, &here)?),
+        other => {
+            return Err(StoreError::invalid(
+                here,
+                format!("unknown operation `{other}`; expected `create` or `connect`"),
+            ));
+        }
+    };
+    let row = raw_row(conn, es, target, &filter)?
+        .ok_or_else(|| StoreError::NotFound(format!("{here}: no `{}` record matches", es.entities[target].name)))?;
+    Ok(wanted.iter().map(|&f| row[f].clone()).collect())
+}
+
+pub(super) fn unique_of(es: &Entities, model: usize, value: &Json, path: &str) -> Result<Key, StoreError> {
+    let mut reader = ArgsReader::new(es);
+    let unique = reader.unique(model, value, path);
+    reader.finish(unique)?.ok_or_else(|| StoreError::invalid(path, "expected a unique selector"))
+}
+
+/// Nested writes through a relation whose rows point at this one (`Inverse`) or share a
+/// join table with it (`Join`), after this row exists.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn relate(
+    conn: &mut dyn Conn,
+    es: &Entities,
+    model: usize,
+    row: &Row,
+    r: usize,
+    value: &Json,
+    path: &str,
+    updating: bool,
+) -> Result<(), StoreError> {
+    let entity = &es.entities[model];
+    let relation = &entity.relations[r];
+    let target = relation.target;
+    let target_entity = &es.entities[target];
+    let ops = object(value, path)?;
+    for (op, operand) in ops {
+        let here = join(path, op);
+        let allowed: &[&str] =
+            if updating { &["create", "connect", "disconnect", "set"] } else { &["create", "connect"] };
+        if !allowed.contains(&op.as_str()) {
+            return Err(StoreError::invalid(
+                here,
+                format!("unknown operation `{op}`; expected one of: {}", allowed.join(", ")),
+            ));
+        }
+        let operands = if relation.list { items(operand) } else { vec![operand] };
+        match &relation.link {
+            Link::Inverse { local, remote } => {
+                let fixed: Vec<(usize, Value)> =
+                    remote.iter().zip(local).map(|(&rm, &l)| (rm, row[l].clone())).collect();
+                match op.as_str() {
+                    "create" => {
+                        for (i, item) in operands.iter().enumerate() {
+                            let p = if relation.list { format!("{here}[{i}]") } else { here.clone() };
+                            insert(conn, es, target, item, &p, &fixed)?;
+                        }
+                    }
+                    "set" | "disconnect" => {
+                        let nullable = remote.iter().all(|&f| target_entity.fields[f].optional);
+                        if !nullable {
+                            return Err(StoreError::invalid(
+                                here,
+                                format!(
+                                    "`{}` rows cannot be disconnected: their foreign key is required",
+                                    target_entity.name
+                                ),
+                            ));
+                        }
+                        let nulls: Vec<(usize, Value)> = remote.iter().map(|&f| (f, Value::Null)).collect();
+                        let linked = Filter::And(fixed.iter().map(|(f, v)| eq(*f, v.clone())).collect());
+                        if op == "set" {
+                            update_where(conn, es, target, &nulls, &linked)?;
+                        } else if !relation.list && operand == &Json::Bool(true) {
+                            update_where(conn, es, target, &nulls, &linked)?;
+                            continue;
+                        } else {
+                            for (i, item) in operands.iter().enumerate() {
+                                let unique = unique_of(es, target, item, &format!("{here}[{i}]"))?;
+                                let filter = Filter::And(vec![unique_filter(&unique), linked.clone()]);
+                                update_where(conn, es, target, &nulls, &filter)?;
+                            }
+                            continue;
+                        }
+                        for (i, item) in operands.iter().enumerate() {
+                            connect_inverse(conn, es, target, item, &format!("{here}[{i}]"), &fixed)?;
+                        }
+                    }
+                    _ => {
+                        for (i, item) in operands.iter().enumerate() {
+                            let p = if relation.list { format!("{here}[{i}]") } else { here.clone() };
+                            connect_inverse(conn, es, target, item, &p, &fixed)?;
+                        }
+                    }
+                }
+            }
+            Link::Join { table, this_column, other_column, local, remote } => {
+                let this_id = row[*local].clone();
+                let link = |conn: &mut dyn Conn, other: Value| -> Result<(), StoreError> {
+                    let mut sql = Sql::new(es.dialect);
+                    sql.push("INSERT INTO ").push(table).push(" (").ident(this_column).push(", ").ident(other_column);
+                    sql.push(") VALUES (");
+                    sql.param(this_id.clone(), &entity.fields[*local].cast).push(", ");
+                    sql.param(other, &target_entity.fields[*remote].cast).push(") ON CONFLICT DO NOTHING");
+                    conn.execute(&sql.text, &sql.params)?;
+                    Ok(())
+                };
+                let unlink_all = |conn: &mut dyn Conn, other: Option<Value>| -> Result<(), StoreError> {
+                    let mut sql = Sql::new(es.dialect);
+                    sql.push("DELETE FROM ").push(table).push(" WHERE ").ident(this_column).push(" = ");
+                    sql.param(this_id.clone(), &entity.fields[*local].cast);
+                    if let Some(other) = other {
+                        sql.push(" AND ").ident(other_column).push(" = ");
+                        sql.param(other, &target_entity.fields[*remote].cast);
+                    }
+                    conn.execute(&sql.text, &sql.params)?;
+                    Ok(())
+                };
+                if op == "set" {
+                    unlink_all(conn, None)?;
+                }
+                for (i, item) in operands.iter().enumerate() {
+                    let p = format!("{here}[{i}]");
+                    let other = match op.as_str() {
+                        "create" => {
+                            let key = insert(conn, es, target, item, &p, &[])?;
+                            raw_row(conn, es, target, &unique_filter(&key))?.map(|r| r[*remote].clone())
+                        }
+                        _ => {
+                            let unique = unique_of(es, target, item, &p)?;
+                            raw_row(conn, es, target, &unique_filter(&unique))?.map(|r| r[*remote].clone())
+                        }
+                    };
+                    let other = other.ok_or_else(|| {
+                        StoreError::NotFound(format!("{p}: no `{}` record matches", target_entity.name))
+                    })?;
+                    if op == "disconnect" {
+                        unlink_all(conn, Some(other))?;
+                    } else {
+                        link(conn, other)?;
+                    }
+                }
+            }
+            Link::Owns { .. } => {}
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn eq(field: usize, value: Value) -> Filter {
+    Filter::Compare { field, cmp: crate::query::args::Cmp::Eq, value, insensitive: false }
+}
+
+pub(super) fn connect_inverse(
+    conn: &mut dyn Conn,
+    es: &Entities,
+    target: usize,
+    item: &Json,
+    path: &str,
+    fixed: &[(usize, Value)],
+) -> Result<(), StoreError> {
+    let unique = unique_of(es, target, item, path)?;
+    let changed = update_where(conn, es, target, fixed, &unique_filter(&unique))?;
+    if changed == 0 {
+        return Err(StoreError::NotFound(format!("{path}: no `{}` record matches", es.entities[target].name)));
+    }
+    Ok(())
+}
