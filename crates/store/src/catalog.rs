@@ -18,6 +18,8 @@ pub struct Catalog {
     pub dialect: Dialect,
     pub tables: Vec<Table>,
     pub enums: Vec<EnumType>,
+    /// PostgreSQL extensions the columns' types come from (`postgis` for `geography`).
+    pub extensions: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -116,7 +118,8 @@ impl Catalog {
         let mut tables: Vec<Table> = stored_models(schema).map(|model| model_table(schema, model, dialect)).collect();
         add_foreign_keys(schema, dialect, &mut tables);
         tables.extend(join_tables(schema, dialect));
-        Catalog { dialect, tables, enums }
+        let extensions = if dialect == Dialect::Postgres { extensions(&tables) } else { Vec::new() };
+        Catalog { dialect, tables, enums, extensions }
     }
 
     pub fn table(&self, name: &str) -> Option<&Table> {
@@ -126,6 +129,31 @@ impl Catalog {
     pub fn model_table(&self, model: &str) -> Option<&Table> {
         self.tables.iter().find(|t| t.model.as_deref() == Some(model))
     }
+}
+
+/// Extensions that provide column types PostgreSQL lacks out of the box: a schema
+/// with `Unsupported("geography")` works once PostGIS is there, so migrations create it.
+fn extensions(tables: &[Table]) -> Vec<String> {
+    const PROVIDERS: [(&str, &str); 6] = [
+        ("geography", "postgis"),
+        ("geometry", "postgis"),
+        ("citext", "citext"),
+        ("hstore", "hstore"),
+        ("ltree", "ltree"),
+        ("vector", "vector"),
+    ];
+    let mut out: Vec<String> = Vec::new();
+    for column in tables.iter().flat_map(|t| &t.columns) {
+        let ty = column.sql_type.to_ascii_lowercase();
+        let base = ty.rsplit('.').next().unwrap_or(&ty).trim_matches('"');
+        let base = base.split(['(', '[']).next().unwrap_or(base).trim();
+        for (type_name, extension) in PROVIDERS {
+            if base == type_name && !out.iter().any(|e| e == extension) {
+                out.push(extension.to_string());
+            }
+        }
+    }
+    out
 }
 
 /// Models that have a table: not views or composite types, not `@@ignore`d.

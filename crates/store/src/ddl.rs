@@ -19,6 +19,7 @@ pub fn create_all(catalog: &Catalog) -> Vec<String> {
     for schema in schemas {
         out.push(format!("CREATE SCHEMA IF NOT EXISTS {}", quote(schema)));
     }
+    out.extend(catalog.extensions.iter().map(|e| format!("CREATE EXTENSION IF NOT EXISTS {}", quote(e))));
     out.extend(catalog.enums.iter().map(create_enum));
     for table in &catalog.tables {
         out.push(create_table(catalog.dialect, table));

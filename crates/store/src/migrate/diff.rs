@@ -96,6 +96,13 @@ pub fn diff(want: &Catalog, have: &Catalog) -> Vec<Step> {
         have.tables.iter().find(|h| h.name == t.name && same_schema(h.schema.as_deref(), t.schema.as_deref(), dialect))
     };
 
+    for extension in want.extensions.iter().filter(|e| !have.extensions.contains(e)) {
+        steps.push(Step {
+            summary: format!("create extension {extension}"),
+            statements: vec![format!("CREATE EXTENSION IF NOT EXISTS {}", quote(extension))],
+            data_loss: None,
+        });
+    }
     for e in &want.enums {
         let existing = have
             .enums

@@ -120,7 +120,7 @@ fn sqlite(conn: &mut dyn Conn) -> Result<Catalog, StoreError> {
             foreign_keys,
         });
     }
-    Ok(Catalog { dialect: Dialect::Sqlite, tables, enums: Vec::new() })
+    Ok(Catalog { dialect: Dialect::Sqlite, tables, enums: Vec::new(), extensions: Vec::new() })
 }
 
 fn postgres(conn: &mut dyn Conn) -> Result<Catalog, StoreError> {
@@ -223,5 +223,6 @@ fn postgres(conn: &mut dyn Conn) -> Result<Catalog, StoreError> {
             _ => enums.push(EnumType { name, schema: Some(schema), values: vec![value] }),
         }
     }
-    Ok(Catalog { dialect: Dialect::Postgres, tables, enums })
+    let extensions = conn.query("SELECT extname::text FROM pg_extension", &[])?.iter().map(|r| text(&r[0])).collect();
+    Ok(Catalog { dialect: Dialect::Postgres, tables, enums, extensions })
 }
