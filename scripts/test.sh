@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
-# Runs every test: the Rust workspace (unit, fixture, snapshot, property, CLI and
-# differential tests) after installing what they need (Prisma's validator from npm,
-# the oracle of the differential test).
+# Runs every test: the Rust workspace (unit, fixture, snapshot, property, CLI,
+# differential, REST, migration, change-log and corpus tests) after installing what
+# they need (Prisma's validator from npm, the oracle of the differential test).
+# PostgreSQL tests run when SSOT_TEST_DATABASE_URL is set (.ci/run starts PostgreSQL
+# and sets it); without it they are skipped, visibly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ ! -d ../shared/corpus/prisma-real ]; then
   echo "NOTE: ../shared/corpus/prisma-real is absent: tests over the real schemas are SKIPPED (they say so)"
+fi
+
+if [ -z "${SSOT_TEST_DATABASE_URL:-}" ]; then
+  echo "NOTE: SSOT_TEST_DATABASE_URL is unset: every PostgreSQL test is SKIPPED (each says so); set it to a"
+  echo "      server where the user may create databases, e.g. postgres://postgres@127.0.0.1:5432/postgres"
+else
+  echo "PostgreSQL tests run against ${SSOT_TEST_DATABASE_URL%%@*}@… (each test creates and drops its own database)"
 fi
 
 if [ ! -d tests/oracle/node_modules ]; then

@@ -95,6 +95,19 @@ pub fn generate_sql(schema: Option<PathBuf>, out: PathBuf, dialect: Option<Strin
     Ok(ExitCode::SUCCESS)
 }
 
+pub fn generate_openapi(schema: Option<PathBuf>, out: PathBuf) -> anyhow::Result<ExitCode> {
+    let Some(Loaded { schema, .. }) = load_schema(schema)? else { return Ok(ExitCode::from(1)) };
+    let catalog = Catalog::of(&schema)?;
+    let entities = ssot_store::entity::Entities::new(&schema, &catalog);
+    let document = ssot_server::openapi::document(&entities);
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let file = out.join("openapi.json");
+    std::fs::write(&file, serde_json::to_string_pretty(&document)? + "\n")
+        .with_context(|| format!("cannot write {}", file.display()))?;
+    println!("wrote {}", file.display());
+    Ok(ExitCode::SUCCESS)
+}
+
 pub struct ServeOptions {
     pub schema: Option<PathBuf>,
     pub database: Option<String>,

@@ -59,7 +59,8 @@ enum Command {
         #[arg(long)]
         admin_key: Option<String>,
     },
-    /// Write generated artifacts: `--target sql` writes the database's DDL to DIR/schema.sql.
+    /// Write generated artifacts: `--target sql` writes DIR/schema.sql (the database's DDL),
+    /// `--target openapi` DIR/openapi.json (the REST API's OpenAPI 3.1 document).
     Generate {
         schema: Option<PathBuf>,
         #[arg(long)]
@@ -75,6 +76,7 @@ enum Command {
 #[derive(Clone, Copy, ValueEnum)]
 enum Target {
     Sql,
+    Openapi,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -112,6 +114,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             db::serve(db::ServeOptions { schema, database, listen, admin_key })
         }
         Command::Generate { schema, out, target: Target::Sql, dialect } => db::generate_sql(schema, out, dialect),
+        Command::Generate { schema, out, target: Target::Openapi, .. } => db::generate_openapi(schema, out),
     }
 }
 

@@ -137,6 +137,19 @@ fn migrate_creates_prints_and_is_then_up_to_date() {
         for table in ["CREATE TABLE \"User\"", "CREATE TABLE \"_PostToTag\"", "Post_authorId_fkey", "CREATE TRIGGER"] {
             assert!(file.contains(table), "{table} missing from generated SQL");
         }
+        let generated = ssot(&[
+            "generate",
+            schema.to_str().unwrap_or_default(),
+            "--target",
+            "openapi",
+            "--out",
+            out.to_str().unwrap_or_default(),
+        ]);
+        assert_eq!(generated.status.code(), Some(0), "{}", text(&generated.stderr));
+        let document: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("openapi.json")).expect("openapi.json"))
+                .expect("JSON");
+        assert!(document["paths"]["/api/posts/{id}"]["get"].is_object(), "{document}");
     }
 }
 

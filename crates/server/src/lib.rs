@@ -9,6 +9,7 @@
 pub mod access;
 mod batch;
 pub mod metrics;
+pub mod openapi;
 pub mod operation;
 pub mod problem;
 
@@ -35,15 +36,19 @@ pub struct App {
     pub access: Access,
     pub metrics: metrics::Metrics,
     pub max_body_bytes: usize,
+    /// The OpenAPI document, rendered once.
+    openapi: String,
 }
 
 impl App {
     pub fn new(store: Arc<Store>, admin_key: Option<String>) -> App {
+        let openapi = openapi::document(&store.entities).to_string();
         App {
             store,
             access: Access::new(admin_key),
             metrics: metrics::Metrics::default(),
             max_body_bytes: MAX_BODY_BYTES,
+            openapi,
         }
     }
 }
@@ -57,6 +62,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
         .route("/api/$batch", post(batch::handle))
+        .route("/api/openapi.json", get(openapi_json))
         .route("/api/{*path}", any(resource))
         .fallback(|| async { Problem::not_found("no such route; the API is under /api") })
         .layer(axum::middleware::from_fn_with_state(Arc::clone(&app), observe))
@@ -101,7 +107,7 @@ async fn observe(State(app): State<Arc<App>>, mut request: Request, next: Next) 
 
 fn fixed_route(path: &str) -> String {
     match path {
-        "/healthz" | "/metrics" | "/api/$batch" => path.to_string(),
+        "/healthz" | "/metrics" | "/api/$batch" | "/api/openapi.json" => path.to_string(),
         _ => "other".to_string(),
     }
 }
@@ -114,6 +120,10 @@ async fn healthz(State(app): State<Arc<App>>) -> Response {
             Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database does not answer").into_response()
         }
     }
+}
+
+async fn openapi_json(State(app): State<Arc<App>>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], app.openapi.clone()).into_response()
 }
 
 async fn metrics_text(State(app): State<Arc<App>>) -> Response {
