@@ -113,6 +113,25 @@ pub(crate) fn is_valid_name(name: &str) -> bool {
     chars.next().is_some_and(char::is_alphabetic) && chars.all(|c| c.is_alphanumeric() || c == '_')
 }
 
+/// For each key, the position of the first key equal to it (its own position when it is
+/// the first). Models often have dozens of fields (90 in real schemas), and comparing each
+/// name with every earlier one made duplicate checks quadratic; above a handful of keys,
+/// one hash lookup per key keeps them linear.
+pub(crate) fn first_occurrences<'k>(keys: impl ExactSizeIterator<Item = &'k str> + Clone) -> Vec<usize> {
+    const SMALL: usize = 8;
+    let mut first = Vec::with_capacity(keys.len());
+    if keys.len() <= SMALL {
+        for (i, key) in keys.clone().enumerate() {
+            let earlier = keys.clone().take(i).position(|k| k == key);
+            first.push(earlier.unwrap_or(i));
+        }
+        return first;
+    }
+    let mut seen: FxHashMap<&str, usize> = FxHashMap::with_capacity_and_hasher(keys.len(), Default::default());
+    first.extend(keys.enumerate().map(|(i, key)| *seen.entry(key).or_insert(i)));
+    first
+}
+
 /// Validates `ast` and builds the IR. The IR is complete only when no error was reported.
 pub fn build(source: &str, ast: &SchemaAst, diagnostics: &mut Diagnostics) -> Schema {
     let config = config::read(ast, diagnostics);

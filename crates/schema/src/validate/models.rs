@@ -141,19 +141,18 @@ fn check_duplicate_block_attributes(attributes: &[Attribute], cx: &mut Cx<'_, '_
 pub(crate) fn model(ast: &ModelAst, cx: &mut Cx<'_, '_>) -> Model {
     let mut fields: Vec<Field> = Vec::with_capacity(ast.fields.len());
     let ignored = ast.attributes.iter().any(|a| a.name.name == "ignore");
-    for field_ast in &ast.fields {
-        if let Some(first) = ast.fields.iter().find(|f| f.name.name == field_ast.name.name) {
-            if !std::ptr::eq(first, field_ast) {
-                cx.diagnostics
-                    .error(
-                        "E0118",
-                        format!("field `{}` is defined twice in `{}`", field_ast.name.name, ast.name.name),
-                        field_ast.name.span,
-                    )
-                    .label("duplicate field")
-                    .secondary(first.name.span, "first defined here");
-                continue;
-            }
+    let first_with_name = super::first_occurrences(ast.fields.iter().map(|f| f.name.name.as_str()));
+    for (field_ast, &first) in ast.fields.iter().zip(&first_with_name) {
+        if let Some(first) = ast.fields.get(first).filter(|f| !std::ptr::eq(*f, field_ast)) {
+            cx.diagnostics
+                .error(
+                    "E0118",
+                    format!("field `{}` is defined twice in `{}`", field_ast.name.name, ast.name.name),
+                    field_ast.name.span,
+                )
+                .label("duplicate field")
+                .secondary(first.name.span, "first defined here");
+            continue;
         }
         if let Some(field) = fields::field(ast, ignored, field_ast, cx) {
             fields.push(field);

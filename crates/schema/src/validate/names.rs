@@ -109,10 +109,11 @@ fn tables_and_columns(models: &[Model], asts: &[&ModelAst], cx: &mut Cx<'_, '_>)
         } else {
             tables.insert(key, model);
         }
-        // Models are small: comparing with the earlier columns beats building a map.
         let columns: Vec<&crate::ir::Field> = model.fields.iter().filter(|f| !f.is_relation()).collect();
+        let first_with_name = super::first_occurrences(columns.iter().map(|f| f.db_name.as_str()));
         for (i, field) in columns.iter().enumerate() {
-            if let Some(first) = columns[..i].iter().find(|f| f.db_name == field.db_name) {
+            if first_with_name[i] != i {
+                let first = columns[first_with_name[i]];
                 cx.diagnostics
                     .error(
                         "E0170",
