@@ -14,6 +14,10 @@ const INDEX_TYPES: [&str; 6] = ["BTree", "Hash", "Gist", "Gin", "SpGist", "Brin"
 /// The per-field options of a field list (`[title(sort: Desc, length: 10)]`), or an
 /// empty list when no field has any. Values were checked when the attribute was read.
 pub(crate) fn field_options(fields: &Expr) -> Vec<IndexFieldOptions> {
+    // Plain names have no options, and most lists hold only those: no list to build.
+    if !fields.as_list().iter().any(|item| matches!(item, Expr::Call { .. })) {
+        return Vec::new();
+    }
     let options: Vec<IndexFieldOptions> = fields
         .as_list()
         .iter()
