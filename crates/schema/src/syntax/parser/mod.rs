@@ -121,7 +121,17 @@ impl<'s, 'd> Parser<'s, 'd> {
     }
 
     /// The end of the line must come next (or the block's `}` on the next token).
+    // Inlined: every field and attribute line ends here, nearly always well.
+    #[inline]
     fn expect_line_end(&mut self, what: &str) {
+        match self.peek_kind() {
+            None => {}
+            Some(TokenKind::Newline) => self.pos += 1,
+            Some(_) => self.line_end_missing(what),
+        }
+    }
+
+    fn line_end_missing(&mut self, what: &str) {
         match self.peek_kind() {
             None | Some(TokenKind::Newline) => {
                 self.bump();
