@@ -179,10 +179,7 @@ impl Lexer<'_, '_> {
         // same line it is a plain comment (as in Prisma).
         let starts_line = self.tokens.last().is_none_or(|t| t.kind == TokenKind::Newline);
         let is_doc = starts_line && self.peek(2) == Some(b'/') && self.peek(3) != Some(b'/');
-        self.pos += self.bytes[self.pos..]
-            .iter()
-            .position(|&b| b == b'\n' || b == b'\r')
-            .unwrap_or(self.bytes.len() - self.pos);
+        self.pos = line_end(self.bytes, self.pos);
 
         // Plain comments carry nothing any stage needs, so they leave no token.
         if is_doc {
@@ -343,12 +340,6 @@ fn skip_blanks(bytes: &[u8], mut pos: usize) -> usize {
     if !matches!(bytes.get(pos), Some(b' ' | b'\t')) {
         return pos;
     }
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // The high bit of each byte of `word` that is zero. Exact, unlike the usual
-    // `(w - ONES) & !w & HIGH`: adding 0x7f to a byte's low seven bits never carries
-    // into the next byte.
-    let zero_bytes = |word: u64| !((((word & !HIGH) + !HIGH) | word) | !HIGH);
     while let Some(chunk) = bytes.get(pos..).and_then(<[u8]>::first_chunk::<8>) {
         let word = u64::from_le_bytes(*chunk);
         let blanks = zero_bytes(word ^ (ONES * u64::from(b' '))) | zero_bytes(word ^ (ONES * u64::from(b'\t')));
@@ -363,6 +354,33 @@ fn skip_blanks(bytes: &[u8], mut pos: usize) -> usize {
         pos += 1;
     }
     pos
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `word` that is zero. Exact, unlike the usual
+/// `(w - ONES) & !w & HIGH`: adding 0x7f to a byte's low seven bits never carries into
+/// the next byte.
+fn zero_bytes(word: u64) -> u64 {
+    !((((word & !HIGH) + !HIGH) | word) | !HIGH)
+}
+
+/// The position of the first `\n` or `\r` at or after `pos`, or the end of the input:
+/// where a comment ends. Comments are a fifth of a commented schema's bytes, so they
+/// are scanned eight bytes at a time.
+fn line_end(bytes: &[u8], mut pos: usize) -> usize {
+    while let Some(chunk) = bytes.get(pos..).and_then(<[u8]>::first_chunk::<8>) {
+        let word = u64::from_le_bytes(*chunk);
+        let ends = zero_bytes(word ^ (ONES * u64::from(b'\n'))) | zero_bytes(word ^ (ONES * u64::from(b'\r')));
+        if ends != 0 {
+            // Little-endian: the lowest set bit is the first byte in the text.
+            return pos + (ends.trailing_zeros() / 8) as usize;
+        }
+        pos += 8;
+    }
+    let rest = bytes.get(pos..).unwrap_or_default();
+    pos + rest.iter().position(|&b| b == b'\n' || b == b'\r').unwrap_or(rest.len())
 }
 
 /// The position of the first byte at or after `pos` that does not continue an ASCII name.
@@ -484,6 +502,16 @@ mod tests {
         for pos in 0..=bytes.len() {
             let plain = pos + bytes[pos..].iter().take_while(|&&b| IDENT_BYTE[usize::from(b)]).count();
             assert_eq!(ascii_name_end(bytes, pos), plain, "from {pos}");
+        }
+    }
+
+    #[test]
+    fn line_end_matches_a_plain_scan() {
+        let text = "// a comment with é and more than eight bytes\r\n// x\n\n//y\rz // last";
+        let bytes = text.as_bytes();
+        for pos in 0..=bytes.len() {
+            let plain = pos + bytes[pos..].iter().take_while(|&&b| b != b'\n' && b != b'\r').count();
+            assert_eq!(line_end(bytes, pos), plain, "from {pos}");
         }
     }
 
