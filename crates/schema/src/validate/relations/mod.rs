@@ -486,6 +486,7 @@ fn no_actions(f: &RelField, other: Option<&RelField>, models: &[Model], cx: &mut
     }
 }
 
-pub(super) fn same_set(a: &[Text], b: &[Text]) -> bool {
-    a.len() == b.len() && a.iter().all(|x| b.contains(x))
+/// Whether the names `a` and the names in `b` (with their spans) are the same set.
+pub(super) fn same_set(a: &[Text], b: &[(Text, Span)]) -> bool {
+    a.len() == b.len() && a.iter().all(|x| b.iter().any(|(n, _)| n == x))
 }
