@@ -325,6 +325,8 @@ impl Lexer<'_, '_> {
         }
     }
 
+    // Inlined into the main loop, as names are the commonest token but one.
+    #[inline(always)]
     fn ident(&mut self) {
         let start = self.pos;
         self.ident_tail();
