@@ -216,17 +216,26 @@ fn resolve_constraints<'a>(
             }
         }
     }
-    // SQLite foreign keys have no name (relation resolution reports a `map:`).
-    let named_relation = |relation: &Relation, models: &'_ [Model]| -> Option<usize> {
-        if relation.fields.is_empty() || !names_foreign_keys {
-            return None;
-        }
-        let model = models.iter().position(|m| m.name == relation.referencing.model)?;
-        (!clashing_tables.contains(&models[model].db_name)).then_some(model)
-    };
-    for relation in relations.iter_mut() {
-        if let Some(model) = named_relation(relation, models) {
-            let model = &models[model];
+    // The model holding each relation's foreign key, where it is named: SQLite foreign
+    // keys have no name (relation resolution reports a `map:`). Found once, by a map
+    // from model names (the first model of a name, as a scan would find).
+    let mut model_index: HashMap<&str, usize> = HashMap::with_capacity_and_hasher(models.len(), Default::default());
+    for (i, model) in models.iter().enumerate() {
+        model_index.entry(model.name.as_str()).or_insert(i);
+    }
+    let relation_models: Vec<Option<usize>> = relations
+        .iter()
+        .map(|relation| {
+            if relation.fields.is_empty() || !names_foreign_keys {
+                return None;
+            }
+            let model = *model_index.get(relation.referencing.model.as_str())?;
+            (!clashing_tables.contains(&models[model].db_name)).then_some(model)
+        })
+        .collect();
+    drop(model_index);
+    for (relation, model) in relations.iter_mut().zip(&relation_models) {
+        if let Some(model) = model.map(|m| &models[m]) {
             if relation.db_name.is_none() {
                 relation.db_name = Some(default_constraint_name(
                     &mut scratch,
@@ -259,9 +268,8 @@ fn resolve_constraints<'a>(
         out.extend(model.uniques.iter().map(|u| constraint(&u.db_name, Kind::Unique, u.span)));
         out.extend(model.indexes.iter().map(|i| constraint(&i.db_name, Kind::Index, i.span)));
     }
-    for relation in relations {
-        if let Some(model) = named_relation(relation, models) {
-            let model = &models[model];
+    for (relation, model) in relations.iter().zip(&relation_models) {
+        if let Some(model) = model.map(|m| &models[m]) {
             let span = model.field(&relation.referencing.field).map_or(model.span, |f| f.span);
             out.push(Constraint {
                 name: relation.db_name.as_deref().unwrap_or_default(),
