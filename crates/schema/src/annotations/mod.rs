@@ -44,7 +44,7 @@ fn is_annotation_start(line: &DocLine) -> bool {
 
 /// The documentation text of doc lines, without annotation lines.
 // Inlined: nearly every field and model has no doc lines, and the call cost more than that.
-#[inline]
+#[inline(always)]
 pub(crate) fn documentation(lines: &[DocLine]) -> Option<String> {
     if lines.is_empty() {
         return None;
