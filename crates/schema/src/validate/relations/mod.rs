@@ -206,13 +206,12 @@ fn read_relation_attribute(
     }
     rel.fk_written = a.get("fields").is_some() || a.get("references").is_some();
     // An empty list is as good as none: the relation still lacks its key.
-    let owned = |names: Vec<(&str, Span)>| names.into_iter().map(|(n, s)| (Text::from(n), s)).collect::<Vec<_>>();
-    rel.fields =
-        a.get("fields").map(|e| owned(args::field_names(e, "`fields`", cx.diagnostics))).filter(|f| !f.is_empty());
-    rel.references = a
-        .get("references")
-        .map(|e| owned(args::field_names(e, "`references`", cx.diagnostics)))
-        .filter(|f| !f.is_empty());
+    let mut owned = |list: &Expr, what: &str| {
+        let items = list.as_list().iter();
+        items.filter_map(|item| args::field_name(item, what, cx.diagnostics)).map(|(n, s)| (Text::from(n), s)).collect()
+    };
+    rel.fields = a.get("fields").map(|e| owned(e, "`fields`")).filter(|f: &Vec<_>| !f.is_empty());
+    rel.references = a.get("references").map(|e| owned(e, "`references`")).filter(|f: &Vec<_>| !f.is_empty());
     rel.on_delete = a.get("onDelete").and_then(|e| action(e, cx));
     rel.on_update = a.get("onUpdate").and_then(|e| action(e, cx));
     rel
