@@ -49,8 +49,10 @@ impl RelField {
 pub(crate) fn resolve(asts: &[&ModelAst], models: &mut [Model], cx: &mut Cx<'_, '_>) -> Vec<Relation> {
     let rel_fields = collect(asts, models, cx);
     // Group by (the two models, sorted; relation name), in the order of the source.
-    let mut group_of: FxHashMap<(Text, Text, Text), usize> = FxHashMap::default();
-    let mut groups: Vec<((Text, Text, Text), Vec<usize>)> = Vec::new();
+    // Sized up front: these lists hold large items, and growing them copied each one again.
+    let mut group_of: FxHashMap<(Text, Text, Text), usize> =
+        FxHashMap::with_capacity_and_hasher(rel_fields.len(), Default::default());
+    let mut groups: Vec<((Text, Text, Text), Vec<usize>)> = Vec::with_capacity(rel_fields.len());
     for (i, f) in rel_fields.iter().enumerate() {
         let own = models[f.model].name.clone();
         let (a, b) = if own <= f.target { (own, f.target.clone()) } else { (f.target.clone(), own) };
@@ -62,8 +64,8 @@ pub(crate) fn resolve(asts: &[&ModelAst], models: &mut [Model], cx: &mut Cx<'_, 
         }
         groups[group].1.push(i);
     }
-    let mut relations = Vec::new();
-    let mut assignments: Vec<(usize, usize, usize)> = Vec::new();
+    let mut relations = Vec::with_capacity(groups.len());
+    let mut assignments: Vec<(usize, usize, usize)> = Vec::with_capacity(2 * groups.len());
     for ((a, b, name), members) in groups {
         if members.iter().any(|&i| rel_fields[i].malformed) {
             continue;
@@ -92,7 +94,8 @@ pub(crate) fn resolve(asts: &[&ModelAst], models: &mut [Model], cx: &mut Cx<'_, 
 }
 
 fn collect(asts: &[&ModelAst], models: &[Model], cx: &mut Cx<'_, '_>) -> Vec<RelField> {
-    let mut out = Vec::new();
+    let relation_fields = models.iter().flat_map(|m| &m.fields).filter(|f| f.is_relation()).count();
+    let mut out = Vec::with_capacity(relation_fields);
     let ignored: FxHashSet<&str> = models.iter().filter(|m| m.ignored).map(|m| m.name.as_str()).collect();
     let index: FxHashMap<&str, usize> = models.iter().enumerate().map(|(i, m)| (m.name.as_str(), i)).collect();
     for (mi, (ast, model)) in asts.iter().zip(models).enumerate() {
