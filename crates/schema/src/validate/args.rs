@@ -24,7 +24,8 @@ pub(crate) fn read<'a>(
     positional: &[&'static str],
     diagnostics: &mut Diagnostics,
 ) -> Args<'a> {
-    let mut values: Vec<(&'static str, &'a Argument)> = Vec::new();
+    // Sized up front: a first push that allocates costs more than the allocation itself.
+    let mut values: Vec<(&'static str, &'a Argument)> = Vec::with_capacity(attribute.args.len());
     let mut next_positional = positional.iter();
     // Only needed for messages: built when one is reported.
     let shown = || format!("{prefix}{}", attribute.name.name);
