@@ -44,7 +44,7 @@ pub(super) fn foreign_key(
             )
             .label("each field must match one referenced field");
     }
-    let mut own_fields: Vec<Option<&Field>> = Vec::new();
+    let mut own_fields: Vec<Option<&Field>> = Vec::with_capacity(fields.len());
     for (name, span) in fields {
         let field = own.field(name);
         match field {
@@ -64,7 +64,7 @@ pub(super) fn foreign_key(
         own_fields.push(field.filter(|f| !f.is_relation()));
     }
     if let Some(target) = target {
-        let mut target_fields = Vec::new();
+        let mut target_fields = Vec::with_capacity(references.len());
         for (name, span) in references {
             match target.field(name) {
                 Some(f) if !f.is_relation() => target_fields.push(Some(f)),
