@@ -95,7 +95,7 @@ impl Parser<'_, '_> {
                 None
             }
         };
-        let mut attributes = Vec::new();
+        let mut attributes = Vec::with_capacity(self.count_on_line(TokenKind::At));
         while let Some(at) = self.eat(TokenKind::At) {
             attributes.push(self.attribute(at, Vec::new()));
         }
