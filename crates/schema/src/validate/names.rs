@@ -10,6 +10,7 @@ use crate::ir::Text;
 use crate::ir::{Enum, Model, ModelKindIr, Provider, Relation};
 use crate::span::Span;
 use crate::syntax::ast::ModelAst;
+use std::collections::hash_map::Entry;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -100,6 +101,9 @@ fn tables_and_columns(models: &[Model], asts: &[&ModelAst], cx: &mut Cx<'_, '_>)
         HashMap::with_capacity_and_hasher(models.len(), Default::default());
     let mut clashing = HashSet::default();
     let mut seen_names: HashSet<&str> = HashSet::with_capacity_and_hasher(models.len(), Default::default());
+    // Each model's columns by name, to find a column name used twice; one map for all
+    // models, cleared between them, rather than a list and a map per model.
+    let mut first_column: HashMap<&str, &crate::ir::Field> = HashMap::default();
 
     // A model whose name is taken twice is reported as such (E0110), not again here.
     let distinct = models.iter().filter(|m| seen_names.insert(m.name.as_str()));
@@ -118,23 +122,26 @@ fn tables_and_columns(models: &[Model], asts: &[&ModelAst], cx: &mut Cx<'_, '_>)
         } else {
             tables.insert(key, model);
         }
-        let columns: Vec<&crate::ir::Field> = model.fields.iter().filter(|f| !f.is_relation()).collect();
-        let first_with_name = super::first_occurrences(columns.iter().map(|f| f.db_name.as_str()));
-        for (i, field) in columns.iter().enumerate() {
-            if first_with_name[i] != i {
-                let first = columns[first_with_name[i]];
-                cx.diagnostics
-                    .error(
-                        "E0170",
-                        format!(
-                            "fields `{}` and `{}` of `{}` both use the column `{}`",
-                            first.name, field.name, model.name, field.db_name
-                        ),
-                        field.span,
-                    )
-                    .label("column name already taken")
-                    .secondary(first.span, "taken here");
-            }
+        first_column.clear();
+        for field in model.fields.iter().filter(|f| !f.is_relation()) {
+            let first = match first_column.entry(field.db_name.as_str()) {
+                Entry::Occupied(first) => *first.get(),
+                Entry::Vacant(slot) => {
+                    slot.insert(field);
+                    continue;
+                }
+            };
+            cx.diagnostics
+                .error(
+                    "E0170",
+                    format!(
+                        "fields `{}` and `{}` of `{}` both use the column `{}`",
+                        first.name, field.name, model.name, field.db_name
+                    ),
+                    field.span,
+                )
+                .label("column name already taken")
+                .secondary(first.span, "taken here");
         }
         // Prisma compares a field's `@map` with the names of the fields declared after it.
         for (i, field) in model.fields.iter().enumerate().filter(|(_, f)| f.db_name != f.name) {
