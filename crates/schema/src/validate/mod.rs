@@ -18,7 +18,7 @@ mod relations;
 use crate::diagnostic::Diagnostics;
 use crate::fx::FxHashMap;
 use crate::ir::{self, Provider, Schema};
-use crate::syntax::ast::{EnumAst, Item, ModelAst, ModelKind, SchemaAst};
+use crate::syntax::ast::{EnumAst, FieldAst, Item, ModelAst, ModelKind, SchemaAst};
 
 /// A named top-level declaration.
 #[derive(Clone, Copy)]
@@ -38,6 +38,9 @@ pub(crate) struct Cx<'a, 'd> {
     /// The datasource's `schemas = [...]`, which `@@schema` must name.
     pub schemas: Vec<ir::Text>,
     pub tops: FxHashMap<&'a str, Top<'a>>,
+    /// Scratch for `models::model`: the first field of each name in the model at hand.
+    /// One map for all models, cleared for each, rather than one allocated per model.
+    pub first_field: FxHashMap<&'a str, &'a FieldAst>,
 }
 
 impl Cx<'_, '_> {
@@ -133,25 +136,6 @@ fn is_ascii_without_dash(bytes: &[u8]) -> bool {
     rest.iter().all(|&b| b < 0x80 && b != b'-')
 }
 
-/// For each key, the position of the first key equal to it (its own position when it is
-/// the first). Models often have dozens of fields (90 in real schemas), and comparing each
-/// name with every earlier one made duplicate checks quadratic; above a handful of keys,
-/// one hash lookup per key keeps them linear.
-pub(crate) fn first_occurrences<'k>(keys: impl ExactSizeIterator<Item = &'k str> + Clone) -> Vec<usize> {
-    const SMALL: usize = 8;
-    let mut first = Vec::with_capacity(keys.len());
-    if keys.len() <= SMALL {
-        for (i, key) in keys.clone().enumerate() {
-            let earlier = keys.clone().take(i).position(|k| k == key);
-            first.push(earlier.unwrap_or(i));
-        }
-        return first;
-    }
-    let mut seen: FxHashMap<&str, usize> = FxHashMap::with_capacity_and_hasher(keys.len(), Default::default());
-    first.extend(keys.enumerate().map(|(i, key)| *seen.entry(key).or_insert(i)));
-    first
-}
-
 /// Validates `ast` and builds the IR. The IR is complete only when no error was reported.
 pub fn build(source: &str, ast: &SchemaAst, diagnostics: &mut Diagnostics) -> Schema {
     let config = config::read(ast, diagnostics);
@@ -168,6 +152,7 @@ pub fn build(source: &str, ast: &SchemaAst, diagnostics: &mut Diagnostics) -> Sc
         relation_mode: config.datasource.as_ref().map_or(ir::RelationMode::ForeignKeys, |d| d.relation_mode),
         schemas: config.datasource.as_ref().map(|d| d.schemas.clone()).unwrap_or_default(),
         tops: FxHashMap::with_capacity_and_hasher(ast.items.len(), Default::default()),
+        first_field: FxHashMap::default(),
     };
     collect_names(ast, &mut cx);
     let enums: Vec<ir::Enum> = ast

@@ -6,6 +6,7 @@ use crate::ir::Text;
 use crate::ir::{self, Arity, Field, FieldType, Index, Model, PrimaryKey};
 use crate::span::Span;
 use crate::syntax::ast::{Attribute, EnumAst, ModelAst, ModelKind};
+use std::collections::hash_map::Entry;
 
 const BLOCK_ATTRIBUTES: [&str; 7] = ["id", "unique", "index", "map", "ignore", "fulltext", "schema"];
 
@@ -138,12 +139,19 @@ fn check_duplicate_block_attributes(attributes: &[Attribute], cx: &mut Cx<'_, '_
     }
 }
 
-pub(crate) fn model(ast: &ModelAst, cx: &mut Cx<'_, '_>) -> Model {
+pub(crate) fn model<'a>(ast: &'a ModelAst, cx: &mut Cx<'a, '_>) -> Model {
     let mut fields: Vec<Field> = Vec::with_capacity(ast.fields.len());
     let ignored = ast.attributes.iter().any(|a| a.name.name == "ignore");
-    let first_with_name = super::first_occurrences(ast.fields.iter().map(|f| f.name.name.as_str()));
-    for (field_ast, &first) in ast.fields.iter().zip(&first_with_name) {
-        if let Some(first) = ast.fields.get(first).filter(|f| !std::ptr::eq(*f, field_ast)) {
+    cx.first_field.clear();
+    for field_ast in &ast.fields {
+        let first = match cx.first_field.entry(field_ast.name.name.as_str()) {
+            Entry::Occupied(first) => Some(*first.get()),
+            Entry::Vacant(slot) => {
+                slot.insert(field_ast);
+                None
+            }
+        };
+        if let Some(first) = first {
             cx.diagnostics
                 .error(
                     "E0118",
