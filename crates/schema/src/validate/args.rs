@@ -24,7 +24,8 @@ pub(crate) fn read<'a>(
     positional: &[&'static str],
     diagnostics: &mut Diagnostics,
 ) -> Args<'a> {
-    let mut values: Vec<(&'static str, &'a Argument)> = Vec::new();
+    // Sized up front: a first push that allocates costs more than the allocation itself.
+    let mut values: Vec<(&'static str, &'a Argument)> = Vec::with_capacity(attribute.args.len());
     let mut next_positional = positional.iter();
     // Only needed for messages: built when one is reported.
     let shown = || format!("{prefix}{}", attribute.name.name);
@@ -82,26 +83,24 @@ fn list(names: &[&str]) -> String {
     names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
 }
 
-/// Field names in a `fields: [...]`-style list argument; reports non-names.
-pub(crate) fn field_names<'a>(
-    expr: &'a Expr,
+/// One element of a `fields: [...]`-style list: a field name, or a name with options
+/// (`@@index([title(ops: raw("..."))])`). Anything else is reported and gives `None`.
+/// Callers walk the list themselves rather than collect the names first.
+pub(crate) fn field_name<'a>(
+    item: &'a Expr,
     what: &str,
     diagnostics: &mut Diagnostics,
-) -> Vec<(&'a str, crate::Span)> {
-    let mut names = Vec::new();
-    for item in expr.as_list() {
-        match item {
-            Expr::Path(name, span) => names.push((name.as_str(), *span)),
-            // `@@index([title(ops: raw("...")), name(sort: Desc)])`: a field with options.
-            Expr::Call { name, .. } => names.push((name.name.as_str(), name.span)),
-            other => {
-                diagnostics
-                    .error("E0204", format!("{what} must list field names"), other.span())
-                    .label(format!("expected a field name, found {}", other.describe()));
-            }
+) -> Option<(&'a str, crate::Span)> {
+    match item {
+        Expr::Path(name, span) => Some((name.as_str(), *span)),
+        Expr::Call { name, .. } => Some((name.name.as_str(), name.span)),
+        other => {
+            diagnostics
+                .error("E0204", format!("{what} must list field names"), other.span())
+                .label(format!("expected a field name, found {}", other.describe()));
+            None
         }
     }
-    names
 }
 
 /// A string argument; reports anything else.

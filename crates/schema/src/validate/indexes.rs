@@ -14,6 +14,10 @@ const INDEX_TYPES: [&str; 6] = ["BTree", "Hash", "Gist", "Gin", "SpGist", "Brin"
 /// The per-field options of a field list (`[title(sort: Desc, length: 10)]`), or an
 /// empty list when no field has any. Values were checked when the attribute was read.
 pub(crate) fn field_options(fields: &Expr) -> Vec<IndexFieldOptions> {
+    // Plain names have no options, and most lists hold only those: no list to build.
+    if !fields.as_list().iter().any(|item| matches!(item, Expr::Call { .. })) {
+        return Vec::new();
+    }
     let options: Vec<IndexFieldOptions> = fields
         .as_list()
         .iter()
@@ -190,45 +194,47 @@ pub(crate) fn block_index(attribute: &Attribute, model: &mut Model, cx: &mut Cx<
             .help(format!("write for example `@@{kind}([a, b])`"));
         return;
     };
-    let names = args::field_names(fields_expr, what, cx.diagnostics);
-    if names.is_empty() && matches!(fields_expr, Expr::Array(..)) {
-        cx.diagnostics
-            .error("E0165", format!("{what} needs at least one field"), fields_expr.span())
-            .label("empty list");
-    }
-    let mut resolved: Vec<Text> = Vec::new();
-    for (name, span) in &names {
+    let mut resolved: Vec<Text> = Vec::with_capacity(fields_expr.as_list().len());
+    let mut any_name = false;
+    for item in fields_expr.as_list() {
+        let Some((name, span)) = args::field_name(item, what, cx.diagnostics) else { continue };
+        any_name = true;
         if resolved.iter().any(|r| r == name) {
             cx.diagnostics
-                .error("E0177", format!("{what} names `{name}` more than once"), *span)
+                .error("E0177", format!("{what} names `{name}` more than once"), span)
                 .label("repeated field");
             continue;
         }
         let Some(field) = model.field(name) else {
             cx.diagnostics
-                .error("E0160", format!("{what} names `{name}`, which is not a field of `{}`", model.name), *span)
+                .error("E0160", format!("{what} names `{name}`, which is not a field of `{}`", model.name), span)
                 .label("unknown field")
                 .suggest(name, model.fields.iter().map(|f| f.name.as_str()));
             continue;
         };
         if field.is_relation() {
             cx.diagnostics
-                .error("E0161", format!("{what} names the relation field `{name}`"), *span)
+                .error("E0161", format!("{what} names the relation field `{name}`"), span)
                 .label("only scalar fields can be indexed")
                 .help("name the scalar fields that hold the foreign key instead");
             continue;
         }
         if kind == "id" && field.arity == Arity::List && !model.ignored {
             cx.diagnostics
-                .error("E0131", format!("the primary key includes the list field `{name}`"), *span)
+                .error("E0131", format!("the primary key includes the list field `{name}`"), span)
                 .label("id fields must be single values");
         }
         if kind == "id" && field.arity == Arity::Optional && !model.ignored {
             cx.diagnostics
-                .error("E0162", format!("the primary key includes the optional field `{name}`"), *span)
+                .error("E0162", format!("the primary key includes the optional field `{name}`"), span)
                 .label("id fields must be required");
         }
-        resolved.push(Text::from(*name));
+        resolved.push(Text::from(name));
+    }
+    if !any_name && matches!(fields_expr, Expr::Array(..)) {
+        cx.diagnostics
+            .error("E0165", format!("{what} needs at least one field"), fields_expr.span())
+            .label("empty list");
     }
     check_block_options(kind, &a, model, cx);
     check_field_options(kind, fields_expr, model, cx);

@@ -19,7 +19,7 @@ mod relations;
 use crate::diagnostic::Diagnostics;
 use crate::fx::FxHashMap;
 use crate::ir::{self, Provider, Schema};
-use crate::syntax::ast::{EnumAst, Item, ModelAst, ModelKind, SchemaAst};
+use crate::syntax::ast::{EnumAst, FieldAst, Item, ModelAst, ModelKind, SchemaAst};
 
 /// A named top-level declaration.
 #[derive(Clone, Copy)]
@@ -39,6 +39,9 @@ pub(crate) struct Cx<'a, 'd> {
     /// The datasource's `schemas = [...]`, which `@@schema` must name.
     pub schemas: Vec<ir::Text>,
     pub tops: FxHashMap<&'a str, Top<'a>>,
+    /// Scratch for `models::model`: the first field of each name in the model at hand.
+    /// One map for all models, cleared for each, rather than one allocated per model.
+    pub first_field: FxHashMap<&'a str, &'a FieldAst>,
 }
 
 impl Cx<'_, '_> {
@@ -103,7 +106,7 @@ pub(crate) fn is_valid_name(name: &str) -> bool {
     // Names come from identifier tokens (letters, digits, `_`, `-`): for ASCII names only
     // the first character and dashes need a look, in one pass.
     let bytes = name.as_bytes();
-    if bytes.iter().all(|&b| b < 0x80 && b != b'-') {
+    if is_ascii_without_dash(bytes) {
         return bytes.first().is_some_and(u8::is_ascii_alphabetic);
     }
     if bytes.is_ascii() {
@@ -112,6 +115,26 @@ pub(crate) fn is_valid_name(name: &str) -> bool {
 
     let mut chars = name.chars();
     chars.next().is_some_and(char::is_alphabetic) && chars.all(|c| c.is_alphanumeric() || c == '_')
+}
+
+/// Whether every byte is ASCII and none is `-`: eight bytes per step, as every field,
+/// model and enum value name passes through here.
+fn is_ascii_without_dash(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut rest = bytes;
+    while let Some((chunk, tail)) = rest.split_first_chunk::<8>() {
+        let word = u64::from_le_bytes(*chunk);
+        let dashes = word ^ (ONES * u64::from(b'-'));
+        // High bit of each byte that is zero in `dashes` (exact: adding 0x7f to the low
+        // seven bits never carries into the next byte).
+        let is_dash = !((((dashes & !HIGH) + !HIGH) | dashes) | !HIGH);
+        if (word & HIGH) | is_dash != 0 {
+            return false;
+        }
+        rest = tail;
+    }
+    rest.iter().all(|&b| b < 0x80 && b != b'-')
 }
 
 /// Validates `ast` and builds the IR. The IR is complete only when no error was reported.
@@ -130,6 +153,7 @@ pub fn build(source: &str, ast: &SchemaAst, diagnostics: &mut Diagnostics) -> Sc
         relation_mode: config.datasource.as_ref().map_or(ir::RelationMode::ForeignKeys, |d| d.relation_mode),
         schemas: config.datasource.as_ref().map(|d| d.schemas.clone()).unwrap_or_default(),
         tops: FxHashMap::with_capacity_and_hasher(ast.items.len(), Default::default()),
+        first_field: FxHashMap::default(),
     };
     collect_names(ast, &mut cx);
     let enums: Vec<ir::Enum> = ast
@@ -219,6 +243,21 @@ fn collect_names<'a>(ast: &'a SchemaAst, cx: &mut Cx<'a, '_>) {
             None => {
                 cx.tops.insert(name.name.as_str(), top);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_ascii_without_dash;
+
+    #[test]
+    fn ascii_without_dash_matches_a_plain_scan() {
+        for text in
+            ["", "a", "abcdefgh", "abcdefghi", "abcdefg-", "abcdefgh-", "-", "a_b-c", "namé", "abcdefghé", "x-y"]
+        {
+            let plain = text.bytes().all(|b| b < 0x80 && b != b'-');
+            assert_eq!(is_ascii_without_dash(text.as_bytes()), plain, "{text}");
         }
     }
 }

@@ -6,6 +6,7 @@ use crate::ir::Text;
 use crate::ir::{self, Arity, Field, FieldType, Index, Model, PrimaryKey};
 use crate::span::Span;
 use crate::syntax::ast::{Attribute, EnumAst, ModelAst, ModelKind};
+use std::collections::hash_map::Entry;
 
 const BLOCK_ATTRIBUTES: [&str; 7] = ["id", "unique", "index", "map", "ignore", "fulltext", "schema"];
 
@@ -138,22 +139,28 @@ fn check_duplicate_block_attributes(attributes: &[Attribute], cx: &mut Cx<'_, '_
     }
 }
 
-pub(crate) fn model(ast: &ModelAst, cx: &mut Cx<'_, '_>) -> Model {
+pub(crate) fn model<'a>(ast: &'a ModelAst, cx: &mut Cx<'a, '_>) -> Model {
     let mut fields: Vec<Field> = Vec::with_capacity(ast.fields.len());
     let ignored = ast.attributes.iter().any(|a| a.name.name == "ignore");
+    cx.first_field.clear();
     for field_ast in &ast.fields {
-        if let Some(first) = ast.fields.iter().find(|f| f.name.name == field_ast.name.name) {
-            if !std::ptr::eq(first, field_ast) {
-                cx.diagnostics
-                    .error(
-                        "E0118",
-                        format!("field `{}` is defined twice in `{}`", field_ast.name.name, ast.name.name),
-                        field_ast.name.span,
-                    )
-                    .label("duplicate field")
-                    .secondary(first.name.span, "first defined here");
-                continue;
+        let first = match cx.first_field.entry(field_ast.name.name.as_str()) {
+            Entry::Occupied(first) => Some(*first.get()),
+            Entry::Vacant(slot) => {
+                slot.insert(field_ast);
+                None
             }
+        };
+        if let Some(first) = first {
+            cx.diagnostics
+                .error(
+                    "E0118",
+                    format!("field `{}` is defined twice in `{}`", field_ast.name.name, ast.name.name),
+                    field_ast.name.span,
+                )
+                .label("duplicate field")
+                .secondary(first.name.span, "first defined here");
+            continue;
         }
         if let Some(field) = fields::field(ast, ignored, field_ast, cx) {
             fields.push(field);
@@ -171,28 +178,30 @@ pub(crate) fn model(ast: &ModelAst, cx: &mut Cx<'_, '_>) -> Model {
         schema: None,
         kind: ast.kind.into(),
         primary_key: None,
-        uniques: Vec::new(),
-        indexes: Vec::new(),
+        // Sized up front (`@unique` fields are counted below, as they are pushed first).
+        uniques: Vec::with_capacity(count_block_attributes(ast, &["unique"])),
+        indexes: Vec::with_capacity(count_block_attributes(ast, &["index", "fulltext"])),
         ignored,
         documentation: crate::annotations::documentation(&ast.doc),
         annotations: Default::default(),
         span: ast.span,
         fields,
     };
-    let id_fields: Vec<&Field> = model.fields.iter().filter(|f| f.is_id).collect();
-    if id_fields.len() > 1 {
-        let spans: Vec<Span> = id_fields.iter().map(|f| f.span).collect();
+    model.uniques.reserve(model.fields.iter().filter(|f| f.is_unique).count());
+    let mut id_fields = model.fields.iter().filter(|f| f.is_id);
+    let (first_id, second_id) = (id_fields.next(), id_fields.next());
+    if let (Some(first), Some(second)) = (first_id, second_id) {
         cx.diagnostics
-            .error("E0163", format!("model `{}` marks more than one field with `@id`", model.name), spans[1])
+            .error("E0163", format!("model `{}` marks more than one field with `@id`", model.name), second.span)
             .label("second `@id`")
-            .secondary(spans[0], "first `@id`")
+            .secondary(first.span, "first `@id`")
             .help("for a compound primary key, use `@@id([a, b])` on the model");
     }
     // IR fields keep their AST field's span.
     let key = |field: &Field, attribute: &str| {
         ast.fields.iter().find(|f| f.span == field.span).map(|f| indexes::field_key(f, attribute)).unwrap_or_default()
     };
-    if let Some(id) = id_fields.first() {
+    if let Some(id) = first_id {
         if model.kind == ir::ModelKindIr::View {
             cx.diagnostics.error("E0180", "views cannot have primary keys", id.span).label("use `@unique` on a view");
         }
@@ -240,6 +249,11 @@ pub(crate) fn model(ast: &ModelAst, cx: &mut Cx<'_, '_>) -> Model {
             .help("add for example `id Int @id @default(autoincrement())`");
     }
     model
+}
+
+/// How many of the block's attributes are named one of `names`.
+fn count_block_attributes(ast: &ModelAst, names: &[&str]) -> usize {
+    ast.attributes.iter().filter(|a| names.contains(&a.name.name.as_str())).count()
 }
 
 /// An id, or a unique over required scalar fields (`Unsupported` ones do not count).

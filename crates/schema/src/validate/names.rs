@@ -10,6 +10,7 @@ use crate::ir::Text;
 use crate::ir::{Enum, Model, ModelKindIr, Provider, Relation};
 use crate::span::Span;
 use crate::syntax::ast::ModelAst;
+use std::collections::hash_map::Entry;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -19,11 +20,12 @@ enum Kind {
     ForeignKey,
 }
 
-struct Constraint {
-    name: Text,
+/// A named constraint, borrowing its names from the IR once they are resolved.
+struct Constraint<'a> {
+    name: &'a str,
     /// The database schema, which scopes every namespace.
-    schema: Text,
-    table: Text,
+    schema: &'a str,
+    table: &'a str,
     kind: Kind,
     span: Span,
 }
@@ -39,30 +41,38 @@ fn identifier_limit(provider: Provider) -> usize {
 }
 
 /// Prisma's derived constraint name: `{table}_{columns}_{suffix}`, with the part before
-/// the suffix cut so that the whole fits the database's identifier length.
-pub fn default_constraint_name(table: &str, columns: &[&str], suffix: &str, limit: usize) -> Text {
-    let mut prefix =
-        String::with_capacity(table.len() + columns.iter().map(|c| c.len() + 1).sum::<usize>() + suffix.len() + 1);
-    prefix.push_str(table);
+/// the suffix cut so that the whole fits the database's identifier length. Built in
+/// `scratch`, which the caller reuses: most such names then fit inline in a [`Text`] and
+/// need no allocation at all.
+pub fn default_constraint_name<'c>(
+    scratch: &mut String,
+    table: &str,
+    columns: impl Iterator<Item = &'c str>,
+    suffix: &str,
+    limit: usize,
+) -> Text {
+    scratch.clear();
+    scratch.push_str(table);
     for column in columns {
-        prefix.push('_');
-        prefix.push_str(column);
+        scratch.push('_');
+        scratch.push_str(column);
     }
     let room = limit.saturating_sub(suffix.len() + 1);
-    if prefix.len() > room {
+    if scratch.len() > room {
         let mut cut = room;
-        while !prefix.is_char_boundary(cut) {
+        while !scratch.is_char_boundary(cut) {
             cut -= 1;
         }
-        prefix.truncate(cut);
+        scratch.truncate(cut);
     }
-    prefix.push('_');
-    prefix.push_str(suffix);
-    Text::from(prefix)
+    scratch.push('_');
+    scratch.push_str(suffix);
+    Text::from(scratch.as_str())
 }
 
-fn columns<'a>(model: &'a Model, fields: &[Text]) -> Vec<&'a str> {
-    fields.iter().filter_map(|f| model.field(f)).map(|f| f.db_name.as_str()).collect()
+/// The column names of `fields` (names that are not fields of `model` are left out).
+fn columns<'a>(model: &'a Model, fields: &'a [Text]) -> impl Iterator<Item = &'a str> {
+    fields.iter().filter_map(|f| model.field(f)).map(|f| f.db_name.as_str())
 }
 
 fn name_span(asts: &[&ModelAst], name: &str) -> Span {
@@ -91,6 +101,9 @@ fn tables_and_columns(models: &[Model], asts: &[&ModelAst], cx: &mut Cx<'_, '_>)
         HashMap::with_capacity_and_hasher(models.len(), Default::default());
     let mut clashing = HashSet::default();
     let mut seen_names: HashSet<&str> = HashSet::with_capacity_and_hasher(models.len(), Default::default());
+    // Each model's columns by name, to find a column name used twice; one map for all
+    // models, cleared between them, rather than a list and a map per model.
+    let mut first_column: HashMap<&str, &crate::ir::Field> = HashMap::default();
 
     // A model whose name is taken twice is reported as such (E0110), not again here.
     let distinct = models.iter().filter(|m| seen_names.insert(m.name.as_str()));
@@ -109,22 +122,26 @@ fn tables_and_columns(models: &[Model], asts: &[&ModelAst], cx: &mut Cx<'_, '_>)
         } else {
             tables.insert(key, model);
         }
-        // Models are small: comparing with the earlier columns beats building a map.
-        let columns: Vec<&crate::ir::Field> = model.fields.iter().filter(|f| !f.is_relation()).collect();
-        for (i, field) in columns.iter().enumerate() {
-            if let Some(first) = columns[..i].iter().find(|f| f.db_name == field.db_name) {
-                cx.diagnostics
-                    .error(
-                        "E0170",
-                        format!(
-                            "fields `{}` and `{}` of `{}` both use the column `{}`",
-                            first.name, field.name, model.name, field.db_name
-                        ),
-                        field.span,
-                    )
-                    .label("column name already taken")
-                    .secondary(first.span, "taken here");
-            }
+        first_column.clear();
+        for field in model.fields.iter().filter(|f| !f.is_relation()) {
+            let first = match first_column.entry(field.db_name.as_str()) {
+                Entry::Occupied(first) => *first.get(),
+                Entry::Vacant(slot) => {
+                    slot.insert(field);
+                    continue;
+                }
+            };
+            cx.diagnostics
+                .error(
+                    "E0170",
+                    format!(
+                        "fields `{}` and `{}` of `{}` both use the column `{}`",
+                        first.name, field.name, model.name, field.db_name
+                    ),
+                    field.span,
+                )
+                .label("column name already taken")
+                .secondary(first.span, "taken here");
         }
         // Prisma compares a field's `@map` with the names of the fields declared after it.
         for (i, field) in model.fields.iter().enumerate().filter(|(_, f)| f.db_name != f.name) {
@@ -166,84 +183,115 @@ fn enum_names(enums: &[Enum], cx: &mut Cx<'_, '_>) {
     }
 }
 
-/// Every named constraint with its resolved name, written back into the IR.
-fn resolve_constraints(
-    models: &mut [Model],
-    relations: &mut [Relation],
+/// Every named constraint with its resolved name. The names Prisma derives are written
+/// into the IR first; the list then borrows them from it rather than copying each name,
+/// table and schema.
+fn resolve_constraints<'a>(
+    models: &'a mut [Model],
+    relations: &'a mut [Relation],
     provider: Provider,
     clashing_tables: &HashSet<Text>,
-) -> Vec<Constraint> {
+) -> Vec<Constraint<'a>> {
     let limit = identifier_limit(provider);
     let names_primary_keys = !matches!(provider, Provider::Mysql | Provider::Sqlite | Provider::Mongodb);
     let names_foreign_keys = !matches!(provider, Provider::Sqlite | Provider::Mongodb);
-    let mut out = Vec::with_capacity(
-        models.iter().map(|m| 1 + m.uniques.len() + m.indexes.len()).sum::<usize>() + relations.len(),
-    );
-    for model in models.iter_mut().filter(|m| m.kind == ModelKindIr::Model) {
-        if clashing_tables.contains(&model.db_name) {
-            continue;
-        }
-        let table = model.db_name.clone();
-        let schema = model.schema.clone().unwrap_or_default();
-        if let Some(pk) = &model.primary_key {
-            if names_primary_keys {
-                let name = pk.db_name.clone().unwrap_or_else(|| default_constraint_name(&table, &[], "pkey", limit));
-                out.push(Constraint {
-                    name,
-                    schema: schema.clone(),
-                    table: table.clone(),
-                    kind: Kind::PrimaryKey,
-                    span: pk.span,
-                });
-            }
-        }
+    let mut scratch = String::with_capacity(limit.min(256));
+    let named = |model: &Model| model.kind == ModelKindIr::Model && !clashing_tables.contains(&model.db_name);
+
+    for model in models.iter_mut().filter(|m| named(m)) {
+        let table = &model.db_name;
         if names_primary_keys {
             if let Some(pk) = model.primary_key.as_mut() {
-                pk.db_name.get_or_insert_with(|| default_constraint_name(&table, &[], "pkey", limit));
+                pk.db_name.get_or_insert_with(|| {
+                    default_constraint_name(&mut scratch, table, std::iter::empty(), "pkey", limit)
+                });
             }
         }
-        for (kind, suffix) in [(Kind::Unique, "key"), (Kind::Index, "idx")] {
-            let count = if kind == Kind::Unique { model.uniques.len() } else { model.indexes.len() };
-            for i in 0..count {
-                let index = if kind == Kind::Unique { &model.uniques[i] } else { &model.indexes[i] };
-                let name = index
-                    .db_name
-                    .clone()
-                    .unwrap_or_else(|| default_constraint_name(&table, &columns(model, &index.fields), suffix, limit));
-                out.push(Constraint {
-                    name: name.clone(),
-                    schema: schema.clone(),
-                    table: table.clone(),
-                    kind,
-                    span: index.span,
-                });
-                let index = if kind == Kind::Unique { &mut model.uniques[i] } else { &mut model.indexes[i] };
-                index.db_name = Some(name);
+        for (indexes, suffix) in [(&mut model.uniques, "key"), (&mut model.indexes, "idx")] {
+            for index in indexes.iter_mut() {
+                if index.db_name.is_none() {
+                    let columns = index.fields.iter().filter_map(|f| model.fields.iter().find(|c| c.name == f));
+                    let name = default_constraint_name(
+                        &mut scratch,
+                        table,
+                        columns.map(|c| c.db_name.as_str()),
+                        suffix,
+                        limit,
+                    );
+                    index.db_name = Some(name);
+                }
             }
         }
     }
-    for relation in relations.iter_mut().filter(|r| !r.fields.is_empty()) {
-        let Some(model) = models.iter().find(|m| m.name == relation.referencing.model) else { continue };
-        let span = model.field(&relation.referencing.field).map_or(model.span, |f| f.span);
-        // SQLite foreign keys have no name (relation resolution reports a `map:`).
-        if !names_foreign_keys {
-            continue;
+    // The model holding each relation's foreign key, where it is named: SQLite foreign
+    // keys have no name (relation resolution reports a `map:`). Found once, by a map
+    // from model names (the first model of a name, as a scan would find).
+    let mut model_index: HashMap<&str, usize> = HashMap::with_capacity_and_hasher(models.len(), Default::default());
+    for (i, model) in models.iter().enumerate() {
+        model_index.entry(model.name.as_str()).or_insert(i);
+    }
+    let relation_models: Vec<Option<usize>> = relations
+        .iter()
+        .map(|relation| {
+            if relation.fields.is_empty() || !names_foreign_keys {
+                return None;
+            }
+            let model = *model_index.get(relation.referencing.model.as_str())?;
+            (!clashing_tables.contains(&models[model].db_name)).then_some(model)
+        })
+        .collect();
+    drop(model_index);
+    for (relation, model) in relations.iter_mut().zip(&relation_models) {
+        if let Some(model) = model.map(|m| &models[m]) {
+            if relation.db_name.is_none() {
+                relation.db_name = Some(default_constraint_name(
+                    &mut scratch,
+                    &model.db_name,
+                    columns(model, &relation.fields),
+                    "fkey",
+                    limit,
+                ));
+            }
         }
-        if clashing_tables.contains(&model.db_name) {
-            continue;
+    }
+
+    let (models, relations) = (&*models, &*relations);
+    let mut out = Vec::with_capacity(
+        models.iter().map(|m| 1 + m.uniques.len() + m.indexes.len()).sum::<usize>() + relations.len(),
+    );
+    for model in models.iter().filter(|m| named(m)) {
+        let table = model.db_name.as_str();
+        let schema = model.schema.as_deref().unwrap_or_default();
+        let constraint = |name: &'a Option<Text>, kind, span| Constraint {
+            name: name.as_deref().unwrap_or_default(),
+            schema,
+            table,
+            kind,
+            span,
+        };
+        if let Some(pk) = model.primary_key.as_ref().filter(|_| names_primary_keys) {
+            out.push(constraint(&pk.db_name, Kind::PrimaryKey, pk.span));
         }
-        let name = relation.db_name.clone().unwrap_or_else(|| {
-            default_constraint_name(&model.db_name, &columns(model, &relation.fields), "fkey", limit)
-        });
-        let schema = model.schema.clone().unwrap_or_default();
-        out.push(Constraint { name: name.clone(), schema, table: model.db_name.clone(), kind: Kind::ForeignKey, span });
-        relation.db_name = Some(name);
+        out.extend(model.uniques.iter().map(|u| constraint(&u.db_name, Kind::Unique, u.span)));
+        out.extend(model.indexes.iter().map(|i| constraint(&i.db_name, Kind::Index, i.span)));
+    }
+    for (relation, model) in relations.iter().zip(&relation_models) {
+        if let Some(model) = model.map(|m| &models[m]) {
+            let span = model.field(&relation.referencing.field).map_or(model.span, |f| f.span);
+            out.push(Constraint {
+                name: relation.db_name.as_deref().unwrap_or_default(),
+                schema: model.schema.as_deref().unwrap_or_default(),
+                table: &model.db_name,
+                kind: Kind::ForeignKey,
+                span,
+            });
+        }
     }
     out
 }
 
 /// Whether the database keeps `a` and `b` in one namespace, and which one (for the message).
-fn shared_namespace(a: &Constraint, b: &Constraint, provider: Provider) -> Option<&'static str> {
+fn shared_namespace(a: &Constraint<'_>, b: &Constraint<'_>, provider: Provider) -> Option<&'static str> {
     if a.schema != b.schema {
         return None;
     }
@@ -267,12 +315,12 @@ fn shared_namespace(a: &Constraint, b: &Constraint, provider: Provider) -> Optio
 
 /// Where the database keeps constraint names in one namespace, two equal names clash.
 /// Names are looked up once each; the rare equal names are then compared pairwise.
-fn report_clashes(constraints: &[Constraint], provider: Provider, cx: &mut Cx<'_, '_>) {
+fn report_clashes(constraints: &[Constraint<'_>], provider: Provider, cx: &mut Cx<'_, '_>) {
     // name -> the latest constraint with it; `previous[i]` chains to the one before.
     let mut latest: HashMap<&str, usize> = HashMap::with_capacity_and_hasher(constraints.len(), Default::default());
     let mut previous: Vec<Option<usize>> = Vec::with_capacity(constraints.len());
     for (i, c) in constraints.iter().enumerate() {
-        let before = latest.insert(c.name.as_str(), i);
+        let before = latest.insert(c.name, i);
         previous.push(before);
         let earlier = std::iter::successors(before, |&j| previous[j]);
         let clash = earlier.into_iter().find_map(|j| shared_namespace(&constraints[j], c, provider).map(|n| (j, n)));
@@ -289,10 +337,12 @@ fn report_clashes(constraints: &[Constraint], provider: Provider, cx: &mut Cx<'_
 
 #[cfg(test)]
 mod tests {
-    use super::default_constraint_name;
-
     #[test]
     fn derived_names_follow_prisma() {
+        let mut scratch = String::new();
+        let mut default_constraint_name = |table, columns: &[&str], suffix, limit| {
+            super::default_constraint_name(&mut scratch, table, columns.iter().copied(), suffix, limit)
+        };
         assert_eq!(default_constraint_name("User", &[], "pkey", 63), "User_pkey");
         assert_eq!(default_constraint_name("Post", &["authorId"], "fkey", 63), "Post_authorId_fkey");
         assert_eq!(default_constraint_name("User", &["first", "last"], "key", 63), "User_first_last_key");

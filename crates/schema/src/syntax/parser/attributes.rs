@@ -63,10 +63,10 @@ impl Parser<'_, '_> {
         close: TokenKind,
         trailing_comma_ok: bool,
     ) -> (Vec<Argument>, Span, bool) {
-        let mut args = Vec::new();
         if let Some(t) = self.eat(close) {
-            return (args, t.span, true);
+            return (Vec::new(), t.span, true);
         }
+        let mut args = Vec::with_capacity(self.list_len_hint());
         loop {
             match self.argument() {
                 Some(arg) => args.push(arg),

@@ -73,6 +73,31 @@ impl<'s, 'd> Parser<'s, 'd> {
         }
     }
 
+    /// At most how many items the list that starts at the current token holds: the commas
+    /// at its own depth plus one, up to its closer or the end of the line. A capacity hint:
+    /// growing a list on its first push costs more than allocating it at its size.
+    fn list_len_hint(&self) -> usize {
+        let mut depth = 0usize;
+        let mut items = 1;
+        for token in self.tokens.get(self.pos..).unwrap_or_default() {
+            match token.kind {
+                TokenKind::LParen | TokenKind::LBracket => depth += 1,
+                TokenKind::RParen | TokenKind::RBracket if depth == 0 => break,
+                TokenKind::RParen | TokenKind::RBracket => depth -= 1,
+                TokenKind::Comma if depth == 0 => items += 1,
+                TokenKind::Newline | TokenKind::LBrace | TokenKind::RBrace => break,
+                _ => {}
+            }
+        }
+        items
+    }
+
+    /// How many `kind` tokens the rest of the current line holds (a capacity hint too).
+    fn count_on_line(&self, kind: TokenKind) -> usize {
+        let rest = self.tokens.get(self.pos..).unwrap_or_default();
+        rest.iter().take_while(|t| t.kind != TokenKind::Newline).filter(|t| t.kind == kind).count()
+    }
+
     fn text(&self, token: Token) -> &'s str {
         token.span.slice(self.source)
     }
@@ -121,7 +146,17 @@ impl<'s, 'd> Parser<'s, 'd> {
     }
 
     /// The end of the line must come next (or the block's `}` on the next token).
+    // Inlined: every field and attribute line ends here, nearly always well.
+    #[inline]
     fn expect_line_end(&mut self, what: &str) {
+        match self.peek_kind() {
+            None => {}
+            Some(TokenKind::Newline) => self.pos += 1,
+            Some(_) => self.line_end_missing(what),
+        }
+    }
+
+    fn line_end_missing(&mut self, what: &str) {
         match self.peek_kind() {
             None | Some(TokenKind::Newline) => {
                 self.bump();

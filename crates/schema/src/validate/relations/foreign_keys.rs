@@ -18,8 +18,8 @@ pub(super) fn foreign_key(
     let own = &models[rel.model];
     let relation_field = &own.fields[rel.field];
     let target = rel.target_index.and_then(|i| models.get(i));
-    let fields = rel.fields.clone().unwrap_or_default();
-    let references = rel.references.clone().unwrap_or_default();
+    let fields: &[(Text, crate::Span)] = rel.fields.as_deref().unwrap_or_default();
+    let references: &[(Text, crate::Span)] = rel.references.as_deref().unwrap_or_default();
     if rel.fields.is_some() != rel.references.is_some() {
         let (missing, present) = if rel.fields.is_some() { ("references", "fields") } else { ("fields", "references") };
         cx.diagnostics
@@ -44,8 +44,8 @@ pub(super) fn foreign_key(
             )
             .label("each field must match one referenced field");
     }
-    let mut own_fields: Vec<Option<&Field>> = Vec::new();
-    for (name, span) in &fields {
+    let mut own_fields: Vec<Option<&Field>> = Vec::with_capacity(fields.len());
+    for (name, span) in fields {
         let field = own.field(name);
         match field {
             None => {
@@ -64,8 +64,8 @@ pub(super) fn foreign_key(
         own_fields.push(field.filter(|f| !f.is_relation()));
     }
     if let Some(target) = target {
-        let mut target_fields = Vec::new();
-        for (name, span) in &references {
+        let mut target_fields = Vec::with_capacity(references.len());
+        for (name, span) in references {
             match target.field(name) {
                 Some(f) if !f.is_relation() => target_fields.push(Some(f)),
                 Some(_) => {
@@ -91,13 +91,12 @@ pub(super) fn foreign_key(
                 }
             }
         }
-        let referenced: Vec<Text> = references.iter().map(|(n, _)| n.clone()).collect();
         let is_unique = target
             .primary_key
             .iter()
             .map(|p| &p.fields)
             .chain(target.uniques.iter().map(|u| &u.fields))
-            .any(|u| same_set(u, &referenced));
+            .any(|u| same_set(u, references));
         if !references.is_empty() && target_fields.iter().all(Option::is_some) && !is_unique {
             cx.diagnostics
                 .error(
@@ -105,10 +104,14 @@ pub(super) fn foreign_key(
                     format!("`references` must name a unique criterion of `{}`", target.name),
                     references[0].1.to(references[references.len() - 1].1),
                 )
-                .label(format!("`{}` is not an id or unique in `{}`", referenced.join(", "), target.name))
+                .label(format!(
+                    "`{}` is not an id or unique in `{}`",
+                    references.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", "),
+                    target.name
+                ))
                 .help("reference the id, or fields marked `@unique` / covered by `@@unique`");
         }
-        for ((own_field, target_field), (name, span)) in own_fields.iter().zip(&target_fields).zip(&fields) {
+        for ((own_field, target_field), (name, span)) in own_fields.iter().zip(&target_fields).zip(fields) {
             if let (Some(a), Some(b)) = (own_field, target_field) {
                 if a.ty != b.ty {
                     cx.diagnostics

@@ -49,8 +49,10 @@ impl RelField {
 pub(crate) fn resolve(asts: &[&ModelAst], models: &mut [Model], cx: &mut Cx<'_, '_>) -> Vec<Relation> {
     let rel_fields = collect(asts, models, cx);
     // Group by (the two models, sorted; relation name), in the order of the source.
-    let mut group_of: FxHashMap<(Text, Text, Text), usize> = FxHashMap::default();
-    let mut groups: Vec<((Text, Text, Text), Vec<usize>)> = Vec::new();
+    // Sized up front: these lists hold large items, and growing them copied each one again.
+    let mut group_of: FxHashMap<(Text, Text, Text), usize> =
+        FxHashMap::with_capacity_and_hasher(rel_fields.len(), Default::default());
+    let mut groups: Vec<((Text, Text, Text), Vec<usize>)> = Vec::with_capacity(rel_fields.len());
     for (i, f) in rel_fields.iter().enumerate() {
         let own = models[f.model].name.clone();
         let (a, b) = if own <= f.target { (own, f.target.clone()) } else { (f.target.clone(), own) };
@@ -62,8 +64,8 @@ pub(crate) fn resolve(asts: &[&ModelAst], models: &mut [Model], cx: &mut Cx<'_, 
         }
         groups[group].1.push(i);
     }
-    let mut relations = Vec::new();
-    let mut assignments: Vec<(usize, usize, usize)> = Vec::new();
+    let mut relations = Vec::with_capacity(groups.len());
+    let mut assignments: Vec<(usize, usize, usize)> = Vec::with_capacity(2 * groups.len());
     for ((a, b, name), members) in groups {
         if members.iter().any(|&i| rel_fields[i].malformed) {
             continue;
@@ -92,7 +94,8 @@ pub(crate) fn resolve(asts: &[&ModelAst], models: &mut [Model], cx: &mut Cx<'_, 
 }
 
 fn collect(asts: &[&ModelAst], models: &[Model], cx: &mut Cx<'_, '_>) -> Vec<RelField> {
-    let mut out = Vec::new();
+    let relation_fields = models.iter().flat_map(|m| &m.fields).filter(|f| f.is_relation()).count();
+    let mut out = Vec::with_capacity(relation_fields);
     let ignored: FxHashSet<&str> = models.iter().filter(|m| m.ignored).map(|m| m.name.as_str()).collect();
     let index: FxHashMap<&str, usize> = models.iter().enumerate().map(|(i, m)| (m.name.as_str(), i)).collect();
     for (mi, (ast, model)) in asts.iter().zip(models).enumerate() {
@@ -206,13 +209,12 @@ fn read_relation_attribute(
     }
     rel.fk_written = a.get("fields").is_some() || a.get("references").is_some();
     // An empty list is as good as none: the relation still lacks its key.
-    let owned = |names: Vec<(&str, Span)>| names.into_iter().map(|(n, s)| (Text::from(n), s)).collect::<Vec<_>>();
-    rel.fields =
-        a.get("fields").map(|e| owned(args::field_names(e, "`fields`", cx.diagnostics))).filter(|f| !f.is_empty());
-    rel.references = a
-        .get("references")
-        .map(|e| owned(args::field_names(e, "`references`", cx.diagnostics)))
-        .filter(|f| !f.is_empty());
+    let mut owned = |list: &Expr, what: &str| {
+        let items = list.as_list().iter();
+        items.filter_map(|item| args::field_name(item, what, cx.diagnostics)).map(|(n, s)| (Text::from(n), s)).collect()
+    };
+    rel.fields = a.get("fields").map(|e| owned(e, "`fields`")).filter(|f: &Vec<_>| !f.is_empty());
+    rel.references = a.get("references").map(|e| owned(e, "`references`")).filter(|f: &Vec<_>| !f.is_empty());
     rel.on_delete = a.get("onDelete").and_then(|e| action(e, cx));
     rel.on_update = a.get("onUpdate").and_then(|e| action(e, cx));
     rel
@@ -486,6 +488,7 @@ fn no_actions(f: &RelField, other: Option<&RelField>, models: &[Model], cx: &mut
     }
 }
 
-pub(super) fn same_set(a: &[Text], b: &[Text]) -> bool {
-    a.len() == b.len() && a.iter().all(|x| b.contains(x))
+/// Whether the names `a` and the names in `b` (with their spans) are the same set.
+pub(super) fn same_set(a: &[Text], b: &[(Text, Span)]) -> bool {
+    a.len() == b.len() && a.iter().all(|x| b.iter().any(|(n, _)| n == x))
 }
