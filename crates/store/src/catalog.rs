@@ -386,7 +386,14 @@ fn add_foreign_keys(schema: &Schema, dialect: Dialect, tables: &mut [Table]) {
         let columns: Vec<String> = relation.fields.iter().map(|f| column_of(referencing, f)).collect();
         let column_refs: Vec<&str> = columns.iter().map(String::as_str).collect();
         let name = relation.db_name.as_ref().map(ToString::to_string).unwrap_or_else(|| {
-            default_constraint_name(&referencing.db_name, &column_refs, "fkey", usize::MAX).to_string()
+            default_constraint_name(
+                &mut String::new(),
+                &referencing.db_name,
+                column_refs.iter().copied(),
+                "fkey",
+                usize::MAX,
+            )
+            .to_string()
         });
         // Prisma's defaults: a required relation restricts deletes, an optional one sets null.
         let optional = relation.fields.iter().any(|f| referencing.field(f).is_some_and(|f| f.arity == Arity::Optional));
