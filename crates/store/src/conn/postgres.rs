@@ -13,7 +13,13 @@ use postgres::{Client, NoTls};
 
 pub struct PgConn {
     client: Client,
+    /// Prepared statements by SQL text: the API sends the same few shapes again and again,
+    /// and preparing costs a round trip.
+    statements: std::collections::HashMap<String, postgres::Statement>,
 }
+
+/// Statements kept prepared per connection (the cache is cleared when full).
+const STATEMENT_CACHE: usize = 256;
 
 impl PgConn {
     /// Connects on a thread of its own: the synchronous client drives a private runtime,
@@ -26,7 +32,7 @@ impl PgConn {
         let mut client = connected.map_err(classify)?;
         // Timestamps are read and written in UTC, whatever the server's default.
         client.batch_execute("SET TIME ZONE 'UTC'; SET bytea_output = 'hex'").map_err(classify)?;
-        Ok(PgConn { client })
+        Ok(PgConn { client, statements: std::collections::HashMap::new() })
     }
 }
 
@@ -52,6 +58,18 @@ impl PgConn {
     fn params(params: &[Value]) -> Vec<Option<String>> {
         params.iter().map(text).collect()
     }
+
+    fn statement(&mut self, sql: &str) -> Result<postgres::Statement, DbError> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client.prepare(sql).map_err(classify)?;
+        if self.statements.len() >= STATEMENT_CACHE {
+            self.statements.clear();
+        }
+        self.statements.insert(sql.to_string(), statement.clone());
+        Ok(statement)
+    }
 }
 
 impl Conn for PgConn {
@@ -62,7 +80,8 @@ impl Conn for PgConn {
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
         let texts = PgConn::params(params);
         let refs: Vec<&(dyn ToSql + Sync)> = texts.iter().map(|t| t as &(dyn ToSql + Sync)).collect();
-        let rows = self.client.query(sql, &refs).map_err(classify)?;
+        let statement = self.statement(sql)?;
+        let rows = self.client.query(&statement, &refs).map_err(classify)?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let mut values = Vec::with_capacity(row.len());
@@ -93,10 +112,15 @@ impl Conn for PgConn {
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
         let texts = PgConn::params(params);
         let refs: Vec<&(dyn ToSql + Sync)> = texts.iter().map(|t| t as &(dyn ToSql + Sync)).collect();
-        self.client.execute(sql, &refs).map_err(classify)
+        let statement = self.statement(sql)?;
+        self.client.execute(&statement, &refs).map_err(classify)
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), DbError> {
+        // DDL can change what a prepared statement's plan depends on.
+        if !matches!(sql, "BEGIN" | "COMMIT" | "ROLLBACK") && !sql.starts_with("BEGIN ") {
+            self.statements.clear();
+        }
         self.client.batch_execute(sql).map_err(classify)
     }
 }
