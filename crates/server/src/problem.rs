@@ -79,7 +79,7 @@ impl From<StoreError> for Problem {
                 Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the server is shutting down")
             }
             StoreError::Closed(ssot_store::conn::PoolClosed::Panicked) => {
-                tracing::error!("a database job panicked; its transaction was rolled back");
+                tracing::error!(request_id = %crate::request_id(), "a database job panicked; its transaction was rolled back");
                 Problem::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",
@@ -88,7 +88,7 @@ impl From<StoreError> for Problem {
             }
             StoreError::Database(error) => {
                 // The database's own message can name tables and SQL: logged, not shown.
-                tracing::error!(%error, "database error");
+                tracing::error!(request_id = %crate::request_id(), %error, "database error");
                 Problem::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",

@@ -27,10 +27,12 @@ impl Sql {
         self
     }
 
-    /// `alias."column"`.
+    /// `alias."column"`, or `"column"` without an alias.
     pub fn column(&mut self, alias: &str, column: &str) -> &mut Sql {
-        self.text.push_str(alias);
-        self.text.push('.');
+        if !alias.is_empty() {
+            self.text.push_str(alias);
+            self.text.push('.');
+        }
         push_quoted(&mut self.text, column);
         self
     }

@@ -91,6 +91,12 @@ impl Conn for SqliteConn {
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), DbError> {
+        // Every request begins and ends a transaction: keep those statements prepared.
+        if matches!(sql, "BEGIN" | "BEGIN IMMEDIATE" | "COMMIT" | "ROLLBACK") {
+            let mut stmt = self.conn.prepare_cached(sql).map_err(classify)?;
+            stmt.raw_execute().map_err(classify)?;
+            return Ok(());
+        }
         self.conn.execute_batch(sql).map_err(classify)
     }
 }

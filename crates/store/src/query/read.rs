@@ -27,7 +27,7 @@ pub struct Page {
 }
 
 /// Every scalar column of `entity` as `c0, c1, ...`, in a form [`decode`] reads.
-fn write_columns(sql: &mut Sql, entity: &Entity, alias: &str) {
+pub(crate) fn write_columns(sql: &mut Sql, entity: &Entity, alias: &str) {
     for (i, f) in entity.fields.iter().enumerate() {
         if i > 0 {
             sql.push(", ");
@@ -412,16 +412,22 @@ fn shape(
             let value = if r.list { Json::Array(children) } else { children.into_iter().next().unwrap_or(Json::Null) };
             object.insert(r.name.clone(), value);
         }
-        let mut raw = row.raw;
-        let mut fields = Map::with_capacity(selection.fields.len());
-        for &f in &selection.fields {
-            let value = std::mem::replace(&mut raw[f], Value::Null);
-            fields.insert(entity.fields[f].name.clone(), decode(&entity.fields[f], &es.enums, value));
-        }
+        let mut fields = scalar_fields(es, model, &selection.fields, row.raw);
         fields.extend(object);
         out.push(Json::Object(fields));
     }
     Ok(out)
+}
+
+/// The selected scalar fields of a raw row (every column, in field order), decoded.
+pub fn scalar_fields(es: &Entities, model: usize, selected: &[usize], mut raw: Row) -> Map<String, Json> {
+    let entity = &es.entities[model];
+    let mut fields = Map::with_capacity(selected.len());
+    for &f in selected {
+        let value = std::mem::replace(&mut raw[f], Value::Null);
+        fields.insert(entity.fields[f].name.clone(), decode(&entity.fields[f], &es.enums, value));
+    }
+    fields
 }
 
 /// The raw values of `fields` in the row with these unique values (for writes that need

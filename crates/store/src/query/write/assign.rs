@@ -15,15 +15,8 @@ pub(super) fn write_value(sql: &mut Sql, field: &crate::entity::ScalarField, val
 }
 
 pub(super) fn write_returning(sql: &mut Sql, entity: &Entity) {
-    for (i, f) in entity.fields.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.ident(&f.column);
-        if sql.dialect == Dialect::Postgres {
-            sql.push("::text");
-        }
-    }
+    // The same column forms as reads, so one decoder serves both.
+    crate::query::read::write_columns(sql, entity, "");
 }
 
 /// Defaults for fields a create leaves out; errors for required fields with none.

@@ -57,7 +57,12 @@ pub fn create(
     data: &Json,
     selection: &Selection,
 ) -> Result<Json, StoreError> {
-    let key = insert(conn, es, model, data, "data", &[])?;
+    let (key, row) = insert_returning(conn, es, model, data, "data", &[])?;
+    if selection.relations.is_empty() {
+        // The inserted row, as returned, is final: nested writes run before it (to rows
+        // it points at) or after it (to rows that point at it), never to its own columns.
+        return Ok(Json::Object(crate::query::read::scalar_fields(es, model, &selection.fields, row)));
+    }
     get(conn, es, model, &key, selection)?.ok_or_else(|| StoreError::NotFound("the created row is gone".into()))
 }
 
@@ -70,6 +75,18 @@ pub fn insert(
     path: &str,
     fixed: &[(usize, Value)],
 ) -> Result<Key, StoreError> {
+    insert_returning(conn, es, model, data, path, fixed).map(|(key, _)| key)
+}
+
+/// [`insert`], also returning the inserted row's columns as stored.
+fn insert_returning(
+    conn: &mut dyn Conn,
+    es: &Entities,
+    model: usize,
+    data: &Json,
+    path: &str,
+    fixed: &[(usize, Value)],
+) -> Result<(Key, Row), StoreError> {
     let entity = &es.entities[model];
     let data = object(data, path)?;
     let mut errors = Vec::new();
@@ -152,7 +169,8 @@ pub fn insert(
     for (r, value, here) in after {
         relate(conn, es, model, &row, r, value, &here, false)?;
     }
-    Ok(entity.id.iter().map(|&f| (f, row[f].clone())).collect())
+    let key = entity.id.iter().map(|&f| (f, row[f].clone())).collect();
+    Ok((key, row))
 }
 
 /// Updates the row with `unique` from `data`; returns it shaped by `selection`.
