@@ -139,11 +139,10 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
                 url.redacted()
             ),
             DatabaseUrl::Postgres(_) => bail!(
-                "the database {} does not match the schema ({} steps to go); run `ssot migrate {} --database {}` first (add --print to see the SQL)",
+                "the database {} does not match the schema ({} steps to go); run `ssot migrate {} --database <the same URL>` first (add --print to see the SQL)",
                 url.redacted(),
                 plan.steps.len() + usize::from(!plan.changelog.is_empty()),
-                path.display(),
-                url.redacted()
+                path.display()
             ),
         }
     }

@@ -218,6 +218,22 @@ fn a_database_prisma_created_is_recognised() {
 }
 
 #[test]
+fn tables_in_several_postgres_schemas() {
+    let Some(db) = Db::postgres("multischema") else { return };
+    let out = db.migrate("multischema.prisma", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let steps = text(&out.stdout);
+    assert!(steps.contains("create schema auth") && steps.contains("create schema base"), "{steps}");
+    assert_eq!(
+        db.count(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'auth' AND table_name = 'Account'"
+        ),
+        1
+    );
+    assert!(text(&db.migrate("multischema.prisma", &[]).stdout).contains("already up to date"));
+}
+
+#[test]
 fn serve_refuses_a_postgres_database_that_does_not_match() {
     let Some(db) = Db::postgres("serve_refuses") else { return };
     let schema = db.schema("v1.prisma");

@@ -65,6 +65,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/openapi.json", get(openapi_json))
         .route("/api/{*path}", any(resource))
         .fallback(|| async { Problem::not_found("no such route; the API is under /api") })
+        .method_not_allowed_fallback(|method: Method| async move {
+            Problem::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", format!("{method} is not allowed here"))
+        })
         .layer(axum::middleware::from_fn_with_state(Arc::clone(&app), observe))
         .with_state(app)
 }
@@ -203,6 +206,8 @@ async fn handle(
     let store = &app.store;
     let result = if op.writes() {
         store.write(move |conn, es| operation::run(conn, es, &op)).await
+    } else if op.single_statement() {
+        store.read_single(move |conn, es| operation::run(conn, es, &op)).await
     } else {
         store.read(move |conn, es| operation::run(conn, es, &op)).await
     };

@@ -43,6 +43,15 @@ impl Operation {
         }
     }
 
+    /// Whether the operation is one statement (it then needs no transaction of its own).
+    pub fn single_statement(&self) -> bool {
+        match self {
+            Operation::Get { selection, .. } => selection.relations.is_empty(),
+            Operation::Count { .. } => true,
+            _ => false,
+        }
+    }
+
     pub fn writes(&self) -> bool {
         !matches!(self, Operation::List { .. } | Operation::Get { .. } | Operation::Count { .. })
     }

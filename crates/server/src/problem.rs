@@ -21,12 +21,9 @@ impl Problem {
 
     pub fn bad_request(path: impl Into<String>, message: impl Into<String>) -> Problem {
         let error = FieldError::new(path, message);
-        Problem {
-            status: StatusCode::BAD_REQUEST,
-            code: "invalid_request",
-            detail: format!("{}: {}", error.path, error.message),
-            errors: vec![error],
-        }
+        let detail =
+            if error.path.is_empty() { error.message.clone() } else { format!("{}: {}", error.path, error.message) };
+        Problem { status: StatusCode::BAD_REQUEST, code: "invalid_request", detail, errors: vec![error] }
     }
 
     pub fn not_found(detail: impl Into<String>) -> Problem {

@@ -220,10 +220,10 @@ pub fn column_of(model: &Model, field: &str) -> String {
 fn column_type(schema: &Schema, field: &ssot_schema::ir::Field, dialect: Dialect, autoincrement: bool) -> String {
     let base = match (&field.ty, dialect) {
         (FieldType::Unsupported { db_type }, _) => db_type.to_string(),
-        (FieldType::Enum { name }, Dialect::Postgres) => {
-            let db_name = schema.enums.iter().find(|e| e.name == *name).map_or(name.as_str(), |e| e.db_name.as_str());
-            crate::dialect::quote(db_name)
-        }
+        (FieldType::Enum { name }, Dialect::Postgres) => match schema.enums.iter().find(|e| e.name == *name) {
+            Some(e) => crate::dialect::qualified(e.schema.as_deref(), &e.db_name),
+            None => crate::dialect::quote(name),
+        },
         (FieldType::Enum { .. }, Dialect::Sqlite) => "TEXT".to_string(),
         (FieldType::Scalar { scalar }, Dialect::Postgres) => match &field.native_type {
             Some(native) => postgres_native_type(&native.name, &native.args, autoincrement),

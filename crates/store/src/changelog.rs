@@ -193,7 +193,7 @@ pub fn prune(conn: &mut dyn crate::conn::Conn, max_age_ms: i64, max_count: i64) 
     let _ = p1;
     let sql = format!(
         "DELETE FROM {table} WHERE \"seq\" < (SELECT MAX(\"seq\") FROM {table}) \
-         AND (\"at\" < {cutoff} OR \"seq\" <= (SELECT MAX(\"seq\") FROM {table}) - {p2})"
+         AND (\"at\" < {cutoff} OR \"seq\" <= COALESCE((SELECT \"seq\" FROM {table} ORDER BY \"seq\" DESC LIMIT 1 OFFSET {p2}), 0))"
     );
     Ok(conn.execute(&sql, &[Value::Int(max_age_ms), Value::Int(max_count)])?)
 }

@@ -50,12 +50,36 @@ impl DatabaseUrl {
     }
 }
 
+/// `postgres://user:***@host/db?sslmode=require&password=***`.
 fn redact_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
-    let Some((credentials, host)) = rest.split_once('@') else { return url.to_string() };
-    match credentials.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_string(),
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let base = match base.split_once("://").and_then(|(scheme, rest)| Some((scheme, rest.split_once('@')?))) {
+        Some((scheme, (credentials, host))) => match credentials.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => base.to_string(),
+        },
+        None => base.to_string(),
+    };
+    let Some(query) = query else { return base };
+    let params: Vec<String> = query
+        .split('&')
+        .map(|p| match p.split_once('=') {
+            Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+            _ => p.to_string(),
+        })
+        .collect();
+    format!("{base}?{}", params.join("&"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_password;
+
+    #[test]
+    fn passwords_never_show() {
+        assert_eq!(redact_password("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact_password("postgres://u@h/db?password=secret&x=1"), "postgres://u@h/db?password=***&x=1");
+        assert_eq!(redact_password("postgres://h/db"), "postgres://h/db");
     }
 }
 
@@ -134,6 +158,16 @@ impl Store {
     ) -> Result<T, StoreError> {
         let entities = Arc::clone(&self.entities);
         self.pool.read(move |conn| transaction(conn, false, |conn| f(conn, &entities))).await?
+    }
+
+    /// Runs `f` on a reader without a transaction: for work that is one statement, which
+    /// reads one snapshot by itself (a get by id, a count).
+    pub async fn read_single<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn Conn, &Entities) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let entities = Arc::clone(&self.entities);
+        self.pool.read(move |conn| f(conn, &entities)).await?
     }
 
     /// Runs `f` in a write transaction: all of it commits, or none of it.

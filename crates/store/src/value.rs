@@ -180,8 +180,17 @@ pub fn decode_one(kind: Kind, enums: &[EnumDef], value: Value) -> Json {
         (ScalarType::Bytes, Value::Bytes(b)) => Json::String(BASE64.encode(b)),
         (ScalarType::Bytes, Value::Text(t)) => unhex(&t).map_or(Json::String(t), |b| Json::String(BASE64.encode(b))),
         (ScalarType::Int, Value::Text(t)) => t.parse::<i64>().map_or(Json::String(t), Json::from),
+        // PostgreSQL pads to the column's scale (`12.500…0`); Prisma shows `12.5`.
+        (ScalarType::Decimal, Value::Text(t)) => Json::String(trim_decimal(t)),
         (_, other) => text_of(other).map_or(Json::Null, Json::String),
     }
+}
+
+fn trim_decimal(text: String) -> String {
+    if !text.contains('.') || text.contains(['e', 'E']) {
+        return text;
+    }
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 fn text_of(value: Value) -> Option<String> {

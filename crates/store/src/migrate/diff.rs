@@ -34,13 +34,23 @@ pub fn normalize_type(sql_type: &str, dialect: Dialect) -> String {
         return sql_type.trim().to_ascii_uppercase();
     }
     let t = sql_type.trim();
+    // `format_type` leaves out the schema when it is on the search path (`public`).
+    let t = t.strip_prefix("\"public\".").or_else(|| t.strip_prefix("public.")).unwrap_or(t);
     if let Some(element) = t.strip_suffix("[]") {
         return format!("{}[]", normalize_type(element, dialect));
     }
-    if let Some(inner) = t.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
-        // `format_type` quotes a name only when it must.
-        let plain = inner.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-        return if plain { inner.to_string() } else { t.to_string() };
+    if t.contains('"') {
+        // A (schema-qualified) type name: `format_type` quotes each part only when it must.
+        return t
+            .split('.')
+            .map(|part| match part.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+                Some(inner) if inner.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') => {
+                    inner
+                }
+                _ => part,
+            })
+            .collect::<Vec<_>>()
+            .join(".");
     }
     let mut lower = t.to_ascii_lowercase();
     // Already in `format_type`'s words: `timestamp(3) without time zone`.
@@ -96,6 +106,34 @@ pub fn diff(want: &Catalog, have: &Catalog) -> Vec<Step> {
         have.tables.iter().find(|h| h.name == t.name && same_schema(h.schema.as_deref(), t.schema.as_deref(), dialect))
     };
 
+    // Schemas (`@@schema`) of the tables and enums still to create.
+    let mut schemas: Vec<&str> = want
+        .tables
+        .iter()
+        .filter(|t| find(t).is_none())
+        .filter_map(|t| t.schema.as_deref())
+        .chain(
+            want.enums
+                .iter()
+                .filter(|e| {
+                    !have
+                        .enums
+                        .iter()
+                        .any(|h| h.name == e.name && same_schema(h.schema.as_deref(), e.schema.as_deref(), dialect))
+                })
+                .filter_map(|e| e.schema.as_deref()),
+        )
+        .filter(|s| *s != "public")
+        .collect();
+    schemas.sort_unstable();
+    schemas.dedup();
+    for schema in schemas {
+        steps.push(Step {
+            summary: format!("create schema {schema}"),
+            statements: vec![format!("CREATE SCHEMA IF NOT EXISTS {}", quote(schema))],
+            data_loss: None,
+        });
+    }
     for extension in want.extensions.iter().filter(|e| !have.extensions.contains(e)) {
         steps.push(Step {
             summary: format!("create extension {extension}"),
@@ -452,5 +490,7 @@ mod tests {
         assert_eq!(normalize_type("TEXT[]", Postgres), "text[]");
         assert_eq!(normalize_type("\"Role\"", Postgres), "\"Role\"");
         assert_eq!(normalize_type("DOUBLE PRECISION", Postgres), "double precision");
+        assert_eq!(normalize_type("\"public\".geography", Postgres), "geography");
+        assert_eq!(normalize_type("\"auth\".\"Kind\"", Postgres), "auth.\"Kind\"");
     }
 }

@@ -128,7 +128,8 @@ fn postgres(conn: &mut dyn Conn) -> Result<Catalog, StoreError> {
     let table_rows = conn.query(
         &format!(
             "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE c.relkind IN ('r', 'p') AND {user_schemas} ORDER BY 1, 2"
+             WHERE c.relkind IN ('r', 'p') AND {user_schemas} \
+             AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e') ORDER BY 1, 2"
         ),
         &[],
     )?;

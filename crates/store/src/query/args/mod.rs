@@ -281,8 +281,14 @@ impl<'a> ArgsReader<'a> {
             }),
             Json::Bool(false) => None,
             Json::Object(args) => {
+                if args.contains_key("cursor") {
+                    self.error(
+                        &join(path, "cursor"),
+                        "`cursor` pages top-level lists only; use `where` and `take` here",
+                    );
+                }
                 if !relation.list {
-                    for key in ["where", "orderBy", "take", "skip", "cursor"] {
+                    for key in ["where", "orderBy", "take", "skip"] {
                         if args.contains_key(key) {
                             self.error(&join(path, key), "a to-one relation takes only `select` or `include`");
                         }

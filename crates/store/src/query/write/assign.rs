@@ -54,7 +54,11 @@ pub(super) fn fill_defaults(
             },
             None if field.optional || field.list => continue,
             None => {
-                errors.push(FieldError::new(join(path, &field.name), "is required"));
+                let here = join(path, &field.name);
+                // A field given with a bad value is already reported.
+                if !errors.iter().any(|e| e.path == here) {
+                    errors.push(FieldError::new(here, "is required"));
+                }
                 continue;
             }
         };
