@@ -96,3 +96,37 @@ on_every_backend!(pruning_keeps_the_newest_entries, SHOP, |server| {
     let (_, after) = server.admin("GET", "/api/users?take=1", None).await;
     assert_eq!(after["meta"]["seq"], before["meta"]["seq"], "seq never goes back");
 });
+
+/// On PostgreSQL a sequence alone does not give commit order; the trigger's advisory lock
+/// does: a second writer waits until the first commits, so `seq` order is commit order
+/// and a reader that saw `seq` n can never later find an entry below n appear.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_writers_are_numbered_in_commit_order() {
+    let Some(server) = common::TestServer::start(SHOP, common::Backend::Postgres, "commit_order").await else { return };
+    let url = server.url.clone();
+    let outcome = tokio::task::spawn_blocking(move || {
+        let ssot_store::DatabaseUrl::Postgres(url) = url else { unreachable!("a PostgreSQL test") };
+        let mut first = ssot_store::conn::PgConn::connect(&url).expect("first");
+        let mut second = ssot_store::conn::PgConn::connect(&url).expect("second");
+        first
+            .batch("BEGIN; INSERT INTO users (email, role, karma, created_at) VALUES ('first@x', 'member', 0, now())")
+            .expect("first write");
+        // The second writer cannot number its change while the first is open.
+        second.batch("BEGIN; SET LOCAL lock_timeout = '300ms'").expect("begin");
+        let blocked =
+            second.batch("INSERT INTO users (email, role, karma, created_at) VALUES ('second@x', 'member', 0, now())");
+        second.batch("ROLLBACK").expect("rollback");
+        first.batch("COMMIT").expect("commit");
+        second
+            .batch("INSERT INTO users (email, role, karma, created_at) VALUES ('second@x', 'member', 0, now())")
+            .expect("second write");
+        blocked.is_err()
+    })
+    .await
+    .expect("writers");
+    assert!(outcome, "the second writer waited for the first to commit");
+    let log = server.raw(|conn| entries(conn));
+    let emails: Vec<&str> = log.iter().filter_map(|e| e.5["email"].as_str()).collect();
+    assert_eq!(emails, ["first@x", "second@x"], "seq follows commit order");
+    server.stop().await;
+}
