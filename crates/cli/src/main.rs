@@ -196,14 +196,7 @@ fn check(schema: Option<PathBuf>, format: Format) -> anyhow::Result<ExitCode> {
 }
 
 fn inspect(schema: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    let path = schema_path(schema)?;
-    let source = read(&path)?;
-    let checked = ssot_schema::check(&source);
-    if checked.has_errors() {
-        let shown = path.display().to_string();
-        eprint!("{}", ssot_schema::render::human(&checked.diagnostics, &source, &shown, false));
-        return Ok(ExitCode::from(1));
-    }
-    println!("{}", serde_json::to_string_pretty(&checked.schema)?);
+    let Some(Loaded { schema, .. }) = load_schema(schema)? else { return Ok(ExitCode::from(1)) };
+    println!("{}", serde_json::to_string_pretty(&schema)?);
     Ok(ExitCode::SUCCESS)
 }

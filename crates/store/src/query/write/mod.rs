@@ -57,7 +57,7 @@ pub fn create(
     data: &Json,
     selection: &Selection,
 ) -> Result<Json, StoreError> {
-    let (key, row) = insert_returning(conn, es, model, data, "data", &[])?;
+    let (key, row) = insert(conn, es, model, data, "data", &[])?;
     if selection.relations.is_empty() {
         // The inserted row, as returned, is final: nested writes run before it (to rows
         // it points at) or after it (to rows that point at it), never to its own columns.
@@ -67,19 +67,8 @@ pub fn create(
 }
 
 /// Inserts one row (and its nested writes); `fixed` are fields a parent relation sets.
+/// Returns the row's id and its columns as stored.
 pub fn insert(
-    conn: &mut dyn Conn,
-    es: &Entities,
-    model: usize,
-    data: &Json,
-    path: &str,
-    fixed: &[(usize, Value)],
-) -> Result<Key, StoreError> {
-    insert_returning(conn, es, model, data, path, fixed).map(|(key, _)| key)
-}
-
-/// [`insert`], also returning the inserted row's columns as stored.
-fn insert_returning(
     conn: &mut dyn Conn,
     es: &Entities,
     model: usize,

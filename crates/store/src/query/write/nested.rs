@@ -20,9 +20,14 @@ pub(super) fn resolve_one(
     }
     let (op, operand) = ops.iter().next().ok_or_else(|| StoreError::invalid(path, "expected `create` or `connect`"))?;
     let here = join(path, op);
-    let filter = match op.as_str() {
-        "create" => unique_filter(&insert(conn, es, target, operand, &here, &[])?),
-        "connect" => unique_filter(&unique_of(es, target, operand, &here)?),
+    let row = match op.as_str() {
+        "create" => insert(conn, es, target, operand, &here, &[])?.1,
+        "connect" => {
+            let filter = unique_filter(&unique_of(es, target, operand, &here)?);
+            raw_row(conn, es, target, &filter)?.ok_or_else(|| {
+                StoreError::NotFound(format!("{here}: no `{}` record matches", es.entities[target].name))
+            })?
+        }
         other => {
             return Err(StoreError::invalid(
                 here,
@@ -30,8 +35,6 @@ pub(super) fn resolve_one(
             ));
         }
     };
-    let row = raw_row(conn, es, target, &filter)?
-        .ok_or_else(|| StoreError::NotFound(format!("{here}: no `{}` record matches", es.entities[target].name)))?;
     Ok(wanted.iter().map(|&f| row[f].clone()).collect())
 }
 
@@ -147,10 +150,7 @@ pub(super) fn relate(
                 for (i, item) in operands.iter().enumerate() {
                     let p = format!("{here}[{i}]");
                     let other = match op.as_str() {
-                        "create" => {
-                            let key = insert(conn, es, target, item, &p, &[])?;
-                            raw_row(conn, es, target, &unique_filter(&key))?.map(|r| r[*remote].clone())
-                        }
+                        "create" => Some(insert(conn, es, target, item, &p, &[])?.1[*remote].clone()),
                         _ => {
                             let unique = unique_of(es, target, item, &p)?;
                             raw_row(conn, es, target, &unique_filter(&unique))?.map(|r| r[*remote].clone())
