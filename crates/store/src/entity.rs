@@ -5,13 +5,16 @@
 
 use crate::catalog::{column_of, stored_models, Catalog};
 use crate::dialect::{qualified, Dialect};
-use ssot_schema::ir::{Arity, DefaultValue, FieldType, Model, RelationKind, ScalarType, Schema};
+use ssot_schema::ir::{Arity, DefaultValue, FieldType, Model, ReferentialAction, RelationKind, ScalarType, Schema};
 
 #[derive(Debug, Clone)]
 pub struct Entities {
     pub dialect: Dialect,
     pub entities: Vec<Entity>,
     pub enums: Vec<EnumDef>,
+    /// `relationMode = "prisma"`: the database has no foreign keys, so ssot checks
+    /// references on write and applies `onDelete` itself, as Prisma Client does.
+    pub emulate_references: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -117,6 +120,9 @@ pub struct RelationField {
     pub list: bool,
     pub optional: bool,
     pub link: Link,
+    /// What deleting the referenced row does to the referencing rows (`onDelete`, or
+    /// Prisma's default: `SetNull` for an optional foreign key, `Restrict` otherwise).
+    pub on_delete: ReferentialAction,
 }
 
 /// How rows of one model reach rows of another.
@@ -154,7 +160,9 @@ impl Entities {
                 .collect();
             entities[i].relations = relations;
         }
-        Entities { dialect, entities, enums }
+        let emulate_references =
+            schema.datasource.as_ref().is_some_and(|d| d.relation_mode == ssot_schema::ir::RelationMode::Prisma);
+        Entities { dialect, entities, enums, emulate_references }
     }
 
     pub fn by_resource(&self, resource: &str) -> Option<usize> {
@@ -314,12 +322,21 @@ fn relation_field(
         }
     };
     let _ = column_of;
+    let fk_optional = relation.fields.iter().any(|f| {
+        schema.model(&relation.referencing.model).and_then(|m| m.field(f)).is_some_and(|f| f.arity == Arity::Optional)
+    });
+    let on_delete = relation.on_delete.unwrap_or(if fk_optional {
+        ReferentialAction::SetNull
+    } else {
+        ReferentialAction::Restrict
+    });
     Some(RelationField {
         name: field.name.to_string(),
         target,
         list: field.arity == Arity::List,
         optional: field.arity == Arity::Optional,
         link,
+        on_delete,
     })
 }
 

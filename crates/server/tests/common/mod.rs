@@ -89,7 +89,7 @@ impl Drop for TestDatabase {
 pub fn for_backend(schema: &str, backend: Backend) -> String {
     match backend {
         Backend::Sqlite => schema.to_string(),
-        Backend::Postgres => schema.replacen("provider = \"sqlite\"", "provider = \"postgresql\"", 1),
+        Backend::Postgres => schema.replacen("\"sqlite\"", "\"postgresql\"", 1),
     }
 }
 

@@ -89,3 +89,94 @@ pub(super) fn conflict(es: &Entities, model: usize, error: DbError, path: &str) 
         other => StoreError::from(other),
     }
 }
+
+/// How deep `onDelete: Cascade` may reach through emulated references.
+const MAX_CASCADE: usize = 32;
+
+/// `relationMode = "prisma"`: before rows of `model` matching `filter` are deleted, what
+/// their `onDelete` says happens to the rows pointing at them (Cascade deletes them, SetNull
+/// clears their foreign key, Restrict and NoAction refuse while any exist), and their
+/// implicit many-to-many links go. The database would do this with foreign keys.
+pub(super) fn on_delete(
+    conn: &mut dyn Conn,
+    es: &Entities,
+    model: usize,
+    filter: &Filter,
+    depth: usize,
+) -> Result<(), StoreError> {
+    use ssot_schema::ir::ReferentialAction;
+    if depth > MAX_CASCADE {
+        return Err(StoreError::Conflict {
+            message: format!("deleting `{}` cascades more than {MAX_CASCADE} levels deep", es.entities[model].name),
+            fields: Vec::new(),
+        });
+    }
+    let entity = &es.entities[model];
+    for r in &entity.relations {
+        match &r.link {
+            Link::Inverse { remote, .. } => {
+                let child = &es.entities[r.target];
+                // The child's side of this relation: it owns the foreign key to `model`.
+                let Some(back) = child
+                    .relations
+                    .iter()
+                    .position(|c| c.target == model && matches!(&c.link, Link::Owns { local, .. } if local == remote))
+                else {
+                    continue;
+                };
+                let linked = Filter::Relation {
+                    relation: back,
+                    quantifier: crate::query::args::Quantifier::Is,
+                    filter: Box::new(filter.clone()),
+                };
+                match child.relations[back].on_delete {
+                    ReferentialAction::Cascade => {
+                        on_delete(conn, es, r.target, &linked, depth + 1)?;
+                        let mut sql = Sql::new(es.dialect);
+                        sql.push("DELETE FROM ").push(&child.table).push(" WHERE ");
+                        write_id_in(&mut sql, es, r.target, &linked);
+                        conn.execute(&sql.text, &sql.params)?;
+                    }
+                    ReferentialAction::SetNull => {
+                        let nulls: Vec<(usize, Value)> = remote.iter().map(|&f| (f, Value::Null)).collect();
+                        super::assign::update_where(conn, es, r.target, &nulls, &linked)?;
+                    }
+                    _ => {
+                        if crate::query::read::count(conn, es, r.target, &linked)? > 0 {
+                            let fields: Vec<String> =
+                                remote.iter().map(|&f| format!("{}.{}", child.name, child.fields[f].name)).collect();
+                            return Err(StoreError::Conflict {
+                                message: format!(
+                                    "the `{}` record is still referenced ({}); delete or reassign those rows first",
+                                    entity.name,
+                                    fields.join(", ")
+                                ),
+                                fields,
+                            });
+                        }
+                    }
+                }
+            }
+            Link::Join { table, this_column, local, .. } => {
+                let mut sql = Sql::new(es.dialect);
+                sql.push("DELETE FROM ").push(table).push(" WHERE ").ident(this_column).push(" IN (SELECT ");
+                sql.column("t0", &entity.fields[*local].column)
+                    .push(" FROM ")
+                    .push(&entity.table)
+                    .push(" AS t0 WHERE ");
+                crate::query::filter::write_filter(
+                    &mut sql,
+                    es,
+                    model,
+                    "t0",
+                    filter,
+                    &mut crate::query::filter::Aliases::default(),
+                );
+                sql.push(")");
+                conn.execute(&sql.text, &sql.params)?;
+            }
+            Link::Owns { .. } => {}
+        }
+    }
+    Ok(())
+}

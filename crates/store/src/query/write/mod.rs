@@ -228,6 +228,9 @@ pub fn delete(
 }
 
 pub fn delete_where(conn: &mut dyn Conn, es: &Entities, model: usize, filter: &Filter) -> Result<u64, StoreError> {
+    if es.emulate_references {
+        checks::on_delete(conn, es, model, filter, 0)?;
+    }
     let entity = &es.entities[model];
     let mut sql = Sql::new(es.dialect);
     sql.push("DELETE FROM ").push(&entity.table).push(" WHERE ");
