@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Regenerates the code tables of docs/diagnostics.md from the codes in crates/schema/src.
+"""Regenerates the code tables of docs/diagnostics.md from the codes in crates/schema/src
+and crates/policy/src.
 
 Everything above the first `## ` heading of the document is kept as written; the tables
 below it list every code with its message (placeholders shown as `…`). A test
@@ -10,7 +11,7 @@ import os
 import re
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-SRC = os.path.join(ROOT, "crates/schema/src")
+SRCS = [os.path.join(ROOT, "crates/schema/src"), os.path.join(ROOT, "crates/policy/src")]
 DOC = os.path.join(ROOT, "docs/diagnostics.md")
 GROUPS = [
     ("E00", "Syntax (parser and lexer)"),
@@ -18,6 +19,7 @@ GROUPS = [
     ("E02", "Attribute arguments"),
     ("E03", "Relations"),
     ("E04", "ssot annotations"),
+    ("E05", "Policy rules"),
     ("W", "Warnings"),
 ]
 
@@ -29,7 +31,7 @@ def message(text):
 
 
 codes = {}
-for path in sorted(glob.glob(os.path.join(SRC, "**/*.rs"), recursive=True)):
+for path in sorted(p for src in SRCS for p in glob.glob(os.path.join(src, "**/*.rs"), recursive=True)):
     source = open(path, encoding="utf-8").read()
     for m in re.finditer(r'"([EW]\d{4})",\s*(?:format!\(\s*)?"((?:[^"\\]|\\.)*)"', source):
         codes.setdefault(m.group(1), m.group(2))

@@ -136,6 +136,17 @@ fn init_logging() -> tracing_appender::non_blocking::WorkerGuard {
     guard
 }
 
+/// The schema's own checks, then (when it is valid) its rules: one list of diagnostics
+/// in file order.
+fn check_everything(source: &str) -> ssot_schema::Checked {
+    let mut checked = ssot_schema::check(source);
+    if !checked.has_errors() {
+        checked.diagnostics.extend(ssot_policy::check_schema(&checked.schema, source));
+        checked.diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
+    }
+    checked
+}
+
 /// A schema that checked clean, with its path.
 pub struct Loaded {
     pub schema: ssot_schema::ir::Schema,
@@ -146,7 +157,7 @@ pub struct Loaded {
 pub fn load_schema(given: Option<PathBuf>) -> anyhow::Result<Option<Loaded>> {
     let path = schema_path(given)?;
     let source = read(&path)?;
-    let checked = ssot_schema::check(&source);
+    let checked = check_everything(&source);
     if checked.has_errors() {
         let shown = path.display().to_string();
         eprint!("{}", ssot_schema::render::human(&checked.diagnostics, &source, &shown, false));
@@ -174,7 +185,7 @@ fn read(path: &Path) -> anyhow::Result<String> {
 fn check(schema: Option<PathBuf>, format: Format) -> anyhow::Result<ExitCode> {
     let path = schema_path(schema)?;
     let source = read(&path)?;
-    let checked = ssot_schema::check(&source);
+    let checked = check_everything(&source);
     let shown = path.display().to_string();
     let mut stdout = std::io::stdout().lock();
     match format {

@@ -130,3 +130,28 @@ fn inspect_prints_the_ir() {
     assert_eq!(invalid.status.code(), Some(1));
     assert!(invalid.stdout.is_empty());
 }
+
+#[test]
+fn check_reports_rule_errors_inside_the_rule_string() {
+    let dir = temp_dir("rules");
+    let schema = r#"datasource db {
+  provider = "sqlite"
+  url      = "file:dev.db"
+}
+
+model Post {
+  id        Int     @id
+  published Boolean
+  /// @@policy("read", rule: "published || titel == \"x\"")
+}
+"#;
+    std::fs::write(dir.join("schema.prisma"), schema).expect("write");
+    let out = ssot(&["check", "schema.prisma"], &dir);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("error[E0502]: `Post` has no field `titel`"), "{stderr}");
+    assert!(stderr.contains("schema.prisma:9:44"), "the span starts at `titel` inside the string: {stderr}");
+    let json = ssot(&["check", "schema.prisma", "--format", "json"], &dir);
+    let value: Value = serde_json::from_str(&text(&json.stdout)).expect("JSON");
+    assert_eq!(value["diagnostics"][0]["code"], "E0502", "{value}");
+}

@@ -1,0 +1,107 @@
+//! `ssot-policy`: the rule language of `@@policy` and `@@realtime` permissions.
+//!
+//! A rule string enters as text with its span in the schema file ([`ssot_schema::annotations::Rule`]),
+//! is parsed ([`syntax`]), checked against its model and the `@@auth` model ([`check`]),
+//! and leaves as a typed [`predicate::Predicate`], or as diagnostics whose spans point
+//! inside the rule string. `ssot check` reports them with the schema's own.
+
+pub mod check;
+pub mod predicate;
+pub mod syntax;
+
+use ssot_schema::annotations::Rule;
+use ssot_schema::ir::{Model, Schema};
+use ssot_schema::{Diagnostic, Span};
+
+/// Compiles one rule of `model`; `source` is the schema text (to place diagnostics).
+pub fn compile(
+    schema: &Schema,
+    model: &Model,
+    rule: &Rule,
+    source: &str,
+) -> Result<predicate::Predicate, Vec<Diagnostic>> {
+    let place = Placer::new(source, rule);
+    let expr = match syntax::parse(&rule.text) {
+        Ok(expr) => expr,
+        Err(e) => {
+            return Err(vec![Diagnostic::error(
+                "E0501",
+                format!("this rule does not parse: {}", e.message),
+                place.span(e.at),
+            )
+            .label("here")
+            .help("rules read like `published || auth.id == authorId`; see docs/policies.md")]);
+        }
+    };
+    let mut checker = check::Checker::new(schema);
+    match checker.predicate(&expr, model) {
+        Some(predicate) if checker.problems.is_empty() => Ok(predicate),
+        _ => Err(checker
+            .problems
+            .into_iter()
+            .map(|p| {
+                let d = Diagnostic::error(p.code, p.message, place.span(p.at)).label("in this rule");
+                match p.help {
+                    Some(help) => d.help(help),
+                    None => d,
+                }
+            })
+            .collect()),
+    }
+}
+
+/// Every rule of every model (policies and realtime permissions), checked.
+pub fn check_schema(schema: &Schema, source: &str) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for model in &schema.models {
+        let rules = model
+            .annotations
+            .policies
+            .iter()
+            .map(|p| &p.rule)
+            .chain(model.annotations.realtime.iter().flat_map(|r| r.permissions.iter().map(|p| &p.rule)));
+        for rule in rules {
+            if let Err(diagnostics) = compile(schema, model, rule, source) {
+                out.extend(diagnostics);
+            }
+        }
+    }
+    out
+}
+
+/// Maps offsets in a rule's text (escapes resolved) to spans in the schema file.
+struct Placer {
+    /// For each byte offset of the text, the file offset it came from (one more entry:
+    /// the end).
+    offsets: Vec<usize>,
+}
+
+impl Placer {
+    fn new(source: &str, rule: &Rule) -> Placer {
+        let raw = source.get(rule.span.lo()..rule.span.hi()).unwrap_or("");
+        let mut offsets = Vec::with_capacity(rule.text.len() + 1);
+        let mut chars = raw.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            let start = rule.span.lo() + i;
+            let produced = if c == '\\' {
+                // An escape makes one character of two (or more) in the file.
+                match chars.next() {
+                    Some((_, escaped)) => escaped.len_utf8(),
+                    None => 1,
+                }
+            } else {
+                c.len_utf8()
+            };
+            offsets.extend(std::iter::repeat_n(start, produced));
+        }
+        offsets.push(rule.span.hi());
+        Placer { offsets }
+    }
+
+    fn span(&self, at: std::ops::Range<usize>) -> Span {
+        let last = self.offsets.len() - 1;
+        let lo = self.offsets[at.start.min(last)];
+        let hi = self.offsets[at.end.min(last)].max(lo);
+        Span::new(lo, if hi == lo && lo < self.offsets[last] { lo + 1 } else { hi })
+    }
+}
