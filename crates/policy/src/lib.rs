@@ -6,6 +6,7 @@
 //! inside the rule string. `ssot check` reports them with the schema's own.
 
 pub mod check;
+pub mod eval;
 pub mod predicate;
 pub mod syntax;
 

@@ -1,0 +1,170 @@
+//! The in-memory evaluator: a [`Predicate`] over one row and one caller, both as the
+//! API shows them (JSON objects with the API's value forms).
+//!
+//! The realtime gateway uses it to decide, per changed row and subscriber, whether the row
+//! may be seen. A rule that reaches through relations needs the related rows: when the
+//! row does not carry them (as nested objects or lists under the relation's name), the
+//! answer is [`Verdict::NeedsRelations`] and the caller asks the database instead.
+//!
+//! Semantics, shared with the SQL evaluator: a comparison with null (or a missing value)
+//! is false, `!=` included; `auth == null` and `auth != null` ask whether there is a
+//! caller; `!`, `&&` and `||` are two-valued.
+
+use crate::predicate::{CompareOp, Operand, Predicate, Quantifier, Value};
+use serde_json::{Map, Value as Json};
+use std::cmp::Ordering;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Allow,
+    Deny,
+    /// The rule reads related rows the given row does not carry.
+    NeedsRelations,
+}
+
+/// What a rule reads besides the row: the caller (`None` when anonymous) and the time
+/// `now()` stands for, as an ISO-8601 UTC string (`2024-05-01T12:30:00.000Z`).
+pub struct Context<'a> {
+    pub auth: Option<&'a Map<String, Json>>,
+    pub now: &'a str,
+}
+
+pub fn evaluate(predicate: &Predicate, row: &Map<String, Json>, cx: &Context<'_>) -> Verdict {
+    match eval(predicate, row, cx) {
+        Ok(true) => Verdict::Allow,
+        Ok(false) => Verdict::Deny,
+        Err(Missing) => Verdict::NeedsRelations,
+    }
+}
+
+/// A related row the evaluation needed and the row did not carry.
+struct Missing;
+
+fn eval(predicate: &Predicate, row: &Map<String, Json>, cx: &Context<'_>) -> Result<bool, Missing> {
+    Ok(match predicate {
+        Predicate::Const(b) => *b,
+        Predicate::And(parts) => {
+            for part in parts {
+                if !eval(part, row, cx)? {
+                    return Ok(false);
+                }
+            }
+            true
+        }
+        Predicate::Or(parts) => {
+            for part in parts {
+                if eval(part, row, cx)? {
+                    return Ok(true);
+                }
+            }
+            false
+        }
+        Predicate::Not(inner) => !eval(inner, row, cx)?,
+        Predicate::Compare { op, left: Operand::Auth(path), right: Operand::Literal(Value::Null) }
+            if path.is_empty() =>
+        {
+            // `auth == null` / `auth != null`: is there a caller?
+            match op {
+                CompareOp::Eq => cx.auth.is_none(),
+                _ => cx.auth.is_some(),
+            }
+        }
+        Predicate::Compare { op, left, right } => {
+            let (a, b) = (operand(left, row, cx)?, operand(right, row, cx)?);
+            if a.is_null() || b.is_null() {
+                return Ok(false);
+            }
+            match compare(&a, &b) {
+                Some(ordering) => match op {
+                    CompareOp::Eq => ordering == Ordering::Equal,
+                    CompareOp::Ne => ordering != Ordering::Equal,
+                    CompareOp::Lt => ordering == Ordering::Less,
+                    CompareOp::Lte => ordering != Ordering::Greater,
+                    CompareOp::Gt => ordering == Ordering::Greater,
+                    CompareOp::Gte => ordering != Ordering::Less,
+                },
+                // Values of kinds that do not compare (a claim of another type): false.
+                None => false,
+            }
+        }
+        Predicate::In { value, list } => {
+            let value = operand(value, row, cx)?;
+            let Json::Array(items) = operand(list, row, cx)? else { return Ok(false) };
+            !value.is_null() && items.iter().any(|item| compare(&value, item) == Some(Ordering::Equal))
+        }
+        Predicate::Quantified { relations, quantifier, body } => {
+            let (steps, last) = relations.split_at(relations.len().saturating_sub(1));
+            let Some(target) = walk(row, steps)? else { return Ok(*quantifier != Quantifier::Some) };
+            let related = match last.first().and_then(|name| target.get(name)) {
+                Some(Json::Array(items)) => items,
+                _ => return Err(Missing),
+            };
+            let mut matches = related.iter().filter_map(Json::as_object).map(|r| eval(body, r, cx));
+            match quantifier {
+                Quantifier::Some => matches.try_fold(false, |any, m| m.map(|m| any || m))?,
+                Quantifier::Every => matches.try_fold(true, |all, m| m.map(|m| all && m))?,
+                Quantifier::None => !matches.try_fold(false, |any, m| m.map(|m| any || m))?,
+            }
+        }
+    })
+}
+
+/// Follows to-one relations: `Ok(None)` when one is null (no related row).
+fn walk<'r>(row: &'r Map<String, Json>, steps: &[String]) -> Result<Option<&'r Map<String, Json>>, Missing> {
+    let mut current = row;
+    for step in steps {
+        match current.get(step) {
+            Some(Json::Object(next)) => current = next,
+            Some(Json::Null) => return Ok(None),
+            _ => return Err(Missing),
+        }
+    }
+    Ok(Some(current))
+}
+
+fn operand(operand: &Operand, row: &Map<String, Json>, cx: &Context<'_>) -> Result<Json, Missing> {
+    Ok(match operand {
+        Operand::Literal(value) => literal(value),
+        Operand::Now => Json::String(cx.now.to_string()),
+        Operand::Auth(path) => match (cx.auth, path.as_slice()) {
+            (None, _) => Json::Null,
+            (Some(auth), []) => Json::Object(auth.clone()),
+            (Some(auth), [name, ..]) => auth.get(name).cloned().unwrap_or(Json::Null),
+        },
+        Operand::Field(path) => {
+            let (steps, field) = path.split_at(path.len().saturating_sub(1));
+            match walk(row, steps)? {
+                None => Json::Null,
+                Some(target) => field.first().and_then(|f| target.get(f)).cloned().unwrap_or(Json::Null),
+            }
+        }
+    })
+}
+
+fn literal(value: &Value) -> Json {
+    match value {
+        Value::Null => Json::Null,
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Int(i) => Json::from(*i),
+        Value::Float(f) => Json::from(*f),
+        Value::String(s) => Json::String(s.clone()),
+        Value::List(items) => Json::Array(items.iter().map(literal).collect()),
+    }
+}
+
+/// Orders two API values: numbers with numbers (also `BigInt` and `Decimal`, which
+/// travel as numeric strings), strings with strings (ISO-8601 UTC times order as
+/// strings), booleans with booleans.
+fn compare(a: &Json, b: &Json) -> Option<Ordering> {
+    let number = |v: &Json| match v {
+        Json::Number(n) => n.as_f64(),
+        Json::String(s) => s.parse::<f64>().ok(),
+        _ => None,
+    };
+    match (a, b) {
+        (Json::String(x), Json::String(y)) => Some(x.cmp(y)),
+        (Json::Bool(x), Json::Bool(y)) => Some(x.cmp(y)),
+        (Json::Number(_), _) | (_, Json::Number(_)) => number(a)?.partial_cmp(&number(b)?),
+        _ => None,
+    }
+}
