@@ -71,21 +71,7 @@ fn eval(predicate: &Predicate, row: &Map<String, Json>, cx: &Context<'_>) -> Res
         }
         Predicate::Compare { op, left, right } => {
             let (a, b) = (operand(left, row, cx)?, operand(right, row, cx)?);
-            if a.is_null() || b.is_null() {
-                return Ok(false);
-            }
-            match compare(&a, &b) {
-                Some(ordering) => match op {
-                    CompareOp::Eq => ordering == Ordering::Equal,
-                    CompareOp::Ne => ordering != Ordering::Equal,
-                    CompareOp::Lt => ordering == Ordering::Less,
-                    CompareOp::Lte => ordering != Ordering::Greater,
-                    CompareOp::Gt => ordering == Ordering::Greater,
-                    CompareOp::Gte => ordering != Ordering::Less,
-                },
-                // Values of kinds that do not compare (a claim of another type): false.
-                None => false,
-            }
+            holds(*op, &a, &b)
         }
         Predicate::In { value, list } => {
             let value = operand(value, row, cx)?;
@@ -150,6 +136,30 @@ fn literal(value: &Value) -> Json {
         Value::String(s) => Json::String(s.clone()),
         Value::List(items) => Json::Array(items.iter().map(literal).collect()),
     }
+}
+
+/// Whether `a op b` holds for two API values: false with null on either side, and false
+/// for values of kinds that do not compare (a claim of another type).
+pub fn holds(op: CompareOp, a: &Json, b: &Json) -> bool {
+    if a.is_null() || b.is_null() {
+        return false;
+    }
+    match compare(a, b) {
+        Some(ordering) => match op {
+            CompareOp::Eq => ordering == Ordering::Equal,
+            CompareOp::Ne => ordering != Ordering::Equal,
+            CompareOp::Lt => ordering == Ordering::Less,
+            CompareOp::Lte => ordering != Ordering::Greater,
+            CompareOp::Gt => ordering == Ordering::Greater,
+            CompareOp::Gte => ordering != Ordering::Less,
+        },
+        None => false,
+    }
+}
+
+/// A literal as the API's JSON.
+pub fn literal_json(value: &Value) -> Json {
+    literal(value)
 }
 
 /// Orders two API values: numbers with numbers (also `BigInt` and `Decimal`, which

@@ -3,5 +3,6 @@
 
 pub mod args;
 pub mod filter;
+pub mod policy;
 pub mod read;
 pub mod write;

@@ -1,0 +1,190 @@
+//! A rule's typed predicate as a `where` filter: the SQL evaluator.
+//!
+//! The caller (`auth`) and `now()` are known when a request arrives, so they become bound
+//! values; what is left reads the row, and becomes the same [`Filter`] that a request's
+//! `where` becomes, written to SQL by the one filter writer. Comparisons that read no
+//! column at all are decided here, with the in-memory evaluator's own rules
+//! ([`ssot_policy::eval::holds`]), so the two evaluators cannot drift apart on them.
+
+use super::args::{Cmp, Filter, Quantifier as FilterQuantifier};
+use crate::entity::{Entities, Kind};
+use crate::error::StoreError;
+use crate::value::encode_one;
+use serde_json::Value as Json;
+use ssot_policy::eval::{holds, literal_json, Context};
+use ssot_policy::predicate::{CompareOp, Operand, Predicate, Quantifier};
+
+/// One side of a comparison: a column of the row (through to-one relations), or a value.
+enum Side {
+    Field(Vec<String>),
+    Value(Json),
+}
+
+fn side(operand: &Operand, cx: &Context<'_>) -> Side {
+    match operand {
+        Operand::Field(path) => Side::Field(path.clone()),
+        Operand::Literal(value) => Side::Value(literal_json(value)),
+        Operand::Now => Side::Value(Json::String(cx.now.to_string())),
+        Operand::Auth(path) => Side::Value(match (cx.auth, path.as_slice()) {
+            (None, _) => Json::Null,
+            (Some(auth), []) => Json::Object(auth.clone()),
+            (Some(auth), [name, ..]) => auth.get(name).cloned().unwrap_or(Json::Null),
+        }),
+    }
+}
+
+const FALSE: Filter = Filter::Or(Vec::new());
+
+fn flip(op: CompareOp) -> CompareOp {
+    match op {
+        CompareOp::Lt => CompareOp::Gt,
+        CompareOp::Lte => CompareOp::Gte,
+        CompareOp::Gt => CompareOp::Lt,
+        CompareOp::Gte => CompareOp::Lte,
+        other => other,
+    }
+}
+
+fn cmp(op: CompareOp) -> Cmp {
+    match op {
+        CompareOp::Eq => Cmp::Eq,
+        CompareOp::Ne => Cmp::Ne,
+        CompareOp::Lt => Cmp::Lt,
+        CompareOp::Lte => Cmp::Lte,
+        CompareOp::Gt => Cmp::Gt,
+        CompareOp::Gte => Cmp::Gte,
+    }
+}
+
+fn unsupported(what: &str) -> StoreError {
+    StoreError::invalid("", format!("this rule cannot be enforced in SQL yet: {what}"))
+}
+
+/// The filter that keeps exactly the rows of `model` for which `predicate` holds.
+pub fn to_filter(es: &Entities, model: usize, predicate: &Predicate, cx: &Context<'_>) -> Result<Filter, StoreError> {
+    Ok(match predicate {
+        Predicate::Const(true) => Filter::True,
+        Predicate::Const(false) => FALSE,
+        Predicate::And(parts) => {
+            Filter::And(parts.iter().map(|p| to_filter(es, model, p, cx)).collect::<Result<_, _>>()?)
+        }
+        Predicate::Or(parts) => {
+            Filter::Or(parts.iter().map(|p| to_filter(es, model, p, cx)).collect::<Result<_, _>>()?)
+        }
+        Predicate::Not(inner) => Filter::Not(Box::new(to_filter(es, model, inner, cx)?)),
+        Predicate::Compare {
+            op,
+            left: Operand::Auth(path),
+            right: Operand::Literal(ssot_policy::predicate::Value::Null),
+        } if path.is_empty() => {
+            let present = cx.auth.is_some();
+            if (*op == CompareOp::Eq) != present {
+                Filter::True
+            } else {
+                FALSE
+            }
+        }
+        Predicate::Compare { op, left, right } => match (side(left, cx), side(right, cx)) {
+            (Side::Value(a), Side::Value(b)) => {
+                if holds(*op, &a, &b) {
+                    Filter::True
+                } else {
+                    FALSE
+                }
+            }
+            (Side::Field(path), Side::Value(v)) => compare_field(es, model, &path, *op, &v)?,
+            (Side::Value(v), Side::Field(path)) => compare_field(es, model, &path, flip(*op), &v)?,
+            (Side::Field(_), Side::Field(_)) => return Err(unsupported("comparing two fields of the row")),
+        },
+        Predicate::In { value, list } => match (side(value, cx), side(list, cx)) {
+            (Side::Value(v), Side::Value(Json::Array(items))) => {
+                if items.iter().any(|i| holds(CompareOp::Eq, &v, i)) {
+                    Filter::True
+                } else {
+                    FALSE
+                }
+            }
+            (Side::Field(path), Side::Value(Json::Array(items))) => {
+                let parts = items
+                    .iter()
+                    .map(|item| compare_field(es, model, &path, CompareOp::Eq, item))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Filter::Or(parts)
+            }
+            (_, Side::Value(_)) => FALSE,
+            (_, Side::Field(_)) => return Err(unsupported("`in` a list field")),
+        },
+        Predicate::Quantified { relations, quantifier, body } => {
+            let (steps, last) = relations.split_at(relations.len().saturating_sub(1));
+            let Some(last) = last.first() else { return Err(unsupported("an empty relation path")) };
+            let vacuous = *quantifier != Quantifier::Some;
+            let quantified = along(es, model, steps, &mut |es, target_model| {
+                let entity = &es.entities[target_model];
+                let relation = entity.relation(last).ok_or_else(|| unsupported("an unknown relation"))?;
+                let target = entity.relations[relation].target;
+                let quantifier = match quantifier {
+                    Quantifier::Some => FilterQuantifier::Some,
+                    Quantifier::Every => FilterQuantifier::Every,
+                    Quantifier::None => FilterQuantifier::None,
+                };
+                let filter =
+                    Filter::Relation { relation, quantifier, filter: Box::new(to_filter(es, target, body, cx)?) };
+                // Through a missing to-one row there are no related rows: `every` and
+                // `none` hold there, so the path is asked as "no row on it fails".
+                Ok(if vacuous && !steps.is_empty() { Filter::Not(Box::new(filter)) } else { filter })
+            })?;
+            if vacuous && !steps.is_empty() {
+                Filter::Not(Box::new(quantified))
+            } else {
+                quantified
+            }
+        }
+    })
+}
+
+/// Walks to-one relations named by `steps` from `model`, nesting `Is` filters, and puts
+/// what `inner` builds for the last model at the bottom.
+fn along(
+    es: &Entities,
+    model: usize,
+    steps: &[String],
+    inner: &mut dyn FnMut(&Entities, usize) -> Result<Filter, StoreError>,
+) -> Result<Filter, StoreError> {
+    let Some((first, rest)) = steps.split_first() else { return inner(es, model) };
+    let entity = &es.entities[model];
+    let relation = entity.relation(first).ok_or_else(|| unsupported("an unknown relation"))?;
+    let target = entity.relations[relation].target;
+    let below = along(es, target, rest, inner)?;
+    Ok(Filter::Relation { relation, quantifier: FilterQuantifier::Is, filter: Box::new(below) })
+}
+
+/// `path op value`, where `path` ends at a scalar field.
+fn compare_field(
+    es: &Entities,
+    model: usize,
+    path: &[String],
+    op: CompareOp,
+    value: &Json,
+) -> Result<Filter, StoreError> {
+    // A comparison with null is false, `!=` included.
+    if value.is_null() {
+        return Ok(FALSE);
+    }
+    let (steps, field) = path.split_at(path.len().saturating_sub(1));
+    let Some(field) = field.first() else { return Err(unsupported("an empty field path")) };
+    along(es, model, steps, &mut |es, target| {
+        let entity = &es.entities[target];
+        let index = entity.field(field).ok_or_else(|| unsupported("an unknown field"))?;
+        let kind = entity.fields[index].kind;
+        // A value that cannot be of the field's type (a claim of another type) equals
+        // nothing and orders against nothing: false, as in memory.
+        match encode_one(kind, &es.enums, es.dialect, value) {
+            Ok(encoded) => Ok(Filter::Compare { field: index, cmp: cmp(op), value: encoded, insensitive: false }),
+            // A string that is no value of the enum differs from every value the field holds.
+            Err(_) if op == CompareOp::Ne && matches!(kind, Kind::Enum(_)) && value.is_string() => {
+                Ok(Filter::Null { field: index, is_null: false })
+            }
+            Err(_) => Ok(FALSE),
+        }
+    })
+}
