@@ -167,8 +167,16 @@ pub fn parse(
     let model = es
         .by_resource(resource)
         .ok_or_else(|| Problem::not_found(format!("no resource `{resource}`; see /api/openapi.json for the routes")))?;
-    let not_allowed =
-        || Problem::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", format!("{method} is not allowed here"));
+    let not_allowed = || {
+        let allow = match rest {
+            None => "GET, POST",
+            Some("query") => "POST",
+            Some("count") => "GET",
+            Some("bulk") => "POST, PATCH, DELETE",
+            Some(_) => "GET, PATCH, PUT, DELETE",
+        };
+        Problem::method_not_allowed(method.as_str(), allow)
+    };
     let find_keys = ["where", "orderBy", "take", "skip", "cursor", "select", "include"];
     match (rest, method.as_str()) {
         (None, "GET") => {

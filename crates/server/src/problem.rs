@@ -12,18 +12,32 @@ pub struct Problem {
     pub code: &'static str,
     pub detail: String,
     pub errors: Vec<FieldError>,
+    /// For 405: the methods the route takes (the `Allow` header).
+    pub allow: Option<&'static str>,
 }
 
 impl Problem {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Problem {
-        Problem { status, code, detail: detail.into(), errors: Vec::new() }
+        Problem { status, code, detail: detail.into(), errors: Vec::new(), allow: None }
     }
 
     pub fn bad_request(path: impl Into<String>, message: impl Into<String>) -> Problem {
         let error = FieldError::new(path, message);
         let detail =
             if error.path.is_empty() { error.message.clone() } else { format!("{}: {}", error.path, error.message) };
-        Problem { status: StatusCode::BAD_REQUEST, code: "invalid_request", detail, errors: vec![error] }
+        Problem { status: StatusCode::BAD_REQUEST, code: "invalid_request", detail, errors: vec![error], allow: None }
+    }
+
+    /// 405, naming the methods the route takes.
+    pub fn method_not_allowed(method: &str, allow: &'static str) -> Problem {
+        Problem {
+            allow: Some(allow),
+            ..Problem::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("{method} is not allowed here; use {allow}"),
+            )
+        }
     }
 
     pub fn not_found(detail: impl Into<String>) -> Problem {
@@ -60,10 +74,11 @@ impl From<StoreError> for Problem {
                     .map(|e| if e.path.is_empty() { e.message.clone() } else { format!("{}: {}", e.path, e.message) })
                     .collect::<Vec<_>>()
                     .join("; ");
-                Problem { status: StatusCode::BAD_REQUEST, code: "invalid_request", detail, errors }
+                Problem { status: StatusCode::BAD_REQUEST, code: "invalid_request", detail, errors, allow: None }
             }
             StoreError::NotFound(detail) => Problem::not_found(detail),
             StoreError::Conflict { message, fields } => Problem {
+                allow: None,
                 status: StatusCode::CONFLICT,
                 code: "conflict",
                 errors: fields
@@ -102,6 +117,9 @@ impl IntoResponse for Problem {
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/problem+json"));
+        if let Some(allow) = self.allow {
+            response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static(allow));
+        }
         response
     }
 }

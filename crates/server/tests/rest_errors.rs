@@ -126,6 +126,15 @@ on_every_backend!(bad_input_is_a_named_4xx, SHOP, |server| {
     assert_eq!(status, 404);
     let (status, _) = server.admin("POST", "/api/users/count", Some(json!({}))).await;
     assert_eq!(status, 405);
+    let response = server
+        .client
+        .delete(format!("{}/api/users", server.base))
+        .bearer_auth(common::ADMIN_KEY)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status().as_u16(), 405);
+    assert_eq!(response.headers().get("allow").and_then(|v| v.to_str().ok()), Some("GET, POST"));
 
     // Over the size limit: 413, nothing read.
     let big = format!("{{\"email\": \"{}\"}}", "x".repeat(ssot_server::MAX_BODY_BYTES));
