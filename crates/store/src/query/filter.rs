@@ -4,7 +4,7 @@
 //! of something false is true. SQL's third value appears only under `NOT`, so `NOT` is
 //! written `NOT COALESCE(x, FALSE)` and everything else stays plain (and indexable).
 
-use super::args::{Cmp, Filter, Order, Quantifier, TextOp};
+use super::args::{Cmp, Filter, ListOp, Order, Quantifier, TextOp};
 use crate::dialect::Dialect;
 use crate::entity::{Entities, Link, RelationField};
 use crate::sql::Sql;
@@ -87,6 +87,42 @@ pub fn write_filter(sql: &mut Sql, es: &Entities, model: usize, alias: &str, fil
         Filter::Text { field, op, value, insensitive } => {
             let column = &entity.fields[*field].column;
             write_text_match(sql, alias, column, *op, value, *insensitive);
+        }
+        Filter::List { field, op, values } => {
+            let f = &entity.fields[*field];
+            // The element type: the column's without its `[]`.
+            let element = f.cast.strip_suffix("[]").unwrap_or(&f.cast).to_string();
+            let array = |sql: &mut Sql, values: &[crate::conn::Value]| {
+                sql.push("ARRAY[");
+                for (i, v) in values.iter().enumerate() {
+                    if i > 0 {
+                        sql.push(", ");
+                    }
+                    sql.param(v.clone(), &element);
+                }
+                sql.push("]::").push(&f.cast);
+            };
+            match op {
+                ListOp::IsEmpty(empty) => {
+                    sql.push("COALESCE(cardinality(").column(alias, &f.column).push(")");
+                    sql.push(if *empty { ", 0) = 0" } else { ", 0) > 0" });
+                }
+                ListOp::Has => {
+                    let Some(value) = values.first() else {
+                        sql.push("FALSE");
+                        return;
+                    };
+                    sql.param(value.clone(), &element).push(" = ANY(").column(alias, &f.column).push(")");
+                }
+                ListOp::HasEvery | ListOp::HasSome | ListOp::Equals => {
+                    sql.column(alias, &f.column).push(match op {
+                        ListOp::HasEvery => " @> ",
+                        ListOp::HasSome => " && ",
+                        _ => " = ",
+                    });
+                    array(sql, values);
+                }
+            }
         }
         Filter::Relation { relation, quantifier, filter } => {
             let r = &entity.relations[*relation];

@@ -65,8 +65,7 @@ impl ArgsReader<'_> {
     fn field_filter(&mut self, model: usize, field: usize, value: &Json, path: &str) -> Filter {
         let f = &self.entity(model).fields[field];
         if f.list {
-            self.error(path, "filters on list fields are not supported yet");
-            return Filter::True;
+            return self.list_filter(model, field, value, path);
         }
         let object = match value {
             Json::Null => return Filter::Null { field, is_null: true },
@@ -226,6 +225,65 @@ impl ArgsReader<'_> {
             }
             let inner = self.filter(target, operand, &here, depth + 1);
             parts.push(Filter::Relation { relation, quantifier, filter: Box::new(inner) });
+        }
+        match parts.len() {
+            0 => Filter::True,
+            1 => parts.pop().unwrap_or(Filter::True),
+            _ => Filter::And(parts),
+        }
+    }
+
+    /// `{tags: {has: "x"}}`, `hasEvery`, `hasSome`, `isEmpty`, `equals` on a scalar list.
+    fn list_filter(&mut self, model: usize, field: usize, value: &Json, path: &str) -> Filter {
+        let Some(object) = value.as_object() else {
+            self.error(path, "expected an object such as {\"has\": ...}");
+            return Filter::True;
+        };
+        let kind = self.entity(model).fields[field].kind;
+        let mut parts = Vec::new();
+        for (op, operand) in object {
+            let here = join(path, op);
+            let list_op = match op.as_str() {
+                "has" => ListOp::Has,
+                "hasEvery" => ListOp::HasEvery,
+                "hasSome" => ListOp::HasSome,
+                "equals" => ListOp::Equals,
+                "isEmpty" => match operand.as_bool() {
+                    Some(empty) => {
+                        parts.push(Filter::List { field, op: ListOp::IsEmpty(empty), values: Vec::new() });
+                        continue;
+                    }
+                    None => {
+                        self.error(&here, "expected true or false");
+                        continue;
+                    }
+                },
+                other => {
+                    self.error(
+                        &here,
+                        format!(
+                            "unknown list operator `{other}`; expected one of: has, hasEvery, hasSome, isEmpty, equals"
+                        ),
+                    );
+                    continue;
+                }
+            };
+            let items: Vec<&Json> = match (list_op, operand) {
+                (ListOp::Has, one) => vec![one],
+                (_, Json::Array(items)) => items.iter().collect(),
+                _ => {
+                    self.error(&here, "expected a list");
+                    continue;
+                }
+            };
+            let mut values = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                match encode_one(kind, &self.entities.enums, self.entities.dialect, item) {
+                    Ok(v) => values.push(v),
+                    Err(message) => self.error(&format!("{here}[{i}]"), message),
+                }
+            }
+            parts.push(Filter::List { field, op: list_op, values });
         }
         match parts.len() {
             0 => Filter::True,

@@ -58,6 +58,15 @@ pub enum TextOp {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListOp {
+    Has,
+    HasEvery,
+    HasSome,
+    IsEmpty(bool),
+    Equals,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Quantifier {
     Some,
     Every,
@@ -102,6 +111,12 @@ pub enum Filter {
     RelationNull {
         relation: usize,
         is_null: bool,
+    },
+    /// A condition on a scalar list (PostgreSQL): `has`, `hasEvery`, `hasSome`, `isEmpty`, `equals`.
+    List {
+        field: usize,
+        op: ListOp,
+        values: Vec<Value>,
     },
 }
 
