@@ -113,6 +113,8 @@ on_every_backend!(lists_filter_order_and_page, SHOP, |server| {
         (json!({"email": {"contains": "y.io"}}), vec!["c@y.io", "d@y.io"]),
         (json!({"email": {"contains": "y.io", "mode": "insensitive"}}), vec!["c@y.io", "d@y.io", "E@Y.IO"]),
         (json!({"OR": [{"karma": 1}, {"karma": 3}]}), vec!["b@x.io", "d@y.io"]),
+        (json!({"email": {"in": ["e@y.io", "A@X.IO"], "mode": "insensitive"}}), vec!["a@x.io", "E@Y.IO"]),
+        (json!({"email": {"notIn": ["e@y.io"], "mode": "insensitive", "endsWith": "y.io"}}), vec!["c@y.io", "d@y.io"]),
         (json!({"NOT": {"email": {"contains": "x.io"}}, "karma": {"gt": 3}}), vec!["c@y.io", "E@Y.IO"]),
         (json!({"name": null}), vec!["a@x.io", "b@x.io", "c@y.io", "d@y.io", "E@Y.IO"]),
         (json!({"name": {"not": null}}), vec![]),

@@ -69,18 +69,27 @@ pub fn write_filter(sql: &mut Sql, es: &Entities, model: usize, alias: &str, fil
             sql.column(alias, &entity.fields[*field].column);
             sql.push(if *is_null { " IS NULL" } else { " IS NOT NULL" });
         }
-        Filter::In { field, values, negated } => {
+        Filter::In { field, values, negated, insensitive } => {
             if values.is_empty() {
                 sql.push(if *negated { "TRUE" } else { "FALSE" });
                 return;
             }
             let f = &entity.fields[*field];
-            sql.column(alias, &f.column).push(if *negated { " NOT IN (" } else { " IN (" });
+            if *insensitive {
+                sql.push("lower(").column(alias, &f.column).push(")");
+            } else {
+                sql.column(alias, &f.column);
+            }
+            sql.push(if *negated { " NOT IN (" } else { " IN (" });
             for (i, v) in values.iter().enumerate() {
                 if i > 0 {
                     sql.push(", ");
                 }
-                sql.param(v.clone(), &f.cast);
+                if *insensitive {
+                    sql.push("lower(").param(v.clone(), "text").push(")");
+                } else {
+                    sql.param(v.clone(), &f.cast);
+                }
             }
             sql.push(")");
         }

@@ -149,7 +149,7 @@ impl ArgsReader<'_> {
                             values.push(v);
                         }
                     }
-                    parts.push(Filter::In { field, values, negated: op == "notIn" });
+                    parts.push(Filter::In { field, values, negated: op == "notIn", insensitive });
                 }
                 "contains" | "startsWith" | "endsWith" => {
                     if !textual {

@@ -95,6 +95,7 @@ pub enum Filter {
         field: usize,
         values: Vec<Value>,
         negated: bool,
+        insensitive: bool,
     },
     Text {
         field: usize,
