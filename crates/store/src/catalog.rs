@@ -116,7 +116,7 @@ impl Catalog {
             Dialect::Sqlite => Vec::new(),
         };
         let mut tables: Vec<Table> = stored_models(schema).map(|model| model_table(schema, model, dialect)).collect();
-        add_foreign_keys(schema, dialect, &mut tables);
+        add_foreign_keys(schema, &mut tables);
         tables.extend(join_tables(schema, dialect));
         let extensions = if dialect == Dialect::Postgres { extensions(&tables) } else { Vec::new() };
         Catalog { dialect, tables, enums, extensions }
@@ -365,7 +365,7 @@ fn action_or(action: Option<ReferentialAction>, default: ReferentialAction) -> R
     action.unwrap_or(default)
 }
 
-fn add_foreign_keys(schema: &Schema, dialect: Dialect, tables: &mut [Table]) {
+fn add_foreign_keys(schema: &Schema, tables: &mut [Table]) {
     let relation_mode_prisma =
         schema.datasource.as_ref().is_some_and(|d| d.relation_mode == ssot_schema::ir::RelationMode::Prisma);
     if relation_mode_prisma {
@@ -411,7 +411,6 @@ fn add_foreign_keys(schema: &Schema, dialect: Dialect, tables: &mut [Table]) {
             on_delete,
             on_update,
         };
-        let _ = dialect;
         if let Some(table) = tables.iter_mut().find(|t| t.model.as_deref() == Some(referencing.name.as_str())) {
             table.foreign_keys.push(fk);
         }

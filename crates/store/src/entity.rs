@@ -3,7 +3,7 @@
 //!
 //! Built once from the IR and the catalog; the query planner reads only this.
 
-use crate::catalog::{column_of, stored_models, Catalog};
+use crate::catalog::{stored_models, Catalog};
 use crate::dialect::{qualified, Dialect};
 use ssot_schema::ir::{Arity, DefaultValue, FieldType, Model, ReferentialAction, RelationKind, ScalarType, Schema};
 
@@ -321,7 +321,6 @@ fn relation_field(
             }
         }
     };
-    let _ = column_of;
     let fk_optional = relation.fields.iter().any(|f| {
         schema.model(&relation.referencing.model).and_then(|m| m.field(f)).is_some_and(|f| f.arity == Arity::Optional)
     });

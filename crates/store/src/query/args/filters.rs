@@ -186,7 +186,6 @@ impl ArgsReader<'_> {
         let r = &self.entity(model).relations[relation];
         let target = r.target;
         let list = r.list;
-        let to_one_inverse = !list && matches!(r.link, Link::Inverse { .. });
         if value.is_null() && !list {
             return Filter::RelationNull { relation, is_null: true };
         }
@@ -201,7 +200,6 @@ impl ArgsReader<'_> {
             let inner = self.filter(target, value, path, depth + 1);
             return Filter::Relation { relation, quantifier: Quantifier::Is, filter: Box::new(inner) };
         }
-        let _ = to_one_inverse;
         let mut parts = Vec::new();
         for (op, operand) in object {
             let here = join(path, op);

@@ -8,7 +8,7 @@ mod filters;
 mod order;
 
 use crate::conn::Value;
-use crate::entity::{Entities, Entity, Kind, Link};
+use crate::entity::{Entities, Entity, Kind};
 use crate::error::{FieldError, StoreError};
 use crate::value::encode_one;
 use serde_json::{Map, Value as Json};
