@@ -155,6 +155,20 @@ on_every_backend!(lists_filter_order_and_page, SHOP, |server| {
         )
         .await;
     assert_eq!(emails(&from_cursor), ["a@x.io", "d@y.io", "b@x.io"]);
+    // A negative take pages backwards: the rows up to the cursor, in the order asked.
+    let (_, before_cursor) = server
+        .get_with(
+            "/api/users",
+            &[("orderBy", json!({"karma": "desc"})), ("cursor", json!({"email": "a@x.io"})), ("take", json!(-2))],
+        )
+        .await;
+    assert_eq!(emails(&before_cursor), ["E@Y.IO", "a@x.io"]);
+    assert_eq!(before_cursor["meta"]["hasMore"], true, "c@y.io comes before");
+    let (_, last_two) =
+        server.get_with("/api/users", &[("orderBy", json!({"karma": "desc"})), ("take", json!(-2))]).await;
+    assert_eq!(emails(&last_two), ["d@y.io", "b@x.io"]);
+    let (status, _) = server.get_with("/api/users", &[("take", json!(-5000))]).await;
+    assert_eq!(status, 400);
 
     let (status, queried) = server
         .admin(

@@ -74,7 +74,8 @@ on_every_backend!(bad_input_is_a_named_4xx, SHOP, |server| {
             "no field",
         ),
         ("POST", "/api/users/query", json!({"take": 5000}), 400, "take", "at most 1000"),
-        ("POST", "/api/users/query", json!({"take": -1}), 400, "take", "negative"),
+        ("POST", "/api/users/query", json!({"take": -1001}), 400, "take", "at least -1000"),
+        ("POST", "/api/users/query", json!({"skip": -1}), 400, "skip", "negative"),
         (
             "POST",
             "/api/users/query",

@@ -261,9 +261,18 @@ fn write_text_match(sql: &mut Sql, alias: &str, column: &str, op: TextOp, value:
 }
 
 /// `ORDER BY` terms, ending with the identifier so that every order is total (pages
-/// never repeat or skip a row).
-pub fn write_order(sql: &mut Sql, es: &Entities, model: usize, alias: &str, order: &[Order], aliases: &mut Aliases) {
+/// never repeat or skip a row). `reverse` turns the whole order around (paging backwards).
+pub fn write_order(
+    sql: &mut Sql,
+    es: &Entities,
+    model: usize,
+    alias: &str,
+    order: &[Order],
+    reverse: bool,
+    aliases: &mut Aliases,
+) {
     let entity = &es.entities[model];
+    let direction = |desc: bool| if desc != reverse { " DESC" } else { " ASC" };
     sql.push(" ORDER BY ");
     let mut first = true;
     let mut sep = |sql: &mut Sql| {
@@ -277,8 +286,8 @@ pub fn write_order(sql: &mut Sql, es: &Entities, model: usize, alias: &str, orde
         match term {
             Order::Field { field, desc, nulls_last } => {
                 sql.column(alias, &entity.fields[*field].column);
-                sql.push(if *desc { " DESC" } else { " ASC" });
-                match nulls_last {
+                sql.push(direction(*desc));
+                match nulls_last.map(|last| last != reverse) {
                     Some(true) => sql.push(" NULLS LAST"),
                     Some(false) => sql.push(" NULLS FIRST"),
                     None => sql,
@@ -293,7 +302,7 @@ pub fn write_order(sql: &mut Sql, es: &Entities, model: usize, alias: &str, orde
                 let select =
                     scope.text.replacen("SELECT 1", &format!("SELECT {child}.{}", crate::dialect::quote(column)), 1);
                 sql.push("(").push(&select).push(" LIMIT 1)");
-                sql.push(if *desc { " DESC" } else { " ASC" });
+                sql.push(direction(*desc));
             }
             Order::Count { relation, desc } => {
                 let r = &entity.relations[*relation];
@@ -302,7 +311,7 @@ pub fn write_order(sql: &mut Sql, es: &Entities, model: usize, alias: &str, orde
                 write_link_scope(&mut scope, es, model, r, alias, &child);
                 let select = scope.text.replacen("SELECT 1", "SELECT COUNT(*)", 1);
                 sql.push("(").push(&select).push(")");
-                sql.push(if *desc { " DESC" } else { " ASC" });
+                sql.push(direction(*desc));
             }
         }
     }
@@ -310,7 +319,7 @@ pub fn write_order(sql: &mut Sql, es: &Entities, model: usize, alias: &str, orde
         let already = order.iter().any(|o| matches!(o, Order::Field { field, .. } if *field == id));
         if !already {
             sep(sql);
-            sql.column(alias, &entity.fields[id].column).push(" ASC");
+            sql.column(alias, &entity.fields[id].column).push(direction(false));
         }
     }
 }

@@ -69,10 +69,15 @@ pub fn current_seq(conn: &mut dyn Conn) -> Result<i64, StoreError> {
 pub fn list(conn: &mut dyn Conn, es: &Entities, model: usize, args: &FindArgs) -> Result<Page, StoreError> {
     let take = args.take.unwrap_or(DEFAULT_TAKE);
     let mut limited = args.clone();
-    limited.take = Some(take + 1);
+    // One row more than asked says whether there are more (before, when paging backwards).
+    limited.take = Some(if take < 0 { take - 1 } else { take + 1 });
     let mut rows = fetch(conn, es, model, &limited, &Scope::All)?;
-    let has_more = rows.len() as i64 > take;
-    rows.truncate(usize::try_from(take).unwrap_or(usize::MAX));
+    let wanted = usize::try_from(take.unsigned_abs()).unwrap_or(usize::MAX);
+    let has_more = rows.len() > wanted;
+    if has_more && take < 0 {
+        rows.remove(0);
+    }
+    rows.truncate(wanted);
     let total = count(conn, es, model, &args.filter)?;
     let seq = current_seq(conn)?;
     let rows = shape(conn, es, model, &args.selection, rows)?;
@@ -145,6 +150,9 @@ fn fetch(
     let mut sql = Sql::new(dialect);
     let mut aliases = Aliases::default();
     let windowed = matches!(scope, Scope::Related { .. }) && (args.take.is_some() || args.skip > 0);
+    // Paging backwards: read in the reverse order, then turn the rows around.
+    let backwards = matches!(scope, Scope::All) && args.take.is_some_and(|t| t < 0);
+    let take = args.take.map(i64::abs);
     let group_width;
     let mut group_columns: Vec<(String, String)> = Vec::new();
     let from;
@@ -200,7 +208,7 @@ fn fetch(
             }
         }
         let mut order = Sql::new(dialect);
-        write_order(&mut order, es, model, "t0", &args.order, &mut aliases);
+        write_order(&mut order, es, model, "t0", &args.order, false, &mut aliases);
         inner.push(&order.text).push(") AS rn");
     }
     if let Some(cursor) = &args.cursor {
@@ -225,7 +233,8 @@ fn fetch(
         // Start at the cursor's row in the requested order.
         sql.push("WITH page AS (").push(&inner.text);
         sql.params = inner.params.clone();
-        sql.push(") SELECT ").push(&columns.join(", ")).push(" FROM page WHERE rn >= (SELECT rn FROM page WHERE ");
+        sql.push(") SELECT ").push(&columns.join(", ")).push(" FROM page WHERE rn ");
+        sql.push(if backwards { "<=" } else { ">=" }).push(" (SELECT rn FROM page WHERE ");
         for (i, (f, value)) in cursor.iter().enumerate() {
             if i > 0 {
                 sql.push(" AND ");
@@ -233,8 +242,8 @@ fn fetch(
             sql.push(&format!("k{i} = "));
             sql.param(value.clone(), &entity.fields[*f].cast);
         }
-        sql.push(") ORDER BY rn");
-        push_limit(&mut sql, args.take, args.skip);
+        sql.push(if backwards { ") ORDER BY rn DESC" } else { ") ORDER BY rn" });
+        push_limit(&mut sql, take, args.skip);
     } else if windowed {
         sql.push("SELECT ").push(&columns.join(", ")).push(" FROM (").push(&inner.text).push(") AS w WHERE rn > ");
         sql.params = inner.params.clone();
@@ -248,21 +257,25 @@ fn fetch(
     } else {
         sql = inner;
         let mut order = Sql::new(dialect);
-        write_order(&mut order, es, model, "t0", &args.order, &mut aliases);
+        write_order(&mut order, es, model, "t0", &args.order, backwards, &mut aliases);
         sql.push(&order.text);
         if matches!(scope, Scope::All) {
-            push_limit(&mut sql, args.take, args.skip);
+            push_limit(&mut sql, take, args.skip);
         }
     }
 
     let rows = conn.query(&sql.text, &sql.params)?;
-    Ok(rows
+    let mut fetched: Vec<Fetched> = rows
         .into_iter()
         .map(|mut row| {
             let raw = row.split_off(group_width.min(row.len()));
             Fetched { group: key_string(&row), raw }
         })
-        .collect())
+        .collect();
+    if backwards {
+        fetched.reverse();
+    }
+    Ok(fetched)
 }
 
 fn push_limit(sql: &mut Sql, take: Option<i64>, skip: i64) {

@@ -185,7 +185,18 @@ impl<'a> ArgsReader<'a> {
             Some(o) => self.order(model, o, &join(path, "orderBy")),
             None => Vec::new(),
         };
-        let take = args.get("take").and_then(|t| self.count_arg(t, &join(path, "take"), MAX_TAKE));
+        // A negative `take` pages backwards (from the cursor, or from the end): top level only.
+        let take = match args.get("take") {
+            Some(t) if depth == 0 && t.as_i64().is_some_and(|n| n < 0) => match t.as_i64() {
+                Some(n) if n >= -MAX_TAKE => Some(n),
+                _ => {
+                    self.error(&join(path, "take"), format!("must be at least -{MAX_TAKE}"));
+                    None
+                }
+            },
+            Some(t) => self.count_arg(t, &join(path, "take"), MAX_TAKE),
+            None => None,
+        };
         let skip = args.get("skip").and_then(|s| self.count_arg(s, &join(path, "skip"), i64::MAX)).unwrap_or(0);
         let cursor = args.get("cursor").and_then(|c| self.unique(model, c, &join(path, "cursor")));
         let selection = self.selection(model, args.get("select"), args.get("include"), path, depth);
