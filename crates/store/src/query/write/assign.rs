@@ -231,7 +231,7 @@ pub(super) fn assignments<'j>(
                     for (op, operand) in ops {
                         let op_path = join(&here, op);
                         match op.as_str() {
-                            "connect" | "create" => {
+                            "connect" | "create" | "connectOrCreate" => {
                                 let single = Json::Object(Map::from_iter([(op.clone(), operand.clone())]));
                                 let values = resolve_one(conn, es, relation.target, &single, &here, remote)?;
                                 sets.extend(local.iter().zip(values).map(|(l, v)| (*l, Assign::Set(v))));
@@ -246,7 +246,7 @@ pub(super) fn assignments<'j>(
                             }
                             other => errors.push(FieldError::new(
                                 op_path,
-                                format!("unknown operation `{other}`; expected one of: connect, create, disconnect"),
+                                format!("unknown operation `{other}`; expected one of: connect, create, connectOrCreate, disconnect"),
                             )),
                         }
                     }

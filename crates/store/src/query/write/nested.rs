@@ -16,12 +16,13 @@ pub(super) fn resolve_one(
 ) -> Result<Vec<Value>, StoreError> {
     let ops = object(value, path)?;
     if ops.len() != 1 {
-        return Err(StoreError::invalid(path, "expected exactly one of `create` or `connect`"));
+        return Err(StoreError::invalid(path, "expected exactly one of `create`, `connect` or `connectOrCreate`"));
     }
     let (op, operand) = ops.iter().next().ok_or_else(|| StoreError::invalid(path, "expected `create` or `connect`"))?;
     let here = join(path, op);
     let row = match op.as_str() {
         "create" => insert(conn, es, target, operand, &here, &[])?.1,
+        "connectOrCreate" => find_or_create(conn, es, target, operand, &here, &[])?.0,
         "connect" => {
             let filter = unique_filter(&unique_of(es, target, operand, &here)?);
             raw_row(conn, es, target, &filter)?.ok_or_else(|| {
@@ -31,11 +32,35 @@ pub(super) fn resolve_one(
         other => {
             return Err(StoreError::invalid(
                 here,
-                format!("unknown operation `{other}`; expected `create` or `connect`"),
+                format!("unknown operation `{other}`; expected `create`, `connect` or `connectOrCreate`"),
             ));
         }
     };
     Ok(wanted.iter().map(|&f| row[f].clone()).collect())
+}
+
+/// `connectOrCreate: {where, create}`: the row `where` names, or else a new one from
+/// `create` (with `fixed` set by the relation). Also says whether it existed.
+pub(super) fn find_or_create(
+    conn: &mut dyn Conn,
+    es: &Entities,
+    target: usize,
+    operand: &Json,
+    path: &str,
+    fixed: &[(usize, Value)],
+) -> Result<(Row, bool), StoreError> {
+    let args = object(operand, path)?;
+    let (Some(where_), Some(create)) = (args.get("where"), args.get("create")) else {
+        return Err(StoreError::invalid(path, "expected {\"where\": {unique fields}, \"create\": {record}}"));
+    };
+    if let Some(key) = args.keys().find(|k| *k != "where" && *k != "create") {
+        return Err(StoreError::invalid(join(path, key), "unknown argument; expected where, create"));
+    }
+    let unique = unique_of(es, target, where_, &join(path, "where"))?;
+    if let Some(row) = raw_row(conn, es, target, &unique_filter(&unique))? {
+        return Ok((row, true));
+    }
+    Ok((insert(conn, es, target, create, &join(path, "create"), fixed)?.1, false))
 }
 
 pub(super) fn unique_of(es: &Entities, model: usize, value: &Json, path: &str) -> Result<Key, StoreError> {
@@ -82,6 +107,16 @@ pub(super) fn relate(
                         for (i, item) in operands.iter().enumerate() {
                             let p = if relation.list { format!("{here}[{i}]") } else { here.clone() };
                             insert(conn, es, target, item, &p, &fixed)?;
+                        }
+                    }
+                    "connectOrCreate" => {
+                        for (i, item) in operands.iter().enumerate() {
+                            let p = if relation.list { format!("{here}[{i}]") } else { here.clone() };
+                            let (_, existed) = find_or_create(conn, es, target, item, &p, &fixed)?;
+                            if existed {
+                                let connect = object(item, &p)?.get("where").cloned().unwrap_or(Json::Null);
+                                connect_inverse(conn, es, target, &connect, &join(&p, "where"), &fixed)?;
+                            }
                         }
                     }
                     "set" | "disconnect" => {
@@ -151,6 +186,7 @@ pub(super) fn relate(
                     let p = format!("{here}[{i}]");
                     let other = match op.as_str() {
                         "create" => Some(insert(conn, es, target, item, &p, &[])?.1[*remote].clone()),
+                        "connectOrCreate" => Some(find_or_create(conn, es, target, item, &p, &[])?.0[*remote].clone()),
                         _ => {
                             let unique = unique_of(es, target, item, &p)?;
                             raw_row(conn, es, target, &unique_filter(&unique))?.map(|r| r[*remote].clone())
