@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # ssot's check against Prisma's validate, interleaved: ten rounds, each timing ssot
-# (release build with mimalloc, 300 checks in one process) and then Prisma 6.19 (60
+# (release build with mimalloc, 300 checks in one process) and then Prisma 6.19 (200
 # validations after warm-up), so that the shared host's load drifts over both alike.
 # Prints each round's per-check times and ratio, then the median ratio.
 # Usage: bench/schema-interleaved.sh [SCHEMA] [ROUNDS]
@@ -17,7 +17,7 @@ for round in $(seq 1 "$rounds"); do
   # "300 checks in 351ms (1.17ms each), 0 invalid": the per-check time, in ms.
   ssot_ms=$(target/release/examples/check_file "$file" 300 | sed -E 's/.*\(([0-9.]+)(µs|ms) each.*/\1 \2/' |
     awk '{ print ($2 == "µs") ? $1 / 1000 : $1 }')
-  prisma_ms=$(node bench/prisma-validate.mjs "$file" 60 | awk '/^prisma 6.19/ { for (i = 1; i <= NF; i++) if ($i == "median") print $(i + 1) }')
+  prisma_ms=$(node bench/prisma-validate.mjs "$file" 200 | awk '/^prisma 6.19/ { for (i = 1; i <= NF; i++) if ($i == "median") print $(i + 1) }')
   ratio=$(awk -v p="$prisma_ms" -v s="$ssot_ms" 'BEGIN { printf "%.1f", p / s }')
   ratios+=("$ratio")
   echo "round $round: ssot ${ssot_ms} ms, prisma 6.19 ${prisma_ms} ms, ratio ${ratio}"
