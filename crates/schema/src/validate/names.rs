@@ -122,6 +122,11 @@ fn tables_and_columns(models: &[Model], asts: &[&ModelAst], cx: &mut Cx<'_, '_>)
         } else {
             tables.insert(key, model);
         }
+        // A model's fields have distinct names, so two columns can share a name only if
+        // one of them is `@map`ped; without one, neither check below can find anything.
+        if model.fields.iter().all(|f| f.db_name == f.name) {
+            continue;
+        }
         first_column.clear();
         for field in model.fields.iter().filter(|f| !f.is_relation()) {
             let first = match first_column.entry(field.db_name.as_str()) {
