@@ -162,9 +162,7 @@ pub(crate) fn model<'a>(ast: &'a ModelAst, cx: &mut Cx<'a, '_>) -> Model {
                 .secondary(first.name.span, "first defined here");
             continue;
         }
-        if let Some(field) = fields::field(ast, ignored, field_ast, cx) {
-            fields.push(field);
-        }
+        fields::field(ast, ignored, field_ast, &mut fields, cx);
     }
     if ast.kind == ModelKind::View && !cx.has_preview("views") {
         cx.diagnostics
