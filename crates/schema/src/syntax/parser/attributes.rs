@@ -9,8 +9,9 @@ use crate::syntax::lexer::{self, Token, TokenKind};
 impl Parser<'_, '_> {
     // ---- attributes and expressions ------------------------------------------------
 
-    /// An attribute whose `@` or `@@` token (`at`) has just been consumed.
-    pub(super) fn attribute(&mut self, at: Token, doc: Vec<DocLine>) -> Attribute {
+    /// An attribute whose `@` or `@@` token (`at`) has just been consumed, pushed onto
+    /// `attributes` (a large value: returning it cost a copy more).
+    pub(super) fn attribute(&mut self, at: Token, doc: Vec<DocLine>, attributes: &mut Vec<Attribute>) {
         let block = at.kind == TokenKind::AtAt;
         let name = match self.path() {
             Some((path, span)) => Ident { name: path, span },
@@ -33,7 +34,7 @@ impl Parser<'_, '_> {
             malformed |= !ok;
         }
         let end = args_span.unwrap_or(name.span);
-        Attribute { name, block, args, args_span, malformed, doc, span: at.span.to(end) }
+        attributes.push(Attribute { name, block, args, args_span, malformed, doc, span: at.span.to(end) });
     }
 
     /// `ident(.ident)*`, returned as one dotted string.
