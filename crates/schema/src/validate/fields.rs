@@ -218,6 +218,7 @@ fn field_attribute(ast: &FieldAst, attribute: &Attribute, field: &mut Field, mod
                 Some(value) => {
                     if let Some(db_name) = args::string(value, "the column name in `@map`", cx.diagnostics) {
                         field.db_name = Text::from(db_name);
+                        cx.field_mapped = true;
                     }
                 }
                 None => {

@@ -42,6 +42,11 @@ pub(crate) struct Cx<'a, 'd> {
     /// Scratch for `models::model`: the first field of each name in the model at hand.
     /// One map for all models, cleared for each, rather than one allocated per model.
     pub first_field: FxHashMap<&'a str, &'a FieldAst>,
+    /// Whether a field of the model at hand took a column name from `@map`.
+    pub field_mapped: bool,
+    /// For each model built so far, in order: whether a field of it took a column name
+    /// from `@map` (without one, its column names are its distinct field names).
+    pub models_mapped: Vec<bool>,
 }
 
 impl Cx<'_, '_> {
@@ -166,6 +171,8 @@ pub fn build(source: &str, ast: &SchemaAst, diagnostics: &mut Diagnostics) -> Sc
         schemas: config.datasource.as_ref().map(|d| d.schemas.clone()).unwrap_or_default(),
         tops: FxHashMap::with_capacity_and_hasher(ast.items.len(), Default::default()),
         first_field: FxHashMap::default(),
+        field_mapped: false,
+        models_mapped: Vec::new(),
     };
     collect_names(ast, &mut cx);
     let enums: Vec<ir::Enum> = ast

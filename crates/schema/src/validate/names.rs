@@ -106,8 +106,8 @@ fn tables_and_columns(models: &[Model], asts: &[&ModelAst], cx: &mut Cx<'_, '_>)
     let mut first_column: HashMap<&str, &crate::ir::Field> = HashMap::default();
 
     // A model whose name is taken twice is reported as such (E0110), not again here.
-    let distinct = models.iter().filter(|m| seen_names.insert(m.name.as_str()));
-    for model in distinct.filter(|m| m.kind != ModelKindIr::Type) {
+    let distinct = models.iter().enumerate().filter(|(_, m)| seen_names.insert(m.name.as_str()));
+    for (i, model) in distinct.filter(|(_, m)| m.kind != ModelKindIr::Type) {
         let key = (model.schema.as_deref(), model.db_name.as_str());
         if let Some(first) = tables.get(&key) {
             clashing.insert(model.db_name.clone());
@@ -124,7 +124,7 @@ fn tables_and_columns(models: &[Model], asts: &[&ModelAst], cx: &mut Cx<'_, '_>)
         }
         // A model's fields have distinct names, so two columns can share a name only if
         // one of them is `@map`ped; without one, neither check below can find anything.
-        if model.fields.iter().all(|f| f.db_name == f.name) {
+        if !cx.models_mapped.get(i).copied().unwrap_or(true) {
             continue;
         }
         first_column.clear();
