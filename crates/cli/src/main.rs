@@ -11,9 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 // Checking a schema allocates many small values; mimalloc makes that a third faster
-// than the system allocator (docs/benchmarks.md).
+// than the system allocator (docs/benchmarks.md), and `ssot_alloc` enters it by its
+// cheapest path.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: ssot_alloc::Mimalloc = ssot_alloc::Mimalloc;
 
 #[derive(Parser)]
 #[command(name = "ssot", version, about = "One Prisma schema in: a realtime backend and a typed SDK out")]

@@ -6,7 +6,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 // The allocator the `ssot` binary uses, so that the figure is what `ssot check` spends.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: ssot_alloc::Mimalloc = ssot_alloc::Mimalloc;
 
 use std::path::{Path, PathBuf};
 

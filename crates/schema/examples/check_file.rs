@@ -2,7 +2,7 @@
 //! for profiling the checker without the CLI around it.
 
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: ssot_alloc::Mimalloc = ssot_alloc::Mimalloc;
 
 fn main() {
     let mut args = std::env::args().skip(1);

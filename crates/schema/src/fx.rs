@@ -31,9 +31,7 @@ impl Hasher for FxHasher {
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(word));
+            self.add(tail_word(bytes, rest.len()));
         }
     }
 
@@ -53,12 +51,47 @@ impl Hasher for FxHasher {
     }
 }
 
+/// The last `len` (1 to 7) bytes of `bytes` as a little-endian word, zero-padded: read by
+/// fixed-size loads rather than copied into a zeroed buffer, a copy of variable length
+/// that is a call to `memcpy` (most names end in such a partial word).
+#[inline]
+fn tail_word(bytes: &[u8], len: usize) -> u64 {
+    if let Some(last) = bytes.last_chunk::<8>() {
+        // The whole word that ends with the tail, shifted down past the bytes before it.
+        return u64::from_le_bytes(*last) >> (8 * (8 - len));
+    }
+    // Fewer than eight bytes in all: the tail is the whole input.
+    let byte = |i: usize| u64::from(bytes[i]);
+    match bytes.first_chunk::<4>() {
+        Some(low) => {
+            let high = bytes.last_chunk::<4>().map_or(0, |h| u64::from(u32::from_le_bytes(*h)));
+            u64::from(u32::from_le_bytes(*low)) | (high >> (8 * (8 - len))) << 32
+        }
+        None => (0..len).fold(0, |word, i| word | byte(i) << (8 * i)),
+    }
+}
+
 pub type FxHashMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<FxHasher>>;
 pub type FxHashSet<K> = std::collections::HashSet<K, BuildHasherDefault<FxHasher>>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tail_word_is_the_zero_padded_tail() {
+        let text = b"abcdefghijklmnopq";
+        for len in 1..=text.len() {
+            let bytes = &text[..len];
+            let rest = len % 8;
+            if rest == 0 {
+                continue;
+            }
+            let mut word = [0u8; 8];
+            word[..rest].copy_from_slice(&bytes[len - rest..]);
+            assert_eq!(tail_word(bytes, rest), u64::from_le_bytes(word), "{len} bytes");
+        }
+    }
 
     #[test]
     fn maps_work_with_string_keys() {

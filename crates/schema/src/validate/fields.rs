@@ -7,23 +7,30 @@ use crate::syntax::ast::{Arity, Attribute, FieldAst, ModelAst, ModelKind, TypeNa
 
 const FIELD_ATTRIBUTES: [&str; 7] = ["id", "unique", "default", "map", "relation", "updatedAt", "ignore"];
 
-/// Builds the IR field, or `None` when its type cannot be resolved (already reported).
-/// Relation fields come back with a placeholder relation index that relation
-/// resolution fills in.
+/// Builds the IR field onto `fields`, or nothing when its type cannot be resolved (already
+/// reported). Relation fields get a placeholder relation index that relation resolution
+/// fills in. The field is pushed first and its attributes applied in place: returning
+/// it, a large value, and pushing it cost a copy more.
 /// `model_ignored`: the model has `@@ignore` (Prisma Client leaves it out, so its id need
 /// not be usable).
-pub(crate) fn field(model: &ModelAst, model_ignored: bool, ast: &FieldAst, cx: &mut Cx<'_, '_>) -> Option<Field> {
+pub(crate) fn field(
+    model: &ModelAst,
+    model_ignored: bool,
+    ast: &FieldAst,
+    fields: &mut Vec<Field>,
+    cx: &mut Cx<'_, '_>,
+) {
     if !super::is_valid_name(&ast.name.name) {
         cx.diagnostics
             .error("E0112", format!("`{}` is not a valid field name", ast.name.name), ast.name.span)
             .label("names start with a letter and contain only letters, digits and `_`");
     }
-    let type_ast = ast.ty.as_ref()?;
-    let ty = resolve_type(&type_ast.name, cx)?;
+    let Some(type_ast) = ast.ty.as_ref() else { return };
+    let Some(ty) = resolve_type(&type_ast.name, cx) else { return };
     let arity = type_ast.arity;
     check_type_support(model, ast, &ty, arity, cx);
 
-    let mut field = Field {
+    fields.push(Field {
         name: ast.name.name.clone(),
         db_name: ast.name.name.clone(),
         ty,
@@ -36,7 +43,8 @@ pub(crate) fn field(model: &ModelAst, model_ignored: bool, ast: &FieldAst, cx: &
         ignored: false,
         documentation: crate::annotations::documentation(&ast.doc),
         span: ast.span,
-    };
+    });
+    let Some(field) = fields.last_mut() else { return };
     let first_native = ast.attributes.iter().position(|a| is_native_type(&a.name.name, &cx.native_prefix));
     for (i, attribute) in ast.attributes.iter().enumerate() {
         let earlier = &ast.attributes[..i];
@@ -55,9 +63,8 @@ pub(crate) fn field(model: &ModelAst, model_ignored: bool, ast: &FieldAst, cx: &
                 .secondary(first.span, "first given here");
             continue;
         }
-        field_attribute(ast, attribute, &mut field, model_ignored, cx);
+        field_attribute(ast, attribute, field, model_ignored, cx);
     }
-    Some(field)
 }
 
 fn resolve_type(name: &TypeName, cx: &mut Cx<'_, '_>) -> Option<FieldType> {
@@ -211,6 +218,7 @@ fn field_attribute(ast: &FieldAst, attribute: &Attribute, field: &mut Field, mod
                 Some(value) => {
                     if let Some(db_name) = args::string(value, "the column name in `@map`", cx.diagnostics) {
                         field.db_name = Text::from(db_name);
+                        cx.field_mapped = true;
                     }
                 }
                 None => {

@@ -42,6 +42,11 @@ pub(crate) struct Cx<'a, 'd> {
     /// Scratch for `models::model`: the first field of each name in the model at hand.
     /// One map for all models, cleared for each, rather than one allocated per model.
     pub first_field: FxHashMap<&'a str, &'a FieldAst>,
+    /// Whether a field of the model at hand took a column name from `@map`.
+    pub field_mapped: bool,
+    /// For each model built so far, in order: whether a field of it took a column name
+    /// from `@map` (without one, its column names are its distinct field names).
+    pub models_mapped: Vec<bool>,
 }
 
 impl Cx<'_, '_> {
@@ -118,23 +123,35 @@ pub(crate) fn is_valid_name(name: &str) -> bool {
 }
 
 /// Whether every byte is ASCII and none is `-`: eight bytes per step, as every field,
-/// model and enum value name passes through here.
+/// model and enum value name passes through here. The bytes a step leaves over are read
+/// as the last eight (or, below eight, the first and last four), overlapping bytes already
+/// read, rather than one at a time: most names are 4 to 16 bytes long.
 fn is_ascii_without_dash(bytes: &[u8]) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let mut rest = bytes;
-    while let Some((chunk, tail)) = rest.split_first_chunk::<8>() {
-        let word = u64::from_le_bytes(*chunk);
+    let clean = |word: u64| {
         let dashes = word ^ (ONES * u64::from(b'-'));
         // High bit of each byte that is zero in `dashes` (exact: adding 0x7f to the low
         // seven bits never carries into the next byte).
         let is_dash = !((((dashes & !HIGH) + !HIGH) | dashes) | !HIGH);
-        if (word & HIGH) | is_dash != 0 {
+        (word & HIGH) | is_dash == 0
+    };
+    if let (Some(first), Some(last)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
+        if bytes.len() < 8 {
+            let word = u64::from(u32::from_le_bytes(*first)) | u64::from(u32::from_le_bytes(*last)) << 32;
+            return clean(word);
+        }
+    } else {
+        return bytes.iter().all(|&b| b < 0x80 && b != b'-');
+    }
+    let mut rest = bytes;
+    while let Some((chunk, tail)) = rest.split_first_chunk::<8>() {
+        if !clean(u64::from_le_bytes(*chunk)) {
             return false;
         }
         rest = tail;
     }
-    rest.iter().all(|&b| b < 0x80 && b != b'-')
+    rest.is_empty() || bytes.last_chunk::<8>().is_some_and(|chunk| clean(u64::from_le_bytes(*chunk)))
 }
 
 /// Validates `ast` and builds the IR. The IR is complete only when no error was reported.
@@ -154,6 +171,8 @@ pub fn build(source: &str, ast: &SchemaAst, diagnostics: &mut Diagnostics) -> Sc
         schemas: config.datasource.as_ref().map(|d| d.schemas.clone()).unwrap_or_default(),
         tops: FxHashMap::with_capacity_and_hasher(ast.items.len(), Default::default()),
         first_field: FxHashMap::default(),
+        field_mapped: false,
+        models_mapped: Vec::new(),
     };
     collect_names(ast, &mut cx);
     let enums: Vec<ir::Enum> = ast
@@ -253,9 +272,35 @@ mod tests {
 
     #[test]
     fn ascii_without_dash_matches_a_plain_scan() {
-        for text in
-            ["", "a", "abcdefgh", "abcdefghi", "abcdefg-", "abcdefgh-", "-", "a_b-c", "namé", "abcdefghé", "x-y"]
-        {
+        for text in [
+            "",
+            "a",
+            "abcdefgh",
+            "abcdefghi",
+            "abcdefg-",
+            "abcdefgh-",
+            "-",
+            "a_b-c",
+            "namé",
+            "abcdefghé",
+            "x-y",
+            "abc",
+            "ab-",
+            "abcd",
+            "abc-",
+            "-bcd",
+            "abcde",
+            "ab-de",
+            "abcdefg",
+            "abc-efg",
+            "abcdef-",
+            "ééé",
+            "abcdefghijklmno-",
+            "abcdefghijklmnop",
+            "abcdefghijklmnopq",
+            "abcdefgh-ijklmnopq",
+            "abcdefghijklmnop-q",
+        ] {
             let plain = text.bytes().all(|b| b < 0x80 && b != b'-');
             assert_eq!(is_ascii_without_dash(text.as_bytes()), plain, "{text}");
         }

@@ -143,6 +143,7 @@ pub(crate) fn model<'a>(ast: &'a ModelAst, cx: &mut Cx<'a, '_>) -> Model {
     let mut fields: Vec<Field> = Vec::with_capacity(ast.fields.len());
     let ignored = ast.attributes.iter().any(|a| a.name.name == "ignore");
     cx.first_field.clear();
+    cx.field_mapped = false;
     for field_ast in &ast.fields {
         let first = match cx.first_field.entry(field_ast.name.name.as_str()) {
             Entry::Occupied(first) => Some(*first.get()),
@@ -162,10 +163,9 @@ pub(crate) fn model<'a>(ast: &'a ModelAst, cx: &mut Cx<'a, '_>) -> Model {
                 .secondary(first.name.span, "first defined here");
             continue;
         }
-        if let Some(field) = fields::field(ast, ignored, field_ast, cx) {
-            fields.push(field);
-        }
+        fields::field(ast, ignored, field_ast, &mut fields, cx);
     }
+    cx.models_mapped.push(cx.field_mapped);
     if ast.kind == ModelKind::View && !cx.has_preview("views") {
         cx.diagnostics
             .error("E0114", "views need the `views` preview feature", ast.keyword_span.to(ast.name.span))

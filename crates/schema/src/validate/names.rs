@@ -89,7 +89,7 @@ pub(crate) fn check(
     let clashing_tables = tables_and_columns(models, asts, cx);
     enum_names(enums, cx);
     let Some(provider) = cx.provider else { return };
-    let constraints = resolve_constraints(models, relations, provider, &clashing_tables);
+    let constraints = resolve_constraints(models, relations, provider, &clashing_tables, &cx.models_mapped);
 
     report_clashes(&constraints, provider, cx);
 }
@@ -106,8 +106,8 @@ fn tables_and_columns(models: &[Model], asts: &[&ModelAst], cx: &mut Cx<'_, '_>)
     let mut first_column: HashMap<&str, &crate::ir::Field> = HashMap::default();
 
     // A model whose name is taken twice is reported as such (E0110), not again here.
-    let distinct = models.iter().filter(|m| seen_names.insert(m.name.as_str()));
-    for model in distinct.filter(|m| m.kind != ModelKindIr::Type) {
+    let distinct = models.iter().enumerate().filter(|(_, m)| seen_names.insert(m.name.as_str()));
+    for (i, model) in distinct.filter(|(_, m)| m.kind != ModelKindIr::Type) {
         let key = (model.schema.as_deref(), model.db_name.as_str());
         if let Some(first) = tables.get(&key) {
             clashing.insert(model.db_name.clone());
@@ -121,6 +121,11 @@ fn tables_and_columns(models: &[Model], asts: &[&ModelAst], cx: &mut Cx<'_, '_>)
                 .secondary(name_span(asts, &first.name), "taken here");
         } else {
             tables.insert(key, model);
+        }
+        // A model's fields have distinct names, so two columns can share a name only if
+        // one of them is `@map`ped; without one, neither check below can find anything.
+        if !cx.models_mapped.get(i).copied().unwrap_or(true) {
+            continue;
         }
         first_column.clear();
         for field in model.fields.iter().filter(|f| !f.is_relation()) {
@@ -191,6 +196,7 @@ fn resolve_constraints<'a>(
     relations: &'a mut [Relation],
     provider: Provider,
     clashing_tables: &HashSet<Text>,
+    models_mapped: &[bool],
 ) -> Vec<Constraint<'a>> {
     let limit = identifier_limit(provider);
     let names_primary_keys = !matches!(provider, Provider::Mysql | Provider::Sqlite | Provider::Mongodb);
@@ -198,8 +204,11 @@ fn resolve_constraints<'a>(
     let mut scratch = String::with_capacity(limit.min(256));
     let named = |model: &Model| model.kind == ModelKindIr::Model && !clashing_tables.contains(&model.db_name);
 
-    for model in models.iter_mut().filter(|m| named(m)) {
+    for (i, model) in models.iter_mut().enumerate().filter(|(_, m)| named(m)) {
         let table = &model.db_name;
+        // A key's fields are all fields of the model (names that are not were left out when
+        // it was read); without `@map` their columns are their names, with nothing to look up.
+        let mapped = models_mapped.get(i).copied().unwrap_or(true);
         if names_primary_keys {
             if let Some(pk) = model.primary_key.as_mut() {
                 pk.db_name.get_or_insert_with(|| {
@@ -210,14 +219,11 @@ fn resolve_constraints<'a>(
         for (indexes, suffix) in [(&mut model.uniques, "key"), (&mut model.indexes, "idx")] {
             for index in indexes.iter_mut() {
                 if index.db_name.is_none() {
-                    let columns = index.fields.iter().filter_map(|f| model.fields.iter().find(|c| c.name == f));
-                    let name = default_constraint_name(
-                        &mut scratch,
-                        table,
-                        columns.map(|c| c.db_name.as_str()),
-                        suffix,
-                        limit,
-                    );
+                    let columns = index.fields.iter().filter_map(|f| match mapped {
+                        true => model.fields.iter().find(|c| c.name == f).map(|c| c.db_name.as_str()),
+                        false => Some(f.as_str()),
+                    });
+                    let name = default_constraint_name(&mut scratch, table, columns, suffix, limit);
                     index.db_name = Some(name);
                 }
             }

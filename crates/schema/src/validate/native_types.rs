@@ -203,9 +203,9 @@ pub(crate) fn check_model(ast: &ModelAst, model: &Model, cx: &mut Cx<'_, '_>) {
     const MYSQL_UNBOUNDED: [&str; 8] =
         ["Text", "TinyText", "MediumText", "LongText", "TinyBlob", "Blob", "MediumBlob", "LongBlob"];
     let provider = cx.provider;
-    // The field's native type, when keying it needs a length (`true`) or is impossible (`false`).
-    let unkeyable = |name: &str| {
-        let native = model.field(name).and_then(|f| f.native_type.as_ref())?;
+    // Whether keying the native type needs a length (`true`) or is impossible (`false`).
+    let unkeyable_type = |field: &Field| {
+        let native = field.native_type.as_ref()?;
         match provider {
             Some(Provider::Mysql) if MYSQL_UNBOUNDED.contains(&native.name.as_str()) => {
                 Some((native.name.clone(), true))
@@ -214,6 +214,12 @@ pub(crate) fn check_model(ast: &ModelAst, model: &Model, cx: &mut Cx<'_, '_>) {
             _ => None,
         }
     };
+    // Most models have no such field: then no key can name one, and there is nothing to look up.
+    if !model.fields.iter().any(|f| unkeyable_type(f).is_some()) {
+        return;
+    }
+    // The field's native type, when keying it needs a length (`true`) or is impossible (`false`).
+    let unkeyable = |name: &str| model.field(name).and_then(unkeyable_type);
     let has_length = |args: &[crate::syntax::ast::Argument]| {
         args.iter().any(|a| a.name.as_ref().is_some_and(|n| n.name == "length"))
     };

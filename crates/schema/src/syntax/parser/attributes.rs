@@ -9,8 +9,9 @@ use crate::syntax::lexer::{self, Token, TokenKind};
 impl Parser<'_, '_> {
     // ---- attributes and expressions ------------------------------------------------
 
-    /// An attribute whose `@` or `@@` token (`at`) has just been consumed.
-    pub(super) fn attribute(&mut self, at: Token, doc: Vec<DocLine>) -> Attribute {
+    /// An attribute whose `@` or `@@` token (`at`) has just been consumed, pushed onto
+    /// `attributes` (a large value: returning it cost a copy more).
+    pub(super) fn attribute(&mut self, at: Token, doc: Vec<DocLine>, attributes: &mut Vec<Attribute>) {
         let block = at.kind == TokenKind::AtAt;
         let name = match self.path() {
             Some((path, span)) => Ident { name: path, span },
@@ -33,7 +34,7 @@ impl Parser<'_, '_> {
             malformed |= !ok;
         }
         let end = args_span.unwrap_or(name.span);
-        Attribute { name, block, args, args_span, malformed, doc, span: at.span.to(end) }
+        attributes.push(Attribute { name, block, args, args_span, malformed, doc, span: at.span.to(end) });
     }
 
     /// `ident(.ident)*`, returned as one dotted string.
@@ -63,27 +64,43 @@ impl Parser<'_, '_> {
         close: TokenKind,
         trailing_comma_ok: bool,
     ) -> (Vec<Argument>, Span, bool) {
+        let mut args = Vec::new();
+        let (close, ok) = self.list(open, close, trailing_comma_ok, &mut args, |arg| arg);
+        (args, close, ok)
+    }
+
+    /// The loop of [`Self::arguments`], with each argument turned into an item by `item` as it
+    /// is parsed: a list's elements go straight into its `Vec<Expr>`, not through a list of
+    /// arguments first.
+    fn list<T>(
+        &mut self,
+        open: Span,
+        close: TokenKind,
+        trailing_comma_ok: bool,
+        items: &mut Vec<T>,
+        mut item: impl FnMut(Argument) -> T,
+    ) -> (Span, bool) {
         if let Some(t) = self.eat(close) {
-            return (Vec::new(), t.span, true);
+            return (t.span, true);
         }
-        let mut args = Vec::with_capacity(self.list_len_hint());
+        items.reserve_exact(self.list_len_hint());
         loop {
             match self.argument() {
-                Some(arg) => args.push(arg),
-                None => return (args, self.unclosed(open, close), false),
+                Some(arg) => items.push(item(arg)),
+                None => return (self.unclosed(open, close), false),
             }
             if let Some(t) = self.eat(close) {
-                return (args, t.span, true);
+                return (t.span, true);
             }
             let Some(comma) = self.eat(TokenKind::Comma) else {
-                return (args, self.unclosed(open, close), false);
+                return (self.unclosed(open, close), false);
             };
             if let Some(t) = self.eat(close) {
                 if trailing_comma_ok {
-                    return (args, t.span, true);
+                    return (t.span, true);
                 }
                 self.error("E0026", "trailing commas are not allowed", comma.span).label("remove this comma");
-                return (args, t.span, false);
+                return (t.span, false);
             }
         }
     }
@@ -188,14 +205,17 @@ impl Parser<'_, '_> {
             }
             TokenKind::LBracket => {
                 self.pos += 1;
-                let (args, close, _) = self.arguments(token.span, TokenKind::RBracket, false);
-                let mut items = Vec::with_capacity(args.len());
-                for arg in args {
-                    if let Some(name) = &arg.name {
-                        self.error("E0024", "list elements cannot be named", name.span)
-                            .label("remove this name and its `:`");
+                let mut items = Vec::new();
+                // Named elements are reported after the list, as their (rare) spans come in.
+                let mut named = Vec::new();
+                let (close, _) = self.list(token.span, TokenKind::RBracket, false, &mut items, |arg| {
+                    if let Some(name) = arg.name {
+                        named.push(name.span);
                     }
-                    items.push(arg.value);
+                    arg.value
+                });
+                for span in named {
+                    self.error("E0024", "list elements cannot be named", span).label("remove this name and its `:`");
                 }
                 Some(Expr::Array(items, token.span.to(close)))
             }

@@ -28,7 +28,7 @@ impl Parser<'_, '_> {
             TokenKind::AtAt => {
                 self.pos += 1;
                 let doc = std::mem::take(pending_doc);
-                attributes.push(self.attribute(token, doc));
+                self.attribute(token, doc, attributes);
                 self.expect_line_end("a block attribute");
             }
             _ => return false,
@@ -51,9 +51,7 @@ impl Parser<'_, '_> {
                 _ if self.starts_block(token) => break,
                 TokenKind::Ident => {
                     let doc = std::mem::take(&mut pending_doc);
-                    if let Some(field) = self.field(doc) {
-                        fields.push(field);
-                    }
+                    self.field(doc, &mut fields);
                 }
                 TokenKind::At => {
                     let span = token.span;
@@ -76,8 +74,9 @@ impl Parser<'_, '_> {
         ModelAst { kind, keyword_span: keyword.span, name, fields, attributes, doc, inner_doc: pending_doc, span }
     }
 
-    pub(super) fn field(&mut self, doc: Vec<DocLine>) -> Option<FieldAst> {
-        let name_token = self.bump()?;
+    /// A field line, pushed onto `fields` (a large value: returning it cost a copy more).
+    pub(super) fn field(&mut self, doc: Vec<DocLine>, fields: &mut Vec<FieldAst>) {
+        let Some(name_token) = self.bump() else { return };
         let name = self.ident(name_token);
         if let Some(colon) = self.eat(TokenKind::Colon) {
             self.error("E0014", "field declarations take no `:`", colon.span)
@@ -97,7 +96,7 @@ impl Parser<'_, '_> {
         };
         let mut attributes = Vec::with_capacity(self.count_on_line(TokenKind::At));
         while let Some(at) = self.eat(TokenKind::At) {
-            attributes.push(self.attribute(at, Vec::new()));
+            self.attribute(at, Vec::new(), &mut attributes);
         }
         let last = self.tokens[self.pos.saturating_sub(1)].span;
         let span = name.span.to(last);
@@ -106,7 +105,7 @@ impl Parser<'_, '_> {
         } else {
             self.recover_line();
         }
-        Some(FieldAst { name, ty, attributes, doc, span })
+        fields.push(FieldAst { name, ty, attributes, doc, span });
     }
 
     pub(super) fn field_type(&mut self) -> Option<TypeAst> {
@@ -178,7 +177,7 @@ impl Parser<'_, '_> {
                     let value_name = self.ident(token);
                     let mut value_attributes = Vec::new();
                     while let Some(at) = self.eat(TokenKind::At) {
-                        value_attributes.push(self.attribute(at, Vec::new()));
+                        self.attribute(at, Vec::new(), &mut value_attributes);
                     }
                     let span = token.span.to(self.tokens[self.pos - 1].span);
                     self.expect_line_end("an enum value");

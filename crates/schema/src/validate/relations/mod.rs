@@ -46,19 +46,24 @@ impl RelField {
     }
 }
 
+/// A relation group's key: the two models' names, sorted, and the relation name ("" for none).
+type GroupKey<'a> = (&'a str, &'a str, &'a str);
+
 pub(crate) fn resolve(asts: &[&ModelAst], models: &mut [Model], cx: &mut Cx<'_, '_>) -> Vec<Relation> {
     let rel_fields = collect(asts, models, cx);
     // Group by (the two models, sorted; relation name), in the order of the source.
     // Sized up front: these lists hold large items, and growing them copied each one again.
-    let mut group_of: FxHashMap<(Text, Text, Text), usize> =
+    // The keys borrow the names from the models and the relation fields.
+    let mut group_of: FxHashMap<GroupKey<'_>, usize> =
         FxHashMap::with_capacity_and_hasher(rel_fields.len(), Default::default());
-    let mut groups: Vec<((Text, Text, Text), Vec<usize>)> = Vec::with_capacity(rel_fields.len());
+    let mut groups: Vec<(GroupKey<'_>, Vec<usize>)> = Vec::with_capacity(rel_fields.len());
     for (i, f) in rel_fields.iter().enumerate() {
-        let own = models[f.model].name.clone();
-        let (a, b) = if own <= f.target { (own, f.target.clone()) } else { (f.target.clone(), own) };
-        let key = (a, b, f.name.clone().unwrap_or_default());
+        let own = models[f.model].name.as_str();
+        let target = f.target.as_str();
+        let (a, b) = if own <= target { (own, target) } else { (target, own) };
+        let key = (a, b, f.name.as_deref().unwrap_or_default());
         let next = groups.len();
-        let group = *group_of.entry(key.clone()).or_insert(next);
+        let group = *group_of.entry(key).or_insert(next);
         if group == next {
             groups.push((key, Vec::new()));
         }
@@ -66,6 +71,7 @@ pub(crate) fn resolve(asts: &[&ModelAst], models: &mut [Model], cx: &mut Cx<'_, 
     }
     let mut relations = Vec::with_capacity(groups.len());
     let mut assignments: Vec<(usize, usize, usize)> = Vec::with_capacity(2 * groups.len());
+    let mut scratch = String::new();
     for ((a, b, name), members) in groups {
         if members.iter().any(|&i| rel_fields[i].malformed) {
             continue;
@@ -74,8 +80,8 @@ pub(crate) fn resolve(asts: &[&ModelAst], models: &mut [Model], cx: &mut Cx<'_, 
             continue;
         };
         let (x, y) = (&rel_fields[first], &rel_fields[second]);
-        let name = if name.is_empty() { compact_str::format_compact!("{a}To{b}") } else { name };
-        if let Some(relation) = shape(x, y, name, models, cx) {
+        let name = if name.is_empty() { concat(&mut scratch, &[a, "To", b]) } else { Text::from(name) };
+        if let Some(relation) = shape(x, y, name, models, &mut scratch, cx) {
             let index = relations.len();
             assignments.push((x.model, x.field, index));
             assignments.push((y.model, y.field, index));
@@ -323,7 +329,14 @@ fn pair(rel: &[RelField], members: &[usize], models: &[Model], cx: &mut Cx<'_, '
     Some((members[0], members[1]))
 }
 
-fn shape(x: &RelField, y: &RelField, name: Text, models: &[Model], cx: &mut Cx<'_, '_>) -> Option<Relation> {
+fn shape(
+    x: &RelField,
+    y: &RelField,
+    name: Text,
+    models: &[Model],
+    scratch: &mut String,
+    cx: &mut Cx<'_, '_>,
+) -> Option<Relation> {
     let end = |f: &RelField| RelationEnd {
         model: models[f.model].name.clone(),
         field: models[f.model].fields[f.field].name.clone(),
@@ -356,7 +369,7 @@ fn shape(x: &RelField, y: &RelField, name: Text, models: &[Model], cx: &mut Cx<'
             }
             let (a, b) = if (end(x).model, x.field) <= (end(y).model, y.field) { (x, y) } else { (y, x) };
             Some(Relation {
-                join_table: Some(compact_str::format_compact!("_{name}")),
+                join_table: Some(concat(scratch, &["_", &name])),
                 name,
                 kind: RelationKind::ManyToMany,
                 referencing: end(a),
@@ -486,6 +499,17 @@ fn no_actions(f: &RelField, other: Option<&RelField>, models: &[Model], cx: &mut
             .label("not allowed here")
             .help(help);
     }
+}
+
+/// The parts joined, through `scratch`: the derived relation and join table names. Without
+/// `format!`, whose machinery cost five times the copying for these short names (one per
+/// relation), or pushes onto the inline string, which cost twice as much as one copy.
+fn concat(scratch: &mut String, parts: &[&str]) -> Text {
+    scratch.clear();
+    for part in parts {
+        scratch.push_str(part);
+    }
+    Text::from(scratch.as_str())
 }
 
 /// Whether the names `a` and the names in `b` (with their spans) are the same set.
