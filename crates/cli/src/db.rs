@@ -13,6 +13,16 @@ use std::sync::Arc;
 
 pub const DEFAULT_DATABASE: &str = "sqlite:ssot.db";
 
+/// A line of the server's own story (start-up, migration, shutdown): plain text on stderr,
+/// or a log event when logs are JSON (`SSOT_LOG_FORMAT=json`), so the stream stays JSON.
+fn say(line: &str) {
+    if std::env::var("SSOT_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        tracing::info!(target: "ssot", "{line}");
+    } else {
+        eprintln!("{line}");
+    }
+}
+
 /// The database URL: the flag, else `SSOT_DATABASE_URL`, else `sqlite:ssot.db`.
 fn database_url(flag: Option<String>) -> anyhow::Result<DatabaseUrl> {
     let url = flag.or_else(|| std::env::var("SSOT_DATABASE_URL").ok()).unwrap_or_else(|| DEFAULT_DATABASE.to_string());
@@ -129,7 +139,7 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
             DatabaseUrl::Sqlite(_) if plan.data_loss().is_empty() => {
                 let steps = plan.steps.len();
                 store.apply(plan, false)?;
-                eprintln!("migrated {} ({steps} steps)", url.redacted());
+                say(&format!("migrated {} ({steps} steps)", url.redacted()));
             }
             DatabaseUrl::Sqlite(_) => bail!(
                 "the database {} does not match the schema, and bringing it there loses data:\n  - {}\nrun `ssot migrate {} --database {} --accept-data-loss` to apply it",
@@ -154,14 +164,16 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
         let listener =
             tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
         let address = listener.local_addr()?;
-        eprintln!("ssot serving {} on {} with {}", path.display(), url.redacted(), url.dialect().name());
-        eprintln!("access (policies are not enforced yet: every model is closed except to the admin key):");
-        eprint!("{}", app.access.describe(&store.entities));
-        eprintln!("listening on http://{address}");
+        say(&format!("ssot serving {} on {} with {}", path.display(), url.redacted(), url.dialect().name()));
+        say("access (policies are not enforced yet: every model is closed except to the admin key):");
+        for line in app.access.describe(&store.entities).lines() {
+            say(line);
+        }
+        say(&format!("listening on http://{address}"));
         let pruner = tokio::spawn(prune_changes(Arc::clone(&store)));
         ssot_server::serve(listener, app, shutdown_signal()).await?;
         pruner.abort();
-        eprintln!("stopped");
+        say("stopped");
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
@@ -198,5 +210,5 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
-    eprintln!("shutting down: finishing requests in flight");
+    say("shutting down: finishing requests in flight");
 }

@@ -294,3 +294,40 @@ fn serve_migrates_a_new_sqlite_file_and_stops_gracefully() {
     assert_eq!(status.code(), Some(0), "graceful exit:\n{rest}");
     assert!(rest.contains("stopped"), "{rest}");
 }
+
+#[test]
+fn json_logs_stay_json_from_start_to_stop() {
+    use std::io::{BufRead, BufReader, Read};
+    let db = Db::sqlite();
+    let schema = db.schema("v1.prisma");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ssot"))
+        .args(["serve", schema.to_str().unwrap_or_default(), "--database", &db.url, "--listen", "127.0.0.1:0"])
+        .env("SSOT_LOG_FORMAT", "json")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ssot serve");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut lines = Vec::new();
+    loop {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).expect("read") == 0 {
+            panic!("serve exited early: {lines:?}");
+        }
+        let listening = line.contains("listening on http://");
+        lines.push(line);
+        if listening {
+            break;
+        }
+    }
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    assert!(killed.success());
+    let mut rest = String::new();
+    let _ = stderr.read_to_string(&mut rest);
+    assert_eq!(child.wait().expect("wait").code(), Some(0));
+    lines.extend(rest.lines().map(String::from));
+    for line in lines.iter().filter(|l| !l.trim().is_empty()) {
+        let value: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(value["fields"]["message"].is_string(), "{line}");
+    }
+    assert!(lines.iter().any(|l| l.contains("stopped")), "{lines:?}");
+}
