@@ -90,6 +90,14 @@ impl From<StoreError> for Problem {
             StoreError::Closed(ssot_store::conn::PoolClosed::Stopped) => {
                 Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the server is shutting down")
             }
+            StoreError::Closed(ssot_store::conn::PoolClosed::CommitFailed) => {
+                tracing::error!(request_id = %crate::request_id(), "a group commit failed; its writes were not kept");
+                Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the write could not be committed; nothing was written, try again",
+                )
+            }
             StoreError::Closed(ssot_store::conn::PoolClosed::Panicked) => {
                 tracing::error!(request_id = %crate::request_id(), "a database job panicked; its transaction was rolled back");
                 Problem::new(

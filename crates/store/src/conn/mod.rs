@@ -70,7 +70,14 @@ pub trait Conn {
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError>;
     /// Several statements without parameters (DDL, `BEGIN`, `COMMIT`).
     fn batch(&mut self, sql: &str) -> Result<(), DbError>;
+    /// Whether a transaction is open (then [`transaction`] nests in a savepoint).
+    fn in_transaction(&self) -> bool {
+        false
+    }
 }
+
+/// The savepoint a job's writes run in when the writer commits several jobs at once.
+pub const JOB_SAVEPOINT: &str = "ssot_job";
 
 /// Runs `f` in a transaction: committed when it returns `Ok`, rolled back otherwise
 /// (and when it panics, the connection is dropped with the transaction open, which
@@ -80,6 +87,21 @@ pub fn transaction<T, E: From<DbError>>(
     write: bool,
     f: impl FnOnce(&mut dyn Conn) -> Result<T, E>,
 ) -> Result<T, E> {
+    if write && conn.in_transaction() {
+        // Inside a group commit (see `pool`): this job's writes are one savepoint, kept or
+        // undone on their own; the group's transaction commits them all.
+        conn.batch(&format!("SAVEPOINT {JOB_SAVEPOINT}"))?;
+        return match f(conn) {
+            Ok(value) => {
+                conn.batch(&format!("RELEASE {JOB_SAVEPOINT}"))?;
+                Ok(value)
+            }
+            Err(e) => {
+                let _ = conn.batch(&format!("ROLLBACK TO {JOB_SAVEPOINT}; RELEASE {JOB_SAVEPOINT}"));
+                Err(e)
+            }
+        };
+    }
     let begin = match (conn.dialect(), write) {
         // Take the write lock at once: no deadlock-prone upgrade from a read lock later.
         (Dialect::Sqlite, true) => "BEGIN IMMEDIATE",

@@ -12,7 +12,19 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
-type Job = Box<dyn FnOnce(&mut dyn Conn) + Send>;
+/// What a job leaves to do once its transaction's fate is known: answer its caller
+/// (`true`: committed, or nothing to commit; `false`: its group's commit failed).
+type Reply = Box<dyn FnOnce(bool) + Send>;
+
+/// A job: a closure that gets the connection. `groupable` jobs (request writes) may be
+/// committed together with others queued at the same time.
+struct Job {
+    run: Box<dyn FnOnce(&mut dyn Conn) -> Reply + Send>,
+    groupable: bool,
+}
+
+/// The most writes one group commit holds.
+const MAX_GROUP: usize = 64;
 
 /// A job could not run to completion.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +35,9 @@ pub enum PoolClosed {
     /// The job panicked: a bug. Its transaction was rolled back and the worker lives on.
     #[error("the database job failed unexpectedly")]
     Panicked,
+    /// The job's writes were part of a group whose commit failed: none of them is kept.
+    #[error("the database could not commit the write")]
+    CommitFailed,
 }
 
 /// Figures for metrics.
@@ -82,7 +97,7 @@ impl Pool {
         &self,
         f: impl FnOnce(&mut dyn Conn) -> T + Send + 'static,
     ) -> Result<T, PoolClosed> {
-        run(&self.writer, &self.counters, f).await
+        run(&self.writer, &self.counters, true, f).await
     }
 
     /// Runs `f` on a connection for reading (on SQLite, a read-only one).
@@ -90,7 +105,7 @@ impl Pool {
         &self,
         f: impl FnOnce(&mut dyn Conn) -> T + Send + 'static,
     ) -> Result<T, PoolClosed> {
-        run(&self.readers, &self.counters, f).await
+        run(&self.readers, &self.counters, false, f).await
     }
 
     pub fn stats(&self) -> PoolStats {
@@ -107,7 +122,7 @@ impl Pool {
         &self,
         f: impl FnOnce(&mut dyn Conn) -> T + Send + 'static,
     ) -> Result<T, PoolClosed> {
-        let rx = submit(&self.writer, &self.counters, f)?;
+        let rx = submit(&self.writer, &self.counters, false, f)?;
         rx.blocking_recv().map_err(|_| PoolClosed::Stopped)?
     }
 
@@ -136,22 +151,37 @@ impl Drop for Pool {
 fn submit<T: Send + 'static>(
     queue: &Mutex<Sender<Job>>,
     counters: &Arc<Counters>,
+    groupable: bool,
     f: impl FnOnce(&mut dyn Conn) -> T + Send + 'static,
 ) -> Result<oneshot::Receiver<Result<T, PoolClosed>>, PoolClosed> {
     let (tx, rx) = oneshot::channel();
     let done = Arc::clone(counters);
-    let job: Job = Box::new(move |conn| {
+    let run = Box::new(move |conn: &mut dyn Conn| -> Reply {
+        let grouped = conn.in_transaction();
         // A bug in one job must not take the worker (and every later request) with it:
-        // the panic is caught, the connection's transaction rolled back, and the caller told.
+        // the panic is caught, the job's writes undone, and the caller told.
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut *conn)));
         if result.is_err() {
-            let _ = conn.batch("ROLLBACK");
+            let undo = if grouped {
+                format!("ROLLBACK TO {0}; RELEASE {0}", super::JOB_SAVEPOINT)
+            } else {
+                "ROLLBACK".to_string()
+            };
+            let _ = conn.batch(&undo);
         }
-        // The caller may have gone away (a cancelled request): the result is dropped.
-        let _ = tx.send(result.map_err(|_| PoolClosed::Panicked));
-        done.in_flight.fetch_sub(1, Ordering::Relaxed);
-        done.completed.fetch_add(1, Ordering::Relaxed);
+        Box::new(move |committed: bool| {
+            let result = match result {
+                Err(_) => Err(PoolClosed::Panicked),
+                Ok(_) if !committed => Err(PoolClosed::CommitFailed),
+                Ok(value) => Ok(value),
+            };
+            // The caller may have gone away (a cancelled request): the result is dropped.
+            let _ = tx.send(result);
+            done.in_flight.fetch_sub(1, Ordering::Relaxed);
+            done.completed.fetch_add(1, Ordering::Relaxed);
+        })
     });
+    let job = Job { run, groupable };
     counters.in_flight.fetch_add(1, Ordering::Relaxed);
     if queue.lock().map_err(|_| PoolClosed::Stopped)?.send(job).is_err() {
         counters.in_flight.fetch_sub(1, Ordering::Relaxed);
@@ -163,9 +193,10 @@ fn submit<T: Send + 'static>(
 async fn run<T: Send + 'static>(
     queue: &Mutex<Sender<Job>>,
     counters: &Arc<Counters>,
+    groupable: bool,
     f: impl FnOnce(&mut dyn Conn) -> T + Send + 'static,
 ) -> Result<T, PoolClosed> {
-    let rx = submit(queue, counters, f)?;
+    let rx = submit(queue, counters, groupable, f)?;
     rx.await.map_err(|_| PoolClosed::Stopped)?
 }
 
@@ -174,16 +205,73 @@ fn spawn(
     mut conn: Box<dyn Conn + Send>,
     queue: Arc<Mutex<Receiver<Job>>>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
+    // Group commit (SQLite's one writer): request writes queued together run in one
+    // transaction, each in its own savepoint, and are answered only after the commit, so
+    // that the commit's cost is shared and nobody hears "written" before it is.
+    let groups = conn.dialect() == crate::dialect::Dialect::Sqlite;
     let worker = move || loop {
-        // Hold the lock only to take one job, so the other workers can take the next.
-        let job = match queue.lock() {
-            Ok(rx) => rx.recv(),
-            Err(_) => return,
-        };
-        match job {
-            Ok(job) => job(conn.as_mut()),
+        // Hold the lock only to take the jobs, so the other workers can take the next.
+        let mut jobs = Vec::new();
+        match queue.lock() {
+            Ok(rx) => match rx.recv() {
+                Ok(job) => {
+                    let more = groups && job.groupable;
+                    jobs.push(job);
+                    while more && jobs.len() < MAX_GROUP {
+                        match rx.try_recv() {
+                            Ok(next) if next.groupable => jobs.push(next),
+                            Ok(next) => {
+                                // Not for a group (a migration): after this group, alone.
+                                run_group(conn.as_mut(), std::mem::take(&mut jobs));
+                                jobs.push(next);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                }
+                Err(_) => return,
+            },
             Err(_) => return,
         }
+        run_group(conn.as_mut(), jobs);
     };
     std::thread::Builder::new().name(name).spawn(worker)
+}
+
+/// Runs `jobs`: one alone in its own transaction, several in one shared transaction.
+fn run_group(conn: &mut dyn Conn, jobs: Vec<Job>) {
+    if jobs.len() <= 1 {
+        for job in jobs {
+            let reply = (job.run)(conn);
+            reply(true);
+        }
+        return;
+    }
+    if conn.batch("BEGIN IMMEDIATE").is_err() {
+        // No shared transaction: each job runs on its own.
+        for job in jobs {
+            let reply = (job.run)(conn);
+            reply(true);
+        }
+        return;
+    }
+    let mut replies: Vec<Reply> = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        if conn.in_transaction() {
+            replies.push((job.run)(conn));
+        } else {
+            // The database ended the shared transaction (an I/O error rolls it back):
+            // the jobs in it are lost and told so below; the rest run on their own.
+            let reply = (job.run)(conn);
+            reply(true);
+        }
+    }
+    let committed = conn.in_transaction() && conn.batch("COMMIT").is_ok();
+    if !committed && conn.in_transaction() {
+        let _ = conn.batch("ROLLBACK");
+    }
+    for reply in replies {
+        reply(committed);
+    }
 }

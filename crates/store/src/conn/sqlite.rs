@@ -93,6 +93,10 @@ impl Conn for SqliteConn {
         Ok(changed as u64)
     }
 
+    fn in_transaction(&self) -> bool {
+        !self.conn.is_autocommit()
+    }
+
     fn batch(&mut self, sql: &str) -> Result<(), DbError> {
         // Every request begins and ends a transaction: keep those statements prepared.
         if matches!(sql, "BEGIN" | "BEGIN IMMEDIATE" | "COMMIT" | "ROLLBACK") {
