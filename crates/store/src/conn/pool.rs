@@ -16,10 +16,13 @@ use tokio::sync::oneshot;
 /// (`true`: committed, or nothing to commit; `false`: its group's commit failed).
 type Reply = Box<dyn FnOnce(bool) + Send>;
 
+/// A job's work on the connection, returning how to answer once the commit is known.
+type Work = Box<dyn FnOnce(&mut dyn Conn) -> Reply + Send>;
+
 /// A job: a closure that gets the connection. `groupable` jobs (request writes) may be
 /// committed together with others queued at the same time.
 struct Job {
-    run: Box<dyn FnOnce(&mut dyn Conn) -> Reply + Send>,
+    run: Work,
     groupable: bool,
 }
 
