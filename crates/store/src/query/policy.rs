@@ -6,7 +6,7 @@
 //! column at all are decided here, with the in-memory evaluator's own rules
 //! ([`ssot_policy::eval::holds`]), so the two evaluators cannot drift apart on them.
 
-use super::args::{Cmp, Filter, Quantifier as FilterQuantifier};
+use super::args::{Filter, Quantifier as FilterQuantifier};
 use crate::entity::{Entities, Kind};
 use crate::error::StoreError;
 use crate::value::encode_one;
@@ -42,17 +42,6 @@ fn flip(op: CompareOp) -> CompareOp {
         CompareOp::Gt => CompareOp::Lt,
         CompareOp::Gte => CompareOp::Lte,
         other => other,
-    }
-}
-
-fn cmp(op: CompareOp) -> Cmp {
-    match op {
-        CompareOp::Eq => Cmp::Eq,
-        CompareOp::Ne => Cmp::Ne,
-        CompareOp::Lt => Cmp::Lt,
-        CompareOp::Lte => Cmp::Lte,
-        CompareOp::Gt => Cmp::Gt,
-        CompareOp::Gte => Cmp::Gte,
     }
 }
 
@@ -179,7 +168,7 @@ fn compare_field(
         // A value that cannot be of the field's type (a claim of another type) equals
         // nothing and orders against nothing: false, as in memory.
         match encode_one(kind, &es.enums, es.dialect, value) {
-            Ok(encoded) => Ok(Filter::Compare { field: index, cmp: cmp(op), value: encoded, insensitive: false }),
+            Ok(encoded) => Ok(Filter::Compare { field: index, cmp: op, value: encoded, insensitive: false }),
             // A string that is no value of the enum differs from every value the field holds.
             Err(_) if op == CompareOp::Ne && matches!(kind, Kind::Enum(_)) && value.is_string() => {
                 Ok(Filter::Null { field: index, is_null: false })

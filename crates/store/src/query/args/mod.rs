@@ -40,15 +40,9 @@ pub struct Selection {
     pub relations: Vec<(usize, FindArgs)>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cmp {
-    Eq,
-    Ne,
-    Lt,
-    Lte,
-    Gt,
-    Gte,
-}
+/// The comparison operators: the rule language's own, so a policy's comparison is a
+/// `where` comparison without translation.
+pub use ssot_policy::predicate::CompareOp as Cmp;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TextOp {
