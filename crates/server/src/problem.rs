@@ -23,8 +23,7 @@ impl Problem {
 
     pub fn bad_request(path: impl Into<String>, message: impl Into<String>) -> Problem {
         let error = FieldError::new(path, message);
-        let detail =
-            if error.path.is_empty() { error.message.clone() } else { format!("{}: {}", error.path, error.message) };
+        let detail = error.to_string();
         Problem { status: StatusCode::BAD_REQUEST, code: "invalid_request", detail, errors: vec![error], allow: None }
     }
 
@@ -69,11 +68,7 @@ impl From<StoreError> for Problem {
     fn from(e: StoreError) -> Problem {
         match e {
             StoreError::Invalid(errors) => {
-                let detail = errors
-                    .iter()
-                    .map(|e| if e.path.is_empty() { e.message.clone() } else { format!("{}: {}", e.path, e.message) })
-                    .collect::<Vec<_>>()
-                    .join("; ");
+                let detail = ssot_store::error::summary(&errors);
                 Problem { status: StatusCode::BAD_REQUEST, code: "invalid_request", detail, errors, allow: None }
             }
             StoreError::NotFound(detail) => Problem::not_found(detail),

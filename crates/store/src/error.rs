@@ -32,8 +32,20 @@ pub enum StoreError {
     Closed(#[from] PoolClosed),
 }
 
-fn summary(errors: &[FieldError]) -> String {
-    errors.iter().map(|e| format!("{}: {}", e.path, e.message)).collect::<Vec<_>>().join("; ")
+impl std::fmt::Display for FieldError {
+    /// `data.title: expected a string`, or the message alone when it is about the whole input.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+/// Every error, in one line.
+pub fn summary(errors: &[FieldError]) -> String {
+    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
 
 impl StoreError {
