@@ -123,6 +123,59 @@ pub struct ServeOptions {
     pub database: Option<String>,
     pub listen: Option<String>,
     pub admin_key: Option<String>,
+    pub tokens: TokenArgs,
+}
+
+/// How access tokens are signed and verified.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TokenArgs {
+    /// HS256 secret that signs ssot's tokens and verifies external ones (default:
+    /// $SSOT_JWT_SECRET; on SQLite, generated once and kept beside the database file).
+    #[arg(long)]
+    pub jwt_secret: Option<String>,
+    /// A JWKS file with an identity provider's public keys (RS256, ES256, EdDSA tokens).
+    #[arg(long)]
+    pub jwks: Option<PathBuf>,
+    /// The identity provider's issuer (`iss`), accepted besides `ssot`.
+    #[arg(long)]
+    pub jwt_issuer: Option<String>,
+    /// The audience (`aud`) every token must name (default: ssot).
+    #[arg(long)]
+    pub jwt_audience: Option<String>,
+}
+
+/// The signing secret: given, from the environment, or (SQLite only) kept in a file
+/// beside the database, created on first use with owner-only permissions.
+fn jwt_secret(given: Option<String>, url: &DatabaseUrl, needed: bool) -> anyhow::Result<Option<Vec<u8>>> {
+    if let Some(secret) = given.or_else(|| std::env::var("SSOT_JWT_SECRET").ok()).filter(|s| !s.is_empty()) {
+        if secret.len() < 32 {
+            bail!("the JWT secret must be at least 32 characters long");
+        }
+        return Ok(Some(secret.into_bytes()));
+    }
+    if !needed {
+        return Ok(None);
+    }
+    let DatabaseUrl::Sqlite(path) = url else {
+        bail!("the schema has `@@auth`: set SSOT_JWT_SECRET (or --jwt-secret) to a secret of at least 32 characters, the same on every instance");
+    };
+    let file = PathBuf::from(format!("{}.jwt-secret", path.display()));
+    if let Ok(text) = std::fs::read_to_string(&file) {
+        return Ok(Some(text.trim().as_bytes().to_vec()));
+    }
+    let secret = ssot_server::auth::tokens::generate_secret().map_err(anyhow::Error::msg)?;
+    write_private(&file, &secret).with_context(|| format!("cannot write {}", file.display()))?;
+    say(&format!("generated a JWT signing secret in {} (set SSOT_JWT_SECRET in production)", file.display()));
+    Ok(Some(secret.into_bytes()))
+}
+
+fn write_private(file: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(file)?.write_all(text.as_bytes())
 }
 
 pub fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
@@ -157,15 +210,33 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
         }
     }
 
+    let jwks = match &options.tokens.jwks {
+        Some(file) => {
+            let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+            Some(ssot_server::auth::tokens::parse_jwks(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?)
+        }
+        None => None,
+    };
+    let secret = jwt_secret(options.tokens.jwt_secret, &url, schema.auth_model().is_some())?;
+    let settings = ssot_server::Settings {
+        admin_key,
+        tokens: ssot_server::auth::TokenSettings {
+            secret,
+            jwks,
+            issuer: options.tokens.jwt_issuer,
+            audience: options.tokens.jwt_audience,
+        },
+        limits: Default::default(),
+    };
     let store = Arc::new(store);
-    let app = Arc::new(ssot_server::App::new(Arc::clone(&store), admin_key));
+    let app = Arc::new(ssot_server::App::new(Arc::clone(&store), &schema, settings)?);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let listener =
             tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
         let address = listener.local_addr()?;
         say(&format!("ssot serving {} on {} with {}", path.display(), url.redacted(), url.dialect().name()));
-        say("access (policies are not enforced yet: every model is closed except to the admin key):");
+        say("access (per model and operation, the rules that open it; no rule means nobody):");
         for line in app.access.describe(&store.entities).lines() {
             say(line);
         }

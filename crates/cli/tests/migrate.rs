@@ -277,7 +277,7 @@ fn serve_migrates_a_new_sqlite_file_and_stops_gracefully() {
         }
     };
     assert!(banner.contains("migrated"), "{banner}");
-    assert!(banner.contains("User") && banner.contains("/api/users") && banner.contains("admin key only"), "{banner}");
+    assert!(banner.contains("User") && banner.contains("/api/users") && banner.contains("read: nobody"), "{banner}");
     assert!(!banner.contains(" k\n"), "the admin key is not printed");
 
     let mut stream = std::net::TcpStream::connect(&address).expect("connect");

@@ -1,26 +1,26 @@
-//! Who is calling, and what they may do.
+//! Who is calling: the `Authorization` header as a [`Caller`], and the refusal of an
+//! operation no rule opens to them.
 //!
-//! Until policies are enforced, access is fail-closed: every model is closed to everyone
-//! except callers presenting the admin key (`Authorization: Bearer <key>`), who may do
-//! anything. The key is compared in constant time and never logged.
+//! `Authorization: Bearer <admin key>` is the admin (compared in constant time, never
+//! logged); any other bearer token must be a valid access token ([`crate::auth`]); no
+//! header is an anonymous caller.
 
+use crate::auth::Tokens;
 use crate::problem::Problem;
 use axum::http::{header, HeaderMap, StatusCode};
-use ssot_store::entity::{Entities, Entity};
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Caller {
-    Anonymous,
-    Admin,
-}
+use ssot_access::{Caller, Guard, Op, Policies};
+use ssot_store::entity::Entities;
+use ssot_store::query::policy::is_false;
 
 pub struct Access {
     admin_key: Option<String>,
+    pub policies: std::sync::Arc<Policies>,
+    pub tokens: Option<Tokens>,
 }
 
 impl Access {
-    pub fn new(admin_key: Option<String>) -> Access {
-        Access { admin_key: admin_key.filter(|k| !k.is_empty()) }
+    pub fn new(admin_key: Option<String>, policies: Policies, tokens: Option<Tokens>) -> Access {
+        Access { admin_key: admin_key.filter(|k| !k.is_empty()), policies: std::sync::Arc::new(policies), tokens }
     }
 
     pub fn caller(&self, headers: &HeaderMap) -> Result<Caller, Problem> {
@@ -30,37 +30,40 @@ impl Access {
         let token = text
             .strip_prefix("Bearer ")
             .or_else(|| text.strip_prefix("bearer "))
-            .ok_or_else(|| unauthorized("use `Authorization: Bearer <token>`"))?;
-        match &self.admin_key {
-            Some(key) if constant_time_eq(token.trim().as_bytes(), key.as_bytes()) => Ok(Caller::Admin),
-            _ => Err(unauthorized("the token is not valid")),
+            .ok_or_else(|| unauthorized("use `Authorization: Bearer <token>`"))?
+            .trim();
+        if let Some(key) = &self.admin_key {
+            if constant_time_eq(token.as_bytes(), key.as_bytes()) {
+                return Ok(Caller::Admin);
+            }
+        }
+        match &self.tokens {
+            Some(tokens) => tokens.verify_access(token).map(Caller::User).map_err(|e| unauthorized(&e.to_string())),
+            None => Err(unauthorized("the token is not valid")),
         }
     }
 
-    /// Whether `caller` may use `entity` at all. Without policies, only the admin may.
-    pub fn authorize(&self, caller: &Caller, entity: &Entity) -> Result<(), Problem> {
-        match caller {
-            Caller::Admin => Ok(()),
-            Caller::Anonymous => Err(Problem::new(
+    /// Refuses `op` on `model` when no rule can open it to `caller`, whatever the row: a
+    /// caller with no access learns nothing from validation errors, and a 403 here says
+    /// nothing about any row.
+    pub fn authorize(&self, caller: &Caller, entities: &Entities, model: usize, op: Op) -> Result<(), Problem> {
+        let guard = Guard::new(&self.policies, entities, caller);
+        let rows = guard.rows(model, op).map_err(Problem::from)?;
+        if is_false(&rows) {
+            let verb = format!("{op:?}").to_lowercase();
+            let hint = if self.admin_key.is_some() { " (the admin key may)" } else { "" };
+            return Err(Problem::new(
                 StatusCode::FORBIDDEN,
                 "forbidden",
-                format!("`{}` is closed: no policy opens it to this caller (the admin key may use it)", entity.name),
-            )),
+                format!("no policy lets this caller {verb} `{}`{hint}", entities.entities[model].name),
+            ));
         }
+        Ok(())
     }
 
     /// What `ssot serve` prints at start: per model, which operations are open to whom.
     pub fn describe(&self, entities: &Entities) -> String {
-        let who = if self.admin_key.is_some() { "admin key only" } else { "nobody (no admin key is set)" };
-        let width = entities.entities.iter().map(|e| e.name.len()).max().unwrap_or(0);
-        let mut out = String::new();
-        for entity in &entities.entities {
-            out.push_str(&format!(
-                "  {:width$}  /api/{:<24} read, create, update, delete: {who}\n",
-                entity.name, entity.resource
-            ));
-        }
-        out
+        self.policies.describe(entities, self.admin_key.is_some())
     }
 }
 

@@ -61,20 +61,27 @@ async fn run(app: &Arc<App>, headers: &HeaderMap, body: Body) -> Result<Response
         let model = es
             .by_resource(resource)
             .ok_or_else(|| Problem::not_found(format!("{prefix}: no resource `{resource}`")))?;
-        app.access.authorize(&caller, &es.entities[model]).map_err(|p| p.prefixed(&prefix))?;
-        let query = operation::query_values(query).map_err(|p| p.prefixed(&prefix))?;
-        let op = operation::parse(es, &method, resource, rest, query, item.get("body").cloned())
+        app.access
+            .authorize(&caller, es, model, operation::policy_op(&method, rest))
             .map_err(|p| p.prefixed(&prefix))?;
+        let query = operation::query_values(query).map_err(|p| p.prefixed(&prefix))?;
+        let mut op = operation::parse(es, &method, resource, rest, query, item.get("body").cloned())
+            .map_err(|p| p.prefixed(&prefix))?;
+        if let Some(auth) = &app.auth {
+            crate::auth::hash_passwords(auth, es, &mut op).await.map_err(|p| p.prefixed(&prefix))?;
+        }
         ops.push(op);
     }
     let failed_at = Arc::new(AtomicUsize::new(usize::MAX));
     let failed = Arc::clone(&failed_at);
+    let policies = Arc::clone(&app.access.policies);
     let results = app
         .store
         .write(move |conn, es| {
+            let guard = ssot_access::Guard::new(&policies, es, &caller);
             let mut results = Vec::with_capacity(ops.len());
             for (i, op) in ops.iter().enumerate() {
-                match operation::run(conn, es, op) {
+                match operation::run(conn, &guard, op) {
                     Ok((status, body)) => results.push(json!({"status": status.as_u16(), "body": body})),
                     Err(e) => {
                         failed.store(i, Ordering::Relaxed);

@@ -7,6 +7,7 @@
 //! carries a request id, which every log line of the request carries too.
 
 pub mod access;
+pub mod auth;
 mod batch;
 pub mod metrics;
 pub mod openapi;
@@ -34,22 +35,55 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 pub struct App {
     pub store: Arc<Store>,
     pub access: Access,
+    /// Users, when a model has `@@auth`.
+    pub auth: Option<auth::Auth>,
     pub metrics: metrics::Metrics,
     pub max_body_bytes: usize,
     /// The OpenAPI document, rendered once.
     openapi: String,
 }
 
+/// How a server authenticates callers.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub admin_key: Option<String>,
+    pub tokens: auth::TokenSettings,
+    pub limits: auth::limits::LimitSettings,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("the policies do not compile: {0}")]
+    Policies(String),
+    #[error("`@@auth` on `{0}` needs a signing secret: set SSOT_JWT_SECRET (or --jwt-secret)")]
+    NoSecret(String),
+}
+
 impl App {
-    pub fn new(store: Arc<Store>, admin_key: Option<String>) -> App {
+    pub fn new(store: Arc<Store>, schema: &ssot_schema::ir::Schema, settings: Settings) -> Result<App, AppError> {
+        let policies = ssot_access::Policies::compile(schema, &store.entities)
+            .map_err(|d| AppError::Policies(d.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; ")))?;
+        let auth_annotation =
+            schema.auth_model().and_then(|m| m.annotations.auth.clone().map(|a| (m.name.to_string(), a)));
+        let auth = match &auth_annotation {
+            Some((_, a)) => auth::Auth::new(&policies, a.refresh, settings.limits),
+            None => None,
+        };
+        if let (Some((name, _)), None) = (&auth_annotation, &settings.tokens.secret) {
+            return Err(AppError::NoSecret(name.clone()));
+        }
+        let expiry = auth_annotation.as_ref().map_or(15 * 60, |(_, a)| a.expiry_seconds);
+        let tokens = (settings.tokens.secret.is_some() || settings.tokens.jwks.is_some())
+            .then(|| auth::Tokens::new(settings.tokens.clone(), expiry));
         let openapi = openapi::document(&store.entities).to_string();
-        App {
+        Ok(App {
             store,
-            access: Access::new(admin_key),
+            access: Access::new(settings.admin_key, policies, tokens),
+            auth,
             metrics: metrics::Metrics::default(),
             max_body_bytes: MAX_BODY_BYTES,
             openapi,
-        }
+        })
     }
 }
 
@@ -63,6 +97,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/metrics", get(metrics_text))
         .route("/api/$batch", post(batch::handle))
         .route("/api/openapi.json", get(openapi_json))
+        .merge(auth::routes())
         .route("/api/{*path}", any(resource))
         .fallback(|| async { Problem::not_found("no such route; the API is under /api") })
         .method_not_allowed_fallback(|method: Method| async move {
@@ -118,6 +153,7 @@ async fn observe(State(app): State<Arc<App>>, mut request: Request, next: Next) 
 fn fixed_route(path: &str) -> String {
     match path {
         "/healthz" | "/metrics" | "/api/$batch" | "/api/openapi.json" => path.to_string(),
+        p if p.starts_with("/api/auth/") => p.to_string(),
         _ => "other".to_string(),
     }
 }
@@ -197,19 +233,27 @@ async fn handle(
         .by_resource(resource)
         .ok_or_else(|| Problem::not_found(format!("no resource `{resource}`; see /api/openapi.json for the routes")))?;
     let caller = app.access.caller(headers)?;
-    // Authorize before reading the input: a caller with no access learns nothing from
-    // validation errors.
-    app.access.authorize(&caller, &es.entities[model])?;
+    // Refuse what no rule opens before reading the input: a caller with no access
+    // learns nothing from validation errors.
+    app.access.authorize(&caller, es, model, operation::policy_op(method, rest))?;
     let query = operation::query_values(query)?;
     let body = json_body(body, app.max_body_bytes).await?;
-    let op = operation::parse(es, method, resource, rest, query, body)?;
+    let mut op = operation::parse(es, method, resource, rest, query, body)?;
+    if let Some(auth) = &app.auth {
+        auth::hash_passwords(auth, es, &mut op).await?;
+    }
     let store = &app.store;
-    let result = if op.writes() {
-        store.write(move |conn, es| operation::run(conn, es, &op)).await
-    } else if op.single_statement() {
-        store.read_single(move |conn, es| operation::run(conn, es, &op)).await
+    let (writes, single) = (op.writes(), op.single_statement());
+    let policies = Arc::clone(&app.access.policies);
+    let run = move |conn: &mut dyn ssot_store::conn::Conn, es: &ssot_store::entity::Entities| {
+        operation::run(conn, &ssot_access::Guard::new(&policies, es, &caller), &op)
+    };
+    let result = if writes {
+        store.write(run).await
+    } else if single {
+        store.read_single(run).await
     } else {
-        store.read(move |conn, es| operation::run(conn, es, &op)).await
+        store.read(run).await
     };
     let (status, body) = result.map_err(Problem::from)?;
     Ok((status, axum::Json(body)).into_response())
@@ -223,7 +267,11 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let store = Arc::clone(&app.store);
-    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await?;
+    if app.auth.is_some() {
+        store.write(|conn, _| auth::refresh::create_table(conn)).await.map_err(std::io::Error::other)?;
+    }
+    let service = router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown).await?;
     tokio::task::spawn_blocking(move || store.shutdown()).await.map_err(std::io::Error::other)?;
     Ok(())
 }

@@ -8,6 +8,7 @@
 use crate::problem::Problem;
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Map, Value as Json};
+use ssot_access::{Guard, Op};
 use ssot_schema::ir::ScalarType;
 use ssot_store::conn::Conn;
 use ssot_store::entity::{Entities, Kind};
@@ -258,42 +259,193 @@ pub fn parse(
     }
 }
 
-/// Runs `op` on `conn` (inside the caller's transaction): the status and body to answer.
-pub fn run(conn: &mut dyn Conn, es: &Entities, op: &Operation) -> Result<(StatusCode, Json), StoreError> {
-    let entity_name = |model: usize| es.entities[model].name.clone();
+/// Which policy operation a request stands for, from its method and path alone (known
+/// before its input is read).
+pub fn policy_op(method: &Method, rest: Option<&str>) -> Op {
+    match (rest, method.as_str()) {
+        (_, "GET") | (Some("query"), _) => Op::Read,
+        (_, "POST") => Op::Create,
+        (_, "DELETE") => Op::Delete,
+        _ => Op::Update,
+    }
+}
+
+/// Runs `op` on `conn` (inside the caller's transaction) under `guard`: the status and
+/// body to answer.
+pub fn run(conn: &mut dyn Conn, guard: &Guard<'_>, op: &Operation) -> Result<(StatusCode, Json), StoreError> {
+    let es = guard.entities;
+    let not_found =
+        |model: usize| StoreError::NotFound(format!("no `{}` record with this id", es.entities[model].name));
     Ok(match op {
         Operation::List { model, args } => {
-            let page = read::list(conn, es, *model, args)?;
+            let mut args = args.clone();
+            guard.find(*model, &mut args)?;
+            let page = read::list(conn, es, *model, &args)?;
             let body = json!({
                 "data": page.rows,
                 "meta": { "total": page.total, "skip": page.skip, "take": page.take, "hasMore": page.has_more, "seq": page.seq },
             });
             (StatusCode::OK, body)
         }
-        Operation::Get { model, key, selection } => match read::get(conn, es, *model, key, selection)? {
-            Some(row) => (StatusCode::OK, row),
-            None => return Err(StoreError::NotFound(format!("no `{}` record with this id", entity_name(*model)))),
-        },
+        Operation::Get { model, key, selection } => {
+            let mut args = by_key(key, selection);
+            guard.find(*model, &mut args)?;
+            match read::find(conn, es, *model, &args)?.into_iter().next() {
+                Some(row) => (StatusCode::OK, row),
+                None => return Err(not_found(*model)),
+            }
+        }
         Operation::Count { model, filter } => {
-            (StatusCode::OK, json!({ "count": read::count(conn, es, *model, filter)? }))
+            let filter = guard.count_filter(*model, filter.clone())?;
+            (StatusCode::OK, json!({ "count": read::count(conn, es, *model, &filter)? }))
         }
         Operation::Create { model, data, selection } => {
-            (StatusCode::CREATED, write::create(conn, es, *model, data, selection)?)
+            let since = capture(conn, guard)?;
+            let after = guard.check_data(conn, *model, data, Op::Create, "data")?;
+            let (key, row) = write::insert(conn, es, *model, data, "data", &[])?;
+            guard.verify_changes(conn, since, &after)?;
+            if guard.is_admin() && selection.relations.is_empty() {
+                // The inserted row, as returned, is final: nested writes run before it (to
+                // rows it points at) or after it (to rows that point at it).
+                let mut selection = selection.clone();
+                guard.selection(*model, &mut selection)?;
+                (StatusCode::CREATED, Json::Object(read::scalar_fields(es, *model, &selection.fields, row)))
+            } else {
+                (StatusCode::CREATED, read_back(conn, guard, *model, &key, selection)?)
+            }
         }
         Operation::Update { model, key, data, selection } => {
-            (StatusCode::OK, write::update(conn, es, *model, key, data, selection)?)
+            let since = capture(conn, guard)?;
+            let after = guard.check_data(conn, *model, data, Op::Update, "data")?;
+            let mut allowed = vec![guard.rows(*model, Op::Update)?];
+            allowed.extend(after.conditions(*model, Op::Update));
+            target(conn, guard, *model, key, Filter::And(allowed), "update")?;
+            let row = write::update(conn, es, *model, key, data, &Selection::fields(es.entities[*model].id.clone()))?;
+            guard.verify_changes(conn, since, &after)?;
+            let key = key_of(es, *model, &row).ok_or_else(|| not_found(*model))?;
+            (StatusCode::OK, read_back(conn, guard, *model, &key, selection)?)
         }
         Operation::Delete { model, key, selection } => {
-            (StatusCode::OK, write::delete(conn, es, *model, key, selection)?)
+            let since = capture(conn, guard)?;
+            target(conn, guard, *model, key, guard.rows(*model, Op::Delete)?, "delete")?;
+            let mut selection = selection.clone();
+            guard.selection(*model, &mut selection)?;
+            let row = write::delete(conn, es, *model, key, &selection)?;
+            guard.verify_changes(conn, since, &Default::default())?;
+            (StatusCode::OK, row)
         }
         Operation::CreateMany { model, data } => {
-            (StatusCode::OK, json!({ "count": write::create_many(conn, es, *model, data)? }))
+            let since = capture(conn, guard)?;
+            let mut after = Vec::new();
+            if let Json::Array(items) = data {
+                for (i, item) in items.iter().enumerate() {
+                    after.push(guard.check_data(conn, *model, item, Op::Create, &format!("data[{i}]"))?);
+                }
+            }
+            let count = write::create_many(conn, es, *model, data)?;
+            for after in &after {
+                guard.verify_changes(conn, since, after)?;
+            }
+            (StatusCode::OK, json!({ "count": count }))
         }
         Operation::UpdateMany { model, filter, data } => {
-            (StatusCode::OK, json!({ "count": write::update_many(conn, es, *model, filter, data)? }))
+            let since = capture(conn, guard)?;
+            let after = guard.check_data(conn, *model, data, Op::Update, "data")?;
+            let mut parts = vec![guard.count_filter(*model, filter.clone())?, guard.rows(*model, Op::Update)?];
+            parts.extend(after.conditions(*model, Op::Update));
+            let count = write::update_many(conn, es, *model, &Filter::And(parts), data)?;
+            guard.verify_changes(conn, since, &after)?;
+            (StatusCode::OK, json!({ "count": count }))
         }
         Operation::DeleteMany { model, filter } => {
-            (StatusCode::OK, json!({ "count": write::delete_where(conn, es, *model, filter)? }))
+            let since = capture(conn, guard)?;
+            let filter =
+                Filter::And(vec![guard.count_filter(*model, filter.clone())?, guard.rows(*model, Op::Delete)?]);
+            let count = write::delete_where(conn, es, *model, &filter)?;
+            guard.verify_changes(conn, since, &Default::default())?;
+            (StatusCode::OK, json!({ "count": count }))
         }
     })
+}
+
+fn by_key(key: &write::Key, selection: &Selection) -> FindArgs {
+    FindArgs {
+        filter: read::unique_filter(key),
+        order: Vec::new(),
+        take: Some(1),
+        skip: 0,
+        cursor: None,
+        selection: selection.clone(),
+    }
+}
+
+/// The change-log position a checked write starts from (nothing to check for the admin).
+fn capture(conn: &mut dyn Conn, guard: &Guard<'_>) -> Result<i64, StoreError> {
+    if guard.is_admin() {
+        Ok(0)
+    } else {
+        ssot_store::changelog::capture_start(conn)
+    }
+}
+
+/// The row a single-row update or delete targets must be readable (else it is "not
+/// found", as if it did not exist) and match `allowed` (else 403).
+fn target(
+    conn: &mut dyn Conn,
+    guard: &Guard<'_>,
+    model: usize,
+    key: &write::Key,
+    allowed: Filter,
+    verb: &str,
+) -> Result<(), StoreError> {
+    if guard.is_admin() {
+        return Ok(());
+    }
+    let es = guard.entities;
+    let entity = &es.entities[model];
+    let this = read::unique_filter(key);
+    let readable = Filter::And(vec![this.clone(), guard.rows(model, Op::Read)?]);
+    if read::count(conn, es, model, &readable)? == 0 {
+        return Err(StoreError::NotFound(format!("no `{}` record with this id", entity.name)));
+    }
+    if read::count(conn, es, model, &Filter::And(vec![this, allowed]))? == 0 {
+        return Err(StoreError::forbidden(
+            "",
+            format!("no policy lets this caller {verb} this `{}` record", entity.name),
+        ));
+    }
+    Ok(())
+}
+
+/// A written row as the caller may read it; only its id when they may not read it.
+fn read_back(
+    conn: &mut dyn Conn,
+    guard: &Guard<'_>,
+    model: usize,
+    key: &write::Key,
+    selection: &Selection,
+) -> Result<Json, StoreError> {
+    let es = guard.entities;
+    let mut args = by_key(key, selection);
+    guard.find(model, &mut args)?;
+    if let Some(row) = read::find(conn, es, model, &args)?.into_iter().next() {
+        return Ok(row);
+    }
+    let id = Selection::fields(es.entities[model].id.clone());
+    read::get(conn, es, model, key, &id)?
+        .ok_or_else(|| StoreError::NotFound(format!("no `{}` record with this id", es.entities[model].name)))
+}
+
+/// The key of a row as the API shows it.
+fn key_of(es: &Entities, model: usize, row: &Json) -> Option<write::Key> {
+    let entity = &es.entities[model];
+    entity
+        .id
+        .iter()
+        .map(|&f| {
+            let field = &entity.fields[f];
+            let value = ssot_store::value::encode_one(field.kind, &es.enums, es.dialect, row.get(&field.name)?).ok()?;
+            Some((f, value))
+        })
+        .collect()
 }

@@ -72,6 +72,13 @@ impl From<StoreError> for Problem {
                 Problem { status: StatusCode::BAD_REQUEST, code: "invalid_request", detail, errors, allow: None }
             }
             StoreError::NotFound(detail) => Problem::not_found(detail),
+            StoreError::Forbidden(error) => Problem {
+                status: StatusCode::FORBIDDEN,
+                code: "forbidden",
+                detail: error.to_string(),
+                errors: if error.path.is_empty() { Vec::new() } else { vec![error] },
+                allow: None,
+            },
             StoreError::Conflict { message, fields } => Problem {
                 allow: None,
                 status: StatusCode::CONFLICT,

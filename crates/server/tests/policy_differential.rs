@@ -77,7 +77,7 @@ fn callers() -> Vec<Option<Map<String, Json>>> {
 
 async fn seed(server: &common::TestServer) {
     for (id, role, org) in [("u1", "user", Some("o1")), ("u2", "admin", None), ("u3", "editor", Some("o2"))] {
-        let body = json!({"id": id, "email": format!("{id}@x"), "password": "p", "role": role, "orgId": org});
+        let body = json!({"id": id, "email": format!("{id}@x"), "password": "password-1", "role": role, "orgId": org});
         assert_eq!(server.admin("POST", "/api/users", Some(body)).await.0, 201);
     }
     for org in ["o1", "o2", "o3"] {

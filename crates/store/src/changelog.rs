@@ -197,3 +197,49 @@ pub fn prune(conn: &mut dyn crate::conn::Conn, max_age_ms: i64, max_count: i64) 
     );
     Ok(conn.execute(&sql, &[Value::Int(max_age_ms), Value::Int(max_count)])?)
 }
+
+/// One entry of the log, as the checks after a write read it.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// The model's name, or the join table's for an implicit many-to-many link.
+    pub label: String,
+    /// `create`, `update` or `delete`.
+    pub op: String,
+    /// The primary key, by column name, in the database's representation.
+    pub pk: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Where the log stands before a write whose own changes will be read back with
+/// [`changes_since`]. On PostgreSQL it first takes the writers' advisory lock (which the
+/// write's first change would take anyway), so no other transaction's entries can land
+/// after this position while this one runs.
+pub fn capture_start(conn: &mut dyn crate::conn::Conn) -> Result<i64, crate::StoreError> {
+    if conn.dialect() == Dialect::Postgres {
+        conn.query(&format!("SELECT 1 FROM (SELECT pg_advisory_xact_lock({PG_LOCK_KEY})) AS l"), &[])?;
+    }
+    crate::query::read::current_seq(conn)
+}
+
+/// The entries after `since`, in order: inside the writing transaction, its own changes.
+pub fn changes_since(conn: &mut dyn crate::conn::Conn, since: i64) -> Result<Vec<Change>, crate::StoreError> {
+    use crate::conn::Value;
+    let (pk, param) = match conn.dialect() {
+        Dialect::Sqlite => ("\"pk\"", "?1"),
+        Dialect::Postgres => ("\"pk\"::text", "$1::text::bigint"),
+    };
+    let sql = format!(
+        "SELECT \"model\", \"op\", {pk} FROM {} WHERE \"seq\" > {param} ORDER BY \"seq\"",
+        table(conn.dialect())
+    );
+    let rows = conn.query(&sql, &[Value::Int(since)])?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let text = |i: usize| row.get(i).and_then(Value::as_text).unwrap_or_default().to_string();
+        let pk = match serde_json::from_str(&text(2)) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        };
+        out.push(Change { label: text(0), op: text(1), pk });
+    }
+    Ok(out)
+}

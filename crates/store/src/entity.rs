@@ -134,8 +134,9 @@ pub enum Link {
     /// The target holds the foreign key: its `remote` fields reference this model's `local`.
     Inverse { local: Vec<usize>, remote: Vec<usize> },
     /// An implicit many-to-many table: `this_column` holds this model's id (`local`),
-    /// `other_column` the target's (`remote`).
-    Join { table: String, this_column: String, other_column: String, local: usize, remote: usize },
+    /// `other_column` the target's (`remote`). `table` is its SQL name, `label` its bare
+    /// name (as the change log names it).
+    Join { table: String, this_column: String, other_column: String, local: usize, remote: usize, label: String },
 }
 
 impl Entities {
@@ -302,6 +303,7 @@ fn relation_field(
         let schema_of = this_model.schema.as_deref();
         Link::Join {
             table: qualified(schema_of, table),
+            label: table.to_string(),
             this_column: this_column.to_string(),
             other_column: other_column.to_string(),
             local: *entities[this].id.first()?,

@@ -23,6 +23,9 @@ pub enum StoreError {
     /// No such record (404).
     #[error("{0}")]
     NotFound(String),
+    /// A policy refuses the operation to this caller (403); the field, when one is to blame.
+    #[error("{}", .0)]
+    Forbidden(FieldError),
     /// A unique or foreign-key constraint refused the write (409), with the fields involved.
     #[error("{message}")]
     Conflict { message: String, fields: Vec<String> },
@@ -49,6 +52,10 @@ pub fn summary(errors: &[FieldError]) -> String {
 }
 
 impl StoreError {
+    pub fn forbidden(path: impl Into<String>, message: impl Into<String>) -> StoreError {
+        StoreError::Forbidden(FieldError::new(path, message))
+    }
+
     pub fn invalid(path: impl Into<String>, message: impl Into<String>) -> StoreError {
         StoreError::Invalid(vec![FieldError::new(path, message)])
     }

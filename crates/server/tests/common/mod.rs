@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 pub const ADMIN_KEY: &str = "test-admin-key";
+/// The JWT signing secret of test servers (tests forge tokens with it and with others).
+pub const JWT_SECRET: &str = "test-jwt-secret-0123456789abcdef0123456789";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -120,7 +122,15 @@ impl TestServer {
             store.apply(plan, false).expect("migrate");
             Arc::new(store)
         });
-        let app = Arc::new(ssot_server::App::new(Arc::clone(&store), Some(ADMIN_KEY.to_string())));
+        let settings = ssot_server::Settings {
+            admin_key: Some(ADMIN_KEY.to_string()),
+            tokens: ssot_server::auth::TokenSettings {
+                secret: Some(JWT_SECRET.as_bytes().to_vec()),
+                ..Default::default()
+            },
+            limits: Default::default(),
+        };
+        let app = Arc::new(ssot_server::App::new(Arc::clone(&store), &schema, settings).expect("app"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("address"));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -140,7 +140,7 @@ pub fn write_filter(sql: &mut Sql, es: &Entities, model: usize, alias: &str, fil
                 Quantifier::Some | Quantifier::Is => sql.push("EXISTS ("),
                 Quantifier::None | Quantifier::IsNot | Quantifier::Every => sql.push("NOT EXISTS ("),
             };
-            write_link_scope(sql, es, model, r, alias, &child);
+            write_link_scope(sql, es, model, r, alias, &child, "1");
             sql.push(" AND ");
             if *quantifier == Quantifier::Every {
                 sql.push("NOT COALESCE(");
@@ -168,7 +168,7 @@ pub fn write_filter(sql: &mut Sql, es: &Entities, model: usize, alias: &str, fil
                 _ => {
                     let child = aliases.fresh();
                     sql.push(if *is_null { "NOT EXISTS (" } else { "EXISTS (" });
-                    write_link_scope(sql, es, model, r, alias, &child);
+                    write_link_scope(sql, es, model, r, alias, &child, "1");
                     sql.push(")");
                 }
             }
@@ -176,14 +176,28 @@ pub fn write_filter(sql: &mut Sql, es: &Entities, model: usize, alias: &str, fil
     }
 }
 
-/// `SELECT 1 FROM <target> AS child ... WHERE <child is linked to parent>`, without the
-/// closing parenthesis, ready for `AND <filter>`.
-pub fn write_link_scope(sql: &mut Sql, es: &Entities, model: usize, r: &RelationField, parent: &str, child: &str) {
+/// `SELECT <select> FROM <target> AS child ... WHERE <child is linked to parent>`, without
+/// the closing parenthesis, ready for `AND <filter>`.
+pub fn write_link_scope(
+    sql: &mut Sql,
+    es: &Entities,
+    model: usize,
+    r: &RelationField,
+    parent: &str,
+    child: &str,
+    select: &str,
+) {
     let this = &es.entities[model];
     let target = &es.entities[r.target];
     match &r.link {
         Link::Owns { local, remote } | Link::Inverse { local, remote } => {
-            sql.push("SELECT 1 FROM ").push(&target.table).push(" AS ").push(child).push(" WHERE ");
+            sql.push("SELECT ")
+                .push(select)
+                .push(" FROM ")
+                .push(&target.table)
+                .push(" AS ")
+                .push(child)
+                .push(" WHERE ");
             for (i, (&l, &rm)) in local.iter().zip(remote).enumerate() {
                 if i > 0 {
                     sql.push(" AND ");
@@ -191,9 +205,9 @@ pub fn write_link_scope(sql: &mut Sql, es: &Entities, model: usize, r: &Relation
                 sql.column(child, &target.fields[rm].column).push(" = ").column(parent, &this.fields[l].column);
             }
         }
-        Link::Join { table, this_column, other_column, local, remote } => {
+        Link::Join { table, this_column, other_column, local, remote, .. } => {
             let join = format!("{child}j");
-            sql.push("SELECT 1 FROM ").push(table).push(" AS ").push(&join);
+            sql.push("SELECT ").push(select).push(" FROM ").push(table).push(" AS ").push(&join);
             sql.push(" JOIN ").push(&target.table).push(" AS ").push(child).push(" ON ");
             sql.column(child, &target.fields[*remote].column).push(" = ").column(&join, other_column);
             sql.push(" WHERE ").column(&join, this_column).push(" = ").column(parent, &this.fields[*local].column);
@@ -284,8 +298,16 @@ pub fn write_order(
     for term in order {
         sep(sql);
         match term {
-            Order::Field { field, desc, nulls_last } => {
-                sql.column(alias, &entity.fields[*field].column);
+            Order::Field { field, desc, nulls_last, guard } => {
+                // A guarded field orders as null where the caller may not read it, so the
+                // order says nothing about values hidden from them.
+                if let Some(guard) = guard {
+                    sql.push("CASE WHEN ");
+                    write_filter(sql, es, model, alias, guard, aliases);
+                    sql.push(" THEN ").column(alias, &entity.fields[*field].column).push(" END");
+                } else {
+                    sql.column(alias, &entity.fields[*field].column);
+                }
                 sql.push(direction(*desc));
                 match nulls_last.map(|last| last != reverse) {
                     Some(true) => sql.push(" NULLS LAST"),
@@ -293,25 +315,24 @@ pub fn write_order(
                     None => sql,
                 };
             }
-            Order::Related { relation, field, desc } => {
+            Order::Related { relation, field, desc, scope } => {
                 let r = &entity.relations[*relation];
                 let child = aliases.fresh();
-                let column = &es.entities[r.target].fields[*field].column;
-                let mut scope = Sql::new(sql.dialect);
-                write_link_scope(&mut scope, es, model, r, alias, &child);
-                let select =
-                    scope.text.replacen("SELECT 1", &format!("SELECT {child}.{}", crate::dialect::quote(column)), 1);
-                sql.push("(").push(&select).push(" LIMIT 1)");
-                sql.push(direction(*desc));
+                let column = format!("{child}.{}", crate::dialect::quote(&es.entities[r.target].fields[*field].column));
+                sql.push("(");
+                write_link_scope(sql, es, model, r, alias, &child, &column);
+                sql.push(" AND ");
+                write_filter(sql, es, r.target, &child, scope, aliases);
+                sql.push(" LIMIT 1)").push(direction(*desc));
             }
-            Order::Count { relation, desc } => {
+            Order::Count { relation, desc, scope } => {
                 let r = &entity.relations[*relation];
                 let child = aliases.fresh();
-                let mut scope = Sql::new(sql.dialect);
-                write_link_scope(&mut scope, es, model, r, alias, &child);
-                let select = scope.text.replacen("SELECT 1", "SELECT COUNT(*)", 1);
-                sql.push("(").push(&select).push(")");
-                sql.push(direction(*desc));
+                sql.push("(");
+                write_link_scope(sql, es, model, r, alias, &child, "COUNT(*)");
+                sql.push(" AND ");
+                write_filter(sql, es, r.target, &child, scope, aliases);
+                sql.push(")").push(direction(*desc));
             }
         }
     }

@@ -49,18 +49,72 @@ fn unsupported(what: &str) -> StoreError {
     StoreError::invalid("", format!("this rule cannot be enforced in SQL yet: {what}"))
 }
 
-/// The filter that keeps exactly the rows of `model` for which `predicate` holds.
+/// The filter that keeps exactly the rows of `model` for which `predicate` holds, with
+/// what the caller decides already folded away ([`simplify`]).
 pub fn to_filter(es: &Entities, model: usize, predicate: &Predicate, cx: &Context<'_>) -> Result<Filter, StoreError> {
+    Ok(simplify(build(es, model, predicate, cx)?))
+}
+
+/// Whether `filter` keeps no row at all (an empty OR).
+pub fn is_false(filter: &Filter) -> bool {
+    matches!(filter, Filter::Or(parts) if parts.is_empty())
+}
+
+/// `filter` with constant parts folded: `TRUE AND x` is `x`, `FALSE OR x` is `x`, `NOT
+/// TRUE` is false, and so on. A rule like `isAdmin || published` becomes `published` for
+/// a caller who is no admin, and plain `TRUE` or `FALSE` when the caller alone decides.
+pub fn simplify(filter: Filter) -> Filter {
+    match filter {
+        Filter::And(parts) => {
+            let mut kept = Vec::with_capacity(parts.len());
+            for part in parts.into_iter().map(simplify) {
+                match part {
+                    Filter::True => {}
+                    f if is_false(&f) => return FALSE,
+                    Filter::And(inner) => kept.extend(inner),
+                    f => kept.push(f),
+                }
+            }
+            match kept.len() {
+                0 => Filter::True,
+                1 => kept.pop().unwrap_or(Filter::True),
+                _ => Filter::And(kept),
+            }
+        }
+        Filter::Or(parts) => {
+            let mut kept = Vec::with_capacity(parts.len());
+            for part in parts.into_iter().map(simplify) {
+                match part {
+                    Filter::True => return Filter::True,
+                    f if is_false(&f) => {}
+                    Filter::Or(inner) => kept.extend(inner),
+                    f => kept.push(f),
+                }
+            }
+            match kept.len() {
+                1 => kept.pop().unwrap_or(FALSE),
+                _ => Filter::Or(kept),
+            }
+        }
+        Filter::Not(inner) => match simplify(*inner) {
+            Filter::True => FALSE,
+            f if is_false(&f) => Filter::True,
+            f => Filter::Not(Box::new(f)),
+        },
+        Filter::Relation { relation, quantifier, filter } => {
+            Filter::Relation { relation, quantifier, filter: Box::new(simplify(*filter)) }
+        }
+        other => other,
+    }
+}
+
+fn build(es: &Entities, model: usize, predicate: &Predicate, cx: &Context<'_>) -> Result<Filter, StoreError> {
     Ok(match predicate {
         Predicate::Const(true) => Filter::True,
         Predicate::Const(false) => FALSE,
-        Predicate::And(parts) => {
-            Filter::And(parts.iter().map(|p| to_filter(es, model, p, cx)).collect::<Result<_, _>>()?)
-        }
-        Predicate::Or(parts) => {
-            Filter::Or(parts.iter().map(|p| to_filter(es, model, p, cx)).collect::<Result<_, _>>()?)
-        }
-        Predicate::Not(inner) => Filter::Not(Box::new(to_filter(es, model, inner, cx)?)),
+        Predicate::And(parts) => Filter::And(parts.iter().map(|p| build(es, model, p, cx)).collect::<Result<_, _>>()?),
+        Predicate::Or(parts) => Filter::Or(parts.iter().map(|p| build(es, model, p, cx)).collect::<Result<_, _>>()?),
+        Predicate::Not(inner) => Filter::Not(Box::new(build(es, model, inner, cx)?)),
         Predicate::Compare {
             op,
             left: Operand::Auth(path),
@@ -116,8 +170,7 @@ pub fn to_filter(es: &Entities, model: usize, predicate: &Predicate, cx: &Contex
                     Quantifier::Every => FilterQuantifier::Every,
                     Quantifier::None => FilterQuantifier::None,
                 };
-                let filter =
-                    Filter::Relation { relation, quantifier, filter: Box::new(to_filter(es, target, body, cx)?) };
+                let filter = Filter::Relation { relation, quantifier, filter: Box::new(build(es, target, body, cx)?) };
                 // Through a missing to-one row there are no related rows: `every` and
                 // `none` hold there, so the path is asked as "no row on it fails".
                 Ok(if vacuous && !steps.is_empty() { Filter::Not(Box::new(filter)) } else { filter })

@@ -2,7 +2,7 @@
 //! `select` or `include` asks for (one query per relation and level, for all parent
 //! rows at once, never one per row).
 
-use super::args::{FindArgs, Selection, DEFAULT_TAKE};
+use super::args::{FindArgs, Guarded, Selection, DEFAULT_TAKE};
 use super::filter::{write_filter, write_order, Aliases};
 use crate::changelog;
 use crate::conn::{Conn, Row, Value};
@@ -52,6 +52,8 @@ pub(crate) fn write_columns(sql: &mut Sql, entity: &Entity, alias: &str) {
 struct Fetched {
     raw: Row,
     group: String,
+    /// Per guard of the selection: whether its field shows on this row.
+    shown: Vec<bool>,
 }
 
 /// How a fetch is scoped: the whole table, or the rows related to some parents.
@@ -195,6 +197,12 @@ fn fetch(
             };
         }
     }
+    let guards = &args.selection.guards;
+    for (i, (_, guard)) in guards.iter().enumerate() {
+        inner.push(", CASE WHEN ");
+        write_filter(&mut inner, es, model, "t0", guard, &mut aliases);
+        inner.push(" THEN 1 ELSE 0 END AS v").push(&i.to_string());
+    }
     if windowed || args.cursor.is_some() {
         inner.push(", ROW_NUMBER() OVER (");
         if let Scope::Related { .. } = scope {
@@ -207,9 +215,8 @@ fn fetch(
                 inner.column(alias, column);
             }
         }
-        let mut order = Sql::new(dialect);
-        write_order(&mut order, es, model, "t0", &args.order, false, &mut aliases);
-        inner.push(&order.text).push(") AS rn");
+        write_order(&mut inner, es, model, "t0", &args.order, false, &mut aliases);
+        inner.push(") AS rn");
     }
     if let Some(cursor) = &args.cursor {
         // The cursor's unique columns, raw, to find its row by.
@@ -227,8 +234,11 @@ fn fetch(
     }
     write_filter(&mut inner, es, model, "t0", &args.filter, &mut aliases);
 
-    let columns: Vec<String> =
-        (0..group_width).map(|i| format!("g{i}")).chain((0..entity.fields.len()).map(|i| format!("c{i}"))).collect();
+    let columns: Vec<String> = (0..group_width)
+        .map(|i| format!("g{i}"))
+        .chain((0..entity.fields.len()).map(|i| format!("c{i}")))
+        .chain((0..guards.len()).map(|i| format!("v{i}")))
+        .collect();
     if let Some(cursor) = &args.cursor {
         // Start at the cursor's row in the requested order.
         sql.push("WITH page AS (").push(&inner.text);
@@ -256,9 +266,7 @@ fn fetch(
             .push(", rn");
     } else {
         sql = inner;
-        let mut order = Sql::new(dialect);
-        write_order(&mut order, es, model, "t0", &args.order, backwards, &mut aliases);
-        sql.push(&order.text);
+        write_order(&mut sql, es, model, "t0", &args.order, backwards, &mut aliases);
         if matches!(scope, Scope::All) {
             push_limit(&mut sql, take, args.skip);
         }
@@ -268,8 +276,10 @@ fn fetch(
     let mut fetched: Vec<Fetched> = rows
         .into_iter()
         .map(|mut row| {
-            let raw = row.split_off(group_width.min(row.len()));
-            Fetched { group: key_string(&row), raw }
+            let mut raw = row.split_off(group_width.min(row.len()));
+            let flags = raw.split_off(entity.fields.len().min(raw.len()));
+            let shown = flags.iter().take(guards.len()).map(|v| v.as_i64() == Some(1)).collect();
+            Fetched { group: key_string(&row), raw, shown }
         })
         .collect();
     if backwards {
@@ -427,6 +437,14 @@ fn shape(
         }
         let mut fields = scalar_fields(es, model, &selection.fields, row.raw);
         fields.extend(object);
+        for ((guarded, _), shown) in selection.guards.iter().zip(&row.shown) {
+            if !shown {
+                fields.shift_remove(match guarded {
+                    Guarded::Field(f) => &entity.fields[*f].name,
+                    Guarded::Relation(r) => &entity.relations[*r].name,
+                });
+            }
+        }
         out.push(Json::Object(fields));
     }
     Ok(out)
@@ -457,7 +475,7 @@ pub fn raw_row(
         take: Some(1),
         skip: 0,
         cursor: None,
-        selection: Selection { fields: Vec::new(), relations: Vec::new() },
+        selection: Selection::fields(Vec::new()),
     };
     Ok(fetch(conn, es, model, &args, &Scope::All)?.into_iter().next().map(|f| f.raw))
 }

@@ -38,6 +38,23 @@ pub struct Selection {
     pub fields: Vec<usize>,
     /// Relations to return, each with its own arguments.
     pub relations: Vec<(usize, FindArgs)>,
+    /// Selected fields and relations shown only on rows where their filter holds
+    /// (field-level read rules); elsewhere they are left out of the row.
+    pub guards: Vec<(Guarded, Filter)>,
+}
+
+/// What a selection guard hides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guarded {
+    Field(usize),
+    Relation(usize),
+}
+
+impl Selection {
+    /// These scalar fields, no relations, no guards.
+    pub fn fields(fields: Vec<usize>) -> Selection {
+        Selection { fields, relations: Vec::new(), guards: Vec::new() }
+    }
 }
 
 /// The comparison operators: the rule language's own, so a policy's comparison is a
@@ -121,18 +138,13 @@ pub enum Order {
         field: usize,
         desc: bool,
         nulls_last: Option<bool>,
+        /// Where this filter fails, the field orders as null (a field-level read rule).
+        guard: Option<Filter>,
     },
-    /// A field of a to-one relation's row.
-    Related {
-        relation: usize,
-        field: usize,
-        desc: bool,
-    },
-    /// The number of rows of a to-many relation.
-    Count {
-        relation: usize,
-        desc: bool,
-    },
+    /// A field of a to-one relation's row; `scope` is which related rows count.
+    Related { relation: usize, field: usize, desc: bool, scope: Filter },
+    /// The number of rows of a to-many relation that match `scope`.
+    Count { relation: usize, desc: bool, scope: Filter },
 }
 
 /// Reads arguments for one model; collects every error before giving up.
@@ -217,7 +229,7 @@ impl<'a> ArgsReader<'a> {
 
     /// Every scalar field, no relations: what a row shows when nothing is selected.
     pub fn default_selection(&self, model: usize) -> Selection {
-        Selection { fields: (0..self.entity(model).fields.len()).collect(), relations: Vec::new() }
+        Selection::fields((0..self.entity(model).fields.len()).collect())
     }
 
     pub fn selection(
@@ -263,7 +275,7 @@ impl<'a> ArgsReader<'a> {
                     }
                 }
                 fields.sort_unstable();
-                Selection { fields, relations }
+                Selection { fields, relations, guards: Vec::new() }
             }
             (None, Some(include)) => {
                 let Some(object) = include.as_object() else {

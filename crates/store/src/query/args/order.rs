@@ -40,7 +40,7 @@ impl ArgsReader<'_> {
                         self.error(&here, "cannot order by this field's type");
                         continue;
                     }
-                    out.push(Order::Field { field, desc, nulls_last });
+                    out.push(Order::Field { field, desc, nulls_last, guard: None });
                 } else if let Some(relation) = entity.relation(name) {
                     let r = &entity.relations[relation];
                     let Some(inner) = direction.as_object() else {
@@ -52,12 +52,12 @@ impl ArgsReader<'_> {
                         let desc = self.direction(dir, &inner_path);
                         if r.list {
                             if key == "_count" {
-                                out.push(Order::Count { relation, desc });
+                                out.push(Order::Count { relation, desc, scope: Filter::True });
                             } else {
                                 self.error(&inner_path, "a list relation orders only by `_count`");
                             }
                         } else if let Some(field) = self.entity(r.target).field(key) {
-                            out.push(Order::Related { relation, field, desc });
+                            out.push(Order::Related { relation, field, desc, scope: Filter::True });
                         } else {
                             let target = self.entity(r.target);
                             self.unknown_field(target, &inner_path, key);

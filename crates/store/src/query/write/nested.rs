@@ -157,7 +157,7 @@ pub(super) fn relate(
                     }
                 }
             }
-            Link::Join { table, this_column, other_column, local, remote } => {
+            Link::Join { table, this_column, other_column, local, remote, .. } => {
                 let this_id = row[*local].clone();
                 let link = |conn: &mut dyn Conn, other: Value| -> Result<(), StoreError> {
                     let mut sql = Sql::new(es.dialect);

@@ -1,0 +1,79 @@
+//! `ssot-access`: who may do what.
+//!
+//! The schema's `@@policy` rules enter once, at start ([`Policies::compile`]), as typed
+//! predicates per model, operation and guarded field. Each request then builds a
+//! [`Guard`] from its [`Caller`], which:
+//!
+//! - rewrites a read's arguments ([`Guard::find`], [`Guard::count_filter`]) so that the
+//!   database returns only rows, related rows and fields the caller may read, and so
+//!   that no filter, order or cursor can tell a hidden value from another;
+//! - checks a write before it runs (the row it targets, write-guarded fields, the rows
+//!   it connects) and after it runs, inside its transaction, against every row it
+//!   changed as the change log recorded it ([`Guard::verify_changes`]).
+//!
+//! Invariants: no policy for an operation means nobody may do it; a row the caller may
+//! not read is "not found", never "forbidden"; the `@@auth` model's password field is
+//! never shown, filtered or ordered by, whoever asks. The admin key skips the rules (but
+//! not the password's invisibility).
+
+mod caller;
+mod reads;
+mod rules;
+mod writes;
+
+pub use caller::Caller;
+pub use rules::{Op, Policies};
+
+use ssot_policy::eval::Context;
+use ssot_store::entity::Entities;
+use ssot_store::query::args::Filter;
+use ssot_store::query::policy::to_filter;
+use ssot_store::StoreError;
+
+/// One request's view of the policies: the caller, and the time `now()` stands for.
+pub struct Guard<'a> {
+    pub policies: &'a Policies,
+    pub entities: &'a Entities,
+    pub caller: &'a Caller,
+    now: String,
+}
+
+impl<'a> Guard<'a> {
+    pub fn new(policies: &'a Policies, entities: &'a Entities, caller: &'a Caller) -> Guard<'a> {
+        let ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        Guard { policies, entities, caller, now: ssot_store::time::format(ms) }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        matches!(self.caller, Caller::Admin)
+    }
+
+    fn context(&self) -> Context<'_> {
+        Context { auth: self.caller.auth(), now: &self.now }
+    }
+
+    /// The rows of `model` the caller may `op`, as a filter (`TRUE` for the admin).
+    pub fn rows(&self, model: usize, op: Op) -> Result<Filter, StoreError> {
+        if self.is_admin() {
+            return Ok(Filter::True);
+        }
+        match self.policies.rule(model, op) {
+            Some(predicate) => to_filter(self.entities, model, predicate, &self.context()),
+            None => Ok(Filter::Or(Vec::new())),
+        }
+    }
+
+    /// Where the caller may `op` field `field` of `model` (on top of the row's own rule):
+    /// `TRUE` for an unguarded field.
+    pub fn field(&self, model: usize, field: usize, op: Op) -> Result<Filter, StoreError> {
+        if self.is_admin() {
+            return Ok(Filter::True);
+        }
+        match self.policies.field_rule(model, field, op) {
+            Some(predicate) => to_filter(self.entities, model, &predicate, &self.context()),
+            None => Ok(Filter::True),
+        }
+    }
+}

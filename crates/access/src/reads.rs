@@ -1,0 +1,210 @@
+//! Reads under the rules: a request's `where`, `orderBy`, `cursor` and selection,
+//! rewritten so the database returns only what the caller may read.
+//!
+//! A guarded field's condition is ANDed with its guard (`email = x` becomes `guard AND
+//! email = x`), so on a row where the caller may not read the field, every condition on
+//! it is false whatever the value: the filter's outcome, and so the rows returned, the
+//! count and the order, cannot depend on the hidden value. A field the caller can read on
+//! no row is refused outright (403), naming it.
+
+use crate::rules::Op;
+use crate::Guard;
+use ssot_store::query::args::{Filter, FindArgs, Guarded, Order, Quantifier, Selection};
+use ssot_store::query::policy::{is_false, simplify};
+use ssot_store::StoreError;
+
+impl Guard<'_> {
+    /// `args` (a list, a get, or an included relation's) restricted to what the caller may read.
+    pub fn find(&self, model: usize, args: &mut FindArgs) -> Result<(), StoreError> {
+        let filter = std::mem::replace(&mut args.filter, Filter::True);
+        args.filter = self.count_filter(model, filter)?;
+        for order in &mut args.order {
+            self.order(model, order)?;
+        }
+        if let Some(cursor) = &args.cursor {
+            for (field, _) in cursor {
+                self.usable(model, *field, "cursor")?;
+            }
+        }
+        self.selection(model, &mut args.selection)
+    }
+
+    /// A `where` for `model` restricted to the rows the caller may read.
+    pub fn count_filter(&self, model: usize, filter: Filter) -> Result<Filter, StoreError> {
+        let filter = self.filter(model, filter)?;
+        Ok(simplify(Filter::And(vec![self.rows(model, Op::Read)?, filter])))
+    }
+
+    /// A `where` whose conditions on guarded fields and relations hold only where the
+    /// caller may read them, and whose relation conditions see only readable rows.
+    pub fn filter(&self, model: usize, filter: Filter) -> Result<Filter, StoreError> {
+        let entity = &self.entities.entities[model];
+        Ok(match filter {
+            Filter::True => Filter::True,
+            Filter::And(parts) => Filter::And(self.filters(model, parts)?),
+            Filter::Or(parts) => Filter::Or(self.filters(model, parts)?),
+            Filter::Not(inner) => Filter::Not(Box::new(self.filter(model, *inner)?)),
+            atom @ (Filter::Compare { field, .. }
+            | Filter::Null { field, .. }
+            | Filter::In { field, .. }
+            | Filter::Text { field, .. }
+            | Filter::List { field, .. }) => {
+                let guard = self.usable(model, field, "where")?;
+                guarded(guard, atom)
+            }
+            Filter::Relation { relation, quantifier, filter } => {
+                let guard = self.relation_guard(model, relation)?;
+                let target = entity.relations[relation].target;
+                let inner = self.filter(target, *filter)?;
+                let readable = self.rows(target, Op::Read)?;
+                let inner = match quantifier {
+                    // Every readable related row matches: unreadable ones do not count.
+                    Quantifier::Every => Filter::Or(vec![Filter::Not(Box::new(readable)), inner]),
+                    _ => Filter::And(vec![readable, inner]),
+                };
+                guarded(guard, Filter::Relation { relation, quantifier, filter: Box::new(inner) })
+            }
+            Filter::RelationNull { relation, is_null } => {
+                // Absent means "no related row the caller may read", so a hidden row
+                // reads as no row at all.
+                let guard = self.relation_guard(model, relation)?;
+                let target = entity.relations[relation].target;
+                let present = Filter::Relation {
+                    relation,
+                    quantifier: Quantifier::Is,
+                    filter: Box::new(self.rows(target, Op::Read)?),
+                };
+                let atom = if is_null { Filter::Not(Box::new(present)) } else { present };
+                guarded(guard, atom)
+            }
+        })
+    }
+
+    fn filters(&self, model: usize, parts: Vec<Filter>) -> Result<Vec<Filter>, StoreError> {
+        parts.into_iter().map(|p| self.filter(model, p)).collect()
+    }
+
+    fn order(&self, model: usize, order: &mut Order) -> Result<(), StoreError> {
+        let entity = &self.entities.entities[model];
+        match order {
+            Order::Field { field, guard, .. } => {
+                let g = self.usable(model, *field, "orderBy")?;
+                *guard = if matches!(g, Filter::True) { None } else { Some(g) };
+            }
+            Order::Related { relation, field, scope, .. } => {
+                self.whole_relation(model, *relation, "orderBy")?;
+                let target = entity.relations[*relation].target;
+                let g = self.usable(target, *field, "orderBy")?;
+                *scope = simplify(Filter::And(vec![self.rows(target, Op::Read)?, g]));
+            }
+            Order::Count { relation, scope, .. } => {
+                self.whole_relation(model, *relation, "orderBy")?;
+                let target = entity.relations[*relation].target;
+                *scope = self.rows(target, Op::Read)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The selection without what nobody reads, with guards on what the caller reads on
+    /// some rows only, and with each included relation restricted like a list.
+    pub fn selection(&self, model: usize, selection: &mut Selection) -> Result<(), StoreError> {
+        let mut fields = Vec::with_capacity(selection.fields.len());
+        for &field in &selection.fields {
+            if self.policies.write_only(model, field) {
+                continue;
+            }
+            let guard = self.field(model, field, Op::Read)?;
+            if is_false(&guard) {
+                continue;
+            }
+            if !matches!(guard, Filter::True) {
+                selection.guards.push((Guarded::Field(field), guard));
+            }
+            fields.push(field);
+        }
+        selection.fields = fields;
+        let mut relations = Vec::with_capacity(selection.relations.len());
+        for (relation, mut args) in std::mem::take(&mut selection.relations) {
+            let guard = self.relation_read(model, relation)?;
+            if is_false(&guard) {
+                continue;
+            }
+            if !matches!(guard, Filter::True) {
+                selection.guards.push((Guarded::Relation(relation), guard));
+            }
+            let target = self.entities.entities[model].relations[relation].target;
+            self.find(target, &mut args)?;
+            relations.push((relation, args));
+        }
+        selection.relations = relations;
+        Ok(())
+    }
+
+    /// Where the caller may use `field` of `model` in a condition or an order: its guard.
+    /// Refused when they may read it on no row.
+    fn usable(&self, model: usize, field: usize, place: &str) -> Result<Filter, StoreError> {
+        let entity = &self.entities.entities[model];
+        let name = &entity.fields[field].name;
+        if self.policies.write_only(model, field) {
+            return Err(StoreError::forbidden(
+                place,
+                format!("`{}.{name}` is write-only: it cannot be read, filtered or ordered by", entity.name),
+            ));
+        }
+        let guard = self.field(model, field, Op::Read)?;
+        if is_false(&guard) {
+            return Err(StoreError::forbidden(
+                place,
+                format!("`{}.{name}` is not readable by this caller", entity.name),
+            ));
+        }
+        Ok(guard)
+    }
+
+    fn relation_read(&self, model: usize, relation: usize) -> Result<Filter, StoreError> {
+        if self.is_admin() {
+            return Ok(Filter::True);
+        }
+        match self.policies.relation_rule(model, relation) {
+            Some(rule) => ssot_store::query::policy::to_filter(self.entities, model, &rule, &self.context()),
+            None => Ok(Filter::True),
+        }
+    }
+
+    fn relation_guard(&self, model: usize, relation: usize) -> Result<Filter, StoreError> {
+        let guard = self.relation_read(model, relation)?;
+        if is_false(&guard) {
+            let entity = &self.entities.entities[model];
+            return Err(StoreError::forbidden(
+                "where",
+                format!("`{}.{}` is not readable by this caller", entity.name, entity.relations[relation].name),
+            ));
+        }
+        Ok(guard)
+    }
+
+    /// Orders through a relation need it readable on every row.
+    fn whole_relation(&self, model: usize, relation: usize, place: &str) -> Result<(), StoreError> {
+        let guard = self.relation_read(model, relation)?;
+        if matches!(guard, Filter::True) {
+            return Ok(());
+        }
+        let entity = &self.entities.entities[model];
+        Err(StoreError::forbidden(
+            place,
+            format!(
+                "`{}.{}` is not readable on every row by this caller",
+                entity.name, entity.relations[relation].name
+            ),
+        ))
+    }
+}
+
+fn guarded(guard: Filter, atom: Filter) -> Filter {
+    if matches!(guard, Filter::True) {
+        atom
+    } else {
+        Filter::And(vec![guard, atom])
+    }
+}

@@ -1,0 +1,179 @@
+//! The schema's `@@policy` rules, compiled once per model, operation and guarded field.
+
+use ssot_policy::predicate::Predicate;
+use ssot_schema::ir::Schema;
+use ssot_schema::Diagnostic;
+use ssot_store::entity::Entities;
+
+/// An operation a policy opens: `read`, `create`, `update` or `delete` (`write` and `*`
+/// are expanded by the schema).
+pub use ssot_schema::annotations::Operation as Op;
+
+const OPS: [Op; 4] = [Op::Read, Op::Create, Op::Update, Op::Delete];
+
+fn slot(op: Op) -> usize {
+    match op {
+        Op::Read => 0,
+        Op::Create => 1,
+        Op::Update => 2,
+        Op::Delete => 3,
+    }
+}
+
+/// What guards one field or relation for one operation.
+#[derive(Debug, Clone)]
+struct Guard {
+    /// A scalar field's index, or a relation's (`relation` set).
+    index: usize,
+    relation: bool,
+    op: Op,
+    rule: Predicate,
+}
+
+#[derive(Debug, Clone, Default)]
+struct ModelRules {
+    /// Per operation: the OR of its row-level policies, or `None` (nobody).
+    rows: [Option<Predicate>; 4],
+    guards: Vec<Guard>,
+    /// Fields nobody reads, filters or orders by: the `@@auth` model's password.
+    write_only: Vec<usize>,
+    /// Per operation, the rules as written (for the start-up summary).
+    texts: [Vec<String>; 4],
+}
+
+/// Every model's rules, by entity index.
+#[derive(Debug, Clone)]
+pub struct Policies {
+    models: Vec<ModelRules>,
+    /// The `@@auth` model (an entity index), its password field and login field.
+    pub auth: Option<AuthModel>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthModel {
+    pub model: usize,
+    pub password: usize,
+    pub identity: usize,
+}
+
+fn or(parts: Vec<Predicate>) -> Option<Predicate> {
+    match parts.len() {
+        0 => None,
+        1 => parts.into_iter().next(),
+        _ => Some(Predicate::Or(parts)),
+    }
+}
+
+impl Policies {
+    /// Compiles every policy of `schema` against the store's view of it. The rules were
+    /// checked when the schema was loaded; an error here means the schema changed since.
+    pub fn compile(schema: &Schema, es: &Entities) -> Result<Policies, Vec<Diagnostic>> {
+        let mut models = vec![ModelRules::default(); es.entities.len()];
+        let mut errors = Vec::new();
+        let mut auth = None;
+        for model in &schema.models {
+            let Some(index) = es.by_name(&model.name) else { continue };
+            let entity = &es.entities[index];
+            let rules = &mut models[index];
+            let mut rows: [Vec<Predicate>; 4] = Default::default();
+            for policy in &model.annotations.policies {
+                let predicate = match ssot_policy::compile(schema, model, &policy.rule, "") {
+                    Ok(p) => p,
+                    Err(e) => {
+                        errors.extend(e);
+                        continue;
+                    }
+                };
+                for &op in &policy.operations {
+                    match &policy.fields {
+                        None => {
+                            rows[slot(op)].push(predicate.clone());
+                            rules.texts[slot(op)].push(policy.rule.text.clone());
+                        }
+                        Some(names) => {
+                            for name in names {
+                                let (index, relation) = match (entity.field(name), entity.relation(name)) {
+                                    (Some(f), _) => (f, false),
+                                    (None, Some(r)) => (r, true),
+                                    (None, None) => continue,
+                                };
+                                rules.guards.push(Guard { index, relation, op, rule: predicate.clone() });
+                            }
+                        }
+                    }
+                }
+            }
+            rules.rows = rows.map(or);
+            if let Some(a) = &model.annotations.auth {
+                if let (Some(password), Some(identity)) =
+                    (entity.field(&a.password_field), entity.field(&a.identity_field))
+                {
+                    rules.write_only.push(password);
+                    auth = Some(AuthModel { model: index, password, identity });
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(Policies { models, auth })
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// The row-level rule for `op` on `model`; `None` when no policy opens it.
+    pub fn rule(&self, model: usize, op: Op) -> Option<&Predicate> {
+        self.models.get(model).and_then(|m| m.rows[slot(op)].as_ref())
+    }
+
+    fn guard(&self, model: usize, index: usize, relation: bool, op: Op) -> Option<Predicate> {
+        let guards = &self.models.get(model)?.guards;
+        or(guards
+            .iter()
+            .filter(|g| g.index == index && g.relation == relation && g.op == op)
+            .map(|g| g.rule.clone())
+            .collect())
+    }
+
+    /// The rule guarding scalar field `field` for `op`, if it has one.
+    pub fn field_rule(&self, model: usize, field: usize, op: Op) -> Option<Predicate> {
+        self.guard(model, field, false, op)
+    }
+
+    /// The rule guarding relation `relation` for reading, if it has one.
+    pub fn relation_rule(&self, model: usize, relation: usize) -> Option<Predicate> {
+        self.guard(model, relation, true, Op::Read)
+    }
+
+    /// Whether nobody may ever read field `field` (the password).
+    pub fn write_only(&self, model: usize, field: usize) -> bool {
+        self.models.get(model).is_some_and(|m| m.write_only.contains(&field))
+    }
+
+    /// Whether `model` has any field or relation guards for `op`.
+    pub fn has_guards(&self, model: usize, op: Op) -> bool {
+        self.models.get(model).is_some_and(|m| m.guards.iter().any(|g| g.op == op))
+    }
+
+    /// What `ssot serve` prints at start: per model and operation, the rule that opens it.
+    pub fn describe(&self, es: &Entities, admin_key: bool) -> String {
+        let admin = if admin_key { "; the admin key may do anything" } else { "" };
+        let mut out = String::new();
+        for (index, entity) in es.entities.iter().enumerate() {
+            let open: Vec<String> = OPS
+                .iter()
+                .map(|&op| {
+                    let texts = &self.models[index].texts[slot(op)];
+                    let who = if texts.is_empty() { "nobody".to_string() } else { texts.join(" | ") };
+                    format!("{}: {who}", format!("{op:?}").to_lowercase())
+                })
+                .collect();
+            let guarded = self.models[index].guards.len();
+            let fields = if guarded > 0 { format!(" ({guarded} field rules)") } else { String::new() };
+            out.push_str(&format!("  {:24} /api/{:<24} {}{fields}\n", entity.name, entity.resource, open.join(", ")));
+        }
+        if !admin.is_empty() {
+            out.push_str(&format!("  (rules apply to every caller{admin})\n"));
+        }
+        out
+    }
+}

@@ -1,0 +1,488 @@
+//! Users from `@@auth`: `POST /api/auth/signup`, `/login`, `/refresh`, `/logout` and
+//! `GET /api/auth/me`.
+//!
+//! Passwords are hashed with Argon2id off the async workers ([`passwords`]) and never
+//! leave the server: no response, token, filter or rule shows them. Access tokens are
+//! JWTs ([`tokens`]); refresh tokens are opaque, stored hashed and rotated ([`refresh`]).
+//! Logins are rate-limited per account and per address ([`limits`]).
+
+pub mod limits;
+pub mod passwords;
+pub mod refresh;
+pub mod tokens;
+
+use crate::problem::Problem;
+use crate::{json_body, App};
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use limits::Limits;
+use passwords::Passwords;
+use serde_json::{json, Map, Value as Json};
+use ssot_access::{Caller, Guard, Op, Policies};
+use ssot_policy::eval::{evaluate, Context, Verdict};
+use ssot_store::entity::Entities;
+use ssot_store::query::args::{Cmp, Filter, FindArgs, Selection};
+use ssot_store::query::{read, write};
+use ssot_store::StoreError;
+use std::net::SocketAddr;
+use std::sync::Arc;
+pub use tokens::{TokenSettings, Tokens};
+
+/// The `@@auth` model and what its endpoints need.
+pub struct Auth {
+    pub model: usize,
+    pub identity: usize,
+    pub password: usize,
+    pub refresh: bool,
+    pub passwords: Passwords,
+    pub limits: Limits,
+}
+
+impl Auth {
+    pub fn new(policies: &Policies, refresh: bool, limits: limits::LimitSettings) -> Option<Auth> {
+        let a = policies.auth.as_ref()?;
+        Some(Auth {
+            model: a.model,
+            identity: a.identity,
+            password: a.password,
+            refresh,
+            passwords: Passwords::new(),
+            limits: Limits::new(limits),
+        })
+    }
+}
+
+pub fn routes() -> axum::Router<Arc<App>> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/api/auth/signup", post(signup))
+        .route("/api/auth/login", post(login))
+        .route("/api/auth/refresh", post(refresh_tokens))
+        .route("/api/auth/logout", post(logout))
+        .route("/api/auth/me", get(me))
+}
+
+fn enabled(app: &App) -> Result<(&Auth, &Tokens), Problem> {
+    match (&app.auth, &app.access.tokens) {
+        (Some(auth), Some(tokens)) => Ok((auth, tokens)),
+        _ => Err(Problem::not_found("authentication is off: no model has `@@auth`")),
+    }
+}
+
+fn unauthorized(detail: &str) -> Problem {
+    Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+}
+
+fn respond(result: Result<Response, Problem>) -> Response {
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn object_body(app: &App, body: Body) -> Result<Map<String, Json>, Problem> {
+    match json_body(body, app.max_body_bytes).await? {
+        Some(Json::Object(o)) => Ok(o),
+        _ => Err(Problem::bad_request("", "the body must be a JSON object")),
+    }
+}
+
+fn string_field(body: &Map<String, Json>, name: &str) -> Result<String, Problem> {
+    match body.get(name) {
+        Some(Json::String(s)) => Ok(s.clone()),
+        Some(_) => Err(Problem::bad_request(name, "expected a string")),
+        None => Err(Problem::bad_request(name, "is required")),
+    }
+}
+
+/// A user's row as their token and the auth responses show it: no password, and a
+/// field with a field-level read rule only when the rule lets the user read it on their
+/// own row.
+fn public_fields(policies: &Policies, es: &Entities, model: usize, row: &Map<String, Json>) -> Map<String, Json> {
+    let entity = &es.entities[model];
+    let mut own = row.clone();
+    for (i, field) in entity.fields.iter().enumerate() {
+        if policies.write_only(model, i) {
+            own.shift_remove(&field.name);
+        }
+    }
+    readable_fields(policies, es, model, &own, Some(&own))
+}
+
+/// The fields of the user's `row` that the caller `auth` may read on it.
+fn readable_fields(
+    policies: &Policies,
+    es: &Entities,
+    model: usize,
+    row: &Map<String, Json>,
+    auth: Option<&Map<String, Json>>,
+) -> Map<String, Json> {
+    let entity = &es.entities[model];
+    let now = ssot_store::time::format(i64::try_from(tokens::now_seconds()).unwrap_or(0).saturating_mul(1000));
+    let cx = Context { auth, now: &now };
+    let mut out = Map::new();
+    for (i, field) in entity.fields.iter().enumerate() {
+        if policies.write_only(model, i) {
+            continue;
+        }
+        if let Some(rule) = policies.field_rule(model, i, Op::Read) {
+            if evaluate(&rule, row, &cx) != Verdict::Allow {
+                continue;
+            }
+        }
+        if let Some(v) = row.get(&field.name) {
+            out.insert(field.name.clone(), v.clone());
+        }
+    }
+    out
+}
+
+fn subject(es: &Entities, model: usize, row: &Map<String, Json>) -> String {
+    let entity = &es.entities[model];
+    let ids: Vec<String> = entity
+        .id
+        .iter()
+        .map(|&f| match row.get(&entity.fields[f].name) {
+            Some(Json::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+            None => String::new(),
+        })
+        .collect();
+    ids.join(",")
+}
+
+/// Tokens for a user's row: `{accessToken, refreshToken?, tokenType, expiresIn, user}`.
+async fn session(app: &Arc<App>, row: Map<String, Json>, family: Option<String>) -> Result<Json, Problem> {
+    let (auth, tokens) = enabled(app)?;
+    let es = &app.store.entities;
+    let user = public_fields(&app.access.policies, es, auth.model, &row);
+    let sub = subject(es, auth.model, &row);
+    let access = tokens.issue(&sub, &user).ok_or_else(|| {
+        Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "no signing secret is set (SSOT_JWT_SECRET)")
+    })?;
+    let mut body = json!({
+        "accessToken": access,
+        "tokenType": "Bearer",
+        "expiresIn": tokens.expiry_seconds,
+        "user": user,
+    });
+    if auth.refresh {
+        let refresh = app.store.write(move |conn, _| refresh::issue(conn, &sub, family.as_deref())).await?;
+        body["refreshToken"] = Json::String(refresh);
+    }
+    Ok(body)
+}
+
+async fn signup(State(app): State<Arc<App>>, body: Body) -> Response {
+    respond(signup_inner(app, body).await)
+}
+
+async fn signup_inner(app: Arc<App>, body: Body) -> Result<Response, Problem> {
+    let (auth, _) = enabled(&app)?;
+    let mut data = object_body(&app, body).await?;
+    let es = Arc::clone(&app.store.entities);
+    let entity = &es.entities[auth.model];
+    let identity = &entity.fields[auth.identity].name;
+    let password_name = entity.fields[auth.password].name.clone();
+    string_field(&data, identity)?;
+    let password = string_field(&data, &password_name)?;
+    // Signing up is the auth model's own door: its row-level `create` rule does not
+    // apply, but every field the anonymous caller may not set is refused.
+    let guard = Guard::new(&app.access.policies, &es, &Caller::Anonymous);
+    for key in data.keys() {
+        let path = key.clone();
+        if let Some(f) = entity.field(key) {
+            if entity.id.contains(&f) {
+                return Err(Problem::from(StoreError::forbidden(
+                    path,
+                    format!("`{}.{key}` is assigned by the server", entity.name),
+                )));
+            }
+            let rule = guard.field(auth.model, f, Op::Create).map_err(Problem::from)?;
+            if !matches!(rule, Filter::True) {
+                return Err(Problem::from(StoreError::forbidden(
+                    path,
+                    format!("`{}.{key}` cannot be set at sign-up", entity.name),
+                )));
+            }
+        } else if entity.relation(key).is_some() {
+            return Err(Problem::bad_request(path, "sign-up takes the user's own fields, not relations"));
+        }
+    }
+    let hash =
+        auth.passwords.hash(password).await.map_err(|e| Problem::bad_request(password_name.clone(), e.to_string()))?;
+    data.insert(password_name, Json::String(hash));
+    let model = auth.model;
+    let row = app
+        .store
+        .write(move |conn, es| {
+            let (key, _) = write::insert(conn, es, model, &Json::Object(data), "", &[])?;
+            let all = Selection::fields((0..es.entities[model].fields.len()).collect());
+            read::get(conn, es, model, &key, &all)?.ok_or_else(|| StoreError::NotFound("the new user is gone".into()))
+        })
+        .await?;
+    let Json::Object(row) = row else { return Err(Problem::not_found("the new user is gone")) };
+    let body = session(&app, row, None).await?;
+    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+}
+
+async fn login(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, body: Body) -> Response {
+    respond(login_inner(app, peer, body).await)
+}
+
+async fn login_inner(app: Arc<App>, peer: SocketAddr, body: Body) -> Result<Response, Problem> {
+    let (auth, _) = enabled(&app)?;
+    let data = object_body(&app, body).await?;
+    let es = Arc::clone(&app.store.entities);
+    let entity = &es.entities[auth.model];
+    let identity_name = entity.fields[auth.identity].name.clone();
+    let identity = string_field(&data, &identity_name)?;
+    let password = string_field(&data, &entity.fields[auth.password].name)?;
+    let account = identity.to_lowercase();
+    if let Some(wait) = auth.limits.attempt(&account, &peer.ip().to_string()) {
+        let mut response =
+            Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many login attempts; try again later")
+                .into_response();
+        if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return Ok(response);
+    }
+    let (model, field) = (auth.model, auth.identity);
+    let row = app
+        .store
+        .read(move |conn, es| {
+            let value = ssot_store::value::encode_one(
+                es.entities[model].fields[field].kind,
+                &es.enums,
+                es.dialect,
+                &Json::String(identity),
+            )
+            .map_err(|m| StoreError::invalid(identity_name, m))?;
+            let args = FindArgs {
+                filter: Filter::Compare { field, cmp: Cmp::Eq, value, insensitive: false },
+                order: Vec::new(),
+                take: Some(1),
+                skip: 0,
+                cursor: None,
+                selection: Selection::fields((0..es.entities[model].fields.len()).collect()),
+            };
+            Ok(read::find(conn, es, model, &args)?.into_iter().next())
+        })
+        .await?;
+    let row = match row {
+        Some(Json::Object(row)) => Some(row),
+        _ => None,
+    };
+    let hash =
+        row.as_ref().and_then(|r| r.get(&entity.fields[auth.password].name)).and_then(Json::as_str).map(String::from);
+    if !auth.passwords.verify(password, hash).await {
+        auth.limits.failed(&account);
+        return Err(unauthorized("the email or the password is wrong"));
+    }
+    auth.limits.succeeded(&account);
+    let row = row.unwrap_or_default();
+    Ok((StatusCode::OK, axum::Json(session(&app, row, None).await?)).into_response())
+}
+
+/// The user whose id a token's subject or a refresh token names.
+async fn load_user(app: &Arc<App>, sub: String) -> Result<Option<Map<String, Json>>, Problem> {
+    let (auth, _) = enabled(app)?;
+    let model = auth.model;
+    let row = app
+        .store
+        .read(move |conn, es| {
+            let entity = &es.entities[model];
+            let mut key = Vec::new();
+            for (&f, part) in entity.id.iter().zip(sub.split(',')) {
+                let kind = entity.fields[f].kind;
+                let json = serde_json::from_str::<Json>(part)
+                    .ok()
+                    .filter(Json::is_number)
+                    .unwrap_or(Json::String(part.into()));
+                match ssot_store::value::encode_one(kind, &es.enums, es.dialect, &json) {
+                    Ok(v) => key.push((f, v)),
+                    Err(_) => return Ok(None),
+                }
+            }
+            let all = Selection::fields((0..entity.fields.len()).collect());
+            read::get(conn, es, model, &key, &all)
+        })
+        .await?;
+    Ok(match row {
+        Some(Json::Object(row)) => Some(row),
+        _ => None,
+    })
+}
+
+async fn refresh_tokens(State(app): State<Arc<App>>, body: Body) -> Response {
+    respond(refresh_inner(app, body).await)
+}
+
+async fn refresh_inner(app: Arc<App>, body: Body) -> Result<Response, Problem> {
+    enabled(&app)?;
+    let data = object_body(&app, body).await?;
+    let token = string_field(&data, "refreshToken")?;
+    let used = app.store.write(move |conn, _| refresh::use_token(conn, &token)).await?;
+    let refresh::Used::Fresh { user, family } = used else {
+        return Err(unauthorized("the refresh token is not valid (unknown, expired, used or revoked)"));
+    };
+    let Some(row) = load_user(&app, user).await? else {
+        return Err(unauthorized("the refresh token's user no longer exists"));
+    };
+    Ok((StatusCode::OK, axum::Json(session(&app, row, Some(family)).await?)).into_response())
+}
+
+async fn logout(State(app): State<Arc<App>>, body: Body) -> Response {
+    respond(logout_inner(app, body).await)
+}
+
+async fn logout_inner(app: Arc<App>, body: Body) -> Result<Response, Problem> {
+    enabled(&app)?;
+    let data = object_body(&app, body).await?;
+    let token = string_field(&data, "refreshToken")?;
+    app.store.write(move |conn, _| refresh::revoke(conn, &token)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn me(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    respond(me_inner(app, headers).await)
+}
+
+async fn me_inner(app: Arc<App>, headers: HeaderMap) -> Result<Response, Problem> {
+    let (auth, _) = enabled(&app)?;
+    let caller = app.access.caller(&headers)?;
+    let Caller::User(claims) = &caller else {
+        return Err(unauthorized("sign in: `/api/auth/me` needs a user's access token"));
+    };
+    let sub = match claims.get("sub") {
+        Some(Json::String(s)) => s.clone(),
+        _ => return Err(unauthorized("the token names no user")),
+    };
+    let row = load_user(&app, sub).await?.ok_or_else(|| Problem::not_found("the token's user no longer exists"))?;
+    // The caller's own row, with the fields they may read on it.
+    let user = readable_fields(&app.access.policies, &app.store.entities, auth.model, &row, caller.auth());
+    Ok((StatusCode::OK, axum::Json(Json::Object(user))).into_response())
+}
+
+/// Replaces every password a REST write sets on the `@@auth` model (at the top or in a
+/// nested create) with its hash, before the write runs. The plain text is never stored.
+pub async fn hash_passwords(auth: &Auth, es: &Entities, op: &mut crate::operation::Operation) -> Result<(), Problem> {
+    use crate::operation::Operation;
+    let (model, data) = match op {
+        Operation::Create { model, data, .. }
+        | Operation::Update { model, data, .. }
+        | Operation::CreateMany { model, data }
+        | Operation::UpdateMany { model, data, .. } => (*model, data),
+        _ => return Ok(()),
+    };
+    let mut found = Vec::new();
+    collect_passwords(auth, es, model, data, "data", &mut found);
+    if found.is_empty() {
+        return Ok(());
+    }
+    let mut hashes = Vec::with_capacity(found.len());
+    for (path, plain) in found {
+        let plain = plain.ok_or_else(|| Problem::bad_request(path.clone(), "expected a string"))?;
+        hashes.push(auth.passwords.hash(plain).await.map_err(|e| Problem::bad_request(path, e.to_string()))?);
+    }
+    let mut hashes = hashes.into_iter();
+    replace_passwords(auth, es, model, data, &mut hashes);
+    Ok(())
+}
+
+fn data_items(value: &Json) -> Vec<&Json> {
+    match value {
+        Json::Array(items) => items.iter().collect(),
+        other => vec![other],
+    }
+}
+
+/// The passwords in `data` (for model `model`) in document order, with their paths.
+fn collect_passwords(
+    auth: &Auth,
+    es: &Entities,
+    model: usize,
+    data: &Json,
+    path: &str,
+    out: &mut Vec<(String, Option<String>)>,
+) {
+    for (i, item) in data_items(data).into_iter().enumerate() {
+        let Some(object) = item.as_object() else { continue };
+        let here = if data.is_array() { format!("{path}[{i}]") } else { path.to_string() };
+        let entity = &es.entities[model];
+        for (key, value) in object {
+            if model == auth.model && entity.field(key) == Some(auth.password) {
+                out.push((format!("{here}.{key}"), value.as_str().map(String::from)));
+            } else if let Some(r) = entity.relation(key) {
+                let target = entity.relations[r].target;
+                for (op, operand) in value.as_object().into_iter().flatten() {
+                    let nested = match op.as_str() {
+                        "create" => Some(operand),
+                        "createMany" => operand.get("data"),
+                        "connectOrCreate" => None,
+                        _ => None,
+                    };
+                    if let Some(nested) = nested {
+                        collect_passwords(auth, es, target, nested, &format!("{here}.{key}.{op}"), out);
+                    }
+                    if op == "connectOrCreate" {
+                        for item in data_items(operand) {
+                            if let Some(create) = item.get("create") {
+                                collect_passwords(auth, es, target, create, &format!("{here}.{key}.{op}.create"), out);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Puts `hashes` where [`collect_passwords`] found the passwords, in the same order.
+fn replace_passwords(
+    auth: &Auth,
+    es: &Entities,
+    model: usize,
+    data: &mut Json,
+    hashes: &mut impl Iterator<Item = String>,
+) {
+    let items: Vec<&mut Json> = match data {
+        Json::Array(items) => items.iter_mut().collect(),
+        other => vec![other],
+    };
+    for item in items {
+        let Some(object) = item.as_object_mut() else { continue };
+        let entity = &es.entities[model];
+        for (key, value) in object.iter_mut() {
+            if model == auth.model && entity.field(key) == Some(auth.password) {
+                if let Some(hash) = hashes.next() {
+                    *value = Json::String(hash);
+                }
+            } else if let Some(r) = entity.relation(key) {
+                let target = entity.relations[r].target;
+                for (op, operand) in value.as_object_mut().into_iter().flatten() {
+                    match op.as_str() {
+                        "create" => replace_passwords(auth, es, target, operand, hashes),
+                        "createMany" => {
+                            if let Some(nested) = operand.get_mut("data") {
+                                replace_passwords(auth, es, target, nested, hashes);
+                            }
+                        }
+                        "connectOrCreate" => {
+                            let items: Vec<&mut Json> = match operand {
+                                Json::Array(items) => items.iter_mut().collect(),
+                                other => vec![other],
+                            };
+                            for item in items {
+                                if let Some(create) = item.get_mut("create") {
+                                    replace_passwords(auth, es, target, create, hashes);
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+}
