@@ -249,3 +249,29 @@ macro_rules! on_every_backend {
         }
     };
 }
+
+/// A user signed up through `/api/auth/signup`: their access token and id.
+pub struct User {
+    pub token: String,
+    pub id: String,
+    pub refresh: Option<String>,
+}
+
+impl TestServer {
+    pub async fn signup(&self, email: &str) -> User {
+        let (status, body) = self
+            .request(
+                "POST",
+                "/api/auth/signup",
+                Some(serde_json::json!({"email": email, "password": "correct horse"})),
+                None,
+            )
+            .await;
+        assert_eq!(status, 201, "signup {email}: {body}");
+        User {
+            token: body["accessToken"].as_str().expect("accessToken").to_string(),
+            id: body["user"]["id"].as_str().expect("user id").to_string(),
+            refresh: body["refreshToken"].as_str().map(String::from),
+        }
+    }
+}
