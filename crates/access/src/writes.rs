@@ -82,6 +82,14 @@ impl Guard<'_> {
         for (key, value) in object {
             let here = join(path, key);
             if let Some(field) = entity.field(key) {
+                // Ids the database generates are not the caller's to choose, and no id
+                // changes under a caller other than the admin.
+                if entity.id.contains(&field) && (op == Op::Update || entity.fields[field].default.is_some()) {
+                    return Err(StoreError::forbidden(
+                        here,
+                        format!("`{}.{key}` is assigned by the server", entity.name),
+                    ));
+                }
                 let guard = self.field(model, field, op)?;
                 if is_false(&guard) {
                     return Err(StoreError::forbidden(

@@ -1,0 +1,214 @@
+//! Attacks, each refused with nothing leaked: bad tokens, SQL text wherever a request
+//! carries text, hidden fields read through filters, orders, selections, includes and
+//! counts, mass assignment, handing rows to others, and reading others' rows by id.
+
+mod common;
+
+use base64::Engine;
+use common::{percent_encode, TestServer, User, JWT_SECRET};
+use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+use serde_json::{json, Value as Json};
+
+const SCHEMA: &str = include_str!("fixtures/blog.prisma");
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+fn sign(claims: &Json, secret: &str) -> String {
+    encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret.as_bytes())).expect("sign")
+}
+
+fn b64(value: &Json) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string())
+}
+
+async fn status_with(server: &TestServer, token: &str) -> u16 {
+    server.request("GET", "/api/posts", None, Some(token)).await.0
+}
+
+on_every_backend!(bad_tokens_are_refused, SCHEMA, |server| {
+    let user = server.signup("u@example.com").await;
+    assert_eq!(status_with(&server, &user.token).await, 200);
+    let good =
+        json!({"sub": user.id, "id": user.id, "role": "admin", "iss": "ssot", "aud": "ssot", "exp": now() + 600});
+    // The right key signs a valid token (so the cases below fail for their one flaw).
+    assert_eq!(status_with(&server, &sign(&good, JWT_SECRET)).await, 200);
+    let with = |key: &str, value: Json| {
+        let mut claims = good.clone();
+        claims[key] = value;
+        claims
+    };
+    let cases: Vec<(&str, String)> = vec![
+        ("signed with another key", sign(&good, "another-secret-0123456789abcdef0123456789")),
+        ("expired", sign(&with("exp", json!(now() - 120)), JWT_SECRET)),
+        ("wrong audience", sign(&with("aud", json!("someone-else")), JWT_SECRET)),
+        ("wrong issuer", sign(&with("iss", json!("evil")), JWT_SECRET)),
+        ("no expiry", sign(&json!({"sub": user.id, "iss": "ssot", "aud": "ssot"}), JWT_SECRET)),
+        ("alg none", format!("{}.{}.", b64(&json!({"alg": "none", "typ": "JWT"})), b64(&good))),
+        ("garbage", "not.a.token".to_string()),
+        ("empty", String::new()),
+    ];
+    for (what, token) in &cases {
+        let (status, body) = server.request("GET", "/api/posts", None, Some(token)).await;
+        assert_eq!(status, 401, "{what}: {body}");
+    }
+    // A valid token with its claims edited: the signature no longer matches.
+    let parts: Vec<&str> = user.token.split('.').collect();
+    let forged = format!("{}.{}.{}", parts[0], b64(&with("role", json!("admin"))), parts[2]);
+    assert_eq!(status_with(&server, &forged).await, 401);
+    // The WebSocket-style close code aside, a refused token never falls back to anonymous.
+    let (status, _) = server.request("GET", "/api/tags", None, Some(&cases[0].1)).await;
+    assert_eq!(status, 401);
+});
+
+async fn world(server: &TestServer) -> (User, User, i64) {
+    let owner = server.signup("owner@example.com").await;
+    let stranger = server.signup("stranger@example.com").await;
+    let mut published = 0;
+    for (notes, p) in [("aaa", true), ("zzz", true), ("mmm", false)] {
+        let body = json!({"title": "t", "notes": notes, "published": p, "authorId": owner.id});
+        let (_, row) = server.admin("POST", "/api/posts", Some(body)).await;
+        if !p {
+            published = row["id"].as_i64().expect("id");
+        }
+    }
+    (owner, stranger, published)
+}
+
+async fn get(server: &TestServer, path: &str, params: &[(&str, &str)], user: &User) -> (u16, Json) {
+    let query: Vec<String> = params.iter().map(|(k, v)| format!("{k}={}", percent_encode(v))).collect();
+    server.request("GET", &format!("{path}?{}", query.join("&")), None, Some(&user.token)).await
+}
+
+on_every_backend!(sql_text_goes_nowhere, SCHEMA, |server| {
+    let (_, stranger, _) = world(&server).await;
+    let before = server.admin("GET", "/api/posts/count", None).await.1;
+    let injections = [
+        r#"{"title": "' OR 1=1 --"}"#,
+        r#"{"title": {"contains": "%' OR '1'='1"}}"#,
+        r#"{"title": {"in": ["x'); DROP TABLE \"Post\"; --"]}}"#,
+        r#"{"notes": {"startsWith": "a' UNION SELECT password FROM \"User\" --"}}"#,
+    ];
+    for filter in injections {
+        let (status, body) = get(&server, "/api/posts", &[("where", filter)], &stranger).await;
+        assert_eq!(status, 200, "{filter}: {body}");
+        assert_eq!(body["data"], json!([]), "{filter}: matched nothing");
+    }
+    let refused = [
+        ("where", r#"{"title": {"' OR 1=1 --": "x"}}"#),
+        ("where", r#"{"title\" OR 1=1 --": "x"}"#),
+        ("where", r#"{"OR 1=1": true}"#),
+        ("orderBy", r#"{"title; DROP TABLE \"Post\"": "asc"}"#),
+        ("orderBy", r#"{"title": "asc; DROP TABLE \"Post\""}"#),
+        ("select", r#"{"title FROM \"User\" --": true}"#),
+        ("include", r#"{"author\"; --": true}"#),
+        ("cursor", r#"{"id": "1 OR 1=1"}"#),
+        ("take", r#""1; DROP TABLE \"Post\"""#),
+    ];
+    for (key, value) in refused {
+        let (status, body) = get(&server, "/api/posts", &[(key, value)], &stranger).await;
+        assert_eq!(status, 400, "{key}={value}: {body}");
+    }
+    let (status, _) = server.request("GET", "/api/posts/1%20OR%201=1", None, Some(&stranger.token)).await;
+    assert_eq!(status, 404);
+    assert_eq!(server.admin("GET", "/api/posts/count", None).await.1, before, "every table still there, unchanged");
+});
+
+on_every_backend!(hidden_fields_leak_through_nothing, SCHEMA, |server| {
+    let (owner, stranger, _) = world(&server).await;
+    // `notes` is the owner's to read. Conditions on it hold on no row for the stranger,
+    // whatever the value asked, so every answer is the same.
+    let mut answers = Vec::new();
+    for value in ["aaa", "zzz", "no such notes"] {
+        for filter in [json!({"notes": value}), json!({"NOT": {"notes": value}}), json!({"notes": {"gt": value}})] {
+            let text = filter.to_string();
+            let (status, list) = get(&server, "/api/posts", &[("where", &text)], &stranger).await;
+            assert_eq!(status, 200);
+            let (_, count) = get(&server, "/api/posts/count", &[("where", &text)], &stranger).await;
+            answers.push((
+                filter.to_string().replace(value, "?"),
+                list["meta"]["total"].clone(),
+                count["count"].clone(),
+            ));
+        }
+    }
+    for (shape, total, count) in &answers {
+        let first = answers.iter().find(|(s, _, _)| s == shape).expect("shape");
+        assert_eq!((total, count), (&first.1, &first.2), "{shape}: the answer depends on the hidden value");
+    }
+    // The owner's own filter does see the value.
+    let (_, mine) = get(&server, "/api/posts/count", &[("where", r#"{"notes": "aaa"}"#)], &owner).await;
+    assert_eq!(mine["count"], json!(1));
+    // Ordering by it orders the stranger's rows as if it were null: both directions agree.
+    let ids = |body: &Json| body["data"].as_array().expect("rows").iter().map(|r| r["id"].clone()).collect::<Vec<_>>();
+    let (_, asc) = get(&server, "/api/posts", &[("orderBy", r#"{"notes": "asc"}"#)], &stranger).await;
+    let (_, desc) = get(&server, "/api/posts", &[("orderBy", r#"{"notes": "desc"}"#)], &stranger).await;
+    assert_eq!(ids(&asc).len(), 2);
+    assert_eq!(ids(&asc), ids(&desc), "the order reveals nothing");
+    let (_, owner_asc) = get(&server, "/api/posts", &[("orderBy", r#"{"notes": "asc"}"#)], &owner).await;
+    let (_, owner_desc) = get(&server, "/api/posts", &[("orderBy", r#"{"notes": "desc"}"#)], &owner).await;
+    assert_ne!(ids(&owner_asc), ids(&owner_desc), "the owner's order follows the value");
+    // Selecting it: left out.
+    let (_, selected) = get(&server, "/api/posts", &[("select", r#"{"notes": true, "id": true}"#)], &stranger).await;
+    assert!(selected["data"].as_array().expect("rows").iter().all(|r| r.get("notes").is_none()));
+    // Through an include and a relation filter: the owner's email.
+    let (_, posts) = get(&server, "/api/posts", &[("include", r#"{"author": true}"#)], &stranger).await;
+    assert!(posts["data"].as_array().expect("rows").iter().all(|p| p["author"].get("email").is_none()));
+    let mut counts = Vec::new();
+    for email in ["owner@example.com", "nobody@example.com"] {
+        let filter = json!({"author": {"is": {"email": email}}}).to_string();
+        counts.push(get(&server, "/api/posts/count", &[("where", &filter)], &stranger).await.1["count"].clone());
+    }
+    assert_eq!(counts[0], counts[1], "a relation filter on a hidden field tells nothing");
+    let (_, users) = get(&server, "/api/users", &[("where", r#"{"email": {"contains": "owner"}}"#)], &stranger).await;
+    assert_eq!(users["data"], json!([]));
+    // Hidden rows count for nothing in relation filters or relation counts either.
+    let (_, with_drafts) =
+        get(&server, "/api/users", &[("where", r#"{"posts": {"some": {"published": false}}}"#)], &stranger).await;
+    assert_eq!(with_drafts["data"], json!([]), "the owner's draft is invisible to the stranger");
+});
+
+on_every_backend!(mass_assignment_and_theft_are_refused, SCHEMA, |server| {
+    let (owner, stranger, draft) = world(&server).await;
+    let forbidden = [
+        ("POST", "/api/posts".to_string(), json!({"id": 999, "title": "t", "authorId": stranger.id})),
+        ("POST", "/api/posts".to_string(), json!({"title": "t", "authorId": owner.id})),
+        ("PATCH", format!("/api/users/{}", stranger.id), json!({"role": "admin"})),
+        ("PATCH", format!("/api/users/{}", stranger.id), json!({"id": "someone"})),
+        ("POST", "/api/posts/bulk".to_string(), json!({"data": [{"title": "t", "authorId": owner.id}]})),
+    ];
+    for (method, path, body) in forbidden {
+        let (status, answer) = server.request(method, &path, Some(body.clone()), Some(&stranger.token)).await;
+        assert_eq!(status, 403, "{method} {path} {body}: {answer}");
+    }
+    // The owner cannot hand posts away, one by one or in bulk.
+    let (status, _) = server
+        .request(
+            "PATCH",
+            "/api/posts/bulk",
+            Some(json!({"where": {}, "data": {"authorId": stranger.id}})),
+            Some(&owner.token),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (_, count) = server
+        .admin(
+            "GET",
+            &format!("/api/posts/count?where={}", percent_encode(&json!({"authorId": owner.id}).to_string())),
+            None,
+        )
+        .await;
+    assert_eq!(count["count"], json!(3), "nothing moved");
+    // Another user's hidden row, by id: exactly like a row that does not exist.
+    for method in ["GET", "PATCH", "DELETE"] {
+        let body = (method == "PATCH").then(|| json!({"title": "x"}));
+        let (hidden_status, hidden) =
+            server.request(method, &format!("/api/posts/{draft}"), body.clone(), Some(&stranger.token)).await;
+        let (missing_status, missing) = server.request(method, "/api/posts/987654", body, Some(&stranger.token)).await;
+        assert_eq!((hidden_status, missing_status), (404, 404), "{method}");
+        assert_eq!(hidden["detail"], missing["detail"], "{method}: the answers differ");
+    }
+    let (_, row) = server.admin("GET", &format!("/api/posts/{draft}"), None).await;
+    assert_eq!(row["title"], json!("t"), "the hidden row is untouched");
+});

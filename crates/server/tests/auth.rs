@@ -1,0 +1,157 @@
+//! Users from `@@auth`: sign-up, login, token refresh with rotation, logout, `me`, the
+//! password's invisibility, and login rate limits.
+
+mod common;
+
+use common::TestServer;
+use serde_json::{json, Value as Json};
+use ssot_store::conn::Value;
+
+const SCHEMA: &str = include_str!("fixtures/blog.prisma");
+
+async fn post(server: &TestServer, path: &str, body: Json) -> (u16, Json) {
+    server.request("POST", path, Some(body), None).await
+}
+
+fn stored_password(server: &TestServer, email: &str) -> String {
+    let email = email.to_string();
+    server.raw(move |conn| {
+        let sql = match conn.dialect() {
+            ssot_store::dialect::Dialect::Sqlite => "SELECT \"password\" FROM \"User\" WHERE \"email\" = ?1",
+            ssot_store::dialect::Dialect::Postgres => "SELECT \"password\" FROM \"User\" WHERE \"email\" = $1::text",
+        };
+        let rows = conn.query(sql, &[Value::Text(email)]).expect("query");
+        rows[0][0].as_text().expect("text").to_string()
+    })
+}
+
+on_every_backend!(signup_login_me_and_the_password_never_shown, SCHEMA, |server| {
+    let (status, body) =
+        post(&server, "/api/auth/signup", json!({"email": "a@example.com", "password": "correct horse", "name": "A"}))
+            .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["tokenType"], json!("Bearer"));
+    assert_eq!(body["expiresIn"], json!(900));
+    assert!(body["refreshToken"].is_string());
+    assert_eq!(body["user"]["email"], json!("a@example.com"), "one's own email");
+    assert!(body["user"].get("password").is_none(), "{body}");
+    assert!(!body.to_string().contains("correct horse"));
+    let stored = stored_password(&server, "a@example.com");
+    assert!(stored.starts_with("$argon2id$"), "stored hashed: {stored}");
+
+    // Bad sign-ups, each named.
+    let cases = [
+        (json!({"email": "a@example.com", "password": "correct horse"}), 409, None),
+        (json!({"email": "b@example.com", "password": "short"}), 400, Some("password")),
+        (json!({"password": "correct horse"}), 400, Some("email")),
+        (json!({"email": "b@example.com", "password": 5}), 400, Some("password")),
+        (json!({"email": "b@example.com", "password": "correct horse", "role": "admin"}), 403, Some("role")),
+        (json!({"email": "b@example.com", "password": "correct horse", "id": "chosen"}), 403, Some("id")),
+        (json!({"email": "b@example.com", "password": "correct horse", "posts": {"create": []}}), 400, Some("posts")),
+    ];
+    for (body, status, path) in cases {
+        let (got, answer) = post(&server, "/api/auth/signup", body.clone()).await;
+        assert_eq!(got, status, "{body}: {answer}");
+        if let Some(path) = path {
+            assert_eq!(answer["errors"][0]["path"], json!(path), "{answer}");
+        }
+    }
+    assert_eq!(server.admin("GET", "/api/users/count", None).await.1["count"], json!(1), "no partial sign-up");
+
+    // Login: a wrong password and an unknown account get the same answer.
+    let (status, wrong) =
+        post(&server, "/api/auth/login", json!({"email": "a@example.com", "password": "wrong horse"})).await;
+    assert_eq!(status, 401);
+    let (status, unknown) =
+        post(&server, "/api/auth/login", json!({"email": "z@example.com", "password": "wrong horse"})).await;
+    assert_eq!(status, 401);
+    assert_eq!(wrong["detail"], unknown["detail"]);
+    let (status, login) =
+        post(&server, "/api/auth/login", json!({"email": "a@example.com", "password": "correct horse"})).await;
+    assert_eq!(status, 200, "{login}");
+    let token = login["accessToken"].as_str().expect("token").to_string();
+
+    let (status, me) = server.request("GET", "/api/auth/me", None, Some(&token)).await;
+    assert_eq!(status, 200);
+    assert_eq!((&me["email"], &me["name"]), (&json!("a@example.com"), &json!("A")));
+    assert!(me.get("password").is_none());
+
+    // The password is write-only for everyone, the admin included.
+    let filter = format!("/api/users?where={}", common::percent_encode(r#"{"password":{"startsWith":"$argon2"}}"#));
+    assert_eq!(server.admin("GET", &filter, None).await.0, 403);
+    assert_eq!(server.request("GET", &filter, None, Some(&token)).await.0, 403);
+    let order = format!("/api/users?orderBy={}", common::percent_encode(r#"{"password":"asc"}"#));
+    assert_eq!(server.admin("GET", &order, None).await.0, 403);
+    let select = format!("/api/users?select={}", common::percent_encode(r#"{"password":true,"email":true}"#));
+    let (status, rows) = server.admin("GET", &select, None).await;
+    assert_eq!(status, 200);
+    assert!(rows["data"][0].get("password").is_none() && rows["data"][0].get("email").is_some(), "{rows}");
+
+    // A password set through REST (by the admin, here) is hashed too, and logs in.
+    let (status, _) =
+        server.admin("POST", "/api/users", Some(json!({"email": "c@example.com", "password": "battery staple"}))).await;
+    assert_eq!(status, 201);
+    assert!(stored_password(&server, "c@example.com").starts_with("$argon2id$"));
+    let (status, _) =
+        post(&server, "/api/auth/login", json!({"email": "c@example.com", "password": "battery staple"})).await;
+    assert_eq!(status, 200);
+});
+
+on_every_backend!(refresh_tokens_rotate_and_logout_revokes, SCHEMA, |server| {
+    let user = server.signup("r@example.com").await;
+    let first = user.refresh.expect("refresh token");
+    let (status, next) = post(&server, "/api/auth/refresh", json!({"refreshToken": first})).await;
+    assert_eq!(status, 200, "{next}");
+    let second = next["refreshToken"].as_str().expect("rotated").to_string();
+    assert_ne!(second, first);
+    let token = next["accessToken"].as_str().expect("access").to_string();
+    assert_eq!(server.request("GET", "/api/auth/me", None, Some(&token)).await.0, 200);
+
+    // Reusing a used token is refused, and revokes its whole family (the thief's copy
+    // and the user's alike).
+    assert_eq!(post(&server, "/api/auth/refresh", json!({"refreshToken": first})).await.0, 401);
+    assert_eq!(post(&server, "/api/auth/refresh", json!({"refreshToken": second})).await.0, 401);
+
+    // Logout revokes the session's refresh token.
+    let (_, login) =
+        post(&server, "/api/auth/login", json!({"email": "r@example.com", "password": "correct horse"})).await;
+    let refresh = login["refreshToken"].as_str().expect("refresh").to_string();
+    let (status, _) = server.request("POST", "/api/auth/logout", Some(json!({"refreshToken": refresh})), None).await;
+    assert_eq!(status, 204);
+    assert_eq!(post(&server, "/api/auth/refresh", json!({"refreshToken": refresh})).await.0, 401);
+    assert_eq!(post(&server, "/api/auth/refresh", json!({"refreshToken": "made-up"})).await.0, 401);
+    // Refresh tokens are stored as hashes only.
+    let stored: Vec<String> = server.raw(|conn| {
+        conn.query("SELECT \"hash\" FROM \"_ssot_refresh_tokens\"", &[])
+            .expect("query")
+            .into_iter()
+            .map(|r| r[0].as_text().unwrap_or_default().to_string())
+            .collect()
+    });
+    assert!(!stored.is_empty() && !stored.contains(&refresh) && stored.iter().all(|h| h.len() == 64));
+});
+
+on_every_backend!(logins_are_rate_limited_per_account, SCHEMA, |server| {
+    server.signup("l@example.com").await;
+    for _ in 0..10 {
+        let (status, _) =
+            post(&server, "/api/auth/login", json!({"email": "l@example.com", "password": "guess guess"})).await;
+        assert_eq!(status, 401);
+    }
+    // Now even the right password waits.
+    let response = server
+        .client
+        .post(format!("{}/api/auth/login", server.base))
+        .header("content-type", "application/json")
+        .body(json!({"email": "L@example.com", "password": "correct horse"}).to_string())
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status().as_u16(), 429);
+    assert!(response.headers().get("retry-after").is_some());
+    // Other accounts are not locked by it.
+    server.signup("m@example.com").await;
+    let (status, _) =
+        post(&server, "/api/auth/login", json!({"email": "m@example.com", "password": "correct horse"})).await;
+    assert_eq!(status, 200);
+});
