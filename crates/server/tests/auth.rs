@@ -155,3 +155,53 @@ on_every_backend!(logins_are_rate_limited_per_account, SCHEMA, |server| {
         post(&server, "/api/auth/login", json!({"email": "m@example.com", "password": "correct horse"})).await;
     assert_eq!(status, 200);
 });
+
+/// An external identity provider's tokens: RS256 with a key from a JWKS file, its issuer
+/// and our audience; their claims become `auth`, with `sub` as `auth.id`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn external_tokens_verify_with_a_jwks() {
+    use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+    let jwks = ssot_server::auth::tokens::parse_jwks(include_str!("fixtures/idp/jwks.json")).expect("jwks");
+    let key = EncodingKey::from_rsa_der(include_bytes!("fixtures/idp/key.der"));
+    for backend in common::BACKENDS {
+        let settings = ssot_server::auth::TokenSettings {
+            secret: Some(common::JWT_SECRET.as_bytes().to_vec()),
+            jwks: Some(jwks.clone()),
+            issuer: Some("https://idp.example".into()),
+            audience: Some("my-app".into()),
+        };
+        let Some(server) = TestServer::start_with(SCHEMA, backend, "external_tokens", settings).await else { continue };
+        let user = json!({"id": "ext-1", "email": "ext@example.com", "password": "correct horse"});
+        assert_eq!(server.admin("POST", "/api/users", Some(user)).await.0, 201);
+        let draft = json!({"title": "mine", "authorId": "ext-1"});
+        assert_eq!(server.admin("POST", "/api/posts", Some(draft)).await.0, 201);
+        let exp = unix_now() + 600;
+        let claims = json!({"sub": "ext-1", "iss": "https://idp.example", "aud": "my-app", "exp": exp});
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some("test-key".into());
+        let sign = |claims: &Json, header: &Header| encode(header, claims, &key).expect("sign");
+        let (status, posts) = server.request("GET", "/api/posts", None, Some(&sign(&claims, &header))).await;
+        assert_eq!(status, 200, "{posts}");
+        assert_eq!(posts["meta"]["total"], json!(1), "the provider's user owns the draft: {posts}");
+        let with = |key: &str, value: Json| {
+            let mut c = claims.clone();
+            c[key] = value;
+            c
+        };
+        let mut unknown_kid = header.clone();
+        unknown_kid.kid = Some("other".into());
+        for (what, token) in [
+            ("wrong audience", sign(&with("aud", json!("ssot")), &header)),
+            ("wrong issuer", sign(&with("iss", json!("https://evil.example")), &header)),
+            ("unknown key id", sign(&claims, &unknown_kid)),
+            ("expired", sign(&with("exp", json!(unix_now() - 120)), &header)),
+        ] {
+            assert_eq!(server.request("GET", "/api/posts", None, Some(&token)).await.0, 401, "{what}");
+        }
+        server.stop().await;
+    }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}

@@ -105,6 +105,18 @@ impl TestServer {
     /// Migrates a fresh database for `schema` and serves it; `None` when the backend is
     /// not available here (PostgreSQL without `SSOT_TEST_DATABASE_URL`).
     pub async fn start(schema: &str, backend: Backend, test: &str) -> Option<TestServer> {
+        let tokens =
+            ssot_server::auth::TokenSettings { secret: Some(JWT_SECRET.as_bytes().to_vec()), ..Default::default() };
+        Self::start_with(schema, backend, test, tokens).await
+    }
+
+    /// [`TestServer::start`] with these token settings.
+    pub async fn start_with(
+        schema: &str,
+        backend: Backend,
+        test: &str,
+        tokens: ssot_server::auth::TokenSettings,
+    ) -> Option<TestServer> {
         // Server logs (database errors among them) show in a failing test's output.
         let _ = tracing_subscriber::fmt().with_test_writer().try_init();
         let dir = tempfile::tempdir().expect("temp dir");
@@ -122,14 +134,8 @@ impl TestServer {
             store.apply(plan, false).expect("migrate");
             Arc::new(store)
         });
-        let settings = ssot_server::Settings {
-            admin_key: Some(ADMIN_KEY.to_string()),
-            tokens: ssot_server::auth::TokenSettings {
-                secret: Some(JWT_SECRET.as_bytes().to_vec()),
-                ..Default::default()
-            },
-            limits: Default::default(),
-        };
+        let settings =
+            ssot_server::Settings { admin_key: Some(ADMIN_KEY.to_string()), tokens, limits: Default::default() };
         let app = Arc::new(ssot_server::App::new(Arc::clone(&store), &schema, settings).expect("app"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("address"));
