@@ -1,6 +1,7 @@
 //! Who is calling.
 
 use serde_json::{Map, Value as Json};
+use std::sync::Arc;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Caller {
@@ -10,7 +11,7 @@ pub enum Caller {
     Admin,
     /// A verified token: `auth` in rules is this object (the user's row from the `@@auth`
     /// model when the token names one, and the token's claims).
-    User(Map<String, Json>),
+    User(Arc<Map<String, Json>>),
 }
 
 impl Caller {

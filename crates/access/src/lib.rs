@@ -35,15 +35,13 @@ pub struct Guard<'a> {
     pub policies: &'a Policies,
     pub entities: &'a Entities,
     pub caller: &'a Caller,
-    now: String,
+    /// `now()`, fixed at the first rule that reads it.
+    now: std::cell::OnceCell<String>,
 }
 
 impl<'a> Guard<'a> {
     pub fn new(policies: &'a Policies, entities: &'a Entities, caller: &'a Caller) -> Guard<'a> {
-        let ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        Guard { policies, entities, caller, now: ssot_store::time::format(ms) }
+        Guard { policies, entities, caller, now: std::cell::OnceCell::new() }
     }
 
     pub fn is_admin(&self) -> bool {
@@ -51,7 +49,13 @@ impl<'a> Guard<'a> {
     }
 
     fn context(&self) -> Context<'_> {
-        Context { auth: self.caller.auth(), now: &self.now }
+        let now = self.now.get_or_init(|| {
+            let ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+            ssot_store::time::format(ms)
+        });
+        Context { auth: self.caller.auth(), now }
     }
 
     /// The rows of `model` the caller may `op`, as a filter (`TRUE` for the admin).

@@ -10,6 +10,8 @@
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{Map, Value as Json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// ssot's own issuer name.
 pub const ISSUER: &str = "ssot";
@@ -33,7 +35,17 @@ pub struct Tokens {
     decoding: Option<DecodingKey>,
     /// Lifetime of the access tokens ssot issues, in seconds.
     pub expiry_seconds: u64,
+    /// Tokens verified lately, with their claims and expiry: a client sends the same
+    /// token with every request, and checking its signature and parsing its claims each
+    /// time is a tenth of a small request's cost.
+    verified: Mutex<HashMap<String, Verified>>,
 }
+
+/// A verified token's claims and expiry (seconds since the epoch).
+type Verified = (Arc<Map<String, Json>>, u64);
+
+/// Verified tokens remembered before the memory is cleared and starts again.
+const VERIFIED_CAPACITY: usize = 10_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
@@ -47,7 +59,7 @@ impl Tokens {
     pub fn new(settings: TokenSettings, expiry_seconds: u64) -> Tokens {
         let encoding = settings.secret.as_deref().map(EncodingKey::from_secret);
         let decoding = settings.secret.as_deref().map(DecodingKey::from_secret);
-        Tokens { settings, encoding, decoding, expiry_seconds }
+        Tokens { settings, encoding, decoding, expiry_seconds, verified: Mutex::default() }
     }
 
     fn audience(&self) -> &str {
@@ -70,7 +82,27 @@ impl Tokens {
     /// The claims of a valid token: what `auth` is in rules. A token without an `id`
     /// claim gets its subject as `id`, so `isOwner` works with an external provider's
     /// user ids.
-    pub fn verify_access(&self, token: &str) -> Result<Map<String, Json>, TokenError> {
+    pub fn verify_access(&self, token: &str) -> Result<Arc<Map<String, Json>>, TokenError> {
+        let now = now_seconds();
+        {
+            let verified = self.verified.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some((claims, exp)) = verified.get(token) {
+                if now < *exp {
+                    return Ok(Arc::clone(claims));
+                }
+            }
+        }
+        let claims = Arc::new(self.verify_signed(token)?);
+        let exp = claims.get("exp").and_then(Json::as_u64).unwrap_or(0);
+        let mut verified = self.verified.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if verified.len() >= VERIFIED_CAPACITY {
+            verified.clear();
+        }
+        verified.insert(token.to_string(), (Arc::clone(&claims), exp));
+        Ok(claims)
+    }
+
+    fn verify_signed(&self, token: &str) -> Result<Map<String, Json>, TokenError> {
         let header = decode_header(token).map_err(|_| TokenError::Invalid("it is not a JWT"))?;
         let (key, algorithm) = match header.alg {
             Algorithm::HS256 => {

@@ -66,9 +66,16 @@ pub fn is_false(filter: &Filter) -> bool {
 pub fn simplify(filter: Filter) -> Filter {
     match filter {
         Filter::And(parts) => {
-            let mut kept = Vec::with_capacity(parts.len());
+            let mut flat = Vec::with_capacity(parts.len());
             for part in parts.into_iter().map(simplify) {
                 match part {
+                    Filter::And(inner) => flat.extend(inner),
+                    f => flat.push(f),
+                }
+            }
+            let mut kept = Vec::with_capacity(flat.len());
+            for part in assume_atoms(flat) {
+                match simplify(part) {
                     Filter::True => {}
                     f if is_false(&f) => return FALSE,
                     Filter::And(inner) => kept.extend(inner),
@@ -104,6 +111,34 @@ pub fn simplify(filter: Filter) -> Filter {
         Filter::Relation { relation, quantifier, filter } => {
             Filter::Relation { relation, quantifier, filter: Box::new(simplify(*filter)) }
         }
+        other => other,
+    }
+}
+
+/// In a conjunction, each plain condition of the row (a comparison, not a relation's) is
+/// true wherever the others are evaluated, so the same condition inside a sibling becomes
+/// `TRUE`. A rule `published || isOwner` ANDed with a request's `published: true` is then
+/// just the request's filter, which the database answers from its index alone.
+fn assume_atoms(parts: Vec<Filter>) -> Vec<Filter> {
+    let atoms: Vec<Filter> = parts.iter().filter(|p| is_atom(p)).cloned().collect();
+    if atoms.is_empty() || parts.len() < 2 {
+        return parts;
+    }
+    parts.into_iter().map(|part| if is_atom(&part) { part } else { replace_known(part, &atoms) }).collect()
+}
+
+fn is_atom(filter: &Filter) -> bool {
+    matches!(filter, Filter::Compare { .. } | Filter::Null { .. } | Filter::In { .. } | Filter::Text { .. })
+}
+
+/// `filter` with every occurrence of a `known` atom replaced by `TRUE`, except inside
+/// relation filters (whose fields are another row's).
+fn replace_known(filter: Filter, known: &[Filter]) -> Filter {
+    match filter {
+        f if is_atom(&f) && known.contains(&f) => Filter::True,
+        Filter::And(parts) => Filter::And(parts.into_iter().map(|p| replace_known(p, known)).collect()),
+        Filter::Or(parts) => Filter::Or(parts.into_iter().map(|p| replace_known(p, known)).collect()),
+        Filter::Not(inner) => Filter::Not(Box::new(replace_known(*inner, known))),
         other => other,
     }
 }

@@ -86,7 +86,7 @@ pub enum Quantifier {
     IsNot,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Filter {
     True,
     And(Vec<Filter>),
