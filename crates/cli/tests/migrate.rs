@@ -331,3 +331,78 @@ fn json_logs_stay_json_from_start_to_stop() {
     }
     assert!(lines.iter().any(|l| l.contains("stopped")), "{lines:?}");
 }
+
+/// Starts `ssot serve` with `args` and waits for it to listen: the child, its banner.
+fn start_serve(args: &[&str], env: &[(&str, &str)]) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ssot"));
+    command.arg("serve").args(args).env("NO_COLOR", "1").env_remove("SSOT_JWT_SECRET").stderr(Stdio::piped());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command.spawn().expect("start ssot serve");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut banner = String::new();
+    loop {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).expect("read") == 0 {
+            let _ = child.wait();
+            panic!("serve exited early:\n{banner}");
+        }
+        banner.push_str(&line);
+        if line.starts_with("listening on http://") {
+            return (child, banner);
+        }
+    }
+}
+
+#[test]
+fn serve_keeps_a_jwt_secret_beside_a_sqlite_file() {
+    let db = Db::sqlite();
+    let schema = db.schema("auth.prisma");
+    let args = ["--database", db.url.as_str(), "--listen", "127.0.0.1:0"];
+    let all: Vec<&str> = std::iter::once(schema.to_str().unwrap_or_default()).chain(args).collect();
+    let (mut child, banner) = start_serve(&all, &[]);
+    let _ = child.kill();
+    let _ = child.wait();
+    let file = format!("{}.jwt-secret", db.url.trim_start_matches("sqlite:"));
+    assert!(banner.contains("generated a JWT signing secret"), "{banner}");
+    let secret = std::fs::read_to_string(&file).expect("secret file");
+    assert_eq!(secret.len(), 64, "32 random bytes in hex");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).expect("metadata").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "readable by its owner only");
+    }
+    assert!(!banner.contains(&secret), "the secret is not printed");
+    // A second start keeps it (tokens issued before stay valid).
+    let (mut child, banner) = start_serve(&all, &[]);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(!banner.contains("generated"), "{banner}");
+    assert_eq!(std::fs::read_to_string(&file).expect("secret file"), secret);
+    // A secret that is too short is refused.
+    let out = Command::new(env!("CARGO_BIN_EXE_ssot"))
+        .arg("serve")
+        .args(&all)
+        .env("SSOT_JWT_SECRET", "short")
+        .output()
+        .expect("run");
+    assert_ne!(out.status.code(), Some(0));
+    assert!(text(&out.stderr).contains("at least 32 characters"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn serve_needs_a_jwt_secret_on_postgres() {
+    let Some(db) = Db::postgres("serve_needs_secret") else { return };
+    assert_eq!(db.migrate("auth.prisma", &[]).status.code(), Some(0));
+    let schema = db.schema("auth.prisma");
+    let out = Command::new(env!("CARGO_BIN_EXE_ssot"))
+        .args(["serve", schema.to_str().unwrap_or_default(), "--database", &db.url, "--listen", "127.0.0.1:0"])
+        .env_remove("SSOT_JWT_SECRET")
+        .output()
+        .expect("run");
+    assert_ne!(out.status.code(), Some(0));
+    assert!(text(&out.stderr).contains("SSOT_JWT_SECRET"), "{}", text(&out.stderr));
+}

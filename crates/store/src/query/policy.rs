@@ -265,3 +265,34 @@ fn compare_field(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conn::Value;
+    use crate::query::args::Cmp;
+
+    fn eq(field: usize, value: i64) -> Filter {
+        Filter::Compare { field, cmp: Cmp::Eq, value: Value::Int(value), insensitive: false }
+    }
+
+    #[test]
+    fn a_known_condition_folds_a_rule_away() {
+        // (published OR authorId = 7) AND (published AND views >= 500)
+        let rule = Filter::Or(vec![eq(0, 1), eq(1, 7)]);
+        let request = Filter::And(vec![eq(0, 1), eq(2, 500)]);
+        assert_eq!(simplify(Filter::And(vec![rule.clone(), request.clone()])), request);
+        // Under NOT it folds to false; inside a relation filter it stays (another row's field).
+        let negated = Filter::And(vec![eq(0, 1), Filter::Not(Box::new(eq(0, 1)))]);
+        assert!(is_false(&simplify(negated)));
+        let related = Filter::Relation {
+            relation: 0,
+            quantifier: crate::query::args::Quantifier::Some,
+            filter: Box::new(eq(0, 1)),
+        };
+        let kept = simplify(Filter::And(vec![eq(0, 1), related.clone()]));
+        assert_eq!(kept, Filter::And(vec![eq(0, 1), related]));
+        // Without the request's condition, the rule stays whole.
+        assert_eq!(simplify(Filter::And(vec![rule.clone(), eq(2, 500)])), Filter::And(vec![rule, eq(2, 500)]));
+    }
+}
