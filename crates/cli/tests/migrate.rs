@@ -332,7 +332,9 @@ fn json_logs_stay_json_from_start_to_stop() {
     assert!(lines.iter().any(|l| l.contains("stopped")), "{lines:?}");
 }
 
-/// Starts `ssot serve` with `args` and waits for it to listen: the child, its banner.
+/// Starts `ssot serve` with `args` and waits for it to listen: the child (the caller
+/// kills and waits for it), its banner.
+#[allow(clippy::zombie_processes)]
 fn start_serve(args: &[&str], env: &[(&str, &str)]) -> (std::process::Child, String) {
     use std::io::{BufRead, BufReader};
     let mut command = Command::new(env!("CARGO_BIN_EXE_ssot"));
