@@ -19,10 +19,12 @@
 mod caller;
 mod reads;
 mod rules;
+mod verify;
 mod writes;
 
 pub use caller::Caller;
 pub use rules::{Op, Policies};
+pub use writes::After;
 
 use ssot_policy::eval::Context;
 use ssot_store::entity::Entities;

@@ -22,8 +22,19 @@ impl Guard<'_> {
             self.order(model, order)?;
         }
         if let Some(cursor) = &args.cursor {
+            // The cursor finds its row by the raw value: a field readable on some rows
+            // only would answer whether a hidden value exists.
             for (field, _) in cursor {
-                self.usable(model, *field, "cursor")?;
+                if !matches!(self.usable(model, *field, "cursor")?, Filter::True) {
+                    let entity = &self.entities.entities[model];
+                    return Err(StoreError::forbidden(
+                        "cursor",
+                        format!(
+                            "`{}.{}` is not readable on every row by this caller: page by another unique field",
+                            entity.name, entity.fields[*field].name
+                        ),
+                    ));
+                }
             }
         }
         self.selection(model, &mut args.selection)
@@ -143,7 +154,7 @@ impl Guard<'_> {
 
     /// Where the caller may use `field` of `model` in a condition or an order: its guard.
     /// Refused when they may read it on no row.
-    fn usable(&self, model: usize, field: usize, place: &str) -> Result<Filter, StoreError> {
+    pub(crate) fn usable(&self, model: usize, field: usize, place: &str) -> Result<Filter, StoreError> {
         let entity = &self.entities.entities[model];
         let name = &entity.fields[field].name;
         if self.policies.write_only(model, field) {

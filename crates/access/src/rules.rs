@@ -54,6 +54,35 @@ pub struct AuthModel {
     pub model: usize,
     pub password: usize,
     pub identity: usize,
+    /// Fields some rule reads as `auth.<field>` (`role` for `isAdmin`): they decide what
+    /// rules allow, so only the admin key, or a field rule that holds, may set them.
+    pub privileged: Vec<usize>,
+}
+
+/// The names rules read as `auth.<name>`.
+fn auth_names(predicate: &Predicate, out: &mut Vec<String>) {
+    use ssot_policy::predicate::Operand;
+    let operand = |o: &Operand, out: &mut Vec<String>| {
+        if let Operand::Auth(path) = o {
+            if let Some(first) = path.first() {
+                out.push(first.clone());
+            }
+        }
+    };
+    match predicate {
+        Predicate::Const(_) => {}
+        Predicate::And(parts) | Predicate::Or(parts) => parts.iter().for_each(|p| auth_names(p, out)),
+        Predicate::Not(inner) => auth_names(inner, out),
+        Predicate::Compare { left, right, .. } => {
+            operand(left, out);
+            operand(right, out);
+        }
+        Predicate::In { value, list } => {
+            operand(value, out);
+            operand(list, out);
+        }
+        Predicate::Quantified { body, .. } => auth_names(body, out),
+    }
 }
 
 fn or(parts: Vec<Predicate>) -> Option<Predicate> {
@@ -71,6 +100,7 @@ impl Policies {
         let mut models = vec![ModelRules::default(); es.entities.len()];
         let mut errors = Vec::new();
         let mut auth = None;
+        let mut read_from_auth = Vec::new();
         for model in &schema.models {
             let Some(index) = es.by_name(&model.name) else { continue };
             let entity = &es.entities[index];
@@ -84,6 +114,7 @@ impl Policies {
                         continue;
                     }
                 };
+                auth_names(&predicate, &mut read_from_auth);
                 for &op in &policy.operations {
                     match &policy.fields {
                         None => {
@@ -109,9 +140,27 @@ impl Policies {
                     (entity.field(&a.password_field), entity.field(&a.identity_field))
                 {
                     rules.write_only.push(password);
-                    auth = Some(AuthModel { model: index, password, identity });
+                    auth = Some(AuthModel { model: index, password, identity, privileged: Vec::new() });
                 }
             }
+        }
+        // `@@realtime` permissions read `auth` too.
+        for model in &schema.models {
+            for permission in model.annotations.realtime.iter().flat_map(|r| &r.permissions) {
+                if let Ok(p) = ssot_policy::compile(schema, model, &permission.rule, "") {
+                    auth_names(&p, &mut read_from_auth);
+                }
+            }
+        }
+        if let Some(a) = &mut auth {
+            let entity = &es.entities[a.model];
+            a.privileged = entity
+                .fields
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| read_from_auth.contains(&f.name))
+                .map(|(i, _)| i)
+                .collect();
         }
         if errors.is_empty() {
             Ok(Policies { models, auth })
@@ -142,6 +191,11 @@ impl Policies {
     /// The rule guarding relation `relation` for reading, if it has one.
     pub fn relation_rule(&self, model: usize, relation: usize) -> Option<Predicate> {
         self.guard(model, relation, true, Op::Read)
+    }
+
+    /// Whether `field` of `model` is an `@@auth` field that rules read as `auth.<field>`.
+    pub fn privileged(&self, model: usize, field: usize) -> bool {
+        self.auth.as_ref().is_some_and(|a| a.model == model && a.privileged.contains(&field))
     }
 
     /// Whether nobody may ever read field `field` (the password).

@@ -1,29 +1,21 @@
-//! Writes under the rules.
-//!
-//! Before a write: the fields it sets must be settable by the caller (a field-level
-//! `create`/`update` rule), and every existing row it links must be readable (a hidden
-//! row is "not found"), and updatable when linking changes that row.
-//!
-//! After the write, inside its transaction: every row it inserted must satisfy the
-//! model's `create` rule, and every row it updated the `update` rule, as the rows now
-//! stand (with their relations). The rows come from the change log, which the database's
-//! triggers write, so nested writes, many-to-many links and referential actions are all
-//! seen. A refusal rolls the whole write back.
+//! Writes under the rules, before they run: the fields a write sets (directly, or as
+//! foreign keys through a relation) must be settable by the caller, and every existing
+//! row it links (by `connect` and friends, or by a foreign key given as a plain field)
+//! must be readable, a hidden row answering exactly as a missing one, and updatable when
+//! linking changes that row. What a field rule says about the row is collected in
+//! [`After`], for [`crate::Guard::verify_changes`] to check once the write has run.
 
 use crate::rules::Op;
 use crate::Guard;
 use serde_json::Value as Json;
-use ssot_store::changelog::{changes_since, Change};
-use ssot_store::conn::{Conn, Value};
+use ssot_store::conn::Conn;
 use ssot_store::entity::Link;
 use ssot_store::query::args::{join, ArgsReader, Filter};
 use ssot_store::query::policy::{is_false, simplify};
 use ssot_store::query::read::{count, unique_filter};
+use ssot_store::query::write::missing_reference;
 use ssot_store::StoreError;
 use std::collections::BTreeMap;
-
-/// A row's id fields and their values.
-type Key = Vec<(usize, Value)>;
 
 /// Conditions a write's changed rows must meet afterwards, beyond their model's rule:
 /// row-dependent field rules for the fields it set, by model and operation.
@@ -32,7 +24,7 @@ pub struct After {
     conditions: BTreeMap<(usize, u8), Vec<Filter>>,
 }
 
-fn op_key(op: Op) -> u8 {
+pub(crate) fn op_key(op: Op) -> u8 {
     match op {
         Op::Create => 0,
         _ => 1,
@@ -42,6 +34,13 @@ fn op_key(op: Op) -> u8 {
 impl After {
     fn add(&mut self, model: usize, op: Op, filter: Filter) {
         self.conditions.entry((model, op_key(op))).or_default().push(filter);
+    }
+
+    /// Adds `other`'s conditions (a bulk create's items, checked together).
+    pub fn merge(&mut self, other: After) {
+        for (key, filters) in other.conditions {
+            self.conditions.entry(key).or_default().extend(filters);
+        }
     }
 
     /// The conditions on `model`'s rows for `op`, ANDed.
@@ -90,23 +89,31 @@ impl Guard<'_> {
                         format!("`{}.{key}` is assigned by the server", entity.name),
                     ));
                 }
-                let guard = self.field(model, field, op)?;
-                if is_false(&guard) {
-                    return Err(StoreError::forbidden(
-                        here,
-                        format!("`{}.{key}` cannot be set by this caller", entity.name),
-                    ));
-                }
-                if !matches!(guard, Filter::True) {
-                    after.add(model, op, guard);
-                }
+                self.settable(model, field, op, &here, after)?;
                 continue;
             }
             let Some(relation) = entity.relation(key) else { continue };
             let Some(ops) = value.as_object() else { continue };
-            let target = entity.relations[relation].target;
+            let r = &entity.relations[relation];
+            let target = r.target;
             for (nested, operand) in ops {
                 let at = join(&here, nested);
+                // Linking sets foreign keys: this row's (then their field rules apply
+                // here) or the related rows' (a create, or an update of theirs).
+                match &r.link {
+                    Link::Owns { local, .. } => {
+                        for &f in local {
+                            self.settable(model, f, op, &at, after)?;
+                        }
+                    }
+                    Link::Inverse { remote, .. } => {
+                        let theirs = if nested == "create" || nested == "createMany" { Op::Create } else { Op::Update };
+                        for &f in remote {
+                            self.settable(target, f, theirs, &at, after)?;
+                        }
+                    }
+                    Link::Join { .. } => {}
+                }
                 match nested.as_str() {
                     "create" => {
                         for item in items(operand) {
@@ -137,6 +144,63 @@ impl Guard<'_> {
                 }
             }
         }
+        self.references(conn, model, object, path)
+    }
+
+    /// Foreign keys given as plain fields (`"postId": 3`) link like `connect`: a row the
+    /// caller may not read is answered as if it did not exist.
+    fn references(
+        &self,
+        conn: &mut dyn Conn,
+        model: usize,
+        object: &serde_json::Map<String, Json>,
+        path: &str,
+    ) -> Result<(), StoreError> {
+        let es = self.entities;
+        let entity = &es.entities[model];
+        for relation in &entity.relations {
+            let Link::Owns { local, remote } = &relation.link else { continue };
+            let mut named = Vec::with_capacity(local.len());
+            for (&l, &rm) in local.iter().zip(remote) {
+                let Some(value) = object.get(&entity.fields[l].name).filter(|v| !v.is_null()) else { break };
+                let kind = es.entities[relation.target].fields[rm].kind;
+                let Ok(value) = ssot_store::value::encode_one(kind, &es.enums, es.dialect, value) else { break };
+                named.push((rm, value));
+            }
+            if named.len() != local.len() {
+                continue;
+            }
+            let named = unique_filter(&named);
+            let readable = simplify(Filter::And(vec![named.clone(), self.rows(relation.target, Op::Read)?]));
+            if count(conn, es, relation.target, &readable)? == 0 && count(conn, es, relation.target, &named)? > 0 {
+                return Err(missing_reference(es, model, relation, path));
+            }
+        }
+        Ok(())
+    }
+
+    /// The caller may set `field` of `model` in an `op`: its field rule (for a field rules
+    /// read as `auth.<field>`, an explicit one) holds, or holds on the row (then it is
+    /// added to what the row must meet after the write).
+    fn settable(&self, model: usize, field: usize, op: Op, path: &str, after: &mut After) -> Result<(), StoreError> {
+        let entity = &self.entities.entities[model];
+        let name = &entity.fields[field].name;
+        if self.policies.privileged(model, field) && self.policies.field_rule(model, field, op).is_none() {
+            return Err(StoreError::forbidden(
+                path,
+                format!(
+                    "`{}.{name}` decides what rules allow (they read `auth.{name}`): only the admin key or a field rule may set it",
+                    entity.name
+                ),
+            ));
+        }
+        let guard = self.field(model, field, op)?;
+        if is_false(&guard) {
+            return Err(StoreError::forbidden(path, format!("`{}.{name}` cannot be set by this caller", entity.name)));
+        }
+        if !matches!(guard, Filter::True) {
+            after.add(model, op, guard);
+        }
         Ok(())
     }
 
@@ -160,7 +224,13 @@ impl Guard<'_> {
         if count(conn, self.entities, target, &named)? == 0 {
             return Ok(());
         }
-        let readable = simplify(Filter::And(vec![named.clone(), self.rows(target, Op::Read)?]));
+        // The selector's own fields must be readable on the row too, or the answer would
+        // tell a hidden value.
+        let mut readable = vec![named.clone(), self.rows(target, Op::Read)?];
+        for (field, _) in &unique {
+            readable.push(self.usable(target, *field, path)?);
+        }
+        let readable = simplify(Filter::And(readable));
         let name = &self.entities.entities[target].name;
         if count(conn, self.entities, target, &readable)? == 0 {
             return Err(StoreError::NotFound(format!("{path}: no `{name}` record matches")));
@@ -176,78 +246,11 @@ impl Guard<'_> {
         }
         Ok(())
     }
-
-    /// Checks every row the write changed since log position `since` (see
-    /// [`ssot_store::changelog::capture_start`]) against its rule and `after`.
-    pub fn verify_changes(&self, conn: &mut dyn Conn, since: i64, after: &After) -> Result<(), StoreError> {
-        if self.is_admin() {
-            return Ok(());
-        }
-        let changes = changes_since(conn, since)?;
-        // (model, op) -> the keys of the rows to check.
-        let mut rows: BTreeMap<(usize, u8), Vec<Key>> = BTreeMap::new();
-        for change in &changes {
-            let op = match change.op.as_str() {
-                "create" => Op::Create,
-                "update" => Op::Update,
-                _ => continue,
-            };
-            if let Some(model) = self.entities.by_name(&change.label) {
-                let entity = &self.entities.entities[model];
-                let key = entity.id.iter().map(|&f| (f, pk_value(change, &entity.fields[f].column))).collect();
-                rows.entry((model, op_key(op))).or_default().push(key);
-                continue;
-            }
-            // A link in a many-to-many table changes the rows on both sides.
-            if op != Op::Create {
-                continue;
-            }
-            for (model, entity) in self.entities.entities.iter().enumerate() {
-                for r in &entity.relations {
-                    if let Link::Join { label, this_column, local, .. } = &r.link {
-                        if *label == change.label {
-                            let key = vec![(*local, pk_value(change, this_column))];
-                            rows.entry((model, op_key(Op::Update))).or_default().push(key);
-                        }
-                    }
-                }
-            }
-        }
-        for ((model, op), keys) in rows {
-            let op = if op == 0 { Op::Create } else { Op::Update };
-            let mut allowed = vec![self.rows(model, op)?];
-            allowed.extend(after.conditions(model, op));
-            let allowed = simplify(Filter::And(allowed));
-            for chunk in keys.chunks(200) {
-                let changed = Filter::Or(chunk.iter().map(|k| unique_filter(k)).collect());
-                let refused = Filter::And(vec![changed, Filter::Not(Box::new(allowed.clone()))]);
-                if count(conn, self.entities, model, &refused)? > 0 {
-                    let entity = &self.entities.entities[model];
-                    let verb = if op == Op::Create { "create" } else { "update" };
-                    return Err(StoreError::forbidden(
-                        "",
-                        format!("no policy lets this caller {verb} this `{}` record as written", entity.name),
-                    ));
-                }
-            }
-        }
-        Ok(())
-    }
 }
 
-fn items(value: &Json) -> Vec<&Json> {
+pub(crate) fn items(value: &Json) -> Vec<&Json> {
     match value {
         Json::Array(items) => items.iter().collect(),
         other => vec![other],
-    }
-}
-
-/// A key column's value as the log holds it, as a bound value.
-fn pk_value(change: &Change, column: &str) -> Value {
-    match change.pk.get(column) {
-        Some(Json::Number(n)) => n.as_i64().map_or_else(|| Value::Float(n.as_f64().unwrap_or(f64::NAN)), Value::Int),
-        Some(Json::String(s)) => Value::Text(s.clone()),
-        Some(Json::Bool(b)) => Value::Int(i64::from(*b)),
-        _ => Value::Null,
     }
 }

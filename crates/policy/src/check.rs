@@ -319,6 +319,11 @@ impl<'s> Checker<'s> {
         }
     }
 
+    /// Whether `name` is the password field of `model`, the `@@auth` model.
+    fn is_password(&self, model: &Model, name: &str) -> bool {
+        model.annotations.auth.as_ref().is_some_and(|a| a.password_field == name)
+    }
+
     fn path(&mut self, names: &[(String, Range<usize>)], model: &'s Model) -> Option<(Operand, Ty)> {
         let (first, first_at) = &names[0];
         if first == "auth" {
@@ -407,6 +412,15 @@ impl<'s> Checker<'s> {
                     return None;
                 }
                 _ => {
+                    if self.is_password(current, name) {
+                        self.problem(
+                            "E0512",
+                            format!("`{name}` is the password of `{}`, which no rule may read", current.name),
+                            at.clone(),
+                            None,
+                        );
+                        return None;
+                    }
                     let Some(ty) = field_type(field) else {
                         self.problem("E0503", format!("`{name}` has a type rules cannot read"), at.clone(), None);
                         return None;

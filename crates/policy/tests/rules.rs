@@ -143,6 +143,7 @@ fn problems_point_inside_the_rule() {
         ("views in 5", "E0510", "5"),
         ("published > true", "E0511", "published"),
         ("auth.password == 'x'", "E0512", "password"),
+        ("author.password == 'x'", "E0512", "password"),
         ("auth.posts == 'x'", "E0512", "posts"),
         ("title == \"it's\" && titel", "E0502", "titel"),
     ];

@@ -38,6 +38,7 @@ async fn run(app: &Arc<App>, headers: &HeaderMap, body: Body) -> Result<Response
     }
     let es = &app.store.entities;
     let mut ops: Vec<Operation> = Vec::with_capacity(operations.len());
+    let mut passwords = crate::auth::MAX_PASSWORDS_PER_REQUEST;
     for (i, item) in operations.iter().enumerate() {
         let prefix = format!("operations[{i}]");
         let method = item
@@ -68,7 +69,7 @@ async fn run(app: &Arc<App>, headers: &HeaderMap, body: Body) -> Result<Response
         let mut op = operation::parse(es, &method, resource, rest, query, item.get("body").cloned())
             .map_err(|p| p.prefixed(&prefix))?;
         if let Some(auth) = &app.auth {
-            crate::auth::hash_passwords(auth, es, &mut op).await.map_err(|p| p.prefixed(&prefix))?;
+            crate::auth::hash_passwords(auth, es, &mut op, &mut passwords).await.map_err(|p| p.prefixed(&prefix))?;
         }
         ops.push(op);
     }

@@ -240,7 +240,8 @@ async fn handle(
     let body = json_body(body, app.max_body_bytes).await?;
     let mut op = operation::parse(es, method, resource, rest, query, body)?;
     if let Some(auth) = &app.auth {
-        auth::hash_passwords(auth, es, &mut op).await?;
+        let mut budget = auth::MAX_PASSWORDS_PER_REQUEST;
+        auth::hash_passwords(auth, es, &mut op, &mut budget).await?;
     }
     let store = &app.store;
     let (writes, single) = (op.writes(), op.single_statement());

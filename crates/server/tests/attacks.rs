@@ -212,3 +212,95 @@ on_every_backend!(mass_assignment_and_theft_are_refused, SCHEMA, |server| {
     let (_, row) = server.admin("GET", &format!("/api/posts/{draft}"), None).await;
     assert_eq!(row["title"], json!("t"), "the hidden row is untouched");
 });
+
+/// The blog schema without the field rule on `role`: rules read `auth.role` (`isAdmin`),
+/// so `role` still cannot be set by its user.
+fn unguarded_role() -> String {
+    let schema = SCHEMA.replace("/// @@policy(\"write\", rule: \"isAdmin\", fields: [\"role\"])\n", "");
+    assert_ne!(schema, SCHEMA);
+    schema
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fields_rules_read_from_auth_are_not_self_assigned() {
+    let schema = unguarded_role();
+    for backend in common::BACKENDS {
+        let Some(server) = TestServer::start(&schema, backend, "privileged_fields").await else { continue };
+        let body = json!({"email": "e@example.com", "password": "correct horse", "role": "admin"});
+        let (status, answer) = server.request("POST", "/api/auth/signup", Some(body), None).await;
+        assert_eq!(status, 403, "{answer}");
+        let user = server.signup("e@example.com").await;
+        let path = format!("/api/users/{}", user.id);
+        let (status, answer) = server.request("PATCH", &path, Some(json!({"role": "admin"})), Some(&user.token)).await;
+        assert_eq!(status, 403, "{answer}");
+        assert_eq!(answer["errors"][0]["path"], json!("data.role"));
+        assert_eq!(server.request("PATCH", &path, Some(json!({"name": "E"})), Some(&user.token)).await.0, 200);
+        assert_eq!(server.admin("PATCH", &path, Some(json!({"role": "admin"}))).await.0, 200);
+        server.stop().await;
+    }
+}
+
+on_every_backend!(lookups_by_hidden_values_tell_nothing, SCHEMA, |server| {
+    let (owner, stranger, draft) = world(&server).await;
+    // A cursor on a field readable on some rows only is refused, whoever asks.
+    for user in [&stranger, &owner] {
+        let (status, _) = get(&server, "/api/users", &[("cursor", r#"{"email": "owner@example.com"}"#)], user).await;
+        assert_eq!(status, 403);
+    }
+    // Connecting by a hidden unique value answers as if no row had it.
+    let mut answers = Vec::new();
+    for email in ["owner@example.com", "nobody@example.com"] {
+        let body = json!({"title": "t", "author": {"connect": {"email": email}}});
+        answers.push(server.request("POST", "/api/posts", Some(body), Some(&stranger.token)).await);
+    }
+    assert_eq!(answers[0].0, answers[1].0, "{answers:?}");
+    assert_eq!(answers[0].1["detail"], answers[1].1["detail"]);
+    // A foreign key to a hidden row answers as one to no row.
+    let mut answers = Vec::new();
+    for post in [draft, 987_654] {
+        let body = json!({"body": "hi", "postId": post, "authorId": stranger.id});
+        answers.push(server.request("POST", "/api/comments", Some(body), Some(&stranger.token)).await);
+    }
+    assert_eq!((answers[0].0, answers[1].0), (409, 409), "{answers:?}");
+    assert_eq!(answers[0].1["detail"], answers[1].1["detail"]);
+    assert_eq!(server.admin("GET", "/api/comments/count", None).await.1["count"], json!(0));
+});
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn field_rules_on_foreign_keys_hold_through_relations() {
+    let schema = SCHEMA.replace(
+        "/// @@policy(\"update\", rule: \"isOwner\")\n/// @@policy(\"delete\", rule: \"isOwner || isAdmin\")\nmodel Post",
+        "/// @@policy(\"update\", rule: \"isOwner\")\n/// @@policy(\"update\", rule: \"isAdmin\", fields: [\"authorId\"])\n/// @@policy(\"delete\", rule: \"isOwner || isAdmin\")\nmodel Post",
+    );
+    assert_ne!(schema, SCHEMA);
+    for backend in common::BACKENDS {
+        let Some(server) = TestServer::start(&schema, backend, "fk_field_rules").await else { continue };
+        let (owner, _, draft) = world(&server).await;
+        let path = format!("/api/posts/{draft}");
+        for data in [json!({"authorId": owner.id}), json!({"author": {"connect": {"id": owner.id}}})] {
+            let (status, answer) = server.request("PATCH", &path, Some(data.clone()), Some(&owner.token)).await;
+            assert_eq!(status, 403, "{data}: {answer}");
+        }
+        assert_eq!(server.request("PATCH", &path, Some(json!({"title": "ok"})), Some(&owner.token)).await.0, 200);
+        server.stop().await;
+    }
+}
+
+on_every_backend!(links_in_join_tables_need_both_rows, SCHEMA, |server| {
+    let (owner, _, draft) = world(&server).await;
+    let (_, tag) = server.admin("POST", "/api/tags", Some(json!({"name": "rust"}))).await;
+    let tag = tag["id"].as_i64().expect("tag id");
+    let path = format!("/api/posts/{draft}");
+    // Tags are the admin's to change, links included: linking and unlinking are refused.
+    let link = json!({"tags": {"connect": [{"id": tag}]}});
+    assert_eq!(server.request("PATCH", &path, Some(link.clone()), Some(&owner.token)).await.0, 403);
+    assert_eq!(server.admin("PATCH", &path, Some(link)).await.0, 200);
+    for unlink in [json!({"tags": {"set": []}}), json!({"tags": {"disconnect": [{"id": tag}]}})] {
+        let (status, answer) = server.request("PATCH", &path, Some(unlink.clone()), Some(&owner.token)).await;
+        assert_eq!(status, 403, "{unlink}: {answer}");
+    }
+    let (_, post) = server.admin("GET", &format!("{path}?include={}", percent_encode(r#"{"tags":true}"#)), None).await;
+    assert_eq!(post["tags"].as_array().map(Vec::len), Some(1), "still linked");
+    // Deleting one's post removes its links without asking the tag.
+    assert_eq!(server.request("DELETE", &path, None, Some(&owner.token)).await.0, 200);
+});

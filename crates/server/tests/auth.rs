@@ -205,3 +205,24 @@ async fn external_tokens_verify_with_a_jwks() {
 fn unix_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
+
+on_every_backend!(parallel_guesses_and_refreshes_gain_nothing, SCHEMA, |server| {
+    let user = server.signup("p@example.com").await;
+    // Thirty guesses at once: the account's ten are counted as they start.
+    let guesses =
+        (0..30).map(|_| post(&server, "/api/auth/login", json!({"email": "p@example.com", "password": "guess guess"})));
+    let statuses: Vec<u16> = common::join_all(guesses).await.into_iter().map(|(s, _)| s).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 10, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 20, "{statuses:?}");
+    // One refresh token used five times at once: one use wins.
+    let token = user.refresh.expect("refresh token");
+    let uses = (0..5).map(|_| post(&server, "/api/auth/refresh", json!({"refreshToken": token})));
+    let statuses: Vec<u16> = common::join_all(uses).await.into_iter().map(|(s, _)| s).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    // Passwords cost a hash each: a request sets a few at most.
+    let users: Vec<Json> =
+        (0..11).map(|i| json!({"email": format!("b{i}@example.com"), "password": "correct horse"})).collect();
+    let (status, answer) = server.admin("POST", "/api/users/bulk", Some(json!({"data": users}))).await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(answer["errors"][0]["path"], json!("data[10].password"));
+});

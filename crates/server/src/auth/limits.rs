@@ -1,5 +1,10 @@
 //! Login rate limits: per account and per client address, in fixed windows kept in
 //! memory (one instance; a cluster counts per instance).
+//!
+//! Every attempt counts when it starts (so parallel guesses cannot all pass before the
+//! first failure is counted), and a successful login clears its account. Memory is
+//! bounded: expired windows are swept once a minute, and past a fixed number of tracked
+//! keys, new ones are refused until the sweep frees room.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -7,7 +12,7 @@ use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy)]
 pub struct LimitSettings {
-    /// Failed logins an account may take per window.
+    /// Logins an account may be tried with per window (a success clears the count).
     pub per_account: u32,
     /// Login attempts an address may make per window.
     pub per_address: u32,
@@ -20,51 +25,68 @@ impl Default for LimitSettings {
     }
 }
 
-pub struct Limits {
-    settings: LimitSettings,
-    accounts: Mutex<HashMap<String, (u32, Instant)>>,
-    addresses: Mutex<HashMap<String, (u32, Instant)>>,
+/// The most accounts and addresses tracked at once (each entry holds at most a
+/// 320-byte identity).
+const MAX_TRACKED: usize = 100_000;
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+struct Windows {
+    counts: HashMap<String, (u32, Instant)>,
+    swept: Instant,
 }
 
-/// Entries kept before expired ones are swept.
-const SWEEP_AT: usize = 10_000;
+impl Default for Windows {
+    fn default() -> Self {
+        Windows { counts: HashMap::new(), swept: Instant::now() }
+    }
+}
+
+pub struct Limits {
+    settings: LimitSettings,
+    accounts: Mutex<Windows>,
+    addresses: Mutex<Windows>,
+}
 
 impl Limits {
     pub fn new(settings: LimitSettings) -> Limits {
         Limits { settings, accounts: Mutex::default(), addresses: Mutex::default() }
     }
 
-    fn count(&self, map: &Mutex<HashMap<String, (u32, Instant)>>, key: &str, add: u32) -> u32 {
-        let mut map = map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    /// Counts one attempt at `key`; whether it is still within `limit`.
+    fn take(&self, windows: &Mutex<Windows>, key: &str, limit: u32) -> bool {
+        let mut w = windows.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let now = Instant::now();
         let window = self.settings.window;
-        if map.len() >= SWEEP_AT {
-            map.retain(|_, (_, start)| now.duration_since(*start) < window);
+        if now.duration_since(w.swept) >= SWEEP_EVERY {
+            w.counts.retain(|_, (_, start)| now.duration_since(*start) < window);
+            w.swept = now;
         }
-        let entry = map.entry(key.to_string()).or_insert((0, now));
+        if !w.counts.contains_key(key) && w.counts.len() >= MAX_TRACKED {
+            return false;
+        }
+        let entry = w.counts.entry(key.to_string()).or_insert((0, now));
         if now.duration_since(entry.1) >= window {
             *entry = (0, now);
         }
-        entry.0 = entry.0.saturating_add(add);
-        entry.0
+        entry.0 = entry.0.saturating_add(1);
+        entry.0 <= limit
     }
 
-    /// Counts an attempt from `address` at `account`; the seconds to wait when either is
-    /// over its limit.
+    /// Counts a login attempt from `address` at `account`: the seconds to wait when
+    /// either is over its limit.
     pub fn attempt(&self, account: &str, address: &str) -> Option<u64> {
-        let by_address = self.count(&self.addresses, address, 1);
-        let by_account = self.count(&self.accounts, account, 0);
-        (by_address > self.settings.per_address || by_account >= self.settings.per_account)
-            .then_some(self.settings.window.as_secs())
+        let wait = Some(self.settings.window.as_secs());
+        if !self.take(&self.addresses, address, self.settings.per_address) {
+            return wait;
+        }
+        if !self.take(&self.accounts, account, self.settings.per_account) {
+            return wait;
+        }
+        None
     }
 
-    /// Counts a failed login at `account`.
-    pub fn failed(&self, account: &str) {
-        self.count(&self.accounts, account, 1);
-    }
-
-    /// A successful login clears the account's failures.
+    /// A successful login clears the account's count.
     pub fn succeeded(&self, account: &str) {
-        self.accounts.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(account);
+        self.accounts.lock().unwrap_or_else(std::sync::PoisonError::into_inner).counts.remove(account);
     }
 }

@@ -54,6 +54,9 @@ impl Auth {
     }
 }
 
+/// The longest login identity accepted (an email address is at most 320 bytes).
+const MAX_IDENTITY_BYTES: usize = 320;
+
 pub fn routes() -> axum::Router<Arc<App>> {
     use axum::routing::{get, post};
     axum::Router::new()
@@ -186,26 +189,27 @@ async fn signup_inner(app: Arc<App>, body: Body) -> Result<Response, Problem> {
     string_field(&data, identity)?;
     let password = string_field(&data, &password_name)?;
     // Signing up is the auth model's own door: its row-level `create` rule does not
-    // apply, but every field the anonymous caller may not set is refused.
-    let guard = Guard::new(&app.access.policies, &es, &Caller::Anonymous);
+    // apply, but the new user sets only what an anonymous caller may set: no id the
+    // database generates, no field that rules read as `auth.<field>` (a role) unless a
+    // field rule opens it, no field whose rule does not hold for them.
+    let policies = &app.access.policies;
+    let guard = Guard::new(policies, &es, &Caller::Anonymous);
     for key in data.keys() {
-        let path = key.clone();
+        let refuse = |message: String| Problem::from(StoreError::forbidden(key.clone(), message));
         if let Some(f) = entity.field(key) {
-            if entity.id.contains(&f) {
-                return Err(Problem::from(StoreError::forbidden(
-                    path,
-                    format!("`{}.{key}` is assigned by the server", entity.name),
-                )));
+            if f == auth.identity || f == auth.password {
+                continue;
             }
+            if entity.id.contains(&f) && entity.fields[f].default.is_some() {
+                return Err(refuse(format!("`{}.{key}` is assigned by the server", entity.name)));
+            }
+            let explicit = policies.field_rule(auth.model, f, Op::Create).is_some();
             let rule = guard.field(auth.model, f, Op::Create).map_err(Problem::from)?;
-            if !matches!(rule, Filter::True) {
-                return Err(Problem::from(StoreError::forbidden(
-                    path,
-                    format!("`{}.{key}` cannot be set at sign-up", entity.name),
-                )));
+            if (policies.privileged(auth.model, f) && !explicit) || !matches!(rule, Filter::True) {
+                return Err(refuse(format!("`{}.{key}` cannot be set at sign-up", entity.name)));
             }
         } else if entity.relation(key).is_some() {
-            return Err(Problem::bad_request(path, "sign-up takes the user's own fields, not relations"));
+            return Err(Problem::bad_request(key.clone(), "sign-up takes the user's own fields, not relations"));
         }
     }
     let hash =
@@ -237,6 +241,9 @@ async fn login_inner(app: Arc<App>, peer: SocketAddr, body: Body) -> Result<Resp
     let identity_name = entity.fields[auth.identity].name.clone();
     let identity = string_field(&data, &identity_name)?;
     let password = string_field(&data, &entity.fields[auth.password].name)?;
+    if identity.len() > MAX_IDENTITY_BYTES {
+        return Err(Problem::bad_request(identity_name, format!("must be at most {MAX_IDENTITY_BYTES} bytes")));
+    }
     let account = identity.to_lowercase();
     if let Some(wait) = auth.limits.attempt(&account, &peer.ip().to_string()) {
         let mut response =
@@ -276,7 +283,6 @@ async fn login_inner(app: Arc<App>, peer: SocketAddr, body: Body) -> Result<Resp
     let hash =
         row.as_ref().and_then(|r| r.get(&entity.fields[auth.password].name)).and_then(Json::as_str).map(String::from);
     if !auth.passwords.verify(password, hash).await {
-        auth.limits.failed(&account);
         return Err(unauthorized("the email or the password is wrong"));
     }
     auth.limits.succeeded(&account);
@@ -364,9 +370,18 @@ async fn me_inner(app: Arc<App>, headers: HeaderMap) -> Result<Response, Problem
     Ok((StatusCode::OK, axum::Json(Json::Object(user))).into_response())
 }
 
+/// How many passwords one request (a `$batch` included) may set: each costs a hash.
+pub const MAX_PASSWORDS_PER_REQUEST: usize = 10;
+
 /// Replaces every password a REST write sets on the `@@auth` model (at the top or in a
 /// nested create) with its hash, before the write runs. The plain text is never stored.
-pub async fn hash_passwords(auth: &Auth, es: &Entities, op: &mut crate::operation::Operation) -> Result<(), Problem> {
+/// `budget` is how many more passwords the request may set.
+pub async fn hash_passwords(
+    auth: &Auth,
+    es: &Entities,
+    op: &mut crate::operation::Operation,
+    budget: &mut usize,
+) -> Result<(), Problem> {
     use crate::operation::Operation;
     let (model, data) = match op {
         Operation::Create { model, data, .. }
@@ -380,6 +395,13 @@ pub async fn hash_passwords(auth: &Auth, es: &Entities, op: &mut crate::operatio
     if found.is_empty() {
         return Ok(());
     }
+    if found.len() > *budget {
+        return Err(Problem::bad_request(
+            found[*budget].0.clone(),
+            format!("a request sets at most {MAX_PASSWORDS_PER_REQUEST} passwords (each is hashed)"),
+        ));
+    }
+    *budget -= found.len();
     let mut hashes = Vec::with_capacity(found.len());
     for (path, plain) in found {
         let plain = plain.ok_or_else(|| Problem::bad_request(path.clone(), "expected a string"))?;

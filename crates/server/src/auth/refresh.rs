@@ -95,29 +95,34 @@ pub enum Used {
     Refused,
 }
 
-/// Uses a refresh token once.
+/// Uses a refresh token once. Marking it used is one conditional statement, so of two
+/// concurrent uses of one token exactly one wins; the other is a reuse.
 pub fn use_token(conn: &mut dyn Conn, token: &str) -> Result<Used, StoreError> {
-    let p = params(conn, 1);
+    let p = params(conn, 2);
+    let cast = if conn.dialect() == Dialect::Postgres { "::bigint" } else { "" };
+    let hash = Value::Text(digest(token));
     let sql = format!(
-        "SELECT \"family\", \"user\", \"expires\", \"revoked\" FROM {} WHERE \"hash\" = {}",
+        "UPDATE {} SET \"revoked\" = 1 WHERE \"hash\" = {} AND \"revoked\" = 0 AND \"expires\" >= {}{cast} \
+         RETURNING \"family\", \"user\"",
         table(conn.dialect()),
-        p[0]
+        p[0],
+        p[1]
     );
-    let rows = conn.query(&sql, &[Value::Text(digest(token))])?;
-    let Some(row) = rows.first() else { return Ok(Used::Refused) };
-    let text = |i: usize| row.get(i).and_then(Value::as_text).unwrap_or_default().to_string();
-    let int = |i: usize| row.get(i).and_then(Value::as_i64).unwrap_or(0);
-    let family = text(0);
-    if int(3) != 0 {
-        revoke_family(conn, &family)?;
-        return Ok(Used::Refused);
+    let rows = conn.query(&sql, &[hash.clone(), Value::Int(now())])?;
+    if let Some(row) = rows.first() {
+        let text = |i: usize| row.get(i).and_then(Value::as_text).unwrap_or_default().to_string();
+        return Ok(Used::Fresh { family: text(0), user: text(1) });
     }
-    if int(2) < now() {
-        return Ok(Used::Refused);
+    // Unknown, expired, or used before: a used one means a copy is about.
+    let sql = format!("SELECT \"family\", \"revoked\" FROM {} WHERE \"hash\" = {}", table(conn.dialect()), p[0]);
+    let rows = conn.query(&sql, &[hash])?;
+    if let Some(row) = rows.first() {
+        if row.get(1).and_then(Value::as_i64).unwrap_or(0) != 0 {
+            let family = row.first().and_then(Value::as_text).unwrap_or_default().to_string();
+            revoke_family(conn, &family)?;
+        }
     }
-    let sql = format!("UPDATE {} SET \"revoked\" = 1 WHERE \"hash\" = {}", table(conn.dialect()), p[0]);
-    conn.execute(&sql, &[Value::Text(digest(token))])?;
-    Ok(Used::Fresh { user: text(1), family })
+    Ok(Used::Refused)
 }
 
 /// Revokes every token of the family `token` belongs to; false when it is unknown.

@@ -74,8 +74,11 @@ pub fn simplify(filter: Filter) -> Filter {
                 }
             }
             let mut kept = Vec::with_capacity(flat.len());
-            for part in assume_atoms(flat) {
-                match simplify(part) {
+            for (part, replaced) in assume_atoms(flat) {
+                // Only a part that changed needs folding again (so nesting costs no more
+                // than one pass).
+                let part = if replaced { simplify(part) } else { part };
+                match part {
                     Filter::True => {}
                     f if is_false(&f) => return FALSE,
                     Filter::And(inner) => kept.extend(inner),
@@ -119,12 +122,24 @@ pub fn simplify(filter: Filter) -> Filter {
 /// true wherever the others are evaluated, so the same condition inside a sibling becomes
 /// `TRUE`. A rule `published || isOwner` ANDed with a request's `published: true` is then
 /// just the request's filter, which the database answers from its index alone.
-fn assume_atoms(parts: Vec<Filter>) -> Vec<Filter> {
-    let atoms: Vec<Filter> = parts.iter().filter(|p| is_atom(p)).cloned().collect();
+fn assume_atoms(parts: Vec<Filter>) -> Vec<(Filter, bool)> {
+    // A few known conditions are what rules meet in practice; more would only cost.
+    let atoms: Vec<Filter> = parts.iter().filter(|p| is_atom(p)).take(8).cloned().collect();
     if atoms.is_empty() || parts.len() < 2 {
-        return parts;
+        return parts.into_iter().map(|p| (p, false)).collect();
     }
-    parts.into_iter().map(|part| if is_atom(&part) { part } else { replace_known(part, &atoms) }).collect()
+    parts
+        .into_iter()
+        .map(|part| {
+            if is_atom(&part) {
+                (part, false)
+            } else {
+                let mut replaced = false;
+                let part = replace_known(part, &atoms, &mut replaced);
+                (part, replaced)
+            }
+        })
+        .collect()
 }
 
 fn is_atom(filter: &Filter) -> bool {
@@ -132,13 +147,16 @@ fn is_atom(filter: &Filter) -> bool {
 }
 
 /// `filter` with every occurrence of a `known` atom replaced by `TRUE`, except inside
-/// relation filters (whose fields are another row's).
-fn replace_known(filter: Filter, known: &[Filter]) -> Filter {
+/// relation filters (whose fields are another row's); `replaced` says whether any was.
+fn replace_known(filter: Filter, known: &[Filter], replaced: &mut bool) -> Filter {
     match filter {
-        f if is_atom(&f) && known.contains(&f) => Filter::True,
-        Filter::And(parts) => Filter::And(parts.into_iter().map(|p| replace_known(p, known)).collect()),
-        Filter::Or(parts) => Filter::Or(parts.into_iter().map(|p| replace_known(p, known)).collect()),
-        Filter::Not(inner) => Filter::Not(Box::new(replace_known(*inner, known))),
+        f if is_atom(&f) && known.contains(&f) => {
+            *replaced = true;
+            Filter::True
+        }
+        Filter::And(parts) => Filter::And(parts.into_iter().map(|p| replace_known(p, known, replaced)).collect()),
+        Filter::Or(parts) => Filter::Or(parts.into_iter().map(|p| replace_known(p, known, replaced)).collect()),
+        Filter::Not(inner) => Filter::Not(Box::new(replace_known(*inner, known, replaced))),
         other => other,
     }
 }

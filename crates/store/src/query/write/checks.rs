@@ -28,24 +28,35 @@ pub(super) fn check_references(
         }
         let filter = Filter::And(remote.iter().zip(key).map(|(&rm, v)| eq(rm, v)).collect());
         if crate::query::read::count(conn, es, relation.target, &filter)? == 0 {
-            let fields: Vec<String> = local.iter().map(|&l| entity.fields[l].name.clone()).collect();
-            return Err(StoreError::Conflict {
-                message: format!(
-                    "{}: no `{}` record has this {} (foreign key of `{}`)",
-                    join(path, &fields.join(", ")),
-                    es.entities[relation.target].name,
-                    remote
-                        .iter()
-                        .map(|&r| es.entities[relation.target].fields[r].name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    relation.name
-                ),
-                fields,
-            });
+            return Err(missing_reference(es, model, relation, path));
         }
     }
     Ok(())
+}
+
+/// The answer to a foreign key that points at no row (409), naming the fields.
+pub fn missing_reference(
+    es: &Entities,
+    model: usize,
+    relation: &crate::entity::RelationField,
+    path: &str,
+) -> StoreError {
+    let entity = &es.entities[model];
+    let Link::Owns { local, remote } = &relation.link else {
+        return StoreError::invalid(path, format!("`{}` holds no foreign key", relation.name));
+    };
+    let fields: Vec<String> = local.iter().map(|&l| entity.fields[l].name.clone()).collect();
+    let target = &es.entities[relation.target];
+    StoreError::Conflict {
+        message: format!(
+            "{}: no `{}` record has this {} (foreign key of `{}`)",
+            join(path, &fields.join(", ")),
+            target.name,
+            remote.iter().map(|&r| target.fields[r].name.as_str()).collect::<Vec<_>>().join(", "),
+            relation.name
+        ),
+        fields,
+    }
 }
 
 /// A database error from a write, in the API's terms: a unique violation names its fields.

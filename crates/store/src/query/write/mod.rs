@@ -20,6 +20,7 @@ use crate::sql::Sql;
 use crate::value::encode;
 use crate::{ids, time};
 use assign::{assignments, fill_defaults, update_sql, write_id_in, write_returning, write_value, Assign};
+pub use checks::missing_reference;
 use checks::{check_references, conflict};
 use nested::{relate, resolve_one};
 use serde_json::{Map, Value as Json};
