@@ -74,12 +74,22 @@ impl<'a> Guard<'a> {
     /// Where the caller may `op` field `field` of `model` (on top of the row's own rule):
     /// `TRUE` for an unguarded field.
     pub fn field(&self, model: usize, field: usize, op: Op) -> Result<Filter, StoreError> {
-        if self.is_admin() {
-            return Ok(Filter::True);
-        }
-        match self.policies.field_rule(model, field, op) {
-            Some(predicate) => to_filter(self.entities, model, &predicate, &self.context()),
-            None => Ok(Filter::True),
+        self.guard_filter(self.policies.field_rule(model, field, op), model)
+    }
+
+    /// Where the caller may read relation `relation` of `model`: `TRUE` when unguarded.
+    pub fn relation(&self, model: usize, relation: usize) -> Result<Filter, StoreError> {
+        self.guard_filter(self.policies.relation_rule(model, relation), model)
+    }
+
+    fn guard_filter(
+        &self,
+        rule: Option<ssot_policy::predicate::Predicate>,
+        model: usize,
+    ) -> Result<Filter, StoreError> {
+        match rule {
+            Some(predicate) if !self.is_admin() => to_filter(self.entities, model, &predicate, &self.context()),
+            _ => Ok(Filter::True),
         }
     }
 }

@@ -137,7 +137,7 @@ impl Guard<'_> {
         selection.fields = fields;
         let mut relations = Vec::with_capacity(selection.relations.len());
         for (relation, mut args) in std::mem::take(&mut selection.relations) {
-            let guard = self.relation_read(model, relation)?;
+            let guard = self.relation(model, relation)?;
             if is_false(&guard) {
                 continue;
             }
@@ -173,18 +173,8 @@ impl Guard<'_> {
         Ok(guard)
     }
 
-    fn relation_read(&self, model: usize, relation: usize) -> Result<Filter, StoreError> {
-        if self.is_admin() {
-            return Ok(Filter::True);
-        }
-        match self.policies.relation_rule(model, relation) {
-            Some(rule) => ssot_store::query::policy::to_filter(self.entities, model, &rule, &self.context()),
-            None => Ok(Filter::True),
-        }
-    }
-
     fn relation_guard(&self, model: usize, relation: usize) -> Result<Filter, StoreError> {
-        let guard = self.relation_read(model, relation)?;
+        let guard = self.relation(model, relation)?;
         if is_false(&guard) {
             let entity = &self.entities.entities[model];
             return Err(StoreError::forbidden(
@@ -197,7 +187,7 @@ impl Guard<'_> {
 
     /// Orders through a relation need it readable on every row.
     fn whole_relation(&self, model: usize, relation: usize, place: &str) -> Result<(), StoreError> {
-        let guard = self.relation_read(model, relation)?;
+        let guard = self.relation(model, relation)?;
         if matches!(guard, Filter::True) {
             return Ok(());
         }

@@ -13,7 +13,7 @@ use ssot_store::entity::Link;
 use ssot_store::query::args::{join, ArgsReader, Filter};
 use ssot_store::query::policy::{is_false, simplify};
 use ssot_store::query::read::{count, unique_filter};
-use ssot_store::query::write::missing_reference;
+use ssot_store::query::write::{items, missing_reference};
 use ssot_store::StoreError;
 use std::collections::BTreeMap;
 
@@ -245,12 +245,5 @@ impl Guard<'_> {
             }
         }
         Ok(())
-    }
-}
-
-pub(crate) fn items(value: &Json) -> Vec<&Json> {
-    match value {
-        Json::Array(items) => items.iter().collect(),
-        other => vec![other],
     }
 }

@@ -274,8 +274,7 @@ pub fn policy_op(method: &Method, rest: Option<&str>) -> Op {
 /// body to answer.
 pub fn run(conn: &mut dyn Conn, guard: &Guard<'_>, op: &Operation) -> Result<(StatusCode, Json), StoreError> {
     let es = guard.entities;
-    let not_found =
-        |model: usize| StoreError::NotFound(format!("no `{}` record with this id", es.entities[model].name));
+    let not_found = |model: usize| StoreError::no_record(&es.entities[model].name);
     Ok(match op {
         Operation::List { model, args } => {
             let mut args = args.clone();
@@ -403,7 +402,7 @@ fn target(
     let this = read::unique_filter(key);
     let readable = Filter::And(vec![this.clone(), guard.rows(model, Op::Read)?]);
     if read::count(conn, es, model, &readable)? == 0 {
-        return Err(StoreError::NotFound(format!("no `{}` record with this id", entity.name)));
+        return Err(StoreError::no_record(&entity.name));
     }
     if read::count(conn, es, model, &Filter::And(vec![this, allowed]))? == 0 {
         return Err(StoreError::forbidden(
@@ -429,8 +428,7 @@ fn read_back(
         return Ok(row);
     }
     let id = Selection::fields(es.entities[model].id.clone());
-    read::get(conn, es, model, key, &id)?
-        .ok_or_else(|| StoreError::NotFound(format!("no `{}` record with this id", es.entities[model].name)))
+    read::get(conn, es, model, key, &id)?.ok_or_else(|| StoreError::no_record(&es.entities[model].name))
 }
 
 /// The key of a row as the API shows it.

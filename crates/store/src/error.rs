@@ -52,6 +52,12 @@ pub fn summary(errors: &[FieldError]) -> String {
 }
 
 impl StoreError {
+    /// No row of `model` has the id asked for (or the caller may not see it: the answer
+    /// is the same, word for word).
+    pub fn no_record(model: &str) -> StoreError {
+        StoreError::NotFound(format!("no `{model}` record with this id"))
+    }
+
     pub fn forbidden(path: impl Into<String>, message: impl Into<String>) -> StoreError {
         StoreError::Forbidden(FieldError::new(path, message))
     }

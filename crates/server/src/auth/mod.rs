@@ -24,6 +24,7 @@ use ssot_access::{Caller, Guard, Op, Policies};
 use ssot_policy::eval::{evaluate, Context, Verdict};
 use ssot_store::entity::Entities;
 use ssot_store::query::args::{Cmp, Filter, FindArgs, Selection};
+use ssot_store::query::write::items;
 use ssot_store::query::{read, write};
 use ssot_store::StoreError;
 use std::net::SocketAddr;
@@ -412,13 +413,6 @@ pub async fn hash_passwords(
     Ok(())
 }
 
-fn data_items(value: &Json) -> Vec<&Json> {
-    match value {
-        Json::Array(items) => items.iter().collect(),
-        other => vec![other],
-    }
-}
-
 /// The passwords in `data` (for model `model`) in document order, with their paths.
 fn collect_passwords(
     auth: &Auth,
@@ -428,7 +422,7 @@ fn collect_passwords(
     path: &str,
     out: &mut Vec<(String, Option<String>)>,
 ) {
-    for (i, item) in data_items(data).into_iter().enumerate() {
+    for (i, item) in items(data).into_iter().enumerate() {
         let Some(object) = item.as_object() else { continue };
         let here = if data.is_array() { format!("{path}[{i}]") } else { path.to_string() };
         let entity = &es.entities[model];
@@ -448,7 +442,7 @@ fn collect_passwords(
                         collect_passwords(auth, es, target, nested, &format!("{here}.{key}.{op}"), out);
                     }
                     if op == "connectOrCreate" {
-                        for item in data_items(operand) {
+                        for item in items(operand) {
                             if let Some(create) = item.get("create") {
                                 collect_passwords(auth, es, target, create, &format!("{here}.{key}.{op}.create"), out);
                             }

@@ -33,7 +33,8 @@ pub(super) fn object<'j>(value: &'j Json, path: &str) -> Result<&'j Map<String, 
     value.as_object().ok_or_else(|| StoreError::invalid(path, "expected an object"))
 }
 
-pub(super) fn items(value: &Json) -> Vec<&Json> {
+/// A value that may be one item or a list of them (`connect: {..}` or `connect: [..]`), as a list.
+pub fn items(value: &Json) -> Vec<&Json> {
     match value {
         Json::Array(items) => items.iter().collect(),
         other => vec![other],
@@ -175,7 +176,7 @@ pub fn update(
     let entity = &es.entities[model];
     let filter = unique_filter(unique);
     let Some(before) = raw_row(conn, es, model, &filter)? else {
-        return Err(StoreError::NotFound(format!("no `{}` record with this id", entity.name)));
+        return Err(StoreError::no_record(&entity.name));
     };
     let data = object(data, "data")?;
     let (mut sets, after) = assignments(conn, es, model, data, "data", false)?;
@@ -203,13 +204,11 @@ pub fn update(
     }
     update_sql(conn, es, model, &sets, &id_filter, "data")?;
     let new_filter = unique_filter(&new_id);
-    let row = raw_row(conn, es, model, &new_filter)?
-        .ok_or_else(|| StoreError::NotFound(format!("no `{}` record with this id", entity.name)))?;
+    let row = raw_row(conn, es, model, &new_filter)?.ok_or_else(|| StoreError::no_record(&entity.name))?;
     for (r, value, here) in after {
         relate(conn, es, model, &row, r, value, &here, true)?;
     }
-    get(conn, es, model, &new_id, selection)?
-        .ok_or_else(|| StoreError::NotFound(format!("no `{}` record with this id", entity.name)))
+    get(conn, es, model, &new_id, selection)?.ok_or_else(|| StoreError::no_record(&entity.name))
 }
 
 /// Deletes the row with `unique` and returns it as it was.
@@ -222,7 +221,7 @@ pub fn delete(
 ) -> Result<Json, StoreError> {
     let entity = &es.entities[model];
     let Some(row) = get(conn, es, model, unique, selection)? else {
-        return Err(StoreError::NotFound(format!("no `{}` record with this id", entity.name)));
+        return Err(StoreError::no_record(&entity.name));
     };
     delete_where(conn, es, model, &unique_filter(unique))?;
     Ok(row)
