@@ -39,11 +39,28 @@ pub struct Guard<'a> {
     pub caller: &'a Caller,
     /// `now()`, fixed at the first rule that reads it.
     now: std::cell::OnceCell<String>,
+    /// Row filters built for this request so far, by model and operation.
+    known: std::cell::RefCell<Vec<KnownRows>>,
 }
+
+/// The rows of a model a caller may `op`, as a filter: built once per request.
+pub type KnownRows = (usize, Op, Filter);
 
 impl<'a> Guard<'a> {
     pub fn new(policies: &'a Policies, entities: &'a Entities, caller: &'a Caller) -> Guard<'a> {
-        Guard { policies, entities, caller, now: std::cell::OnceCell::new() }
+        Guard { policies, entities, caller, now: std::cell::OnceCell::new(), known: Default::default() }
+    }
+
+    /// This guard, starting with row filters an earlier guard of the same request built
+    /// (see [`Guard::known_rows`]).
+    pub fn with_known_rows(self, known: Vec<KnownRows>) -> Self {
+        self.known.borrow_mut().extend(known);
+        self
+    }
+
+    /// The row filters built so far, to hand to the guard that runs the request.
+    pub fn known_rows(&self) -> Vec<KnownRows> {
+        self.known.borrow().clone()
     }
 
     pub fn is_admin(&self) -> bool {
@@ -65,10 +82,15 @@ impl<'a> Guard<'a> {
         if self.is_admin() {
             return Ok(Filter::True);
         }
-        match self.policies.rule(model, op) {
-            Some(predicate) => to_filter(self.entities, model, predicate, &self.context()),
-            None => Ok(Filter::Or(Vec::new())),
+        if let Some((_, _, filter)) = self.known.borrow().iter().find(|(m, o, _)| *m == model && *o == op) {
+            return Ok(filter.clone());
         }
+        let filter = match self.policies.rule(model, op) {
+            Some(predicate) => to_filter(self.entities, model, predicate, &self.context())?,
+            None => Filter::Or(Vec::new()),
+        };
+        self.known.borrow_mut().push((model, op, filter.clone()));
+        Ok(filter)
     }
 
     /// Where the caller may `op` field `field` of `model` (on top of the row's own rule):

@@ -8,7 +8,7 @@
 use crate::auth::Tokens;
 use crate::problem::Problem;
 use axum::http::{header, HeaderMap, StatusCode};
-use ssot_access::{Caller, Guard, Op, Policies};
+use ssot_access::{Caller, Guard, KnownRows, Op, Policies};
 use ssot_store::entity::Entities;
 use ssot_store::query::policy::is_false;
 
@@ -45,8 +45,15 @@ impl Access {
 
     /// Refuses `op` on `model` when no rule can open it to `caller`, whatever the row: a
     /// caller with no access learns nothing from validation errors, and a 403 here says
-    /// nothing about any row.
-    pub fn authorize(&self, caller: &Caller, entities: &Entities, model: usize, op: Op) -> Result<(), Problem> {
+    /// nothing about any row. Returns the row filter it built, for the guard that runs
+    /// the request ([`Guard::with_known_rows`]).
+    pub fn authorize(
+        &self,
+        caller: &Caller,
+        entities: &Entities,
+        model: usize,
+        op: Op,
+    ) -> Result<Vec<KnownRows>, Problem> {
         let guard = Guard::new(&self.policies, entities, caller);
         let rows = guard.rows(model, op).map_err(Problem::from)?;
         if is_false(&rows) {
@@ -58,7 +65,7 @@ impl Access {
                 format!("no policy lets this caller {verb} `{}`{hint}", entities.entities[model].name),
             ));
         }
-        Ok(())
+        Ok(guard.known_rows())
     }
 
     /// What `ssot serve` prints at start: per model, which operations are open to whom.

@@ -235,7 +235,7 @@ async fn handle(
     let caller = app.access.caller(headers)?;
     // Refuse what no rule opens before reading the input: a caller with no access
     // learns nothing from validation errors.
-    app.access.authorize(&caller, es, model, operation::policy_op(method, rest))?;
+    let known = app.access.authorize(&caller, es, model, operation::policy_op(method, rest))?;
     let query = operation::query_values(query)?;
     let body = json_body(body, app.max_body_bytes).await?;
     let mut op = operation::parse(es, method, resource, rest, query, body)?;
@@ -247,7 +247,7 @@ async fn handle(
     let (writes, single) = (op.writes(), op.single_statement());
     let policies = Arc::clone(&app.access.policies);
     let run = move |conn: &mut dyn ssot_store::conn::Conn, es: &ssot_store::entity::Entities| {
-        operation::run(conn, &ssot_access::Guard::new(&policies, es, &caller), &op)
+        operation::run(conn, &ssot_access::Guard::new(&policies, es, &caller).with_known_rows(known), &op)
     };
     let result = if writes {
         store.write(run).await
