@@ -3,21 +3,17 @@
 # `published || isOwner`, against the admin key (which skips the rules), on one server
 # and one database, alternating the two callers so the host's load drifts over both.
 #
-# Usage: bench/policy/run.sh   (env: DURATION=10s CONNECTIONS=32 THREADS=2 ROWS=10000 ROUNDS=2)
+# The host's load drifts by tens of percent within a minute here, so the run is many
+# short rounds, each measuring both callers back to back, and the summary is the median
+# of the per-round ratios.
+#
+# Usage: bench/policy/run.sh   (env: DURATION=3s CONNECTIONS=32 THREADS=2 ROWS=10000 ROUNDS=10)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-DURATION=${DURATION:-10s}
-CONNECTIONS=${CONNECTIONS:-32}
-THREADS=${THREADS:-2}
-ROWS=${ROWS:-10000}
-ROUNDS=${ROUNDS:-2}
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
-
-command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null
+DURATION=${DURATION:-3s}
+source bench/lib.sh
+ROUNDS=${ROUNDS:-10}
 cargo build --release -q -p ssot-cli
-
-wait_for() { for _ in $(seq 1 100); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
 
 SSOT_JWT_SECRET=bench-secret-0123456789abcdef0123456789 target/release/ssot serve bench/policy/schema.prisma \
   --database "sqlite:$work/ssot.db" --listen 127.0.0.1:4410 --admin-key bench >"$work/ssot.log" 2>&1 &
@@ -60,19 +56,34 @@ printf '| round | workload | caller | requests/s | p50 | p99 | errors |\n|---|--
 measure() { # round workload caller script auth [env...]
   local round=$1 workload=$2 caller=$3 script=$4 auth=$5
   shift 5
-  local out
-  out=$(env AUTH="$auth" "$@" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "bench/rest/$script" http://127.0.0.1:4410)
-  local rps p50 p99 errors
-  rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
-  p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
-  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
-  errors=$(awk '/Non-2xx/ {print $5}' <<<"$out")
-  printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$round" "$workload" "$caller" "$rps" "$p50" "$p99" "${errors:-0}"
+  printf '| %s | %s | %s | %s |\n' "$round" "$workload" "$caller" \
+    "$(wrk_cells "$script" http://127.0.0.1:4410 AUTH="$auth" "$@")"
 }
 list='/api/posts?where=%7B%22published%22%3Atrue%2C%22views%22%3A%7B%22gte%22%3A500%7D%7D&orderBy=%7B%22views%22%3A%22asc%22%7D&take=20'
+both() { # round workload script [env...]: the two callers back to back, in turns first
+  local round=$1 workload=$2 script=$3
+  shift 3
+  if ((round % 2)); then
+    measure "$round" "$workload" "admin key" "$script" "Bearer bench" "$@"
+    measure "$round" "$workload" "user (policy)" "$script" "$user" "$@"
+  else
+    measure "$round" "$workload" "user (policy)" "$script" "$user" "$@"
+    measure "$round" "$workload" "admin key" "$script" "Bearer bench" "$@"
+  fi
+}
 for round in $(seq 1 "$ROUNDS"); do
-  measure "$round" "get by id" "admin key" get.lua "Bearer bench" IDS_FILE="$work/ids" PREFIX=/api/posts/
-  measure "$round" "get by id" "user (policy)" get.lua "$user" IDS_FILE="$work/ids" PREFIX=/api/posts/
-  measure "$round" "list 20, filtered" "admin key" list.lua "Bearer bench" LIST_PATH="$list"
-  measure "$round" "list 20, filtered" "user (policy)" list.lua "$user" LIST_PATH="$list"
-done
+  both "$round" "get by id" get.lua IDS_FILE="$work/ids" PREFIX=/api/posts/
+  both "$round" "list 20, filtered" list.lua LIST_PATH="$list"
+done | tee "$work/table"
+python3 - "$work/table" <<'PY'
+import statistics, sys
+rows = [l.strip().strip("|").split("|") for l in open(sys.argv[1]) if l.startswith("| ") and "requests" not in l]
+by = {}
+for r in rows:
+    round_, workload, caller, rps = (c.strip() for c in r[:4])
+    by.setdefault(workload, {}).setdefault(round_, {})[caller] = float(rps)
+for workload, rounds in by.items():
+    ratios = sorted(v["user (policy)"] / v["admin key"] for v in rounds.values() if len(v) == 2)
+    print(f"{workload}: user/admin median {statistics.median(ratios):.3f} "
+          f"(min {ratios[0]:.3f}, max {ratios[-1]:.3f}, {len(ratios)} rounds)")
+PY

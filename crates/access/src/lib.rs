@@ -59,8 +59,8 @@ impl<'a> Guard<'a> {
     }
 
     /// The row filters built so far, to hand to the guard that runs the request.
-    pub fn known_rows(&self) -> Vec<KnownRows> {
-        self.known.borrow().clone()
+    pub fn into_known_rows(self) -> Vec<KnownRows> {
+        self.known.into_inner()
     }
 
     pub fn is_admin(&self) -> bool {

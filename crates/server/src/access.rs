@@ -65,7 +65,7 @@ impl Access {
                 format!("no policy lets this caller {verb} `{}`{hint}", entities.entities[model].name),
             ));
         }
-        Ok(guard.known_rows())
+        Ok(guard.into_known_rows())
     }
 
     /// What `ssot serve` prints at start: per model, which operations are open to whom.
