@@ -23,7 +23,7 @@ mod verify;
 mod writes;
 
 pub use caller::Caller;
-pub use rules::{Op, Policies};
+pub use rules::{AuthModel, CompileError, Op, Policies};
 pub use writes::After;
 
 use ssot_policy::eval::Context;

@@ -41,6 +41,11 @@ struct ModelRules {
     texts: [Vec<String>; 4],
 }
 
+/// Rules that do not compile (the schema was not checked first).
+#[derive(Debug, thiserror::Error)]
+#[error("the policies do not compile: {}", .0.iter().map(|d| d.message.as_str()).collect::<Vec<_>>().join("; "))]
+pub struct CompileError(pub Vec<Diagnostic>);
+
 /// Every model's rules, by entity index.
 #[derive(Debug, Clone)]
 pub struct Policies {
@@ -96,7 +101,7 @@ fn or(parts: Vec<Predicate>) -> Option<Predicate> {
 impl Policies {
     /// Compiles every policy of `schema` against the store's view of it. The rules were
     /// checked when the schema was loaded; an error here means the schema changed since.
-    pub fn compile(schema: &Schema, es: &Entities) -> Result<Policies, Vec<Diagnostic>> {
+    pub fn compile(schema: &Schema, es: &Entities) -> Result<Policies, CompileError> {
         let mut models = vec![ModelRules::default(); es.entities.len()];
         let mut errors = Vec::new();
         let mut auth = None;
@@ -165,7 +170,7 @@ impl Policies {
         if errors.is_empty() {
             Ok(Policies { models, auth })
         } else {
-            Err(errors)
+            Err(CompileError(errors))
         }
     }
 

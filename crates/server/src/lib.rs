@@ -53,16 +53,15 @@ pub struct Settings {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    #[error("the policies do not compile: {0}")]
-    Policies(String),
+    #[error(transparent)]
+    Policies(#[from] ssot_access::CompileError),
     #[error("`@@auth` on `{0}` needs a signing secret: set SSOT_JWT_SECRET (or --jwt-secret)")]
     NoSecret(String),
 }
 
 impl App {
     pub fn new(store: Arc<Store>, schema: &ssot_schema::ir::Schema, settings: Settings) -> Result<App, AppError> {
-        let policies = ssot_access::Policies::compile(schema, &store.entities)
-            .map_err(|d| AppError::Policies(d.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; ")))?;
+        let policies = ssot_access::Policies::compile(schema, &store.entities)?;
         let auth_annotation =
             schema.auth_model().and_then(|m| m.annotations.auth.clone().map(|a| (m.name.to_string(), a)));
         let auth = match &auth_annotation {
@@ -75,7 +74,7 @@ impl App {
         let expiry = auth_annotation.as_ref().map_or(15 * 60, |(_, a)| a.expiry_seconds);
         let tokens = (settings.tokens.secret.is_some() || settings.tokens.jwks.is_some())
             .then(|| auth::Tokens::new(settings.tokens.clone(), expiry));
-        let openapi = openapi::document(&store.entities).to_string();
+        let openapi = openapi::document(&store.entities, policies.auth.as_ref()).to_string();
         Ok(App {
             store,
             access: Access::new(settings.admin_key, policies, tokens),

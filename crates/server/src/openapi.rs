@@ -5,6 +5,7 @@
 //! It lives beside the routes it describes, so that the two change together.
 
 use serde_json::{json, Map, Value as Json};
+use ssot_access::AuthModel;
 use ssot_schema::ir::ScalarType;
 use ssot_store::entity::{Entities, Entity, Kind, ScalarField};
 
@@ -31,16 +32,21 @@ fn scalar_schema(es: &Entities, field: &ScalarField) -> Json {
     }
 }
 
-fn model_schemas(es: &Entities, entity: &Entity, out: &mut Map<String, Json>) {
+/// `password`: the write-only field of this model (the `@@auth` model's password), never returned.
+fn model_schemas(es: &Entities, entity: &Entity, password: Option<usize>, out: &mut Map<String, Json>) {
     let mut properties = Map::new();
     let mut required = Vec::new();
     let mut create = Map::new();
     let mut create_required = Vec::new();
-    for f in &entity.fields {
+    for (i, f) in entity.fields.iter().enumerate() {
         let schema = scalar_schema(es, f);
-        properties.insert(f.name.clone(), schema.clone());
-        required.push(f.name.clone());
-        create.insert(f.name.clone(), schema);
+        if Some(i) == password {
+            create.insert(f.name.clone(), merge(schema, json!({"writeOnly": true, "minLength": 8})));
+        } else {
+            properties.insert(f.name.clone(), schema.clone());
+            required.push(f.name.clone());
+            create.insert(f.name.clone(), schema);
+        }
         if !f.optional && !f.list && f.default.is_none() && !f.updated_at {
             create_required.push(f.name.clone());
         }
@@ -92,7 +98,7 @@ fn ok(description: &str, schema: Json) -> Json {
 
 fn problems() -> Json {
     let problem = json!({"description": "a problem (RFC 9457)", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}});
-    json!({"400": problem, "401": problem, "403": problem, "404": problem, "409": problem, "413": problem})
+    json!({"400": problem, "401": problem, "403": problem, "404": problem, "409": problem, "413": problem, "429": problem})
 }
 
 fn body(schema: Json) -> Json {
@@ -161,15 +167,47 @@ fn merge(mut a: Json, b: Json) -> Json {
     a
 }
 
-/// The whole document.
-pub fn document(es: &Entities) -> Json {
+/// `/api/auth/*`, for the `@@auth` model.
+fn auth_paths(es: &Entities, auth: &AuthModel, schemas: &mut Map<String, Json>, paths: &mut Map<String, Json>) {
+    let entity = &es.entities[auth.model];
+    let name = &entity.name;
+    let identity = &entity.fields[auth.identity].name;
+    let password = &entity.fields[auth.password].name;
+    schemas.insert(
+        "Session".into(),
+        json!({"type": "object", "properties": {
+            "accessToken": {"type": "string", "description": "a JWT: send it as `Authorization: Bearer <accessToken>`"},
+            "tokenType": {"const": "Bearer"},
+            "expiresIn": {"type": "integer", "description": "seconds"},
+            "refreshToken": {"type": "string", "description": "when `@@auth` has `refresh: true`; used once"},
+            "user": {"$ref": format!("#/components/schemas/{name}")},
+        }, "required": ["accessToken", "tokenType", "expiresIn", "user"]}),
+    );
+    let session = |description: &str| ok(description, json!({"$ref": "#/components/schemas/Session"}));
+    let refresh = body(
+        json!({"type": "object", "properties": {"refreshToken": {"type": "string"}}, "required": ["refreshToken"]}),
+    );
+    let credentials = body(
+        json!({"type": "object", "properties": {identity.clone(): {"type": "string"}, password.clone(): {"type": "string", "writeOnly": true}}, "required": [identity, password]}),
+    );
+    let tag = json!(["auth"]);
+    paths.insert("/api/auth/signup".into(), json!({"post": {"tags": tag, "operationId": "signup", "security": [], "requestBody": body(json!({"$ref": format!("#/components/schemas/{name}Create")})), "responses": merge(json!({"201": session("the new user, signed in")}), problems())}}));
+    paths.insert("/api/auth/login".into(), json!({"post": {"tags": tag, "operationId": "login", "security": [], "requestBody": credentials, "responses": merge(json!({"200": session("signed in")}), problems())}}));
+    paths.insert("/api/auth/refresh".into(), json!({"post": {"tags": tag, "operationId": "refresh", "security": [], "requestBody": refresh.clone(), "responses": merge(json!({"200": session("the next tokens (the refresh token rotates)")}), problems())}}));
+    paths.insert("/api/auth/logout".into(), json!({"post": {"tags": tag, "operationId": "logout", "security": [], "requestBody": refresh, "responses": merge(json!({"204": {"description": "the session's refresh tokens are revoked"}}), problems())}}));
+    paths.insert("/api/auth/me".into(), json!({"get": {"tags": tag, "operationId": "me", "responses": merge(json!({"200": ok("the signed-in user", json!({"$ref": format!("#/components/schemas/{name}")}))}), problems())}}));
+}
+
+/// The whole document; `auth` is the `@@auth` model, when there is one.
+pub fn document(es: &Entities, auth: Option<&AuthModel>) -> Json {
     let mut schemas = Map::new();
     for e in &es.enums {
         let values: Vec<&str> = e.values.iter().map(|(api, _)| api.as_str()).collect();
         schemas.insert(e.name.clone(), json!({"type": "string", "enum": values}));
     }
-    for entity in &es.entities {
-        model_schemas(es, entity, &mut schemas);
+    for (i, entity) in es.entities.iter().enumerate() {
+        let password = auth.filter(|a| a.model == i).map(|a| a.password);
+        model_schemas(es, entity, password, &mut schemas);
     }
     schemas.insert(
         "ListMeta".into(),
@@ -182,6 +220,9 @@ pub fn document(es: &Entities) -> Json {
     let mut paths = Map::new();
     for entity in &es.entities {
         model_paths(entity, &mut paths);
+    }
+    if let Some(auth) = auth {
+        auth_paths(es, auth, &mut schemas, &mut paths);
     }
     paths.insert(
         "/api/$batch".into(),

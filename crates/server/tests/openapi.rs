@@ -58,3 +58,21 @@ async fn the_document_describes_every_route_and_resolves() {
     assert_eq!(unique.len(), ids.len(), "operationIds are unique");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_get_auth_routes_and_the_password_is_write_only() {
+    let schema = include_str!("fixtures/blog.prisma");
+    let Some(server) = common::TestServer::start(schema, common::Backend::Sqlite, "openapi_auth").await else { return };
+    let (_, doc) = server.request("GET", "/api/openapi.json", None, None).await;
+    let paths = doc["paths"].as_object().expect("paths");
+    for route in ["signup", "login", "refresh", "logout", "me"] {
+        assert!(paths.contains_key(&format!("/api/auth/{route}")), "/api/auth/{route} missing");
+    }
+    let schemas = &doc["components"]["schemas"];
+    assert!(schemas["User"]["properties"].get("password").is_none(), "never returned");
+    assert!(!schemas["User"]["required"].as_array().expect("required").contains(&serde_json::json!("password")));
+    assert_eq!(schemas["UserCreate"]["properties"]["password"]["writeOnly"], serde_json::json!(true));
+    assert_eq!(schemas["Session"]["properties"]["user"]["$ref"], "#/components/schemas/User");
+    assert_eq!(paths["/api/auth/login"]["post"]["security"], serde_json::json!([]));
+    server.stop().await;
+}
