@@ -164,15 +164,15 @@ pub fn insert(
     Ok((key, row))
 }
 
-/// Updates the row with `unique` from `data`; returns it shaped by `selection`.
+/// Updates the row with `unique` from `data`; returns its key (changed when the data
+/// sets an id field) and its columns as stored.
 pub fn update(
     conn: &mut dyn Conn,
     es: &Entities,
     model: usize,
     unique: &Key,
     data: &Json,
-    selection: &Selection,
-) -> Result<Json, StoreError> {
+) -> Result<(Key, Row), StoreError> {
     let entity = &es.entities[model];
     let filter = unique_filter(unique);
     let Some(before) = raw_row(conn, es, model, &filter)? else {
@@ -208,7 +208,7 @@ pub fn update(
     for (r, value, here) in after {
         relate(conn, es, model, &row, r, value, &here, true)?;
     }
-    get(conn, es, model, &new_id, selection)?.ok_or_else(|| StoreError::no_record(&entity.name))
+    Ok((new_id, row))
 }
 
 /// Deletes the row with `unique` and returns it as it was.
