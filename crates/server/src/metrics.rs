@@ -16,30 +16,42 @@ struct Histogram {
     sum: f64,
 }
 
+/// One route and method's figures.
+#[derive(Default)]
+struct Series {
+    /// status → requests.
+    statuses: BTreeMap<u16, u64>,
+    latency: Histogram,
+}
+
 #[derive(Default)]
 pub struct Metrics {
-    /// (method, route, status) → requests.
-    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
-    /// (method, route) → latency.
-    latency: Mutex<BTreeMap<(String, String), Histogram>>,
+    /// route → method → figures. Looked up by `&str` at both levels, so recording a
+    /// request allocates nothing once its route and method have been seen.
+    series: Mutex<BTreeMap<String, BTreeMap<String, Series>>>,
 }
 
 impl Metrics {
     pub fn record(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
-        if let Ok(mut requests) = self.requests.lock() {
-            *requests.entry((method.to_string(), route.to_string(), status)).or_default() += 1;
+        let mut series = self.series.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !series.contains_key(route) {
+            series.insert(route.to_string(), BTreeMap::new());
         }
-        if let Ok(mut latency) = self.latency.lock() {
-            let h = latency.entry((method.to_string(), route.to_string())).or_default();
-            let seconds = elapsed.as_secs_f64();
-            for (i, bound) in BUCKETS.iter().enumerate() {
-                if seconds <= *bound {
-                    h.counts[i] += 1;
-                }
+        let Some(methods) = series.get_mut(route) else { return };
+        if !methods.contains_key(method) {
+            methods.insert(method.to_string(), Series::default());
+        }
+        let Some(s) = methods.get_mut(method) else { return };
+        *s.statuses.entry(status).or_default() += 1;
+        let h = &mut s.latency;
+        let seconds = elapsed.as_secs_f64();
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            if seconds <= *bound {
+                h.counts[i] += 1;
             }
-            h.count += 1;
-            h.sum += seconds;
         }
+        h.count += 1;
+        h.sum += seconds;
     }
 
     /// The exposition text; `pool` adds the database gauges (workers, queued jobs).
@@ -47,30 +59,38 @@ impl Metrics {
         let mut out = String::new();
         out.push_str("# HELP ssot_http_requests_total HTTP requests by method, route and status.\n");
         out.push_str("# TYPE ssot_http_requests_total counter\n");
-        if let Ok(requests) = self.requests.lock() {
-            for ((method, route, status), n) in requests.iter() {
-                let _ = writeln!(
-                    out,
-                    "ssot_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}"
-                );
+        let series = self.series.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Sorted by method, route, status: Prometheus does not care, people reading it do.
+        let mut requests: Vec<(&str, &str, u16, u64)> = Vec::new();
+        let mut latency: Vec<(&str, &str, &Histogram)> = Vec::new();
+        for (route, methods) in series.iter() {
+            for (method, s) in methods {
+                requests.extend(s.statuses.iter().map(|(status, n)| (method.as_str(), route.as_str(), *status, *n)));
+                latency.push((method.as_str(), route.as_str(), &s.latency));
             }
+        }
+        requests.sort_unstable();
+        latency.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        for (method, route, status, n) in requests {
+            let _ = writeln!(
+                out,
+                "ssot_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}"
+            );
         }
         out.push_str("# HELP ssot_http_request_duration_seconds HTTP request latency by method and route.\n");
         out.push_str("# TYPE ssot_http_request_duration_seconds histogram\n");
-        if let Ok(latency) = self.latency.lock() {
-            for ((method, route), h) in latency.iter() {
-                let labels = format!("method=\"{method}\",route=\"{route}\"");
-                for (i, bound) in BUCKETS.iter().enumerate() {
-                    let _ = writeln!(
-                        out,
-                        "ssot_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {}",
-                        h.counts[i]
-                    );
-                }
-                let _ = writeln!(out, "ssot_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", h.count);
-                let _ = writeln!(out, "ssot_http_request_duration_seconds_sum{{{labels}}} {}", h.sum);
-                let _ = writeln!(out, "ssot_http_request_duration_seconds_count{{{labels}}} {}", h.count);
+        for (method, route, h) in latency {
+            let labels = format!("method=\"{method}\",route=\"{route}\"");
+            for (i, bound) in BUCKETS.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "ssot_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {}",
+                    h.counts[i]
+                );
             }
+            let _ = writeln!(out, "ssot_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", h.count);
+            let _ = writeln!(out, "ssot_http_request_duration_seconds_sum{{{labels}}} {}", h.sum);
+            let _ = writeln!(out, "ssot_http_request_duration_seconds_count{{{labels}}} {}", h.count);
         }
         out.push_str("# HELP ssot_db_workers Database worker threads (each owns a connection).\n");
         out.push_str("# TYPE ssot_db_workers gauge\n");
