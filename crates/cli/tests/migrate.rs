@@ -22,7 +22,7 @@ fn text(bytes: &[u8]) -> String {
 struct Db {
     url: String,
     _dir: tempfile::TempDir,
-    postgres: Option<(String, String)>,
+    postgres: Option<ssot_testkit::TestDatabase>,
 }
 
 impl Db {
@@ -32,16 +32,8 @@ impl Db {
     }
 
     fn postgres(test: &str) -> Option<Db> {
-        let Ok(admin) = std::env::var("SSOT_TEST_DATABASE_URL") else {
-            eprintln!("SKIPPED on PostgreSQL ({test}): SSOT_TEST_DATABASE_URL is not set");
-            return None;
-        };
-        let name = format!("ssot_cli_{}_{}", test, std::process::id());
-        let mut conn = PgConn::connect(&admin).expect("connect");
-        conn.batch(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE); ")).expect("drop");
-        conn.batch(&format!("CREATE DATABASE {name}")).expect("create");
-        let url = format!("{}/{name}", admin.rsplit_once('/').map_or(admin.as_str(), |(server, _)| server));
-        Some(Db { url, _dir: tempfile::tempdir().expect("temp dir"), postgres: Some((admin, name)) })
+        let database = ssot_testkit::TestDatabase::create(test)?;
+        Some(Db { url: database.url.clone(), _dir: tempfile::tempdir().expect("temp dir"), postgres: Some(database) })
     }
 
     fn all(test: &str) -> Vec<Db> {
@@ -91,16 +83,6 @@ impl Db {
         let mut args = vec!["migrate", schema.to_str().unwrap_or_default(), "--database", self.url.as_str()];
         args.extend(extra);
         ssot(&args)
-    }
-}
-
-impl Drop for Db {
-    fn drop(&mut self) {
-        if let Some((admin, name)) = &self.postgres {
-            if let Ok(mut conn) = PgConn::connect(admin) {
-                let _ = conn.batch(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-            }
-        }
     }
 }
 
