@@ -36,6 +36,12 @@ impl SqliteConn {
         };
         conn.execute_batch(pragmas).map_err(classify)?;
         conn.set_prepared_statement_cache_capacity(256);
+        // Without the query planner stability guarantee, SQLite marks a statement whose
+        // plan could depend on a bound value (`LIMIT ?`, a `LIKE ?` pattern) as
+        // re-preparable, and clearing its bindings (which the statement cache does when a
+        // statement comes back) expires it: every request then parsed and planned its
+        // statement again. With it, a cached statement stays prepared.
+        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).map_err(classify)?;
         Ok(SqliteConn { conn })
     }
 }
