@@ -152,7 +152,9 @@ async fn observe(State(app): State<Arc<App>>, mut request: Request, next: Next) 
 fn fixed_route(path: &str) -> String {
     match path {
         "/healthz" | "/metrics" | "/api/$batch" | "/api/openapi.json" => path.to_string(),
-        p if p.starts_with("/api/auth/") => p.to_string(),
+        "/api/auth/signup" | "/api/auth/login" | "/api/auth/refresh" | "/api/auth/logout" | "/api/auth/me" => {
+            path.to_string()
+        }
         _ => "other".to_string(),
     }
 }
