@@ -9,6 +9,7 @@
 
 use crate::rules::Op;
 use crate::Guard;
+use ssot_store::entity::Link;
 use ssot_store::query::args::{Filter, FindArgs, Guarded, Order, Quantifier, Selection};
 use ssot_store::query::policy::{is_false, simplify};
 use ssot_store::StoreError;
@@ -65,9 +66,8 @@ impl Guard<'_> {
             }
             Filter::Relation { relation, quantifier, filter } => {
                 let guard = self.relation_guard(model, relation)?;
-                let target = entity.relations[relation].target;
-                let inner = self.filter(target, *filter)?;
-                let readable = self.rows(target, Op::Read)?;
+                let inner = self.filter(entity.relations[relation].target, *filter)?;
+                let readable = self.linked_rows(model, relation)?;
                 let inner = match quantifier {
                     // Every readable related row matches: unreadable ones do not count.
                     Quantifier::Every => Filter::Or(vec![Filter::Not(Box::new(readable)), inner]),
@@ -79,11 +79,10 @@ impl Guard<'_> {
                 // Absent means "no related row the caller may read", so a hidden row
                 // reads as no row at all.
                 let guard = self.relation_guard(model, relation)?;
-                let target = entity.relations[relation].target;
                 let present = Filter::Relation {
                     relation,
                     quantifier: Quantifier::Is,
-                    filter: Box::new(self.rows(target, Op::Read)?),
+                    filter: Box::new(self.linked_rows(model, relation)?),
                 };
                 let atom = if is_null { Filter::Not(Box::new(present)) } else { present };
                 guarded(guard, atom)
@@ -104,14 +103,12 @@ impl Guard<'_> {
             }
             Order::Related { relation, field, scope, .. } => {
                 self.whole_relation(model, *relation, "orderBy")?;
-                let target = entity.relations[*relation].target;
-                let g = self.usable(target, *field, "orderBy")?;
-                *scope = simplify(Filter::And(vec![self.rows(target, Op::Read)?, g]));
+                let g = self.usable(entity.relations[*relation].target, *field, "orderBy")?;
+                *scope = simplify(Filter::And(vec![self.linked_rows(model, *relation)?, g]));
             }
             Order::Count { relation, scope, .. } => {
                 self.whole_relation(model, *relation, "orderBy")?;
-                let target = entity.relations[*relation].target;
-                *scope = self.rows(target, Op::Read)?;
+                *scope = self.linked_rows(model, *relation)?;
             }
         }
         Ok(())
@@ -137,7 +134,7 @@ impl Guard<'_> {
         selection.fields = fields;
         let mut relations = Vec::with_capacity(selection.relations.len());
         for (relation, mut args) in std::mem::take(&mut selection.relations) {
-            let guard = self.relation(model, relation)?;
+            let guard = self.link_guard(model, relation)?;
             if is_false(&guard) {
                 continue;
             }
@@ -146,6 +143,9 @@ impl Guard<'_> {
             }
             let target = self.entities.entities[model].relations[relation].target;
             self.find(target, &mut args)?;
+            let linked = self.linked_rows(model, relation)?;
+            let filter = std::mem::replace(&mut args.filter, Filter::True);
+            args.filter = simplify(Filter::And(vec![filter, linked]));
             relations.push((relation, args));
         }
         selection.relations = relations;
@@ -173,8 +173,35 @@ impl Guard<'_> {
         Ok(guard)
     }
 
+    /// Where the caller may see relation `relation` of a `model` row: its own read rule,
+    /// and, when the row holds the foreign key, the read rules of the key's fields (a
+    /// relation tells what its key holds).
+    fn link_guard(&self, model: usize, relation: usize) -> Result<Filter, StoreError> {
+        let mut parts = vec![self.relation(model, relation)?];
+        if let Link::Owns { local, .. } = &self.entities.entities[model].relations[relation].link {
+            for &f in local {
+                parts.push(self.field(model, f, Op::Read)?);
+            }
+        }
+        Ok(simplify(Filter::And(parts)))
+    }
+
+    /// The related rows the caller may see through `relation`: the target's readable
+    /// rows and, when the related rows hold the foreign key, only where the caller may
+    /// read that key.
+    fn linked_rows(&self, model: usize, relation: usize) -> Result<Filter, StoreError> {
+        let r = &self.entities.entities[model].relations[relation];
+        let mut parts = vec![self.rows(r.target, Op::Read)?];
+        if let Link::Inverse { remote, .. } = &r.link {
+            for &f in remote {
+                parts.push(self.field(r.target, f, Op::Read)?);
+            }
+        }
+        Ok(simplify(Filter::And(parts)))
+    }
+
     fn relation_guard(&self, model: usize, relation: usize) -> Result<Filter, StoreError> {
-        let guard = self.relation(model, relation)?;
+        let guard = self.link_guard(model, relation)?;
         if is_false(&guard) {
             let entity = &self.entities.entities[model];
             return Err(StoreError::forbidden(
@@ -187,7 +214,7 @@ impl Guard<'_> {
 
     /// Orders through a relation need it readable on every row.
     fn whole_relation(&self, model: usize, relation: usize, place: &str) -> Result<(), StoreError> {
-        let guard = self.relation(model, relation)?;
+        let guard = self.link_guard(model, relation)?;
         if matches!(guard, Filter::True) {
             return Ok(());
         }

@@ -13,7 +13,7 @@ use ssot_store::entity::Link;
 use ssot_store::query::args::{join, ArgsReader, Filter};
 use ssot_store::query::policy::{is_false, simplify};
 use ssot_store::query::read::{count, unique_filter};
-use ssot_store::query::write::{items, missing_reference};
+use ssot_store::query::write::items;
 use ssot_store::StoreError;
 use std::collections::BTreeMap;
 
@@ -81,14 +81,6 @@ impl Guard<'_> {
         for (key, value) in object {
             let here = join(path, key);
             if let Some(field) = entity.field(key) {
-                // Ids the database generates are not the caller's to choose, and no id
-                // changes under a caller other than the admin.
-                if entity.id.contains(&field) && (op == Op::Update || entity.fields[field].default.is_some()) {
-                    return Err(StoreError::forbidden(
-                        here,
-                        format!("`{}.{key}` is assigned by the server", entity.name),
-                    ));
-                }
                 self.settable(model, field, op, &here, after)?;
                 continue;
             }
@@ -144,38 +136,6 @@ impl Guard<'_> {
                 }
             }
         }
-        self.references(conn, model, object, path)
-    }
-
-    /// Foreign keys given as plain fields (`"postId": 3`) link like `connect`: a row the
-    /// caller may not read is answered as if it did not exist.
-    fn references(
-        &self,
-        conn: &mut dyn Conn,
-        model: usize,
-        object: &serde_json::Map<String, Json>,
-        path: &str,
-    ) -> Result<(), StoreError> {
-        let es = self.entities;
-        let entity = &es.entities[model];
-        for relation in &entity.relations {
-            let Link::Owns { local, remote } = &relation.link else { continue };
-            let mut named = Vec::with_capacity(local.len());
-            for (&l, &rm) in local.iter().zip(remote) {
-                let Some(value) = object.get(&entity.fields[l].name).filter(|v| !v.is_null()) else { break };
-                let kind = es.entities[relation.target].fields[rm].kind;
-                let Ok(value) = ssot_store::value::encode_one(kind, &es.enums, es.dialect, value) else { break };
-                named.push((rm, value));
-            }
-            if named.len() != local.len() {
-                continue;
-            }
-            let named = unique_filter(&named);
-            let readable = simplify(Filter::And(vec![named.clone(), self.rows(relation.target, Op::Read)?]));
-            if count(conn, es, relation.target, &readable)? == 0 && count(conn, es, relation.target, &named)? > 0 {
-                return Err(missing_reference(es, model, relation, path));
-            }
-        }
         Ok(())
     }
 
@@ -185,6 +145,11 @@ impl Guard<'_> {
     fn settable(&self, model: usize, field: usize, op: Op, path: &str, after: &mut After) -> Result<(), StoreError> {
         let entity = &self.entities.entities[model];
         let name = &entity.fields[field].name;
+        // Ids the database generates are not the caller's to choose, and no id changes
+        // under a caller other than the admin (directly or as a foreign key).
+        if entity.id.contains(&field) && (op == Op::Update || entity.fields[field].default.is_some()) {
+            return Err(StoreError::forbidden(path, format!("`{}.{name}` is assigned by the server", entity.name)));
+        }
         if self.policies.privileged(model, field) && self.policies.field_rule(model, field, op).is_none() {
             return Err(StoreError::forbidden(
                 path,
@@ -217,33 +182,53 @@ impl Guard<'_> {
     ) -> Result<(), StoreError> {
         let r = &self.entities.entities[model].relations[relation];
         let target = r.target;
+        let entity = &self.entities.entities[target];
         let mut reader = ArgsReader::new(self.entities);
         let unique = reader.unique(target, selector, path);
         let Some(unique) = reader.finish(unique)? else { return Ok(()) };
-        let named = unique_filter(&unique);
-        if count(conn, self.entities, target, &named)? == 0 {
-            return Ok(());
-        }
-        // The selector's own fields must be readable on the row too, or the answer would
-        // tell a hidden value.
-        let mut readable = vec![named.clone(), self.rows(target, Op::Read)?];
+        // A row is named by values the caller must be able to read on every row: a field
+        // readable on some rows only would answer whether a hidden value exists.
         for (field, _) in &unique {
-            readable.push(self.usable(target, *field, path)?);
-        }
-        let readable = simplify(Filter::And(readable));
-        let name = &self.entities.entities[target].name;
-        if count(conn, self.entities, target, &readable)? == 0 {
-            return Err(StoreError::NotFound(format!("{path}: no `{name}` record matches")));
-        }
-        if !matches!(r.link, Link::Owns { .. }) {
-            let updatable = simplify(Filter::And(vec![named, self.rows(target, Op::Update)?]));
-            if count(conn, self.entities, target, &updatable)? == 0 {
+            if !matches!(self.usable(target, *field, path)?, Filter::True) {
                 return Err(StoreError::forbidden(
                     path,
-                    format!("this `{name}` record may not be changed by this caller"),
+                    format!(
+                        "`{}.{}` is not readable on every row by this caller: name the row by another unique field",
+                        entity.name, entity.fields[*field].name
+                    ),
                 ));
             }
         }
+        if matches!(r.link, Link::Owns { .. }) {
+            return Ok(());
+        }
+        // Linking writes the target's row (or a join table): the caller must be allowed to
+        // update it, and to set its foreign key. A row they cannot see is left to the
+        // store, which answers as for a missing one.
+        let named = unique_filter(&unique);
+        let visible = simplify(Filter::And(vec![named.clone(), self.rows(target, Op::Read)?]));
+        if count(conn, self.entities, target, &visible)? == 0 {
+            return Ok(());
+        }
+        let mut updatable = vec![visible, self.rows(target, Op::Update)?];
+        if let Link::Inverse { remote, .. } = &r.link {
+            for &f in remote {
+                updatable.push(self.field(target, f, Op::Update)?);
+            }
+        }
+        if count(conn, self.entities, target, &simplify(Filter::And(updatable)))? == 0 {
+            return Err(StoreError::forbidden(
+                path,
+                format!("this `{}` record may not be changed by this caller", entity.name),
+            ));
+        }
         Ok(())
+    }
+}
+
+impl ssot_store::query::write::Visible for Guard<'_> {
+    /// The rows a write may name are the rows the caller may read.
+    fn visible(&self, model: usize) -> Result<Filter, StoreError> {
+        self.rows(model, Op::Read)
     }
 }

@@ -301,7 +301,7 @@ pub fn run(conn: &mut dyn Conn, guard: &Guard<'_>, op: &Operation) -> Result<(St
         Operation::Create { model, data, selection } => {
             let since = capture(conn, guard)?;
             let after = guard.check_data(conn, *model, data, Op::Create, "data")?;
-            let (key, row) = write::insert(conn, es, *model, data, "data", &[])?;
+            let (key, row) = write::insert(conn, es, guard, *model, data, "data", &[])?;
             guard.verify_changes(conn, since, &after)?;
             if guard.is_admin() && selection.relations.is_empty() {
                 // The inserted row, as returned, is final: nested writes run before it (to
@@ -319,7 +319,7 @@ pub fn run(conn: &mut dyn Conn, guard: &Guard<'_>, op: &Operation) -> Result<(St
             let mut allowed = vec![guard.rows(*model, Op::Update)?];
             allowed.extend(after.conditions(*model, Op::Update));
             target(conn, guard, *model, key, Filter::And(allowed), "update")?;
-            let (key, row) = write::update(conn, es, *model, key, data)?;
+            let (key, row) = write::update(conn, es, guard, *model, key, data)?;
             guard.verify_changes(conn, since, &after)?;
             if guard.is_admin() && selection.relations.is_empty() {
                 // The row as updated is final: nested writes touch other rows.
@@ -346,7 +346,7 @@ pub fn run(conn: &mut dyn Conn, guard: &Guard<'_>, op: &Operation) -> Result<(St
                     after.merge(guard.check_data(conn, *model, item, Op::Create, &format!("data[{i}]"))?);
                 }
             }
-            let count = write::create_many(conn, es, *model, data)?;
+            let count = write::create_many(conn, es, guard, *model, data)?;
             guard.verify_changes(conn, since, &after)?;
             (StatusCode::OK, json!({ "count": count }))
         }
@@ -355,7 +355,7 @@ pub fn run(conn: &mut dyn Conn, guard: &Guard<'_>, op: &Operation) -> Result<(St
             let after = guard.check_data(conn, *model, data, Op::Update, "data")?;
             let mut parts = vec![guard.count_filter(*model, filter.clone())?, guard.rows(*model, Op::Update)?];
             parts.extend(after.conditions(*model, Op::Update));
-            let count = write::update_many(conn, es, *model, &Filter::And(parts), data)?;
+            let count = write::update_many(conn, es, guard, *model, &Filter::And(parts), data)?;
             guard.verify_changes(conn, since, &after)?;
             (StatusCode::OK, json!({ "count": count }))
         }

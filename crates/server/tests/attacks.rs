@@ -304,3 +304,150 @@ on_every_backend!(links_in_join_tables_need_both_rows, SCHEMA, |server| {
     // Deleting one's post removes its links without asking the tag.
     assert_eq!(server.request("DELETE", &path, None, Some(&owner.token)).await.0, 200);
 });
+
+/// The blog schema with a post's author hidden from all but the author.
+fn anonymous_authors() -> String {
+    let schema = SCHEMA.replace(
+        "/// @@policy(\"read\", rule: \"isOwner\", fields: [\"notes\"])",
+        "/// @@policy(\"read\", rule: \"isOwner\", fields: [\"notes\", \"authorId\"])",
+    );
+    assert_ne!(schema, SCHEMA);
+    schema
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hidden_foreign_key_hides_its_relation() {
+    let schema = anonymous_authors();
+    for backend in common::BACKENDS {
+        let Some(server) = TestServer::start(&schema, backend, "hidden_fk").await else { continue };
+        let (owner, stranger, _) = world(&server).await;
+        let (_, posts) = get(&server, "/api/posts", &[("include", r#"{"author": true}"#)], &stranger).await;
+        for post in posts["data"].as_array().expect("rows") {
+            assert!(post.get("authorId").is_none() && post.get("author").is_none(), "{post}");
+        }
+        let (_, mine) = get(&server, "/api/posts", &[("include", r#"{"author": true}"#)], &owner).await;
+        assert!(mine["data"].as_array().expect("rows").iter().all(|p| p["author"]["id"] == json!(owner.id)));
+        // Who wrote what cannot be asked from the user's side either.
+        let (_, users) = get(&server, "/api/users", &[("include", r#"{"posts": true}"#)], &stranger).await;
+        for user in users["data"].as_array().expect("rows") {
+            if user["id"] == json!(owner.id) {
+                assert_eq!(user["posts"], json!([]), "{user}");
+            }
+        }
+        let filter = json!({"posts": {"some": {"title": "t"}}}).to_string();
+        let (_, users) = get(&server, "/api/users", &[("where", &filter)], &stranger).await;
+        assert_eq!(users["data"], json!([]));
+        // Ordering through the hidden key is refused; counting posts counts only those
+        // whose author the caller may know (none of the owner's).
+        let (status, _) =
+            get(&server, "/api/posts", &[("orderBy", r#"{"author": {"email": "asc"}}"#)], &stranger).await;
+        assert_eq!(status, 403);
+        let mine = json!({"title": "mine", "published": true, "authorId": stranger.id});
+        assert_eq!(server.request("POST", "/api/posts", Some(mine), Some(&stranger.token)).await.0, 201);
+        let (_, counted) =
+            get(&server, "/api/users", &[("orderBy", r#"{"posts": {"_count": "desc"}}"#)], &stranger).await;
+        assert_eq!(
+            counted["data"][0]["id"],
+            json!(stranger.id),
+            "the stranger's one post outranks the owner's hidden ones"
+        );
+        server.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn linking_from_the_other_side_checks_the_row_before() {
+    // Anyone signed in may edit a post, but only its author may hand it over.
+    let schema = SCHEMA.replace(
+        "/// @@policy(\"update\", rule: \"isOwner\")\n/// @@policy(\"delete\", rule: \"isOwner || isAdmin\")\nmodel Post",
+        "/// @@policy(\"update\", rule: \"authenticated\")\n/// @@policy(\"update\", rule: \"authorId == auth.id\", fields: [\"authorId\"])\n/// @@policy(\"delete\", rule: \"isOwner || isAdmin\")\nmodel Post",
+    );
+    assert_ne!(schema, SCHEMA);
+    for backend in common::BACKENDS {
+        let Some(server) = TestServer::start(&schema, backend, "link_before").await else { continue };
+        let (owner, stranger, _) = world(&server).await;
+        let (_, posts) = get(&server, "/api/posts", &[("take", "1")], &stranger).await;
+        let id = posts["data"][0]["id"].clone();
+        let direct = json!({"authorId": stranger.id});
+        let (status, _) =
+            server.request("PATCH", &format!("/api/posts/{id}"), Some(direct), Some(&stranger.token)).await;
+        assert_eq!(status, 403);
+        let through = json!({"posts": {"connect": [{"id": id}]}});
+        let path = format!("/api/users/{}", stranger.id);
+        let (status, answer) = server.request("PATCH", &path, Some(through), Some(&stranger.token)).await;
+        assert_eq!(status, 403, "{answer}");
+        let (_, post) = server.admin("GET", &format!("/api/posts/{id}"), None).await;
+        assert_eq!(post["authorId"], json!(owner.id));
+        server.stop().await;
+    }
+}
+
+on_every_backend!(hidden_rows_are_missing_rows_in_nested_writes, SCHEMA, |server| {
+    let (_, stranger, draft) = world(&server).await;
+    let me = format!("/api/users/{}", stranger.id);
+    // The same request naming a hidden row and a missing one gets the same answer.
+    let cases = [
+        ("PATCH", me.clone(), json!({"posts": {"connect": [{"id": "{target}"}]}})),
+        ("PATCH", me.clone(), json!({"posts": {"disconnect": [{"id": "{target}"}]}})),
+        ("PATCH", me.clone(), json!({"posts": {"set": [{"id": "{target}"}]}})),
+        (
+            "POST",
+            "/api/comments".to_string(),
+            json!({"body": "x", "authorId": stranger.id, "post": {"connect": {"id": "{target}"}}}),
+        ),
+        ("POST", "/api/comments".to_string(), json!({"body": "x", "authorId": stranger.id, "postId": "{target}"})),
+    ];
+    for (method, path, body) in cases {
+        let mut answers = Vec::new();
+        for target in [draft, 987_654] {
+            let body: Json =
+                serde_json::from_str(&body.to_string().replace("\"{target}\"", &target.to_string())).expect("body");
+            answers.push(server.request(method, &path, Some(body), Some(&stranger.token)).await);
+        }
+        assert_eq!(answers[0].0, answers[1].0, "{method} {path} {body}: {answers:?}");
+        assert_eq!(answers[0].1["detail"], answers[1].1["detail"], "{body}");
+    }
+    let (_, row) = server.admin("GET", &format!("/api/posts/{draft}"), None).await;
+    assert_ne!(row["authorId"], json!(stranger.id), "the hidden draft stayed its owner's");
+    // A foreign key in its `{set: ...}` form is checked the same.
+    let (_, mine) = server
+        .request(
+            "POST",
+            "/api/comments",
+            Some(json!({"body": "x", "authorId": stranger.id, "postId": world_published(&server).await})),
+            Some(&stranger.token),
+        )
+        .await;
+    let path = format!("/api/comments/{}", mine["id"]);
+    let mut answers = Vec::new();
+    for target in [draft, 987_654] {
+        answers.push(
+            server.request("PATCH", &path, Some(json!({"postId": {"set": target}})), Some(&stranger.token)).await,
+        );
+    }
+    assert_eq!(answers[0].0, answers[1].0, "{answers:?}");
+});
+
+/// The id of a published post.
+async fn world_published(server: &TestServer) -> Json {
+    let (_, posts) =
+        server.admin("GET", &format!("/api/posts?where={}", percent_encode(r#"{"published": true}"#)), None).await;
+    posts["data"][0]["id"].clone()
+}
+
+on_every_backend!(oversized_and_ambiguous_writes_are_bad_requests, SCHEMA, |server| {
+    let (owner, _, draft) = world(&server).await;
+    let path = format!("/api/posts/{draft}");
+    for data in [
+        json!({"views": {"increment": 1, "set": 2}}),
+        json!({"authorId": owner.id, "author": {"connect": {"id": owner.id}}}),
+    ] {
+        let (status, answer) = server.request("PATCH", &path, Some(data.clone()), Some(&owner.token)).await;
+        assert_eq!(status, 400, "{data}: {answer}");
+    }
+    let many: Vec<i64> = (0..40_000).collect();
+    let filter = json!({"OR": [{"id": {"in": many}}, {"views": {"in": (0..40_000).collect::<Vec<i64>>()}}]});
+    let (status, answer) =
+        server.request("POST", "/api/posts/query", Some(json!({"where": filter})), Some(&owner.token)).await;
+    assert_eq!(status, 400, "{answer}");
+});

@@ -2,9 +2,11 @@
 //! memory (one instance; a cluster counts per instance).
 //!
 //! Every attempt counts when it starts (so parallel guesses cannot all pass before the
-//! first failure is counted), and a successful login clears its account. Memory is
-//! bounded: expired windows are swept once a minute, and past a fixed number of tracked
-//! keys, new ones are refused until the sweep frees room.
+//! first failure is counted), and a successful login clears its account. Accounts are
+//! counted by the identity exactly as it is looked up; addresses by IPv4 address or IPv6
+//! /64 (one host usually holds a whole /64). Sign-ups count against their address too.
+//! Memory is bounded: expired windows are swept once a minute, and when the table is full
+//! the oldest window makes room.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -62,7 +64,10 @@ impl Limits {
             w.swept = now;
         }
         if !w.counts.contains_key(key) && w.counts.len() >= MAX_TRACKED {
-            return false;
+            let oldest = w.counts.iter().min_by_key(|(_, (_, start))| *start).map(|(k, _)| k.clone());
+            if let Some(oldest) = oldest {
+                w.counts.remove(&oldest);
+            }
         }
         let entry = w.counts.entry(key.to_string()).or_insert((0, now));
         if now.duration_since(entry.1) >= window {
@@ -74,9 +79,9 @@ impl Limits {
 
     /// Counts a login attempt from `address` at `account`: the seconds to wait when
     /// either is over its limit.
-    pub fn attempt(&self, account: &str, address: &str) -> Option<u64> {
+    pub fn attempt(&self, account: &str, address: std::net::IpAddr) -> Option<u64> {
         let wait = Some(self.settings.window.as_secs());
-        if !self.take(&self.addresses, address, self.settings.per_address) {
+        if !self.take(&self.addresses, &address_key(address), self.settings.per_address) {
             return wait;
         }
         if !self.take(&self.accounts, account, self.settings.per_account) {
@@ -85,8 +90,28 @@ impl Limits {
         None
     }
 
+    /// Counts a sign-up from `address`: the seconds to wait when it is over its limit.
+    pub fn sign_up(&self, address: std::net::IpAddr) -> Option<u64> {
+        (!self.take(&self.addresses, &address_key(address), self.settings.per_address))
+            .then_some(self.settings.window.as_secs())
+    }
+
     /// A successful login clears the account's count.
     pub fn succeeded(&self, account: &str) {
         self.accounts.lock().unwrap_or_else(std::sync::PoisonError::into_inner).counts.remove(account);
+    }
+}
+
+/// The key an address is counted by: an IPv4 address, or an IPv6 address's /64.
+fn address_key(address: std::net::IpAddr) -> String {
+    match address {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
     }
 }

@@ -140,22 +140,29 @@ fn readable_fields(
     out
 }
 
+/// A user's id as a token's subject: the id fields' values joined by `,`, each
+/// percent-encoded, exactly as an id in a REST path (and read back by the same parser).
 fn subject(es: &Entities, model: usize, row: &Map<String, Json>) -> String {
+    const PART: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS.add(b',').add(b'%');
     let entity = &es.entities[model];
     let ids: Vec<String> = entity
         .id
         .iter()
-        .map(|&f| match row.get(&entity.fields[f].name) {
-            Some(Json::String(s)) => s.clone(),
-            Some(other) => other.to_string(),
-            None => String::new(),
+        .map(|&f| {
+            let text = match row.get(&entity.fields[f].name) {
+                Some(Json::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+                None => String::new(),
+            };
+            percent_encoding::utf8_percent_encode(&text, PART).to_string()
         })
         .collect();
     ids.join(",")
 }
 
-/// Tokens for a user's row: `{accessToken, refreshToken?, tokenType, expiresIn, user}`.
-async fn session(app: &Arc<App>, row: Map<String, Json>, family: Option<String>) -> Result<Json, Problem> {
+/// Tokens for a user's row: `{accessToken, refreshToken?, tokenType, expiresIn, user}`;
+/// `refresh` is the refresh token already issued (by a rotation), or `None` for a new family.
+async fn session(app: &Arc<App>, row: Map<String, Json>, refresh: Option<String>) -> Result<Json, Problem> {
     let (auth, tokens) = enabled(app)?;
     let es = &app.store.entities;
     let user = public_fields(&app.access.policies, es, auth.model, &row);
@@ -170,18 +177,33 @@ async fn session(app: &Arc<App>, row: Map<String, Json>, family: Option<String>)
         "user": user,
     });
     if auth.refresh {
-        let refresh = app.store.write(move |conn, _| refresh::issue(conn, &sub, family.as_deref())).await?;
+        let refresh = match refresh {
+            Some(token) => token,
+            None => app.store.write(move |conn, _| refresh::issue(conn, &sub, None)).await?,
+        };
         body["refreshToken"] = Json::String(refresh);
     }
     Ok(body)
 }
 
-async fn signup(State(app): State<Arc<App>>, body: Body) -> Response {
-    respond(signup_inner(app, body).await)
+/// A `429` with `Retry-After`.
+fn too_many(wait: u64, detail: &str) -> Response {
+    let mut response = Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", detail).into_response();
+    if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    response
 }
 
-async fn signup_inner(app: Arc<App>, body: Body) -> Result<Response, Problem> {
+async fn signup(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, body: Body) -> Response {
+    respond(signup_inner(app, peer, body).await)
+}
+
+async fn signup_inner(app: Arc<App>, peer: SocketAddr, body: Body) -> Result<Response, Problem> {
     let (auth, _) = enabled(&app)?;
+    if let Some(wait) = auth.limits.sign_up(peer.ip()) {
+        return Ok(too_many(wait, "too many sign-ups from this address; try again later"));
+    }
     let mut data = object_body(&app, body).await?;
     let es = Arc::clone(&app.store.entities);
     let entity = &es.entities[auth.model];
@@ -217,10 +239,13 @@ async fn signup_inner(app: Arc<App>, body: Body) -> Result<Response, Problem> {
         auth.passwords.hash(password).await.map_err(|e| Problem::bad_request(password_name.clone(), e.to_string()))?;
     data.insert(password_name, Json::String(hash));
     let model = auth.model;
+    let policies = Arc::clone(&app.access.policies);
     let row = app
         .store
         .write(move |conn, es| {
-            let (key, _) = write::insert(conn, es, model, &Json::Object(data), "", &[])?;
+            // Foreign keys the new user sets may name only rows anyone may read.
+            let anonymous = Guard::new(&policies, es, &Caller::Anonymous);
+            let (key, _) = write::insert(conn, es, &anonymous, model, &Json::Object(data), "", &[])?;
             let all = Selection::fields((0..es.entities[model].fields.len()).collect());
             read::get(conn, es, model, &key, &all)?.ok_or_else(|| StoreError::NotFound("the new user is gone".into()))
         })
@@ -245,15 +270,11 @@ async fn login_inner(app: Arc<App>, peer: SocketAddr, body: Body) -> Result<Resp
     if identity.len() > MAX_IDENTITY_BYTES {
         return Err(Problem::bad_request(identity_name, format!("must be at most {MAX_IDENTITY_BYTES} bytes")));
     }
-    let account = identity.to_lowercase();
-    if let Some(wait) = auth.limits.attempt(&account, &peer.ip().to_string()) {
-        let mut response =
-            Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many login attempts; try again later")
-                .into_response();
-        if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return Ok(response);
+    // Counted by the identity exactly as it is looked up: another spelling names another
+    // account (or none), so its attempts test no password of this one.
+    let account = identity.clone();
+    if let Some(wait) = auth.limits.attempt(&account, peer.ip()) {
+        return Ok(too_many(wait, "too many login attempts; try again later"));
     }
     let (model, field) = (auth.model, auth.identity);
     let row = app
@@ -291,27 +312,16 @@ async fn login_inner(app: Arc<App>, peer: SocketAddr, body: Body) -> Result<Resp
     Ok((StatusCode::OK, axum::Json(session(&app, row, None).await?)).into_response())
 }
 
-/// The user whose id a token's subject or a refresh token names.
+/// The user whose id a token's subject or a refresh token names (read as a REST path's
+/// id is: the right number of parts, each of its field's type), or `None`.
 async fn load_user(app: &Arc<App>, sub: String) -> Result<Option<Map<String, Json>>, Problem> {
     let (auth, _) = enabled(app)?;
     let model = auth.model;
+    let Ok(key) = crate::operation::parse_id(&app.store.entities, model, &sub) else { return Ok(None) };
     let row = app
         .store
         .read(move |conn, es| {
-            let entity = &es.entities[model];
-            let mut key = Vec::new();
-            for (&f, part) in entity.id.iter().zip(sub.split(',')) {
-                let kind = entity.fields[f].kind;
-                let json = serde_json::from_str::<Json>(part)
-                    .ok()
-                    .filter(Json::is_number)
-                    .unwrap_or(Json::String(part.into()));
-                match ssot_store::value::encode_one(kind, &es.enums, es.dialect, &json) {
-                    Ok(v) => key.push((f, v)),
-                    Err(_) => return Ok(None),
-                }
-            }
-            let all = Selection::fields((0..entity.fields.len()).collect());
+            let all = Selection::fields((0..es.entities[model].fields.len()).collect());
             read::get(conn, es, model, &key, &all)
         })
         .await?;
@@ -329,14 +339,25 @@ async fn refresh_inner(app: Arc<App>, body: Body) -> Result<Response, Problem> {
     enabled(&app)?;
     let data = object_body(&app, body).await?;
     let token = string_field(&data, "refreshToken")?;
-    let used = app.store.write(move |conn, _| refresh::use_token(conn, &token)).await?;
-    let refresh::Used::Fresh { user, family } = used else {
+    // Using the token and issuing its successor is one transaction: a replay of the old
+    // token either comes first (and this use fails) or finds its family already moved on.
+    let rotated = app
+        .store
+        .write(move |conn, _| match refresh::use_token(conn, &token)? {
+            refresh::Used::Fresh { user, family } => {
+                let next = refresh::issue(conn, &user, Some(&family))?;
+                Ok(Some((user, next)))
+            }
+            refresh::Used::Refused => Ok(None),
+        })
+        .await?;
+    let Some((user, next)) = rotated else {
         return Err(unauthorized("the refresh token is not valid (unknown, expired, used or revoked)"));
     };
     let Some(row) = load_user(&app, user).await? else {
         return Err(unauthorized("the refresh token's user no longer exists"));
     };
-    Ok((StatusCode::OK, axum::Json(session(&app, row, Some(family)).await?)).into_response())
+    Ok((StatusCode::OK, axum::Json(session(&app, row, Some(next)).await?)).into_response())
 }
 
 async fn logout(State(app): State<Arc<App>>, body: Body) -> Response {

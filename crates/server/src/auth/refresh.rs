@@ -11,6 +11,10 @@ use ssot_store::StoreError;
 
 pub const TABLE: &str = "_ssot_refresh_tokens";
 
+/// The `hash` of a row that marks a whole family revoked (token hashes are hexadecimal,
+/// so they never start with it).
+const FAMILY_MARK: &str = "family:";
+
 /// How long a refresh token lives (30 days).
 pub const LIFETIME_SECONDS: i64 = 30 * 24 * 3600;
 
@@ -101,12 +105,12 @@ pub fn use_token(conn: &mut dyn Conn, token: &str) -> Result<Used, StoreError> {
     let p = params(conn, 2);
     let cast = if conn.dialect() == Dialect::Postgres { "::bigint" } else { "" };
     let hash = Value::Text(digest(token));
+    let t = table(conn.dialect());
     let sql = format!(
-        "UPDATE {} SET \"revoked\" = 1 WHERE \"hash\" = {} AND \"revoked\" = 0 AND \"expires\" >= {}{cast} \
+        "UPDATE {t} SET \"revoked\" = 1 WHERE \"hash\" = {} AND \"revoked\" = 0 AND \"expires\" >= {}{cast} \
+         AND NOT EXISTS (SELECT 1 FROM {t} AS f WHERE f.\"hash\" = '{FAMILY_MARK}' || {t}.\"family\") \
          RETURNING \"family\", \"user\"",
-        table(conn.dialect()),
-        p[0],
-        p[1]
+        p[0], p[1]
     );
     let rows = conn.query(&sql, &[hash.clone(), Value::Int(now())])?;
     if let Some(row) = rows.first() {
@@ -137,9 +141,18 @@ pub fn revoke(conn: &mut dyn Conn, token: &str) -> Result<bool, StoreError> {
     Ok(true)
 }
 
+/// Revokes every token of `family`, and marks the family itself revoked: a token of it
+/// issued by a transaction that had not committed yet is refused when it is used.
 fn revoke_family(conn: &mut dyn Conn, family: &str) -> Result<(), StoreError> {
-    let p = params(conn, 1);
-    let sql = format!("UPDATE {} SET \"revoked\" = 1 WHERE \"family\" = {}", table(conn.dialect()), p[0]);
+    let p = params(conn, 2);
+    let t = table(conn.dialect());
+    let sql = format!("UPDATE {t} SET \"revoked\" = 1 WHERE \"family\" = {}", p[0]);
     conn.execute(&sql, &[Value::Text(family.into())])?;
+    let sql = format!(
+        "INSERT INTO {t} (\"hash\", \"family\", \"user\", \"expires\", \"revoked\") \
+         VALUES ('{FAMILY_MARK}' || {}, {}, '', 0, 1) ON CONFLICT DO NOTHING",
+        p[0], p[1]
+    );
+    conn.execute(&sql, &[Value::Text(family.into()), Value::Text(family.into())])?;
     Ok(())
 }

@@ -46,6 +46,21 @@ impl Value {
 
 pub type Row = Vec<Value>;
 
+/// The most values one statement may bind (SQLite's limit; PostgreSQL's is higher). A
+/// request that needs more is refused before it reaches the database.
+pub const MAX_PARAMS: usize = 32_766;
+
+/// Refuses a statement with more bound values than [`MAX_PARAMS`].
+pub(crate) fn check_params(params: &[Value]) -> Result<(), DbError> {
+    if params.len() > MAX_PARAMS {
+        return Err(DbError::InvalidValue(format!(
+            "this request needs {} values in one statement, more than the {MAX_PARAMS} a statement may take: split it",
+            params.len()
+        )));
+    }
+    Ok(())
+}
+
 /// A database error, classified where the API answers differently.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {

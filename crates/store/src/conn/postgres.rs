@@ -78,6 +78,7 @@ impl Conn for PgConn {
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
+        super::check_params(params)?;
         let texts = PgConn::params(params);
         let refs: Vec<&(dyn ToSql + Sync)> = texts.iter().map(|t| t as &(dyn ToSql + Sync)).collect();
         let statement = self.statement(sql)?;
@@ -110,6 +111,7 @@ impl Conn for PgConn {
     }
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+        super::check_params(params)?;
         let texts = PgConn::params(params);
         let refs: Vec<&(dyn ToSql + Sync)> = texts.iter().map(|t| t as &(dyn ToSql + Sync)).collect();
         let statement = self.statement(sql)?;

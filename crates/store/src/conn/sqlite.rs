@@ -77,6 +77,7 @@ impl Conn for SqliteConn {
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
+        super::check_params(params)?;
         let mut stmt = self.conn.prepare_cached(sql).map_err(classify)?;
         bind(&mut stmt, params)?;
         let width = stmt.column_count();
@@ -93,6 +94,7 @@ impl Conn for SqliteConn {
     }
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+        super::check_params(params)?;
         let mut stmt = self.conn.prepare_cached(sql).map_err(classify)?;
         bind(&mut stmt, params)?;
         let changed = stmt.raw_execute().map_err(classify)?;

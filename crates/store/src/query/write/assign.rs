@@ -161,6 +161,7 @@ pub(super) type Deferred<'j> = Vec<(usize, &'j Json, String)>;
 pub(super) fn assignments<'j>(
     conn: &mut dyn Conn,
     es: &Entities,
+    vis: &dyn Visible,
     model: usize,
     data: &'j Map<String, Json>,
     path: &str,
@@ -233,7 +234,7 @@ pub(super) fn assignments<'j>(
                         match op.as_str() {
                             "connect" | "create" | "connectOrCreate" => {
                                 let single = Json::Object(Map::from_iter([(op.clone(), operand.clone())]));
-                                let values = resolve_one(conn, es, relation.target, &single, &here, remote)?;
+                                let values = resolve_one(conn, es, vis, relation.target, &single, &here, remote)?;
                                 sets.extend(local.iter().zip(values).map(|(l, v)| (*l, Assign::Set(v))));
                             }
                             "disconnect" if relation.optional => {
@@ -255,6 +256,16 @@ pub(super) fn assignments<'j>(
             }
         } else {
             errors.push(unknown_field(entity, &here, name));
+        }
+    }
+    // A column set twice (a field and its relation, or two operations on one field) has
+    // no single meaning.
+    for (i, (f, _)) in sets.iter().enumerate() {
+        if sets[..i].iter().any(|(g, _)| g == f) {
+            errors.push(FieldError::new(
+                join(path, &entity.fields[*f].name),
+                "is set more than once (by two operations, or as a field and through its relation)",
+            ));
         }
     }
     if errors.is_empty() {

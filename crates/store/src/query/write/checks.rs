@@ -8,6 +8,7 @@ use super::*;
 pub(super) fn check_references(
     conn: &mut dyn Conn,
     es: &Entities,
+    vis: &dyn Visible,
     model: usize,
     values: &[Option<Value>],
     path: &str,
@@ -27,6 +28,7 @@ pub(super) fn check_references(
             continue;
         }
         let filter = Filter::And(remote.iter().zip(key).map(|(&rm, v)| eq(rm, v)).collect());
+        let filter = scoped(vis, relation.target, filter)?;
         if crate::query::read::count(conn, es, relation.target, &filter)? == 0 {
             return Err(missing_reference(es, model, relation, path));
         }

@@ -29,6 +29,29 @@ use ssot_schema::ir::ScalarType;
 /// The identifier of a written row: its id fields and their values.
 pub type Key = Vec<(usize, Value)>;
 
+/// Which rows a write may find by name: the targets of `connect`, `disconnect`, `set` and
+/// `connectOrCreate`, and the rows foreign keys point at. A row outside it is answered
+/// exactly as a missing one, because it is looked up as if it were one (the policies of
+/// `ssot-access` hide rows this way). [`Everything`] hides nothing.
+pub trait Visible {
+    /// The rows of `model` a write may name, as a filter.
+    fn visible(&self, model: usize) -> Result<Filter, StoreError>;
+}
+
+/// Every row is visible: the admin, and writes not made for a caller.
+pub struct Everything;
+
+impl Visible for Everything {
+    fn visible(&self, _model: usize) -> Result<Filter, StoreError> {
+        Ok(Filter::True)
+    }
+}
+
+/// `filter` on `model`, narrowed to the rows `vis` lets the write see.
+pub(super) fn scoped(vis: &dyn Visible, model: usize, filter: Filter) -> Result<Filter, StoreError> {
+    Ok(crate::query::policy::simplify(Filter::And(vec![filter, vis.visible(model)?])))
+}
+
 pub(super) fn object<'j>(value: &'j Json, path: &str) -> Result<&'j Map<String, Json>, StoreError> {
     value.as_object().ok_or_else(|| StoreError::invalid(path, "expected an object"))
 }
@@ -55,11 +78,12 @@ pub(super) fn now_value(dialect: Dialect) -> Value {
 pub fn create(
     conn: &mut dyn Conn,
     es: &Entities,
+    vis: &dyn Visible,
     model: usize,
     data: &Json,
     selection: &Selection,
 ) -> Result<Json, StoreError> {
-    let (key, row) = insert(conn, es, model, data, "data", &[])?;
+    let (key, row) = insert(conn, es, vis, model, data, "data", &[])?;
     if selection.relations.is_empty() {
         // The inserted row, as returned, is final: nested writes run before it (to rows
         // it points at) or after it (to rows that point at it), never to its own columns.
@@ -70,9 +94,11 @@ pub fn create(
 
 /// Inserts one row (and its nested writes); `fixed` are fields a parent relation sets.
 /// Returns the row's id and its columns as stored.
+#[allow(clippy::too_many_arguments)]
 pub fn insert(
     conn: &mut dyn Conn,
     es: &Entities,
+    vis: &dyn Visible,
     model: usize,
     data: &Json,
     path: &str,
@@ -117,7 +143,7 @@ pub fn insert(
         if value.is_null() {
             continue;
         }
-        let target = resolve_one(conn, es, relation.target, value, here, remote)?;
+        let target = resolve_one(conn, es, vis, relation.target, value, here, remote)?;
         for (l, v) in local.iter().zip(target) {
             values[*l] = Some(v);
         }
@@ -126,7 +152,7 @@ pub fn insert(
     if !errors.is_empty() {
         return Err(StoreError::Invalid(errors));
     }
-    check_references(conn, es, model, &values, path, None)?;
+    check_references(conn, es, vis, model, &values, path, None)?;
 
     let mut sql = Sql::new(es.dialect);
     sql.push("INSERT INTO ").push(&entity.table);
@@ -158,7 +184,7 @@ pub fn insert(
         rows.into_iter().next().ok_or_else(|| StoreError::Database(DbError::Other("INSERT returned no row".into())))?;
 
     for (r, value, here) in after {
-        relate(conn, es, model, &row, r, value, &here, false)?;
+        relate(conn, es, vis, model, &row, r, value, &here, false)?;
     }
     let key = entity.id.iter().map(|&f| (f, row[f].clone())).collect();
     Ok((key, row))
@@ -169,6 +195,7 @@ pub fn insert(
 pub fn update(
     conn: &mut dyn Conn,
     es: &Entities,
+    vis: &dyn Visible,
     model: usize,
     unique: &Key,
     data: &Json,
@@ -179,7 +206,7 @@ pub fn update(
         return Err(StoreError::no_record(&entity.name));
     };
     let data = object(data, "data")?;
-    let (mut sets, after) = assignments(conn, es, model, data, "data", false)?;
+    let (mut sets, after) = assignments(conn, es, vis, model, data, "data", false)?;
     let mut new_id: Key = entity.id.iter().map(|&f| (f, before[f].clone())).collect();
     for (f, assign) in &sets {
         if let (Some(slot), Assign::Set(v)) = (new_id.iter_mut().find(|(x, _)| x == f), assign) {
@@ -193,7 +220,7 @@ pub fn update(
             values[*f] = Some(v.clone());
         }
     }
-    check_references(conn, es, model, &values, "data", Some(&before))?;
+    check_references(conn, es, vis, model, &values, "data", Some(&before))?;
     let mut errors = Vec::new();
     let given: Vec<usize> = sets.iter().map(|(f, _)| *f).collect();
     fill_defaults(es, entity, &mut values, &mut errors, "data", false);
@@ -206,7 +233,7 @@ pub fn update(
     let new_filter = unique_filter(&new_id);
     let row = raw_row(conn, es, model, &new_filter)?.ok_or_else(|| StoreError::no_record(&entity.name))?;
     for (r, value, here) in after {
-        relate(conn, es, model, &row, r, value, &here, true)?;
+        relate(conn, es, vis, model, &row, r, value, &here, true)?;
     }
     Ok((new_id, row))
 }
@@ -265,12 +292,18 @@ pub fn delete_where(conn: &mut dyn Conn, es: &Entities, model: usize, filter: &F
 }
 
 /// `createMany`: every row in one transaction; returns how many.
-pub fn create_many(conn: &mut dyn Conn, es: &Entities, model: usize, data: &Json) -> Result<u64, StoreError> {
+pub fn create_many(
+    conn: &mut dyn Conn,
+    es: &Entities,
+    vis: &dyn Visible,
+    model: usize,
+    data: &Json,
+) -> Result<u64, StoreError> {
     let Json::Array(rows) = data else {
         return Err(StoreError::invalid("data", "expected a list of rows"));
     };
     for (i, row) in rows.iter().enumerate() {
-        insert(conn, es, model, row, &format!("data[{i}]"), &[])?;
+        insert(conn, es, vis, model, row, &format!("data[{i}]"), &[])?;
     }
     Ok(rows.len() as u64)
 }
@@ -279,13 +312,14 @@ pub fn create_many(conn: &mut dyn Conn, es: &Entities, model: usize, data: &Json
 pub fn update_many(
     conn: &mut dyn Conn,
     es: &Entities,
+    vis: &dyn Visible,
     model: usize,
     filter: &Filter,
     data: &Json,
 ) -> Result<u64, StoreError> {
     let entity = &es.entities[model];
     let data = object(data, "data")?;
-    let (mut sets, _) = assignments(conn, es, model, data, "data", true)?;
+    let (mut sets, _) = assignments(conn, es, vis, model, data, "data", true)?;
     for (i, f) in entity.fields.iter().enumerate() {
         if f.updated_at && !sets.iter().any(|(x, _)| *x == i) {
             sets.push((i, Assign::Set(now_value(es.dialect))));
@@ -297,6 +331,6 @@ pub fn update_many(
             values[*f] = Some(v.clone());
         }
     }
-    check_references(conn, es, model, &values, "data", None)?;
+    check_references(conn, es, vis, model, &values, "data", None)?;
     update_sql(conn, es, model, &sets, filter, "data")
 }

@@ -9,6 +9,7 @@ use super::assign::update_where;
 pub(super) fn resolve_one(
     conn: &mut dyn Conn,
     es: &Entities,
+    vis: &dyn Visible,
     target: usize,
     value: &Json,
     path: &str,
@@ -21,10 +22,10 @@ pub(super) fn resolve_one(
     let (op, operand) = ops.iter().next().ok_or_else(|| StoreError::invalid(path, "expected `create` or `connect`"))?;
     let here = join(path, op);
     let row = match op.as_str() {
-        "create" => insert(conn, es, target, operand, &here, &[])?.1,
-        "connectOrCreate" => find_or_create(conn, es, target, operand, &here, &[])?.0,
+        "create" => insert(conn, es, vis, target, operand, &here, &[])?.1,
+        "connectOrCreate" => find_or_create(conn, es, vis, target, operand, &here, &[])?.0,
         "connect" => {
-            let filter = unique_filter(&unique_of(es, target, operand, &here)?);
+            let filter = scoped(vis, target, unique_filter(&unique_of(es, target, operand, &here)?))?;
             raw_row(conn, es, target, &filter)?.ok_or_else(|| {
                 StoreError::NotFound(format!("{here}: no `{}` record matches", es.entities[target].name))
             })?
@@ -44,6 +45,7 @@ pub(super) fn resolve_one(
 pub(super) fn find_or_create(
     conn: &mut dyn Conn,
     es: &Entities,
+    vis: &dyn Visible,
     target: usize,
     operand: &Json,
     path: &str,
@@ -57,10 +59,10 @@ pub(super) fn find_or_create(
         return Err(StoreError::invalid(join(path, key), "unknown argument; expected where, create"));
     }
     let unique = unique_of(es, target, where_, &join(path, "where"))?;
-    if let Some(row) = raw_row(conn, es, target, &unique_filter(&unique))? {
+    if let Some(row) = raw_row(conn, es, target, &scoped(vis, target, unique_filter(&unique))?)? {
         return Ok((row, true));
     }
-    Ok((insert(conn, es, target, create, &join(path, "create"), fixed)?.1, false))
+    Ok((insert(conn, es, vis, target, create, &join(path, "create"), fixed)?.1, false))
 }
 
 pub(super) fn unique_of(es: &Entities, model: usize, value: &Json, path: &str) -> Result<Key, StoreError> {
@@ -75,6 +77,7 @@ pub(super) fn unique_of(es: &Entities, model: usize, value: &Json, path: &str) -
 pub(super) fn relate(
     conn: &mut dyn Conn,
     es: &Entities,
+    vis: &dyn Visible,
     model: usize,
     row: &Row,
     r: usize,
@@ -106,16 +109,16 @@ pub(super) fn relate(
                     "create" => {
                         for (i, item) in operands.iter().enumerate() {
                             let p = if relation.list { format!("{here}[{i}]") } else { here.clone() };
-                            insert(conn, es, target, item, &p, &fixed)?;
+                            insert(conn, es, vis, target, item, &p, &fixed)?;
                         }
                     }
                     "connectOrCreate" => {
                         for (i, item) in operands.iter().enumerate() {
                             let p = if relation.list { format!("{here}[{i}]") } else { here.clone() };
-                            let (_, existed) = find_or_create(conn, es, target, item, &p, &fixed)?;
+                            let (_, existed) = find_or_create(conn, es, vis, target, item, &p, &fixed)?;
                             if existed {
                                 let connect = object(item, &p)?.get("where").cloned().unwrap_or(Json::Null);
-                                connect_inverse(conn, es, target, &connect, &join(&p, "where"), &fixed)?;
+                                connect_inverse(conn, es, vis, target, &connect, &join(&p, "where"), &fixed)?;
                             }
                         }
                     }
@@ -131,7 +134,9 @@ pub(super) fn relate(
                             ));
                         }
                         let nulls: Vec<(usize, Value)> = remote.iter().map(|&f| (f, Value::Null)).collect();
-                        let linked = Filter::And(fixed.iter().map(|(f, v)| eq(*f, v.clone())).collect());
+                        // Only rows the write may see are unlinked; others stay as they are.
+                        let linked =
+                            scoped(vis, target, Filter::And(fixed.iter().map(|(f, v)| eq(*f, v.clone())).collect()))?;
                         if op == "set" {
                             update_where(conn, es, target, &nulls, &linked)?;
                         } else if !relation.list && operand == &Json::Bool(true) {
@@ -146,13 +151,13 @@ pub(super) fn relate(
                             continue;
                         }
                         for (i, item) in operands.iter().enumerate() {
-                            connect_inverse(conn, es, target, item, &format!("{here}[{i}]"), &fixed)?;
+                            connect_inverse(conn, es, vis, target, item, &format!("{here}[{i}]"), &fixed)?;
                         }
                     }
                     _ => {
                         for (i, item) in operands.iter().enumerate() {
                             let p = if relation.list { format!("{here}[{i}]") } else { here.clone() };
-                            connect_inverse(conn, es, target, item, &p, &fixed)?;
+                            connect_inverse(conn, es, vis, target, item, &p, &fixed)?;
                         }
                     }
                 }
@@ -168,6 +173,7 @@ pub(super) fn relate(
                     conn.execute(&sql.text, &sql.params)?;
                     Ok(())
                 };
+                let visible = vis.visible(target)?;
                 let unlink_all = |conn: &mut dyn Conn, other: Option<Value>| -> Result<(), StoreError> {
                     let mut sql = Sql::new(es.dialect);
                     sql.push("DELETE FROM ").push(table).push(" WHERE ").ident(this_column).push(" = ");
@@ -175,6 +181,14 @@ pub(super) fn relate(
                     if let Some(other) = other {
                         sql.push(" AND ").ident(other_column).push(" = ");
                         sql.param(other, &target_entity.fields[*remote].cast);
+                    } else if !matches!(visible, Filter::True) {
+                        // `set` unlinks only the rows the write may see.
+                        sql.push(" AND ").ident(other_column).push(" IN (SELECT ");
+                        sql.column("t0", &target_entity.fields[*remote].column);
+                        sql.push(" FROM ").push(&target_entity.table).push(" AS t0 WHERE ");
+                        let mut aliases = crate::query::filter::Aliases::default();
+                        crate::query::filter::write_filter(&mut sql, es, target, "t0", &visible, &mut aliases);
+                        sql.push(")");
                     }
                     conn.execute(&sql.text, &sql.params)?;
                     Ok(())
@@ -185,11 +199,14 @@ pub(super) fn relate(
                 for (i, item) in operands.iter().enumerate() {
                     let p = format!("{here}[{i}]");
                     let other = match op.as_str() {
-                        "create" => Some(insert(conn, es, target, item, &p, &[])?.1[*remote].clone()),
-                        "connectOrCreate" => Some(find_or_create(conn, es, target, item, &p, &[])?.0[*remote].clone()),
+                        "create" => Some(insert(conn, es, vis, target, item, &p, &[])?.1[*remote].clone()),
+                        "connectOrCreate" => {
+                            Some(find_or_create(conn, es, vis, target, item, &p, &[])?.0[*remote].clone())
+                        }
                         _ => {
                             let unique = unique_of(es, target, item, &p)?;
-                            raw_row(conn, es, target, &unique_filter(&unique))?.map(|r| r[*remote].clone())
+                            let named = scoped(vis, target, unique_filter(&unique))?;
+                            raw_row(conn, es, target, &named)?.map(|r| r[*remote].clone())
                         }
                     };
                     let other = other.ok_or_else(|| {
@@ -215,13 +232,14 @@ pub(super) fn eq(field: usize, value: Value) -> Filter {
 pub(super) fn connect_inverse(
     conn: &mut dyn Conn,
     es: &Entities,
+    vis: &dyn Visible,
     target: usize,
     item: &Json,
     path: &str,
     fixed: &[(usize, Value)],
 ) -> Result<(), StoreError> {
     let unique = unique_of(es, target, item, path)?;
-    let changed = update_where(conn, es, target, fixed, &unique_filter(&unique))?;
+    let changed = update_where(conn, es, target, fixed, &scoped(vis, target, unique_filter(&unique))?)?;
     if changed == 0 {
         return Err(StoreError::NotFound(format!("{path}: no `{}` record matches", es.entities[target].name)));
     }
