@@ -136,24 +136,14 @@ pub fn parse_id(es: &Entities, model: usize, raw: &str) -> Result<write::Key, Pr
             _ => Json::String(part.clone()),
         };
         // An id that cannot be of the field's type names no record.
-        if field.cast.to_ascii_uppercase().starts_with("UUID") && !is_uuid(&part) {
-            return Err(Problem::not_found(format!("no `{}` record with {} = {part}", entity.name, field.name)));
+        let none = || Problem::not_found(format!("no `{}` record with {} = {part}", entity.name, field.name));
+        let value = ssot_store::value::encode_one(field.kind, &es.enums, es.dialect, &json).map_err(|_| none())?;
+        if !ssot_store::value::fits_column(field, es.dialect, &value) {
+            return Err(none());
         }
-        let value = ssot_store::value::encode_one(field.kind, &es.enums, es.dialect, &json)
-            .map_err(|_| Problem::not_found(format!("no `{}` record with {} = {part}", entity.name, field.name)))?;
         key.push((f, value));
     }
     Ok(key)
-}
-
-/// `8-4-4-4-12` hexadecimal digits, or 32 in a row (what PostgreSQL's `uuid` reads).
-fn is_uuid(text: &str) -> bool {
-    let hex: String = text.chars().filter(|c| *c != '-').collect();
-    let dashes_ok = !text.contains('-') || [8, 13, 18, 23].iter().all(|&i| text.as_bytes().get(i) == Some(&b'-'));
-    hex.len() == 32
-        && hex.chars().all(|c| c.is_ascii_hexdigit())
-        && dashes_ok
-        && text.len() == if text.contains('-') { 36 } else { 32 }
 }
 
 /// The operation a request asks for. `rest` is the path after `/api/{resource}`.

@@ -451,3 +451,36 @@ on_every_backend!(oversized_and_ambiguous_writes_are_bad_requests, SCHEMA, |serv
         server.request("POST", "/api/posts/query", Some(json!({"where": filter})), Some(&owner.token)).await;
     assert_eq!(status, 400, "{answer}");
 });
+
+/// On PostgreSQL, a caller whose id is no UUID compared with a `uuid` column matches
+/// nothing (as in memory), instead of failing the statement; the same for ids in paths.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ids_of_another_form_match_nothing() {
+    let schema = r#"
+datasource db {
+  provider = "sqlite"
+  url      = "file:./test.db"
+}
+
+/// @@policy("read", rule: "ownerId == auth.id || ownerId != auth.id && published")
+model Note {
+  id        String  @id @default(uuid()) @db.Uuid
+  ownerId   String  @db.Uuid
+  published Boolean @default(false)
+}
+"#;
+    let Some(server) = TestServer::start(schema, common::Backend::Postgres, "uuid_claims").await else { return };
+    let owner = "5f0c6a52-3c53-4d55-9a4f-3f7f1e2b9c11";
+    for published in [true, false] {
+        let body = json!({"ownerId": owner, "published": published});
+        assert_eq!(server.admin("POST", "/api/notes", Some(body)).await.0, 201);
+    }
+    let claims = json!({"sub": "auth0|12345", "iss": "ssot", "aud": "ssot", "exp": now() + 600});
+    let token = sign(&claims, JWT_SECRET);
+    let (status, notes) = server.request("GET", "/api/notes", None, Some(&token)).await;
+    assert_eq!(status, 200, "{notes}");
+    assert_eq!(notes["meta"]["total"], json!(1), "the published note only: {notes}");
+    let (status, _) = server.request("GET", "/api/notes/not-a-uuid", None, Some(&token)).await;
+    assert_eq!(status, 404);
+    server.stop().await;
+}

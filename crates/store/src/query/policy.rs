@@ -13,6 +13,7 @@ use crate::value::encode_one;
 use serde_json::Value as Json;
 use ssot_policy::eval::{holds, literal_json, Context};
 use ssot_policy::predicate::{CompareOp, Operand, Predicate, Quantifier};
+use ssot_schema::ir::ScalarType;
 
 /// One side of a comparison: a column of the row (through to-one relations), or a value.
 enum Side {
@@ -270,16 +271,24 @@ fn compare_field(
     along(es, model, steps, &mut |es, target| {
         let entity = &es.entities[target];
         let index = entity.field(field).ok_or_else(|| unsupported("an unknown field"))?;
-        let kind = entity.fields[index].kind;
-        // A value that cannot be of the field's type (a claim of another type) equals
-        // nothing and orders against nothing: false, as in memory.
-        match encode_one(kind, &es.enums, es.dialect, value) {
-            Ok(encoded) => Ok(Filter::Compare { field: index, cmp: op, value: encoded, insensitive: false }),
-            // A string that is no value of the enum differs from every value the field holds.
-            Err(_) if op == CompareOp::Ne && matches!(kind, Kind::Enum(_)) && value.is_string() => {
+        let field = &entity.fields[index];
+        // A value that cannot be of the field's type (a claim of another type, a user id
+        // that is no UUID for a `uuid` column) equals nothing and orders against nothing:
+        // false, as in memory.
+        let encoded = encode_one(field.kind, &es.enums, es.dialect, value)
+            .ok()
+            .filter(|v| crate::value::fits_column(field, es.dialect, v));
+        match encoded {
+            Some(encoded) => Ok(Filter::Compare { field: index, cmp: op, value: encoded, insensitive: false }),
+            // A string that is none of the values a column of strings (text, an enum, a
+            // UUID, a time) can hold differs from every value it holds, as strings do in memory.
+            None if op == CompareOp::Ne
+                && value.is_string()
+                && matches!(field.kind, Kind::Enum(_) | Kind::Scalar(ScalarType::String | ScalarType::DateTime)) =>
+            {
                 Ok(Filter::Null { field: index, is_null: false })
             }
-            Err(_) => Ok(FALSE),
+            None => Ok(FALSE),
         }
     })
 }
