@@ -203,6 +203,27 @@ fn text_of(value: Value) -> Option<String> {
     }
 }
 
+/// Whether `value` can be written to `field`'s column as it is bound. Values are bound as
+/// text and cast by PostgreSQL; a text its native type does not read (a `uuid` column
+/// given `abc`) would fail the whole statement, where the API means "no such value".
+pub fn fits_column(field: &ScalarField, dialect: Dialect, value: &Value) -> bool {
+    match (dialect, value) {
+        (Dialect::Postgres, Value::Text(text)) if field.cast.to_ascii_lowercase().starts_with("uuid") => is_uuid(text),
+        _ => true,
+    }
+}
+
+/// `8-4-4-4-12` hexadecimal digits, or 32 in a row (what PostgreSQL's `uuid` reads).
+fn is_uuid(text: &str) -> bool {
+    let dashed = text.contains('-');
+    let dashes_ok = !dashed || [8, 13, 18, 23].iter().all(|&i| text.as_bytes().get(i) == Some(&b'-'));
+    let hex = text.chars().filter(|c| *c != '-').count();
+    hex == 32
+        && text.chars().all(|c| c == '-' || c.is_ascii_hexdigit())
+        && dashes_ok
+        && text.len() == if dashed { 36 } else { 32 }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,25 +271,4 @@ mod tests {
         assert!(encode(&decimal, &[], Dialect::Sqlite, &serde_json::json!("1e5")).is_err());
         assert!(encode(&decimal, &[], Dialect::Sqlite, &serde_json::json!("12.50")).is_ok());
     }
-}
-
-/// Whether `value` can be written to `field`'s column as it is bound. Values are bound as
-/// text and cast by PostgreSQL; a text its native type does not read (a `uuid` column
-/// given `abc`) would fail the whole statement, where the API means "no such value".
-pub fn fits_column(field: &ScalarField, dialect: Dialect, value: &Value) -> bool {
-    match (dialect, value) {
-        (Dialect::Postgres, Value::Text(text)) if field.cast.to_ascii_lowercase().starts_with("uuid") => is_uuid(text),
-        _ => true,
-    }
-}
-
-/// `8-4-4-4-12` hexadecimal digits, or 32 in a row (what PostgreSQL's `uuid` reads).
-fn is_uuid(text: &str) -> bool {
-    let dashed = text.contains('-');
-    let dashes_ok = !dashed || [8, 13, 18, 23].iter().all(|&i| text.as_bytes().get(i) == Some(&b'-'));
-    let hex = text.chars().filter(|c| *c != '-').count();
-    hex == 32
-        && text.chars().all(|c| c == '-' || c.is_ascii_hexdigit())
-        && dashes_ok
-        && text.len() == if dashed { 36 } else { 32 }
 }
