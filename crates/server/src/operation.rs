@@ -293,15 +293,7 @@ pub fn run(conn: &mut dyn Conn, guard: &Guard<'_>, op: &Operation) -> Result<(St
             let after = guard.check_data(conn, *model, data, Op::Create, "data")?;
             let (key, row) = write::insert(conn, es, guard, *model, data, "data", &[])?;
             guard.verify_changes(conn, since, &after)?;
-            if guard.is_admin() && selection.relations.is_empty() {
-                // The inserted row, as returned, is final: nested writes run before it (to
-                // rows it points at) or after it (to rows that point at it).
-                let mut selection = selection.clone();
-                guard.selection(*model, &mut selection)?;
-                (StatusCode::CREATED, Json::Object(read::scalar_fields(es, *model, &selection.fields, row)))
-            } else {
-                (StatusCode::CREATED, read_back(conn, guard, *model, &key, selection)?)
-            }
+            (StatusCode::CREATED, written(conn, guard, *model, &key, row, selection)?)
         }
         Operation::Update { model, key, data, selection } => {
             let since = capture(conn, guard)?;
@@ -311,14 +303,7 @@ pub fn run(conn: &mut dyn Conn, guard: &Guard<'_>, op: &Operation) -> Result<(St
             target(conn, guard, *model, key, Filter::And(allowed), "update")?;
             let (key, row) = write::update(conn, es, guard, *model, key, data)?;
             guard.verify_changes(conn, since, &after)?;
-            if guard.is_admin() && selection.relations.is_empty() {
-                // The row as updated is final: nested writes touch other rows.
-                let mut selection = selection.clone();
-                guard.selection(*model, &mut selection)?;
-                (StatusCode::OK, Json::Object(read::scalar_fields(es, *model, &selection.fields, row)))
-            } else {
-                (StatusCode::OK, read_back(conn, guard, *model, &key, selection)?)
-            }
+            (StatusCode::OK, written(conn, guard, *model, &key, row, selection)?)
         }
         // A delete changes other rows only by the schema's referential actions
         // (`onDelete`), which are not the caller's doing: nothing to check after.
@@ -407,6 +392,25 @@ fn target(
         ));
     }
     Ok(())
+}
+
+/// The answer to a create or an update: the row as written. For the admin without
+/// relations that is the stored row itself (final: nested writes touch other rows);
+/// otherwise it is read back as the caller may read it.
+fn written(
+    conn: &mut dyn Conn,
+    guard: &Guard<'_>,
+    model: usize,
+    key: &write::Key,
+    row: ssot_store::conn::Row,
+    selection: &Selection,
+) -> Result<Json, StoreError> {
+    if guard.is_admin() && selection.relations.is_empty() {
+        let mut selection = selection.clone();
+        guard.selection(model, &mut selection)?;
+        return Ok(Json::Object(read::scalar_fields(guard.entities, model, &selection.fields, row)));
+    }
+    read_back(conn, guard, model, key, selection)
 }
 
 /// A written row as the caller may read it; only its id when they may not read it.
