@@ -241,9 +241,10 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
         for line in app.access.describe(&store.entities).lines() {
             say(line);
         }
+        let shutdown = shutdown_signal();
         say(&format!("listening on http://{address}"));
         let pruner = tokio::spawn(prune_changes(Arc::clone(&store)));
-        ssot_server::serve(listener, app, shutdown_signal()).await?;
+        ssot_server::serve(listener, app, shutdown).await?;
         pruner.abort();
         say("stopped");
         anyhow::Ok(())
@@ -263,24 +264,31 @@ async fn prune_changes(store: Arc<Store>) {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on Ctrl-C or SIGTERM. The SIGTERM handler is installed when this is called
+/// (not when first polled), so a signal sent once the server says it listens is never
+/// the default "terminate now".
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let terminate = async move {
+            match terminate {
+                Some(mut signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            () = ctrl_c => {},
+            () = terminate => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+        say("shutting down: finishing requests in flight");
     }
-    say("shutting down: finishing requests in flight");
 }

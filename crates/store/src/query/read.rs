@@ -140,6 +140,11 @@ pub fn unique_filter(unique: &[(usize, Value)]) -> super::args::Filter {
     )
 }
 
+/// Fetches the rows `args` asks for within `scope`. One of three statements:
+/// - plain: `SELECT ... WHERE ... ORDER BY ... LIMIT/OFFSET` (a top-level list);
+/// - windowed: related rows for many parents at once, each parent's own `take`/`skip`
+///   applied through `ROW_NUMBER() OVER (PARTITION BY <parent key>)`;
+/// - from a cursor: the numbered rows, starting at the cursor's row.
 fn fetch(
     conn: &mut dyn Conn,
     es: &Entities,
@@ -148,137 +153,34 @@ fn fetch(
     scope: &Scope<'_>,
 ) -> Result<Vec<Fetched>, StoreError> {
     let entity = &es.entities[model];
-    let dialect = conn.dialect();
-    let mut sql = Sql::new(dialect);
-    let mut aliases = Aliases::default();
     let windowed = matches!(scope, Scope::Related { .. }) && (args.take.is_some() || args.skip > 0);
     // Paging backwards: read in the reverse order, then turn the rows around.
     let backwards = matches!(scope, Scope::All) && args.take.is_some_and(|t| t < 0);
     let take = args.take.map(i64::abs);
-    let group_width;
-    let mut group_columns: Vec<(String, String)> = Vec::new();
-    let from;
-
-    // The inner select: group keys (when related), the columns, and the row number
-    // in the requested order (for windows and cursors).
-    let mut inner = Sql::new(dialect);
-    inner.push("SELECT ");
-    match scope {
-        Scope::All => {
-            group_width = 0;
-            write_columns(&mut inner, entity, "t0");
-            from = format!(" FROM {} AS t0", entity.table);
-        }
-        Scope::Related { parent, relation, .. } => {
-            let r = &es.entities[*parent].relations[*relation];
-            group_columns = match &r.link {
-                Link::Owns { remote, .. } | Link::Inverse { remote, .. } => {
-                    remote.iter().map(|&f| ("t0".to_string(), entity.fields[f].column.clone())).collect()
-                }
-                Link::Join { this_column, .. } => vec![("j".to_string(), this_column.clone())],
-            };
-            group_width = group_columns.len();
-            for (i, (alias, column)) in group_columns.iter().enumerate() {
-                inner.column(alias, column);
-                if dialect == Dialect::Postgres {
-                    inner.push("::text");
-                }
-                inner.push(" AS g").push(&i.to_string()).push(", ");
+    let mut aliases = Aliases::default();
+    let inner = inner_select(conn.dialect(), es, model, args, scope, windowed || args.cursor.is_some(), &mut aliases);
+    let group_width = inner.group_width;
+    let sql = match &args.cursor {
+        Some(cursor) => from_cursor(inner, entity, cursor, take, args.skip, backwards),
+        None if windowed => windowed_page(inner, args),
+        None => {
+            let mut sql = inner.sql;
+            write_order(&mut sql, es, model, "t0", &args.order, backwards, &mut aliases);
+            if matches!(scope, Scope::All) {
+                push_limit(&mut sql, take, args.skip);
             }
-            write_columns(&mut inner, entity, "t0");
-            from = match &r.link {
-                Link::Join { table, other_column, remote, .. } => format!(
-                    " FROM {table} AS j JOIN {} AS t0 ON t0.{} = j.{}",
-                    entity.table,
-                    crate::dialect::quote(&entity.fields[*remote].column),
-                    crate::dialect::quote(other_column)
-                ),
-                _ => format!(" FROM {} AS t0", entity.table),
-            };
+            sql
         }
-    }
-    let guards = &args.selection.guards;
-    for (i, (_, guard)) in guards.iter().enumerate() {
-        inner.push(", CASE WHEN ");
-        write_filter(&mut inner, es, model, "t0", guard, &mut aliases);
-        inner.push(" THEN 1 ELSE 0 END AS v").push(&i.to_string());
-    }
-    if windowed || args.cursor.is_some() {
-        inner.push(", ROW_NUMBER() OVER (");
-        if let Scope::Related { .. } = scope {
-            // A window cannot name the select list's aliases: the key columns again.
-            inner.push("PARTITION BY ");
-            for (i, (alias, column)) in group_columns.iter().enumerate() {
-                if i > 0 {
-                    inner.push(", ");
-                }
-                inner.column(alias, column);
-            }
-        }
-        write_order(&mut inner, es, model, "t0", &args.order, false, &mut aliases);
-        inner.push(") AS rn");
-    }
-    if let Some(cursor) = &args.cursor {
-        // The cursor's unique columns, raw, to find its row by.
-        for (i, (f, _)) in cursor.iter().enumerate() {
-            inner.push(", ").column("t0", &entity.fields[*f].column).push(&format!(" AS k{i}"));
-        }
-    }
-    inner.push(&from);
-    // Scope and filter.
-    inner.push(" WHERE ");
-    if let Scope::Related { parent, relation, keys } = scope {
-        let r = &es.entities[*parent].relations[*relation];
-        write_key_match(&mut inner, &es.entities[*parent], entity, r, keys);
-        inner.push(" AND ");
-    }
-    write_filter(&mut inner, es, model, "t0", &args.filter, &mut aliases);
-
-    let columns: Vec<String> = (0..group_width)
-        .map(|i| format!("g{i}"))
-        .chain((0..entity.fields.len()).map(|i| format!("c{i}")))
-        .chain((0..guards.len()).map(|i| format!("v{i}")))
-        .collect();
-    if let Some(cursor) = &args.cursor {
-        // Start at the cursor's row in the requested order.
-        sql.push("WITH page AS (").push(&inner.text);
-        sql.params = inner.params.clone();
-        sql.push(") SELECT ").push(&columns.join(", ")).push(" FROM page WHERE rn ");
-        sql.push(if backwards { "<=" } else { ">=" }).push(" (SELECT rn FROM page WHERE ");
-        for (i, (f, value)) in cursor.iter().enumerate() {
-            if i > 0 {
-                sql.push(" AND ");
-            }
-            sql.push(&format!("k{i} = "));
-            sql.param(value.clone(), &entity.fields[*f].cast);
-        }
-        sql.push(if backwards { ") ORDER BY rn DESC" } else { ") ORDER BY rn" });
-        push_limit(&mut sql, take, args.skip);
-    } else if windowed {
-        sql.push("SELECT ").push(&columns.join(", ")).push(" FROM (").push(&inner.text).push(") AS w WHERE rn > ");
-        sql.params = inner.params.clone();
-        sql.int(args.skip);
-        if let Some(take) = args.take {
-            sql.push(" AND rn <= ").int(args.skip.saturating_add(take));
-        }
-        sql.push(" ORDER BY ")
-            .push(&(0..group_width).map(|i| format!("g{i}")).collect::<Vec<_>>().join(", "))
-            .push(", rn");
-    } else {
-        sql = inner;
-        write_order(&mut sql, es, model, "t0", &args.order, backwards, &mut aliases);
-        if matches!(scope, Scope::All) {
-            push_limit(&mut sql, take, args.skip);
-        }
-    }
+    };
 
     let rows = conn.query(&sql.text, &sql.params)?;
+    let guards = args.selection.guards.len();
     let mut fetched: Vec<Fetched> = rows
         .into_iter()
         .map(|mut row| {
             let mut raw = row.split_off(group_width.min(row.len()));
             let flags = raw.split_off(entity.fields.len().min(raw.len()));
-            let shown = flags.iter().take(guards.len()).map(|v| v.as_i64() == Some(1)).collect();
+            let shown = flags.iter().take(guards).map(|v| v.as_i64() == Some(1)).collect();
             Fetched { group: key_string(&row), raw, shown }
         })
         .collect();
@@ -286,6 +188,148 @@ fn fetch(
         fetched.reverse();
     }
     Ok(fetched)
+}
+
+/// The statement every shape starts from, and what its select list holds.
+struct Inner {
+    sql: Sql,
+    /// How many group-key columns (`g0, g1, ...`) come first: the parent's key, for
+    /// related rows.
+    group_width: usize,
+    /// The select list's names, in order: `g*`, `c*` (every column), `v*` (guards).
+    columns: Vec<String>,
+}
+
+/// `SELECT <group keys>, <columns>, <guard flags> [, ROW_NUMBER() ... AS rn] [, <cursor
+/// keys>] FROM ... WHERE <scope> AND <filter>`; `numbered` adds the row number in the
+/// requested order.
+fn inner_select(
+    dialect: Dialect,
+    es: &Entities,
+    model: usize,
+    args: &FindArgs,
+    scope: &Scope<'_>,
+    numbered: bool,
+    aliases: &mut Aliases,
+) -> Inner {
+    let entity = &es.entities[model];
+    let mut sql = Sql::new(dialect);
+    sql.push("SELECT ");
+    let group_columns: Vec<(String, String)> = match scope {
+        Scope::All => Vec::new(),
+        Scope::Related { parent, relation, .. } => match &es.entities[*parent].relations[*relation].link {
+            Link::Owns { remote, .. } | Link::Inverse { remote, .. } => {
+                remote.iter().map(|&f| ("t0".to_string(), entity.fields[f].column.clone())).collect()
+            }
+            Link::Join { this_column, .. } => vec![("j".to_string(), this_column.clone())],
+        },
+    };
+    for (i, (alias, column)) in group_columns.iter().enumerate() {
+        sql.column(alias, column);
+        if dialect == Dialect::Postgres {
+            sql.push("::text");
+        }
+        sql.push(" AS g").push(&i.to_string()).push(", ");
+    }
+    write_columns(&mut sql, entity, "t0");
+    let guards = &args.selection.guards;
+    for (i, (_, guard)) in guards.iter().enumerate() {
+        sql.push(", CASE WHEN ");
+        write_filter(&mut sql, es, model, "t0", guard, aliases);
+        sql.push(" THEN 1 ELSE 0 END AS v").push(&i.to_string());
+    }
+    if numbered {
+        sql.push(", ROW_NUMBER() OVER (");
+        if !group_columns.is_empty() {
+            // A window cannot name the select list's aliases: the key columns again.
+            sql.push("PARTITION BY ");
+            for (i, (alias, column)) in group_columns.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.column(alias, column);
+            }
+        }
+        write_order(&mut sql, es, model, "t0", &args.order, false, aliases);
+        sql.push(") AS rn");
+    }
+    if let Some(cursor) = &args.cursor {
+        // The cursor's unique columns, raw, to find its row by.
+        for (i, (f, _)) in cursor.iter().enumerate() {
+            sql.push(", ").column("t0", &entity.fields[*f].column).push(&format!(" AS k{i}"));
+        }
+    }
+    match scope {
+        Scope::Related { parent, relation, .. } => {
+            let r = &es.entities[*parent].relations[*relation];
+            if let Link::Join { table, other_column, remote, .. } = &r.link {
+                sql.push(&format!(
+                    " FROM {table} AS j JOIN {} AS t0 ON t0.{} = j.{}",
+                    entity.table,
+                    crate::dialect::quote(&entity.fields[*remote].column),
+                    crate::dialect::quote(other_column)
+                ));
+            } else {
+                sql.push(" FROM ").push(&entity.table).push(" AS t0");
+            }
+        }
+        Scope::All => {
+            sql.push(" FROM ").push(&entity.table).push(" AS t0");
+        }
+    }
+    sql.push(" WHERE ");
+    if let Scope::Related { parent, relation, keys } = scope {
+        let r = &es.entities[*parent].relations[*relation];
+        write_key_match(&mut sql, &es.entities[*parent], entity, r, keys);
+        sql.push(" AND ");
+    }
+    write_filter(&mut sql, es, model, "t0", &args.filter, aliases);
+    let columns = (0..group_columns.len())
+        .map(|i| format!("g{i}"))
+        .chain((0..entity.fields.len()).map(|i| format!("c{i}")))
+        .chain((0..guards.len()).map(|i| format!("v{i}")))
+        .collect();
+    Inner { sql, group_width: group_columns.len(), columns }
+}
+
+/// The numbered rows from the cursor's row on (or up to it, paging backwards).
+fn from_cursor(
+    inner: Inner,
+    entity: &Entity,
+    cursor: &[(usize, Value)],
+    take: Option<i64>,
+    skip: i64,
+    backwards: bool,
+) -> Sql {
+    let mut sql = Sql::new(inner.sql.dialect);
+    sql.push("WITH page AS (").push(&inner.sql.text);
+    sql.params = inner.sql.params;
+    sql.push(") SELECT ").push(&inner.columns.join(", ")).push(" FROM page WHERE rn ");
+    sql.push(if backwards { "<=" } else { ">=" }).push(" (SELECT rn FROM page WHERE ");
+    for (i, (f, value)) in cursor.iter().enumerate() {
+        if i > 0 {
+            sql.push(" AND ");
+        }
+        sql.push(&format!("k{i} = "));
+        sql.param(value.clone(), &entity.fields[*f].cast);
+    }
+    sql.push(if backwards { ") ORDER BY rn DESC" } else { ") ORDER BY rn" });
+    push_limit(&mut sql, take, skip);
+    sql
+}
+
+/// Each parent's page of related rows: numbers `skip + 1` to `skip + take` of its group.
+fn windowed_page(inner: Inner, args: &FindArgs) -> Sql {
+    let mut sql = Sql::new(inner.sql.dialect);
+    sql.push("SELECT ").push(&inner.columns.join(", ")).push(" FROM (").push(&inner.sql.text);
+    sql.params = inner.sql.params;
+    sql.push(") AS w WHERE rn > ").int(args.skip);
+    if let Some(take) = args.take {
+        sql.push(" AND rn <= ").int(args.skip.saturating_add(take));
+    }
+    let groups: Vec<String> = (0..inner.group_width).map(|i| format!("g{i}")).collect();
+    sql.push(" ORDER BY ").push(&groups.join(", ")).push(", rn");
+    sql
 }
 
 fn push_limit(sql: &mut Sql, take: Option<i64>, skip: i64) {
