@@ -19,12 +19,12 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use limits::Limits;
 use passwords::Passwords;
+pub use passwords::{hash_passwords, MAX_PASSWORDS_PER_REQUEST};
 use serde_json::{json, Map, Value as Json};
 use ssot_access::{Caller, Guard, Op, Policies};
 use ssot_policy::eval::{evaluate, Context, Verdict};
 use ssot_store::entity::Entities;
 use ssot_store::query::args::{Cmp, Filter, FindArgs, Selection};
-use ssot_store::query::write::items;
 use ssot_store::query::{read, write};
 use ssot_store::StoreError;
 use std::net::SocketAddr;
@@ -390,136 +390,4 @@ async fn me_inner(app: Arc<App>, headers: HeaderMap) -> Result<Response, Problem
     // The caller's own row, with the fields they may read on it.
     let user = readable_fields(&app.access.policies, &app.store.entities, auth.model, &row, caller.auth());
     Ok((StatusCode::OK, axum::Json(Json::Object(user))).into_response())
-}
-
-/// How many passwords one request (a `$batch` included) may set: each costs a hash.
-pub const MAX_PASSWORDS_PER_REQUEST: usize = 10;
-
-/// Replaces every password a REST write sets on the `@@auth` model (at the top or in a
-/// nested create) with its hash, before the write runs. The plain text is never stored.
-/// `budget` is how many more passwords the request may set.
-pub async fn hash_passwords(
-    auth: &Auth,
-    es: &Entities,
-    op: &mut crate::operation::Operation,
-    budget: &mut usize,
-) -> Result<(), Problem> {
-    use crate::operation::Operation;
-    let (model, data) = match op {
-        Operation::Create { model, data, .. }
-        | Operation::Update { model, data, .. }
-        | Operation::CreateMany { model, data }
-        | Operation::UpdateMany { model, data, .. } => (*model, data),
-        _ => return Ok(()),
-    };
-    let mut found = Vec::new();
-    collect_passwords(auth, es, model, data, "data", &mut found);
-    if found.is_empty() {
-        return Ok(());
-    }
-    if found.len() > *budget {
-        return Err(Problem::bad_request(
-            found[*budget].0.clone(),
-            format!("a request sets at most {MAX_PASSWORDS_PER_REQUEST} passwords (each is hashed)"),
-        ));
-    }
-    *budget -= found.len();
-    let mut hashes = Vec::with_capacity(found.len());
-    for (path, plain) in found {
-        let plain = plain.ok_or_else(|| Problem::bad_request(path.clone(), "expected a string"))?;
-        hashes.push(auth.passwords.hash(plain).await.map_err(|e| Problem::bad_request(path, e.to_string()))?);
-    }
-    let mut hashes = hashes.into_iter();
-    replace_passwords(auth, es, model, data, &mut hashes);
-    Ok(())
-}
-
-/// The passwords in `data` (for model `model`) in document order, with their paths.
-fn collect_passwords(
-    auth: &Auth,
-    es: &Entities,
-    model: usize,
-    data: &Json,
-    path: &str,
-    out: &mut Vec<(String, Option<String>)>,
-) {
-    for (i, item) in items(data).into_iter().enumerate() {
-        let Some(object) = item.as_object() else { continue };
-        let here = if data.is_array() { format!("{path}[{i}]") } else { path.to_string() };
-        let entity = &es.entities[model];
-        for (key, value) in object {
-            if model == auth.model && entity.field(key) == Some(auth.password) {
-                out.push((format!("{here}.{key}"), value.as_str().map(String::from)));
-            } else if let Some(r) = entity.relation(key) {
-                let target = entity.relations[r].target;
-                for (op, operand) in value.as_object().into_iter().flatten() {
-                    let nested = match op.as_str() {
-                        "create" => Some(operand),
-                        "createMany" => operand.get("data"),
-                        "connectOrCreate" => None,
-                        _ => None,
-                    };
-                    if let Some(nested) = nested {
-                        collect_passwords(auth, es, target, nested, &format!("{here}.{key}.{op}"), out);
-                    }
-                    if op == "connectOrCreate" {
-                        for item in items(operand) {
-                            if let Some(create) = item.get("create") {
-                                collect_passwords(auth, es, target, create, &format!("{here}.{key}.{op}.create"), out);
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Puts `hashes` where [`collect_passwords`] found the passwords, in the same order.
-fn replace_passwords(
-    auth: &Auth,
-    es: &Entities,
-    model: usize,
-    data: &mut Json,
-    hashes: &mut impl Iterator<Item = String>,
-) {
-    let items: Vec<&mut Json> = match data {
-        Json::Array(items) => items.iter_mut().collect(),
-        other => vec![other],
-    };
-    for item in items {
-        let Some(object) = item.as_object_mut() else { continue };
-        let entity = &es.entities[model];
-        for (key, value) in object.iter_mut() {
-            if model == auth.model && entity.field(key) == Some(auth.password) {
-                if let Some(hash) = hashes.next() {
-                    *value = Json::String(hash);
-                }
-            } else if let Some(r) = entity.relation(key) {
-                let target = entity.relations[r].target;
-                for (op, operand) in value.as_object_mut().into_iter().flatten() {
-                    match op.as_str() {
-                        "create" => replace_passwords(auth, es, target, operand, hashes),
-                        "createMany" => {
-                            if let Some(nested) = operand.get_mut("data") {
-                                replace_passwords(auth, es, target, nested, hashes);
-                            }
-                        }
-                        "connectOrCreate" => {
-                            let items: Vec<&mut Json> = match operand {
-                                Json::Array(items) => items.iter_mut().collect(),
-                                other => vec![other],
-                            };
-                            for item in items {
-                                if let Some(create) = item.get_mut("create") {
-                                    replace_passwords(auth, es, target, create, hashes);
-                                }
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-            }
-        }
-    }
 }
