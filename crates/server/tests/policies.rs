@@ -185,6 +185,20 @@ on_every_backend!(field_rules_hide_and_guard_fields, SCHEMA, |server| {
     let author = &posts["data"][0]["author"];
     assert_eq!(author["id"], json!(w.owner.id));
     assert!(author.get("email").is_none() && author.get("password").is_none(), "{author}");
+    // The same in every statement shape: a page of related rows per parent, and a cursor.
+    let include = common::percent_encode(r#"{"posts": {"take": 5, "orderBy": {"id": "asc"}}}"#);
+    for (user, sees) in [(&w.owner, true), (&w.stranger, false)] {
+        let (_, users) = server.request("GET", &format!("/api/users?include={include}"), None, Some(&user.token)).await;
+        let owner_row = users["data"].as_array().expect("rows").iter().find(|u| u["id"] == json!(w.owner.id)).cloned();
+        let posts = owner_row.expect("the owner's row")["posts"].as_array().cloned().expect("posts");
+        assert!(!posts.is_empty());
+        assert!(posts.iter().all(|p| p.get("notes").is_some() == sees), "{posts:?}");
+        let cursor = common::percent_encode(&json!({"id": w.published}).to_string());
+        let (_, page) =
+            server.request("GET", &format!("/api/posts?cursor={cursor}&take=2"), None, Some(&user.token)).await;
+        assert_eq!(page["data"][0]["id"], json!(w.published));
+        assert_eq!(page["data"][0].get("notes").is_some(), sees, "{page}");
+    }
     // `role` is set by admins only, at creation and later.
     let (status, body) = server
         .request(
