@@ -7,9 +7,11 @@
 //! - rewrites a read's arguments ([`Guard::find`], [`Guard::count_filter`]) so that the
 //!   database returns only rows, related rows and fields the caller may read, and so
 //!   that no filter, order or cursor can tell a hidden value from another;
-//! - checks a write before it runs (the row it targets, write-guarded fields, the rows
-//!   it connects) and after it runs, inside its transaction, against every row it
-//!   changed as the change log recorded it ([`Guard::verify_changes`]).
+//! - checks a write before it runs ([`Guard::check_data`]: write-guarded fields, the rows
+//!   it links), is the write's view of which rows exist (it implements the store's
+//!   `Visible`, so a hidden row is looked up as a missing one), and checks the write
+//!   after it runs, inside its transaction, against every row it changed as the change
+//!   log recorded it ([`Guard::verify_changes`]).
 //!
 //! Invariants: no policy for an operation means nobody may do it; a row the caller may
 //! not read is "not found", never "forbidden"; the `@@auth` model's password field is

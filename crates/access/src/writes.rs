@@ -1,9 +1,11 @@
 //! Writes under the rules, before they run: the fields a write sets (directly, or as
-//! foreign keys through a relation) must be settable by the caller, and every existing
-//! row it links (by `connect` and friends, or by a foreign key given as a plain field)
-//! must be readable, a hidden row answering exactly as a missing one, and updatable when
-//! linking changes that row. What a field rule says about the row is collected in
+//! foreign keys through a relation) must be settable by the caller, rows are named only
+//! by values the caller reads on every row, and a visible row it links must be updatable
+//! when linking changes that row. What a field rule says about the row is collected in
 //! [`After`], for [`crate::Guard::verify_changes`] to check once the write has run.
+//!
+//! Rows the caller may not read are not checked here: the guard is the store's
+//! [`ssot_store::query::write::Visible`], so the write itself looks them up as missing.
 
 use crate::rules::Op;
 use crate::Guard;
