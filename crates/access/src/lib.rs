@@ -54,7 +54,7 @@ impl<'a> Guard<'a> {
     }
 
     /// This guard, starting with row filters an earlier guard of the same request built
-    /// (see [`Guard::known_rows`]).
+    /// (see [`Guard::into_known_rows`]).
     pub fn with_known_rows(self, known: Vec<KnownRows>) -> Self {
         self.known.borrow_mut().extend(known);
         self

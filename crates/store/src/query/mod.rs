@@ -1,5 +1,5 @@
 //! The API's operations as SQL: reading Prisma-style arguments ([`args`]), filters and
-//! orders ([`filter`]), reads ([`read`]) and writes ([`write`]).
+//! orders ([`filter`]), reads ([`read`]) and writes ([`write`](mod@write)).
 
 pub mod args;
 pub mod filter;
