@@ -1,11 +1,11 @@
 //! Writes under the rules, before they run: the fields a write sets (directly, or as
-//! foreign keys through a relation) must be settable by the caller, rows are named only
-//! by values the caller reads on every row, and a visible row it links must be updatable
-//! when linking changes that row. What a field rule says about the row is collected in
+//! foreign keys through a relation) must be settable by the caller, and a visible row it
+//! links must be updatable when linking changes that row. What a field rule says about the row is collected in
 //! [`After`], for [`crate::Guard::verify_changes`] to check once the write has run.
 //!
 //! Rows the caller may not read are not checked here: the guard is the store's
-//! [`ssot_store::query::write::Visible`], so the write itself looks them up as missing.
+//! [`ssot_store::query::write::Visible`], so the write itself looks them up as missing,
+//! and a row named by a value the caller may not read on it (`connect: {email}`) too.
 
 use crate::rules::Op;
 use crate::Guard;
@@ -15,7 +15,7 @@ use ssot_store::entity::Link;
 use ssot_store::query::args::{join, ArgsReader, Filter};
 use ssot_store::query::policy::{is_false, simplify};
 use ssot_store::query::read::{count, unique_filter};
-use ssot_store::query::write::items;
+use ssot_store::query::write::{items, Visible};
 use ssot_store::StoreError;
 use std::collections::BTreeMap;
 
@@ -188,27 +188,14 @@ impl Guard<'_> {
         let mut reader = ArgsReader::new(self.entities);
         let unique = reader.unique(target, selector, path);
         let Some(unique) = reader.finish(unique)? else { return Ok(()) };
-        // A row is named by values the caller must be able to read on every row: a field
-        // readable on some rows only would answer whether a hidden value exists.
-        for (field, _) in &unique {
-            if !matches!(self.usable(target, *field, path)?, Filter::True) {
-                return Err(StoreError::forbidden(
-                    path,
-                    format!(
-                        "`{}.{}` is not readable on every row by this caller: name the row by another unique field",
-                        entity.name, entity.fields[*field].name
-                    ),
-                ));
-            }
-        }
         if matches!(r.link, Link::Owns { .. }) {
             return Ok(());
         }
         // Linking writes the target's row (or a join table): the caller must be allowed to
         // update it, and to set its foreign key. A row they cannot see is left to the
         // store, which answers as for a missing one.
-        let named = unique_filter(&unique);
-        let visible = simplify(Filter::And(vec![named.clone(), self.rows(target, Op::Read)?]));
+        let fields: Vec<usize> = unique.iter().map(|(f, _)| *f).collect();
+        let visible = simplify(Filter::And(vec![unique_filter(&unique), self.nameable(target, &fields)?]));
         if count(conn, self.entities, target, &visible)? == 0 {
             return Ok(());
         }
@@ -229,8 +216,21 @@ impl Guard<'_> {
 }
 
 impl ssot_store::query::write::Visible for Guard<'_> {
-    /// The rows a write may name are the rows the caller may read.
+    /// The rows a write may see are the rows the caller may read.
     fn visible(&self, model: usize) -> Result<Filter, StoreError> {
         self.rows(model, Op::Read)
+    }
+
+    /// A row is named by values the caller may read on it: naming one by a hidden value
+    /// finds nothing, as if no row had it (and the password names no row at all).
+    fn nameable(&self, model: usize, fields: &[usize]) -> Result<Filter, StoreError> {
+        let mut parts = vec![self.rows(model, Op::Read)?];
+        for &f in fields {
+            if self.policies.write_only(model, f) {
+                return Ok(Filter::Or(Vec::new()));
+            }
+            parts.push(self.field(model, f, Op::Read)?);
+        }
+        Ok(simplify(Filter::And(parts)))
     }
 }

@@ -1,7 +1,6 @@
 //! Integrity in the API's terms: foreign keys checked before writing, and database
 //! constraint errors named by field.
 
-use super::nested::eq;
 use super::*;
 
 /// Every foreign key this write sets must point at an existing row (409 otherwise).
@@ -27,8 +26,8 @@ pub(super) fn check_references(
         if key.contains(&Value::Null) {
             continue;
         }
-        let filter = Filter::And(remote.iter().zip(key).map(|(&rm, v)| eq(rm, v)).collect());
-        let filter = scoped(vis, relation.target, filter)?;
+        let target_key: Vec<(usize, Value)> = remote.iter().copied().zip(key).collect();
+        let filter = named(vis, relation.target, &target_key)?;
         if crate::query::read::count(conn, es, relation.target, &filter)? == 0 {
             return Err(missing_reference(es, model, relation, path));
         }

@@ -34,8 +34,17 @@ pub type Key = Vec<(usize, Value)>;
 /// exactly as a missing one, because it is looked up as if it were one (the policies of
 /// `ssot-access` hide rows this way). [`Everything`] hides nothing.
 pub trait Visible {
-    /// The rows of `model` a write may name, as a filter.
+    /// The rows of `model` a write may see, as a filter.
     fn visible(&self, model: usize) -> Result<Filter, StoreError>;
+
+    /// The rows of `model` a write may name by the values of `fields` (a unique selector,
+    /// a foreign key's target fields): by default, the visible ones. A view that hides
+    /// some fields on some rows narrows it, so that naming a row by a value one may not
+    /// read there finds nothing, whether or not the row exists.
+    fn nameable(&self, model: usize, fields: &[usize]) -> Result<Filter, StoreError> {
+        let _ = fields;
+        self.visible(model)
+    }
 }
 
 /// Every row is visible: the admin, and writes not made for a caller.
@@ -50,6 +59,12 @@ impl Visible for Everything {
 /// `filter` on `model`, narrowed to the rows `vis` lets the write see.
 pub(super) fn scoped(vis: &dyn Visible, model: usize, filter: Filter) -> Result<Filter, StoreError> {
     Ok(crate::query::policy::simplify(Filter::And(vec![filter, vis.visible(model)?])))
+}
+
+/// The row of `model` with these unique values, as far as `vis` lets the write name it.
+pub(super) fn named(vis: &dyn Visible, model: usize, unique: &[(usize, Value)]) -> Result<Filter, StoreError> {
+    let fields: Vec<usize> = unique.iter().map(|(f, _)| *f).collect();
+    Ok(crate::query::policy::simplify(Filter::And(vec![unique_filter(unique), vis.nameable(model, &fields)?])))
 }
 
 pub(super) fn object<'j>(value: &'j Json, path: &str) -> Result<&'j Map<String, Json>, StoreError> {

@@ -25,7 +25,7 @@ pub(super) fn resolve_one(
         "create" => insert(conn, es, vis, target, operand, &here, &[])?.1,
         "connectOrCreate" => find_or_create(conn, es, vis, target, operand, &here, &[])?.0,
         "connect" => {
-            let filter = scoped(vis, target, unique_filter(&unique_of(es, target, operand, &here)?))?;
+            let filter = named(vis, target, &unique_of(es, target, operand, &here)?)?;
             raw_row(conn, es, target, &filter)?.ok_or_else(|| {
                 StoreError::NotFound(format!("{here}: no `{}` record matches", es.entities[target].name))
             })?
@@ -59,7 +59,7 @@ pub(super) fn find_or_create(
         return Err(StoreError::invalid(join(path, key), "unknown argument; expected where, create"));
     }
     let unique = unique_of(es, target, where_, &join(path, "where"))?;
-    if let Some(row) = raw_row(conn, es, target, &scoped(vis, target, unique_filter(&unique))?)? {
+    if let Some(row) = raw_row(conn, es, target, &named(vis, target, &unique)?)? {
         return Ok((row, true));
     }
     Ok((insert(conn, es, vis, target, create, &join(path, "create"), fixed)?.1, false))
@@ -145,7 +145,7 @@ pub(super) fn relate(
                         } else {
                             for (i, item) in operands.iter().enumerate() {
                                 let unique = unique_of(es, target, item, &format!("{here}[{i}]"))?;
-                                let filter = Filter::And(vec![unique_filter(&unique), linked.clone()]);
+                                let filter = Filter::And(vec![named(vis, target, &unique)?, linked.clone()]);
                                 update_where(conn, es, target, &nulls, &filter)?;
                             }
                             continue;
@@ -205,8 +205,7 @@ pub(super) fn relate(
                         }
                         _ => {
                             let unique = unique_of(es, target, item, &p)?;
-                            let named = scoped(vis, target, unique_filter(&unique))?;
-                            raw_row(conn, es, target, &named)?.map(|r| r[*remote].clone())
+                            raw_row(conn, es, target, &named(vis, target, &unique)?)?.map(|r| r[*remote].clone())
                         }
                     };
                     let other = other.ok_or_else(|| {
@@ -239,7 +238,7 @@ pub(super) fn connect_inverse(
     fixed: &[(usize, Value)],
 ) -> Result<(), StoreError> {
     let unique = unique_of(es, target, item, path)?;
-    let changed = update_where(conn, es, target, fixed, &scoped(vis, target, unique_filter(&unique))?)?;
+    let changed = update_where(conn, es, target, fixed, &named(vis, target, &unique)?)?;
     if changed == 0 {
         return Err(StoreError::NotFound(format!("{path}: no `{}` record matches", es.entities[target].name)));
     }
