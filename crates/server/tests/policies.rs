@@ -69,7 +69,11 @@ async fn run_matrix(server: &TestServer, w: &World, cases: &[Case]) {
                 path = path.replace("{fresh}", &post(server, &w.owner, false).await.to_string());
             }
             let body = c.body.as_ref().map(|b| {
-                let text = b.to_string().replace("{owner}", &w.owner.id).replace("{stranger}", &w.stranger.id);
+                let text = b
+                    .to_string()
+                    .replace("{owner}", &w.owner.id)
+                    .replace("{stranger}", &w.stranger.id)
+                    .replace("{draft}", &w.draft.to_string());
                 serde_json::from_str(&text).expect("body")
             });
             let (status, answer) = server.request(c.method, &path, body, caller.as_deref()).await;
@@ -93,6 +97,24 @@ on_every_backend!(every_route_under_four_callers, SCHEMA, |server| {
             case("GET", "/api/posts/{published}", None, [200, 200, 200, 200]),
             case("GET", "/api/users", None, [403, 200, 200, 200]),
             case("GET", "/api/auth/me", None, [401, 200, 200, 401]),
+            case("GET", "/api/tags", None, [200, 200, 200, 200]),
+            case(
+                "POST",
+                "/api/auth/login",
+                Some(json!({"email": "owner@example.com", "password": "wrong!!"})),
+                [401, 401, 401, 401],
+            ),
+            case("POST", "/api/auth/refresh", Some(json!({"refreshToken": "made-up"})), [401, 401, 401, 401]),
+            case(
+                "POST",
+                "/api/$batch",
+                Some(json!({"operations": [{"method": "GET", "path": "/api/posts/{draft}"}]})),
+                [404, 200, 404, 200],
+            ),
+            // Open to all: the API's shape and the server's health.
+            case("GET", "/api/openapi.json", None, [200, 200, 200, 200]),
+            case("GET", "/healthz", None, [200, 200, 200, 200]),
+            case("GET", "/metrics", None, [200, 200, 200, 200]),
             // Creates: the row as written must satisfy `create` (a post of one's own).
             case("POST", "/api/posts", Some(create.clone()), [403, 201, 403, 201]),
             case("POST", "/api/posts/bulk", Some(json!({"data": [create.clone()]})), [403, 200, 403, 200]),
