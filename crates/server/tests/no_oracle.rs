@@ -63,7 +63,8 @@ async fn answer(server: &TestServer, user: &User, filter: &Json, order: &Json) -
     assert_eq!(status, 200, "{filter} {order}: {list}");
     let ids = list["data"].as_array().expect("rows").iter().map(|r| r["id"].clone()).collect();
     let count_path = format!("/api/posts/count?where={}", percent_encode(&filter.to_string()));
-    let (_, count) = server.request("GET", &count_path, None, Some(&user.token)).await;
+    let (status, count) = server.request("GET", &count_path, None, Some(&user.token)).await;
+    assert_eq!(status, 200, "{filter}: {count}");
     (ids, count["count"].clone())
 }
 
