@@ -108,11 +108,11 @@ impl<'a> Guard<'a> {
 
     fn guard_filter(
         &self,
-        rule: Option<ssot_policy::predicate::Predicate>,
+        rule: Option<&ssot_policy::predicate::Predicate>,
         model: usize,
     ) -> Result<Filter, StoreError> {
         match rule {
-            Some(predicate) if !self.is_admin() => to_filter(self.entities, model, &predicate, &self.context()),
+            Some(predicate) if !self.is_admin() => to_filter(self.entities, model, predicate, &self.context()),
             _ => Ok(Filter::True),
         }
     }

@@ -20,7 +20,7 @@ fn slot(op: Op) -> usize {
     }
 }
 
-/// What guards one field or relation for one operation.
+/// What guards one field or relation for one operation (its policies OR-ed).
 #[derive(Debug, Clone)]
 struct Guard {
     /// A scalar field's index, or a relation's (`relation` set).
@@ -133,7 +133,18 @@ impl Policies {
                                     (None, Some(r)) => (r, true),
                                     (None, None) => continue,
                                 };
-                                rules.guards.push(Guard { index, relation, op, rule: predicate.clone() });
+                                // Several policies guarding one field for one operation are OR-ed.
+                                match rules
+                                    .guards
+                                    .iter_mut()
+                                    .find(|g| g.index == index && g.relation == relation && g.op == op)
+                                {
+                                    Some(g) => {
+                                        let earlier = std::mem::replace(&mut g.rule, Predicate::Const(false));
+                                        g.rule = Predicate::Or(vec![earlier, predicate.clone()]);
+                                    }
+                                    None => rules.guards.push(Guard { index, relation, op, rule: predicate.clone() }),
+                                }
                             }
                         }
                     }
@@ -179,22 +190,18 @@ impl Policies {
         self.models.get(model).and_then(|m| m.rows[slot(op)].as_ref())
     }
 
-    fn guard(&self, model: usize, index: usize, relation: bool, op: Op) -> Option<Predicate> {
+    fn guard(&self, model: usize, index: usize, relation: bool, op: Op) -> Option<&Predicate> {
         let guards = &self.models.get(model)?.guards;
-        or(guards
-            .iter()
-            .filter(|g| g.index == index && g.relation == relation && g.op == op)
-            .map(|g| g.rule.clone())
-            .collect())
+        guards.iter().find(|g| g.index == index && g.relation == relation && g.op == op).map(|g| &g.rule)
     }
 
     /// The rule guarding scalar field `field` for `op`, if it has one.
-    pub fn field_rule(&self, model: usize, field: usize, op: Op) -> Option<Predicate> {
+    pub fn field_rule(&self, model: usize, field: usize, op: Op) -> Option<&Predicate> {
         self.guard(model, field, false, op)
     }
 
     /// The rule guarding relation `relation` for reading, if it has one.
-    pub fn relation_rule(&self, model: usize, relation: usize) -> Option<Predicate> {
+    pub fn relation_rule(&self, model: usize, relation: usize) -> Option<&Predicate> {
         self.guard(model, relation, true, Op::Read)
     }
 
@@ -206,11 +213,6 @@ impl Policies {
     /// Whether nobody may ever read field `field` (the password).
     pub fn write_only(&self, model: usize, field: usize) -> bool {
         self.models.get(model).is_some_and(|m| m.write_only.contains(&field))
-    }
-
-    /// Whether `model` has any field or relation guards for `op`.
-    pub fn has_guards(&self, model: usize, op: Op) -> bool {
-        self.models.get(model).is_some_and(|m| m.guards.iter().any(|g| g.op == op))
     }
 
     /// What `ssot serve` prints at start: per model and operation, the rule that opens it.

@@ -277,7 +277,7 @@ pub fn run(conn: &mut dyn Conn, guard: &Guard<'_>, op: &Operation) -> Result<(St
             (StatusCode::OK, body)
         }
         Operation::Get { model, key, selection } => {
-            let mut args = by_key(key, selection);
+            let mut args = read::key_args(key, selection);
             guard.find(*model, &mut args)?;
             match read::find(conn, es, *model, &args)?.into_iter().next() {
                 Some(row) => (StatusCode::OK, row),
@@ -343,17 +343,6 @@ pub fn run(conn: &mut dyn Conn, guard: &Guard<'_>, op: &Operation) -> Result<(St
             (StatusCode::OK, json!({ "count": count }))
         }
     })
-}
-
-fn by_key(key: &write::Key, selection: &Selection) -> FindArgs {
-    FindArgs {
-        filter: read::unique_filter(key),
-        order: Vec::new(),
-        take: Some(1),
-        skip: 0,
-        cursor: None,
-        selection: selection.clone(),
-    }
 }
 
 /// The change-log position a checked write starts from (nothing to check for the admin).
@@ -422,7 +411,7 @@ fn read_back(
     selection: &Selection,
 ) -> Result<Json, StoreError> {
     let es = guard.entities;
-    let mut args = by_key(key, selection);
+    let mut args = read::key_args(key, selection);
     guard.find(model, &mut args)?;
     if let Some(row) = read::find(conn, es, model, &args)?.into_iter().next() {
         return Ok(row);

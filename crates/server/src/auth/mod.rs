@@ -24,7 +24,7 @@ use serde_json::{json, Map, Value as Json};
 use ssot_access::{Caller, Guard, Op, Policies};
 use ssot_policy::eval::{evaluate, Context, Verdict};
 use ssot_store::entity::Entities;
-use ssot_store::query::args::{Cmp, Filter, FindArgs, Selection};
+use ssot_store::query::args::{Filter, Selection};
 use ssot_store::query::{read, write};
 use ssot_store::StoreError;
 use std::net::SocketAddr;
@@ -129,7 +129,7 @@ fn readable_fields(
             continue;
         }
         if let Some(rule) = policies.field_rule(model, i, Op::Read) {
-            if evaluate(&rule, row, &cx) != Verdict::Allow {
+            if evaluate(rule, row, &cx) != Verdict::Allow {
                 continue;
             }
         }
@@ -245,12 +245,12 @@ async fn signup_inner(app: Arc<App>, peer: SocketAddr, body: Body) -> Result<Res
         .write(move |conn, es| {
             // Foreign keys the new user sets may name only rows anyone may read.
             let anonymous = Guard::new(&policies, es, &Caller::Anonymous);
-            let (key, _) = write::insert(conn, es, &anonymous, model, &Json::Object(data), "", &[])?;
-            let all = Selection::fields((0..es.entities[model].fields.len()).collect());
-            read::get(conn, es, model, &key, &all)?.ok_or_else(|| StoreError::NotFound("the new user is gone".into()))
+            let (_, row) = write::insert(conn, es, &anonymous, model, &Json::Object(data), "", &[])?;
+            // The inserted row, as stored, is the new user: no read back.
+            let every = Selection::every_field(&es.entities[model]);
+            Ok(read::scalar_fields(es, model, &every.fields, row))
         })
         .await?;
-    let Json::Object(row) = row else { return Err(Problem::not_found("the new user is gone")) };
     let body = session(&app, row, None).await?;
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }
@@ -287,15 +287,7 @@ async fn login_inner(app: Arc<App>, peer: SocketAddr, body: Body) -> Result<Resp
                 &Json::String(identity),
             )
             .map_err(|m| StoreError::invalid(identity_name, m))?;
-            let args = FindArgs {
-                filter: Filter::Compare { field, cmp: Cmp::Eq, value, insensitive: false },
-                order: Vec::new(),
-                take: Some(1),
-                skip: 0,
-                cursor: None,
-                selection: Selection::fields((0..es.entities[model].fields.len()).collect()),
-            };
-            Ok(read::find(conn, es, model, &args)?.into_iter().next())
+            read::get(conn, es, model, &[(field, value)], &Selection::every_field(&es.entities[model]))
         })
         .await?;
     let row = match row {
@@ -320,10 +312,7 @@ async fn load_user(app: &Arc<App>, sub: String) -> Result<Option<Map<String, Jso
     let Ok(key) = crate::operation::parse_id(&app.store.entities, model, &sub) else { return Ok(None) };
     let row = app
         .store
-        .read(move |conn, es| {
-            let all = Selection::fields((0..es.entities[model].fields.len()).collect());
-            read::get(conn, es, model, &key, &all)
-        })
+        .read(move |conn, es| read::get(conn, es, model, &key, &Selection::every_field(&es.entities[model])))
         .await?;
     Ok(match row {
         Some(Json::Object(row)) => Some(row),

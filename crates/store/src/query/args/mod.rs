@@ -55,6 +55,11 @@ impl Selection {
     pub fn fields(fields: Vec<usize>) -> Selection {
         Selection { fields, relations: Vec::new(), guards: Vec::new() }
     }
+
+    /// Every scalar field of `entity`: what a row shows when nothing is selected.
+    pub fn every_field(entity: &Entity) -> Selection {
+        Selection::fields((0..entity.fields.len()).collect())
+    }
 }
 
 /// The comparison operators: the rule language's own, so a policy's comparison is a
@@ -229,7 +234,7 @@ impl<'a> ArgsReader<'a> {
 
     /// Every scalar field, no relations: what a row shows when nothing is selected.
     pub fn default_selection(&self, model: usize) -> Selection {
-        Selection::fields((0..self.entity(model).fields.len()).collect())
+        Selection::every_field(self.entity(model))
     }
 
     pub fn selection(

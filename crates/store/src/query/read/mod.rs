@@ -81,15 +81,19 @@ pub fn get(
     unique: &[(usize, Value)],
     selection: &Selection,
 ) -> Result<Option<Json>, StoreError> {
-    let args = FindArgs {
+    Ok(find(conn, es, model, &key_args(unique, selection))?.into_iter().next())
+}
+
+/// The arguments of a read of the one row with these unique values.
+pub fn key_args(unique: &[(usize, Value)], selection: &Selection) -> FindArgs {
+    FindArgs {
         filter: unique_filter(unique),
         order: Vec::new(),
         take: Some(1),
         skip: 0,
         cursor: None,
         selection: selection.clone(),
-    };
-    Ok(find(conn, es, model, &args)?.into_iter().next())
+    }
 }
 
 pub fn unique_filter(unique: &[(usize, Value)]) -> super::args::Filter {
