@@ -228,84 +228,36 @@ fn serve_refuses_a_postgres_database_that_does_not_match() {
 
 #[test]
 fn serve_migrates_a_new_sqlite_file_and_stops_gracefully() {
-    use std::io::{BufRead, BufReader, Read, Write};
+    use std::io::{Read, Write};
     let db = Db::sqlite();
     let schema = db.schema("v1.prisma");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ssot"))
-        .args([
-            "serve",
-            schema.to_str().unwrap_or_default(),
-            "--database",
-            &db.url,
-            "--listen",
-            "127.0.0.1:0",
-            "--admin-key",
-            "k",
-        ])
-        .env("NO_COLOR", "1")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start ssot serve");
-    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
-    let mut banner = String::new();
-    let address = loop {
-        let mut line = String::new();
-        if stderr.read_line(&mut line).expect("read") == 0 {
-            panic!("serve exited early:\n{banner}");
-        }
-        banner.push_str(&line);
-        if let Some(address) = line.trim().strip_prefix("listening on http://") {
-            break address.to_string();
-        }
-    };
+    let args = ["--database", db.url.as_str(), "--listen", "127.0.0.1:0", "--admin-key", "k"];
+    let serving = Serving::start(schema.to_str().unwrap_or_default(), &args, &[]);
+    let banner = serving.banner.clone();
     assert!(banner.contains("migrated"), "{banner}");
     assert!(banner.contains("User") && banner.contains("/api/users") && banner.contains("read: nobody"), "{banner}");
     assert!(!banner.contains(" k\n"), "the admin key is not printed");
 
-    let mut stream = std::net::TcpStream::connect(&address).expect("connect");
+    let mut stream = std::net::TcpStream::connect(serving.address()).expect("connect");
     stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").expect("write");
     let mut response = String::new();
     stream.read_to_string(&mut response).expect("read");
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
 
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
-    assert!(killed.success());
-    let status = child.wait().expect("wait");
-    let mut rest = String::new();
-    let _ = stderr.read_to_string(&mut rest);
-    assert_eq!(status.code(), Some(0), "graceful exit:\n{rest}");
+    let (code, rest) = serving.stop();
+    assert_eq!(code, Some(0), "graceful exit:\n{rest}");
     assert!(rest.contains("stopped"), "{rest}");
 }
 
 #[test]
 fn json_logs_stay_json_from_start_to_stop() {
-    use std::io::{BufRead, BufReader, Read};
     let db = Db::sqlite();
     let schema = db.schema("v1.prisma");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ssot"))
-        .args(["serve", schema.to_str().unwrap_or_default(), "--database", &db.url, "--listen", "127.0.0.1:0"])
-        .env("SSOT_LOG_FORMAT", "json")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start ssot serve");
-    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
-    let mut lines = Vec::new();
-    loop {
-        let mut line = String::new();
-        if stderr.read_line(&mut line).expect("read") == 0 {
-            panic!("serve exited early: {lines:?}");
-        }
-        let listening = line.contains("listening on http://");
-        lines.push(line);
-        if listening {
-            break;
-        }
-    }
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
-    assert!(killed.success());
-    let mut rest = String::new();
-    let _ = stderr.read_to_string(&mut rest);
-    assert_eq!(child.wait().expect("wait").code(), Some(0));
+    let args = ["--database", db.url.as_str(), "--listen", "127.0.0.1:0"];
+    let serving = Serving::start(schema.to_str().unwrap_or_default(), &args, &[("SSOT_LOG_FORMAT", "json")]);
+    let mut lines: Vec<String> = serving.banner.lines().map(String::from).collect();
+    let (code, rest) = serving.stop();
+    assert_eq!(code, Some(0));
     lines.extend(rest.lines().map(String::from));
     for line in lines.iter().filter(|l| !l.trim().is_empty()) {
         let value: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
@@ -314,29 +266,65 @@ fn json_logs_stay_json_from_start_to_stop() {
     assert!(lines.iter().any(|l| l.contains("stopped")), "{lines:?}");
 }
 
-/// Starts `ssot serve` with `args` and waits for it to listen: the child (the caller
-/// kills and waits for it), its banner.
-#[allow(clippy::zombie_processes)]
-fn start_serve(args: &[&str], env: &[(&str, &str)]) -> (std::process::Child, String) {
-    use std::io::{BufRead, BufReader};
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ssot"));
-    command.arg("serve").args(args).env("NO_COLOR", "1").env_remove("SSOT_JWT_SECRET").stderr(Stdio::piped());
-    for (key, value) in env {
-        command.env(key, value);
+/// `ssot serve` running as a user runs it, until [`Serving::stop`].
+struct Serving {
+    child: std::process::Child,
+    stderr: std::io::BufReader<std::process::ChildStderr>,
+    /// Everything it printed up to and including the line saying it listens.
+    banner: String,
+}
+
+impl Serving {
+    /// Starts `ssot serve SCHEMA ARGS` (without `SSOT_JWT_SECRET` from the environment,
+    /// with `env`) and waits until it says it listens. (The child is waited for by
+    /// `stop`, or when this is dropped.)
+    #[allow(clippy::zombie_processes)]
+    fn start(schema: &str, args: &[&str], env: &[(&str, &str)]) -> Serving {
+        use std::io::BufRead;
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ssot"));
+        command.arg("serve").arg(schema).args(args).env("NO_COLOR", "1").env_remove("SSOT_JWT_SECRET");
+        command.stderr(Stdio::piped());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("start ssot serve");
+        let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+        let mut banner = String::new();
+        loop {
+            let mut line = String::new();
+            if stderr.read_line(&mut line).expect("read") == 0 {
+                let _ = child.wait();
+                panic!("serve exited early:\n{banner}");
+            }
+            banner.push_str(&line);
+            if line.contains("listening on http://") {
+                return Serving { child, stderr, banner };
+            }
+        }
     }
-    let mut child = command.spawn().expect("start ssot serve");
-    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
-    let mut banner = String::new();
-    loop {
-        let mut line = String::new();
-        if stderr.read_line(&mut line).expect("read") == 0 {
-            let _ = child.wait();
-            panic!("serve exited early:\n{banner}");
-        }
-        banner.push_str(&line);
-        if line.starts_with("listening on http://") {
-            return (child, banner);
-        }
+
+    /// The address it listens on, from its banner.
+    fn address(&self) -> String {
+        let after = self.banner.rsplit("listening on http://").next().unwrap_or_default();
+        after.chars().take_while(|c| !c.is_whitespace() && *c != '"').collect()
+    }
+
+    /// Sends SIGTERM and waits: the exit code, and what it printed after the banner.
+    fn stop(mut self) -> (Option<i32>, String) {
+        use std::io::Read;
+        let killed = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill");
+        assert!(killed.success());
+        let mut rest = String::new();
+        let _ = self.stderr.read_to_string(&mut rest);
+        (self.child.wait().expect("wait").code(), rest)
+    }
+}
+
+impl Drop for Serving {
+    /// A test that fails half-way leaves no server behind.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -346,9 +334,9 @@ fn serve_keeps_a_jwt_secret_beside_a_sqlite_file() {
     let schema = db.schema("auth.prisma");
     let args = ["--database", db.url.as_str(), "--listen", "127.0.0.1:0"];
     let all: Vec<&str> = std::iter::once(schema.to_str().unwrap_or_default()).chain(args).collect();
-    let (mut child, banner) = start_serve(&all, &[]);
-    let _ = child.kill();
-    let _ = child.wait();
+    let serving = Serving::start(all[0], &args, &[]);
+    let banner = serving.banner.clone();
+    serving.stop();
     let file = format!("{}.jwt-secret", db.url.trim_start_matches("sqlite:"));
     assert!(banner.contains("generated a JWT signing secret"), "{banner}");
     let secret = std::fs::read_to_string(&file).expect("secret file");
@@ -361,9 +349,9 @@ fn serve_keeps_a_jwt_secret_beside_a_sqlite_file() {
     }
     assert!(!banner.contains(&secret), "the secret is not printed");
     // A second start keeps it (tokens issued before stay valid).
-    let (mut child, banner) = start_serve(&all, &[]);
-    let _ = child.kill();
-    let _ = child.wait();
+    let serving = Serving::start(all[0], &args, &[]);
+    let banner = serving.banner.clone();
+    serving.stop();
     assert!(!banner.contains("generated"), "{banner}");
     assert_eq!(std::fs::read_to_string(&file).expect("secret file"), secret);
     // A secret that is too short is refused.
