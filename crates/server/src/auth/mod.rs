@@ -21,7 +21,7 @@ use limits::Limits;
 use passwords::Passwords;
 pub use passwords::{hash_passwords, MAX_PASSWORDS_PER_REQUEST};
 use serde_json::{json, Map, Value as Json};
-use ssot_access::{Caller, Guard, Op, Policies};
+use ssot_access::{AuthModel, Caller, Guard, Op, Policies};
 use ssot_policy::eval::{evaluate, Context, Verdict};
 use ssot_store::entity::Entities;
 use ssot_store::query::args::{Filter, Selection};
@@ -33,9 +33,8 @@ pub use tokens::{TokenSettings, Tokens};
 
 /// The `@@auth` model and what its endpoints need.
 pub struct Auth {
-    pub model: usize,
-    pub identity: usize,
-    pub password: usize,
+    /// The user model, its login and password fields (as the policies know them).
+    pub user: AuthModel,
     pub refresh: bool,
     pub passwords: Passwords,
     pub limits: Limits,
@@ -43,15 +42,7 @@ pub struct Auth {
 
 impl Auth {
     pub fn new(policies: &Policies, refresh: bool, limits: limits::LimitSettings) -> Option<Auth> {
-        let a = policies.auth.as_ref()?;
-        Some(Auth {
-            model: a.model,
-            identity: a.identity,
-            password: a.password,
-            refresh,
-            passwords: Passwords::new(),
-            limits: Limits::new(limits),
-        })
+        Some(Auth { user: policies.auth.clone()?, refresh, passwords: Passwords::new(), limits: Limits::new(limits) })
     }
 }
 
@@ -165,8 +156,8 @@ fn subject(es: &Entities, model: usize, row: &Map<String, Json>) -> String {
 async fn session(app: &Arc<App>, row: Map<String, Json>, refresh: Option<String>) -> Result<Json, Problem> {
     let (auth, tokens) = enabled(app)?;
     let es = &app.store.entities;
-    let user = public_fields(&app.access.policies, es, auth.model, &row);
-    let sub = subject(es, auth.model, &row);
+    let user = public_fields(&app.access.policies, es, auth.user.model, &row);
+    let sub = subject(es, auth.user.model, &row);
     let access = tokens.issue(&sub, &user).ok_or_else(|| {
         Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "no signing secret is set (SSOT_JWT_SECRET)")
     })?;
@@ -206,9 +197,9 @@ async fn signup_inner(app: Arc<App>, peer: SocketAddr, body: Body) -> Result<Res
     }
     let mut data = object_body(&app, body).await?;
     let es = Arc::clone(&app.store.entities);
-    let entity = &es.entities[auth.model];
-    let identity = &entity.fields[auth.identity].name;
-    let password_name = entity.fields[auth.password].name.clone();
+    let entity = &es.entities[auth.user.model];
+    let identity = &entity.fields[auth.user.identity].name;
+    let password_name = entity.fields[auth.user.password].name.clone();
     string_field(&data, identity)?;
     let password = string_field(&data, &password_name)?;
     // Signing up is the auth model's own door: its row-level `create` rule does not
@@ -220,15 +211,15 @@ async fn signup_inner(app: Arc<App>, peer: SocketAddr, body: Body) -> Result<Res
     for key in data.keys() {
         let refuse = |message: String| Problem::from(StoreError::forbidden(key.clone(), message));
         if let Some(f) = entity.field(key) {
-            if f == auth.identity || f == auth.password {
+            if f == auth.user.identity || f == auth.user.password {
                 continue;
             }
             if entity.id.contains(&f) && entity.fields[f].default.is_some() {
                 return Err(refuse(format!("`{}.{key}` is assigned by the server", entity.name)));
             }
-            let explicit = policies.field_rule(auth.model, f, Op::Create).is_some();
-            let rule = guard.field(auth.model, f, Op::Create).map_err(Problem::from)?;
-            if (policies.privileged(auth.model, f) && !explicit) || !matches!(rule, Filter::True) {
+            let explicit = policies.field_rule(auth.user.model, f, Op::Create).is_some();
+            let rule = guard.field(auth.user.model, f, Op::Create).map_err(Problem::from)?;
+            if (policies.privileged(auth.user.model, f) && !explicit) || !matches!(rule, Filter::True) {
                 return Err(refuse(format!("`{}.{key}` cannot be set at sign-up", entity.name)));
             }
         } else if entity.relation(key).is_some() {
@@ -238,7 +229,7 @@ async fn signup_inner(app: Arc<App>, peer: SocketAddr, body: Body) -> Result<Res
     let hash =
         auth.passwords.hash(password).await.map_err(|e| Problem::bad_request(password_name.clone(), e.to_string()))?;
     data.insert(password_name, Json::String(hash));
-    let model = auth.model;
+    let model = auth.user.model;
     let policies = Arc::clone(&app.access.policies);
     let row = app
         .store
@@ -263,10 +254,10 @@ async fn login_inner(app: Arc<App>, peer: SocketAddr, body: Body) -> Result<Resp
     let (auth, _) = enabled(&app)?;
     let data = object_body(&app, body).await?;
     let es = Arc::clone(&app.store.entities);
-    let entity = &es.entities[auth.model];
-    let identity_name = entity.fields[auth.identity].name.clone();
+    let entity = &es.entities[auth.user.model];
+    let identity_name = entity.fields[auth.user.identity].name.clone();
     let identity = string_field(&data, &identity_name)?;
-    let password = string_field(&data, &entity.fields[auth.password].name)?;
+    let password = string_field(&data, &entity.fields[auth.user.password].name)?;
     if identity.len() > MAX_IDENTITY_BYTES {
         return Err(Problem::bad_request(identity_name, format!("must be at most {MAX_IDENTITY_BYTES} bytes")));
     }
@@ -276,7 +267,7 @@ async fn login_inner(app: Arc<App>, peer: SocketAddr, body: Body) -> Result<Resp
     if let Some(wait) = auth.limits.attempt(&account, peer.ip()) {
         return Ok(too_many(wait, "too many login attempts; try again later"));
     }
-    let (model, field) = (auth.model, auth.identity);
+    let (model, field) = (auth.user.model, auth.user.identity);
     let row = app
         .store
         .read(move |conn, es| {
@@ -294,8 +285,11 @@ async fn login_inner(app: Arc<App>, peer: SocketAddr, body: Body) -> Result<Resp
         Some(Json::Object(row)) => Some(row),
         _ => None,
     };
-    let hash =
-        row.as_ref().and_then(|r| r.get(&entity.fields[auth.password].name)).and_then(Json::as_str).map(String::from);
+    let hash = row
+        .as_ref()
+        .and_then(|r| r.get(&entity.fields[auth.user.password].name))
+        .and_then(Json::as_str)
+        .map(String::from);
     if !auth.passwords.verify(password, hash).await {
         return Err(unauthorized("the email or the password is wrong"));
     }
@@ -308,7 +302,7 @@ async fn login_inner(app: Arc<App>, peer: SocketAddr, body: Body) -> Result<Resp
 /// id is: the right number of parts, each of its field's type), or `None`.
 async fn load_user(app: &Arc<App>, sub: String) -> Result<Option<Map<String, Json>>, Problem> {
     let (auth, _) = enabled(app)?;
-    let model = auth.model;
+    let model = auth.user.model;
     let Ok(key) = crate::operation::parse_id(&app.store.entities, model, &sub) else { return Ok(None) };
     let row = app
         .store
@@ -377,6 +371,6 @@ async fn me_inner(app: Arc<App>, headers: HeaderMap) -> Result<Response, Problem
     };
     let row = load_user(&app, sub).await?.ok_or_else(|| Problem::not_found("the token's user no longer exists"))?;
     // The caller's own row, with the fields they may read on it.
-    let user = readable_fields(&app.access.policies, &app.store.entities, auth.model, &row, caller.auth());
+    let user = readable_fields(&app.access.policies, &app.store.entities, auth.user.model, &row, caller.auth());
     Ok((StatusCode::OK, axum::Json(Json::Object(user))).into_response())
 }

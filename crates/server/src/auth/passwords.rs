@@ -141,7 +141,7 @@ fn collect_passwords(
         let here = if data.is_array() { format!("{path}[{i}]") } else { path.to_string() };
         let entity = &es.entities[model];
         for (key, value) in object {
-            if model == auth.model && entity.field(key) == Some(auth.password) {
+            if model == auth.user.model && entity.field(key) == Some(auth.user.password) {
                 out.push((format!("{here}.{key}"), value.as_str().map(String::from)));
             } else if let Some(r) = entity.relation(key) {
                 let target = entity.relations[r].target;
@@ -184,7 +184,7 @@ fn replace_passwords(
         let Some(object) = item.as_object_mut() else { continue };
         let entity = &es.entities[model];
         for (key, value) in object.iter_mut() {
-            if model == auth.model && entity.field(key) == Some(auth.password) {
+            if model == auth.user.model && entity.field(key) == Some(auth.user.password) {
                 if let Some(hash) = hashes.next() {
                     *value = Json::String(hash);
                 }

@@ -36,12 +36,7 @@ pub(super) fn check_references(
 }
 
 /// The answer to a foreign key that points at no row (409), naming the fields.
-pub fn missing_reference(
-    es: &Entities,
-    model: usize,
-    relation: &crate::entity::RelationField,
-    path: &str,
-) -> StoreError {
+fn missing_reference(es: &Entities, model: usize, relation: &crate::entity::RelationField, path: &str) -> StoreError {
     let entity = &es.entities[model];
     let Link::Owns { local, remote } = &relation.link else {
         return StoreError::invalid(path, format!("`{}` holds no foreign key", relation.name));

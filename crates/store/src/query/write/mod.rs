@@ -20,7 +20,6 @@ use crate::sql::Sql;
 use crate::value::encode;
 use crate::{ids, time};
 use assign::{assignments, fill_defaults, update_sql, write_id_in, write_returning, write_value, Assign};
-pub use checks::missing_reference;
 use checks::{check_references, conflict};
 use nested::{relate, resolve_one};
 use serde_json::{Map, Value as Json};
@@ -32,7 +31,7 @@ pub type Key = Vec<(usize, Value)>;
 /// Which rows a write may find by name: the targets of `connect`, `disconnect`, `set` and
 /// `connectOrCreate`, and the rows foreign keys point at. A row outside it is answered
 /// exactly as a missing one, because it is looked up as if it were one (the policies of
-/// `ssot-access` hide rows this way). [`Everything`] hides nothing.
+/// `ssot-access` hide rows this way; for the admin key, the view is every row).
 pub trait Visible {
     /// The rows of `model` a write may see, as a filter.
     fn visible(&self, model: usize) -> Result<Filter, StoreError>;
@@ -44,15 +43,6 @@ pub trait Visible {
     fn nameable(&self, model: usize, fields: &[usize]) -> Result<Filter, StoreError> {
         let _ = fields;
         self.visible(model)
-    }
-}
-
-/// Every row is visible: the admin, and writes not made for a caller.
-pub struct Everything;
-
-impl Visible for Everything {
-    fn visible(&self, _model: usize) -> Result<Filter, StoreError> {
-        Ok(Filter::True)
     }
 }
 
