@@ -130,3 +130,50 @@ async fn postgres_writers_are_numbered_in_commit_order() {
     assert_eq!(emails, ["first@x", "second@x"], "seq follows commit order");
     server.stop().await;
 }
+
+/// The triggers run inside whichever SQLite library writes: Debian's `sqlite3` shell
+/// (3.40) and Python's `sqlite3` module write to a database `ssot` is serving, their rows
+/// are stored (none refused by the log's constraints) and logged, and the API sees them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_from_other_sqlite_versions_are_logged() {
+    let Some(server) = common::TestServer::start(SHOP, common::Backend::Sqlite, "other_sqlite").await else { return };
+    let ssot_store::DatabaseUrl::Sqlite(path) = server.url.clone() else { unreachable!("a SQLite test") };
+    let insert = |email: &str| {
+        format!("INSERT INTO users (email, role, karma, created_at) VALUES ('{email}', 'member', 1, 1700000000000);")
+    };
+    let mut writers = 0;
+    match std::process::Command::new("sqlite3").arg(&path).arg(insert("shell@x")).output() {
+        Ok(out) => {
+            assert!(out.status.success(), "sqlite3 shell: {}", String::from_utf8_lossy(&out.stderr));
+            writers += 1;
+        }
+        Err(e) => eprintln!("SKIPPED the sqlite3 shell writer: {e} (apt-get install sqlite3)"),
+    }
+    let python = format!(
+        "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\nprint(sqlite3.sqlite_version)\nc.execute(\"{}\")\nc.commit()\n",
+        insert("python@x").trim_end_matches(';')
+    );
+    match std::process::Command::new("python3").arg("-c").arg(&python).arg(&path).output() {
+        Ok(out) => {
+            assert!(out.status.success(), "python's sqlite3: {}", String::from_utf8_lossy(&out.stderr));
+            eprintln!("python's sqlite3 is {}", String::from_utf8_lossy(&out.stdout).trim());
+            writers += 1;
+        }
+        Err(e) => eprintln!("SKIPPED the Python writer: {e}"),
+    }
+    assert!(writers > 0, "no other SQLite to write with: install sqlite3 or python3");
+
+    let (status, list) = server.admin("GET", "/api/users?orderBy={\"id\":\"asc\"}", None).await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["data"].as_array().map(Vec::len), Some(writers), "{list}");
+    let log = server.raw(|conn| entries(conn));
+    assert_eq!(log.len(), writers, "every outside write is logged");
+    assert!(log.iter().all(|e| e.2 == "create" && e.5["email"].is_string()));
+    let at: Vec<i64> = server.raw(|conn| {
+        conn.query("SELECT at FROM _ssot_changes", &[]).expect("at").iter().filter_map(|r| r[0].as_i64()).collect()
+    });
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+    assert!(at.iter().all(|t| (now - t).abs() < 600_000), "`at` is the time of the write in ms: {at:?} vs {now}");
+    assert_eq!(list["meta"]["seq"].as_i64(), log.last().map(|e| e.0));
+    server.stop().await;
+}

@@ -22,6 +22,12 @@ pub const TABLE: &str = "_ssot_changes";
 /// collide with an application's own keys).
 const PG_LOCK_KEY: i64 = 0x5_5077_c4a6;
 
+/// The time now in epoch milliseconds, in SQL every SQLite evaluates the same way: the
+/// triggers run inside whoever writes (Debian's `sqlite3` shell is 3.40, Python's module
+/// often older), and `unixepoch('subsec')` is NULL before 3.42, which would make their
+/// writes fail on the log's NOT NULL `at`. `julianday` exists in every version.
+pub const SQLITE_NOW_MS: &str = "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)";
+
 /// SQLite allows 127 arguments per function call by default: objects are built in
 /// chunks of this many key/value pairs and merged.
 const JSON_PAIRS_PER_CALL: usize = 50;
@@ -34,7 +40,7 @@ pub fn statements(catalog: &Catalog) -> Vec<String> {
         Dialect::Sqlite => {
             out.push(format!(
                 "CREATE TABLE IF NOT EXISTS {} (\n    \"seq\" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,\n    \
-                 \"at\" INTEGER NOT NULL DEFAULT (CAST(unixepoch('subsec') * 1000 AS INTEGER)),\n    \
+                 \"at\" INTEGER NOT NULL DEFAULT ({SQLITE_NOW_MS}),\n    \
                  \"model\" TEXT NOT NULL,\n    \"op\" TEXT NOT NULL,\n    \"pk\" TEXT NOT NULL,\n    \
                  \"old\" TEXT,\n    \"new\" TEXT\n)",
                 quote(TABLE)
@@ -130,7 +136,7 @@ fn sqlite_triggers(table: &Table) -> Vec<String> {
         let object = |row: Option<&str>| row.map_or("NULL".to_string(), |r| sqlite_json_object(table, r, &columns));
         out.push(format!("DROP TRIGGER IF EXISTS {name}"));
         out.push(format!(
-            "CREATE TRIGGER {name} AFTER {event} ON {target} BEGIN\n    INSERT INTO {} (\"model\", \"op\", \"pk\", \"old\", \"new\") VALUES ({model}, '{op}', {}, {}, {});\nEND",
+            "CREATE TRIGGER {name} AFTER {event} ON {target} BEGIN\n    INSERT INTO {} (\"at\", \"model\", \"op\", \"pk\", \"old\", \"new\") VALUES ({SQLITE_NOW_MS}, {model}, '{op}', {}, {}, {});\nEND",
             quote(TABLE),
             sqlite_json_object(table, key_row, &pk),
             object(old),
@@ -184,13 +190,10 @@ fn postgres_triggers(table: &Table) -> Vec<String> {
 pub fn prune(conn: &mut dyn crate::conn::Conn, max_age_ms: i64, max_count: i64) -> Result<u64, crate::StoreError> {
     use crate::conn::Value;
     let table = table(conn.dialect());
-    let (cutoff, p1, p2) = match conn.dialect() {
-        Dialect::Sqlite => ("CAST(unixepoch('subsec') * 1000 AS INTEGER) - ?1", "?1", "?2"),
-        Dialect::Postgres => {
-            ("now() - ($1::text::bigint * interval '1 millisecond')", "$1::text::bigint", "$2::text::bigint")
-        }
+    let (cutoff, p2) = match conn.dialect() {
+        Dialect::Sqlite => (format!("{SQLITE_NOW_MS} - ?1"), "?2"),
+        Dialect::Postgres => ("now() - ($1::text::bigint * interval '1 millisecond')".to_string(), "$2::text::bigint"),
     };
-    let _ = p1;
     let sql = format!(
         "DELETE FROM {table} WHERE \"seq\" < (SELECT MAX(\"seq\") FROM {table}) \
          AND (\"at\" < {cutoff} OR \"seq\" <= COALESCE((SELECT \"seq\" FROM {table} ORDER BY \"seq\" DESC LIMIT 1 OFFSET {p2}), 0))"

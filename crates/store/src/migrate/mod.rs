@@ -157,8 +157,9 @@ fn record(conn: &mut dyn Conn, plan: &Plan) -> Result<(), MigrateError> {
     let create = match conn.dialect() {
         Dialect::Sqlite => format!(
             "CREATE TABLE IF NOT EXISTS \"{HISTORY_TABLE}\" (\"id\" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, \
-             \"applied_at\" INTEGER NOT NULL DEFAULT (CAST(unixepoch('subsec') * 1000 AS INTEGER)), \
-             \"summary\" TEXT NOT NULL, \"statements\" TEXT NOT NULL, \"ssot_version\" TEXT NOT NULL)"
+             \"applied_at\" INTEGER NOT NULL DEFAULT ({}), \
+             \"summary\" TEXT NOT NULL, \"statements\" TEXT NOT NULL, \"ssot_version\" TEXT NOT NULL)",
+            changelog::SQLITE_NOW_MS
         ),
         Dialect::Postgres => format!(
             "CREATE TABLE IF NOT EXISTS public.\"{HISTORY_TABLE}\" (\"id\" BIGSERIAL NOT NULL PRIMARY KEY, \
