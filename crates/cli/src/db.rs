@@ -125,6 +125,63 @@ pub struct ServeOptions {
     pub listen: Option<String>,
     pub admin_key: Option<String>,
     pub tokens: TokenArgs,
+    pub budget: BudgetArgs,
+}
+
+/// What one request may cost, and how long a shutdown waits.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct BudgetArgs {
+    /// Milliseconds a request's database work may take before it is stopped with a 503
+    /// (default: $SSOT_QUERY_TIMEOUT_MS, then 5000; 0: no limit).
+    #[arg(long, value_name = "MS")]
+    pub query_timeout: Option<u64>,
+    /// How deep relation filters may nest in one request (default: $SSOT_MAX_RELATION_DEPTH, then 4).
+    #[arg(long, value_name = "N")]
+    pub max_relation_depth: Option<usize>,
+    /// How many relation filters one request may hold (default: $SSOT_MAX_RELATION_FILTERS, then 16).
+    #[arg(long, value_name = "N")]
+    pub max_relation_filters: Option<usize>,
+    /// Milliseconds a shutdown waits for requests in flight before stopping them
+    /// (default: $SSOT_SHUTDOWN_GRACE_MS, then 10000).
+    #[arg(long, value_name = "MS")]
+    pub shutdown_grace: Option<u64>,
+}
+
+impl BudgetArgs {
+    /// The flag, else the environment variable, else `None`; a variable that is not a
+    /// number is an error naming it.
+    fn pick<T: std::str::FromStr>(flag: Option<T>, variable: &str) -> anyhow::Result<Option<T>> {
+        if flag.is_some() {
+            return Ok(flag);
+        }
+        match std::env::var(variable) {
+            Ok(text) => match text.trim().parse() {
+                Ok(value) => Ok(Some(value)),
+                Err(_) => bail!("{variable} must be a whole number, not `{text}`"),
+            },
+            Err(_) => Ok(None),
+        }
+    }
+
+    fn apply(self, store: &mut Store) -> anyhow::Result<std::time::Duration> {
+        let defaults = ssot_store::query::args::QueryLimits::default();
+        let limits = ssot_store::query::args::QueryLimits {
+            relation_depth: Self::pick(self.max_relation_depth, "SSOT_MAX_RELATION_DEPTH")?
+                .unwrap_or(defaults.relation_depth),
+            relation_filters: Self::pick(self.max_relation_filters, "SSOT_MAX_RELATION_FILTERS")?
+                .unwrap_or(defaults.relation_filters),
+        };
+        store.set_query_limits(limits);
+        let timeout = match Self::pick(self.query_timeout, "SSOT_QUERY_TIMEOUT_MS")? {
+            Some(0) => None,
+            Some(ms) => Some(std::time::Duration::from_millis(ms)),
+            None => Some(ssot_store::DEFAULT_QUERY_TIMEOUT),
+        };
+        store.set_query_timeout(timeout);
+        let grace = Self::pick(self.shutdown_grace, "SSOT_SHUTDOWN_GRACE_MS")?
+            .map_or(ssot_server::DEFAULT_SHUTDOWN_GRACE, std::time::Duration::from_millis);
+        Ok(grace)
+    }
 }
 
 /// How access tokens are signed and verified.
@@ -185,7 +242,8 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
     let listen =
         options.listen.or_else(|| std::env::var("SSOT_LISTEN").ok()).unwrap_or_else(|| "127.0.0.1:4000".to_string());
     let admin_key = options.admin_key.or_else(|| std::env::var("SSOT_ADMIN_KEY").ok());
-    let store = Store::open(url.clone(), &schema, workers(&url))?;
+    let mut store = Store::open(url.clone(), &schema, workers(&url))?;
+    let shutdown_grace = options.budget.apply(&mut store)?;
 
     let plan = store.plan()?;
     if !plan.is_empty() {
@@ -228,6 +286,7 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
             audience: options.tokens.jwt_audience,
         },
         limits: Default::default(),
+        shutdown_grace: Some(shutdown_grace),
     };
     let store = Arc::new(store);
     let app = Arc::new(ssot_server::App::new(Arc::clone(&store), &schema, settings)?);

@@ -61,6 +61,8 @@ enum Command {
         admin_key: Option<String>,
         #[command(flatten)]
         tokens: db::TokenArgs,
+        #[command(flatten)]
+        budget: db::BudgetArgs,
     },
     /// Write generated artifacts: `--target sql` writes DIR/schema.sql (the database's DDL),
     /// `--target openapi` DIR/openapi.json (the REST API's OpenAPI 3.1 document).
@@ -112,9 +114,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate { schema, database, print, accept_data_loss } => {
             db::migrate(schema, database, print, accept_data_loss)
         }
-        Command::Serve { schema, database, listen, admin_key, tokens } => {
+        Command::Serve { schema, database, listen, admin_key, tokens, budget } => {
             let _flush_logs_on_exit = init_logging();
-            db::serve(db::ServeOptions { schema, database, listen, admin_key, tokens })
+            db::serve(db::ServeOptions { schema, database, listen, admin_key, tokens, budget })
         }
         Command::Generate { schema, out, target: Target::Sql, dialect } => db::generate_sql(schema, out, dialect),
         Command::Generate { schema, out, target: Target::Openapi, .. } => db::generate_openapi(schema, out),

@@ -378,3 +378,59 @@ fn serve_needs_a_jwt_secret_on_postgres() {
     assert_ne!(out.status.code(), Some(0));
     assert!(text(&out.stderr).contains("SSOT_JWT_SECRET"), "{}", text(&out.stderr));
 }
+
+/// SIGTERM ends the server within its grace period whatever runs: here queries without a
+/// time budget that would run for minutes. They are stopped when the grace period ends.
+#[test]
+fn sigterm_ends_the_server_within_its_grace_period() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let attack = ssot_testkit::slow::attack();
+    let mut path = String::from("/api/posts?where=");
+    for b in attack.bytes() {
+        if b.is_ascii_alphanumeric() {
+            path.push(char::from(b));
+        } else {
+            path.push_str(&format!("%{b:02X}"));
+        }
+    }
+    for db in Db::all("sigterm_grace") {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let source = ssot_testkit::slow::SCHEMA;
+        let source = if db.is_postgres() { source.replacen("\"sqlite\"", "\"postgresql\"", 1) } else { source.into() };
+        let schema = dir.path().join("slow.prisma");
+        std::fs::write(&schema, source).expect("write schema");
+        let schema = schema.to_str().unwrap_or_default().to_string();
+        let migrated = ssot(&["migrate", &schema, "--database", db.url.as_str()]);
+        assert_eq!(migrated.status.code(), Some(0), "{}", text(&migrated.stderr));
+        ssot_testkit::slow::seed(db.conn().as_mut()).expect("seed");
+
+        let args = ["--database", db.url.as_str(), "--listen", "127.0.0.1:0", "--query-timeout", "0"];
+        let serving = Serving::start(&schema, &[&args[..], &["--shutdown-grace", "1000"]].concat(), &[]);
+        let address = serving.address();
+        let attackers: Vec<_> = (0..3)
+            .map(|_| {
+                let mut stream = std::net::TcpStream::connect(&address).expect("connect");
+                let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+                stream.write_all(request.as_bytes()).expect("write");
+                std::thread::spawn(move || {
+                    let mut response = String::new();
+                    let _ = stream.read_to_string(&mut response);
+                    response
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(500));
+        let asked = Instant::now();
+        let (code, rest) = serving.stop();
+        let took = asked.elapsed();
+        assert_eq!(code, Some(0), "exit:\n{rest}");
+        assert!(rest.contains("grace period is over"), "{rest}");
+        // One second of grace, one to answer; nowhere near the minutes the queries need.
+        assert!(took < Duration::from_secs(20), "stopped after {took:?}:\n{rest}");
+        for attacker in attackers {
+            let response = attacker.join().expect("attacker");
+            assert!(response.is_empty() || response.starts_with("HTTP/1.1 503"), "{response}");
+        }
+    }
+}

@@ -39,9 +39,15 @@ pub struct App {
     pub auth: Option<auth::Auth>,
     pub metrics: metrics::Metrics,
     pub max_body_bytes: usize,
+    /// How long a shutdown waits for requests in flight before it stops them.
+    pub shutdown_grace: std::time::Duration,
     /// The OpenAPI document, rendered once.
     openapi: String,
 }
+
+/// How long a shutdown waits for the requests in flight when not told otherwise: longer
+/// than a request's default time budget, so every one of them can end by itself.
+pub const DEFAULT_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How a server authenticates callers.
 #[derive(Debug, Clone, Default)]
@@ -49,6 +55,8 @@ pub struct Settings {
     pub admin_key: Option<String>,
     pub tokens: auth::TokenSettings,
     pub limits: auth::limits::LimitSettings,
+    /// See [`App::shutdown_grace`]; `None`: [`DEFAULT_SHUTDOWN_GRACE`].
+    pub shutdown_grace: Option<std::time::Duration>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +89,7 @@ impl App {
             auth,
             metrics: metrics::Metrics::default(),
             max_body_bytes: MAX_BODY_BYTES,
+            shutdown_grace: settings.shutdown_grace.unwrap_or(DEFAULT_SHUTDOWN_GRACE),
             openapi,
         })
     }
@@ -160,7 +169,8 @@ fn fixed_route(path: &str) -> String {
 }
 
 async fn healthz(State(app): State<Arc<App>>) -> Response {
-    match app.store.read(|conn, _| Ok(conn.query("SELECT 1", &[])?)).await {
+    // Outside the slow lane: health answers however many slow queries run.
+    match app.store.read_single(|conn, _| Ok(conn.query("SELECT 1", &[])?)).await {
         Ok(_) => (StatusCode::OK, axum::Json(json!({"status": "ok"}))).into_response(),
         Err(e) => {
             tracing::error!(request_id = %request_id(), error = %e, "health check failed");
@@ -262,18 +272,46 @@ async fn handle(
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then finishes the requests in
-/// flight and stops the database workers after their queued jobs.
+/// flight and stops the database workers after their queued jobs. Whatever still runs
+/// when [`App::shutdown_grace`] is over is stopped (its database work interrupted, its
+/// client answered 503 where it still can), so a shutdown always ends.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Arc<App>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let store = Arc::clone(&app.store);
+    let grace = app.shutdown_grace;
     if app.auth.is_some() {
         store.write(|conn, _| auth::refresh::create_table(conn)).await.map_err(std::io::Error::other)?;
     }
+    let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown.await;
+        let _ = stopping.send(());
+    };
     let service = router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, service).with_graceful_shutdown(shutdown).await?;
-    tokio::task::spawn_blocking(move || store.shutdown()).await.map_err(std::io::Error::other)?;
+    let server = std::future::IntoFuture::into_future(axum::serve(listener, service).with_graceful_shutdown(signal));
+    tokio::pin!(server);
+    let overdue = async move {
+        if stopped.await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        result = &mut server => result?,
+        () = overdue => {
+            tracing::warn!(grace_ms = grace.as_millis() as u64, "shutdown: the grace period is over; stopping the requests still running");
+            store.halt();
+            // The stopped requests answer 503 as their work ends; connections that still
+            // do not close are dropped with the server.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), &mut server).await;
+        }
+    }
+    let drained = tokio::task::spawn_blocking(move || store.shutdown());
+    if tokio::time::timeout(grace, drained).await.is_err() {
+        tracing::warn!("shutdown: a database worker did not stop in time; leaving it");
+    }
     Ok(())
 }

@@ -48,7 +48,8 @@ impl Operation {
     pub fn single_statement(&self) -> bool {
         match self {
             Operation::Get { selection, .. } => selection.relations.is_empty(),
-            Operation::Count { .. } => true,
+            // A count through relations can be slow: a transaction in the slow lane.
+            Operation::Count { filter, .. } => !filter.reaches_relations(),
             _ => false,
         }
     }

@@ -108,6 +108,21 @@ impl From<StoreError> for Problem {
                     "the request failed unexpectedly; the error is logged",
                 )
             }
+            StoreError::TooComplex { code, message } => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, code, message),
+            StoreError::Database(ssot_store::conn::DbError::Timeout) => {
+                tracing::warn!(request_id = %crate::request_id(), "a request ran out of its time budget");
+                Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "query_timeout",
+                    "the query took longer than the server allows (its time budget) and was stopped; \
+                     narrow it (fewer relation filters, a smaller `take`) or try again later",
+                )
+            }
+            StoreError::Database(ssot_store::conn::DbError::Cancelled) => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "cancelled",
+                "the query was stopped: the server is shutting down or the request was abandoned",
+            ),
             StoreError::Database(error) => {
                 // The database's own message can name tables and SQL: logged, not shown.
                 tracing::error!(request_id = %crate::request_id(), %error, "database error");

@@ -15,6 +15,8 @@ pub struct Entities {
     /// `relationMode = "prisma"`: the database has no foreign keys, so ssot checks
     /// references on write and applies `onDelete` itself, as Prisma Client does.
     pub emulate_references: bool,
+    /// How much relation filtering one request may ask for.
+    pub limits: crate::query::args::QueryLimits,
 }
 
 #[derive(Debug, Clone)]
@@ -163,7 +165,7 @@ impl Entities {
         }
         let emulate_references =
             schema.datasource.as_ref().is_some_and(|d| d.relation_mode == ssot_schema::ir::RelationMode::Prisma);
-        Entities { dialect, entities, enums, emulate_references }
+        Entities { dialect, entities, enums, emulate_references, limits: Default::default() }
     }
 
     pub fn by_resource(&self, resource: &str) -> Option<usize> {

@@ -29,6 +29,10 @@ pub enum StoreError {
     /// A unique or foreign-key constraint refused the write (409), with the fields involved.
     #[error("{message}")]
     Conflict { message: String, fields: Vec<String> },
+    /// The request is well-formed but past a limit on its cost (422): `code` names the
+    /// limit (`relation_filter_depth`, `relation_filter_count`).
+    #[error("{message}")]
+    TooComplex { code: &'static str, message: String },
     #[error("database error: {0}")]
     Database(DbError),
     #[error(transparent)]

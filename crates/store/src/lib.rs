@@ -23,4 +23,4 @@ pub mod time;
 pub mod value;
 
 pub use error::{FieldError, StoreError};
-pub use store::{DatabaseUrl, OpenError, Store};
+pub use store::{DatabaseUrl, OpenError, Store, DEFAULT_QUERY_TIMEOUT};

@@ -1,7 +1,7 @@
 //! [`Store`]: one schema's database, opened, with its workers.
 
 use crate::catalog::{Catalog, CatalogError};
-use crate::conn::{transaction, Conn, PgConn, Pool, SqliteConn};
+use crate::conn::{transaction, Conn, DbError, PgConn, Pool, SqliteConn};
 use crate::dialect::Dialect;
 use crate::entity::Entities;
 use crate::error::StoreError;
@@ -102,7 +102,14 @@ pub struct Store {
     pub catalog: Arc<Catalog>,
     pub url: DatabaseUrl,
     pool: Pool,
+    /// Admits [`Store::read`]s (lists, queries through relations: work that can be slow)
+    /// to all but the last reader, so [`Store::read_single`]s (gets by key, counts,
+    /// health checks) always find one free, however many slow queries run.
+    slow_lane: tokio::sync::Semaphore,
 }
+
+/// The default time budget of a request's database work (see [`Store::set_query_timeout`]).
+pub const DEFAULT_QUERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Store {
     /// Opens the database for `schema`; `workers` is the number of reader threads on
@@ -113,26 +120,31 @@ impl Store {
             return Err(OpenError::ProviderMismatch { schema: catalog.dialect.name(), url: url.dialect().name() });
         }
         let connect_error = |e: crate::conn::DbError| OpenError::Connect { url: url.redacted(), reason: e.to_string() };
-        let pool = match &url {
+        let (pool, slow_lane) = match &url {
             DatabaseUrl::Sqlite(path) => {
                 let writer = SqliteConn::open(path, false).map_err(connect_error)?;
                 let mut readers: Vec<Box<dyn Conn + Send>> = Vec::new();
                 for _ in 0..workers {
                     readers.push(Box::new(SqliteConn::open(path, true).map_err(connect_error)?));
                 }
-                Pool::new(vec![Box::new(writer)], readers)
+                let slow_lane = readers.len().saturating_sub(1).max(1);
+                (Pool::new(vec![Box::new(writer)], readers), slow_lane)
             }
             DatabaseUrl::Postgres(address) => {
                 let mut conns: Vec<Box<dyn Conn + Send>> = Vec::new();
                 for _ in 0..workers.max(1) {
                     conns.push(Box::new(PgConn::connect(address).map_err(connect_error)?));
                 }
-                Pool::new(conns, Vec::new())
+                // Writes share these connections: two stay clear of slow reads.
+                let slow_lane = conns.len().saturating_sub(2).max(1);
+                (Pool::new(conns, Vec::new()), slow_lane)
             }
-        }
-        .map_err(|e| OpenError::Threads(e.to_string()))?;
+        };
+        let pool = pool.map_err(|e| OpenError::Threads(e.to_string()))?;
+        pool.set_timeout(Some(DEFAULT_QUERY_TIMEOUT));
         let entities = Arc::new(Entities::new(schema, &catalog));
-        Ok(Store { entities, catalog: Arc::new(catalog), url, pool })
+        let slow_lane = tokio::sync::Semaphore::new(slow_lane);
+        Ok(Store { entities, catalog: Arc::new(catalog), url, pool, slow_lane })
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -151,17 +163,44 @@ impl Store {
             .map_err(|e| MigrateError::Store(e.into()))?
     }
 
-    /// Runs `f` in a read-only transaction (one snapshot) on a reader.
+    /// How long a request's database work may take from now on (`None`: no limit;
+    /// [`DEFAULT_QUERY_TIMEOUT`] when not set). Past it, the statement is interrupted and
+    /// the request fails with [`crate::conn::DbError::Timeout`].
+    pub fn set_query_timeout(&self, timeout: Option<std::time::Duration>) {
+        self.pool.set_timeout(timeout);
+    }
+
+    /// How much relation filtering one request may ask for (before the store is shared).
+    pub fn set_query_limits(&mut self, limits: crate::query::args::QueryLimits) {
+        Arc::make_mut(&mut self.entities).limits = limits;
+    }
+
+    /// Stops all running and queued database work now (each job fails as cancelled):
+    /// for a shutdown whose grace period has run out.
+    pub fn halt(&self) {
+        self.pool.halt();
+    }
+
+    /// Runs `f` in a read-only transaction (one snapshot) on a reader, in the slow lane:
+    /// for lists and anything that may read many rows.
     pub async fn read<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut dyn Conn, &Entities) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let entities = Arc::clone(&self.entities);
+        // A request waits for the slow lane at most as long as it may then run.
+        let waiting = self.slow_lane.acquire();
+        let _permit = match self.pool.timeout() {
+            Some(timeout) => tokio::time::timeout(timeout, waiting).await.map_err(|_| DbError::Timeout)?,
+            None => waiting.await,
+        }
+        .map_err(|_| crate::conn::PoolClosed::Stopped)?;
         self.pool.read(move |conn| transaction(conn, false, |conn| f(conn, &entities))).await?
     }
 
-    /// Runs `f` on a reader without a transaction: for work that is one statement, which
-    /// reads one snapshot by itself (a get by id, a count).
+    /// Runs `f` on a reader without a transaction, outside the slow lane: for work that is
+    /// one cheap statement, which reads one snapshot by itself (a get by key, a count
+    /// without relation filters, a health check).
     pub async fn read_single<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut dyn Conn, &Entities) -> Result<T, StoreError> + Send + 'static,

@@ -3,6 +3,9 @@
 //! [`TestDatabase`] gives a test a PostgreSQL database of its own on the server named by
 //! `SSOT_TEST_DATABASE_URL`, dropped when the test ends, so tests run in parallel and
 //! reruns start clean; without the variable a test says, visibly, that it skipped.
+//! [`slow`] is a database on which one request runs for long (the query-cost tests).
+
+pub mod slow;
 
 use ssot_store::conn::{Conn, PgConn};
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -80,8 +80,7 @@ impl TestServer {
             store.apply(plan, false).expect("migrate");
             Arc::new(store)
         });
-        let settings =
-            ssot_server::Settings { admin_key: Some(ADMIN_KEY.to_string()), tokens, limits: Default::default() };
+        let settings = ssot_server::Settings { admin_key: Some(ADMIN_KEY.to_string()), tokens, ..Default::default() };
         let app = Arc::new(ssot_server::App::new(Arc::clone(&store), &schema, settings).expect("app"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("address"));

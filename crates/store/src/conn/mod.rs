@@ -7,10 +7,12 @@
 //! storage classes. PostgreSQL parameters are sent as text and cast in the SQL, and its
 //! results are selected as text, so the same decoding serves both.
 
+mod budget;
 mod pool;
 mod postgres;
 mod sqlite;
 
+pub use budget::{Budget, Canceller};
 pub use pool::{Pool, PoolClosed, PoolStats};
 pub use postgres::PgConn;
 pub use sqlite::SqliteConn;
@@ -74,6 +76,12 @@ pub enum DbError {
     /// PostgreSQL rejected a value's text for its type (`22P02` and friends).
     #[error("invalid value: {0}")]
     InvalidValue(String),
+    /// The job's time budget ran out (see [`Budget`]).
+    #[error("the query took longer than its time budget")]
+    Timeout,
+    /// Nobody waits for the answer (the client went away, or the server is stopping).
+    #[error("the query was cancelled")]
+    Cancelled,
     #[error("{0}")]
     Other(String),
 }
@@ -88,6 +96,13 @@ pub trait Conn {
     /// Whether a transaction is open (then [`transaction`] nests in a savepoint).
     fn in_transaction(&self) -> bool {
         false
+    }
+    /// The budget the next statements run under (`None`: no limit, as for migrations).
+    fn set_budget(&mut self, _budget: Option<std::sync::Arc<Budget>>) {}
+    /// How another thread stops this connection's running statement, where the
+    /// connection does not poll its budget by itself.
+    fn canceller(&self) -> Option<Canceller> {
+        None
     }
 }
 

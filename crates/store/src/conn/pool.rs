@@ -6,8 +6,8 @@
 //! taking reads and writes from one queue. A job is a closure that gets the connection;
 //! its result comes back through a oneshot channel, so async callers just `.await`.
 
-use super::Conn;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use super::{Budget, Conn};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
@@ -24,7 +24,12 @@ type Work = Box<dyn FnOnce(&mut dyn Conn) -> Reply + Send>;
 struct Job {
     run: Work,
     groupable: bool,
+    /// Requests run under a budget; migrations and other start-up work do not.
+    budget: Option<Arc<Budget>>,
 }
+
+/// The budgets of the jobs running now, so that a halt reaches their statements.
+type Active = Arc<Mutex<Vec<Arc<Budget>>>>;
 
 /// The most writes one group commit holds.
 const MAX_GROUP: usize = 64;
@@ -60,6 +65,11 @@ struct Counters {
 pub struct Pool {
     counters: Arc<Counters>,
     workers: usize,
+    /// How long a request's statements may run (see [`Budget`]).
+    timeout: Mutex<Option<std::time::Duration>>,
+    /// Set when the pool must stop whatever runs (shutdown past its grace period).
+    halt: Arc<AtomicBool>,
+    active: Active,
     writer: Mutex<Sender<Job>>,
     readers: Mutex<Sender<Job>>,
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
@@ -71,10 +81,11 @@ impl Pool {
     pub fn new(writers: Vec<Box<dyn Conn + Send>>, readers: Vec<Box<dyn Conn + Send>>) -> std::io::Result<Pool> {
         let mut threads = Vec::new();
         let workers = writers.len() + readers.len();
+        let active: Active = Arc::default();
         let (write_tx, write_rx) = channel::<Job>();
         let write_rx = Arc::new(Mutex::new(write_rx));
         for (i, conn) in writers.into_iter().enumerate() {
-            threads.push(spawn(format!("ssot-db-w{i}"), conn, Arc::clone(&write_rx))?);
+            threads.push(spawn(format!("ssot-db-w{i}"), conn, Arc::clone(&write_rx), Arc::clone(&active))?);
         }
         let read_tx = if readers.is_empty() {
             write_tx.clone()
@@ -82,33 +93,65 @@ impl Pool {
             let (read_tx, read_rx) = channel::<Job>();
             let read_rx = Arc::new(Mutex::new(read_rx));
             for (i, conn) in readers.into_iter().enumerate() {
-                threads.push(spawn(format!("ssot-db-r{i}"), conn, Arc::clone(&read_rx))?);
+                threads.push(spawn(format!("ssot-db-r{i}"), conn, Arc::clone(&read_rx), Arc::clone(&active))?);
             }
             read_tx
         };
         Ok(Pool {
             counters: Arc::default(),
             workers,
+            timeout: Mutex::new(None),
+            halt: Arc::default(),
+            active,
             writer: Mutex::new(write_tx),
             readers: Mutex::new(read_tx),
             threads: Mutex::new(threads),
         })
     }
 
-    /// Runs `f` on a connection that may write.
+    /// How long a request's statements may run from now on (`None`: no limit).
+    pub fn set_timeout(&self, timeout: Option<std::time::Duration>) {
+        if let Ok(mut slot) = self.timeout.lock() {
+            *slot = timeout;
+        }
+    }
+
+    /// How long a request's statements may run (`None`: no limit).
+    pub fn timeout(&self) -> Option<std::time::Duration> {
+        self.timeout.lock().ok().and_then(|t| *t)
+    }
+
+    /// Stops every running and queued job at its next check (each ends with
+    /// [`super::DbError::Cancelled`]): for a shutdown that must end now.
+    pub fn halt(&self) {
+        self.halt.store(true, Ordering::Relaxed);
+        // Queued jobs see the switch at their first statement; running ones are told now
+        // (a PostgreSQL statement does not look at its budget while it runs).
+        let running = self.active.lock().map(|a| a.clone()).unwrap_or_default();
+        for budget in running {
+            budget.cancel();
+        }
+    }
+
+    fn budget(&self) -> Arc<Budget> {
+        Arc::new(Budget::new(self.timeout(), Arc::clone(&self.halt)))
+    }
+
+    /// Runs `f` on a connection that may write, under a request's budget.
     pub async fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut dyn Conn) -> T + Send + 'static,
     ) -> Result<T, PoolClosed> {
-        run(&self.writer, &self.counters, true, f).await
+        run(&self.writer, &self.counters, true, self.budget(), f).await
     }
 
-    /// Runs `f` on a connection for reading (on SQLite, a read-only one).
+    /// Runs `f` on a connection for reading (on SQLite, a read-only one), under a
+    /// request's budget.
     pub async fn read<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut dyn Conn) -> T + Send + 'static,
     ) -> Result<T, PoolClosed> {
-        run(&self.readers, &self.counters, false, f).await
+        run(&self.readers, &self.counters, false, self.budget(), f).await
     }
 
     pub fn stats(&self) -> PoolStats {
@@ -125,7 +168,7 @@ impl Pool {
         &self,
         f: impl FnOnce(&mut dyn Conn) -> T + Send + 'static,
     ) -> Result<T, PoolClosed> {
-        let rx = submit(&self.writer, &self.counters, false, f)?;
+        let rx = submit(&self.writer, &self.counters, false, None, f)?;
         rx.blocking_recv().map_err(|_| PoolClosed::Stopped)?
     }
 
@@ -155,6 +198,7 @@ fn submit<T: Send + 'static>(
     queue: &Mutex<Sender<Job>>,
     counters: &Arc<Counters>,
     groupable: bool,
+    budget: Option<Arc<Budget>>,
     f: impl FnOnce(&mut dyn Conn) -> T + Send + 'static,
 ) -> Result<oneshot::Receiver<Result<T, PoolClosed>>, PoolClosed> {
     let (tx, rx) = oneshot::channel();
@@ -184,7 +228,7 @@ fn submit<T: Send + 'static>(
             done.completed.fetch_add(1, Ordering::Relaxed);
         })
     });
-    let job = Job { run, groupable };
+    let job = Job { run, groupable, budget };
     counters.in_flight.fetch_add(1, Ordering::Relaxed);
     if queue.lock().map_err(|_| PoolClosed::Stopped)?.send(job).is_err() {
         counters.in_flight.fetch_sub(1, Ordering::Relaxed);
@@ -197,16 +241,59 @@ async fn run<T: Send + 'static>(
     queue: &Mutex<Sender<Job>>,
     counters: &Arc<Counters>,
     groupable: bool,
+    budget: Arc<Budget>,
     f: impl FnOnce(&mut dyn Conn) -> T + Send + 'static,
 ) -> Result<T, PoolClosed> {
-    let rx = submit(queue, counters, groupable, f)?;
-    rx.await.map_err(|_| PoolClosed::Stopped)?
+    let rx = submit(queue, counters, groupable, Some(Arc::clone(&budget)), f)?;
+    // Dropped before the answer comes (the client hung up and its request was dropped):
+    // the job's work is stopped, queued or running.
+    let watch = CancelOnDrop(Some(budget));
+    let result = rx.await.map_err(|_| PoolClosed::Stopped)?;
+    watch.disarm();
+    result
+}
+
+/// Cancels a job's budget unless disarmed: the caller's side of cancellation.
+struct CancelOnDrop(Option<Arc<Budget>>);
+
+impl CancelOnDrop {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some(budget) = self.0.take() {
+            budget.cancel();
+        }
+    }
+}
+
+/// Runs one job under its budget.
+fn run_job(conn: &mut dyn Conn, job: Job, active: &Active) -> Reply {
+    let Some(budget) = job.budget else {
+        conn.set_budget(None);
+        return (job.run)(conn);
+    };
+    conn.set_budget(Some(Arc::clone(&budget)));
+    budget.start(conn.canceller());
+    if let Ok(mut running) = active.lock() {
+        running.push(Arc::clone(&budget));
+    }
+    let reply = (job.run)(conn);
+    if let Ok(mut running) = active.lock() {
+        running.retain(|b| !Arc::ptr_eq(b, &budget));
+    }
+    budget.finish();
+    reply
 }
 
 fn spawn(
     name: String,
     mut conn: Box<dyn Conn + Send>,
     queue: Arc<Mutex<Receiver<Job>>>,
+    active: Active,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     // Group commit (SQLite's one writer): request writes queued together run in one
     // transaction, each in its own savepoint, and are answered only after the commit, so
@@ -225,7 +312,7 @@ fn spawn(
                             Ok(next) if next.groupable => jobs.push(next),
                             Ok(next) => {
                                 // Not for a group (a migration): after this group, alone.
-                                run_group(conn.as_mut(), std::mem::take(&mut jobs));
+                                run_group(conn.as_mut(), std::mem::take(&mut jobs), &active);
                                 jobs.push(next);
                                 break;
                             }
@@ -237,16 +324,16 @@ fn spawn(
             },
             Err(_) => return,
         }
-        run_group(conn.as_mut(), jobs);
+        run_group(conn.as_mut(), jobs, &active);
     };
     std::thread::Builder::new().name(name).spawn(worker)
 }
 
 /// Runs `jobs`: one alone in its own transaction, several in one shared transaction.
-fn run_group(conn: &mut dyn Conn, jobs: Vec<Job>) {
+fn run_group(conn: &mut dyn Conn, jobs: Vec<Job>, active: &Active) {
     if jobs.len() <= 1 {
         for job in jobs {
-            let reply = (job.run)(conn);
+            let reply = run_job(conn, job, active);
             reply(true);
         }
         return;
@@ -254,7 +341,7 @@ fn run_group(conn: &mut dyn Conn, jobs: Vec<Job>) {
     if conn.batch("BEGIN IMMEDIATE").is_err() {
         // No shared transaction: each job runs on its own.
         for job in jobs {
-            let reply = (job.run)(conn);
+            let reply = run_job(conn, job, active);
             reply(true);
         }
         return;
@@ -262,11 +349,12 @@ fn run_group(conn: &mut dyn Conn, jobs: Vec<Job>) {
     let mut replies: Vec<Reply> = Vec::with_capacity(jobs.len());
     for job in jobs {
         if conn.in_transaction() {
-            replies.push((job.run)(conn));
+            replies.push(run_job(conn, job, active));
         } else {
-            // The database ended the shared transaction (an I/O error rolls it back):
-            // the jobs in it are lost and told so below; the rest run on their own.
-            let reply = (job.run)(conn);
+            // The database ended the shared transaction (an I/O error, or a write
+            // interrupted at its deadline, rolls it back): the jobs in it are lost and
+            // told so below; the rest run on their own.
+            let reply = run_job(conn, job, active);
             reply(true);
         }
     }

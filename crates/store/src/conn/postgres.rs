@@ -5,17 +5,23 @@
 //! input functions then parse each type (native types included), and one code path
 //! binds every value. Queries select their columns as text for the same reason.
 
-use super::{Conn, DbError, Row, Value};
+use super::{Budget, Canceller, Conn, DbError, Row, Value};
 use crate::dialect::Dialect;
 use postgres::error::SqlState;
 use postgres::types::{ToSql, Type};
 use postgres::{Client, NoTls};
+use std::sync::Arc;
 
 pub struct PgConn {
     client: Client,
     /// Prepared statements by SQL text: the API sends the same few shapes again and again,
     /// and preparing costs a round trip.
     statements: std::collections::HashMap<String, postgres::Statement>,
+    /// The running job's budget (see [`Budget`]).
+    budget: Option<Arc<Budget>>,
+    /// The connection's `statement_timeout` in milliseconds (0: none), set when a job's
+    /// budget asks for another one: requests share one value, so it is set once.
+    timeout_ms: u128,
 }
 
 /// Statements kept prepared per connection (the cache is cleared when full).
@@ -32,7 +38,7 @@ impl PgConn {
         let mut client = connected.map_err(classify)?;
         // Timestamps are read and written in UTC, whatever the server's default.
         client.batch_execute("SET TIME ZONE 'UTC'; SET bytea_output = 'hex'").map_err(classify)?;
-        Ok(PgConn { client, statements: std::collections::HashMap::new() })
+        Ok(PgConn { client, statements: std::collections::HashMap::new(), budget: None, timeout_ms: 0 })
     }
 }
 
@@ -59,11 +65,25 @@ impl PgConn {
         params.iter().map(text).collect()
     }
 
+    /// Before a statement: is there budget left?
+    fn check(&self) -> Result<(), DbError> {
+        self.budget.as_ref().map_or(Ok(()), |b| b.check())
+    }
+
+    /// A failed statement's error; a cancelled one says whether time ran out or the
+    /// caller left (PostgreSQL reports both as `query_canceled`).
+    fn fail(&self, error: postgres::Error) -> DbError {
+        if error.code() == Some(&SqlState::QUERY_CANCELED) {
+            return self.budget.as_ref().map_or(DbError::Timeout, |b| b.interruption());
+        }
+        classify(error)
+    }
+
     fn statement(&mut self, sql: &str) -> Result<postgres::Statement, DbError> {
         if let Some(statement) = self.statements.get(sql) {
             return Ok(statement.clone());
         }
-        let statement = self.client.prepare(sql).map_err(classify)?;
+        let statement = self.client.prepare(sql).map_err(|e| self.fail(e))?;
         if self.statements.len() >= STATEMENT_CACHE {
             self.statements.clear();
         }
@@ -79,10 +99,11 @@ impl Conn for PgConn {
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
         super::check_params(params)?;
+        self.check()?;
         let texts = PgConn::params(params);
         let refs: Vec<&(dyn ToSql + Sync)> = texts.iter().map(|t| t as &(dyn ToSql + Sync)).collect();
         let statement = self.statement(sql)?;
-        let rows = self.client.query(&statement, &refs).map_err(classify)?;
+        let rows = self.client.query(&statement, &refs).map_err(|e| self.fail(e))?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let mut values = Vec::with_capacity(row.len());
@@ -112,10 +133,11 @@ impl Conn for PgConn {
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
         super::check_params(params)?;
+        self.check()?;
         let texts = PgConn::params(params);
         let refs: Vec<&(dyn ToSql + Sync)> = texts.iter().map(|t| t as &(dyn ToSql + Sync)).collect();
         let statement = self.statement(sql)?;
-        self.client.execute(&statement, &refs).map_err(classify)
+        self.client.execute(&statement, &refs).map_err(|e| self.fail(e))
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), DbError> {
@@ -123,7 +145,27 @@ impl Conn for PgConn {
         if !matches!(sql, "BEGIN" | "COMMIT" | "ROLLBACK") && !sql.starts_with("BEGIN ") {
             self.statements.clear();
         }
-        self.client.batch_execute(sql).map_err(classify)
+        self.client.batch_execute(sql).map_err(|e| self.fail(e))
+    }
+
+    fn set_budget(&mut self, budget: Option<Arc<Budget>>) {
+        let wanted = budget.as_ref().and_then(|b| b.timeout()).map_or(0, |t| t.as_millis().max(1));
+        // Outside any transaction (a job sets its budget before it begins one), so the
+        // setting holds for the session; not through `batch`, which would drop the
+        // prepared statements.
+        if wanted != self.timeout_ms && self.client.batch_execute(&format!("SET statement_timeout = {wanted}")).is_ok()
+        {
+            self.timeout_ms = wanted;
+        }
+        self.budget = budget;
+    }
+
+    fn canceller(&self) -> Option<Canceller> {
+        let token = self.client.cancel_token();
+        Some(Box::new(move || {
+            // Best effort: when it fails, the statement still ends at its timeout.
+            let _ = token.cancel_query(NoTls);
+        }))
     }
 }
 

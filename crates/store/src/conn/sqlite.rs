@@ -1,15 +1,23 @@
 //! SQLite through rusqlite (SQLite bundled, so every build has the same version with FTS5
 //! and JSON). Opened in WAL mode: one writer and any number of readers at once.
 
-use super::{Conn, DbError, Row, Value};
+use super::{Budget, Conn, DbError, Row, Value};
 use crate::dialect::Dialect;
 use rusqlite::types::ValueRef;
 use rusqlite::{ffi, Connection, OpenFlags};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 pub struct SqliteConn {
     conn: Connection,
+    /// The running job's budget, shared with the progress handler (which runs on this
+    /// connection's thread, inside `sqlite3_step`, so the lock is never contended).
+    budget: Arc<Mutex<Option<Arc<Budget>>>>,
 }
+
+/// Virtual-machine steps between two looks at the budget: often enough to stop a
+/// runaway statement within a millisecond or so, rarely enough to cost nothing measurable.
+const PROGRESS_STEPS: std::ffi::c_int = 4000;
 
 impl SqliteConn {
     /// Opens (creating it when `create`) the database file at `path`.
@@ -22,7 +30,7 @@ impl SqliteConn {
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX
                 | OpenFlags::SQLITE_OPEN_URI
         };
-        let conn = Connection::open_with_flags(path, flags).map_err(classify)?;
+        let mut conn = Connection::open_with_flags(path, flags).map_err(classify)?;
         // WAL lets readers run beside the writer; NORMAL sync is durable at each
         // checkpoint and safe against corruption (the WAL default everywhere SQLite is
         // used as a server store); foreign keys are off by default in SQLite.
@@ -42,7 +50,20 @@ impl SqliteConn {
         // statement comes back) expires it: every request then parsed and planned its
         // statement again. With it, a cached statement stays prepared.
         conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).map_err(classify)?;
-        Ok(SqliteConn { conn })
+        let budget: Arc<Mutex<Option<Arc<Budget>>>> = Arc::default();
+        let watched = Arc::clone(&budget);
+        let out_of_budget =
+            move || watched.lock().ok().and_then(|b| b.as_ref().map(|b| b.check().is_err())).unwrap_or(false);
+        conn.progress_handler(PROGRESS_STEPS, Some(out_of_budget)).map_err(classify)?;
+        Ok(SqliteConn { conn, budget })
+    }
+
+    /// Before a statement: is there budget left?
+    fn check(&self) -> Result<(), DbError> {
+        match self.budget.lock().ok().and_then(|b| b.clone()) {
+            Some(budget) => budget.check(),
+            None => Ok(()),
+        }
     }
 }
 
@@ -78,12 +99,13 @@ impl Conn for SqliteConn {
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
         super::check_params(params)?;
+        self.check()?;
         let mut stmt = self.conn.prepare_cached(sql).map_err(classify)?;
         bind(&mut stmt, params)?;
         let width = stmt.column_count();
         let mut rows = stmt.raw_query();
         let mut out = Vec::new();
-        while let Some(row) = rows.next().map_err(classify)? {
+        while let Some(row) = rows.next().map_err(|e| fail(&self.budget, e))? {
             let mut values = Vec::with_capacity(width);
             for i in 0..width {
                 values.push(value(row.get_ref(i).map_err(classify)?));
@@ -95,9 +117,10 @@ impl Conn for SqliteConn {
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
         super::check_params(params)?;
+        self.check()?;
         let mut stmt = self.conn.prepare_cached(sql).map_err(classify)?;
         bind(&mut stmt, params)?;
-        let changed = stmt.raw_execute().map_err(classify)?;
+        let changed = stmt.raw_execute().map_err(|e| fail(&self.budget, e))?;
         Ok(changed as u64)
     }
 
@@ -112,8 +135,25 @@ impl Conn for SqliteConn {
             stmt.raw_execute().map_err(classify)?;
             return Ok(());
         }
-        self.conn.execute_batch(sql).map_err(classify)
+        self.conn.execute_batch(sql).map_err(|e| fail(&self.budget, e))
     }
+
+    fn set_budget(&mut self, budget: Option<Arc<Budget>>) {
+        if let Ok(mut slot) = self.budget.lock() {
+            *slot = budget;
+        }
+    }
+}
+
+/// A failed statement's error; one the progress handler interrupted says whether time ran
+/// out or the caller left.
+fn fail(budget: &Mutex<Option<Arc<Budget>>>, error: rusqlite::Error) -> DbError {
+    if error.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted) {
+        if let Some(budget) = budget.lock().ok().and_then(|b| b.clone()) {
+            return budget.interruption();
+        }
+    }
+    classify(error)
 }
 
 fn classify(error: rusqlite::Error) -> DbError {

@@ -182,6 +182,47 @@ impl ArgsReader<'_> {
         }
     }
 
+    /// Counts a relation filter at `path` against [`QueryLimits`]; false past a limit.
+    fn admit_relation_filter(&mut self, path: &str) -> bool {
+        let limits = self.entities.limits;
+        self.relation_filters += 1;
+        let refused = if self.relation_depth + 1 > limits.relation_depth {
+            Some((
+                "relation_filter_depth",
+                format!(
+                    "{path}: relation filters may nest {} levels deep at most; this one is level {}",
+                    limits.relation_depth,
+                    self.relation_depth + 1
+                ),
+            ))
+        } else if self.relation_filters > limits.relation_filters {
+            Some((
+                "relation_filter_count",
+                format!("{path}: a request may hold {} relation filters at most", limits.relation_filters),
+            ))
+        } else {
+            None
+        };
+        match refused {
+            Some((code, message)) => {
+                self.too_complex.get_or_insert(StoreError::TooComplex { code, message });
+                false
+            }
+            None => true,
+        }
+    }
+
+    /// The filter on the related rows, read one relation level deeper.
+    fn related_filter(&mut self, target: usize, value: &Json, path: &str, depth: usize) -> Filter {
+        if !self.admit_relation_filter(path) {
+            return Filter::True;
+        }
+        self.relation_depth += 1;
+        let inner = self.filter(target, value, path, depth + 1);
+        self.relation_depth -= 1;
+        inner
+    }
+
     fn relation_filter(&mut self, model: usize, relation: usize, value: &Json, path: &str, depth: usize) -> Filter {
         let r = &self.entity(model).relations[relation];
         let target = r.target;
@@ -197,7 +238,7 @@ impl ArgsReader<'_> {
         let uses_operators = object.keys().any(|k| operators.contains(&k.as_str()));
         // `{author: {name: "x"}}` is shorthand for `is` on a to-one relation.
         if !list && !uses_operators {
-            let inner = self.filter(target, value, path, depth + 1);
+            let inner = self.related_filter(target, value, path, depth);
             return Filter::Relation { relation, quantifier: Quantifier::Is, filter: Box::new(inner) };
         }
         let mut parts = Vec::new();
@@ -221,7 +262,7 @@ impl ArgsReader<'_> {
                 parts.push(Filter::RelationNull { relation, is_null: quantifier == Quantifier::Is });
                 continue;
             }
-            let inner = self.filter(target, operand, &here, depth + 1);
+            let inner = self.related_filter(target, operand, &here, depth);
             parts.push(Filter::Relation { relation, quantifier, filter: Box::new(inner) });
         }
         match parts.len() {

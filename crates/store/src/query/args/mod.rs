@@ -21,6 +21,24 @@ pub const DEFAULT_TAKE: i64 = 100;
 /// How deep `where`, `select` and `include` may nest.
 const MAX_DEPTH: usize = 16;
 
+/// Limits on the cost a request's arguments can ask for. Each relation filter
+/// (`some`, `every`, `none`, `is`, `isNot`) is a correlated subquery, and nesting them
+/// multiplies their cost, so both the number and the nesting are bounded; real apps'
+/// queries stay well inside the defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryLimits {
+    /// Relation filters nested inside each other (`author.is.posts.some` is 2).
+    pub relation_depth: usize,
+    /// Relation filters in the whole request (`where`, and those of its `include`s).
+    pub relation_filters: usize,
+}
+
+impl Default for QueryLimits {
+    fn default() -> QueryLimits {
+        QueryLimits { relation_depth: 4, relation_filters: 16 }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct FindArgs {
     pub filter: Filter,
@@ -137,6 +155,18 @@ pub enum Filter {
     },
 }
 
+impl Filter {
+    /// Whether it reaches into related rows (then it can be slow: see [`QueryLimits`]).
+    pub fn reaches_relations(&self) -> bool {
+        match self {
+            Filter::Relation { .. } | Filter::RelationNull { .. } => true,
+            Filter::And(parts) | Filter::Or(parts) => parts.iter().any(Filter::reaches_relations),
+            Filter::Not(inner) => inner.reaches_relations(),
+            _ => false,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Order {
     Field {
@@ -156,14 +186,22 @@ pub enum Order {
 pub struct ArgsReader<'a> {
     pub entities: &'a Entities,
     pub errors: Vec<FieldError>,
+    /// Relation filters read so far, and how deep the one being read is nested.
+    relation_filters: usize,
+    relation_depth: usize,
+    /// The first limit of [`QueryLimits`] the arguments went past.
+    too_complex: Option<StoreError>,
 }
 
 impl<'a> ArgsReader<'a> {
     pub fn new(entities: &'a Entities) -> ArgsReader<'a> {
-        ArgsReader { entities, errors: Vec::new() }
+        ArgsReader { entities, errors: Vec::new(), relation_filters: 0, relation_depth: 0, too_complex: None }
     }
 
     pub fn finish<T>(self, value: T) -> Result<T, StoreError> {
+        if let Some(e) = self.too_complex {
+            return Err(e);
+        }
         if self.errors.is_empty() {
             Ok(value)
         } else {
