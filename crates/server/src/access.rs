@@ -24,8 +24,14 @@ impl Access {
     }
 
     pub fn caller(&self, headers: &HeaderMap) -> Result<Caller, Problem> {
-        let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(Caller::Anonymous) };
         let unauthorized = |detail: &str| Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", detail);
+        let mut values = headers.get_all(header::AUTHORIZATION).iter();
+        let Some(value) = values.next() else { return Ok(Caller::Anonymous) };
+        // Two credentials: which one counts would depend on who reads them (a proxy, a
+        // framework), so neither does.
+        if values.next().is_some() {
+            return Err(unauthorized("send one Authorization header, not several"));
+        }
         let text = value.to_str().map_err(|_| unauthorized("the Authorization header is not readable text"))?;
         let token = text
             .strip_prefix("Bearer ")

@@ -26,7 +26,7 @@ pub async fn handle(State(app): State<Arc<App>>, headers: HeaderMap, body: Body)
 }
 
 async fn run(app: &Arc<App>, headers: &HeaderMap, body: Body) -> Result<Response, Problem> {
-    let caller = app.access.caller(headers)?;
+    let caller = crate::caller(&app, headers).await?;
     let body = json_body(body, app.max_body_bytes).await?;
     let operations = body
         .as_ref()
@@ -69,16 +69,16 @@ async fn run(app: &Arc<App>, headers: &HeaderMap, body: Body) -> Result<Response
         let mut op = operation::parse(es, &method, resource, rest, query, item.get("body").cloned())
             .map_err(|p| p.prefixed(&prefix))?;
         if let Some(auth) = &app.auth {
-            crate::auth::hash_passwords(auth, es, &mut op, &mut passwords).await.map_err(|p| p.prefixed(&prefix))?;
+            crate::auth::prepare_user_fields(auth, es, &caller, &mut op, &mut passwords)
+                .await
+                .map_err(|p| p.prefixed(&prefix))?;
         }
         ops.push(op);
     }
     let failed_at = Arc::new(AtomicUsize::new(usize::MAX));
     let failed = Arc::clone(&failed_at);
     let policies = Arc::clone(&app.access.policies);
-    let results = app
-        .store
-        .write(move |conn, es| {
+    let results = crate::write_and_settle(&app, move |conn, es| {
             let guard = ssot_access::Guard::new(&policies, es, &caller);
             let mut results = Vec::with_capacity(ops.len());
             for (i, op) in ops.iter().enumerate() {

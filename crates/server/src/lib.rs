@@ -73,7 +73,7 @@ impl App {
         let auth_annotation =
             schema.auth_model().and_then(|m| m.annotations.auth.clone().map(|a| (m.name.to_string(), a)));
         let auth = match &auth_annotation {
-            Some((_, a)) => auth::Auth::new(&policies, a.refresh, settings.limits),
+            Some((_, a)) => auth::Auth::new(&policies, &store.entities, a.refresh, settings.limits),
             None => None,
         };
         if let (Some((name, _)), None) = (&auth_annotation, &settings.tokens.secret) {
@@ -243,7 +243,7 @@ async fn handle(
     let model = es
         .by_resource(resource)
         .ok_or_else(|| Problem::not_found(format!("no resource `{resource}`; see /api/openapi.json for the routes")))?;
-    let caller = app.access.caller(headers)?;
+    let caller = caller(app, headers).await?;
     // Refuse what no rule opens before reading the input: a caller with no access
     // learns nothing from validation errors.
     let known = app.access.authorize(&caller, es, model, operation::policy_op(method, rest))?;
@@ -252,7 +252,7 @@ async fn handle(
     let mut op = operation::parse(es, method, resource, rest, query, body)?;
     if let Some(auth) = &app.auth {
         let mut budget = auth::MAX_PASSWORDS_PER_REQUEST;
-        auth::hash_passwords(auth, es, &mut op, &mut budget).await?;
+        auth::prepare_user_fields(auth, es, &caller, &mut op, &mut budget).await?;
     }
     let store = &app.store;
     let (writes, single) = (op.writes(), op.single_statement());
@@ -261,7 +261,7 @@ async fn handle(
         operation::run(conn, &ssot_access::Guard::new(&policies, es, &caller).with_known_rows(known), &op)
     };
     let result = if writes {
-        store.write(run).await
+        write_and_settle(app, run).await
     } else if single {
         store.read_single(run).await
     } else {
@@ -269,6 +269,43 @@ async fn handle(
     };
     let (status, body) = result.map_err(Problem::from)?;
     Ok((status, axum::Json(body)).into_response())
+}
+
+/// The caller of a request: the `Authorization` header verified ([`Access::caller`]),
+/// and, for a token of ssot's own, its session checked and `auth` made the user's
+/// current row ([`auth::current`]).
+pub async fn caller(app: &App, headers: &HeaderMap) -> Result<ssot_access::Caller, Problem> {
+    let caller = app.access.caller(headers)?;
+    match (&caller, &app.auth) {
+        (ssot_access::Caller::User(claims), Some(auth))
+            if claims.get("iss").and_then(Json::as_str) == Some(auth::tokens::ISSUER) =>
+        {
+            Ok(ssot_access::Caller::User(auth.current.resolve(app, claims).await?))
+        }
+        _ => Ok(caller),
+    }
+}
+
+/// Runs a write job, then, when the server has users, waits until the cache of users and
+/// sessions has read the log past it: a change to a user (a role, a deletion) holds for
+/// the very next request.
+pub async fn write_and_settle<T: Send + 'static>(
+    app: &App,
+    f: impl FnOnce(&mut dyn ssot_store::conn::Conn, &ssot_store::entity::Entities) -> Result<T, ssot_store::StoreError>
+        + Send
+        + 'static,
+) -> Result<T, ssot_store::StoreError> {
+    let (value, seq) = app
+        .store
+        .write(move |conn, es| {
+            let value = f(conn, es)?;
+            Ok((value, ssot_store::query::read::current_seq(conn)?))
+        })
+        .await?;
+    if let Some(auth) = &app.auth {
+        auth.current.wait_for(&app.store, seq).await;
+    }
+    Ok(value)
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then finishes the requests in
@@ -282,8 +319,17 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let store = Arc::clone(&app.store);
     let grace = app.shutdown_grace;
-    if app.auth.is_some() {
-        store.write(|conn, _| auth::refresh::create_table(conn)).await.map_err(std::io::Error::other)?;
+    let mut follower = None;
+    if let Some(auth) = &app.auth {
+        store
+            .write(|conn, _| {
+                auth::refresh::create_table(conn)?;
+                auth::sessions::create_table(conn)
+            })
+            .await
+            .map_err(std::io::Error::other)?;
+        store.listen_for_changes()?;
+        follower = Some(tokio::spawn(Arc::clone(&auth.current).follow(Arc::clone(&store))));
     }
     let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
     let signal = async move {
@@ -308,6 +354,9 @@ pub async fn serve(
             // do not close are dropped with the server.
             let _ = tokio::time::timeout(std::time::Duration::from_secs(1), &mut server).await;
         }
+    }
+    if let Some(follower) = follower {
+        follower.abort();
     }
     let drained = tokio::task::spawn_blocking(move || store.shutdown());
     if tokio::time::timeout(grace, drained).await.is_err() {

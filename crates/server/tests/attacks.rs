@@ -30,8 +30,7 @@ async fn status_with(server: &TestServer, token: &str) -> u16 {
 on_every_backend!(bad_tokens_are_refused, SCHEMA, |server| {
     let user = server.signup("u@example.com").await;
     assert_eq!(status_with(&server, &user.token).await, 200);
-    let good =
-        json!({"sub": user.id, "id": user.id, "role": "admin", "iss": "ssot", "aud": "ssot", "exp": now() + 600});
+    let good = json!({"sub": user.id, "sid": user.session, "id": user.id, "role": "admin", "iss": "ssot", "aud": "ssot", "exp": now() + 600});
     // The right key signs a valid token (so the cases below fail for their one flaw).
     assert_eq!(status_with(&server, &sign(&good, JWT_SECRET)).await, 200);
     let with = |key: &str, value: Json| {

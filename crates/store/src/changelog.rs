@@ -246,3 +246,92 @@ pub fn changes_since(conn: &mut dyn crate::conn::Conn, since: i64) -> Result<Vec
     }
     Ok(out)
 }
+
+/// One entry of the log, as a follower of the log reads it.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub seq: i64,
+    pub change: Change,
+}
+
+/// The entries after `after` whose label is one of `labels`, in order, at most `limit`;
+/// and the log's newest `seq` (so a follower can advance past entries of other labels).
+pub fn entries_after(
+    conn: &mut dyn crate::conn::Conn,
+    after: i64,
+    labels: &[&str],
+    limit: i64,
+) -> Result<(Vec<Entry>, i64), crate::StoreError> {
+    use crate::conn::Value;
+    let dialect = conn.dialect();
+    let newest = crate::query::read::current_seq(conn)?;
+    if labels.is_empty() || newest <= after {
+        return Ok((Vec::new(), newest));
+    }
+    let param = |i: usize| match dialect {
+        Dialect::Sqlite => format!("?{i}"),
+        Dialect::Postgres => format!("${i}::text"),
+    };
+    let (pk, seq_param, limit_param) = match dialect {
+        Dialect::Sqlite => ("\"pk\"", "?1".to_string(), "?2".to_string()),
+        Dialect::Postgres => ("\"pk\"::text", "$1::text::bigint".to_string(), "$2::text::bigint".to_string()),
+    };
+    let label_params: Vec<String> = (0..labels.len()).map(|i| param(i + 3)).collect();
+    let sql = format!(
+        "SELECT \"seq\", \"model\", \"op\", {pk} FROM {} WHERE \"seq\" > {seq_param} AND \"model\" IN ({}) \
+         ORDER BY \"seq\" LIMIT {limit_param}",
+        table(dialect),
+        label_params.join(", ")
+    );
+    let mut params = vec![Value::Int(after), Value::Int(limit)];
+    params.extend(labels.iter().map(|l| Value::Text((*l).to_string())));
+    let rows = conn.query(&sql, &params)?;
+    let full = i64::try_from(rows.len()).unwrap_or(i64::MAX) >= limit;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let text = |i: usize| row.get(i).and_then(Value::as_text).unwrap_or_default().to_string();
+        let pk = match serde_json::from_str(&text(3)) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        };
+        let seq = row.first().and_then(Value::as_i64).unwrap_or(0);
+        out.push(Entry { seq, change: Change { label: text(1), op: text(2), pk } });
+    }
+    // A full page may stop short of the newest entry: the follower reads on from its last.
+    let reached = if full { out.last().map_or(newest, |e| e.seq) } else { newest };
+    Ok((out, reached))
+}
+
+/// Labels of entries ssot writes itself (not a table's trigger) start with this; readers of
+/// the application's changes (realtime, webhooks) skip them.
+pub const INTERNAL_LABEL_PREFIX: &str = "$";
+
+/// Logs an event of ssot's own under `label` (which starts with `$`) with `key` as its
+/// primary key, in the writer's transaction and in commit order like a trigger's entry,
+/// so that every instance following the log learns of it (a session ended).
+pub fn record(
+    conn: &mut dyn crate::conn::Conn,
+    label: &str,
+    op: &str,
+    key: serde_json::Map<String, serde_json::Value>,
+) -> Result<(), crate::StoreError> {
+    use crate::conn::Value;
+    debug_assert!(label.starts_with(INTERNAL_LABEL_PREFIX));
+    capture_start(conn)?;
+    let pk = serde_json::Value::Object(key).to_string();
+    let sql = match conn.dialect() {
+        Dialect::Sqlite => format!(
+            "INSERT INTO {} (\"at\", \"model\", \"op\", \"pk\") VALUES ({SQLITE_NOW_MS}, ?1, ?2, ?3)",
+            table(Dialect::Sqlite)
+        ),
+        Dialect::Postgres => format!(
+            "INSERT INTO {} (\"model\", \"op\", \"pk\") VALUES ($1::text, $2::text, $3::text::jsonb)",
+            table(Dialect::Postgres)
+        ),
+    };
+    conn.execute(&sql, &[Value::Text(label.into()), Value::Text(op.into()), Value::Text(pk)])?;
+    if conn.dialect() == Dialect::Postgres {
+        conn.query("SELECT 1 FROM (SELECT pg_notify('ssot_changes', '')) AS n", &[])?;
+    }
+    Ok(())
+}

@@ -106,6 +106,8 @@ pub struct Store {
     /// to all but the last reader, so [`Store::read_single`]s (gets by key, counts,
     /// health checks) always find one free, however many slow queries run.
     slow_lane: tokio::sync::Semaphore,
+    /// Set by [`Store::shutdown`]: background threads end.
+    stopping: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The default time budget of a request's database work (see [`Store::set_query_timeout`]).
@@ -144,7 +146,7 @@ impl Store {
         pool.set_timeout(Some(DEFAULT_QUERY_TIMEOUT));
         let entities = Arc::new(Entities::new(schema, &catalog));
         let slow_lane = tokio::sync::Semaphore::new(slow_lane);
-        Ok(Store { entities, catalog: Arc::new(catalog), url, pool, slow_lane })
+        Ok(Store { entities, catalog: Arc::new(catalog), url, pool, slow_lane, stopping: Arc::default() })
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -224,11 +226,31 @@ impl Store {
         self.write(move |conn, _| crate::changelog::prune(conn, max_age_ms, max_count)).await
     }
 
+    /// Notified when the change log may have grown: after this process's writes, and, once
+    /// [`Store::listen_for_changes`] runs, after any writer's commit on PostgreSQL.
+    pub fn changed(&self) -> Arc<tokio::sync::Notify> {
+        self.pool.changed()
+    }
+
+    /// On PostgreSQL, listens for the log's `NOTIFY` on a connection of its own (a thread),
+    /// so that writes of other instances and other programs wake [`Store::changed`] at
+    /// once; it reconnects when the connection drops, and ends with [`Store::shutdown`].
+    /// On SQLite there is nothing to listen to: followers also look every second.
+    pub fn listen_for_changes(&self) -> std::io::Result<()> {
+        let DatabaseUrl::Postgres(url) = &self.url else { return Ok(()) };
+        let (url, changed, stopping) = (url.clone(), self.changed(), Arc::clone(&self.stopping));
+        std::thread::Builder::new().name("ssot-db-listen".into()).spawn(move || {
+            crate::conn::listen(&url, "ssot_changes", &stopping, || changed.notify_one());
+        })?;
+        Ok(())
+    }
+
     pub fn pool_stats(&self) -> crate::conn::PoolStats {
         self.pool.stats()
     }
 
     pub fn shutdown(&self) {
+        self.stopping.store(true, std::sync::atomic::Ordering::Relaxed);
         self.pool.shutdown();
     }
 }

@@ -8,26 +8,7 @@ use ssot_store::conn::Conn;
 use ssot_store::dialect::Dialect;
 
 /// The schema (SQLite provider; tests swap it for PostgreSQL), readable by anyone.
-pub const SCHEMA: &str = r#"
-datasource db {
-  provider = "sqlite"
-  url      = "file:./test.db"
-}
-
-/// @@policy("read", rule: "isPublic")
-model Post {
-  id    Int    @id
-  title String
-  tags  Tag[]
-}
-
-/// @@policy("read", rule: "isPublic")
-model Tag {
-  id    Int    @id
-  name  String
-  posts Post[]
-}
-"#;
+pub const SCHEMA: &str = include_str!("../../../bench/attack/schema.prisma");
 
 /// Posts the seed writes.
 pub const POSTS: i64 = 6000;

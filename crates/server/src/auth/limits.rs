@@ -90,6 +90,12 @@ impl Limits {
         None
     }
 
+    /// Counts an attempt at `account` alone (a signed-in user's password check): the
+    /// seconds to wait when it is over its limit.
+    pub fn account_attempt(&self, account: &str) -> Option<u64> {
+        (!self.take(&self.accounts, account, self.settings.per_account)).then_some(self.settings.window.as_secs())
+    }
+
     /// Counts a sign-up from `address`: the seconds to wait when it is over its limit.
     pub fn sign_up(&self, address: std::net::IpAddr) -> Option<u64> {
         (!self.take(&self.addresses, &address_key(address), self.settings.per_address))

@@ -4,11 +4,17 @@
 //! Passwords are hashed with Argon2id off the async workers ([`passwords`]) and never
 //! leave the server: no response, token, filter or rule shows them. Access tokens are
 //! JWTs ([`tokens`]); refresh tokens are opaque, stored hashed and rotated ([`refresh`]).
-//! Logins are rate-limited per account and per address ([`limits`]).
+//! Logins are rate-limited per account and per address ([`limits`]). Every sign-in opens
+//! a session ([`sessions`]) that logout, a password change or an admin ends; `auth` in
+//! rules is the caller's current row ([`current`]). Password changes and the session
+//! list live in [`account`].
 
+mod account;
+pub mod current;
 pub mod limits;
 pub mod passwords;
 pub mod refresh;
+pub mod sessions;
 pub mod tokens;
 
 use crate::problem::Problem;
@@ -19,7 +25,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use limits::Limits;
 use passwords::Passwords;
-pub use passwords::{hash_passwords, MAX_PASSWORDS_PER_REQUEST};
+pub use passwords::MAX_PASSWORDS_PER_REQUEST;
 use serde_json::{json, Map, Value as Json};
 use ssot_access::{AuthModel, Caller, Guard, Op, Policies};
 use ssot_policy::eval::{evaluate, Context, Verdict};
@@ -38,16 +44,67 @@ pub struct Auth {
     pub refresh: bool,
     pub passwords: Passwords,
     pub limits: Limits,
+    /// Users and sessions as they are now (see [`current`]).
+    pub current: Arc<current::Current>,
+    /// Whether the login identity is an e-mail address (its field is named so).
+    email: bool,
 }
 
 impl Auth {
-    pub fn new(policies: &Policies, refresh: bool, limits: limits::LimitSettings) -> Option<Auth> {
-        Some(Auth { user: policies.auth.clone()?, refresh, passwords: Passwords::new(), limits: Limits::new(limits) })
+    pub fn new(
+        policies: &Policies,
+        es: &Entities,
+        refresh: bool,
+        limits: limits::LimitSettings,
+    ) -> Option<Auth> {
+        let user = policies.auth.clone()?;
+        let entity = &es.entities[user.model];
+        let email = entity.fields[user.identity].name.to_ascii_lowercase().contains("email");
+        let current = Arc::new(current::Current::new(user.model, entity.name.clone()));
+        Some(Auth { user, refresh, passwords: Passwords::new(), limits: Limits::new(limits), current, email })
+    }
+
+    /// A login identity as it is stored and looked up: without surrounding spaces, and an
+    /// e-mail address in lower case and well-formed, so that `Ann@X.com ` and `ann@x.com`
+    /// are one account; the same limits at sign-up, login and in REST writes.
+    pub fn identity(&self, path: &str, value: &str) -> Result<String, Problem> {
+        let value = value.trim();
+        if value.is_empty() || value.len() > MAX_IDENTITY_BYTES {
+            return Err(Problem::bad_request(path, format!("must be 1 to {MAX_IDENTITY_BYTES} bytes long")));
+        }
+        if !self.email {
+            return Ok(value.to_string());
+        }
+        let email = value.to_lowercase();
+        // The browsers' rule (WHATWG's valid e-mail address), which users know from forms:
+        // a local part without spaces, and a domain of dot-separated labels of letters,
+        // digits and inner hyphens.
+        let label = |l: &str| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+        };
+        let well_formed = match email.rsplit_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && local.len() <= 64
+                    && local.chars().all(|c| c.is_ascii_graphic() && !"()<>[]:;@\\,\"".contains(c))
+                    && domain.split('.').all(label)
+            }
+            None => false,
+        };
+        if !well_formed {
+            return Err(Problem::bad_request(path, "is not an e-mail address (name@example.com)"));
+        }
+        Ok(email)
     }
 }
 
-/// The longest login identity accepted (an email address is at most 320 bytes).
-const MAX_IDENTITY_BYTES: usize = 320;
+/// The longest login identity accepted: an e-mail address is at most 254 bytes (RFC 5321's
+/// path limit), checked alike at sign-up and at login.
+const MAX_IDENTITY_BYTES: usize = 254;
 
 pub fn routes() -> axum::Router<Arc<App>> {
     use axum::routing::{get, post};
@@ -57,6 +114,58 @@ pub fn routes() -> axum::Router<Arc<App>> {
         .route("/api/auth/refresh", post(refresh_tokens))
         .route("/api/auth/logout", post(logout))
         .route("/api/auth/me", get(me))
+        .route("/api/auth/password", post(account::change_password))
+        .route("/api/auth/sessions", get(account::list_sessions).delete(account::end_sessions))
+        .route("/api/auth/sessions/{id}", axum::routing::delete(account::end_session))
+}
+
+/// What a REST write needs before it runs, where it writes user rows: login identities
+/// normalized as at sign-up ([`Auth::identity`]), passwords hashed, and no password
+/// changed by an update except with the admin key (a user changes theirs through
+/// `/api/auth/password`, which asks for the current one).
+pub async fn prepare_user_fields(
+    auth: &Auth,
+    es: &Entities,
+    caller: &Caller,
+    op: &mut crate::operation::Operation,
+    budget: &mut usize,
+) -> Result<(), Problem> {
+    use crate::operation::Operation;
+    let (model, data, update) = match op {
+        Operation::Create { model, data, .. } | Operation::CreateMany { model, data } => (*model, data, false),
+        Operation::Update { model, data, .. } | Operation::UpdateMany { model, data, .. } => (*model, data, true),
+        _ => return Ok(()),
+    };
+    if model == auth.user.model {
+        let entity = &es.entities[model];
+        let identity = &entity.fields[auth.user.identity].name;
+        let password = &entity.fields[auth.user.password].name;
+        let many = data.is_array();
+        let rows: Vec<&mut Json> = match data {
+            Json::Array(rows) => rows.iter_mut().collect(),
+            other => vec![other],
+        };
+        for (i, row) in rows.into_iter().enumerate() {
+            let Some(row) = row.as_object_mut() else { continue };
+            let path = if many { format!("data[{i}].{identity}") } else { format!("data.{identity}") };
+            let value = match row.get_mut(identity.as_str()) {
+                Some(Json::Object(ops)) => ops.get_mut("set"),
+                other => other,
+            };
+            if let Some(value) = value {
+                if let Json::String(text) = value {
+                    *text = auth.identity(&path, text)?;
+                }
+            }
+            if update && row.contains_key(password.as_str()) && !matches!(caller, Caller::Admin) {
+                return Err(Problem::from(StoreError::forbidden(
+                    format!("data.{password}"),
+                    "a password is changed with POST /api/auth/password, which asks for the current one",
+                )));
+            }
+        }
+    }
+    passwords::hash_passwords(auth, es, op, budget).await
 }
 
 fn enabled(app: &App) -> Result<(&Auth, &Tokens), Problem> {
@@ -151,30 +260,59 @@ fn subject(es: &Entities, model: usize, row: &Map<String, Json>) -> String {
     ids.join(",")
 }
 
-/// Tokens for a user's row: `{accessToken, refreshToken?, tokenType, expiresIn, user}`;
-/// `refresh` is the refresh token already issued (by a rotation), or `None` for a new family.
-async fn session(app: &Arc<App>, row: Map<String, Json>, refresh: Option<String>) -> Result<Json, Problem> {
+/// An open session: its id, and its refresh token (when refresh tokens are on).
+pub struct Opened {
+    pub id: String,
+    pub refresh: Option<String>,
+}
+
+/// Opens a session for the user `row` (with its first refresh token, when they are on).
+async fn open_session(app: &Arc<App>, row: &Map<String, Json>) -> Result<Opened, Problem> {
+    let (auth, tokens) = enabled(app)?;
+    let es = &app.store.entities;
+    let sub = subject(es, auth.user.model, row);
+    let password = &es.entities[auth.user.model].fields[auth.user.password].name;
+    let credential = sessions::credential(row.get(password).and_then(Json::as_str));
+    let with_refresh = auth.refresh;
+    let lifetime = if with_refresh { refresh::LIFETIME_SECONDS } else { i64::try_from(tokens.expiry_seconds).unwrap_or(i64::MAX) };
+    let opened = app
+        .store
+        .write(move |conn, _| {
+            let id = sessions::open(conn, &sub, &credential, lifetime)?;
+            let refresh = if with_refresh { Some(refresh::issue(conn, &sub, &id)?) } else { None };
+            Ok(Opened { id, refresh })
+        })
+        .await?;
+    Ok(opened)
+}
+
+/// Tokens for a user's row in session `opened`: `{accessToken, refreshToken?, tokenType,
+/// expiresIn, sessionId, user}`.
+async fn session(app: &Arc<App>, row: Map<String, Json>, opened: Opened) -> Result<Json, Problem> {
     let (auth, tokens) = enabled(app)?;
     let es = &app.store.entities;
     let user = public_fields(&app.access.policies, es, auth.user.model, &row);
     let sub = subject(es, auth.user.model, &row);
-    let access = tokens.issue(&sub, &user).ok_or_else(|| {
+    let access = tokens.issue(&sub, &opened.id, &user).ok_or_else(|| {
         Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "no signing secret is set (SSOT_JWT_SECRET)")
     })?;
     let mut body = json!({
         "accessToken": access,
         "tokenType": "Bearer",
         "expiresIn": tokens.expiry_seconds,
+        "sessionId": opened.id,
         "user": user,
     });
-    if auth.refresh {
-        let refresh = match refresh {
-            Some(token) => token,
-            None => app.store.write(move |conn, _| refresh::issue(conn, &sub, None)).await?,
-        };
+    if let Some(refresh) = opened.refresh {
         body["refreshToken"] = Json::String(refresh);
     }
     Ok(body)
+}
+
+/// A new session for the user `row`, as sign-up and login answer it.
+async fn new_session(app: &Arc<App>, row: Map<String, Json>) -> Result<Json, Problem> {
+    let opened = open_session(app, &row).await?;
+    session(app, row, opened).await
 }
 
 /// A `429` with `Retry-After`.
@@ -200,7 +338,8 @@ async fn signup_inner(app: Arc<App>, peer: SocketAddr, body: Body) -> Result<Res
     let entity = &es.entities[auth.user.model];
     let identity = &entity.fields[auth.user.identity].name;
     let password_name = entity.fields[auth.user.password].name.clone();
-    string_field(&data, identity)?;
+    let normalized = auth.identity(identity, &string_field(&data, identity)?)?;
+    data.insert(identity.clone(), Json::String(normalized));
     let password = string_field(&data, &password_name)?;
     // Signing up is the auth model's own door: its row-level `create` rule does not
     // apply, but the new user sets only what an anonymous caller may set: no id the
@@ -242,7 +381,7 @@ async fn signup_inner(app: Arc<App>, peer: SocketAddr, body: Body) -> Result<Res
             Ok(read::scalar_fields(es, model, &every.fields, row))
         })
         .await?;
-    let body = session(&app, row, None).await?;
+    let body = new_session(&app, row).await?;
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }
 
@@ -256,13 +395,10 @@ async fn login_inner(app: Arc<App>, peer: SocketAddr, body: Body) -> Result<Resp
     let es = Arc::clone(&app.store.entities);
     let entity = &es.entities[auth.user.model];
     let identity_name = entity.fields[auth.user.identity].name.clone();
-    let identity = string_field(&data, &identity_name)?;
+    let identity = auth.identity(&identity_name, &string_field(&data, &identity_name)?)?;
     let password = string_field(&data, &entity.fields[auth.user.password].name)?;
-    if identity.len() > MAX_IDENTITY_BYTES {
-        return Err(Problem::bad_request(identity_name, format!("must be at most {MAX_IDENTITY_BYTES} bytes")));
-    }
-    // Counted by the identity exactly as it is looked up: another spelling names another
-    // account (or none), so its attempts test no password of this one.
+    // Counted by the identity exactly as it is looked up (normalized as at sign-up: the
+    // spellings of one address are one account).
     let account = identity.clone();
     if let Some(wait) = auth.limits.attempt(&account, peer.ip()) {
         return Ok(too_many(wait, "too many login attempts; try again later"));
@@ -295,12 +431,12 @@ async fn login_inner(app: Arc<App>, peer: SocketAddr, body: Body) -> Result<Resp
     }
     auth.limits.succeeded(&account);
     let row = row.unwrap_or_default();
-    Ok((StatusCode::OK, axum::Json(session(&app, row, None).await?)).into_response())
+    Ok((StatusCode::OK, axum::Json(new_session(&app, row).await?)).into_response())
 }
 
 /// The user whose id a token's subject or a refresh token names (read as a REST path's
 /// id is: the right number of parts, each of its field's type), or `None`.
-async fn load_user(app: &Arc<App>, sub: String) -> Result<Option<Map<String, Json>>, Problem> {
+pub(crate) async fn load_user(app: &Arc<App>, sub: String) -> Result<Option<Map<String, Json>>, Problem> {
     let (auth, _) = enabled(app)?;
     let model = auth.user.model;
     let Ok(key) = crate::operation::parse_id(&app.store.entities, model, &sub) else { return Ok(None) };
@@ -322,36 +458,88 @@ async fn refresh_inner(app: Arc<App>, body: Body) -> Result<Response, Problem> {
     enabled(&app)?;
     let data = object_body(&app, body).await?;
     let token = string_field(&data, "refreshToken")?;
-    // Using the token and issuing its successor is one transaction: a replay of the old
-    // token either comes first (and this use fails) or finds its family already moved on.
+    // Using the token, checking its session and issuing its successor is one transaction:
+    // a replay of the old token either comes first (and this use fails) or finds its
+    // family already moved on. The family is the session: it must still be live, and
+    // opened with the password the user has now.
+    let (auth, _) = enabled(&app)?;
+    let (model, current) = (auth.user.model, Arc::clone(&auth.current));
+    let app_for_job = Arc::clone(&app);
     let rotated = app
         .store
-        .write(move |conn, _| match refresh::use_token(conn, &token)? {
+        .write(move |conn, es| match refresh::use_token(conn, &token)? {
             refresh::Used::Fresh { user, family } => {
-                let next = refresh::issue(conn, &user, Some(&family))?;
-                Ok(Some((user, next)))
+                let key = crate::operation::parse_id(es, model, &user).ok();
+                let row = match key {
+                    Some(key) => read::get(conn, es, model, &key, &Selection::every_field(&es.entities[model]))?,
+                    None => None,
+                };
+                let Some(Json::Object(row)) = row else { return Ok(Err("the refresh token's user no longer exists")) };
+                let credential = current.user(&app_for_job, &row).credential;
+                let now = i64::try_from(tokens::now_seconds()).unwrap_or(i64::MAX);
+                let live = sessions::get(conn, &family)?
+                    .is_some_and(|s| s.is_live(now) && s.user == user && s.credential == credential);
+                if !live {
+                    sessions::end(conn, &family)?;
+                    return Ok(Err("the session has ended (logged out, or the password changed): sign in again"));
+                }
+                let next = refresh::issue(conn, &user, &family)?;
+                Ok(Ok((row, family, next)))
             }
-            refresh::Used::Refused => Ok(None),
+            refresh::Used::Refused => Ok(Err("the refresh token is not valid (unknown, expired, used or revoked)")),
         })
         .await?;
-    let Some((user, next)) = rotated else {
-        return Err(unauthorized("the refresh token is not valid (unknown, expired, used or revoked)"));
-    };
-    let Some(row) = load_user(&app, user).await? else {
-        return Err(unauthorized("the refresh token's user no longer exists"));
-    };
-    Ok((StatusCode::OK, axum::Json(session(&app, row, Some(next)).await?)).into_response())
+    let (row, family, next) = rotated.map_err(unauthorized)?;
+    let opened = Opened { id: family, refresh: Some(next) };
+    Ok((StatusCode::OK, axum::Json(session(&app, row, opened).await?)).into_response())
 }
 
-async fn logout(State(app): State<Arc<App>>, body: Body) -> Response {
-    respond(logout_inner(app, body).await)
+async fn logout(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
+    respond(logout_inner(app, headers, body).await)
 }
 
-async fn logout_inner(app: Arc<App>, body: Body) -> Result<Response, Problem> {
-    enabled(&app)?;
-    let data = object_body(&app, body).await?;
-    let token = string_field(&data, "refreshToken")?;
-    app.store.write(move |conn, _| refresh::revoke(conn, &token)).await?;
+/// Ends the session the access token (`Authorization`) names, and the one the refresh
+/// token in the body (`{"refreshToken"}`) belongs to: either or both.
+async fn logout_inner(app: Arc<App>, headers: HeaderMap, body: Body) -> Result<Response, Problem> {
+    let (auth, _) = enabled(&app)?;
+    let data = match json_body(body, app.max_body_bytes).await? {
+        None => Map::new(),
+        Some(Json::Object(o)) => o,
+        Some(_) => return Err(Problem::bad_request("", "the body must be a JSON object")),
+    };
+    let refresh = match data.get("refreshToken") {
+        None => None,
+        Some(Json::String(t)) => Some(t.clone()),
+        Some(_) => return Err(Problem::bad_request("refreshToken", "expected a string")),
+    };
+    let session = match headers.contains_key(header::AUTHORIZATION) {
+        true => match crate::caller(&app, &headers).await? {
+            Caller::User(claims) => claims.get("sid").and_then(Json::as_str).map(String::from),
+            _ => None,
+        },
+        false => None,
+    };
+    if refresh.is_none() && session.is_none() {
+        return Err(Problem::bad_request(
+            "refreshToken",
+            "name the session to end: a user's access token in `Authorization`, or `{\"refreshToken\"}`",
+        ));
+    }
+    let seq = app
+        .store
+        .write(move |conn, _| {
+            if let Some(token) = refresh {
+                if let Some(family) = refresh::family(conn, &token)? {
+                    sessions::end(conn, &family)?;
+                }
+            }
+            if let Some(id) = session {
+                sessions::end(conn, &id)?;
+            }
+            read::current_seq(conn)
+        })
+        .await?;
+    auth.current.wait_for(&app.store, seq).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -361,7 +549,7 @@ async fn me(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
 
 async fn me_inner(app: Arc<App>, headers: HeaderMap) -> Result<Response, Problem> {
     let (auth, _) = enabled(&app)?;
-    let caller = app.access.caller(&headers)?;
+    let caller = crate::caller(&app, &headers).await?;
     let Caller::User(claims) = &caller else {
         return Err(unauthorized("sign in: `/api/auth/me` needs a user's access token"));
     };

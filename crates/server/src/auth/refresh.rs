@@ -48,7 +48,7 @@ fn digest(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
 }
 
-fn random_token() -> Result<String, StoreError> {
+pub fn random_token() -> Result<String, StoreError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| StoreError::invalid("", format!("no randomness: {e}")))?;
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
@@ -67,13 +67,10 @@ fn now() -> i64 {
     i64::try_from(super::tokens::now_seconds()).unwrap_or(i64::MAX)
 }
 
-/// A new token for `user` in `family` (a new family when `None`).
-pub fn issue(conn: &mut dyn Conn, user: &str, family: Option<&str>) -> Result<String, StoreError> {
+/// A new token for `user` in `family` (its session's id).
+pub fn issue(conn: &mut dyn Conn, user: &str, family: &str) -> Result<String, StoreError> {
     let token = random_token()?;
-    let family = match family {
-        Some(f) => f.to_string(),
-        None => random_token()?,
-    };
+    let family = family.to_string();
     let p = params(conn, 4);
     let cast = if conn.dialect() == Dialect::Postgres { "::bigint" } else { "" };
     let sql = format!(
@@ -123,27 +120,23 @@ pub fn use_token(conn: &mut dyn Conn, token: &str) -> Result<Used, StoreError> {
     if let Some(row) = rows.first() {
         if row.get(1).and_then(Value::as_i64).unwrap_or(0) != 0 {
             let family = row.first().and_then(Value::as_text).unwrap_or_default().to_string();
-            revoke_family(conn, &family)?;
+            super::sessions::end(conn, &family)?;
         }
     }
     Ok(Used::Refused)
 }
 
-/// Revokes every token of the family `token` belongs to; false when it is unknown.
-pub fn revoke(conn: &mut dyn Conn, token: &str) -> Result<bool, StoreError> {
+/// The family (the session) `token` belongs to, if it is known.
+pub fn family(conn: &mut dyn Conn, token: &str) -> Result<Option<String>, StoreError> {
     let p = params(conn, 1);
     let sql = format!("SELECT \"family\" FROM {} WHERE \"hash\" = {}", table(conn.dialect()), p[0]);
     let rows = conn.query(&sql, &[Value::Text(digest(token))])?;
-    let Some(family) = rows.first().and_then(|r| r.first()).and_then(Value::as_text).map(String::from) else {
-        return Ok(false);
-    };
-    revoke_family(conn, &family)?;
-    Ok(true)
+    Ok(rows.first().and_then(|r| r.first()).and_then(Value::as_text).map(String::from))
 }
 
 /// Revokes every token of `family`, and marks the family itself revoked: a token of it
 /// issued by a transaction that had not committed yet is refused when it is used.
-fn revoke_family(conn: &mut dyn Conn, family: &str) -> Result<(), StoreError> {
+pub fn revoke_family(conn: &mut dyn Conn, family: &str) -> Result<(), StoreError> {
     let p = params(conn, 2);
     let t = table(conn.dialect());
     let sql = format!("UPDATE {t} SET \"revoked\" = 1 WHERE \"family\" = {}", p[0]);

@@ -66,12 +66,15 @@ impl Tokens {
         self.settings.audience.as_deref().unwrap_or(ISSUER)
     }
 
-    /// A signed access token for a user, whose fields become its claims.
-    pub fn issue(&self, subject: &str, fields: &Map<String, Json>) -> Option<String> {
+    /// A signed access token for a user in session `session`; the user's fields become
+    /// its claims (for the client to read: rules read the user's current row).
+    pub fn issue(&self, subject: &str, session: &str, fields: &Map<String, Json>) -> Option<String> {
         let key = self.encoding.as_ref()?;
         let now = now_seconds();
         let mut claims = fields.clone();
         claims.insert("sub".into(), Json::String(subject.to_string()));
+        claims.insert("sid".into(), Json::String(session.to_string()));
+        claims.insert("nbf".into(), Json::from(now));
         claims.insert("iss".into(), Json::String(ISSUER.into()));
         claims.insert("aud".into(), Json::String(self.audience().to_string()));
         claims.insert("iat".into(), Json::from(now));
@@ -121,6 +124,7 @@ impl Tokens {
         };
         let mut validation = Validation::new(algorithm);
         validation.leeway = 5;
+        validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp", "aud", "iss"]);
         validation.set_audience(&[self.audience()]);
         let mut issuers = vec![ISSUER.to_string()];
@@ -128,6 +132,7 @@ impl Tokens {
         validation.set_issuer(&issuers);
         let data = decode::<Map<String, Json>>(token, &key, &validation).map_err(|e| match e.kind() {
             jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+            jsonwebtoken::errors::ErrorKind::ImmatureSignature => TokenError::Invalid("it is not valid yet (nbf)"),
             jsonwebtoken::errors::ErrorKind::InvalidAudience => TokenError::Invalid("wrong audience"),
             jsonwebtoken::errors::ErrorKind::InvalidIssuer => TokenError::Invalid("wrong issuer"),
             jsonwebtoken::errors::ErrorKind::InvalidSignature => TokenError::Invalid("bad signature"),

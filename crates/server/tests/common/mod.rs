@@ -206,6 +206,8 @@ pub struct User {
     pub token: String,
     pub id: String,
     pub refresh: Option<String>,
+    /// The session the sign-up opened.
+    pub session: String,
 }
 
 impl TestServer {
@@ -223,6 +225,7 @@ impl TestServer {
             token: body["accessToken"].as_str().expect("accessToken").to_string(),
             id: body["user"]["id"].as_str().expect("user id").to_string(),
             refresh: body["refreshToken"].as_str().map(String::from),
+            session: body["sessionId"].as_str().expect("sessionId").to_string(),
         }
     }
 }

@@ -14,7 +14,7 @@ mod sqlite;
 
 pub use budget::{Budget, Canceller};
 pub use pool::{Pool, PoolClosed, PoolStats};
-pub use postgres::PgConn;
+pub use postgres::{listen, PgConn};
 pub use sqlite::SqliteConn;
 
 use crate::dialect::Dialect;

@@ -70,6 +70,8 @@ pub struct Pool {
     /// Set when the pool must stop whatever runs (shutdown past its grace period).
     halt: Arc<AtomicBool>,
     active: Active,
+    /// Notified after every job that may have written (see [`Pool::changed`]).
+    changed: Arc<tokio::sync::Notify>,
     writer: Mutex<Sender<Job>>,
     readers: Mutex<Sender<Job>>,
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
@@ -82,10 +84,11 @@ impl Pool {
         let mut threads = Vec::new();
         let workers = writers.len() + readers.len();
         let active: Active = Arc::default();
+        let changed: Arc<tokio::sync::Notify> = Arc::default();
         let (write_tx, write_rx) = channel::<Job>();
         let write_rx = Arc::new(Mutex::new(write_rx));
         for (i, conn) in writers.into_iter().enumerate() {
-            threads.push(spawn(format!("ssot-db-w{i}"), conn, Arc::clone(&write_rx), Arc::clone(&active))?);
+            threads.push(spawn(format!("ssot-db-w{i}"), conn, Arc::clone(&write_rx), Arc::clone(&active), Arc::clone(&changed))?);
         }
         let read_tx = if readers.is_empty() {
             write_tx.clone()
@@ -93,7 +96,7 @@ impl Pool {
             let (read_tx, read_rx) = channel::<Job>();
             let read_rx = Arc::new(Mutex::new(read_rx));
             for (i, conn) in readers.into_iter().enumerate() {
-                threads.push(spawn(format!("ssot-db-r{i}"), conn, Arc::clone(&read_rx), Arc::clone(&active))?);
+                threads.push(spawn(format!("ssot-db-r{i}"), conn, Arc::clone(&read_rx), Arc::clone(&active), Arc::clone(&changed))?);
             }
             read_tx
         };
@@ -103,6 +106,7 @@ impl Pool {
             timeout: Mutex::new(None),
             halt: Arc::default(),
             active,
+            changed,
             writer: Mutex::new(write_tx),
             readers: Mutex::new(read_tx),
             threads: Mutex::new(threads),
@@ -114,6 +118,12 @@ impl Pool {
         if let Ok(mut slot) = self.timeout.lock() {
             *slot = timeout;
         }
+    }
+
+    /// Notified (one stored permit, so no wake-up is lost) after every request write
+    /// this process ran: a follower of the change log reads on without polling.
+    pub fn changed(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.changed)
     }
 
     /// How long a request's statements may run (`None`: no limit).
@@ -294,6 +304,7 @@ fn spawn(
     mut conn: Box<dyn Conn + Send>,
     queue: Arc<Mutex<Receiver<Job>>>,
     active: Active,
+    changed: Arc<tokio::sync::Notify>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     // Group commit (SQLite's one writer): request writes queued together run in one
     // transaction, each in its own savepoint, and are answered only after the commit, so
@@ -313,6 +324,7 @@ fn spawn(
                             Ok(next) => {
                                 // Not for a group (a migration): after this group, alone.
                                 run_group(conn.as_mut(), std::mem::take(&mut jobs), &active);
+                                changed.notify_one();
                                 jobs.push(next);
                                 break;
                             }
@@ -324,7 +336,11 @@ fn spawn(
             },
             Err(_) => return,
         }
+        let wrote = jobs.iter().any(|j| j.groupable);
         run_group(conn.as_mut(), jobs, &active);
+        if wrote {
+            changed.notify_one();
+        }
     };
     std::thread::Builder::new().name(name).spawn(worker)
 }

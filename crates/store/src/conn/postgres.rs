@@ -189,3 +189,37 @@ fn classify(error: postgres::Error) -> DbError {
     }
     DbError::Other(error.to_string())
 }
+
+/// Listens on `channel` until `stopping` is set, calling `heard` for every notification
+/// (and once after each reconnection, since notifications sent while disconnected are
+/// lost). A dropped connection is opened again after a second.
+pub fn listen(url: &str, channel: &str, stopping: &std::sync::atomic::AtomicBool, heard: impl Fn()) {
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+    while !stopping.load(Ordering::Relaxed) {
+        let client = PgConn::connect(url).and_then(|mut c| {
+            c.client.batch_execute(&format!("LISTEN {}", crate::dialect::quote(channel))).map_err(classify)?;
+            Ok(c)
+        });
+        let Ok(mut conn) = client else {
+            std::thread::sleep(Duration::from_secs(1));
+            continue;
+        };
+        heard();
+        while !stopping.load(Ordering::Relaxed) {
+            let next = {
+                let mut notifications = conn.client.notifications();
+                let mut batch = notifications.timeout_iter(Duration::from_millis(500));
+                postgres::fallible_iterator::FallibleIterator::next(&mut batch).map(|n| n.is_some())
+            };
+            match next {
+                Ok(true) => heard(),
+                Ok(false) => {}
+                Err(_) => break,
+            }
+            if conn.client.is_closed() {
+                break;
+            }
+        }
+    }
+}
