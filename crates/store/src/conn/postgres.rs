@@ -140,10 +140,28 @@ fn classify(error: postgres::Error) -> DbError {
         if *code == SqlState::NOT_NULL_VIOLATION {
             return DbError::NotNull(db.column().unwrap_or_default().to_string());
         }
+        let cause = format!("{}: {}", code.code(), db.message());
+        if *code == SqlState::CHECK_VIOLATION || *code == SqlState::RAISE_EXCEPTION {
+            return DbError::Check(cause);
+        }
         if code.code().starts_with("22") {
-            return DbError::InvalidValue(db.message().to_string());
+            return DbError::Refused { message: refusal(code.code()), cause };
         }
         return DbError::Other(format!("{}: {}", db.code().code(), db.message()));
     }
     DbError::Other(error.to_string())
+}
+
+/// What a client is told about a value PostgreSQL refused (class 22), by its SQLSTATE:
+/// the gist without the database's words.
+fn refusal(code: &str) -> &'static str {
+    match code {
+        "22001" => "a text value is longer than its field allows",
+        "22003" => "a number is out of range for its field",
+        "22007" | "22008" => "a date-time is outside the range its field holds",
+        "22012" => "a division by zero",
+        "22021" | "22P05" => "a value holds a character the database cannot store",
+        "22P02" => "a value is not valid for its field's type",
+        _ => "a value does not fit its field",
+    }
 }
