@@ -18,6 +18,10 @@ use std::sync::Arc;
 /// The most operations one batch may hold.
 pub const MAX_OPERATIONS: usize = 100;
 
+/// The keys of one operation. Any other is refused: a misspelt `bdoy` silently ignored
+/// would run the operation without its body.
+const OPERATION_KEYS: [&str; 3] = ["method", "path", "body"];
+
 pub async fn handle(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
     match run(&app, &headers, body).await {
         Ok(response) => response,
@@ -28,6 +32,9 @@ pub async fn handle(State(app): State<Arc<App>>, headers: HeaderMap, body: Body)
 async fn run(app: &Arc<App>, headers: &HeaderMap, body: Body) -> Result<Response, Problem> {
     let caller = app.access.caller(headers)?;
     let body = json_body(body, app.max_body_bytes).await?;
+    if let Some(key) = body.as_ref().and_then(Json::as_object).and_then(|b| b.keys().find(|k| *k != "operations")) {
+        return Err(Problem::bad_request(key.clone(), "unknown key; expected: operations"));
+    }
     let operations = body
         .as_ref()
         .and_then(|b| b.get("operations"))
@@ -41,6 +48,15 @@ async fn run(app: &Arc<App>, headers: &HeaderMap, body: Body) -> Result<Response
     let mut passwords = crate::auth::MAX_PASSWORDS_PER_REQUEST;
     for (i, item) in operations.iter().enumerate() {
         let prefix = format!("operations[{i}]");
+        let fields = item
+            .as_object()
+            .ok_or_else(|| Problem::bad_request(prefix.clone(), "expected an object: {method, path, body}"))?;
+        if let Some(key) = fields.keys().find(|k| !OPERATION_KEYS.contains(&k.as_str())) {
+            return Err(Problem::bad_request(
+                format!("{prefix}.{key}"),
+                format!("unknown key; expected: {}", OPERATION_KEYS.join(", ")),
+            ));
+        }
         let method = item
             .get("method")
             .and_then(Json::as_str)
@@ -62,6 +78,7 @@ async fn run(app: &Arc<App>, headers: &HeaderMap, body: Body) -> Result<Response
         let model = es
             .by_resource(resource)
             .ok_or_else(|| Problem::not_found(format!("{prefix}: no resource `{resource}`")))?;
+        operation::check_method(&method, rest).map_err(|p| p.prefixed(&prefix))?;
         app.access
             .authorize(&caller, es, model, operation::policy_op(&method, rest))
             .map_err(|p| p.prefixed(&prefix))?;
