@@ -253,6 +253,38 @@ fn serve_migrates_a_new_sqlite_file_and_stops_gracefully() {
 }
 
 #[test]
+fn serve_takes_cors_origins_from_flags_or_the_environment() {
+    let db = Db::sqlite();
+    let schema = db.schema("v1.prisma");
+    let schema = schema.to_str().unwrap_or_default();
+    let base = ["--database", db.url.as_str(), "--listen", "127.0.0.1:0"];
+    let flags: Vec<&str> = base
+        .iter()
+        .copied()
+        .chain(["--cors-origin", "https://a.example", "--cors-origin", "http://b.example:8080"])
+        .collect();
+    // The flags win over the environment.
+    let serving = Serving::start(schema, &flags, &[("SSOT_CORS_ORIGINS", "https://ignored.example")]);
+    assert!(
+        serving.banner.contains("browsers may call the API from: https://a.example, http://b.example:8080"),
+        "{}",
+        serving.banner
+    );
+    serving.stop();
+    let serving = Serving::start(schema, &base, &[("SSOT_CORS_ORIGINS", "https://a.example, https://c.example")]);
+    assert!(serving.banner.contains("from: https://a.example, https://c.example"), "{}", serving.banner);
+    serving.stop();
+    let serving = Serving::start(schema, &base, &[]);
+    assert!(!serving.banner.contains("browsers may call"), "none by default: {}", serving.banner);
+    serving.stop();
+
+    let all: Vec<&str> = ["serve", schema].into_iter().chain(base).chain(["--cors-origin", "a.example/app"]).collect();
+    let out = ssot(&all);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("`a.example/app` is not an origin"), "{}", text(&out.stderr));
+}
+
+#[test]
 fn json_logs_stay_json_from_start_to_stop() {
     let db = Db::sqlite();
     let schema = db.schema("v1.prisma");

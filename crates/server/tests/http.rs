@@ -91,7 +91,7 @@ async fn cors_answers_listed_origins_only() {
         let exposed = header(&response, "access-control-expose-headers").unwrap_or_default().to_lowercase();
         assert!(exposed.contains("x-request-id") && exposed.contains("retry-after"), "{exposed}");
     }
-    // Origins compare without regard to case, as browsers send them lowercase anyway.
+    // Every listed origin is allowed, each answered with its own name.
     let response = preflight(&server, "/api/tags", "http://localhost:5173", "GET").await;
     assert_eq!(header(&response, "access-control-allow-origin"), Some("http://localhost:5173"));
     server.stop().await;

@@ -288,6 +288,19 @@ const DATABASE_WORDS: [&str; 16] = [
     "varying",
 ];
 
+/// About `len` characters that PostgreSQL's compression cannot shrink much.
+fn incompressible(len: usize) -> String {
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            char::from(b'!' + (state % 90) as u8)
+        })
+        .collect()
+}
+
 /// Sends a request and checks the answer is a problem without database wording.
 async fn problem_without_db_words(
     server: &common::TestServer,
@@ -354,6 +367,8 @@ on_every_backend!(database_errors_reach_no_client, SHOP, |server| {
             ("/api/tags", json!({"label": "longer than eight"}), 400, "longer than its field"),
             ("/api/products", json!({"name": "q", "price": "12345"}), 400, "out of range"),
             ("/api/reviews", json!({"stars": 9, "userId": user["id"], "productId": created["id"]}), 409, ""),
+            // Too large for the unique index on `email` (a B-tree entry holds about 2.7 kB).
+            ("/api/users", json!({"email": incompressible(20_000)}), 400, "too large"),
         ];
         for (path, body, status, words) in cases {
             let (got, problem) = problem_without_db_words(&server, "POST", path, Some(body)).await;

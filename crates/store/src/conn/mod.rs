@@ -79,8 +79,8 @@ pub enum DbError {
     /// the database's own words (they can name tables and SQL), for the log only.
     #[error("{message} ({cause})")]
     Refused { message: &'static str, cause: String },
-    /// A check constraint or a trigger of the database refused the write; its words, for
-    /// the log only.
+    /// A rule of the database's own (a check or exclusion constraint, a trigger) refused the
+    /// write; its words, for the log only.
     #[error("a check or trigger refused the write: {0}")]
     Check(String),
     #[error("{0}")]

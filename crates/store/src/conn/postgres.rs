@@ -141,10 +141,13 @@ fn classify(error: postgres::Error) -> DbError {
             return DbError::NotNull(db.column().unwrap_or_default().to_string());
         }
         let cause = format!("{}: {}", code.code(), db.message());
-        if *code == SqlState::CHECK_VIOLATION || *code == SqlState::RAISE_EXCEPTION {
+        // The rest of class 23 (a check, an exclusion) and a trigger's exception: rules of
+        // the database's own.
+        if code.code().starts_with("23") || *code == SqlState::RAISE_EXCEPTION {
             return DbError::Check(cause);
         }
-        if code.code().starts_with("22") {
+        // Class 22 (data exceptions) and 54 (limits: a value too large to index).
+        if code.code().starts_with("22") || code.code().starts_with("54") {
             return DbError::Refused { message: refusal(code.code()), cause };
         }
         return DbError::Other(format!("{}: {}", db.code().code(), db.message()));
@@ -152,7 +155,7 @@ fn classify(error: postgres::Error) -> DbError {
     DbError::Other(error.to_string())
 }
 
-/// What a client is told about a value PostgreSQL refused (class 22), by its SQLSTATE:
+/// What a client is told about a value PostgreSQL refused (class 22 or 54), by its SQLSTATE:
 /// the gist without the database's words.
 fn refusal(code: &str) -> &'static str {
     match code {
@@ -162,6 +165,7 @@ fn refusal(code: &str) -> &'static str {
         "22012" => "a division by zero",
         "22021" | "22P05" => "a value holds a character the database cannot store",
         "22P02" => "a value is not valid for its field's type",
+        _ if code.starts_with("54") => "a value is too large for the database to store or index",
         _ => "a value does not fit its field",
     }
 }
