@@ -134,7 +134,7 @@ fn classify(error: postgres::Error) -> DbError {
         if *code == SqlState::UNIQUE_VIOLATION {
             return DbError::Unique(constraint.unwrap_or_default());
         }
-        if *code == SqlState::FOREIGN_KEY_VIOLATION {
+        if *code == SqlState::FOREIGN_KEY_VIOLATION || *code == SqlState::RESTRICT_VIOLATION {
             return DbError::ForeignKey(constraint);
         }
         if *code == SqlState::NOT_NULL_VIOLATION {
