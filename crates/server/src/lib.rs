@@ -2,9 +2,9 @@
 //!
 //! Requests enter through [`router`]: the REST routes of DESIGN.md under `/api`, plus
 //! `/healthz`, `/metrics`, the `$batch` endpoint and the index at `/` and `/api`
-//! ([`index`]); browsers' cross-origin requests are answered by [`cors`] before routing. Each REST request becomes one
-//! [`operation::Operation`], is authorized ([`access`]), and runs on a database worker
-//! in one transaction. Errors leave as `problem+json` ([`problem`]). Every response
+//! ([`index`]); browsers' cross-origin preflights are answered by [`cors`] before
+//! routing. Each REST request becomes one [`operation::Operation`], is authorized
+//! ([`access`]), and runs on a database worker in one transaction. Errors leave as `problem+json` ([`problem`]). Every response
 //! carries a request id, which every log line of the request carries too.
 
 pub mod access;
