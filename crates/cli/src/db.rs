@@ -124,6 +124,8 @@ pub struct ServeOptions {
     pub database: Option<String>,
     pub listen: Option<String>,
     pub admin_key: Option<String>,
+    /// `--cors-origin`, repeated.
+    pub cors_origins: Vec<String>,
     pub tokens: TokenArgs,
     pub budget: BudgetArgs,
 }
@@ -242,6 +244,11 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
     let listen =
         options.listen.or_else(|| std::env::var("SSOT_LISTEN").ok()).unwrap_or_else(|| "127.0.0.1:4000".to_string());
     let admin_key = options.admin_key.or_else(|| std::env::var("SSOT_ADMIN_KEY").ok());
+    let cors_origins = if options.cors_origins.is_empty() {
+        std::env::var("SSOT_CORS_ORIGINS").unwrap_or_default().split(',').map(str::to_string).collect()
+    } else {
+        options.cors_origins
+    };
     let mut store = Store::open(url.clone(), &schema, workers(&url))?;
     let shutdown_grace = options.budget.apply(&mut store)?;
 
@@ -287,6 +294,7 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
         },
         limits: Default::default(),
         shutdown_grace: Some(shutdown_grace),
+        cors_origins,
     };
     let store = Arc::new(store);
     let app = Arc::new(ssot_server::App::new(Arc::clone(&store), &schema, settings)?);
@@ -299,6 +307,9 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
         say("access (per model and operation, the rules that open it; no rule means nobody):");
         for line in app.access.describe(&store.entities).lines() {
             say(line);
+        }
+        if app.cors.enabled() {
+            say(&format!("browsers may call the API from: {}", app.cors));
         }
         let shutdown = shutdown_signal();
         say(&format!("listening on http://{address}"));

@@ -59,6 +59,11 @@ enum Command {
         /// Bearer key that may do anything (default: $SSOT_ADMIN_KEY).
         #[arg(long)]
         admin_key: Option<String>,
+        /// An origin browsers may call the API from, such as https://app.example.com
+        /// (repeatable; `*` for any origin, then without credentials; default:
+        /// $SSOT_CORS_ORIGINS, comma-separated; none when unset).
+        #[arg(long = "cors-origin", value_name = "ORIGIN")]
+        cors_origins: Vec<String>,
         #[command(flatten)]
         tokens: db::TokenArgs,
         #[command(flatten)]
@@ -114,9 +119,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate { schema, database, print, accept_data_loss } => {
             db::migrate(schema, database, print, accept_data_loss)
         }
-        Command::Serve { schema, database, listen, admin_key, tokens, budget } => {
+        Command::Serve { schema, database, listen, admin_key, cors_origins, tokens, budget } => {
             let _flush_logs_on_exit = init_logging();
-            db::serve(db::ServeOptions { schema, database, listen, admin_key, tokens, budget })
+            db::serve(db::ServeOptions { schema, database, listen, admin_key, cors_origins, tokens, budget })
         }
         Command::Generate { schema, out, target: Target::Sql, dialect } => db::generate_sql(schema, out, dialect),
         Command::Generate { schema, out, target: Target::Openapi, .. } => db::generate_openapi(schema, out),

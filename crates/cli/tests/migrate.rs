@@ -1,9 +1,12 @@
 //! `ssot migrate`, `ssot generate --target sql` and `ssot serve` start-up, run as a
 //! user runs them, against a real SQLite file and a real PostgreSQL database.
 
+mod serving;
+
+use serving::Serving;
 use ssot_store::conn::{Conn, PgConn, SqliteConn};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/migrate").join(name)
@@ -250,6 +253,38 @@ fn serve_migrates_a_new_sqlite_file_and_stops_gracefully() {
 }
 
 #[test]
+fn serve_takes_cors_origins_from_flags_or_the_environment() {
+    let db = Db::sqlite();
+    let schema = db.schema("v1.prisma");
+    let schema = schema.to_str().unwrap_or_default();
+    let base = ["--database", db.url.as_str(), "--listen", "127.0.0.1:0"];
+    let flags: Vec<&str> = base
+        .iter()
+        .copied()
+        .chain(["--cors-origin", "https://a.example", "--cors-origin", "http://b.example:8080"])
+        .collect();
+    // The flags win over the environment.
+    let serving = Serving::start(schema, &flags, &[("SSOT_CORS_ORIGINS", "https://ignored.example")]);
+    assert!(
+        serving.banner.contains("browsers may call the API from: https://a.example, http://b.example:8080"),
+        "{}",
+        serving.banner
+    );
+    serving.stop();
+    let serving = Serving::start(schema, &base, &[("SSOT_CORS_ORIGINS", "https://a.example, https://c.example")]);
+    assert!(serving.banner.contains("from: https://a.example, https://c.example"), "{}", serving.banner);
+    serving.stop();
+    let serving = Serving::start(schema, &base, &[]);
+    assert!(!serving.banner.contains("browsers may call"), "none by default: {}", serving.banner);
+    serving.stop();
+
+    let all: Vec<&str> = ["serve", schema].into_iter().chain(base).chain(["--cors-origin", "a.example/app"]).collect();
+    let out = ssot(&all);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("`a.example/app` is not an origin"), "{}", text(&out.stderr));
+}
+
+#[test]
 fn json_logs_stay_json_from_start_to_stop() {
     let db = Db::sqlite();
     let schema = db.schema("v1.prisma");
@@ -264,68 +299,6 @@ fn json_logs_stay_json_from_start_to_stop() {
         assert!(value["fields"]["message"].is_string(), "{line}");
     }
     assert!(lines.iter().any(|l| l.contains("stopped")), "{lines:?}");
-}
-
-/// `ssot serve` running as a user runs it, until [`Serving::stop`].
-struct Serving {
-    child: std::process::Child,
-    stderr: std::io::BufReader<std::process::ChildStderr>,
-    /// Everything it printed up to and including the line saying it listens.
-    banner: String,
-}
-
-impl Serving {
-    /// Starts `ssot serve SCHEMA ARGS` (without `SSOT_JWT_SECRET` from the environment,
-    /// with `env`) and waits until it says it listens. (The child is waited for by
-    /// `stop`, or when this is dropped.)
-    #[allow(clippy::zombie_processes)]
-    fn start(schema: &str, args: &[&str], env: &[(&str, &str)]) -> Serving {
-        use std::io::BufRead;
-        let mut command = Command::new(env!("CARGO_BIN_EXE_ssot"));
-        command.arg("serve").arg(schema).args(args).env("NO_COLOR", "1").env_remove("SSOT_JWT_SECRET");
-        command.stderr(Stdio::piped());
-        for (key, value) in env {
-            command.env(key, value);
-        }
-        let mut child = command.spawn().expect("start ssot serve");
-        let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
-        let mut banner = String::new();
-        loop {
-            let mut line = String::new();
-            if stderr.read_line(&mut line).expect("read") == 0 {
-                let _ = child.wait();
-                panic!("serve exited early:\n{banner}");
-            }
-            banner.push_str(&line);
-            if line.contains("listening on http://") {
-                return Serving { child, stderr, banner };
-            }
-        }
-    }
-
-    /// The address it listens on, from its banner.
-    fn address(&self) -> String {
-        let after = self.banner.rsplit("listening on http://").next().unwrap_or_default();
-        after.chars().take_while(|c| !c.is_whitespace() && *c != '"').collect()
-    }
-
-    /// Sends SIGTERM and waits: the exit code, and what it printed after the banner.
-    fn stop(mut self) -> (Option<i32>, String) {
-        use std::io::Read;
-        let killed = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill");
-        assert!(killed.success());
-        let mut rest = String::new();
-        let _ = self.stderr.read_to_string(&mut rest);
-        (self.child.wait().expect("wait").code(), rest)
-    }
-}
-
-impl Drop for Serving {
-    /// A test that fails half-way leaves no server behind.
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]

@@ -18,6 +18,10 @@ use std::sync::Arc;
 /// The most operations one batch may hold.
 pub const MAX_OPERATIONS: usize = 100;
 
+/// The keys of one operation. Any other is refused: a misspelt `bdoy` silently ignored
+/// would run the operation without its body.
+const OPERATION_KEYS: [&str; 3] = ["method", "path", "body"];
+
 pub async fn handle(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
     match run(&app, &headers, body).await {
         Ok(response) => response,
@@ -28,6 +32,9 @@ pub async fn handle(State(app): State<Arc<App>>, headers: HeaderMap, body: Body)
 async fn run(app: &Arc<App>, headers: &HeaderMap, body: Body) -> Result<Response, Problem> {
     let caller = crate::caller(&app, headers).await?;
     let body = json_body(body, app.max_body_bytes).await?;
+    if let Some(key) = body.as_ref().and_then(Json::as_object).and_then(|b| b.keys().find(|k| *k != "operations")) {
+        return Err(Problem::bad_request(key.clone(), "unknown key; expected: operations"));
+    }
     let operations = body
         .as_ref()
         .and_then(|b| b.get("operations"))
@@ -41,6 +48,15 @@ async fn run(app: &Arc<App>, headers: &HeaderMap, body: Body) -> Result<Response
     let mut passwords = crate::auth::MAX_PASSWORDS_PER_REQUEST;
     for (i, item) in operations.iter().enumerate() {
         let prefix = format!("operations[{i}]");
+        let fields = item
+            .as_object()
+            .ok_or_else(|| Problem::bad_request(prefix.clone(), "expected an object: {method, path, body}"))?;
+        if let Some(key) = fields.keys().find(|k| !OPERATION_KEYS.contains(&k.as_str())) {
+            return Err(Problem::bad_request(
+                format!("{prefix}.{key}"),
+                format!("unknown key; expected: {}", OPERATION_KEYS.join(", ")),
+            ));
+        }
         let method = item
             .get("method")
             .and_then(Json::as_str)
@@ -62,6 +78,7 @@ async fn run(app: &Arc<App>, headers: &HeaderMap, body: Body) -> Result<Response
         let model = es
             .by_resource(resource)
             .ok_or_else(|| Problem::not_found(format!("{prefix}: no resource `{resource}`")))?;
+        operation::check_method(&method, rest).map_err(|p| p.prefixed(&prefix))?;
         app.access
             .authorize(&caller, es, model, operation::policy_op(&method, rest))
             .map_err(|p| p.prefixed(&prefix))?;
@@ -79,20 +96,20 @@ async fn run(app: &Arc<App>, headers: &HeaderMap, body: Body) -> Result<Response
     let failed = Arc::clone(&failed_at);
     let policies = Arc::clone(&app.access.policies);
     let results = crate::write_and_settle(&app, move |conn, es| {
-            let guard = ssot_access::Guard::new(&policies, es, &caller);
-            let mut results = Vec::with_capacity(ops.len());
-            for (i, op) in ops.iter().enumerate() {
-                match operation::run(conn, &guard, op) {
-                    Ok((status, body)) => results.push(json!({"status": status.as_u16(), "body": body})),
-                    Err(e) => {
-                        failed.store(i, Ordering::Relaxed);
-                        return Err(e);
-                    }
+        let guard = ssot_access::Guard::new(&policies, es, &caller);
+        let mut results = Vec::with_capacity(ops.len());
+        for (i, op) in ops.iter().enumerate() {
+            match operation::run(conn, &guard, op) {
+                Ok((status, body)) => results.push(json!({"status": status.as_u16(), "body": body})),
+                Err(e) => {
+                    failed.store(i, Ordering::Relaxed);
+                    return Err(e);
                 }
             }
-            Ok(results)
-        })
-        .await;
+        }
+        Ok(results)
+    })
+    .await;
     match results {
         Ok(results) => Ok((StatusCode::OK, axum::Json(json!({ "results": results }))).into_response()),
         Err(e) => {

@@ -1,14 +1,17 @@
 //! `ssot-server`: the HTTP face of a store.
 //!
 //! Requests enter through [`router`]: the REST routes of DESIGN.md under `/api`, plus
-//! `/healthz`, `/metrics` and the `$batch` endpoint. Each REST request becomes one
-//! [`operation::Operation`], is authorized ([`access`]), and runs on a database worker
-//! in one transaction. Errors leave as `problem+json` ([`problem`]). Every response
+//! `/healthz`, `/metrics`, the `$batch` endpoint and the index at `/` and `/api`
+//! ([`index`]); browsers' cross-origin preflights are answered by [`cors`] before
+//! routing. Each REST request becomes one [`operation::Operation`], is authorized
+//! ([`access`]), and runs on a database worker in one transaction. Errors leave as `problem+json` ([`problem`]). Every response
 //! carries a request id, which every log line of the request carries too.
 
 pub mod access;
 pub mod auth;
 mod batch;
+pub mod cors;
+mod index;
 pub mod metrics;
 pub mod openapi;
 pub mod operation;
@@ -43,6 +46,9 @@ pub struct App {
     pub shutdown_grace: std::time::Duration,
     /// The OpenAPI document, rendered once.
     openapi: String,
+    /// The index at `/` and `/api`, rendered once.
+    index: String,
+    pub cors: cors::Cors,
 }
 
 /// How long a shutdown waits for the requests in flight when not told otherwise: longer
@@ -57,6 +63,8 @@ pub struct Settings {
     pub limits: auth::limits::LimitSettings,
     /// See [`App::shutdown_grace`]; `None`: [`DEFAULT_SHUTDOWN_GRACE`].
     pub shutdown_grace: Option<std::time::Duration>,
+    /// The origins browsers may call the API from (`*` for any); none by default.
+    pub cors_origins: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +73,8 @@ pub enum AppError {
     Policies(#[from] ssot_access::CompileError),
     #[error("`@@auth` on `{0}` needs a signing secret: set SSOT_JWT_SECRET (or --jwt-secret)")]
     NoSecret(String),
+    #[error(transparent)]
+    Cors(#[from] cors::CorsError),
 }
 
 impl App {
@@ -83,6 +93,8 @@ impl App {
         let tokens = (settings.tokens.secret.is_some() || settings.tokens.jwks.is_some())
             .then(|| auth::Tokens::new(settings.tokens.clone(), expiry));
         let openapi = openapi::document(&store.entities, policies.auth.as_ref()).to_string();
+        let index = index::document(&store.entities, auth.is_some()).to_string();
+        let cors = cors::Cors::new(&settings.cors_origins)?;
         Ok(App {
             store,
             access: Access::new(settings.admin_key, policies, tokens),
@@ -91,6 +103,8 @@ impl App {
             max_body_bytes: MAX_BODY_BYTES,
             shutdown_grace: settings.shutdown_grace.unwrap_or(DEFAULT_SHUTDOWN_GRACE),
             openapi,
+            index,
+            cors,
         })
     }
 }
@@ -101,6 +115,8 @@ struct RouteLabel(String);
 
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
+        .route("/", get(index_json))
+        .route("/api", get(index_json))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
         .route("/api/$batch", post(batch::handle))
@@ -111,6 +127,7 @@ pub fn router(app: Arc<App>) -> Router {
         .method_not_allowed_fallback(|method: Method| async move {
             Problem::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", format!("{method} is not allowed here"))
         })
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&app), cors::layer))
         .layer(axum::middleware::from_fn_with_state(Arc::clone(&app), observe))
         .with_state(app)
 }
@@ -160,7 +177,7 @@ async fn observe(State(app): State<Arc<App>>, mut request: Request, next: Next) 
 
 fn fixed_route(path: &str) -> String {
     match path {
-        "/healthz" | "/metrics" | "/api/$batch" | "/api/openapi.json" => path.to_string(),
+        "/" | "/api" | "/healthz" | "/metrics" | "/api/$batch" | "/api/openapi.json" => path.to_string(),
         "/api/auth/signup" | "/api/auth/login" | "/api/auth/refresh" | "/api/auth/logout" | "/api/auth/me" => {
             path.to_string()
         }
@@ -177,6 +194,10 @@ async fn healthz(State(app): State<Arc<App>>) -> Response {
             Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database does not answer").into_response()
         }
     }
+}
+
+async fn index_json(State(app): State<Arc<App>>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], app.index.clone()).into_response()
 }
 
 async fn openapi_json(State(app): State<Arc<App>>) -> Response {
@@ -243,6 +264,7 @@ async fn handle(
     let model = es
         .by_resource(resource)
         .ok_or_else(|| Problem::not_found(format!("no resource `{resource}`; see /api/openapi.json for the routes")))?;
+    operation::check_method(method, rest)?;
     let caller = caller(app, headers).await?;
     // Refuse what no rule opens before reading the input: a caller with no access
     // learns nothing from validation errors.

@@ -159,16 +159,7 @@ pub fn parse(
     let model = es
         .by_resource(resource)
         .ok_or_else(|| Problem::not_found(format!("no resource `{resource}`; see /api/openapi.json for the routes")))?;
-    let not_allowed = || {
-        let allow = match rest {
-            None => "GET, POST",
-            Some("query") => "POST",
-            Some("count") => "GET",
-            Some("bulk") => "POST, PATCH, DELETE",
-            Some(_) => "GET, PATCH, PUT, DELETE",
-        };
-        Problem::method_not_allowed(method.as_str(), allow)
-    };
+    let not_allowed = || Problem::method_not_allowed(method.as_str(), allowed_methods(rest));
     let find_keys = ["where", "orderBy", "take", "skip", "cursor", "select", "include"];
     match (rest, method.as_str()) {
         (None, "GET") => {
@@ -247,6 +238,29 @@ pub fn parse(
             Ok(Operation::Delete { model, key: parse_id(es, model, id)?, selection: selection(es, model, &query)? })
         }
         _ => Err(not_allowed()),
+    }
+}
+
+/// The methods a resource route takes (`rest` is the path after `/api/{resource}`), as
+/// the `Allow` header lists them.
+pub fn allowed_methods(rest: Option<&str>) -> &'static str {
+    match rest {
+        None => "GET, POST",
+        Some("query") => "POST",
+        Some("count") => "GET",
+        Some("bulk") => "POST, PATCH, DELETE",
+        Some(_) => "GET, PATCH, PUT, DELETE",
+    }
+}
+
+/// Refuses a method the route does not take (405 with `Allow`), before the caller or
+/// their rights are looked at: the answer depends on the route alone.
+pub fn check_method(method: &Method, rest: Option<&str>) -> Result<(), Problem> {
+    let allow = allowed_methods(rest);
+    if allow.split(", ").any(|m| m == method.as_str()) {
+        Ok(())
+    } else {
+        Err(Problem::method_not_allowed(method.as_str(), allow))
     }
 }
 

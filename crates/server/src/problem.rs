@@ -123,6 +123,15 @@ impl From<StoreError> for Problem {
                 "cancelled",
                 "the query was stopped: the server is shutting down or the request was abandoned",
             ),
+            StoreError::Refused { conflict, message, cause } => {
+                // The database's words can name tables and SQL: logged, not shown.
+                tracing::warn!(request_id = %crate::request_id(), %cause, "the database refused a write");
+                if conflict {
+                    Problem::new(StatusCode::CONFLICT, "conflict", message)
+                } else {
+                    Problem::bad_request("", message)
+                }
+            }
             StoreError::Database(error) => {
                 // The database's own message can name tables and SQL: logged, not shown.
                 tracing::error!(request_id = %crate::request_id(), %error, "database error");

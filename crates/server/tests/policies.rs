@@ -310,3 +310,36 @@ on_every_backend!(writes_are_checked_before_and_after, SCHEMA, |server| {
         .await;
     assert_eq!((status, &row["notes"]), (201, &json!("mine")));
 });
+
+on_every_backend!(connect_or_create_is_checked_like_connect_and_create, SCHEMA, |server| {
+    let w = world(&server).await;
+    let stranger = format!("/api/users/{}", w.stranger.id);
+    let take = |id: i64| json!({"posts": {"connectOrCreate": [{"where": {"id": id}, "create": {"title": "x"}}]}});
+    // Someone's published post is found, and connecting it would take it: refused.
+    let (status, body) = server.request("PATCH", &stranger, Some(take(w.published)), Some(&w.stranger.token)).await;
+    assert_eq!(status, 403, "{body}");
+    // A draft they cannot see is a missing row: a post of their own is created instead.
+    let (status, body) = server.request("PATCH", &stranger, Some(take(w.draft)), Some(&w.stranger.token)).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, draft) = server.admin("GET", &format!("/api/posts/{}", w.draft), None).await;
+    assert_eq!(draft["authorId"], json!(w.owner.id), "the hidden draft stays the owner's");
+    // Creating a tag through a many-to-many is the admin's: refused, nothing left behind.
+    let (_, mine) = server
+        .request("POST", "/api/posts", Some(json!({"title": "m", "authorId": w.stranger.id})), Some(&w.stranger.token))
+        .await;
+    let tag = json!({"tags": {"connectOrCreate": [{"where": {"name": "new"}, "create": {"name": "new"}}]}});
+    let path = format!("/api/posts/{}", mine["id"]);
+    let (status, body) = server.request("PATCH", &path, Some(tag.clone()), Some(&w.stranger.token)).await;
+    assert_eq!(status, 403, "{body}");
+    let (_, tags) = server.admin("GET", "/api/tags/count", None).await;
+    assert_eq!(tags["count"], json!(0));
+    // Once the tag exists, linking it is refused exactly as `connect` refuses it (a link
+    // changes the tag's side too, and tags are the admin's to write).
+    server.admin("POST", "/api/tags", Some(json!({"name": "new"}))).await;
+    let (status, body) = server.request("PATCH", &path, Some(tag), Some(&w.stranger.token)).await;
+    let connect = json!({"tags": {"connect": [{"name": "new"}]}});
+    let (connect_status, _) = server.request("PATCH", &path, Some(connect), Some(&w.stranger.token)).await;
+    assert_eq!((status, connect_status), (403, 403), "{body}");
+    let (_, post) = server.admin("GET", &format!("{path}?include=%7B%22tags%22%3Atrue%7D"), None).await;
+    assert_eq!(post["tags"], json!([]), "{post}");
+});

@@ -352,3 +352,43 @@ on_every_backend!(bulk_and_batch, SHOP, |server| {
     assert_eq!(done["results"][1]["body"]["data"][0]["label"], "t");
     assert_eq!(done["results"][2]["body"]["count"], 1);
 });
+
+/// The `key` strings of a list of rows.
+fn strings<'a>(rows: &'a Json, key: &str) -> Vec<&'a str> {
+    rows.as_array().map(|r| r.iter().filter_map(|row| row[key].as_str()).collect()).unwrap_or_default()
+}
+
+/// `connectOrCreate` items naming rows by `key`, creating them with that value alone.
+fn connect_or_create(key: &str, values: &[&str]) -> Json {
+    values.iter().map(|v| json!({"where": {key: v}, "create": {key: v}})).collect()
+}
+
+on_every_backend!(connect_or_create_through_to_many_relations, SHOP, |server| {
+    let include_tags = "?include=%7B%22tags%22%3Atrue%7D";
+    server.admin("POST", "/api/tags", Some(json!({"label": "home"}))).await;
+    // Many-to-many: `home` exists and is linked, `new` is created and linked.
+    let tags = connect_or_create("label", &["home", "new"]);
+    let lamp = json!({"name": "Lamp", "price": "10", "tags": {"connectOrCreate": tags}});
+    let (status, lamp) = server.admin("POST", &format!("/api/products{include_tags}"), Some(lamp)).await;
+    assert_eq!(status, 201, "{lamp}");
+    assert_eq!(strings(&lamp["tags"], "label"), ["home", "new"], "{lamp}");
+    let (_, tags) = server.admin("GET", "/api/tags/count", None).await;
+    assert_eq!(tags["count"], 2, "`home` was not created again");
+    // On update, a single object works as a list of one.
+    let (status, lamp) = server
+        .admin(
+            "PATCH",
+            &format!("/api/products/{}{include_tags}", lamp["id"].as_str().unwrap_or_default()),
+            Some(json!({"tags": {"connectOrCreate": {"where": {"label": "third"}, "create": {"label": "third"}}}})),
+        )
+        .await;
+    assert_eq!((status, lamp["tags"].as_array().map(Vec::len)), (200, Some(3)), "{lamp}");
+
+    // One-to-many from the side without the foreign key: the existing order is moved to
+    // Ann, the missing one created for her.
+    server.admin("POST", "/api/orders", Some(json!({"number": "A-1"}))).await;
+    let ann = json!({"email": "ann@example.com", "orders": {"connectOrCreate": connect_or_create("number", &["A-1", "A-2"])}});
+    let (status, ann) = server.admin("POST", "/api/users?include=%7B%22orders%22%3Atrue%7D", Some(ann)).await;
+    assert_eq!(status, 201, "{ann}");
+    assert_eq!(strings(&ann["orders"], "number"), ["A-1", "A-2"], "{ann}");
+});

@@ -226,3 +226,158 @@ on_every_backend!(operations_endpoints, SHOP, |server| {
     let generated = server.client.get(format!("{}/healthz", server.base)).send().await.expect("health");
     assert!(generated.headers().get("x-request-id").is_some(), "every response carries a request id");
 });
+
+on_every_backend!(nul_in_text_is_refused_on_both_databases, SHOP, |server| {
+    // PostgreSQL cannot hold NUL in text, and SQLite cut a pattern at it (so `contains:
+    // "zz\0"` matched every row): on both, a string holding NUL is a 400 naming its path.
+    for email in ["ann@example.com", "bob@example.com"] {
+        server.admin("POST", "/api/users", Some(json!({"email": email}))).await;
+    }
+    let nul = "zz\u{0}zz";
+    let filters = [
+        (json!({"email": {"contains": nul}}), "where.email.contains"),
+        (json!({"email": {"startsWith": nul}}), "where.email.startsWith"),
+        (json!({"email": {"endsWith": nul}}), "where.email.endsWith"),
+        (json!({"email": {"equals": nul}}), "where.email.equals"),
+        (json!({"email": nul}), "where.email"),
+        (json!({"email": {"not": nul}}), "where.email.not"),
+        (json!({"email": {"in": ["x", nul]}}), "where.email.in[1]"),
+        (json!({"name": {"contains": nul, "mode": "insensitive"}}), "where.name.contains"),
+        (json!({"orders": {"some": {"number": {"startsWith": nul}}}}), "where.orders.some.number.startsWith"),
+    ];
+    for (filter, path) in filters {
+        let (status, problem) = server.get_with("/api/users", &[("where", filter.clone())]).await;
+        assert_eq!(status, 400, "{filter}: {problem}");
+        let (p, m) = first_error(&problem);
+        assert_eq!(p, path, "{problem}");
+        assert!(m.contains("NUL"), "{problem}");
+    }
+    let writes = [
+        ("POST", "/api/users".to_string(), json!({"email": nul}), "data.email"),
+        ("POST", "/api/products".to_string(), json!({"name": "p", "price": "1", "meta": {"k": [nul]}}), "data.meta"),
+        ("PATCH", "/api/users/bulk".to_string(), json!({"where": {}, "data": {"name": nul}}), "data.name"),
+    ];
+    for (method, path, body, error_path) in writes {
+        let (status, problem) = server.admin(method, &path, Some(body)).await;
+        assert_eq!((status, first_error(&problem).0.as_str()), (400, error_path), "{problem}");
+    }
+    // An id holding NUL names no row.
+    let (status, _) = server.admin("GET", "/api/products/a%00b", None).await;
+    assert_eq!(status, 404);
+    let (_, users) = server.get_with("/api/users", &[("where", json!({"name": {"not": null}}))]).await;
+    assert_eq!(users["meta"]["total"], 0, "the refused bulk update wrote nothing");
+});
+
+/// Words of SQL and of the databases' messages, none of which may reach a client.
+const DATABASE_WORDS: [&str; 16] = [
+    "sql",
+    "select",
+    "insert",
+    "relation",
+    "table",
+    "constraint",
+    "violat",
+    "syntax",
+    "postgres",
+    "column",
+    "trigger",
+    "secret",
+    "idx",
+    "raise",
+    "exception",
+    "varying",
+];
+
+/// About `len` characters that PostgreSQL's compression cannot shrink much.
+fn incompressible(len: usize) -> String {
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            char::from(b'!' + (state % 90) as u8)
+        })
+        .collect()
+}
+
+/// Sends a request and checks the answer is a problem without database wording.
+async fn problem_without_db_words(
+    server: &common::TestServer,
+    method: &str,
+    path: &str,
+    body: Option<Json>,
+) -> (u16, Json) {
+    let mut request = server
+        .client
+        .request(reqwest::Method::from_bytes(method.as_bytes()).expect("method"), format!("{}{path}", server.base))
+        .bearer_auth(common::ADMIN_KEY);
+    if let Some(body) = body {
+        request = request.header("content-type", "application/json").body(body.to_string());
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    let lower = text.to_lowercase();
+    for word in DATABASE_WORDS {
+        assert!(!lower.contains(word), "{method} {path}: `{word}` reached the client: {text}");
+    }
+    (status, serde_json::from_str(&text).unwrap_or(Json::Null))
+}
+
+on_every_backend!(database_errors_reach_no_client, SHOP, |server| {
+    let backend = server.backend();
+    // Another program's rules in the database: a trigger whose message quotes SQL, a
+    // unique index the schema does not know, and (PostgreSQL) narrower column types.
+    server.raw(move |conn| {
+        let sql = match backend {
+            common::Backend::Sqlite => {
+                "CREATE TRIGGER secret_boom BEFORE INSERT ON \"Tag\" WHEN NEW.\"label\" = 'boom' BEGIN \
+                   SELECT RAISE(ABORT, 'SECRET: SELECT * FROM users'); END;
+                 CREATE UNIQUE INDEX secret_idx ON \"Product\" (\"weight\");"
+            }
+            common::Backend::Postgres => {
+                "CREATE FUNCTION secret_boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+                   IF NEW.\"label\" = 'boom' THEN RAISE EXCEPTION 'SECRET: SELECT * FROM users'; END IF; \
+                   RETURN NEW; END $$;
+                 CREATE TRIGGER secret_boom BEFORE INSERT ON \"Tag\" FOR EACH ROW EXECUTE FUNCTION secret_boom();
+                 CREATE UNIQUE INDEX secret_idx ON \"Product\" (\"weight\");
+                 ALTER TABLE \"Review\" ADD CONSTRAINT secret_check CHECK (\"stars\" BETWEEN 1 AND 5);
+                 ALTER TABLE \"Tag\" ALTER COLUMN \"label\" TYPE varchar(8);
+                 ALTER TABLE \"Product\" ALTER COLUMN \"price\" TYPE numeric(4, 2);"
+            }
+        };
+        conn.batch(sql).expect("another program's rules");
+    });
+    let (status, problem) =
+        problem_without_db_words(&server, "POST", "/api/tags", Some(json!({"label": "boom"}))).await;
+    assert_eq!((status, problem["code"].as_str()), (409, Some("conflict")), "{problem}");
+    let product = json!({"name": "p", "price": "1", "weight": 1.5});
+    let (status, created) = problem_without_db_words(&server, "POST", "/api/products", Some(product.clone())).await;
+    assert_eq!(status, 201);
+    let (status, problem) = problem_without_db_words(&server, "POST", "/api/products", Some(product)).await;
+    assert_eq!((status, problem["code"].as_str()), (409, Some("conflict")), "{problem}");
+    let (_, user) = server.admin("POST", "/api/users", Some(json!({"email": "ann@example.com"}))).await;
+    let path = format!("/api/users/{}", user["id"]);
+    let (status, problem) =
+        problem_without_db_words(&server, "PATCH", &path, Some(json!({"karma": {"divide": 0}}))).await;
+    assert_eq!((status, first_error(&problem).0.as_str()), (400, "data.karma.divide"), "{problem}");
+    if backend == common::Backend::Postgres {
+        let cases = [
+            ("/api/tags", json!({"label": "longer than eight"}), 400, "longer than its field"),
+            ("/api/products", json!({"name": "q", "price": "12345"}), 400, "out of range"),
+            ("/api/reviews", json!({"stars": 9, "userId": user["id"], "productId": created["id"]}), 409, ""),
+            // Too large for the unique index on `email` (a B-tree entry holds about 2.7 kB).
+            ("/api/users", json!({"email": incompressible(20_000)}), 400, "too large"),
+        ];
+        for (path, body, status, words) in cases {
+            let (got, problem) = problem_without_db_words(&server, "POST", path, Some(body)).await;
+            assert_eq!(got, status, "{path}: {problem}");
+            assert!(problem["detail"].as_str().unwrap_or_default().contains(words), "{problem}");
+        }
+    }
+    // A table gone behind the server's back: a 500 that says nothing of it.
+    server.raw(|conn| conn.batch("ALTER TABLE \"Tag\" RENAME TO \"Gone\"").expect("rename"));
+    let (status, problem) = problem_without_db_words(&server, "GET", "/api/tags", None).await;
+    assert_eq!((status, problem["code"].as_str()), (500, Some("internal")), "{problem}");
+});

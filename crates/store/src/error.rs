@@ -33,6 +33,12 @@ pub enum StoreError {
     /// limit (`relation_filter_depth`, `relation_filter_count`).
     #[error("{message}")]
     TooComplex { code: &'static str, message: String },
+    /// The database refused a value or the write (a value its column cannot hold: 400; a
+    /// check or trigger of its own: 409). `message` is for the client; `cause`, the
+    /// database's words, for the log only.
+    #[error("{message} ({cause})")]
+    Refused { conflict: bool, message: String, cause: String },
+    /// Anything else the database said: a failure, shown to no client.
     #[error("database error: {0}")]
     Database(DbError),
     #[error(transparent)]
@@ -75,6 +81,14 @@ impl From<DbError> for StoreError {
     fn from(e: DbError) -> StoreError {
         match e {
             DbError::InvalidValue(message) => StoreError::invalid("", message),
+            DbError::Refused { message, cause } => {
+                StoreError::Refused { conflict: false, message: message.to_string(), cause }
+            }
+            DbError::Check(cause) => StoreError::Refused {
+                conflict: true,
+                message: "the database refused the write: the data breaks a rule the database enforces".into(),
+                cause,
+            },
             other => StoreError::Database(other),
         }
     }

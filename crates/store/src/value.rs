@@ -51,9 +51,7 @@ pub fn encode_one(kind: Kind, enums: &[EnumDef], dialect: Dialect, json: &Json) 
         Kind::Scalar(scalar) => scalar,
     };
     match scalar {
-        ScalarType::String => {
-            json.as_str().map(|s| Value::Text(s.to_string())).ok_or_else(|| "expected a string".into())
-        }
+        ScalarType::String => text(json).map(|s| Value::Text(s.to_string())),
         ScalarType::Int => {
             let n = json.as_i64().ok_or("expected a whole number")?;
             i32::try_from(n).map(|n| Value::Int(i64::from(n))).map_err(|_| "out of range for Int (32 bits)".into())
@@ -89,11 +87,37 @@ pub fn encode_one(kind: Kind, enums: &[EnumDef], dialect: Dialect, json: &Json) 
                 Dialect::Postgres => Value::Text(time::format(ms)),
             })
         }
+        ScalarType::Json if holds_nul(json) => Err(NUL.into()),
         ScalarType::Json => Ok(Value::Text(json.to_string())),
         ScalarType::Bytes => {
             let text = json.as_str().ok_or("expected base64 text")?;
             BASE64.decode(text).map(Value::Bytes).map_err(|_| "expected base64 text".into())
         }
+    }
+}
+
+/// Why text with a NUL character is refused.
+const NUL: &str = "contains the NUL character (U+0000), which text in the database cannot hold";
+
+/// A string the API takes as text (a value, a filter's operand): any JSON string but one
+/// holding NUL. PostgreSQL cannot store NUL in text (nor in `jsonb`), so no stored string
+/// can contain it; SQLite would store it but cuts a `LIKE` pattern at it. Refusing it on
+/// both keeps one behaviour: a 400 naming the value's path.
+pub fn text(json: &Json) -> Result<&str, String> {
+    let text = json.as_str().ok_or("expected a string")?;
+    if text.contains('\0') {
+        return Err(NUL.into());
+    }
+    Ok(text)
+}
+
+/// Whether a JSON value holds NUL in a string or a key, at any depth.
+fn holds_nul(json: &Json) -> bool {
+    match json {
+        Json::String(s) => s.contains('\0'),
+        Json::Array(items) => items.iter().any(holds_nul),
+        Json::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
     }
 }
 

@@ -60,7 +60,10 @@ pub async fn change_password(State(app): State<Arc<App>>, headers: HeaderMap, bo
 async fn change_password_inner(app: Arc<App>, headers: HeaderMap, body: Body) -> Result<Response, Problem> {
     let (auth, _) = enabled(&app)?;
     let Asker::User { sub, .. } = asker(&app, &headers).await? else {
-        return Err(Problem::bad_request("", "the admin key sets passwords with PATCH on the user; this is a user's own"));
+        return Err(Problem::bad_request(
+            "",
+            "the admin key sets passwords with PATCH on the user; this is a user's own",
+        ));
     };
     let data = object_body(&app, body).await?;
     let current = string_field(&data, "currentPassword")?;

@@ -67,7 +67,11 @@ impl Current {
 
     /// `auth` for a verified token of ssot's own: the claims of the token and the fields of
     /// the user as they are now; 401 when its session ended or its user is gone.
-    pub async fn resolve(&self, app: &crate::App, claims: &Map<String, Json>) -> Result<Arc<Map<String, Json>>, Problem> {
+    pub async fn resolve(
+        &self,
+        app: &crate::App,
+        claims: &Map<String, Json>,
+    ) -> Result<Arc<Map<String, Json>>, Problem> {
         let text = |name: &str| claims.get(name).and_then(Json::as_str).map(String::from);
         let (Some(sid), Some(sub)) = (text("sid"), text("sub")) else {
             return Err(ended("the token names no session (it was issued by an older version): sign in again"));
@@ -147,7 +151,10 @@ impl Current {
         let es = &app.store.entities;
         let password = app.auth.as_ref().map(|a| es.entities[self.model].fields[a.user.password].name.as_str());
         let hash = password.and_then(|p| row.get(p)).and_then(Json::as_str);
-        User { fields: super::public_fields(&app.access.policies, es, self.model, row), credential: sessions::credential(hash) }
+        User {
+            fields: super::public_fields(&app.access.policies, es, self.model, row),
+            credential: sessions::credential(hash),
+        }
     }
 
     /// Follows the change log until the store shuts down (see the module's doc).
@@ -164,7 +171,8 @@ impl Current {
         }
         let mut failures = 0u32;
         loop {
-            let wait = if failures > 0 { Duration::from_secs(u64::from(failures.min(5))) } else { Duration::from_secs(1) };
+            let wait =
+                if failures > 0 { Duration::from_secs(u64::from(failures.min(5))) } else { Duration::from_secs(1) };
             let _ = tokio::time::timeout(wait, changed.notified()).await;
             match self.catch_up(&store).await {
                 Ok(()) => failures = 0,

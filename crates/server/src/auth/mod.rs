@@ -51,12 +51,7 @@ pub struct Auth {
 }
 
 impl Auth {
-    pub fn new(
-        policies: &Policies,
-        es: &Entities,
-        refresh: bool,
-        limits: limits::LimitSettings,
-    ) -> Option<Auth> {
+    pub fn new(policies: &Policies, es: &Entities, refresh: bool, limits: limits::LimitSettings) -> Option<Auth> {
         let user = policies.auth.clone()?;
         let entity = &es.entities[user.model];
         let email = entity.fields[user.identity].name.to_ascii_lowercase().contains("email");
@@ -274,7 +269,8 @@ async fn open_session(app: &Arc<App>, row: &Map<String, Json>) -> Result<Opened,
     let password = &es.entities[auth.user.model].fields[auth.user.password].name;
     let credential = sessions::credential(row.get(password).and_then(Json::as_str));
     let with_refresh = auth.refresh;
-    let lifetime = if with_refresh { refresh::LIFETIME_SECONDS } else { i64::try_from(tokens.expiry_seconds).unwrap_or(i64::MAX) };
+    let lifetime =
+        if with_refresh { refresh::LIFETIME_SECONDS } else { i64::try_from(tokens.expiry_seconds).unwrap_or(i64::MAX) };
     let opened = app
         .store
         .write(move |conn, _| {

@@ -63,6 +63,17 @@ impl TestServer {
         test: &str,
         tokens: ssot_server::auth::TokenSettings,
     ) -> Option<TestServer> {
+        let settings = ssot_server::Settings { admin_key: Some(ADMIN_KEY.to_string()), tokens, ..Default::default() };
+        Self::start_configured(schema, backend, test, settings).await
+    }
+
+    /// [`TestServer::start`] with these settings (CORS origins, admin key, tokens, ...).
+    pub async fn start_configured(
+        schema: &str,
+        backend: Backend,
+        test: &str,
+        settings: ssot_server::Settings,
+    ) -> Option<TestServer> {
         // Server logs (database errors among them) show in a failing test's output.
         let _ = tracing_subscriber::fmt().with_test_writer().try_init();
         let dir = tempfile::tempdir().expect("temp dir");
@@ -80,7 +91,6 @@ impl TestServer {
             store.apply(plan, false).expect("migrate");
             Arc::new(store)
         });
-        let settings = ssot_server::Settings { admin_key: Some(ADMIN_KEY.to_string()), tokens, ..Default::default() };
         let app = Arc::new(ssot_server::App::new(Arc::clone(&store), &schema, settings).expect("app"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("address"));

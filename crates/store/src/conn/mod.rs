@@ -73,7 +73,7 @@ pub enum DbError {
     ForeignKey(Option<String>),
     #[error("a required column is null: {0}")]
     NotNull(String),
-    /// PostgreSQL rejected a value's text for its type (`22P02` and friends).
+    /// A value ssot refuses before the database sees it (the message is ssot's own).
     #[error("invalid value: {0}")]
     InvalidValue(String),
     /// The job's time budget ran out (see [`Budget`]).
@@ -82,6 +82,15 @@ pub enum DbError {
     /// Nobody waits for the answer (the client went away, or the server is stopping).
     #[error("the query was cancelled")]
     Cancelled,
+    /// The database refused a value for its column (PostgreSQL's class 22: too long, out
+    /// of range, malformed for the type): `message` is ssot's and may be shown, `cause` is
+    /// the database's own words (they can name tables and SQL), for the log only.
+    #[error("{message} ({cause})")]
+    Refused { message: &'static str, cause: String },
+    /// A rule of the database's own (a check or exclusion constraint, a trigger) refused the
+    /// write; its words, for the log only.
+    #[error("a check or trigger refused the write: {0}")]
+    Check(String),
     #[error("{0}")]
     Other(String),
 }

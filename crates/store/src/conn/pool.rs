@@ -88,7 +88,13 @@ impl Pool {
         let (write_tx, write_rx) = channel::<Job>();
         let write_rx = Arc::new(Mutex::new(write_rx));
         for (i, conn) in writers.into_iter().enumerate() {
-            threads.push(spawn(format!("ssot-db-w{i}"), conn, Arc::clone(&write_rx), Arc::clone(&active), Arc::clone(&changed))?);
+            threads.push(spawn(
+                format!("ssot-db-w{i}"),
+                conn,
+                Arc::clone(&write_rx),
+                Arc::clone(&active),
+                Arc::clone(&changed),
+            )?);
         }
         let read_tx = if readers.is_empty() {
             write_tx.clone()
@@ -96,7 +102,13 @@ impl Pool {
             let (read_tx, read_rx) = channel::<Job>();
             let read_rx = Arc::new(Mutex::new(read_rx));
             for (i, conn) in readers.into_iter().enumerate() {
-                threads.push(spawn(format!("ssot-db-r{i}"), conn, Arc::clone(&read_rx), Arc::clone(&active), Arc::clone(&changed))?);
+                threads.push(spawn(
+                    format!("ssot-db-r{i}"),
+                    conn,
+                    Arc::clone(&read_rx),
+                    Arc::clone(&active),
+                    Arc::clone(&changed),
+                )?);
             }
             read_tx
         };

@@ -176,14 +176,21 @@ fn classify(error: postgres::Error) -> DbError {
         if *code == SqlState::UNIQUE_VIOLATION {
             return DbError::Unique(constraint.unwrap_or_default());
         }
-        if *code == SqlState::FOREIGN_KEY_VIOLATION {
+        if *code == SqlState::FOREIGN_KEY_VIOLATION || *code == SqlState::RESTRICT_VIOLATION {
             return DbError::ForeignKey(constraint);
         }
         if *code == SqlState::NOT_NULL_VIOLATION {
             return DbError::NotNull(db.column().unwrap_or_default().to_string());
         }
-        if code.code().starts_with("22") {
-            return DbError::InvalidValue(db.message().to_string());
+        let cause = format!("{}: {}", code.code(), db.message());
+        // The rest of class 23 (a check, an exclusion) and a trigger's exception: rules of
+        // the database's own.
+        if code.code().starts_with("23") || *code == SqlState::RAISE_EXCEPTION {
+            return DbError::Check(cause);
+        }
+        // Class 22 (data exceptions) and 54 (limits: a value too large to index).
+        if code.code().starts_with("22") || code.code().starts_with("54") {
+            return DbError::Refused { message: refusal(code.code()), cause };
         }
         return DbError::Other(format!("{}: {}", db.code().code(), db.message()));
     }
@@ -221,5 +228,20 @@ pub fn listen(url: &str, channel: &str, stopping: &std::sync::atomic::AtomicBool
                 break;
             }
         }
+    }
+}
+
+/// What a client is told about a value PostgreSQL refused (class 22 or 54), by its SQLSTATE:
+/// the gist without the database's words.
+fn refusal(code: &str) -> &'static str {
+    match code {
+        "22001" => "a text value is longer than its field allows",
+        "22003" => "a number is out of range for its field",
+        "22007" | "22008" => "a date-time is outside the range its field holds",
+        "22012" => "a division by zero",
+        "22021" | "22P05" => "a value holds a character the database cannot store",
+        "22P02" => "a value is not valid for its field's type",
+        _ if code.starts_with("54") => "a value is too large for the database to store or index",
+        _ => "a value does not fit its field",
     }
 }

@@ -170,6 +170,7 @@ fn classify(error: rusqlite::Error) -> DbError {
             _ if e.code == rusqlite::ErrorCode::ConstraintViolation && message.starts_with("FOREIGN KEY") => {
                 return DbError::ForeignKey(None);
             }
+            ffi::SQLITE_CONSTRAINT_CHECK | ffi::SQLITE_CONSTRAINT_TRIGGER => return DbError::Check(message),
             _ => {}
         }
     }

@@ -156,9 +156,12 @@ impl ArgsReader<'_> {
                         self.error(&here, format!("`{op}` applies only to String fields"));
                         continue;
                     }
-                    let Some(text) = operand.as_str() else {
-                        self.error(&here, "expected a string");
-                        continue;
+                    let text = match crate::value::text(operand) {
+                        Ok(text) => text,
+                        Err(message) => {
+                            self.error(&here, message);
+                            continue;
+                        }
                     };
                     let op = match op.as_str() {
                         "contains" => TextOp::Contains,

@@ -203,6 +203,11 @@ pub(super) fn assignments<'j>(
                             "increment" => Assign::Add(encoded),
                             "decrement" => Assign::Subtract(encoded),
                             "multiply" => Assign::Multiply(encoded),
+                            // Refused here: SQLite would answer null, PostgreSQL an error.
+                            "divide" if is_zero(&encoded) => {
+                                errors.push(FieldError::new(op_path, "cannot divide by zero"));
+                                continue;
+                            }
                             "divide" => Assign::Divide(encoded),
                             other => {
                                 errors.push(FieldError::new(
@@ -272,5 +277,15 @@ pub(super) fn assignments<'j>(
         Ok((sets, after))
     } else {
         Err(StoreError::Invalid(errors))
+    }
+}
+
+/// Whether a number, as encoded for the database, is zero (`0`, `0.0`, `"0.00"`).
+fn is_zero(value: &Value) -> bool {
+    match value {
+        Value::Int(n) => *n == 0,
+        Value::Float(f) => *f == 0.0,
+        Value::Text(t) => t.parse::<f64>().is_ok_and(|f| f == 0.0),
+        _ => false,
     }
 }

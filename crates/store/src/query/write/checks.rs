@@ -65,33 +65,36 @@ pub(super) fn conflict(es: &Entities, model: usize, error: DbError, path: &str) 
                 Dialect::Sqlite => detail
                     .split(", ")
                     .filter_map(|qualified| qualified.rsplit('.').next())
-                    .map(|column| entity.field_by_column(column).map_or_else(|| column.to_string(), |f| f.name.clone()))
-                    .collect(),
-                // PostgreSQL names the constraint.
+                    .map(|column| entity.field_by_column(column).map(|f| f.name.clone()))
+                    .collect::<Option<Vec<_>>>()
+                    .unwrap_or_default(),
+                // PostgreSQL names the constraint; one the schema does not know (made by
+                // another program) is not named to the client.
                 Dialect::Postgres => entity
                     .constraints
                     .iter()
                     .find(|(name, _)| *name == detail)
                     .map(|(_, fields)| fields.iter().map(|&f| entity.fields[f].name.clone()).collect())
-                    .unwrap_or_else(|| vec![detail.clone()]),
+                    .unwrap_or_default(),
             };
+            let what =
+                if fields.is_empty() { "these values".to_string() } else { format!("this {}", fields.join(", ")) };
             StoreError::Conflict {
-                message: format!("{}: a `{}` record with this {} already exists", path, entity.name, fields.join(", ")),
+                message: format!("{}: a `{}` record with {what} already exists", path, entity.name),
                 fields,
             }
         }
-        DbError::ForeignKey(name) => StoreError::Conflict {
-            message: format!(
-                "{path}: a foreign key does not match any record{}",
-                name.map(|n| format!(" ({n})")).unwrap_or_default()
-            ),
+        // The constraint's name is the database's, not the API's: not shown.
+        DbError::ForeignKey(_) => StoreError::Conflict {
+            message: format!("{path}: a foreign key does not match any record"),
             fields: Vec::new(),
         },
         DbError::NotNull(column) => {
-            let field = entity
-                .field_by_column(column.rsplit('.').next().unwrap_or(&column))
-                .map_or(column.clone(), |f| f.name.clone());
-            StoreError::invalid(join(path, &field), "is required")
+            match entity.field_by_column(column.rsplit('.').next().unwrap_or(&column)) {
+                Some(field) => StoreError::invalid(join(path, &field.name), "is required"),
+                // A column the API does not show (added by another program).
+                None => StoreError::invalid(path, "a value the database requires is missing"),
+            }
         }
         other => StoreError::from(other),
     }

@@ -92,8 +92,11 @@ pub(super) fn relate(
     let ops = object(value, path)?;
     for (op, operand) in ops {
         let here = join(path, op);
-        let allowed: &[&str] =
-            if updating { &["create", "connect", "disconnect", "set"] } else { &["create", "connect"] };
+        let allowed: &[&str] = if updating {
+            &["create", "connect", "connectOrCreate", "disconnect", "set"]
+        } else {
+            &["create", "connect", "connectOrCreate"]
+        };
         if !allowed.contains(&op.as_str()) {
             return Err(StoreError::invalid(
                 here,
