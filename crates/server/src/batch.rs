@@ -30,7 +30,7 @@ pub async fn handle(State(app): State<Arc<App>>, headers: HeaderMap, body: Body)
 }
 
 async fn run(app: &Arc<App>, headers: &HeaderMap, body: Body) -> Result<Response, Problem> {
-    let caller = crate::caller(&app, headers).await?;
+    let caller = crate::caller(app, headers).await?;
     let body = json_body(body, app.max_body_bytes).await?;
     if let Some(key) = body.as_ref().and_then(Json::as_object).and_then(|b| b.keys().find(|k| *k != "operations")) {
         return Err(Problem::bad_request(key.clone(), "unknown key; expected: operations"));
@@ -95,7 +95,7 @@ async fn run(app: &Arc<App>, headers: &HeaderMap, body: Body) -> Result<Response
     let failed_at = Arc::new(AtomicUsize::new(usize::MAX));
     let failed = Arc::clone(&failed_at);
     let policies = Arc::clone(&app.access.policies);
-    let results = crate::write_and_settle(&app, move |conn, es| {
+    let results = crate::write_and_settle(app, move |conn, es| {
         let guard = ssot_access::Guard::new(&policies, es, &caller);
         let mut results = Vec::with_capacity(ops.len());
         for (i, op) in ops.iter().enumerate() {

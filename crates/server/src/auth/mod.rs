@@ -147,10 +147,8 @@ pub async fn prepare_user_fields(
                 Some(Json::Object(ops)) => ops.get_mut("set"),
                 other => other,
             };
-            if let Some(value) = value {
-                if let Json::String(text) = value {
-                    *text = auth.identity(&path, text)?;
-                }
+            if let Some(Json::String(text)) = value {
+                *text = auth.identity(&path, text)?;
             }
             if update && row.contains_key(password.as_str()) && !matches!(caller, Caller::Admin) {
                 return Err(Problem::from(StoreError::forbidden(
