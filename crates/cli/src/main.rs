@@ -23,6 +23,8 @@ struct Cli {
     command: Command,
 }
 
+// One value, parsed once per run: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Check a schema: exit 0 when valid (warnings allowed), 1 when invalid, 2 on a usage or I/O error.
