@@ -141,7 +141,7 @@ on_every_backend!(sessions_are_listed_and_ended_by_their_owner_or_the_admin, SCH
     assert_eq!(me(&server, &eve.token).await.0, 401);
 });
 
-/// Another program changes a user's row: the change reaches `auth` without a restart.
+// Another program changes a user's row: the change reaches `auth` without a restart.
 on_every_backend!(a_change_by_another_program_reaches_auth, SCHEMA, |server| {
     let dee = server.signup("dee@example.com").await;
     let other = server.signup("other@example.com").await;
