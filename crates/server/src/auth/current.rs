@@ -36,6 +36,15 @@ struct State {
     users: HashMap<String, Option<Arc<User>>>,
     /// Sessions by id; `None`: no such session.
     sessions: HashMap<String, Option<Arc<Session>>>,
+    /// `auth` as last built for a session: good while the token's claims and the user
+    /// entry are the very ones it was built from (building it is most of a lookup's cost).
+    resolved: HashMap<String, Resolved>,
+}
+
+struct Resolved {
+    claims: Arc<Map<String, Json>>,
+    user: Arc<User>,
+    auth: Arc<Map<String, Json>>,
 }
 
 /// Entries cached before the caches are cleared and start again.
@@ -70,22 +79,32 @@ impl Current {
     pub async fn resolve(
         &self,
         app: &crate::App,
-        claims: &Map<String, Json>,
+        claims: &Arc<Map<String, Json>>,
     ) -> Result<Arc<Map<String, Json>>, Problem> {
-        let text = |name: &str| claims.get(name).and_then(Json::as_str).map(String::from);
+        let text = |name: &str| claims.get(name).and_then(Json::as_str);
         let (Some(sid), Some(sub)) = (text("sid"), text("sub")) else {
             return Err(ended("the token names no session (it was issued by an older version): sign in again"));
         };
         let cached = {
             let state = self.state();
-            match (state.sessions.get(&sid), state.users.get(&sub)) {
-                (Some(session), Some(user)) => Some((session.clone(), user.clone())),
+            match (state.sessions.get(sid), state.users.get(sub)) {
+                (Some(session), Some(user)) => {
+                    if let (Some(_), Some(user), Some(resolved)) = (session, user, state.resolved.get(sid)) {
+                        // Built from this very token and this very user entry, after the checks
+                        // below passed; an ended session's entry is dropped (see `catch_up`).
+                        if Arc::ptr_eq(&resolved.claims, claims) && Arc::ptr_eq(&resolved.user, user) {
+                            return Ok(Arc::clone(&resolved.auth));
+                        }
+                    }
+                    Some((session.clone(), user.clone()))
+                }
                 _ => None,
             }
         };
+        let (sid, sub) = (sid.to_string(), sub.to_string());
         let (session, user) = match cached {
             Some(found) => found,
-            None => self.load(app, sid, sub.clone()).await?,
+            None => self.load(app, sid.clone(), sub.clone()).await?,
         };
         let now = i64::try_from(super::tokens::now_seconds()).unwrap_or(i64::MAX);
         let session = session.filter(|s| s.is_live(now) && s.user == sub);
@@ -100,7 +119,16 @@ impl Current {
                 auth.insert(name.to_string(), value.clone());
             }
         }
-        Ok(Arc::new(auth))
+        let auth = Arc::new(auth);
+        let mut state = self.state();
+        // Only while the entries it was built from are still the cache's.
+        let current = matches!(state.users.get(&sub), Some(Some(u)) if Arc::ptr_eq(u, &user))
+            && matches!(state.sessions.get(&sid), Some(Some(_)));
+        if current {
+            let resolved = Resolved { claims: Arc::clone(claims), user, auth: Arc::clone(&auth) };
+            state.resolved.insert(sid, resolved);
+        }
+        Ok(auth)
     }
 
     /// Reads a session and its user in one snapshot, and caches them unless the follower
@@ -137,6 +165,7 @@ impl Current {
             if state.users.len() >= CAPACITY || state.sessions.len() >= CAPACITY {
                 state.users.clear();
                 state.sessions.clear();
+                state.resolved.clear();
             }
             if let Some(s) = &session {
                 state.sessions.insert(s.id.clone(), Some(Arc::clone(s)));
@@ -165,6 +194,7 @@ impl Current {
             let mut state = self.state();
             state.users.clear();
             state.sessions.clear();
+            state.resolved.clear();
             state.applied = state.applied.max(seq);
             drop(state);
             self.caught_up.send_replace(seq);
@@ -203,6 +233,7 @@ impl Current {
                     if entry.change.label == sessions::LABEL {
                         if let Some(id) = entry.change.pk.get("id").and_then(Json::as_str) {
                             state.sessions.remove(id);
+                            state.resolved.remove(id);
                         }
                     } else {
                         match self.subject(store, &entry.change.pk) {
