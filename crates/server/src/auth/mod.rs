@@ -400,7 +400,7 @@ async fn login_inner(app: Arc<App>, peer: SocketAddr, body: Body) -> Result<Resp
     let (model, field) = (auth.user.model, auth.user.identity);
     let row = app
         .store
-        .read(move |conn, es| {
+        .read_single(move |conn, es| {
             let value = ssot_store::value::encode_one(
                 es.entities[model].fields[field].kind,
                 &es.enums,
@@ -436,7 +436,7 @@ pub(crate) async fn load_user(app: &Arc<App>, sub: String) -> Result<Option<Map<
     let Ok(key) = crate::operation::parse_id(&app.store.entities, model, &sub) else { return Ok(None) };
     let row = app
         .store
-        .read(move |conn, es| read::get(conn, es, model, &key, &Selection::every_field(&es.entities[model])))
+        .read_single(move |conn, es| read::get(conn, es, model, &key, &Selection::every_field(&es.entities[model])))
         .await?;
     Ok(match row {
         Some(Json::Object(row)) => Some(row),
