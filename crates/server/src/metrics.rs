@@ -101,6 +101,12 @@ impl Metrics {
         out.push_str("# HELP ssot_db_jobs_total Database jobs run.\n");
         out.push_str("# TYPE ssot_db_jobs_total counter\n");
         let _ = writeln!(out, "ssot_db_jobs_total {}", pool.completed);
+        out.push_str("# HELP ssot_db_jobs_timed_out_total Database jobs stopped at the end of their time budget.\n");
+        out.push_str("# TYPE ssot_db_jobs_timed_out_total counter\n");
+        let _ = writeln!(out, "ssot_db_jobs_timed_out_total {}", pool.timed_out);
+        out.push_str("# HELP ssot_db_jobs_cancelled_total Database jobs stopped because their client left.\n");
+        out.push_str("# TYPE ssot_db_jobs_cancelled_total counter\n");
+        let _ = writeln!(out, "ssot_db_jobs_cancelled_total {}", pool.cancelled);
         out
     }
 }

@@ -72,6 +72,7 @@ on_every_backend!(a_slow_query_is_stopped_at_its_budget, SCHEMA, |server| {
     server.store.set_query_timeout(Some(Duration::from_millis(300)));
     let (status, body) = server.request("GET", &list_path(&attack()), None, None).await;
     assert_eq!((status, body["code"].as_str()), (503, Some("query_timeout")), "{body}");
+    assert_eq!(metric(&server, "ssot_db_jobs_timed_out_total").await, 1);
     let (status, body) = server.request("GET", &format!("{}/count", "/api/posts"), None, None).await;
     assert_eq!((status, body["count"].as_i64()), (200, Some(slow::POSTS)), "the connection serves the next request");
     let (status, body) = server.request("GET", "/api/posts?take=2", None, None).await;
@@ -104,14 +105,12 @@ on_every_backend!(slow_queries_do_not_keep_gets_and_health_waiting, SCHEMA, |ser
     }
 });
 
-/// `ssot_db_jobs_in_flight` from `/metrics`.
-async fn jobs_in_flight(server: &common::TestServer) -> i64 {
+/// A metric's value from `/metrics`.
+async fn metric(server: &common::TestServer, name: &str) -> i64 {
     let (_, text) = server.request("GET", "/metrics", None, None).await;
     let text = text.as_str().unwrap_or_default().to_string();
-    text.lines()
-        .find_map(|l| l.strip_prefix("ssot_db_jobs_in_flight "))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(-1)
+    let prefix = format!("{name} ");
+    text.lines().find_map(|l| l.strip_prefix(&prefix)).and_then(|v| v.trim().parse().ok()).unwrap_or(-1)
 }
 
 on_every_backend!(a_client_that_hangs_up_stops_its_query, SCHEMA, |server| {
@@ -123,15 +122,16 @@ on_every_backend!(a_client_that_hangs_up_stops_its_query, SCHEMA, |server| {
         let gave_up = impatient.get(format!("{}{}", server.base, list_path(&attack()))).send().await;
         assert!(gave_up.is_err(), "the attack answered within 300 ms: the test proves nothing");
     }
-    let mut in_flight = jobs_in_flight(&server).await;
+    let mut in_flight = metric(&server, "ssot_db_jobs_in_flight").await;
     for _ in 0..100 {
         if in_flight == 0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
-        in_flight = jobs_in_flight(&server).await;
+        in_flight = metric(&server, "ssot_db_jobs_in_flight").await;
     }
     assert_eq!(in_flight, 0, "the abandoned queries still run");
+    assert_eq!(metric(&server, "ssot_db_jobs_cancelled_total").await, 3);
     let (status, _) = server.request("GET", "/api/posts?take=1", None, None).await;
     assert_eq!(status, 200);
 });

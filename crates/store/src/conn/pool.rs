@@ -28,8 +28,16 @@ struct Job {
     budget: Option<Arc<Budget>>,
 }
 
-/// The budgets of the jobs running now, so that a halt reaches their statements.
-type Active = Arc<Mutex<Vec<Arc<Budget>>>>;
+/// What the workers share about budgets: the jobs running now (so that a halt reaches
+/// their statements), and how many were stopped.
+#[derive(Default)]
+struct Budgets {
+    running: Mutex<Vec<Arc<Budget>>>,
+    timed_out: AtomicU64,
+    cancelled: AtomicU64,
+}
+
+type Active = Arc<Budgets>;
 
 /// The most writes one group commit holds.
 const MAX_GROUP: usize = 64;
@@ -54,6 +62,10 @@ pub struct PoolStats {
     pub workers: usize,
     pub in_flight: usize,
     pub completed: u64,
+    /// Jobs that ran out of their time budget.
+    pub timed_out: u64,
+    /// Jobs stopped because their caller left (or the pool halted).
+    pub cancelled: u64,
 }
 
 #[derive(Default)]
@@ -149,7 +161,7 @@ impl Pool {
         self.halt.store(true, Ordering::Relaxed);
         // Queued jobs see the switch at their first statement; running ones are told now
         // (a PostgreSQL statement does not look at its budget while it runs).
-        let running = self.active.lock().map(|a| a.clone()).unwrap_or_default();
+        let running = self.active.running.lock().map(|a| a.clone()).unwrap_or_default();
         for budget in running {
             budget.cancel();
         }
@@ -181,6 +193,8 @@ impl Pool {
             workers: self.workers,
             in_flight: self.counters.in_flight.load(Ordering::Relaxed),
             completed: self.counters.completed.load(Ordering::Relaxed),
+            timed_out: self.active.timed_out.load(Ordering::Relaxed),
+            cancelled: self.active.cancelled.load(Ordering::Relaxed),
         }
     }
 
@@ -300,13 +314,18 @@ fn run_job(conn: &mut dyn Conn, job: Job, active: &Active) -> Reply {
     };
     conn.set_budget(Some(Arc::clone(&budget)));
     budget.start(conn.canceller());
-    if let Ok(mut running) = active.lock() {
+    if let Ok(mut running) = active.running.lock() {
         running.push(Arc::clone(&budget));
     }
     let reply = (job.run)(conn);
-    if let Ok(mut running) = active.lock() {
+    if let Ok(mut running) = active.running.lock() {
         running.retain(|b| !Arc::ptr_eq(b, &budget));
     }
+    match budget.check() {
+        Err(super::DbError::Timeout) => active.timed_out.fetch_add(1, Ordering::Relaxed),
+        Err(_) => active.cancelled.fetch_add(1, Ordering::Relaxed),
+        Ok(()) => 0,
+    };
     budget.finish();
     reply
 }
