@@ -4,6 +4,7 @@
 //! keep newlines (Prisma is line-oriented), keep `///` doc comments as tokens, and turn
 //! every malformed character into an error token instead of stopping.
 
+use super::letters::is_letter;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::span::Span;
 
@@ -21,6 +22,11 @@ pub enum TokenKind {
     Newline,
     LBrace,
     RBrace,
+    /// A `{` where a value is expected (after `:`, `=`, `(`, `[` or `,` on the same line):
+    /// an object, as in a partial index's `where: { deletedAt: null }`, not a block.
+    ObjectOpen,
+    /// The `}` that closes an [`TokenKind::ObjectOpen`] on the same line.
+    ObjectClose,
     LParen,
     RParen,
     LBracket,
@@ -67,7 +73,7 @@ enum Mode {
 fn lex_mode(source: &str, base: usize, mode: Mode, diagnostics: &mut Diagnostics) -> Vec<Token> {
     // About one token per three bytes of schema text.
     let tokens = Vec::with_capacity(source.len() / 3 + 8);
-    Lexer { bytes: source.as_bytes(), source, pos: 0, base, mode, tokens, diagnostics }.run()
+    Lexer { bytes: source.as_bytes(), source, pos: 0, base, mode, objects: 0, tokens, diagnostics }.run()
 }
 
 struct Lexer<'a, 'd> {
@@ -76,6 +82,9 @@ struct Lexer<'a, 'd> {
     pos: usize,
     base: usize,
     mode: Mode,
+    /// Objects open on this line (schema mode): their `}` closes them, not a block. An
+    /// object never spans lines, so a line end closes them all.
+    objects: u32,
     tokens: Vec<Token>,
     diagnostics: &'d mut Diagnostics,
 }
@@ -86,11 +95,11 @@ impl Lexer<'_, '_> {
             let start = self.pos;
             match b {
                 // A lone carriage return ends a line, as in Prisma (old Mac line endings).
-                b'\r' if self.peek(1) != Some(b'\n') => self.single(TokenKind::Newline),
+                b'\r' if self.peek(1) != Some(b'\n') => self.newline(),
                 b'\r' => self.pos += 1,
                 b' ' | b'\t' => self.pos = skip_blanks(self.bytes, self.pos + 1),
 
-                b'\n' => self.single(TokenKind::Newline),
+                b'\n' => self.newline(),
                 b'/' if self.peek(1) == Some(b'/') => self.comment(),
                 b'/' if self.peek(1) == Some(b'*') => self.block_comment(),
                 b'"' => self.string(),
@@ -99,11 +108,19 @@ impl Lexer<'_, '_> {
                     self.push(TokenKind::AtAt, start);
                 }
                 b'@' => self.single(TokenKind::At),
+                b'{' if self.mode == Mode::Schema && self.expects_value() => {
+                    self.objects += 1;
+                    self.single(TokenKind::ObjectOpen);
+                }
                 b'{' => {
                     self.single(TokenKind::LBrace);
                     if self.mode == Mode::Schema {
                         self.rest_of_block_line();
                     }
+                }
+                b'}' if self.objects > 0 => {
+                    self.objects -= 1;
+                    self.single(TokenKind::ObjectClose);
                 }
                 b'}' => self.single(TokenKind::RBrace),
                 b'(' => self.single(TokenKind::LParen),
@@ -124,9 +141,16 @@ impl Lexer<'_, '_> {
                 b'-' => self.operator(1),
                 b'0'..=b'9' => self.number(),
                 b'a'..=b'z' | b'A'..=b'Z' | b'_' => self.ident(),
-                _ if self.source[start..].chars().next().is_some_and(char::is_alphabetic) => self.ident(),
                 _ => {
                     let ch = self.source[start..].chars().next().unwrap_or('\u{fffd}');
+                    if is_letter(ch) {
+                        self.ident();
+                        continue;
+                    }
+                    if is_wide_blank(ch) {
+                        self.pos += ch.len_utf8();
+                        continue;
+                    }
                     self.pos += ch.len_utf8();
                     let span = self.span(start);
                     let shown = if ch.is_control() || ch == '\u{feff}' || ch.is_whitespace() {
@@ -163,6 +187,26 @@ impl Lexer<'_, '_> {
         self.tokens.push(Token { kind, span });
     }
 
+    fn newline(&mut self) {
+        self.objects = 0;
+        self.single(TokenKind::Newline);
+    }
+
+    /// Whether the last token on this line is one after which Prisma's grammar reads a value.
+    fn expects_value(&self) -> bool {
+        self.tokens.last().is_some_and(|t| {
+            matches!(
+                t.kind,
+                TokenKind::Colon
+                    | TokenKind::Equals
+                    | TokenKind::LParen
+                    | TokenKind::LBracket
+                    | TokenKind::Comma
+                    | TokenKind::ObjectOpen
+            )
+        })
+    }
+
     fn single(&mut self, kind: TokenKind) {
         self.pos += 1;
         self.push(kind, self.pos - 1);
@@ -193,8 +237,9 @@ impl Lexer<'_, '_> {
     fn rest_of_block_line(&mut self) {
         let rest = &self.bytes[self.pos..];
         let len = rest.iter().position(|&b| b == b'\n' || b == b'\r').unwrap_or(rest.len());
-        let text = rest[..len].trim_ascii();
-        if text.is_empty() || text.starts_with(b"//") || text.starts_with(b"/*") {
+        let text =
+            self.source[self.pos..self.pos + len].trim_matches(|c: char| c.is_ascii_whitespace() || is_wide_blank(c));
+        if text.is_empty() || text.starts_with("//") || text.starts_with("/*") {
             return;
         }
         let start = self.pos;
@@ -300,7 +345,12 @@ impl Lexer<'_, '_> {
         // `1abc` (or `1e3`, which Prisma does not read as a number) is one malformed
         // word, not a number followed by a name; a word never starts with `-`.
         let negative = self.bytes[start] == b'-';
-        if !negative && self.source[self.pos..].chars().next().is_some_and(|c| c.is_alphanumeric() || c == '_') {
+        if !negative
+            && self.source[self.pos..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || is_letter(c))
+        {
             self.ident_tail();
             self.push(TokenKind::Ident, start);
         } else {
@@ -319,7 +369,7 @@ impl Lexer<'_, '_> {
 
             // Letters beyond ASCII are rare: decode only then.
             match self.source.get(self.pos..).and_then(|rest| rest.chars().next()) {
-                Some(c) if !c.is_ascii() && c.is_alphanumeric() => self.pos += c.len_utf8(),
+                Some(c) if is_letter(c) => self.pos += c.len_utf8(),
                 _ => break,
             }
         }
@@ -332,6 +382,12 @@ impl Lexer<'_, '_> {
         self.ident_tail();
         self.push(TokenKind::Ident, start);
     }
+}
+
+/// Blanks beyond ASCII: Prisma's grammar takes every space separator (Unicode's `Zs`: the
+/// no-break space, the typographic spaces, the ideographic space, ...) where it takes a space.
+fn is_wide_blank(c: char) -> bool {
+    matches!(c, '\u{a0}' | '\u{1680}' | '\u{2000}'..='\u{200a}' | '\u{202f}' | '\u{205f}' | '\u{3000}')
 }
 
 /// The position of the first byte at or after `pos` that is neither a space nor a tab.

@@ -1,6 +1,7 @@
 //! Syntax: source text to a syntax tree with spans, reporting every error it meets.
 
 pub mod ast;
+mod letters;
 pub mod lexer;
 pub mod parser;
 

@@ -331,8 +331,20 @@ fn check_extensions(value: &Expr, diagnostics: &mut Diagnostics) {
         match item {
             Expr::Path(..) => {}
             Expr::Call { args, .. } => {
-                // A named argument left empty (`citext(foo: )`) is passed over, as Prisma does.
-                for arg in args.iter().filter(|a| !matches!(a.value, Expr::Empty(_))) {
+                // A named argument left empty (`citext(foo: )`) is passed over, as Prisma does,
+                // also when it repeats a name.
+                let given = || args.iter().filter(|a| !matches!(a.value, Expr::Empty(_)));
+                for (i, arg) in given().enumerate() {
+                    let name = arg.name.as_ref().map(|n| n.name.as_str());
+                    let first =
+                        name.and_then(|name| given().take(i).find(|a| a.name.as_ref().is_some_and(|n| n.name == name)));
+                    if let (Some(name), Some(first)) = (name, first) {
+                        diagnostics
+                            .error("E0203", format!("argument `{name}` is given twice"), arg.span)
+                            .label("duplicate argument")
+                            .secondary(first.span, "first given here");
+                        continue;
+                    }
                     let known =
                         arg.name.as_ref().is_some_and(|n| matches!(n.name.as_str(), "schema" | "version" | "map"));
                     if !known || !matches!(arg.value, Expr::Str(..) | Expr::Empty(_)) {

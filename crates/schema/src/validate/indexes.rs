@@ -175,8 +175,9 @@ fn map_option(value: &Expr, primary_key: bool, on_field: bool, cx: &mut Cx<'_, '
 pub(crate) fn block_index(attribute: &Attribute, model: &mut Model, cx: &mut Cx<'_, '_>) {
     let kind = attribute.name.name.as_str();
     let accepted: &[&'static str] = match kind {
-        "id" | "unique" => &["fields", "name", "map", "length", "sort", "clustered"],
-        "index" => &["fields", "name", "map", "type", "length", "sort", "clustered", "ops"],
+        "id" => &["fields", "name", "map", "length", "sort", "clustered"],
+        "unique" => &["fields", "name", "map", "length", "sort", "clustered", "where"],
+        "index" => &["fields", "name", "map", "type", "length", "sort", "clustered", "ops", "where"],
         _ => &["fields", "map"],
     };
     let a = args::read(attribute, "@@", accepted, &["fields"], cx.diagnostics);
@@ -286,6 +287,7 @@ pub(crate) fn block_index(attribute: &Attribute, model: &mut Model, cx: &mut Cx<
     }
     let index_type = a.get("type").and_then(|t| t.as_path()).map(Text::from);
     let options = field_options(fields_expr);
+    let condition = a.get("where").and_then(|value| super::partial::condition(value, attribute.span, model, cx));
     let index = Index {
         fields: resolved,
         options,
@@ -293,6 +295,7 @@ pub(crate) fn block_index(attribute: &Attribute, model: &mut Model, cx: &mut Cx<
         db_name,
         index_type,
         fulltext: kind == "fulltext",
+        condition,
         span: attribute.span,
     };
     if kind == "unique" {

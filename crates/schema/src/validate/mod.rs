@@ -14,6 +14,7 @@ mod models;
 mod names;
 pub use names::default_constraint_name;
 mod native_types;
+mod partial;
 mod relations;
 
 use crate::diagnostic::Diagnostics;

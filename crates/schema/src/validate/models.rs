@@ -94,10 +94,11 @@ fn map_name(attribute: &Attribute, prefix: &str, cx: &mut Cx<'_, '_>) -> Option<
     }
 }
 
-/// `@@schema("name")`: the database schema, which the datasource must list.
+/// `@@schema("name")`: the database schema, which the datasource must list. Prisma names
+/// its argument `map` (`@@schema(map: "auth")`), not `name` as `@@map` does.
 fn schema_attribute(attribute: &Attribute, cx: &mut Cx<'_, '_>) -> Option<Text> {
-    let a = args::read(attribute, "@@", &["name"], &["name"], cx.diagnostics);
-    let Some(value) = a.get("name") else {
+    let a = args::read(attribute, "@@", &["map"], &["map"], cx.diagnostics);
+    let Some(value) = a.get("map") else {
         cx.diagnostics
             .error("E0198", "`@@schema` needs the name of a schema", attribute.span)
             .label("missing the schema's name")
@@ -209,8 +210,18 @@ pub(crate) fn model<'a>(ast: &'a ModelAst, cx: &mut Cx<'a, '_>) -> Model {
         model.primary_key =
             Some(PrimaryKey { fields: vec![id.name.clone()], options, name: None, db_name, span: id.span });
     }
-    for field in model.fields.iter().filter(|f| f.is_unique) {
+    for i in (0..model.fields.len()).filter(|&i| model.fields[i].is_unique) {
+        let field = &model.fields[i];
         let (db_name, options) = key(field, "unique");
+        let span = field.span;
+        let condition = ast
+            .fields
+            .iter()
+            .find(|f| f.span == span)
+            .and_then(|f| f.attributes.iter().find(|a| a.name.name == "unique" && !a.malformed))
+            .and_then(|a| Some((a.named("where")?, a.span)))
+            .and_then(|(argument, span)| super::partial::condition(&argument.value, span, &model, cx));
+        let field = &model.fields[i];
         if db_name.is_some() && model.kind == ir::ModelKindIr::View {
             cx.diagnostics
                 .error(
@@ -228,6 +239,7 @@ pub(crate) fn model<'a>(ast: &'a ModelAst, cx: &mut Cx<'a, '_>) -> Model {
             db_name,
             index_type: None,
             fulltext: false,
+            condition,
             span: field.span,
         });
     }

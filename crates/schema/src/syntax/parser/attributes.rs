@@ -106,7 +106,11 @@ impl Parser<'_, '_> {
     }
 
     pub(super) fn unclosed(&mut self, open: Span, close: TokenKind) -> Span {
-        let closer = if close == TokenKind::RParen { ")" } else { "]" };
+        let closer = match close {
+            TokenKind::RParen => ")",
+            TokenKind::ObjectClose => "}",
+            _ => "]",
+        };
         if self.at(TokenKind::Error) {
             // The lexer has reported this token; a second message would only repeat it.
             return self.skip_to_closer(open, close);
@@ -219,7 +223,51 @@ impl Parser<'_, '_> {
                 }
                 Some(Expr::Array(items, token.span.to(close)))
             }
+            TokenKind::ObjectOpen => {
+                self.pos += 1;
+                Some(self.object(token.span))
+            }
             _ => None,
         }
+    }
+
+    /// The members of an object whose `{` (at `open`) has just been consumed, up to its `}`.
+    /// As in Prisma's grammar: each key a name, each value present, commas between members
+    /// and none after the last, all on one line.
+    fn object(&mut self, open: Span) -> Expr {
+        let mut members = Vec::new();
+        if let Some(close) = self.eat(TokenKind::ObjectClose) {
+            return Expr::Object(members, open.to(close.span));
+        }
+        loop {
+            let key = match (self.peek(), self.peek_at(1)) {
+                (Some(key), Some(TokenKind::Colon)) if key.kind == TokenKind::Ident => key,
+                _ => return self.unclosed_object(open, members, "expected `key: value`"),
+            };
+            self.pos += 2;
+            let key = self.ident(key);
+            let Some(value) = self.expr() else {
+                return self.unclosed_object(open, members, "expected a value after `:`");
+            };
+            members.push(Member { key, value });
+            if let Some(close) = self.eat(TokenKind::ObjectClose) {
+                return Expr::Object(members, open.to(close.span));
+            }
+            if self.eat(TokenKind::Comma).is_none() || self.at(TokenKind::ObjectClose) {
+                return self.unclosed_object(open, members, "separate members with `,`, and end with `}`");
+            }
+        }
+    }
+
+    /// Reports a malformed object and skips to its `}` on this line, if any.
+    fn unclosed_object(&mut self, open: Span, members: Vec<Member>, label: &str) -> Expr {
+        let span = self.here();
+        let found = self.describe_here();
+        self.error("E0032", format!("malformed object: found {found}"), span)
+            .label(label.to_string())
+            .secondary(open, "object opened here")
+            .help("an object is `{ key: value, ... }` on one line, without a trailing comma");
+        let close = self.skip_to_closer(open, TokenKind::ObjectClose);
+        Expr::Object(members, open.to(close))
     }
 }
