@@ -61,7 +61,7 @@ pub(crate) fn enum_(ast: &EnumAst, cx: &mut Cx<'_, '_>) -> ir::Enum {
             _ => unknown_attribute(attribute, "@@", &["map", "schema"], cx),
         }
     }
-    require_schema(schema.is_some(), "enum", ast.name.span, cx);
+    require_schema(schema.is_some(), &ast.attributes, "enum", ast.name.span, cx);
     ir::Enum {
         name: ast.name.name.clone(),
         db_name,
@@ -116,8 +116,10 @@ fn schema_attribute(attribute: &Attribute, cx: &mut Cx<'_, '_>) -> Option<Text> 
 }
 
 /// With `schemas = [...]` in the datasource, every model and enum says which one it is in.
-fn require_schema(has_schema: bool, what: &str, span: Span, cx: &mut Cx<'_, '_>) {
-    if !has_schema && !cx.schemas.is_empty() {
+/// A `@@schema` that gave no schema (`attributes` holds it) has been reported already.
+fn require_schema(has_schema: bool, attributes: &[Attribute], what: &str, span: Span, cx: &mut Cx<'_, '_>) {
+    let attempted = || attributes.iter().any(|a| a.name.name == "schema");
+    if !has_schema && !cx.schemas.is_empty() && !attempted() {
         cx.diagnostics
             .error("E0185", format!("this {what} has no `@@schema`"), span)
             .label("the datasource lists `schemas`, so every model and enum needs one")
@@ -248,7 +250,7 @@ pub(crate) fn model<'a>(ast: &'a ModelAst, cx: &mut Cx<'a, '_>) -> Model {
         block_attribute(attribute, &mut model, cx);
     }
     if model.kind != ir::ModelKindIr::Type {
-        require_schema(model.schema.is_some(), "model", ast.name.span, cx);
+        require_schema(model.schema.is_some(), &ast.attributes, "model", ast.name.span, cx);
     }
     super::defaults::check_autoincrement(&model, cx);
     super::native_types::check_model(ast, &model, cx);

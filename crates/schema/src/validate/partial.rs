@@ -149,18 +149,19 @@ fn condition_value(value: &Expr, ty: &FieldType, field: &str, cx: &mut Cx<'_, '_
     };
     if !fits {
         let expected = match ty {
-            FieldType::Unsupported { .. } | FieldType::Composite { .. } => {
-                "only `null` (write anything else with `where: raw(\"...\")`)"
-            }
             FieldType::Enum { .. } => "a string",
             FieldType::Scalar { scalar: ScalarType::Boolean } => "a boolean",
             FieldType::Scalar { scalar: ScalarType::String | ScalarType::DateTime } => "a string",
-            FieldType::Scalar { scalar: ScalarType::Json | ScalarType::Bytes } => "only `null`",
-            _ => "a number",
+            FieldType::Scalar {
+                scalar: ScalarType::Int | ScalarType::BigInt | ScalarType::Float | ScalarType::Decimal,
+            } => "a number",
+            // Json, Bytes, Unsupported and composite types compare with nothing but `null`.
+            _ => "only `null`",
         };
         cx.diagnostics
             .error("E0209", format!("`{field}` takes {expected} in a condition, not {found}"), value.span())
-            .label("wrong type for this field");
+            .label("wrong type for this field")
+            .help("any other condition can be written as SQL: `where: raw(\"...\")`");
         return None;
     }
     Some(match value {

@@ -28,10 +28,12 @@ impl Parser<'_, '_> {
         if let Some(open) = self.eat(TokenKind::LParen) {
             // A dotted name is a native type (`@db.VarChar`).
             let native = name.name.contains('.');
+            // Left set by an object in a datasource or generator property, perhaps.
+            self.malformed_object = false;
             let (parsed, close, ok) = self.arguments(open.span, TokenKind::RParen, native);
             args = parsed;
             args_span = Some(open.span.to(close));
-            malformed |= !ok;
+            malformed |= !ok | std::mem::take(&mut self.malformed_object);
         }
         let end = args_span.unwrap_or(name.span);
         attributes.push(Attribute { name, block, args, args_span, malformed, doc, span: at.span.to(end) });
@@ -261,6 +263,7 @@ impl Parser<'_, '_> {
 
     /// Reports a malformed object and skips to its `}` on this line, if any.
     fn unclosed_object(&mut self, open: Span, members: Vec<Member>, label: &str) -> Expr {
+        self.malformed_object = true;
         let span = self.here();
         let found = self.describe_here();
         self.error("E0032", format!("malformed object: found {found}"), span)
