@@ -3,8 +3,8 @@
 # (release build with mimalloc, 300 checks in one process) and then Prisma 6.19 (200
 # validations after warm-up), so that the shared host's load drifts over both alike.
 # Prints each round's per-check times and ratios, then the median ratios: of wall times
-# (ssot's mean, Prisma's median), and of CPU times (both means), which on a shared host
-# do not count the time other processes hold the cores.
+# (the median check on each side), and of CPU times (the mean on each side), which on a
+# shared host do not count the time other processes hold the cores.
 # Usage: bench/schema-interleaved.sh [SCHEMA] [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,9 +22,9 @@ median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] " (min
 ratios=()
 cpu_ratios=()
 for round in $(seq 1 "$rounds"); do
-  # "300 checks in 351ms (1.17ms each), 0 invalid; cpu 1.02ms each"
+  # "300 checks in 351ms (1.17ms each, median 1.1ms), 0 invalid; cpu 1.02ms each"
   out=$("$check_file" "$file" 300)
-  ssot_ms=$(sed -E 's/.*\(([0-9.]+[a-zµ]+) each\).*/\1/' <<<"$out" | to_ms)
+  ssot_ms=$(sed -E 's/.*median ([0-9.]+[a-zµ]+)\).*/\1/' <<<"$out" | to_ms)
   ssot_cpu=$(sed -E 's/.*cpu ([0-9.]+[a-zµ]+) each.*/\1/' <<<"$out" | to_ms)
   line=$(node bench/prisma-validate.mjs "$file" 200 | grep '^prisma 6.19')
   prisma_ms=$(awk '{ for (i = 1; i <= NF; i++) if ($i == "median") print $(i + 1) }' <<<"$line")
@@ -33,7 +33,7 @@ for round in $(seq 1 "$rounds"); do
   cpu_ratio=$(awk -v p="$prisma_cpu" -v s="$ssot_cpu" 'BEGIN { printf "%.1f", p / s }')
   ratios+=("$ratio")
   cpu_ratios+=("$cpu_ratio")
-  echo "round $round: wall: ssot ${ssot_ms} ms, prisma 6.19 ${prisma_ms} ms (median), ratio ${ratio};" \
+  echo "round $round: wall: ssot ${ssot_ms} ms, prisma 6.19 ${prisma_ms} ms (medians), ratio ${ratio};" \
     "cpu: ssot ${ssot_cpu} ms, prisma ${prisma_cpu} ms (mean), ratio ${cpu_ratio}"
 done
 echo "median ratio (wall): $(printf '%s\n' "${ratios[@]}" | median)"
