@@ -373,7 +373,7 @@ fn check_block_options(kind: &str, a: &args::Args<'_>, model: &Model, cx: &mut C
         match (provider, index_type) {
             (_, Some("BTree")) => {}
             (Some(Provider::Postgresql), Some(algorithm @ ("Gin" | "Gist" | "SpGist"))) => {
-                algorithm_fields(algorithm, a, model, cx)
+                super::index_algorithms::check_fields(algorithm, a, model, cx)
             }
             (Some(Provider::Postgresql), Some(_)) => {}
             (Some(Provider::Postgresql), None) => {
@@ -402,38 +402,6 @@ fn check_block_options(kind: &str, a: &args::Args<'_>, model: &Model, cx: &mut C
                 .error("E0169", "full-text indexes are only supported on MySQL and MongoDB", value.span())
                 .label("not supported by this provider")
                 .help("ssot's `@@search` annotation gives ranked full-text search on SQLite and PostgreSQL");
-        }
-    }
-}
-
-/// GIN indexes lists and `Json`; GiST and SP-GiST need database-specific types
-/// (`Unsupported`), or text for SP-GiST; any of them takes a field with an operator class.
-fn algorithm_fields(algorithm: &str, a: &args::Args<'_>, model: &Model, cx: &mut Cx<'_, '_>) {
-    let Some(fields) = a.get("fields") else { return };
-    for item in fields.as_list() {
-        let (name, span, has_ops) = match item {
-            Expr::Path(name, span) => (name.as_str(), *span, false),
-            Expr::Call { name, args, .. } => {
-                (name.name.as_str(), name.span, args.iter().any(|a| a.name.as_ref().is_some_and(|n| n.name == "ops")))
-            }
-            _ => continue,
-        };
-        let Some(field) = model.field(name) else { continue };
-        let unsupported = matches!(field.ty, FieldType::Unsupported { .. });
-        let supported = has_ops
-            || unsupported
-            || match algorithm {
-                "Gin" => {
-                    field.arity == Arity::List || matches!(field.ty, FieldType::Scalar { scalar: ScalarType::Json })
-                }
-                "Gist" | "SpGist" => matches!(field.ty, FieldType::Scalar { scalar: ScalarType::String }),
-                _ => false,
-            };
-        if !supported {
-            cx.diagnostics
-                .error("E0181", format!("a {algorithm} index cannot cover the field `{name}`"), span)
-                .label("this index type does not support the field's type")
-                .help("give the field an operator class (`ops:`), or use another index type");
         }
     }
 }

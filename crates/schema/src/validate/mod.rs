@@ -9,6 +9,7 @@ mod args;
 mod config;
 mod defaults;
 mod fields;
+mod index_algorithms;
 mod indexes;
 mod models;
 mod names;

@@ -197,7 +197,17 @@ impl Parser<'_, '_> {
                 Some(Expr::Number(Text::from(self.text(token)), token.span))
             }
             TokenKind::Ident => {
-                let (path, span) = self.path()?;
+                let (mut path, mut span) = self.path()?;
+                // Prisma's grammar lets a value's path end in a dot or skip a part (`ext.`,
+                // `a..b`); only extension names take one, but all of them parse.
+                while let Some(dot) = self.eat(TokenKind::Dot) {
+                    path.push('.');
+                    span = span.to(dot.span);
+                    if let Some(next) = self.eat(TokenKind::Ident) {
+                        path.push_str(self.text(next));
+                        span = span.to(next.span);
+                    }
+                }
                 if path.as_bytes().first().is_some_and(u8::is_ascii_digit) {
                     // `1length`: Prisma reads a number, then stray text.
                     self.error("E0031", format!("`{path}` is neither a number nor a name"), span)
