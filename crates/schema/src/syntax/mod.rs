@@ -4,6 +4,7 @@ pub mod ast;
 mod letters;
 pub mod lexer;
 pub mod parser;
+mod scan;
 
 pub use parser::parse;
 
