@@ -332,7 +332,41 @@ pub struct Index {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub index_type: Option<Text>,
     pub fulltext: bool,
+    /// A partial index's condition (`where:`): the rows it covers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<IndexCondition>,
     pub span: Span,
+}
+
+/// The `where:` of a partial index (the `partialIndexes` preview feature).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum IndexCondition {
+    /// `raw("...")`: the database's own SQL, as written.
+    Raw(Text),
+    /// `{ field: value, ... }`: every condition holds.
+    Fields(Vec<FieldCondition>),
+}
+
+/// `field: value` (equal) or `field: { not: value }` (not equal) in a partial index's
+/// `where:`; `null` means `IS NULL` (`IS NOT NULL` negated).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldCondition {
+    /// The field's name in the schema (its column is the field's `db_name`).
+    pub field: Text,
+    pub negated: bool,
+    pub value: ConditionValue,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ConditionValue {
+    Null,
+    Boolean(bool),
+    String(Text),
+    /// The number as written.
+    Number(Text),
 }
 
 /// How one field takes part in an index or key.

@@ -53,16 +53,39 @@ pub(crate) fn documentation(lines: &[DocLine]) -> Option<String> {
 }
 
 fn documentation_of(lines: &[DocLine]) -> Option<String> {
-    let lines: Vec<&DocLine> = lines.iter().collect();
-    let mut text = Vec::new();
-    for group in group_lines(&lines) {
-        if let Group::Doc(line) = group {
-            text.push(line.text.strip_prefix(' ').unwrap_or(&line.text));
-        }
+    // Most documented items carry no annotation: their text is joined straight into one
+    // string, without first grouping the lines into lists.
+    if !lines.iter().any(is_annotation_start) {
+        return join_doc_lines(lines.iter());
     }
-    let joined = text.join("\n");
+    let lines: Vec<&DocLine> = lines.iter().collect();
+    let groups = group_lines(&lines);
+    join_doc_lines(groups.iter().filter_map(|group| match group {
+        Group::Doc(line) => Some(*line),
+        Group::Annotation(_) => None,
+    }))
+}
+
+/// Doc lines' text (one leading space dropped from each) joined by line ends and trimmed,
+/// built in one allocation.
+fn join_doc_lines<'a>(lines: impl Iterator<Item = &'a DocLine> + Clone) -> Option<String> {
+    let text = |line: &'a DocLine| line.text.strip_prefix(' ').unwrap_or(&line.text);
+    let len: usize = lines.clone().map(|line| text(line).len() + 1).sum();
+    let mut joined = String::with_capacity(len);
+    for (i, line) in lines.enumerate() {
+        if i > 0 {
+            joined.push('\n');
+        }
+        joined.push_str(text(line));
+    }
     let trimmed = joined.trim();
-    (!trimmed.is_empty()).then(|| trimmed.to_string())
+    if trimmed.is_empty() {
+        return None;
+    }
+    if trimmed.len() == joined.len() {
+        return Some(joined);
+    }
+    Some(trimmed.to_string())
 }
 
 enum Group<'a> {

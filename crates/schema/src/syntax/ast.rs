@@ -156,12 +156,27 @@ pub enum Expr {
     /// The missing value of a named argument written as `name:` (Prisma's grammar takes it;
     /// each attribute decides whether that is an error).
     Empty(Span),
+    /// `{ key: value, ... }`: the latest Prisma's grammar takes one wherever a value goes;
+    /// only a partial index's `where:` (and generator properties, which nothing reads) accept it.
+    Object(Vec<Member>, Span),
+}
+
+/// One `key: value` of an [`Expr::Object`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    pub key: Ident,
+    pub value: Expr,
 }
 
 impl Expr {
     pub fn span(&self) -> Span {
         match self {
-            Expr::Str(_, s) | Expr::Number(_, s) | Expr::Path(_, s) | Expr::Array(_, s) | Expr::Empty(s) => *s,
+            Expr::Str(_, s)
+            | Expr::Number(_, s)
+            | Expr::Path(_, s)
+            | Expr::Array(_, s)
+            | Expr::Empty(s)
+            | Expr::Object(_, s) => *s,
             Expr::Call { span, .. } => *span,
         }
     }
@@ -176,6 +191,7 @@ impl Expr {
             Expr::Array(..) => "a list",
             Expr::Call { .. } => "a function call",
             Expr::Empty(_) => "nothing",
+            Expr::Object(..) => "an object",
         }
     }
 

@@ -4,6 +4,8 @@
 //! keep newlines (Prisma is line-oriented), keep `///` doc comments as tokens, and turn
 //! every malformed character into an error token instead of stopping.
 
+use super::letters::is_letter;
+use super::scan::{ascii_name_end, is_wide_blank, line_end, skip_blanks};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::span::Span;
 
@@ -21,6 +23,11 @@ pub enum TokenKind {
     Newline,
     LBrace,
     RBrace,
+    /// A `{` where a value is expected (after `:`, `=`, `(`, `[` or `,` on the same line):
+    /// an object, as in a partial index's `where: { deletedAt: null }`, not a block.
+    ObjectOpen,
+    /// The `}` that closes an [`TokenKind::ObjectOpen`] on the same line.
+    ObjectClose,
     LParen,
     RParen,
     LBracket,
@@ -67,7 +74,7 @@ enum Mode {
 fn lex_mode(source: &str, base: usize, mode: Mode, diagnostics: &mut Diagnostics) -> Vec<Token> {
     // About one token per three bytes of schema text.
     let tokens = Vec::with_capacity(source.len() / 3 + 8);
-    Lexer { bytes: source.as_bytes(), source, pos: 0, base, mode, tokens, diagnostics }.run()
+    Lexer { bytes: source.as_bytes(), source, pos: 0, base, mode, objects: 0, tokens, diagnostics }.run()
 }
 
 struct Lexer<'a, 'd> {
@@ -76,6 +83,9 @@ struct Lexer<'a, 'd> {
     pos: usize,
     base: usize,
     mode: Mode,
+    /// Objects open on this line (schema mode): their `}` closes them, not a block. An
+    /// object never spans lines, so a line end closes them all.
+    objects: u32,
     tokens: Vec<Token>,
     diagnostics: &'d mut Diagnostics,
 }
@@ -86,11 +96,11 @@ impl Lexer<'_, '_> {
             let start = self.pos;
             match b {
                 // A lone carriage return ends a line, as in Prisma (old Mac line endings).
-                b'\r' if self.peek(1) != Some(b'\n') => self.single(TokenKind::Newline),
+                b'\r' if self.peek(1) != Some(b'\n') => self.newline(),
                 b'\r' => self.pos += 1,
                 b' ' | b'\t' => self.pos = skip_blanks(self.bytes, self.pos + 1),
 
-                b'\n' => self.single(TokenKind::Newline),
+                b'\n' => self.newline(),
                 b'/' if self.peek(1) == Some(b'/') => self.comment(),
                 b'/' if self.peek(1) == Some(b'*') => self.block_comment(),
                 b'"' => self.string(),
@@ -99,11 +109,19 @@ impl Lexer<'_, '_> {
                     self.push(TokenKind::AtAt, start);
                 }
                 b'@' => self.single(TokenKind::At),
+                b'{' if self.mode == Mode::Schema && self.expects_value() => {
+                    self.objects += 1;
+                    self.single(TokenKind::ObjectOpen);
+                }
                 b'{' => {
                     self.single(TokenKind::LBrace);
                     if self.mode == Mode::Schema {
                         self.rest_of_block_line();
                     }
+                }
+                b'}' if self.objects > 0 => {
+                    self.objects -= 1;
+                    self.single(TokenKind::ObjectClose);
                 }
                 b'}' => self.single(TokenKind::RBrace),
                 b'(' => self.single(TokenKind::LParen),
@@ -124,9 +142,16 @@ impl Lexer<'_, '_> {
                 b'-' => self.operator(1),
                 b'0'..=b'9' => self.number(),
                 b'a'..=b'z' | b'A'..=b'Z' | b'_' => self.ident(),
-                _ if self.source[start..].chars().next().is_some_and(char::is_alphabetic) => self.ident(),
                 _ => {
                     let ch = self.source[start..].chars().next().unwrap_or('\u{fffd}');
+                    if is_letter(ch) {
+                        self.ident();
+                        continue;
+                    }
+                    if is_wide_blank(ch) {
+                        self.pos += ch.len_utf8();
+                        continue;
+                    }
                     self.pos += ch.len_utf8();
                     let span = self.span(start);
                     let shown = if ch.is_control() || ch == '\u{feff}' || ch.is_whitespace() {
@@ -163,6 +188,26 @@ impl Lexer<'_, '_> {
         self.tokens.push(Token { kind, span });
     }
 
+    fn newline(&mut self) {
+        self.objects = 0;
+        self.single(TokenKind::Newline);
+    }
+
+    /// Whether the last token on this line is one after which Prisma's grammar reads a value.
+    fn expects_value(&self) -> bool {
+        self.tokens.last().is_some_and(|t| {
+            matches!(
+                t.kind,
+                TokenKind::Colon
+                    | TokenKind::Equals
+                    | TokenKind::LParen
+                    | TokenKind::LBracket
+                    | TokenKind::Comma
+                    | TokenKind::ObjectOpen
+            )
+        })
+    }
+
     fn single(&mut self, kind: TokenKind) {
         self.pos += 1;
         self.push(kind, self.pos - 1);
@@ -193,8 +238,9 @@ impl Lexer<'_, '_> {
     fn rest_of_block_line(&mut self) {
         let rest = &self.bytes[self.pos..];
         let len = rest.iter().position(|&b| b == b'\n' || b == b'\r').unwrap_or(rest.len());
-        let text = rest[..len].trim_ascii();
-        if text.is_empty() || text.starts_with(b"//") || text.starts_with(b"/*") {
+        let text =
+            self.source[self.pos..self.pos + len].trim_matches(|c: char| c.is_ascii_whitespace() || is_wide_blank(c));
+        if text.is_empty() || text.starts_with("//") || text.starts_with("/*") {
             return;
         }
         let start = self.pos;
@@ -300,7 +346,12 @@ impl Lexer<'_, '_> {
         // `1abc` (or `1e3`, which Prisma does not read as a number) is one malformed
         // word, not a number followed by a name; a word never starts with `-`.
         let negative = self.bytes[start] == b'-';
-        if !negative && self.source[self.pos..].chars().next().is_some_and(|c| c.is_alphanumeric() || c == '_') {
+        if !negative
+            && self.source[self.pos..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || is_letter(c))
+        {
             self.ident_tail();
             self.push(TokenKind::Ident, start);
         } else {
@@ -319,7 +370,7 @@ impl Lexer<'_, '_> {
 
             // Letters beyond ASCII are rare: decode only then.
             match self.source.get(self.pos..).and_then(|rest| rest.chars().next()) {
-                Some(c) if !c.is_ascii() && c.is_alphanumeric() => self.pos += c.len_utf8(),
+                Some(c) if is_letter(c) => self.pos += c.len_utf8(),
                 _ => break,
             }
         }
@@ -333,84 +384,6 @@ impl Lexer<'_, '_> {
         self.push(TokenKind::Ident, start);
     }
 }
-
-/// The position of the first byte at or after `pos` that is neither a space nor a tab.
-///
-/// Indentation and column alignment make runs of blanks the commonest bytes of a schema
-/// (often 10 to 20 in a row), so longer runs are read eight bytes at a time.
-fn skip_blanks(bytes: &[u8], mut pos: usize) -> usize {
-    if !matches!(bytes.get(pos), Some(b' ' | b'\t')) {
-        return pos;
-    }
-    while let Some(chunk) = bytes.get(pos..).and_then(<[u8]>::first_chunk::<8>) {
-        let word = u64::from_le_bytes(*chunk);
-        let blanks = zero_bytes(word ^ (ONES * u64::from(b' '))) | zero_bytes(word ^ (ONES * u64::from(b'\t')));
-        let others = !blanks & HIGH;
-        if others != 0 {
-            // Little-endian: the lowest set bit is the first byte in the text.
-            return pos + (others.trailing_zeros() / 8) as usize;
-        }
-        pos += 8;
-    }
-    while matches!(bytes.get(pos), Some(b' ' | b'\t')) {
-        pos += 1;
-    }
-    pos
-}
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGH: u64 = 0x8080_8080_8080_8080;
-
-/// The high bit of each byte of `word` that is zero. Exact, unlike the usual
-/// `(w - ONES) & !w & HIGH`: adding 0x7f to a byte's low seven bits never carries into
-/// the next byte.
-fn zero_bytes(word: u64) -> u64 {
-    !((((word & !HIGH) + !HIGH) | word) | !HIGH)
-}
-
-/// The position of the first `\n` or `\r` at or after `pos`, or the end of the input:
-/// where a comment ends. Comments are a fifth of a commented schema's bytes, so they
-/// are scanned eight bytes at a time.
-fn line_end(bytes: &[u8], mut pos: usize) -> usize {
-    while let Some(chunk) = bytes.get(pos..).and_then(<[u8]>::first_chunk::<8>) {
-        let word = u64::from_le_bytes(*chunk);
-        let ends = zero_bytes(word ^ (ONES * u64::from(b'\n'))) | zero_bytes(word ^ (ONES * u64::from(b'\r')));
-        if ends != 0 {
-            // Little-endian: the lowest set bit is the first byte in the text.
-            return pos + (ends.trailing_zeros() / 8) as usize;
-        }
-        pos += 8;
-    }
-    let rest = bytes.get(pos..).unwrap_or_default();
-    pos + rest.iter().position(|&b| b == b'\n' || b == b'\r').unwrap_or(rest.len())
-}
-
-/// The position of the first byte at or after `pos` that does not continue an ASCII name.
-/// Looks at eight bytes per step while eight remain, which spares a bounds check per byte.
-fn ascii_name_end(bytes: &[u8], mut pos: usize) -> usize {
-    while let Some(chunk) = bytes.get(pos..).and_then(<[u8]>::first_chunk::<8>) {
-        match chunk.iter().position(|&b| !IDENT_BYTE[usize::from(b)]) {
-            Some(offset) => return pos + offset,
-            None => pos += 8,
-        }
-    }
-    while bytes.get(pos).is_some_and(|&b| IDENT_BYTE[usize::from(b)]) {
-        pos += 1;
-    }
-    pos
-}
-
-/// ASCII bytes that continue a name: letters, digits, `_` and `-`.
-const IDENT_BYTE: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 128 {
-        let c = b as u8;
-        table[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'-';
-        b += 1;
-    }
-    table
-};
 
 /// Decodes a string token's text (quotes included) into its value, resolving escapes.
 /// Returns the offending escape's offset within `raw` when one is not understood.
@@ -485,36 +458,6 @@ mod tests {
         assert_eq!(d.len(), 1);
         assert_eq!(tokens[1].kind, TokenKind::Error);
         assert_eq!(tokens[2].kind, TokenKind::Newline);
-    }
-
-    #[test]
-    fn skip_blanks_matches_a_plain_scan() {
-        let text = "a \t  \t                  x\t\t\t\t\t\t\t\t\t é  \u{a0} \u{2020}   \r\n        ";
-        let bytes = text.as_bytes();
-        for pos in 0..=bytes.len() {
-            let plain = pos + bytes[pos..].iter().take_while(|b| matches!(b, b' ' | b'\t')).count();
-            assert_eq!(skip_blanks(bytes, pos), plain, "from {pos}");
-        }
-    }
-
-    #[test]
-    fn ascii_name_end_matches_a_plain_scan() {
-        let text = "a_very-long_name0123456789 x.y é_b abcdefgh(ijklmnopq) z";
-        let bytes = text.as_bytes();
-        for pos in 0..=bytes.len() {
-            let plain = pos + bytes[pos..].iter().take_while(|&&b| IDENT_BYTE[usize::from(b)]).count();
-            assert_eq!(ascii_name_end(bytes, pos), plain, "from {pos}");
-        }
-    }
-
-    #[test]
-    fn line_end_matches_a_plain_scan() {
-        let text = "// a comment with é and more than eight bytes\r\n// x\n\n//y\rz // last";
-        let bytes = text.as_bytes();
-        for pos in 0..=bytes.len() {
-            let plain = pos + bytes[pos..].iter().take_while(|&&b| b != b'\n' && b != b'\r').count();
-            assert_eq!(line_end(bytes, pos), plain, "from {pos}");
-        }
     }
 
     #[test]

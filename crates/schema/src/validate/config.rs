@@ -88,7 +88,7 @@ pub(crate) fn read(ast: &SchemaAst, diagnostics: &mut Diagnostics) -> Config {
     // The datasource's `extensions` depend on the generators' preview features.
     let generator_previews: Vec<&str> = blocks
         .clone()
-        .filter(|b| b.kind == ConfigKind::Generator)
+        .filter(|b| b.kind == ConfigKind::Generator && !holds_any_object(b))
         .filter_map(|b| b.property("previewFeatures").and_then(|p| p.value.as_ref()))
         .flat_map(|v| v.as_list().iter().filter_map(Expr::as_str))
         .collect();
@@ -331,8 +331,20 @@ fn check_extensions(value: &Expr, diagnostics: &mut Diagnostics) {
         match item {
             Expr::Path(..) => {}
             Expr::Call { args, .. } => {
-                // A named argument left empty (`citext(foo: )`) is passed over, as Prisma does.
-                for arg in args.iter().filter(|a| !matches!(a.value, Expr::Empty(_))) {
+                // A named argument left empty (`citext(foo: )`) is passed over, as Prisma does,
+                // also when it repeats a name.
+                let given = || args.iter().filter(|a| !matches!(a.value, Expr::Empty(_)));
+                for (i, arg) in given().enumerate() {
+                    let name = arg.name.as_ref().map(|n| n.name.as_str());
+                    let first =
+                        name.and_then(|name| given().take(i).find(|a| a.name.as_ref().is_some_and(|n| n.name == name)));
+                    if let (Some(name), Some(first)) = (name, first) {
+                        diagnostics
+                            .error("E0203", format!("argument `{name}` is given twice"), arg.span)
+                            .label("duplicate argument")
+                            .secondary(first.span, "first given here");
+                        continue;
+                    }
                     let known =
                         arg.name.as_ref().is_some_and(|n| matches!(n.name.as_str(), "schema" | "version" | "map"));
                     if !known || !matches!(arg.value, Expr::Str(..) | Expr::Empty(_)) {
@@ -392,5 +404,34 @@ fn read_generator(block: &ConfigBlock, diagnostics: &mut Diagnostics) -> Option<
             }
         }
     }
+    // The latest Prisma takes an object in a generator property without a word, but then
+    // none of that generator's preview features takes effect (Prisma 6.19 has no objects).
+    if holds_any_object(block) && !preview_features.is_empty() {
+        preview_features.clear();
+        let span = block.property("previewFeatures").map_or(block.name.span, |p| p.span);
+        diagnostics
+            .warning(
+                "W0010",
+                "these preview features take no effect: a property of this generator holds an object",
+                span,
+            )
+            .label("ignored, as Prisma ignores them")
+            .help("write the object's property another way, or move the preview features to another generator");
+    }
     Some(Generator { name: block.name.name.clone(), provider, preview_features, span: block.span })
+}
+
+/// Whether one of a block's properties holds an object.
+fn holds_any_object(block: &ConfigBlock) -> bool {
+    block.properties.iter().filter_map(|p| p.value.as_ref()).any(holds_object)
+}
+
+/// Whether a value is, or holds somewhere inside it, an object.
+fn holds_object(value: &Expr) -> bool {
+    match value {
+        Expr::Object(..) => true,
+        Expr::Array(items, _) => items.iter().any(holds_object),
+        Expr::Call { args, .. } => args.iter().any(|a| holds_object(&a.value)),
+        _ => false,
+    }
 }

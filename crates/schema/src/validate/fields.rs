@@ -156,7 +156,13 @@ fn field_attribute(ast: &FieldAst, attribute: &Attribute, field: &mut Field, mod
     }
     match name {
         "id" | "unique" => {
-            let a = args::read(attribute, "@", &["map", "length", "sort", "clustered"], &[], cx.diagnostics);
+            // `@unique(where: ...)` is a partial index, checked with the model's other keys
+            // (`models::model`), once every field it may name is known.
+            let accepted: &[&'static str] = match name {
+                "id" => &["map", "length", "sort", "clustered"],
+                _ => &["map", "length", "sort", "clustered", "where"],
+            };
+            let a = args::read(attribute, "@", accepted, &[], cx.diagnostics);
             super::indexes::check_key_options(name, &a, Some(field), cx);
             if name == "id" {
                 if field.arity == Arity::Optional && !model_ignored {

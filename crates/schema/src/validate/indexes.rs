@@ -175,8 +175,9 @@ fn map_option(value: &Expr, primary_key: bool, on_field: bool, cx: &mut Cx<'_, '
 pub(crate) fn block_index(attribute: &Attribute, model: &mut Model, cx: &mut Cx<'_, '_>) {
     let kind = attribute.name.name.as_str();
     let accepted: &[&'static str] = match kind {
-        "id" | "unique" => &["fields", "name", "map", "length", "sort", "clustered"],
-        "index" => &["fields", "name", "map", "type", "length", "sort", "clustered", "ops"],
+        "id" => &["fields", "name", "map", "length", "sort", "clustered"],
+        "unique" => &["fields", "name", "map", "length", "sort", "clustered", "where"],
+        "index" => &["fields", "name", "map", "type", "length", "sort", "clustered", "ops", "where"],
         _ => &["fields", "map"],
     };
     let a = args::read(attribute, "@@", accepted, &["fields"], cx.diagnostics);
@@ -286,6 +287,7 @@ pub(crate) fn block_index(attribute: &Attribute, model: &mut Model, cx: &mut Cx<
     }
     let index_type = a.get("type").and_then(|t| t.as_path()).map(Text::from);
     let options = field_options(fields_expr);
+    let condition = a.get("where").and_then(|value| super::partial::condition(value, attribute.span, model, cx));
     let index = Index {
         fields: resolved,
         options,
@@ -293,6 +295,7 @@ pub(crate) fn block_index(attribute: &Attribute, model: &mut Model, cx: &mut Cx<
         db_name,
         index_type,
         fulltext: kind == "fulltext",
+        condition,
         span: attribute.span,
     };
     if kind == "unique" {
@@ -370,7 +373,7 @@ fn check_block_options(kind: &str, a: &args::Args<'_>, model: &Model, cx: &mut C
         match (provider, index_type) {
             (_, Some("BTree")) => {}
             (Some(Provider::Postgresql), Some(algorithm @ ("Gin" | "Gist" | "SpGist"))) => {
-                algorithm_fields(algorithm, a, model, cx)
+                super::index_algorithms::check_fields(algorithm, a, model, cx)
             }
             (Some(Provider::Postgresql), Some(_)) => {}
             (Some(Provider::Postgresql), None) => {
@@ -399,38 +402,6 @@ fn check_block_options(kind: &str, a: &args::Args<'_>, model: &Model, cx: &mut C
                 .error("E0169", "full-text indexes are only supported on MySQL and MongoDB", value.span())
                 .label("not supported by this provider")
                 .help("ssot's `@@search` annotation gives ranked full-text search on SQLite and PostgreSQL");
-        }
-    }
-}
-
-/// GIN indexes lists and `Json`; GiST and SP-GiST need database-specific types
-/// (`Unsupported`), or text for SP-GiST; any of them takes a field with an operator class.
-fn algorithm_fields(algorithm: &str, a: &args::Args<'_>, model: &Model, cx: &mut Cx<'_, '_>) {
-    let Some(fields) = a.get("fields") else { return };
-    for item in fields.as_list() {
-        let (name, span, has_ops) = match item {
-            Expr::Path(name, span) => (name.as_str(), *span, false),
-            Expr::Call { name, args, .. } => {
-                (name.name.as_str(), name.span, args.iter().any(|a| a.name.as_ref().is_some_and(|n| n.name == "ops")))
-            }
-            _ => continue,
-        };
-        let Some(field) = model.field(name) else { continue };
-        let unsupported = matches!(field.ty, FieldType::Unsupported { .. });
-        let supported = has_ops
-            || unsupported
-            || match algorithm {
-                "Gin" => {
-                    field.arity == Arity::List || matches!(field.ty, FieldType::Scalar { scalar: ScalarType::Json })
-                }
-                "Gist" | "SpGist" => matches!(field.ty, FieldType::Scalar { scalar: ScalarType::String }),
-                _ => false,
-            };
-        if !supported {
-            cx.diagnostics
-                .error("E0181", format!("a {algorithm} index cannot cover the field `{name}`"), span)
-                .label("this index type does not support the field's type")
-                .help("give the field an operator class (`ops:`), or use another index type");
         }
     }
 }

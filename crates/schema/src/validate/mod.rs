@@ -9,11 +9,13 @@ mod args;
 mod config;
 mod defaults;
 mod fields;
+mod index_algorithms;
 mod indexes;
 mod models;
 mod names;
 pub use names::default_constraint_name;
 mod native_types;
+mod partial;
 mod relations;
 
 use crate::diagnostic::Diagnostics;

@@ -61,7 +61,7 @@ pub(crate) fn enum_(ast: &EnumAst, cx: &mut Cx<'_, '_>) -> ir::Enum {
             _ => unknown_attribute(attribute, "@@", &["map", "schema"], cx),
         }
     }
-    require_schema(schema.is_some(), "enum", ast.name.span, cx);
+    require_schema(schema.is_some(), &ast.attributes, "enum", ast.name.span, cx);
     ir::Enum {
         name: ast.name.name.clone(),
         db_name,
@@ -94,10 +94,11 @@ fn map_name(attribute: &Attribute, prefix: &str, cx: &mut Cx<'_, '_>) -> Option<
     }
 }
 
-/// `@@schema("name")`: the database schema, which the datasource must list.
+/// `@@schema("name")`: the database schema, which the datasource must list. Prisma names
+/// its argument `map` (`@@schema(map: "auth")`), not `name` as `@@map` does.
 fn schema_attribute(attribute: &Attribute, cx: &mut Cx<'_, '_>) -> Option<Text> {
-    let a = args::read(attribute, "@@", &["name"], &["name"], cx.diagnostics);
-    let Some(value) = a.get("name") else {
+    let a = args::read(attribute, "@@", &["map"], &["map"], cx.diagnostics);
+    let Some(value) = a.get("map") else {
         cx.diagnostics
             .error("E0198", "`@@schema` needs the name of a schema", attribute.span)
             .label("missing the schema's name")
@@ -115,8 +116,10 @@ fn schema_attribute(attribute: &Attribute, cx: &mut Cx<'_, '_>) -> Option<Text> 
 }
 
 /// With `schemas = [...]` in the datasource, every model and enum says which one it is in.
-fn require_schema(has_schema: bool, what: &str, span: Span, cx: &mut Cx<'_, '_>) {
-    if !has_schema && !cx.schemas.is_empty() {
+/// A `@@schema` that gave no schema (`attributes` holds it) has been reported already.
+fn require_schema(has_schema: bool, attributes: &[Attribute], what: &str, span: Span, cx: &mut Cx<'_, '_>) {
+    let attempted = || attributes.iter().any(|a| a.name.name == "schema");
+    if !has_schema && !cx.schemas.is_empty() && !attempted() {
         cx.diagnostics
             .error("E0185", format!("this {what} has no `@@schema`"), span)
             .label("the datasource lists `schemas`, so every model and enum needs one")
@@ -209,8 +212,18 @@ pub(crate) fn model<'a>(ast: &'a ModelAst, cx: &mut Cx<'a, '_>) -> Model {
         model.primary_key =
             Some(PrimaryKey { fields: vec![id.name.clone()], options, name: None, db_name, span: id.span });
     }
-    for field in model.fields.iter().filter(|f| f.is_unique) {
+    for i in (0..model.fields.len()).filter(|&i| model.fields[i].is_unique) {
+        let field = &model.fields[i];
         let (db_name, options) = key(field, "unique");
+        let span = field.span;
+        let condition = ast
+            .fields
+            .iter()
+            .find(|f| f.span == span)
+            .and_then(|f| f.attributes.iter().find(|a| a.name.name == "unique" && !a.malformed))
+            .and_then(|a| Some((a.named("where")?, a.span)))
+            .and_then(|(argument, span)| super::partial::condition(&argument.value, span, &model, cx));
+        let field = &model.fields[i];
         if db_name.is_some() && model.kind == ir::ModelKindIr::View {
             cx.diagnostics
                 .error(
@@ -228,6 +241,7 @@ pub(crate) fn model<'a>(ast: &'a ModelAst, cx: &mut Cx<'a, '_>) -> Model {
             db_name,
             index_type: None,
             fulltext: false,
+            condition,
             span: field.span,
         });
     }
@@ -236,7 +250,7 @@ pub(crate) fn model<'a>(ast: &'a ModelAst, cx: &mut Cx<'a, '_>) -> Model {
         block_attribute(attribute, &mut model, cx);
     }
     if model.kind != ir::ModelKindIr::Type {
-        require_schema(model.schema.is_some(), "model", ast.name.span, cx);
+        require_schema(model.schema.is_some(), &ast.attributes, "model", ast.name.span, cx);
     }
     super::defaults::check_autoincrement(&model, cx);
     super::native_types::check_model(ast, &model, cx);

@@ -28,10 +28,12 @@ impl Parser<'_, '_> {
         if let Some(open) = self.eat(TokenKind::LParen) {
             // A dotted name is a native type (`@db.VarChar`).
             let native = name.name.contains('.');
+            // Left set by an object in a datasource or generator property, perhaps.
+            self.malformed_object = false;
             let (parsed, close, ok) = self.arguments(open.span, TokenKind::RParen, native);
             args = parsed;
             args_span = Some(open.span.to(close));
-            malformed |= !ok;
+            malformed |= !ok | std::mem::take(&mut self.malformed_object);
         }
         let end = args_span.unwrap_or(name.span);
         attributes.push(Attribute { name, block, args, args_span, malformed, doc, span: at.span.to(end) });
@@ -106,7 +108,11 @@ impl Parser<'_, '_> {
     }
 
     pub(super) fn unclosed(&mut self, open: Span, close: TokenKind) -> Span {
-        let closer = if close == TokenKind::RParen { ")" } else { "]" };
+        let closer = match close {
+            TokenKind::RParen => ")",
+            TokenKind::ObjectClose => "}",
+            _ => "]",
+        };
         if self.at(TokenKind::Error) {
             // The lexer has reported this token; a second message would only repeat it.
             return self.skip_to_closer(open, close);
@@ -191,7 +197,17 @@ impl Parser<'_, '_> {
                 Some(Expr::Number(Text::from(self.text(token)), token.span))
             }
             TokenKind::Ident => {
-                let (path, span) = self.path()?;
+                let (mut path, mut span) = self.path()?;
+                // Prisma's grammar lets a value's path end in a dot or skip a part (`ext.`,
+                // `a..b`); only extension names take one, but all of them parse.
+                while let Some(dot) = self.eat(TokenKind::Dot) {
+                    path.push('.');
+                    span = span.to(dot.span);
+                    if let Some(next) = self.eat(TokenKind::Ident) {
+                        path.push_str(self.text(next));
+                        span = span.to(next.span);
+                    }
+                }
                 if path.as_bytes().first().is_some_and(u8::is_ascii_digit) {
                     // `1length`: Prisma reads a number, then stray text.
                     self.error("E0031", format!("`{path}` is neither a number nor a name"), span)
@@ -219,7 +235,52 @@ impl Parser<'_, '_> {
                 }
                 Some(Expr::Array(items, token.span.to(close)))
             }
+            TokenKind::ObjectOpen => {
+                self.pos += 1;
+                Some(self.object(token.span))
+            }
             _ => None,
         }
+    }
+
+    /// The members of an object whose `{` (at `open`) has just been consumed, up to its `}`.
+    /// As in Prisma's grammar: each key a name, each value present, commas between members
+    /// and none after the last, all on one line.
+    fn object(&mut self, open: Span) -> Expr {
+        let mut members = Vec::new();
+        if let Some(close) = self.eat(TokenKind::ObjectClose) {
+            return Expr::Object(members, open.to(close.span));
+        }
+        loop {
+            let key = match (self.peek(), self.peek_at(1)) {
+                (Some(key), Some(TokenKind::Colon)) if key.kind == TokenKind::Ident => key,
+                _ => return self.unclosed_object(open, members, "expected `key: value`"),
+            };
+            self.pos += 2;
+            let key = self.ident(key);
+            let Some(value) = self.expr() else {
+                return self.unclosed_object(open, members, "expected a value after `:`");
+            };
+            members.push(Member { key, value });
+            if let Some(close) = self.eat(TokenKind::ObjectClose) {
+                return Expr::Object(members, open.to(close.span));
+            }
+            if self.eat(TokenKind::Comma).is_none() || self.at(TokenKind::ObjectClose) {
+                return self.unclosed_object(open, members, "separate members with `,`, and end with `}`");
+            }
+        }
+    }
+
+    /// Reports a malformed object and skips to its `}` on this line, if any.
+    fn unclosed_object(&mut self, open: Span, members: Vec<Member>, label: &str) -> Expr {
+        self.malformed_object = true;
+        let span = self.here();
+        let found = self.describe_here();
+        self.error("E0032", format!("malformed object: found {found}"), span)
+            .label(label.to_string())
+            .secondary(open, "object opened here")
+            .help("an object is `{ key: value, ... }` on one line, without a trailing comma");
+        let close = self.skip_to_closer(open, TokenKind::ObjectClose);
+        Expr::Object(members, open.to(close))
     }
 }

@@ -31,12 +31,15 @@ pub(crate) struct Parser<'s, 'd> {
     source: &'s str,
     tokens: Vec<Token>,
     pos: usize,
+    /// Set by a malformed object, so that the attribute holding it is marked malformed and
+    /// not checked further (its members would only give errors caused by the first).
+    malformed_object: bool,
     diagnostics: &'d mut Diagnostics,
 }
 
 impl<'s, 'd> Parser<'s, 'd> {
     pub(crate) fn new(source: &'s str, tokens: Vec<Token>, diagnostics: &'d mut Diagnostics) -> Self {
-        Parser { source, tokens, pos: 0, diagnostics }
+        Parser { source, tokens, pos: 0, malformed_object: false, diagnostics }
     }
 
     // ---- token helpers -------------------------------------------------------------
