@@ -36,14 +36,17 @@ struct State {
     users: HashMap<String, Option<Arc<User>>>,
     /// Sessions by id; `None`: no such session.
     sessions: HashMap<String, Option<Arc<Session>>>,
-    /// `auth` as last built for a session: good while the token's claims and the user
-    /// entry are the very ones it was built from (building it is most of a lookup's cost).
+    /// `auth` as last built for a session: good while the token's claims are the very ones
+    /// it was built from and no user or session entry has been dropped since (then one
+    /// lookup answers a request).
     resolved: HashMap<String, Resolved>,
+    /// Counts the drops of user and session entries.
+    generation: u64,
 }
 
 struct Resolved {
     claims: Arc<Map<String, Json>>,
-    user: Arc<User>,
+    generation: u64,
     auth: Arc<Map<String, Json>>,
 }
 
@@ -87,22 +90,20 @@ impl Current {
         };
         let cached = {
             let state = self.state();
-            match (state.sessions.get(sid), state.users.get(sub)) {
-                (Some(session), Some(user)) => {
-                    if let (Some(_), Some(user), Some(resolved)) = (session, user, state.resolved.get(sid)) {
-                        // Built from this very token and this very user entry, after the checks
-                        // below passed; an ended session's entry is dropped (see `catch_up`).
-                        if Arc::ptr_eq(&resolved.claims, claims) && Arc::ptr_eq(&resolved.user, user) {
-                            return Ok(Arc::clone(&resolved.auth));
-                        }
-                    }
-                    Some((session.clone(), user.clone()))
+            if let Some(resolved) = state.resolved.get(sid) {
+                // Built from this very token after the checks below passed, and nothing it
+                // rests on has changed since.
+                if resolved.generation == state.generation && Arc::ptr_eq(&resolved.claims, claims) {
+                    return Ok(Arc::clone(&resolved.auth));
                 }
+            }
+            match (state.sessions.get(sid), state.users.get(sub)) {
+                (Some(session), Some(user)) => Some((session.clone(), user.clone(), Some(state.generation))),
                 _ => None,
             }
         };
         let (sid, sub) = (sid.to_string(), sub.to_string());
-        let (session, user) = match cached {
+        let (session, user, generation) = match cached {
             Some(found) => found,
             None => self.load(app, sid.clone(), sub.clone()).await?,
         };
@@ -121,11 +122,10 @@ impl Current {
         }
         let auth = Arc::new(auth);
         let mut state = self.state();
-        // Only while the entries it was built from are still the cache's.
-        let current = matches!(state.users.get(&sub), Some(Some(u)) if Arc::ptr_eq(u, &user))
-            && matches!(state.sessions.get(&sid), Some(Some(_)));
-        if current {
-            let resolved = Resolved { claims: Arc::clone(claims), user, auth: Arc::clone(&auth) };
+        // Only when what it was built from is still what the cache holds.
+        if generation == Some(state.generation) {
+            let resolved =
+                Resolved { claims: Arc::clone(claims), generation: state.generation, auth: Arc::clone(&auth) };
             state.resolved.insert(sid, resolved);
         }
         Ok(auth)
@@ -138,7 +138,7 @@ impl Current {
         app: &crate::App,
         sid: String,
         sub: String,
-    ) -> Result<(Option<Arc<Session>>, Option<Arc<User>>), Problem> {
+    ) -> Result<(Option<Arc<Session>>, Option<Arc<User>>, Option<u64>), Problem> {
         let model = self.model;
         let key = crate::operation::parse_id(&app.store.entities, model, &sub).ok();
         let (seq, session, row) = app
@@ -161,18 +161,20 @@ impl Current {
         };
         let session = session.map(Arc::new);
         let mut state = self.state();
-        if seq >= state.applied {
-            if state.users.len() >= CAPACITY || state.sessions.len() >= CAPACITY {
-                state.users.clear();
-                state.sessions.clear();
-                state.resolved.clear();
-            }
-            if let Some(s) = &session {
-                state.sessions.insert(s.id.clone(), Some(Arc::clone(s)));
-            }
-            state.users.insert(sub, user.clone());
+        if seq < state.applied {
+            return Ok((session, user, None));
         }
-        Ok((session, user))
+        if state.users.len() >= CAPACITY || state.sessions.len() >= CAPACITY {
+            state.users.clear();
+            state.sessions.clear();
+            state.resolved.clear();
+            state.generation += 1;
+        }
+        if let Some(s) = &session {
+            state.sessions.insert(s.id.clone(), Some(Arc::clone(s)));
+        }
+        state.users.insert(sub, user.clone());
+        Ok((session, user, Some(state.generation)))
     }
 
     /// A user row as rules see it.
@@ -195,6 +197,7 @@ impl Current {
             state.users.clear();
             state.sessions.clear();
             state.resolved.clear();
+            state.generation += 1;
             state.applied = state.applied.max(seq);
             drop(state);
             self.caught_up.send_replace(seq);
@@ -243,6 +246,7 @@ impl Current {
                             None => state.users.clear(),
                         }
                     }
+                    state.generation += 1;
                 }
                 state.applied = state.applied.max(reached);
             }
