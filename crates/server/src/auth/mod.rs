@@ -375,26 +375,32 @@ async fn refresh_inner(app: Arc<App>, body: Body) -> Result<Response, Problem> {
     let app_for_job = Arc::clone(&app);
     let rotated = app
         .store
-        .write(move |conn, es| match refresh::use_token(conn, &token)? {
-            refresh::Used::Fresh { user, family } => {
-                let key = crate::operation::parse_id(es, model, &user).ok();
-                let row = match key {
-                    Some(key) => read::get(conn, es, model, &key, &Selection::every_field(&es.entities[model]))?,
-                    None => None,
-                };
-                let Some(Json::Object(row)) = row else { return Ok(Err("the refresh token's user no longer exists")) };
-                let credential = current.user(&app_for_job, &row).credential;
-                let now = i64::try_from(tokens::now_seconds()).unwrap_or(i64::MAX);
-                let live = sessions::get(conn, &family)?
-                    .is_some_and(|s| s.is_live(now) && s.user == user && s.credential == credential);
-                if !live {
-                    sessions::end(conn, &family)?;
-                    return Ok(Err("the session has ended (logged out, or the password changed): sign in again"));
+        .write(move |conn, es| {
+            // Before any row: the order `sessions::end` keeps too (see there).
+            ssot_store::changelog::capture_start(conn)?;
+            match refresh::use_token(conn, &token)? {
+                refresh::Used::Fresh { user, family } => {
+                    let key = crate::operation::parse_id(es, model, &user).ok();
+                    let row = match key {
+                        Some(key) => read::get(conn, es, model, &key, &Selection::every_field(&es.entities[model]))?,
+                        None => None,
+                    };
+                    let Some(Json::Object(row)) = row else {
+                        return Ok(Err("the refresh token's user no longer exists"));
+                    };
+                    let credential = current.user(&app_for_job, &row).credential;
+                    let now = i64::try_from(tokens::now_seconds()).unwrap_or(i64::MAX);
+                    let live = sessions::get(conn, &family)?
+                        .is_some_and(|s| s.is_live(now) && s.user == user && s.credential == credential);
+                    if !live {
+                        sessions::end(conn, &family)?;
+                        return Ok(Err("the session has ended (logged out, or the password changed): sign in again"));
+                    }
+                    let next = refresh::issue(conn, &user, &family)?;
+                    Ok(Ok((row, family, next)))
                 }
-                let next = refresh::issue(conn, &user, &family)?;
-                Ok(Ok((row, family, next)))
+                refresh::Used::Refused => Ok(Err("the refresh token is not valid (unknown, expired, used or revoked)")),
             }
-            refresh::Used::Refused => Ok(Err("the refresh token is not valid (unknown, expired, used or revoked)")),
         })
         .await?;
     let (row, family, next) = rotated.map_err(unauthorized)?;

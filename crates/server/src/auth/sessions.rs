@@ -136,6 +136,10 @@ pub fn list(conn: &mut dyn Conn, user: &str) -> Result<Vec<Session>, StoreError>
 
 /// Ends session `id` (with the refresh tokens of its family); false when it was not live.
 pub fn end(conn: &mut dyn Conn, id: &str) -> Result<bool, StoreError> {
+    // The log's writer lock first (PostgreSQL; `record` below needs it anyway): every
+    // transaction that ends sessions or rotates refresh tokens takes it before any row of
+    // theirs, so two of them never hold rows the other waits for (a deadlock).
+    ssot_store::changelog::capture_start(conn)?;
     let d = conn.dialect();
     let sql = format!(
         "UPDATE {} SET \"ended\" = {} WHERE \"id\" = {} AND \"ended\" = 0",
