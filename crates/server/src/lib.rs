@@ -74,7 +74,7 @@ impl App {
         let expiry = auth_annotation.as_ref().map_or(15 * 60, |(_, a)| a.expiry_seconds);
         let tokens = (settings.tokens.secret.is_some() || settings.tokens.jwks.is_some())
             .then(|| auth::Tokens::new(settings.tokens.clone(), expiry));
-        let openapi = openapi::document(&store.entities, policies.auth.as_ref()).to_string();
+        let openapi = openapi::document(&store.entities, &policies).to_string();
         Ok(App {
             store,
             access: Access::new(settings.admin_key, policies, tokens),

@@ -3,6 +3,8 @@
 //! migrated by ssot, served by ssot-server on 127.0.0.1, talked to over HTTP.
 #![allow(dead_code)]
 
+pub mod json_schema;
+
 use serde_json::Value as Json;
 use ssot_store::conn::{Conn, PgConn, SqliteConn};
 use ssot_store::{DatabaseUrl, Store};
