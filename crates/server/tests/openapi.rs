@@ -335,8 +335,18 @@ async fn bodies_are_as_declared() {
     assert_eq!(schemas["Post"]["properties"]["tags"]["items"]["$ref"], "#/components/schemas/Tag");
     assert_eq!(schemas["Post"]["additionalProperties"], json!(false));
     // A nested create through `User.posts` leaves out what the relation sets.
-    let nested = schemas["UserPostsCreate"]["properties"].as_object().expect("nested create");
+    let nested = schemas["UserPostsCreate"]["allOf"][0]["properties"].as_object().expect("nested create");
     assert!(!nested.contains_key("authorId") && !nested.contains_key("author") && nested.contains_key("title"));
+    // A foreign key is set as itself or through its relation, never both; a bulk update
+    // takes scalar fields only, and a password as itself.
+    let create = schemas["PostCreate"]["allOf"].as_array().expect("allOf");
+    assert!(create.contains(&json!({"not": {"required": ["author", "authorId"]}})));
+    assert!(create.contains(&json!({"anyOf": [{"required": ["authorId"]}, {"required": ["author"]}]})));
+    assert!(schemas["PostUpdateMany"]["properties"].get("tags").is_none());
+    assert_eq!(schemas["UserUpdate"]["properties"]["password"]["type"], "string");
+    // Rows holding a required key to this one cannot be disconnected.
+    let comments = &schemas["PostUpdate"]["allOf"][0]["properties"]["comments"]["allOf"][0]["properties"];
+    assert!(comments.get("disconnect").is_none() && comments.get("set").is_none() && comments.get("connect").is_some());
     // `/query` needs its body: without one it is a 400, as declared.
     assert_eq!(doc["paths"]["/api/posts/query"]["post"]["requestBody"]["required"], json!(true));
     let (status, _, _) = call(&server, "POST", "/api/posts/query", None, Some(ADMIN_KEY)).await;

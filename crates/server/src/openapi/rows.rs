@@ -159,7 +159,9 @@ fn update(es: &Entities, model: usize, password: Option<usize>, relations: bool)
         }
         let operator = json!({"allOf": [closed(ops), {"minProperties": 1, "maxProperties": 1}]});
         // A `Json` field takes the JSON value itself, objects included.
-        let schema = if matches!(f.kind, ssot_store::entity::Kind::Scalar(ssot_schema::ir::ScalarType::Json)) {
+        // The password takes the new password itself (it is hashed before the write).
+        let plain = Some(i) == password;
+        let schema = if plain || matches!(f.kind, ssot_store::entity::Kind::Scalar(ssot_schema::ir::ScalarType::Json)) {
             value
         } else {
             json!({"anyOf": [value, operator]})
@@ -211,7 +213,12 @@ fn nested_write(es: &Entities, entity: &Entity, r: &RelationField, updating: boo
             let create = reference(&format!("{}{}Create", entity.name, capitalized(&r.name)));
             let mut ops =
                 vec![("create".to_string(), one_or_many(create)), ("connect".to_string(), one_or_many(unique.clone()))];
-            if updating {
+            // Rows that hold a required foreign key to this one cannot be let go.
+            let required_key = match &r.link {
+                Link::Inverse { remote, .. } => remote.iter().any(|&f| !es.entities[r.target].fields[f].optional),
+                _ => false,
+            };
+            if updating && !required_key {
                 ops.push(("disconnect".to_string(), one_or_many(unique.clone())));
                 ops.push(("set".to_string(), one_or_many(unique)));
             }
