@@ -90,19 +90,15 @@ async fn call(
     body: Option<Json>,
     key: Option<&str>,
 ) -> (u16, String, Json) {
-    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-    let mut request = server.client.request(method, format!("{}{path}", server.base));
-    if let Some(key) = key {
-        request = request.bearer_auth(key);
-    }
-    if let Some(body) = body {
-        request = request.header("content-type", "application/json").body(body.to_string());
-    }
-    let response = request.send().await.expect("request");
-    let status = response.status().as_u16();
-    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-    let text = response.text().await.expect("body");
+    let (status, content_type, text) = server.exchange(method, path, body, key).await;
     (status, content_type, serde_json::from_str(&text).unwrap_or(Json::Null))
+}
+
+/// A server of the blog fixture and its document.
+async fn blog(test: &str) -> Option<(TestServer, Json)> {
+    let server = TestServer::start(include_str!("fixtures/blog.prisma"), common::Backend::Sqlite, test).await?;
+    let (_, doc) = server.request("GET", "/api/openapi.json", None, None).await;
+    Some((server, doc))
 }
 
 /// Sends the request and checks the answer against what `doc` declares for the route
@@ -139,9 +135,7 @@ fn query(params: &[(&str, Json)]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_answers_validate_against_the_declared_schemas() {
-    let schema = include_str!("fixtures/blog.prisma");
-    let Some(server) = TestServer::start(schema, common::Backend::Sqlite, "openapi_answers").await else { return };
-    let (_, doc) = server.request("GET", "/api/openapi.json", None, None).await;
+    let Some((server, doc)) = blog("openapi_answers").await else { return };
     let admin = Some(ADMIN_KEY);
     let (status, session) = conforms(
         &server,
@@ -283,9 +277,7 @@ async fn real_answers_validate_against_the_declared_schemas() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn security_is_optional_exactly_where_anonymous_callers_may_be_admitted() {
-    let schema = include_str!("fixtures/blog.prisma");
-    let Some(server) = TestServer::start(schema, common::Backend::Sqlite, "openapi_security").await else { return };
-    let (_, doc) = server.request("GET", "/api/openapi.json", None, None).await;
+    let Some((server, doc)) = blog("openapi_security").await else { return };
     let anonymous_ok = |route: &str, method: &str| {
         doc["paths"][route][method]["security"].as_array().expect("security per operation").contains(&json!({}))
     };
@@ -320,9 +312,7 @@ async fn security_is_optional_exactly_where_anonymous_callers_may_be_admitted() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bodies_are_as_declared() {
-    let schema = include_str!("fixtures/blog.prisma");
-    let Some(server) = TestServer::start(schema, common::Backend::Sqlite, "openapi_bodies").await else { return };
-    let (_, doc) = server.request("GET", "/api/openapi.json", None, None).await;
+    let Some((server, doc)) = blog("openapi_bodies").await else { return };
     let schemas = &doc["components"]["schemas"];
     // Sign-up: the user's own fields that anyone may set; no relations, no role, no id.
     let signup = &doc["paths"]["/api/auth/signup"]["post"]["requestBody"]["content"]["application/json"]["schema"];

@@ -114,7 +114,11 @@ pub fn model(es: &Entities, policies: &Policies, model: usize, paths: &mut Map<S
         format!("{base}/count"),
         json!({"get": op(format!("count{name}"), sec(Method::GET, Some("count")), vec![where_(false)], json!({"200": ok("how many rows match", count.clone())}), &[400, 401, 403])}),
     );
-    let rows = json!({"type": "array", "items": schema("Create")});
+    let mut rows = json!({"type": "array", "items": schema("Create")});
+    // Each row of the `@@auth` model sets a password, and a request hashes at most so many.
+    if policies.auth.as_ref().is_some_and(|a| a.model == model) {
+        rows["maxItems"] = json!(crate::auth::MAX_PASSWORDS_PER_REQUEST);
+    }
     let update_many = json!({"type": "object", "properties": {"where": schema("Where"), "data": schema("UpdateMany")}, "required": ["where", "data"], "additionalProperties": false});
     paths.insert(
         format!("{base}/bulk"),

@@ -6,7 +6,8 @@ use super::args::closed;
 use super::{reference, value_schema};
 use serde_json::{json, Map, Value as Json};
 use ssot_access::{AuthModel, Caller, Guard, Op, Policies};
-use ssot_store::entity::{Entities, Entity, Link, RelationField};
+use ssot_schema::ir::ScalarType;
+use ssot_store::entity::{Entities, Entity, Kind, Link, RelationField};
 use ssot_store::query::args::Filter;
 
 /// The write-only field of `model`: the `@@auth` model's password, never returned.
@@ -129,6 +130,10 @@ fn exclusive_links(entity: &Entity, schema: Json, also: Vec<Json>) -> Json {
 fn secret(schema: Json) -> Json {
     let mut schema = schema;
     schema["writeOnly"] = json!(true);
+    schema["description"] = json!(format!(
+        "write-only; hashed before it is stored (a request sets at most {} passwords)",
+        crate::auth::MAX_PASSWORDS_PER_REQUEST
+    ));
     schema["minLength"] = json!(8);
     schema["maxLength"] = json!(crate::auth::passwords::MAX_LENGTH);
     schema
@@ -144,12 +149,7 @@ fn update(es: &Entities, model: usize, password: Option<usize>, relations: bool)
         let value = if Some(i) == password { secret(value) } else { value };
         let numeric = matches!(
             f.kind,
-            ssot_store::entity::Kind::Scalar(
-                ssot_schema::ir::ScalarType::Int
-                    | ssot_schema::ir::ScalarType::BigInt
-                    | ssot_schema::ir::ScalarType::Float
-                    | ssot_schema::ir::ScalarType::Decimal
-            )
+            Kind::Scalar(ScalarType::Int | ScalarType::BigInt | ScalarType::Float | ScalarType::Decimal)
         );
         let mut ops = vec![("set".to_string(), value.clone())];
         if numeric && !f.list {
@@ -161,7 +161,7 @@ fn update(es: &Entities, model: usize, password: Option<usize>, relations: bool)
         // A `Json` field takes the JSON value itself, objects included.
         // The password takes the new password itself (it is hashed before the write).
         let plain = Some(i) == password;
-        let schema = if plain || matches!(f.kind, ssot_store::entity::Kind::Scalar(ssot_schema::ir::ScalarType::Json)) {
+        let schema = if plain || matches!(f.kind, Kind::Scalar(ScalarType::Json)) {
             value
         } else {
             json!({"anyOf": [value, operator]})
