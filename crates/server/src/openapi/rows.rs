@@ -252,5 +252,5 @@ pub fn signup(es: &Entities, policies: &Policies, auth: &AuthModel) -> Json {
             required.push(field.name.clone());
         }
     }
-    json!({"type": "object", "properties": properties, "required": required, "additionalProperties": false, "description": format!("a new `{}`: the fields anyone may set at sign-up", entity.name)})
+    json!({"title": format!("{}Signup", entity.name), "type": "object", "properties": properties, "required": required, "additionalProperties": false, "description": format!("a new `{}`: the fields anyone may set at sign-up", entity.name)})
 }
