@@ -99,12 +99,14 @@ pub fn document(es: &Entities, policies: &Policies) -> Json {
             "errors": {"type": "array", "items": {"type": "object", "properties": {"path": {"type": "string"}, "message": {"type": "string"}}, "required": ["path", "message"], "additionalProperties": false}},
         }, "required": ["type", "title", "status", "detail", "code", "errors"], "additionalProperties": false}),
     );
+    // `/api/auth/*` first: a client (or Schemathesis) looking for the sign-up flow finds
+    // it before `POST /api/users`.
     let mut paths = Map::new();
-    for model in 0..es.entities.len() {
-        paths::model(es, policies, model, &mut paths);
-    }
     if let Some(auth) = auth {
         paths::auth(es, policies, auth, &mut schemas, &mut paths);
+    }
+    for model in 0..es.entities.len() {
+        paths::model(es, policies, model, &mut paths);
     }
     paths::service(&mut paths);
     json!({
