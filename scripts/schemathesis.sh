@@ -4,7 +4,7 @@
 # (`--checks all`: no 5xx, declared statuses, content types and response schemas, valid
 # input accepted, invalid input refused, auth honoured), a fixed seed and a fixed number
 # of examples, twice: with the admin key and with a signed-up user's token. Any failure
-# fails the script. Needs `st` (Schemathesis 4; .ci/run installs the pinned version) and
+# fails the script. Needs Schemathesis 4 for `python3` (.ci/run installs the pinned version) and
 # the `ssot` binary (built here when missing).
 #
 #   scripts/schemathesis.sh                 # the bounded run
@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 EXAMPLES=${EXAMPLES:-10}
 SEED=${SEED:-1}
 SSOT="${CARGO_TARGET_DIR:-target}/debug/ssot"
-[ -x "$SSOT" ] || cargo build --quiet -p ssot-cli
+cargo build --quiet -p ssot-cli
 
 work=$(mktemp -d)
 server=""
@@ -53,7 +53,7 @@ run() {
   echo "== schemathesis as $who: $*"
   # From the temporary directory: Schemathesis keeps a cache of past failures in the
   # working directory, which would make a run depend on the runs before it.
-  (cd "$work" && st run "$base/api/openapi.json" --checks all --seed "$SEED" --max-examples "$EXAMPLES" \
+  (cd "$work" && python3 -m schemathesis.cli run "$base/api/openapi.json" --checks all --seed "$SEED" --max-examples "$EXAMPLES" \
     --generation-database none --suppress-health-check=large_base_example --no-color \
     -H "Authorization: Bearer $key" --phases examples,fuzzing "$@")
 }
