@@ -334,6 +334,9 @@ async fn bodies_are_as_declared() {
     assert!(create.contains(&json!({"anyOf": [{"required": ["authorId"]}, {"required": ["author"]}]})));
     assert!(schemas["PostUpdateMany"]["properties"].get("tags").is_none());
     assert_eq!(schemas["UserUpdate"]["properties"]["password"]["type"], "string");
+    // Users are not created nested (each sets a password): only `connect` is offered.
+    let author = &schemas["PostCreate"]["allOf"][0]["properties"]["author"]["allOf"][0]["properties"];
+    assert_eq!(author.as_object().map(|o| o.keys().collect::<Vec<_>>()), Some(vec![&"connect".to_string()]));
     // Rows holding a required key to this one cannot be disconnected.
     let comments = &schemas["PostUpdate"]["allOf"][0]["properties"]["comments"]["allOf"][0]["properties"];
     assert!(comments.get("disconnect").is_none() && comments.get("set").is_none() && comments.get("connect").is_some());

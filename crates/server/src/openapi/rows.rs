@@ -41,12 +41,12 @@ pub fn schemas(es: &Entities, model: usize, auth: Option<&AuthModel>, out: &mut 
         format!("{name}List"),
         json!({"type": "object", "properties": {"data": {"type": "array", "items": reference(name)}, "meta": reference("ListMeta")}, "required": ["data", "meta"], "additionalProperties": false}),
     );
-    out.insert(format!("{name}Create"), create(es, model, password, &[]));
-    out.insert(format!("{name}Update"), update(es, model, password, true));
-    out.insert(format!("{name}UpdateMany"), update(es, model, password, false));
+    out.insert(format!("{name}Create"), create(es, model, auth, &[]));
+    out.insert(format!("{name}Update"), update(es, model, auth, true));
+    out.insert(format!("{name}UpdateMany"), update(es, model, auth, false));
     for r in &entity.relations {
         if let Some(without) = completed_fields(es, model, r) {
-            let schema = create(es, r.target, self::password(auth, r.target), &without);
+            let schema = create(es, r.target, auth, &without);
             out.insert(format!("{name}{}Create", capitalized(&r.name)), schema);
         }
     }
@@ -79,8 +79,9 @@ fn completed_fields(es: &Entities, model: usize, r: &RelationField) -> Option<Ve
 
 /// `{M}Create`: every field (required: those without a default), nested writes through
 /// relations; `without` are set by the relation a nested create comes through.
-fn create(es: &Entities, model: usize, password: Option<usize>, without: &[String]) -> Json {
+fn create(es: &Entities, model: usize, auth: Option<&AuthModel>, without: &[String]) -> Json {
     let entity = &es.entities[model];
+    let password = password(auth, model);
     let mut properties = Map::new();
     let mut required = Vec::new();
     for (i, f) in entity.fields.iter().enumerate().filter(|(_, f)| !without.contains(&f.name)) {
@@ -93,7 +94,7 @@ fn create(es: &Entities, model: usize, password: Option<usize>, without: &[Strin
     }
     let mut either = Vec::new();
     for r in entity.relations.iter().filter(|r| !without.contains(&r.name)) {
-        properties.insert(r.name.clone(), nested_write(es, entity, r, false));
+        properties.insert(r.name.clone(), nested_write(es, entity, r, false, auth));
         // A required foreign key is given as itself or through its relation.
         if let Link::Owns { local, .. } = &r.link {
             let keys: Vec<String> = local.iter().map(|&f| entity.fields[f].name.clone()).collect();
@@ -141,8 +142,9 @@ fn secret(schema: Json) -> Json {
 
 /// `{M}Update`: any field, a value or an operator; nested writes through relations
 /// (`relations`; a bulk update, `{M}UpdateMany`, takes scalar fields only).
-fn update(es: &Entities, model: usize, password: Option<usize>, relations: bool) -> Json {
+fn update(es: &Entities, model: usize, auth: Option<&AuthModel>, relations: bool) -> Json {
     let entity = &es.entities[model];
+    let password = password(auth, model);
     let mut properties = Map::new();
     for (i, f) in entity.fields.iter().enumerate() {
         let value = value_schema(es, f, true);
@@ -169,7 +171,7 @@ fn update(es: &Entities, model: usize, password: Option<usize>, relations: bool)
         properties.insert(f.name.clone(), schema);
     }
     for r in entity.relations.iter().filter(|_| relations) {
-        properties.insert(r.name.clone(), nested_write(es, entity, r, true));
+        properties.insert(r.name.clone(), nested_write(es, entity, r, true, auth));
     }
     let schema = json!({"type": "object", "properties": properties, "additionalProperties": false});
     if relations {
@@ -182,7 +184,11 @@ fn update(es: &Entities, model: usize, password: Option<usize>, relations: bool)
 /// A nested write through `r`: on the side holding the foreign key exactly one of
 /// `create`, `connect`, `connectOrCreate` (and `disconnect` on update); on the other side
 /// `create` and `connect`, one or a list (and `disconnect`, `set` on update).
-fn nested_write(es: &Entities, entity: &Entity, r: &RelationField, updating: bool) -> Json {
+/// Users (the `@@auth` model) are created by sign-up or `POST` on their resource, not
+/// nested: the document offers only `connect` to them (the server takes nested creates
+/// too, but each sets a password, and a request hashes at most 10).
+fn nested_write(es: &Entities, entity: &Entity, r: &RelationField, updating: bool, auth: Option<&AuthModel>) -> Json {
+    let creates = auth.is_none_or(|a| a.model != r.target);
     let target = &es.entities[r.target].name;
     let unique = reference(&format!("{target}Unique"));
     let one_or_many = |schema: Json| {
@@ -204,6 +210,7 @@ fn nested_write(es: &Entities, entity: &Entity, r: &RelationField, updating: boo
                     json!({"type": "object", "properties": {"where": unique, "create": create}, "required": ["where", "create"], "additionalProperties": false}),
                 ),
             ];
+            ops.retain(|(op, _)| creates || op == "connect");
             if updating && r.optional {
                 ops.push(("disconnect".to_string(), json!({"const": true})));
             }
@@ -213,6 +220,7 @@ fn nested_write(es: &Entities, entity: &Entity, r: &RelationField, updating: boo
             let create = reference(&format!("{}{}Create", entity.name, capitalized(&r.name)));
             let mut ops =
                 vec![("create".to_string(), one_or_many(create)), ("connect".to_string(), one_or_many(unique.clone()))];
+            ops.retain(|(op, _)| creates || op == "connect");
             // Rows that hold a required foreign key to this one cannot be let go.
             let required_key = match &r.link {
                 Link::Inverse { remote, .. } => remote.iter().any(|&f| !es.entities[r.target].fields[f].optional),
