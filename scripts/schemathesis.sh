@@ -65,7 +65,6 @@ done
 if [ "$status" -ne 0 ]; then
   echo "schemathesis: the server and its OpenAPI document disagree (see above); server log: "
   tail -20 "$work/server.log"
-
   exit 1
 fi
 echo "schemathesis: no disagreement found"
