@@ -110,7 +110,7 @@ pub fn generate_openapi(schema: Option<PathBuf>, out: PathBuf) -> anyhow::Result
     let catalog = Catalog::of(&schema)?;
     let entities = ssot_store::entity::Entities::new(&schema, &catalog);
     let policies = ssot_access::Policies::compile(&schema, &entities)?;
-    let document = ssot_server::openapi::document(&entities, policies.auth.as_ref());
+    let document = ssot_server::openapi::document(&entities, &policies);
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let file = out.join("openapi.json");
     std::fs::write(&file, serde_json::to_string_pretty(&document)? + "\n")

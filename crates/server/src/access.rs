@@ -51,7 +51,7 @@ impl Access {
 
     /// Refuses `op` on `model` when no rule can open it to `caller`, whatever the row: a
     /// caller with no access learns nothing from validation errors, and a 403 here says
-    /// nothing about any row. Returns the row filter it built, for the guard that runs
+    /// nothing about any row (401 for an anonymous caller, whom credentials may admit). Returns the row filter it built, for the guard that runs
     /// the request ([`Guard::with_known_rows`]).
     pub fn authorize(
         &self,
@@ -65,10 +65,19 @@ impl Access {
         if is_false(&rows) {
             let verb = format!("{op:?}").to_lowercase();
             let hint = if self.admin_key.is_some() { " (the admin key may)" } else { "" };
+            let name = &entities.entities[model].name;
+            // Credentials could change the answer for an anonymous caller: 401, not 403.
+            if matches!(caller, Caller::Anonymous) {
+                return Err(Problem::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    format!("sign in: no policy lets an anonymous caller {verb} `{name}`{hint}"),
+                ));
+            }
             return Err(Problem::new(
                 StatusCode::FORBIDDEN,
                 "forbidden",
-                format!("no policy lets this caller {verb} `{}`{hint}", entities.entities[model].name),
+                format!("no policy lets this caller {verb} `{name}`{hint}"),
             ));
         }
         Ok(guard.into_known_rows())

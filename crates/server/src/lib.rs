@@ -92,7 +92,7 @@ impl App {
         let expiry = auth_annotation.as_ref().map_or(15 * 60, |(_, a)| a.expiry_seconds);
         let tokens = (settings.tokens.secret.is_some() || settings.tokens.jwks.is_some())
             .then(|| auth::Tokens::new(settings.tokens.clone(), expiry));
-        let openapi = openapi::document(&store.entities, policies.auth.as_ref()).to_string();
+        let openapi = openapi::document(&store.entities, &policies).to_string();
         let index = index::document(&store.entities, auth.is_some()).to_string();
         let cors = cors::Cors::new(&settings.cors_origins)?;
         Ok(App {

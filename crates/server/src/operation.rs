@@ -82,6 +82,22 @@ fn only(query: &Map<String, Json>, allowed: &[&str]) -> Result<(), Problem> {
     Ok(())
 }
 
+/// `?select=` with `?include=`: the included relations are added to the selection, with
+/// the arguments `include` gives them (one query-string parameter cannot exclude another,
+/// so both are taken). Inside a body or a relation's arguments the two stay exclusive, as
+/// in Prisma.
+fn merge_shape(mut query: Map<String, Json>) -> Map<String, Json> {
+    if let (Some(Json::Object(_)), Some(Json::Object(_))) = (query.get("select"), query.get("include")) {
+        if let (Some(Json::Object(mut select)), Some(Json::Object(include))) =
+            (query.remove("select"), query.remove("include"))
+        {
+            select.extend(include);
+            query.insert("select".into(), Json::Object(select));
+        }
+    }
+    query
+}
+
 fn selection(es: &Entities, model: usize, query: &Map<String, Json>) -> Result<Selection, Problem> {
     let mut reader = ArgsReader::new(es);
     let selection = reader.selection(model, query.get("select"), query.get("include"), "", 0);
@@ -161,6 +177,7 @@ pub fn parse(
         .ok_or_else(|| Problem::not_found(format!("no resource `{resource}`; see /api/openapi.json for the routes")))?;
     let not_allowed = || Problem::method_not_allowed(method.as_str(), allowed_methods(rest));
     let find_keys = ["where", "orderBy", "take", "skip", "cursor", "select", "include"];
+    let query = merge_shape(query);
     match (rest, method.as_str()) {
         (None, "GET") => {
             only(&query, &find_keys)?;
@@ -170,7 +187,10 @@ pub fn parse(
         }
         (Some("query"), "POST") => {
             only(&query, &[])?;
-            let body = body_object(body)?;
+            // An empty body is more likely a client's mistake than a wish for every row.
+            let body = body_object(Some(body.ok_or_else(|| {
+                Problem::bad_request("", "the body must be the list's arguments, as a JSON object ({} for every row)")
+            })?))?;
             let mut reader = ArgsReader::new(es);
             let args = reader.find(model, &body, "", 0);
             Ok(Operation::List { model, args: reader.finish(args)? })
@@ -211,10 +231,17 @@ pub fn parse(
         (Some("bulk"), "DELETE") => {
             only(&query, &["where"])?;
             let mut body = body_object(body)?;
-            let where_ = body
-                .remove("where")
-                .or_else(|| query.get("where").cloned())
-                .ok_or_else(|| Problem::bad_request("where", "is required (use {} for every record)"))?;
+            if let Some(key) = body.keys().find(|k| *k != "where") {
+                return Err(Problem::bad_request(key.clone(), "unknown argument; expected: where"));
+            }
+            let where_ = match (body.remove("where"), query.get("where")) {
+                (Some(_), Some(_)) => {
+                    return Err(Problem::bad_request("where", "given both in the query string and in the body"))
+                }
+                (Some(w), None) => w,
+                (None, Some(w)) => w.clone(),
+                (None, None) => return Err(Problem::bad_request("where", "is required (use {} for every record)")),
+            };
             Ok(Operation::DeleteMany { model, filter: filter(es, model, Some(&where_), "where")? })
         }
         (Some("query" | "count" | "bulk"), _) => Err(not_allowed()),

@@ -154,6 +154,10 @@ impl IntoResponse for Problem {
         if let Some(allow) = self.allow {
             response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static(allow));
         }
+        // RFC 9110: a 401 names the scheme that would admit the caller.
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        }
         response
     }
 }

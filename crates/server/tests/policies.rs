@@ -95,7 +95,8 @@ on_every_backend!(every_route_under_four_callers, SCHEMA, |server| {
             case("GET", "/api/posts/count", None, [200, 200, 200, 200]),
             case("GET", "/api/posts/{draft}", None, [404, 200, 404, 200]),
             case("GET", "/api/posts/{published}", None, [200, 200, 200, 200]),
-            case("GET", "/api/users", None, [403, 200, 200, 200]),
+            // Closed to anonymous callers by every rule: 401 (credentials may open it).
+            case("GET", "/api/users", None, [401, 200, 200, 200]),
             case("GET", "/api/auth/me", None, [401, 200, 200, 401]),
             case("GET", "/api/tags", None, [200, 200, 200, 200]),
             case(
@@ -116,16 +117,16 @@ on_every_backend!(every_route_under_four_callers, SCHEMA, |server| {
             case("GET", "/healthz", None, [200, 200, 200, 200]),
             case("GET", "/metrics", None, [200, 200, 200, 200]),
             // Creates: the row as written must satisfy `create` (a post of one's own).
-            case("POST", "/api/posts", Some(create.clone()), [403, 201, 403, 201]),
-            case("POST", "/api/posts/bulk", Some(json!({"data": [create.clone()]})), [403, 200, 403, 200]),
-            case("POST", "/api/tags", Some(json!({"name": "t-{stranger}"})), [403, 403, 403, 201]),
+            case("POST", "/api/posts", Some(create.clone()), [401, 201, 403, 201]),
+            case("POST", "/api/posts/bulk", Some(json!({"data": [create.clone()]})), [401, 200, 403, 200]),
+            case("POST", "/api/tags", Some(json!({"name": "t-{stranger}"})), [401, 403, 403, 201]),
             // Updates: a hidden row is "not found"; a visible one not theirs is refused.
-            case("PATCH", "/api/posts/{draft}", Some(json!({"title": "t"})), [403, 200, 404, 200]),
-            case("PUT", "/api/posts/{published}", Some(json!({"title": "t"})), [403, 200, 403, 200]),
-            case("PATCH", "/api/posts/bulk", Some(json!({"where": {}, "data": {"views": 1}})), [403, 200, 200, 200]),
+            case("PATCH", "/api/posts/{draft}", Some(json!({"title": "t"})), [401, 200, 404, 200]),
+            case("PUT", "/api/posts/{published}", Some(json!({"title": "t"})), [401, 200, 403, 200]),
+            case("PATCH", "/api/posts/bulk", Some(json!({"where": {}, "data": {"views": 1}})), [401, 200, 200, 200]),
             // Deletes, each on a fresh draft of the owner's.
-            case("DELETE", "/api/posts/{fresh}", None, [403, 200, 404, 200]),
-            case("DELETE", "/api/users/{victim}", None, [403, 403, 403, 200]),
+            case("DELETE", "/api/posts/{fresh}", None, [401, 200, 404, 200]),
+            case("DELETE", "/api/users/{victim}", None, [401, 403, 403, 200]),
         ],
     )
     .await;

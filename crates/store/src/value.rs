@@ -38,6 +38,14 @@ pub fn encode(field: &ScalarField, enums: &[EnumDef], dialect: Dialect, json: &J
     encode_one(field.kind, enums, dialect, json)
 }
 
+/// A JSON number that is a whole number: `10`, or `10.0` (JSON Schema's `integer`
+/// admits both, and so do JSON's own numbers); a fraction, or a float past 2^53 (where it
+/// is no longer exact), is not.
+pub fn whole(json: &Json) -> Option<i64> {
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    json.as_i64().or_else(|| json.as_f64().filter(|f| f.fract() == 0.0 && f.abs() <= EXACT).map(|f| f as i64))
+}
+
 pub fn encode_one(kind: Kind, enums: &[EnumDef], dialect: Dialect, json: &Json) -> Result<Value, String> {
     let scalar = match kind {
         Kind::Enum(e) => {
@@ -53,11 +61,11 @@ pub fn encode_one(kind: Kind, enums: &[EnumDef], dialect: Dialect, json: &Json) 
     match scalar {
         ScalarType::String => text(json).map(|s| Value::Text(s.to_string())),
         ScalarType::Int => {
-            let n = json.as_i64().ok_or("expected a whole number")?;
+            let n = whole(json).ok_or("expected a whole number")?;
             i32::try_from(n).map(|n| Value::Int(i64::from(n))).map_err(|_| "out of range for Int (32 bits)".into())
         }
         ScalarType::BigInt => match json {
-            Json::Number(n) => n.as_i64().map(Value::Int).ok_or_else(|| "expected a whole number (64 bits)".into()),
+            Json::Number(_) => whole(json).map(Value::Int).ok_or_else(|| "expected a whole number (64 bits)".into()),
             Json::String(s) => {
                 s.trim().parse::<i64>().map(Value::Int).map_err(|_| "expected a whole number (64 bits)".into())
             }

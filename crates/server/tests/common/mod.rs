@@ -3,6 +3,8 @@
 //! migrated by ssot, served by ssot-server on 127.0.0.1, talked to over HTTP.
 #![allow(dead_code)]
 
+pub mod json_schema;
+
 use serde_json::Value as Json;
 use ssot_store::conn::{Conn, PgConn, SqliteConn};
 use ssot_store::{DatabaseUrl, Store};
@@ -152,7 +154,14 @@ impl TestServer {
         self.request(method, path, body, Some(ADMIN_KEY)).await
     }
 
-    pub async fn request(&self, method: &str, path: &str, body: Option<Json>, key: Option<&str>) -> (u16, Json) {
+    /// Sends a request as is: the status, the `Content-Type` and the body's text.
+    pub async fn exchange(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Json>,
+        key: Option<&str>,
+    ) -> (u16, String, String) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let mut request = self.client.request(method, format!("{}{path}", self.base));
         if let Some(key) = key {
@@ -163,11 +172,14 @@ impl TestServer {
         }
         let response = request.send().await.expect("request");
         let status = response.status().as_u16();
-        let is_problem = response
-            .headers()
-            .get("content-type")
-            .is_some_and(|v| v.to_str().unwrap_or("").starts_with("application/problem+json"));
-        let text = response.text().await.expect("body");
+        let content_type =
+            response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        (status, content_type, response.text().await.expect("body"))
+    }
+
+    pub async fn request(&self, method: &str, path: &str, body: Option<Json>, key: Option<&str>) -> (u16, Json) {
+        let (status, content_type, text) = self.exchange(method, path, body, key).await;
+        let is_problem = content_type.starts_with("application/problem+json");
         if status >= 400 {
             assert!(is_problem, "error {status} without problem+json: {text}");
         }

@@ -10,7 +10,7 @@ mod order;
 use crate::conn::Value;
 use crate::entity::{Entities, Entity, Kind};
 use crate::error::{FieldError, StoreError};
-use crate::value::encode_one;
+use crate::value::{encode_one, whole};
 use serde_json::{Map, Value as Json};
 use ssot_schema::ir::ScalarType;
 
@@ -236,7 +236,7 @@ impl<'a> ArgsReader<'a> {
         };
         // A negative `take` pages backwards (from the cursor, or from the end): top level only.
         let take = match args.get("take") {
-            Some(t) if depth == 0 && t.as_i64().is_some_and(|n| n < 0) => match t.as_i64() {
+            Some(t) if depth == 0 && whole(t).is_some_and(|n| n < 0) => match whole(t) {
                 Some(n) if n >= -MAX_TAKE => Some(n),
                 _ => {
                     self.error(&join(path, "take"), format!("must be at least -{MAX_TAKE}"));
@@ -253,7 +253,7 @@ impl<'a> ArgsReader<'a> {
     }
 
     fn count_arg(&mut self, value: &Json, path: &str, max: i64) -> Option<i64> {
-        match value.as_i64() {
+        match whole(value) {
             Some(n) if n < 0 => {
                 self.error(path, "must not be negative");
                 None

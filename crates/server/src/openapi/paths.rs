@@ -1,0 +1,245 @@
+//! The routes: per model its REST routes, the `@@auth` routes, `$batch`, health and
+//! metrics. Each operation declares its security (optional where a policy may open it to
+//! anonymous callers), its JSON-encoded query parameters, its body, and exactly the
+//! problem answers it can give.
+
+use super::args::{skip, take};
+use super::{reference, rows};
+use crate::operation::policy_op;
+use axum::http::Method;
+use serde_json::{json, Map, Value as Json};
+use ssot_access::{AuthModel, Caller, Guard, Policies};
+use ssot_schema::ir::ScalarType;
+use ssot_store::entity::{Entities, Kind};
+use ssot_store::query::policy::is_false;
+
+/// A query parameter holding a JSON value (URL-encoded).
+fn json_param(name: &str, required: bool, schema: Json, description: &str) -> Json {
+    json!({"name": name, "in": "query", "required": required, "description": format!("{description}; a JSON value, URL-encoded"), "content": {"application/json": {"schema": schema}}})
+}
+
+fn ok(description: &str, schema: Json) -> Json {
+    json!({"description": description, "content": {"application/json": {"schema": schema}}})
+}
+
+/// The answers of an operation: `answers` (status → answer) and a problem for each of `problems`.
+fn responses(answers: Json, problems: &[u16]) -> Json {
+    let mut out = answers;
+    for status in problems.iter().chain(&[500, 503]) {
+        let description = match status {
+            400 => "invalid input: `errors` names each path and reason",
+            401 => "no valid credentials: a token that does not verify, or an anonymous caller no policy admits",
+            403 => "a policy refuses the operation, or a field (`errors` name it)",
+            404 => "no such row, or one the caller may not read",
+            409 => "a unique constraint or a foreign key (`errors` name the fields)",
+            413 => "the body is larger than 1 MiB",
+            429 => "too many attempts: `Retry-After` says how many seconds to wait",
+            500 => "a database failure or a bug (the cause is logged, not shown)",
+            _ => "the server is shutting down",
+        };
+        out[status.to_string()] = json!({"description": description, "content": {"application/problem+json": {"schema": reference("Problem")}}});
+    }
+    out
+}
+
+fn body(schema: Json) -> Json {
+    json!({"required": true, "content": {"application/json": {"schema": schema}}})
+}
+
+/// `[{bearer}]`, or also `{}` (no credentials) where a policy may admit anonymous callers.
+fn security(es: &Entities, policies: &Policies, model: usize, method: &Method, rest: Option<&str>) -> Json {
+    let guard = Guard::new(policies, es, &Caller::Anonymous);
+    let open = guard.rows(model, policy_op(method, rest)).is_ok_and(|rows| !is_false(&rows));
+    if open {
+        json!([{}, {"bearer": []}])
+    } else {
+        json!([{"bearer": []}])
+    }
+}
+
+/// The `{id}` path parameter: the `@id`, or its parts joined by `,`.
+fn id_param(es: &Entities, model: usize) -> Json {
+    let entity = &es.entities[model];
+    let names: Vec<&str> = entity.id.iter().map(|&f| entity.fields[f].name.as_str()).collect();
+    let schema = match entity.id.as_slice() {
+        [f] if entity.fields[*f].kind == Kind::Scalar(ScalarType::Int) => {
+            json!({"type": "integer", "format": "int32", "minimum": i32::MIN, "maximum": i32::MAX})
+        }
+        [_] => json!({"type": "string", "minLength": 1}),
+        parts => json!({"type": "string", "pattern": format!("^[^,]*{}$", ",[^,]*".repeat(parts.len() - 1))}),
+    };
+    json!({"name": "id", "in": "path", "required": true, "schema": schema, "description": format!("{} (joined by `,` when compound, each part percent-encoded); a value that cannot be one names no row (404)", names.join(", "))})
+}
+
+pub fn model(es: &Entities, policies: &Policies, model: usize, paths: &mut Map<String, Json>) {
+    let entity = &es.entities[model];
+    let name = &entity.name;
+    let schema = |suffix: &str| reference(&format!("{name}{suffix}"));
+    let list_of = |s: Json| json!({"anyOf": [s, {"type": "array", "items": s}]});
+    let shape = vec![
+        json_param("select", false, schema("Select"), "the fields and relations to return"),
+        json_param("include", false, schema("Include"), "relations to add to every scalar field (with `select`: added to it, and a relation in both takes its arguments from `include`)"),
+    ];
+    let where_ = |required| json_param("where", required, schema("Where"), "a `where` filter");
+    let mut list_params = vec![
+        where_(false),
+        json_param("orderBy", false, list_of(schema("OrderBy")), "an order, or a list of them"),
+        json_param("take", false, take(), "rows to return"),
+        json_param("skip", false, skip(), "rows to skip"),
+        json_param("cursor", false, schema("Unique"), "a unique selector: the page starts at that row"),
+    ];
+    list_params.extend(shape.clone());
+    let base = format!("/api/{}", entity.resource);
+    let tag = json!([name]);
+    let sec = |method: Method, rest: Option<&str>| security(es, policies, model, &method, rest);
+    let count = reference("Count");
+    let row = |description: &str| ok(description, schema(""));
+    let op = |id: String, security: Json, params: Vec<Json>, answers: Json, problems: &[u16]| json!({"tags": tag, "operationId": id, "security": security, "parameters": params, "responses": responses(answers, problems)});
+    let with_body = |mut op: Json, schema: Json| {
+        op["requestBody"] = body(schema);
+        op
+    };
+    paths.insert(
+        base.clone(),
+        json!({
+            "get": op(format!("list{name}"), sec(Method::GET, None), list_params, json!({"200": ok("a page of rows", schema("List"))}), &[400, 401, 403]),
+            "post": with_body(op(format!("create{name}"), sec(Method::POST, None), shape.clone(), json!({"201": row("the created row, as the caller may read it (only its id when they may not)")}), &[400, 401, 403, 404, 409, 413]), schema("Create")),
+        }),
+    );
+    paths.insert(
+        format!("{base}/query"),
+        json!({"post": with_body(op(format!("query{name}"), sec(Method::POST, Some("query")), vec![], json!({"200": ok("a page of rows", schema("List"))}), &[400, 401, 403, 413]), schema("Find"))}),
+    );
+    paths.insert(
+        format!("{base}/count"),
+        json!({"get": op(format!("count{name}"), sec(Method::GET, Some("count")), vec![where_(false)], json!({"200": ok("how many rows match", count.clone())}), &[400, 401, 403])}),
+    );
+    let mut rows = json!({"type": "array", "items": schema("Create")});
+    // Each row of the `@@auth` model sets a password, and a request hashes at most so many.
+    if policies.auth.as_ref().is_some_and(|a| a.model == model) {
+        rows["maxItems"] = json!(crate::auth::MAX_PASSWORDS_PER_REQUEST);
+    }
+    let update_many = json!({"type": "object", "properties": {"where": schema("Where"), "data": schema("UpdateMany")}, "required": ["where", "data"], "additionalProperties": false});
+    paths.insert(
+        format!("{base}/bulk"),
+        json!({
+            "post": with_body(op(format!("createMany{name}"), sec(Method::POST, Some("bulk")), vec![], json!({"200": ok("rows created", count.clone())}), &[400, 401, 403, 404, 409, 413]), json!({"anyOf": [{"type": "object", "properties": {"data": rows}, "required": ["data"], "additionalProperties": false}, rows]})),
+            "patch": with_body(op(format!("updateMany{name}"), sec(Method::PATCH, Some("bulk")), vec![], json!({"200": ok("rows updated", count.clone())}), &[400, 401, 403, 409, 413]), update_many),
+            "delete": op(format!("deleteMany{name}"), sec(Method::DELETE, Some("bulk")), vec![where_(true)], json!({"200": ok("rows deleted", count)}), &[400, 401, 403, 409]),
+        }),
+    );
+    let with_id = |params: &[Json]| {
+        let mut all = vec![id_param(es, model)];
+        all.extend(params.iter().cloned());
+        all
+    };
+    let update = |id: String, method: Method| {
+        with_body(
+            op(
+                id,
+                sec(method, Some("{id}")),
+                with_id(&shape),
+                json!({"200": row("the updated row, as the caller may read it")}),
+                &[400, 401, 403, 404, 409, 413],
+            ),
+            schema("Update"),
+        )
+    };
+    paths.insert(
+        format!("{base}/{{id}}"),
+        json!({
+            "get": op(format!("get{name}"), sec(Method::GET, Some("{id}")), with_id(&shape), json!({"200": row("the row")}), &[400, 401, 403, 404]),
+            "patch": update(format!("update{name}"), Method::PATCH),
+            "put": update(format!("replace{name}"), Method::PUT),
+            "delete": op(format!("delete{name}"), sec(Method::DELETE, Some("{id}")), with_id(&shape), json!({"200": row("the deleted row, as it was")}), &[400, 401, 403, 404, 409]),
+        }),
+    );
+}
+
+/// `/api/auth/*`, for the `@@auth` model.
+pub fn auth(
+    es: &Entities,
+    policies: &Policies,
+    auth: &AuthModel,
+    schemas: &mut Map<String, Json>,
+    paths: &mut Map<String, Json>,
+) {
+    let entity = &es.entities[auth.model];
+    let name = &entity.name;
+    let identity = &entity.fields[auth.identity].name;
+    let password = &entity.fields[auth.password].name;
+    schemas.insert(
+        "Session".into(),
+        json!({"type": "object", "properties": {
+            "accessToken": {"type": "string", "description": "a JWT: send it as `Authorization: Bearer <accessToken>`"},
+            "tokenType": {"const": "Bearer"},
+            "expiresIn": {"type": "integer", "minimum": 0, "description": "seconds"},
+            "refreshToken": {"type": "string", "description": "when `@@auth` has `refresh: true`; used once"},
+            "user": reference(name),
+        }, "required": ["accessToken", "tokenType", "expiresIn", "user"], "additionalProperties": false}),
+    );
+    // Inline (not a `$ref`): Schemathesis finds a sign-up flow only in an inline body.
+    let signup = rows::signup(es, policies, auth);
+    let session = |description: &str| ok(description, reference("Session"));
+    let refresh = body(
+        json!({"type": "object", "properties": {"refreshToken": {"type": "string"}}, "required": ["refreshToken"]}),
+    );
+    let credentials = body(json!({"type": "object", "properties": {
+        identity.clone(): {"type": "string", "maxLength": 80, "description": "at most 320 bytes"},
+        password.clone(): {"type": "string", "writeOnly": true},
+    }, "required": [identity, password]}));
+    let anonymous = json!([{}]);
+    let tag = json!(["auth"]);
+    let post = |id: &str, request: Json, answers: Json, problems: &[u16]| json!({"post": {"tags": tag, "operationId": id, "security": anonymous, "requestBody": request, "responses": responses(answers, problems)}});
+    paths.insert(
+        "/api/auth/signup".into(),
+        post("signup", body(signup), json!({"201": session("the new user, signed in")}), &[400, 403, 409, 413, 429]),
+    );
+    paths.insert(
+        "/api/auth/login".into(),
+        post("login", credentials, json!({"200": session("signed in")}), &[400, 401, 413, 429]),
+    );
+    paths.insert(
+        "/api/auth/refresh".into(),
+        post(
+            "refresh",
+            refresh.clone(),
+            json!({"200": session("the next tokens (the refresh token rotates)")}),
+            &[400, 401, 413],
+        ),
+    );
+    paths.insert(
+        "/api/auth/logout".into(),
+        post(
+            "logout",
+            refresh,
+            json!({"204": {"description": "the session's refresh tokens are revoked"}}),
+            &[400, 413],
+        ),
+    );
+    paths.insert(
+        "/api/auth/me".into(),
+        json!({"get": {"tags": tag, "operationId": "me", "security": [{"bearer": []}], "responses": responses(json!({"200": ok("the signed-in user", reference(name))}), &[401, 404])}}),
+    );
+}
+
+/// `$batch`, `/healthz` and `/metrics`.
+pub fn service(paths: &mut Map<String, Json>) {
+    let operation = json!({"type": "object", "properties": {
+        "method": {"enum": ["GET", "POST", "PATCH", "PUT", "DELETE"]},
+        "path": {"type": "string", "pattern": "^/api/", "description": "a REST route, with its query string"},
+        "body": {},
+    }, "required": ["method", "path"], "additionalProperties": false});
+    let results = json!({"type": "object", "properties": {"results": {"type": "array", "items": {"type": "object", "properties": {"status": {"type": "integer"}, "body": {}}, "required": ["status"], "additionalProperties": false}}}, "required": ["results"], "additionalProperties": false});
+    paths.insert(
+        "/api/$batch".into(),
+        json!({"post": {"operationId": "batch", "security": [{}, {"bearer": []}], "description": "Several REST operations in one transaction, all or nothing; the answer to a failing one is its problem.",
+            "requestBody": body(json!({"type": "object", "properties": {"operations": {"type": "array", "maxItems": 100, "items": operation}}, "required": ["operations"], "additionalProperties": false})),
+            "responses": responses(json!({"200": ok("every result, in order", results)}), &[400, 401, 403, 404, 409, 413])}}),
+    );
+    paths.insert("/healthz".into(), json!({"get": {"operationId": "health", "security": [{}], "responses": {
+        "200": ok("the server and its database answer", json!({"type": "object", "properties": {"status": {"const": "ok"}}, "required": ["status"], "additionalProperties": false})),
+        "503": {"description": "the database does not answer", "content": {"application/problem+json": {"schema": reference("Problem")}}},
+    }}}));
+    paths.insert("/metrics".into(), json!({"get": {"operationId": "metrics", "security": [{}], "responses": {"200": {"description": "Prometheus text format", "content": {"text/plain": {"schema": {"type": "string"}}}}}}}));
+}
