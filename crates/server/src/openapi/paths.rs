@@ -28,14 +28,15 @@ fn responses(answers: Json, problems: &[u16]) -> Json {
     for status in problems.iter().chain(&[500, 503]) {
         let description = match status {
             400 => "invalid input: `errors` names each path and reason",
-            401 => "no valid credentials: a token that does not verify, or an anonymous caller no policy admits",
+            401 => "no valid credentials: a token that does not verify or whose session ended, or an anonymous caller no policy admits",
             403 => "a policy refuses the operation, or a field (`errors` name it)",
             404 => "no such row, or one the caller may not read",
             409 => "a unique constraint or a foreign key (`errors` name the fields)",
             413 => "the body is larger than 1 MiB",
+            422 => "relation filters nested too deep or too many (`code` names the limit)",
             429 => "too many attempts: `Retry-After` says how many seconds to wait",
             500 => "a database failure or a bug (the cause is logged, not shown)",
-            _ => "the server is shutting down",
+            _ => "the query ran past its time budget (`query_timeout`), or the server is shutting down",
         };
         out[status.to_string()] = json!({"description": description, "content": {"application/problem+json": {"schema": reference("Problem")}}});
     }
@@ -102,17 +103,17 @@ pub fn model(es: &Entities, policies: &Policies, model: usize, paths: &mut Map<S
     paths.insert(
         base.clone(),
         json!({
-            "get": op(format!("list{name}"), sec(Method::GET, None), list_params, json!({"200": ok("a page of rows", schema("List"))}), &[400, 401, 403]),
-            "post": with_body(op(format!("create{name}"), sec(Method::POST, None), shape.clone(), json!({"201": row("the created row, as the caller may read it (only its id when they may not)")}), &[400, 401, 403, 404, 409, 413]), schema("Create")),
+            "get": op(format!("list{name}"), sec(Method::GET, None), list_params, json!({"200": ok("a page of rows", schema("List"))}), &[400, 401, 403, 422]),
+            "post": with_body(op(format!("create{name}"), sec(Method::POST, None), shape.clone(), json!({"201": row("the created row, as the caller may read it (only its id when they may not)")}), &[400, 401, 403, 422, 404, 409, 413]), schema("Create")),
         }),
     );
     paths.insert(
         format!("{base}/query"),
-        json!({"post": with_body(op(format!("query{name}"), sec(Method::POST, Some("query")), vec![], json!({"200": ok("a page of rows", schema("List"))}), &[400, 401, 403, 413]), schema("Find"))}),
+        json!({"post": with_body(op(format!("query{name}"), sec(Method::POST, Some("query")), vec![], json!({"200": ok("a page of rows", schema("List"))}), &[400, 401, 403, 422, 413]), schema("Find"))}),
     );
     paths.insert(
         format!("{base}/count"),
-        json!({"get": op(format!("count{name}"), sec(Method::GET, Some("count")), vec![where_(false)], json!({"200": ok("how many rows match", count.clone())}), &[400, 401, 403])}),
+        json!({"get": op(format!("count{name}"), sec(Method::GET, Some("count")), vec![where_(false)], json!({"200": ok("how many rows match", count.clone())}), &[400, 401, 403, 422])}),
     );
     let mut rows = json!({"type": "array", "items": schema("Create")});
     // Each row of the `@@auth` model sets a password, and a request hashes at most so many.
@@ -123,9 +124,9 @@ pub fn model(es: &Entities, policies: &Policies, model: usize, paths: &mut Map<S
     paths.insert(
         format!("{base}/bulk"),
         json!({
-            "post": with_body(op(format!("createMany{name}"), sec(Method::POST, Some("bulk")), vec![], json!({"200": ok("rows created", count.clone())}), &[400, 401, 403, 404, 409, 413]), json!({"anyOf": [{"type": "object", "properties": {"data": rows}, "required": ["data"], "additionalProperties": false}, rows]})),
-            "patch": with_body(op(format!("updateMany{name}"), sec(Method::PATCH, Some("bulk")), vec![], json!({"200": ok("rows updated", count.clone())}), &[400, 401, 403, 409, 413]), update_many),
-            "delete": op(format!("deleteMany{name}"), sec(Method::DELETE, Some("bulk")), vec![where_(true)], json!({"200": ok("rows deleted", count)}), &[400, 401, 403, 409]),
+            "post": with_body(op(format!("createMany{name}"), sec(Method::POST, Some("bulk")), vec![], json!({"200": ok("rows created", count.clone())}), &[400, 401, 403, 422, 404, 409, 413]), json!({"anyOf": [{"type": "object", "properties": {"data": rows}, "required": ["data"], "additionalProperties": false}, rows]})),
+            "patch": with_body(op(format!("updateMany{name}"), sec(Method::PATCH, Some("bulk")), vec![], json!({"200": ok("rows updated", count.clone())}), &[400, 401, 403, 422, 409, 413]), update_many),
+            "delete": op(format!("deleteMany{name}"), sec(Method::DELETE, Some("bulk")), vec![where_(true)], json!({"200": ok("rows deleted", count)}), &[400, 401, 403, 422, 409]),
         }),
     );
     let with_id = |params: &[Json]| {
@@ -140,7 +141,7 @@ pub fn model(es: &Entities, policies: &Policies, model: usize, paths: &mut Map<S
                 sec(method, Some("{id}")),
                 with_id(&shape),
                 json!({"200": row("the updated row, as the caller may read it")}),
-                &[400, 401, 403, 404, 409, 413],
+                &[400, 401, 403, 422, 404, 409, 413],
             ),
             schema("Update"),
         )
@@ -148,10 +149,10 @@ pub fn model(es: &Entities, policies: &Policies, model: usize, paths: &mut Map<S
     paths.insert(
         format!("{base}/{{id}}"),
         json!({
-            "get": op(format!("get{name}"), sec(Method::GET, Some("{id}")), with_id(&shape), json!({"200": row("the row")}), &[400, 401, 403, 404]),
+            "get": op(format!("get{name}"), sec(Method::GET, Some("{id}")), with_id(&shape), json!({"200": row("the row")}), &[400, 401, 403, 422, 404]),
             "patch": update(format!("update{name}"), Method::PATCH),
             "put": update(format!("replace{name}"), Method::PUT),
-            "delete": op(format!("delete{name}"), sec(Method::DELETE, Some("{id}")), with_id(&shape), json!({"200": row("the deleted row, as it was")}), &[400, 401, 403, 404, 409]),
+            "delete": op(format!("delete{name}"), sec(Method::DELETE, Some("{id}")), with_id(&shape), json!({"200": row("the deleted row, as it was")}), &[400, 401, 403, 422, 404, 409]),
         }),
     );
 }
@@ -175,8 +176,9 @@ pub fn auth(
             "tokenType": {"const": "Bearer"},
             "expiresIn": {"type": "integer", "minimum": 0, "description": "seconds"},
             "refreshToken": {"type": "string", "description": "when `@@auth` has `refresh: true`; used once"},
+            "sessionId": {"type": "string", "description": "the session these tokens belong to (the access token's `sid`)"},
             "user": reference(name),
-        }, "required": ["accessToken", "tokenType", "expiresIn", "user"], "additionalProperties": false}),
+        }, "required": ["accessToken", "tokenType", "expiresIn", "sessionId", "user"], "additionalProperties": false}),
     );
     // Inline (not a `$ref`): Schemathesis finds a sign-up flow only in an inline body.
     let signup = rows::signup(es, policies, auth);
@@ -185,7 +187,7 @@ pub fn auth(
         json!({"type": "object", "properties": {"refreshToken": {"type": "string"}}, "required": ["refreshToken"]}),
     );
     let credentials = body(json!({"type": "object", "properties": {
-        identity.clone(): {"type": "string", "maxLength": 80, "description": "at most 320 bytes"},
+        identity.clone(): {"type": "string", "maxLength": 80, "description": "at most 254 bytes; an e-mail address is compared without surrounding spaces and case"},
         password.clone(): {"type": "string", "writeOnly": true},
     }, "required": [identity, password]}));
     let anonymous = json!([{}]);
@@ -208,18 +210,50 @@ pub fn auth(
             &[400, 401, 413],
         ),
     );
+    let user_only = json!([{"bearer": []}]);
+    let optional_refresh = json!({"required": false, "content": {"application/json": {"schema":
+        {"type": "object", "properties": {"refreshToken": {"type": "string"}}, "additionalProperties": false}}}});
     paths.insert(
         "/api/auth/logout".into(),
-        post(
-            "logout",
-            refresh,
-            json!({"204": {"description": "the session's refresh tokens are revoked"}}),
-            &[400, 413],
-        ),
+        json!({"post": {"tags": tag, "operationId": "logout", "security": [{}, {"bearer": []}],
+            "description": "Ends the session the access token names and/or the one the refresh token belongs to.",
+            "requestBody": optional_refresh,
+            "responses": responses(json!({"204": {"description": "the sessions named are over"}}), &[400, 401, 413])}}),
     );
     paths.insert(
         "/api/auth/me".into(),
-        json!({"get": {"tags": tag, "operationId": "me", "security": [{"bearer": []}], "responses": responses(json!({"200": ok("the signed-in user", reference(name))}), &[401, 404])}}),
+        json!({"get": {"tags": tag, "operationId": "me", "security": user_only, "responses": responses(json!({"200": ok("the signed-in user", reference(name))}), &[401, 404])}}),
+    );
+    paths.insert(
+        "/api/auth/password".into(),
+        json!({"post": {"tags": tag, "operationId": "changePassword", "security": user_only,
+            "description": "Changes the caller's password; every session opened before ends (this one too): use the new tokens.",
+            "requestBody": body(json!({"type": "object", "properties": {
+                "currentPassword": {"type": "string", "writeOnly": true},
+                "newPassword": {"type": "string", "writeOnly": true, "minLength": 8, "maxLength": 1024},
+            }, "required": ["currentPassword", "newPassword"]})),
+            "responses": responses(json!({"200": session("a new session")}), &[400, 401, 403, 413, 429])}}),
+    );
+    let session_item = json!({"type": "object", "properties": {
+        "id": {"type": "string"}, "createdAt": {"type": "string", "format": "date-time"},
+        "expiresAt": {"type": "string", "format": "date-time"}, "current": {"type": "boolean"},
+    }, "required": ["id", "createdAt", "expiresAt", "current"], "additionalProperties": false});
+    let user_id = json!({"name": "userId", "in": "query", "required": false, "schema": {"type": "string"},
+        "description": "with the admin key: whose sessions (required then); a user may name only themself"});
+    paths.insert(
+        "/api/auth/sessions".into(),
+        json!({
+            "get": {"tags": tag, "operationId": "listSessions", "security": user_only, "parameters": [user_id],
+                "responses": responses(json!({"200": ok("the live sessions, newest first", json!({"type": "object", "properties": {"data": {"type": "array", "items": session_item}}, "required": ["data"], "additionalProperties": false}))}), &[400, 401, 403])},
+            "delete": {"tags": tag, "operationId": "endSessions", "security": user_only, "parameters": [user_id],
+                "responses": responses(json!({"200": ok("how many sessions ended", reference("Count"))}), &[400, 401, 403])},
+        }),
+    );
+    paths.insert(
+        "/api/auth/sessions/{id}".into(),
+        json!({"delete": {"tags": tag, "operationId": "endSession", "security": user_only,
+            "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "responses": responses(json!({"204": {"description": "the session is over"}}), &[401, 404])}}),
     );
 }
 
