@@ -43,6 +43,9 @@ token=$(curl -sf -X POST "$base/api/auth/signup" -H 'content-type: application/j
 
 # Coverage (boundary values of every keyword) unrolls the recursive `where`/`select`
 # schemas far past any time budget; examples and fuzzing draw from them lazily.
+# No NUL in generated text: no database field can hold it, and the server refuses it with a
+# 400 on both databases (docs/rest.md), which a JSON Schema pattern could say only at a cost
+# that makes generation over the recursive `where` time out.
 # Invalid input is generated for the `/api/auth` routes: negating the recursive schemas
 # of the resource routes takes minutes per operation.
 run() {
@@ -52,15 +55,19 @@ run() {
   # From the temporary directory: Schemathesis keeps a cache of past failures in the
   # working directory, which would make a run depend on the runs before it.
   (cd "$work" && python3 -m schemathesis.cli run "$base/api/openapi.json" --checks all --seed "$SEED" --max-examples "$EXAMPLES" \
-    --generation-database none --suppress-health-check=large_base_example --no-color \
+    --generation-database none --suppress-health-check=large_base_example --generation-allow-x00 false --no-color \
     -H "Authorization: Bearer $key" --phases examples,fuzzing "$@")
 }
 status=0
 for who in admin user; do
   key=$admin_key
   [ "$who" = user ] && key=$token
-  run "$who" "$key" --mode positive || status=1
-  run "$who" "$key" --mode negative --include-path-regex '^/api/auth/' || status=1
+  # Logout, the password change and the session routes end the very session (or, with the
+  # admin key, name a user) the run works with: every later operation would answer 401.
+  # crates/server/tests/sessions.rs covers them end to end.
+  ending='^/api/auth/(logout|password|sessions)'
+  run "$who" "$key" --mode positive --exclude-path-regex "$ending" || status=1
+  run "$who" "$key" --mode negative --include-path-regex '^/api/auth/' --exclude-path-regex "$ending" || status=1
 done
 if [ "$status" -ne 0 ]; then
   echo "schemathesis: the server and its OpenAPI document disagree (see above); server log: "

@@ -187,7 +187,7 @@ pub fn auth(
         json!({"type": "object", "properties": {"refreshToken": {"type": "string"}}, "required": ["refreshToken"]}),
     );
     let credentials = body(json!({"type": "object", "properties": {
-        identity.clone(): {"type": "string", "maxLength": 80, "description": "at most 254 bytes; an e-mail address is compared without surrounding spaces and case"},
+        identity.clone(): {"type": "string", "maxLength": 254, "description": "an e-mail address is compared without surrounding spaces and case"},
         password.clone(): {"type": "string", "writeOnly": true},
     }, "required": [identity, password]}));
     let anonymous = json!([{}]);
