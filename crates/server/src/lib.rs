@@ -317,6 +317,7 @@ pub async fn write_and_settle<T: Send + 'static>(
         + Send
         + 'static,
 ) -> Result<T, ssot_store::StoreError> {
+    let Some(auth) = &app.auth else { return app.store.write(f).await };
     let (value, seq) = app
         .store
         .write(move |conn, es| {
@@ -324,9 +325,7 @@ pub async fn write_and_settle<T: Send + 'static>(
             Ok((value, ssot_store::query::read::current_seq(conn)?))
         })
         .await?;
-    if let Some(auth) = &app.auth {
-        auth.current.wait_for(&app.store, seq).await;
-    }
+    auth.current.wait_for(&app.store, seq).await;
     Ok(value)
 }
 

@@ -235,16 +235,18 @@ pub fn changes_since(conn: &mut dyn crate::conn::Conn, since: i64) -> Result<Vec
         table(conn.dialect())
     );
     let rows = conn.query(&sql, &[Value::Int(since)])?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let text = |i: usize| row.get(i).and_then(Value::as_text).unwrap_or_default().to_string();
-        let pk = match serde_json::from_str(&text(2)) {
-            Ok(serde_json::Value::Object(map)) => map,
-            _ => serde_json::Map::new(),
-        };
-        out.push(Change { label: text(0), op: text(1), pk });
-    }
-    Ok(out)
+    Ok(rows.iter().map(|row| change(row, 0)).collect())
+}
+
+/// The change in a log row whose columns from `first` on are `model`, `op` and `pk` (as text).
+fn change(row: &[crate::conn::Value], first: usize) -> Change {
+    use crate::conn::Value;
+    let text = |i: usize| row.get(first + i).and_then(Value::as_text).unwrap_or_default().to_string();
+    let pk = match serde_json::from_str(&text(2)) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    Change { label: text(0), op: text(1), pk }
 }
 
 /// One entry of the log, as a follower of the log reads it.
@@ -287,16 +289,10 @@ pub fn entries_after(
     params.extend(labels.iter().map(|l| Value::Text((*l).to_string())));
     let rows = conn.query(&sql, &params)?;
     let full = i64::try_from(rows.len()).unwrap_or(i64::MAX) >= limit;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let text = |i: usize| row.get(i).and_then(Value::as_text).unwrap_or_default().to_string();
-        let pk = match serde_json::from_str(&text(3)) {
-            Ok(serde_json::Value::Object(map)) => map,
-            _ => serde_json::Map::new(),
-        };
-        let seq = row.first().and_then(Value::as_i64).unwrap_or(0);
-        out.push(Entry { seq, change: Change { label: text(1), op: text(2), pk } });
-    }
+    let out: Vec<Entry> = rows
+        .iter()
+        .map(|row| Entry { seq: row.first().and_then(Value::as_i64).unwrap_or(0), change: change(row, 1) })
+        .collect();
     // A full page may stop short of the newest entry: the follower reads on from its last.
     let reached = if full { out.last().map_or(newest, |e| e.seq) } else { newest };
     Ok((out, reached))

@@ -34,23 +34,6 @@ async fn asker(app: &Arc<App>, headers: &HeaderMap) -> Result<Asker, Problem> {
     }
 }
 
-/// Runs a write that ends sessions, then waits until every request sees them ended.
-async fn ending<T: Send + 'static>(
-    app: &Arc<App>,
-    work: impl FnOnce(&mut dyn ssot_store::conn::Conn) -> Result<T, ssot_store::StoreError> + Send + 'static,
-) -> Result<T, Problem> {
-    let (auth, _) = enabled(app)?;
-    let (value, seq) = app
-        .store
-        .write(move |conn, _| {
-            let value = work(conn)?;
-            Ok((value, read::current_seq(conn)?))
-        })
-        .await?;
-    auth.current.wait_for(&app.store, seq).await;
-    Ok(value)
-}
-
 /// `POST /api/auth/password {currentPassword, newPassword}`: a new session for the caller;
 /// every session opened before (this one included) is over.
 pub async fn change_password(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
@@ -94,7 +77,7 @@ async fn change_password_inner(app: Arc<App>, headers: HeaderMap, body: Body) ->
     changes.insert(password_name, Json::String(hashed));
     let data = Json::Object(changes);
     let policies = Arc::clone(&app.access.policies);
-    let row = ending(&app, move |conn| {
+    let row = crate::write_and_settle(&app, move |conn, _| {
         let es = &*es;
         let admin = ssot_access::Guard::new(&policies, es, &Caller::Admin);
         let (key, _) = ssot_store::query::write::update(conn, es, &admin, model, &key, &data)?;
@@ -153,7 +136,7 @@ pub async fn end_sessions(
         async {
             enabled(&app)?;
             let user = whose(&asker(&app, &headers).await?, &query)?;
-            let count = ending(&app, move |conn| sessions::end_all(conn, &user)).await?;
+            let count = crate::write_and_settle(&app, move |conn, _| sessions::end_all(conn, &user)).await?;
             Ok((StatusCode::OK, axum::Json(json!({ "count": count }))).into_response())
         }
         .await,
@@ -171,7 +154,7 @@ pub async fn end_session(State(app): State<Arc<App>>, headers: HeaderMap, Path(i
                 Asker::User { sub, .. } => Some(sub.clone()),
                 Asker::Admin => None,
             };
-            let ended = ending(&app, move |conn| match sessions::get(conn, &id)? {
+            let ended = crate::write_and_settle(&app, move |conn, _| match sessions::get(conn, &id)? {
                 Some(s) if owner.as_ref().is_none_or(|o| *o == s.user) => sessions::end(conn, &s.id),
                 _ => Ok(false),
             })

@@ -415,7 +415,7 @@ async fn logout(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> 
 /// Ends the session the access token (`Authorization`) names, and the one the refresh
 /// token in the body (`{"refreshToken"}`) belongs to: either or both.
 async fn logout_inner(app: Arc<App>, headers: HeaderMap, body: Body) -> Result<Response, Problem> {
-    let (auth, _) = enabled(&app)?;
+    enabled(&app)?;
     let data = match json_body(body, app.max_body_bytes).await? {
         None => Map::new(),
         Some(Json::Object(o)) => o,
@@ -439,21 +439,18 @@ async fn logout_inner(app: Arc<App>, headers: HeaderMap, body: Body) -> Result<R
             "name the session to end: a user's access token in `Authorization`, or `{\"refreshToken\"}`",
         ));
     }
-    let seq = app
-        .store
-        .write(move |conn, _| {
-            if let Some(token) = refresh {
-                if let Some(family) = refresh::family(conn, &token)? {
-                    sessions::end(conn, &family)?;
-                }
+    crate::write_and_settle(&app, move |conn, _| {
+        if let Some(token) = refresh {
+            if let Some(family) = refresh::family(conn, &token)? {
+                sessions::end(conn, &family)?;
             }
-            if let Some(id) = session {
-                sessions::end(conn, &id)?;
-            }
-            read::current_seq(conn)
-        })
-        .await?;
-    auth.current.wait_for(&app.store, seq).await;
+        }
+        if let Some(id) = session {
+            sessions::end(conn, &id)?;
+        }
+        Ok(())
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

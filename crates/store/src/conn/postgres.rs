@@ -22,6 +22,8 @@ pub struct PgConn {
     /// The connection's `statement_timeout` in milliseconds (0: none), set when a job's
     /// budget asks for another one: requests share one value, so it is set once.
     timeout_ms: u128,
+    /// How another thread stops this connection's statement (made once: every job hands it out).
+    cancel: Arc<postgres::CancelToken>,
 }
 
 /// Statements kept prepared per connection (the cache is cleared when full).
@@ -38,7 +40,8 @@ impl PgConn {
         let mut client = connected.map_err(classify)?;
         // Timestamps are read and written in UTC, whatever the server's default.
         client.batch_execute("SET TIME ZONE 'UTC'; SET bytea_output = 'hex'").map_err(classify)?;
-        Ok(PgConn { client, statements: std::collections::HashMap::new(), budget: None, timeout_ms: 0 })
+        let cancel = Arc::new(client.cancel_token());
+        Ok(PgConn { client, statements: std::collections::HashMap::new(), budget: None, timeout_ms: 0, cancel })
     }
 }
 
@@ -161,7 +164,7 @@ impl Conn for PgConn {
     }
 
     fn canceller(&self) -> Option<Canceller> {
-        let token = self.client.cancel_token();
+        let token = Arc::clone(&self.cancel);
         Some(Box::new(move || {
             // Best effort: when it fails, the statement still ends at its timeout.
             let _ = token.cancel_query(NoTls);
