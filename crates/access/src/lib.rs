@@ -13,12 +13,16 @@
 //!   after it runs, inside its transaction, against every row it changed as the change
 //!   log recorded it ([`Guard::verify_changes`]).
 //!
+//! Every transport describes what it asks as an [`operation::Request`] and runs it with
+//! [`operation::run`], so REST, `$batch` and the socket's RPC cannot differ.
+//!
 //! Invariants: no policy for an operation means nobody may do it; a row the caller may
 //! not read is "not found", never "forbidden"; the `@@auth` model's password field is
 //! never shown, filtered or ordered by, whoever asks. The admin key skips the rules (but
 //! not the password's invisibility).
 
 mod caller;
+pub mod operation;
 mod reads;
 mod rules;
 mod verify;

@@ -1,5 +1,5 @@
-//! Who is calling: the `Authorization` header as a [`Caller`], and the refusal of an
-//! operation no rule opens to them.
+//! Who is calling: a bearer token (from the `Authorization` header, [`bearer`], or the
+//! socket's handshake) as a [`Caller`], and the refusal of an operation no rule opens to them.
 //!
 //! `Authorization: Bearer <admin key>` is the admin (compared in constant time, never
 //! logged); any other bearer token must be a valid access token ([`crate::auth`]); no
@@ -12,6 +12,29 @@ use ssot_access::{Caller, Guard, KnownRows, Op, Policies};
 use ssot_store::entity::Entities;
 use ssot_store::query::policy::is_false;
 
+/// The bearer token of an `Authorization` header, if there is one; a header that is not
+/// one bearer token is a 401.
+pub fn bearer(headers: &HeaderMap) -> Result<Option<&str>, Problem> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(value) = values.next() else { return Ok(None) };
+    // Two credentials: which one counts would depend on who reads them (a proxy, a
+    // framework), so neither does.
+    if values.next().is_some() {
+        return Err(unauthorized("send one Authorization header, not several"));
+    }
+    let text = value.to_str().map_err(|_| unauthorized("the Authorization header is not readable text"))?;
+    let token = text
+        .strip_prefix("Bearer ")
+        .or_else(|| text.strip_prefix("bearer "))
+        .ok_or_else(|| unauthorized("use `Authorization: Bearer <token>`"))?
+        .trim();
+    Ok(Some(token))
+}
+
+fn unauthorized(detail: &str) -> Problem {
+    Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+}
+
 pub struct Access {
     admin_key: Option<String>,
     pub policies: std::sync::Arc<Policies>,
@@ -23,21 +46,10 @@ impl Access {
         Access { admin_key: admin_key.filter(|k| !k.is_empty()), policies: std::sync::Arc::new(policies), tokens }
     }
 
-    pub fn caller(&self, headers: &HeaderMap) -> Result<Caller, Problem> {
-        let unauthorized = |detail: &str| Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", detail);
-        let mut values = headers.get_all(header::AUTHORIZATION).iter();
-        let Some(value) = values.next() else { return Ok(Caller::Anonymous) };
-        // Two credentials: which one counts would depend on who reads them (a proxy, a
-        // framework), so neither does.
-        if values.next().is_some() {
-            return Err(unauthorized("send one Authorization header, not several"));
-        }
-        let text = value.to_str().map_err(|_| unauthorized("the Authorization header is not readable text"))?;
-        let token = text
-            .strip_prefix("Bearer ")
-            .or_else(|| text.strip_prefix("bearer "))
-            .ok_or_else(|| unauthorized("use `Authorization: Bearer <token>`"))?
-            .trim();
+    /// The caller a bearer token stands for: none is anonymous, the admin key the admin
+    /// (compared in constant time), anything else must be a valid access token.
+    pub fn verify(&self, token: Option<&str>) -> Result<Caller, Problem> {
+        let Some(token) = token else { return Ok(Caller::Anonymous) };
         if let Some(key) = &self.admin_key {
             if constant_time_eq(token.as_bytes(), key.as_bytes()) {
                 return Ok(Caller::Admin);

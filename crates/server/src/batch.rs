@@ -4,14 +4,16 @@
 //! Answer: `{"results": [{"status": 201, "body": {...}}, ...]}`, or, when one fails, that
 //! operation's problem (its paths prefixed with `operations[i]`) and nothing written.
 
-use crate::operation::{self, Operation};
+use crate::execute;
 use crate::problem::Problem;
+use crate::rest;
 use crate::{json_body, App};
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value as Json};
+use ssot_access::operation::{self, Operation};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -30,7 +32,7 @@ pub async fn handle(State(app): State<Arc<App>>, headers: HeaderMap, body: Body)
 }
 
 async fn run(app: &Arc<App>, headers: &HeaderMap, body: Body) -> Result<Response, Problem> {
-    let caller = crate::caller(app, headers).await?;
+    let caller = execute::caller(app, headers).await?;
     let body = json_body(body, app.max_body_bytes).await?;
     if let Some(key) = body.as_ref().and_then(Json::as_object).and_then(|b| b.keys().find(|k| *k != "operations")) {
         return Err(Problem::bad_request(key.clone(), "unknown key; expected: operations"));
@@ -78,29 +80,27 @@ async fn run(app: &Arc<App>, headers: &HeaderMap, body: Body) -> Result<Response
         let model = es
             .by_resource(resource)
             .ok_or_else(|| Problem::not_found(format!("{prefix}: no resource `{resource}`")))?;
-        operation::check_method(&method, rest).map_err(|p| p.prefixed(&prefix))?;
-        app.access
-            .authorize(&caller, es, model, operation::policy_op(&method, rest))
-            .map_err(|p| p.prefixed(&prefix))?;
-        let query = operation::query_values(query).map_err(|p| p.prefixed(&prefix))?;
-        let mut op = operation::parse(es, &method, resource, rest, query, item.get("body").cloned())
-            .map_err(|p| p.prefixed(&prefix))?;
-        if let Some(auth) = &app.auth {
-            crate::auth::prepare_user_fields(auth, es, &caller, &mut op, &mut passwords)
-                .await
-                .map_err(|p| p.prefixed(&prefix))?;
-        }
+        let action = rest::action(&method, rest).map_err(|p| p.prefixed(&prefix))?;
+        app.access.authorize(&caller, es, model, action.policy_op()).map_err(|p| p.prefixed(&prefix))?;
+        let query = rest::query_values(query).map_err(|p| p.prefixed(&prefix))?;
+        let request =
+            rest::request(model, action, rest, query, item.get("body").cloned()).map_err(|p| p.prefixed(&prefix))?;
+        let mut op = Operation::read(es, request).map_err(|e| Problem::from(e).prefixed(&prefix))?;
+        execute::prepare(app, &caller, &mut op, &mut passwords).await.map_err(|p| p.prefixed(&prefix))?;
         ops.push(op);
     }
     let failed_at = Arc::new(AtomicUsize::new(usize::MAX));
     let failed = Arc::clone(&failed_at);
     let policies = Arc::clone(&app.access.policies);
-    let results = crate::write_and_settle(app, move |conn, es| {
+    let results = execute::write_at_seq(app, move |conn, es| {
         let guard = ssot_access::Guard::new(&policies, es, &caller);
         let mut results = Vec::with_capacity(ops.len());
         for (i, op) in ops.iter().enumerate() {
             match operation::run(conn, &guard, op) {
-                Ok((status, body)) => results.push(json!({"status": status.as_u16(), "body": body})),
+                Ok(outcome) => {
+                    let status = if outcome.created { StatusCode::CREATED } else { StatusCode::OK };
+                    results.push(json!({"status": status.as_u16(), "body": outcome.body}));
+                }
                 Err(e) => {
                     failed.store(i, Ordering::Relaxed);
                     return Err(e);
@@ -111,7 +111,11 @@ async fn run(app: &Arc<App>, headers: &HeaderMap, body: Body) -> Result<Response
     })
     .await;
     match results {
-        Ok(results) => Ok((StatusCode::OK, axum::Json(json!({ "results": results }))).into_response()),
+        Ok((results, seq)) => {
+            let mut response = (StatusCode::OK, axum::Json(json!({ "results": results }))).into_response();
+            response.headers_mut().insert(rest::SEQ_HEADER, HeaderValue::from(seq));
+            Ok(response)
+        }
         Err(e) => {
             let problem = Problem::from(e);
             match failed_at.load(Ordering::Relaxed) {

@@ -72,7 +72,7 @@ async fn change_password_inner(app: Arc<App>, headers: HeaderMap, body: Body) ->
     }
     auth.limits.succeeded(&format!("password:{sub}"));
     let hashed = auth.passwords.hash(new).await.map_err(|e| Problem::bad_request("newPassword", e.to_string()))?;
-    let key = crate::operation::parse_id(&es, model, &sub)?;
+    let key = crate::execute::parse_id(&es, model, &sub)?;
     let mut changes = Map::new();
     changes.insert(password_name, Json::String(hashed));
     let data = Json::Object(changes);

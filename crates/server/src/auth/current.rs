@@ -140,7 +140,7 @@ impl Current {
         sub: String,
     ) -> Result<(Option<Arc<Session>>, Option<Arc<User>>, Option<u64>), Problem> {
         let model = self.model;
-        let key = crate::operation::parse_id(&app.store.entities, model, &sub).ok();
+        let key = crate::execute::parse_id(&app.store.entities, model, &sub).ok();
         let (seq, session, row) = app
             .store
             .read_single(move |conn, es| {

@@ -60,15 +60,10 @@ pub async fn prepare_user_fields(
     auth: &Auth,
     es: &Entities,
     caller: &Caller,
-    op: &mut crate::operation::Operation,
+    op: &mut ssot_access::operation::Operation,
     budget: &mut usize,
 ) -> Result<(), Problem> {
-    use crate::operation::Operation;
-    let (model, data, update) = match op {
-        Operation::Create { model, data, .. } | Operation::CreateMany { model, data } => (*model, data, false),
-        Operation::Update { model, data, .. } | Operation::UpdateMany { model, data, .. } => (*model, data, true),
-        _ => return Ok(()),
-    };
+    let Some((model, data, update)) = op.data_mut() else { return Ok(()) };
     if model == auth.user.model {
         let entity = &es.entities[model];
         let identity = &entity.fields[auth.user.identity].name;

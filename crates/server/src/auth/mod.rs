@@ -347,7 +347,7 @@ async fn login_inner(app: Arc<App>, peer: SocketAddr, body: Body) -> Result<Resp
 pub(crate) async fn load_user(app: &Arc<App>, sub: String) -> Result<Option<Map<String, Json>>, Problem> {
     let (auth, _) = enabled(app)?;
     let model = auth.user.model;
-    let Ok(key) = crate::operation::parse_id(&app.store.entities, model, &sub) else { return Ok(None) };
+    let Ok(key) = crate::execute::parse_id(&app.store.entities, model, &sub) else { return Ok(None) };
     let row = app
         .store
         .read_single(move |conn, es| read::get(conn, es, model, &key, &Selection::every_field(&es.entities[model])))
@@ -380,7 +380,7 @@ async fn refresh_inner(app: Arc<App>, body: Body) -> Result<Response, Problem> {
             ssot_store::changelog::capture_start(conn)?;
             match refresh::use_token(conn, &token)? {
                 refresh::Used::Fresh { user, family } => {
-                    let key = crate::operation::parse_id(es, model, &user).ok();
+                    let key = crate::execute::parse_id(es, model, &user).ok();
                     let row = match key {
                         Some(key) => read::get(conn, es, model, &key, &Selection::every_field(&es.entities[model]))?,
                         None => None,

@@ -94,17 +94,10 @@ pub const MAX_PASSWORDS_PER_REQUEST: usize = 10;
 pub async fn hash_passwords(
     auth: &Auth,
     es: &Entities,
-    op: &mut crate::operation::Operation,
+    op: &mut ssot_access::operation::Operation,
     budget: &mut usize,
 ) -> Result<(), Problem> {
-    use crate::operation::Operation;
-    let (model, data) = match op {
-        Operation::Create { model, data, .. }
-        | Operation::Update { model, data, .. }
-        | Operation::CreateMany { model, data }
-        | Operation::UpdateMany { model, data, .. } => (*model, data),
-        _ => return Ok(()),
-    };
+    let Some((model, data, _)) = op.data_mut() else { return Ok(()) };
     let mut found = Vec::new();
     collect_passwords(auth, es, model, data, "data", &mut found);
     if found.is_empty() {

@@ -5,7 +5,6 @@
 
 use super::args::{skip, take};
 use super::{reference, rows};
-use crate::operation::policy_op;
 use axum::http::Method;
 use serde_json::{json, Map, Value as Json};
 use ssot_access::{AuthModel, Caller, Guard, Policies};
@@ -50,7 +49,8 @@ fn body(schema: Json) -> Json {
 /// `[{bearer}]`, or also `{}` (no credentials) where a policy may admit anonymous callers.
 fn security(es: &Entities, policies: &Policies, model: usize, method: &Method, rest: Option<&str>) -> Json {
     let guard = Guard::new(policies, es, &Caller::Anonymous);
-    let open = guard.rows(model, policy_op(method, rest)).is_ok_and(|rows| !is_false(&rows));
+    let Ok(action) = crate::rest::action(method, rest) else { return json!([{"bearer": []}]) };
+    let open = guard.rows(model, action.policy_op()).is_ok_and(|rows| !is_false(&rows));
     if open {
         json!([{}, {"bearer": []}])
     } else {

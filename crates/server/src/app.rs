@@ -1,0 +1,84 @@
+//! The application state every transport shares: the store, who may do what, users and
+//! tokens, metrics, and the documents rendered once at start.
+
+use crate::access::Access;
+use crate::{auth, cors, index, metrics, openapi};
+use ssot_store::Store;
+use std::sync::Arc;
+
+/// The largest request body accepted (1 MiB): larger ones are answered 413.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+pub struct App {
+    pub store: Arc<Store>,
+    pub access: Access,
+    /// Users, when a model has `@@auth`.
+    pub auth: Option<auth::Auth>,
+    pub metrics: metrics::Metrics,
+    pub max_body_bytes: usize,
+    /// How long a shutdown waits for requests in flight before it stops them.
+    pub shutdown_grace: std::time::Duration,
+    /// The OpenAPI document, rendered once.
+    pub(crate) openapi: String,
+    /// The index at `/` and `/api`, rendered once.
+    pub(crate) index: String,
+    pub cors: cors::Cors,
+}
+
+/// How long a shutdown waits for the requests in flight when not told otherwise: longer
+/// than a request's default time budget, so every one of them can end by itself.
+pub const DEFAULT_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How a server authenticates callers.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub admin_key: Option<String>,
+    pub tokens: auth::TokenSettings,
+    pub limits: auth::limits::LimitSettings,
+    /// See [`App::shutdown_grace`]; `None`: [`DEFAULT_SHUTDOWN_GRACE`].
+    pub shutdown_grace: Option<std::time::Duration>,
+    /// The origins browsers may call the API from (`*` for any); none by default.
+    pub cors_origins: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Policies(#[from] ssot_access::CompileError),
+    #[error("`@@auth` on `{0}` needs a signing secret: set SSOT_JWT_SECRET (or --jwt-secret)")]
+    NoSecret(String),
+    #[error(transparent)]
+    Cors(#[from] cors::CorsError),
+}
+
+impl App {
+    pub fn new(store: Arc<Store>, schema: &ssot_schema::ir::Schema, settings: Settings) -> Result<App, AppError> {
+        let policies = ssot_access::Policies::compile(schema, &store.entities)?;
+        let auth_annotation =
+            schema.auth_model().and_then(|m| m.annotations.auth.clone().map(|a| (m.name.to_string(), a)));
+        let auth = match &auth_annotation {
+            Some((_, a)) => auth::Auth::new(&policies, &store.entities, a.refresh, settings.limits),
+            None => None,
+        };
+        if let (Some((name, _)), None) = (&auth_annotation, &settings.tokens.secret) {
+            return Err(AppError::NoSecret(name.clone()));
+        }
+        let expiry = auth_annotation.as_ref().map_or(15 * 60, |(_, a)| a.expiry_seconds);
+        let tokens = (settings.tokens.secret.is_some() || settings.tokens.jwks.is_some())
+            .then(|| auth::Tokens::new(settings.tokens.clone(), expiry));
+        let openapi = openapi::document(&store.entities, &policies).to_string();
+        let index = index::document(&store.entities, auth.is_some()).to_string();
+        let cors = cors::Cors::new(&settings.cors_origins)?;
+        Ok(App {
+            store,
+            access: Access::new(settings.admin_key, policies, tokens),
+            auth,
+            metrics: metrics::Metrics::default(),
+            max_body_bytes: MAX_BODY_BYTES,
+            shutdown_grace: settings.shutdown_grace.unwrap_or(DEFAULT_SHUTDOWN_GRACE),
+            openapi,
+            index,
+            cors,
+        })
+    }
+}

@@ -1,0 +1,62 @@
+//! Serving: the listener, the background tasks a server runs (the users' cache following
+//! the change log, the log's retention), and graceful shutdown.
+
+use crate::{auth, router, App};
+use std::sync::Arc;
+
+/// Serves `app` on `listener` until `shutdown` resolves, then finishes the requests in
+/// flight and stops the database workers after their queued jobs. Whatever still runs
+/// when [`App::shutdown_grace`] is over is stopped (its database work interrupted, its
+/// client answered 503 where it still can), so a shutdown always ends.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Arc<App>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let store = Arc::clone(&app.store);
+    let grace = app.shutdown_grace;
+    let mut follower = None;
+    if let Some(auth) = &app.auth {
+        store
+            .write(|conn, _| {
+                auth::refresh::create_table(conn)?;
+                auth::sessions::create_table(conn)
+            })
+            .await
+            .map_err(std::io::Error::other)?;
+        store.listen_for_changes()?;
+        follower = Some(tokio::spawn(Arc::clone(&auth.current).follow(Arc::clone(&store))));
+    }
+    let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown.await;
+        let _ = stopping.send(());
+    };
+    let service = router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server = std::future::IntoFuture::into_future(axum::serve(listener, service).with_graceful_shutdown(signal));
+    tokio::pin!(server);
+    let overdue = async move {
+        if stopped.await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        result = &mut server => result?,
+        () = overdue => {
+            tracing::warn!(grace_ms = grace.as_millis() as u64, "shutdown: the grace period is over; stopping the requests still running");
+            store.halt();
+            // The stopped requests answer 503 as their work ends; connections that still
+            // do not close are dropped with the server.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), &mut server).await;
+        }
+    }
+    if let Some(follower) = follower {
+        follower.abort();
+    }
+    let drained = tokio::task::spawn_blocking(move || store.shutdown());
+    if tokio::time::timeout(grace, drained).await.is_err() {
+        tracing::warn!("shutdown: a database worker did not stop in time; leaving it");
+    }
+    Ok(())
+}
