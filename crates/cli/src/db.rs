@@ -313,25 +313,11 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
         }
         let shutdown = shutdown_signal();
         say(&format!("listening on http://{address}"));
-        let pruner = tokio::spawn(prune_changes(Arc::clone(&store)));
         ssot_server::serve(listener, app, shutdown).await?;
-        pruner.abort();
         say("stopped");
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Keeps the change log to 7 days and a million entries, checking every minute.
-async fn prune_changes(store: Arc<Store>) {
-    const DAY_MS: i64 = 86_400_000;
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
-    loop {
-        tick.tick().await;
-        if let Err(e) = store.prune_changes(7 * DAY_MS, 1_000_000).await {
-            tracing::warn!(error = %e, "pruning the change log failed");
-        }
-    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM. The SIGTERM handler is installed when this is called

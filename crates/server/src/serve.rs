@@ -27,6 +27,7 @@ pub async fn serve(
         store.listen_for_changes()?;
         follower = Some(tokio::spawn(Arc::clone(&auth.current).follow(Arc::clone(&store))));
     }
+    let pruner = tokio::spawn(prune_changes(Arc::clone(&store)));
     let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
     let signal = async move {
         shutdown.await;
@@ -51,6 +52,7 @@ pub async fn serve(
             let _ = tokio::time::timeout(std::time::Duration::from_secs(1), &mut server).await;
         }
     }
+    pruner.abort();
     if let Some(follower) = follower {
         follower.abort();
     }
@@ -59,4 +61,15 @@ pub async fn serve(
         tracing::warn!("shutdown: a database worker did not stop in time; leaving it");
     }
     Ok(())
+}
+
+/// Keeps the change log to the store's retention, checking every minute.
+async fn prune_changes(store: Arc<ssot_store::Store>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        if let Err(e) = store.prune_changes().await {
+            tracing::warn!(error = %e, "pruning the change log failed");
+        }
+    }
 }

@@ -84,13 +84,13 @@ on_every_backend!(pruning_keeps_the_newest_entries, SHOP, |server| {
     let rows: Vec<Json> = (0..30).map(|i| json!({"email": format!("{i}@x")})).collect();
     server.admin("POST", "/api/users/bulk", Some(json!({"data": rows}))).await;
     let (_, before) = server.admin("GET", "/api/users?take=1", None).await;
-    let removed = server.store.prune_changes(86_400_000, 10).await.expect("prune by count");
+    let removed = server.store.prune_changes_to(retention(86_400, 10)).await.expect("prune by count");
     assert_eq!(removed, 20);
     let log = server.raw(|conn| entries(conn));
     assert_eq!(log.len(), 10);
     assert_eq!(log.last().map(|e| e.0), before["meta"]["seq"].as_i64(), "the newest entry stays");
     // Everything is older than 0 ms, yet the newest entry (the current seq) stays.
-    server.store.prune_changes(0, 1_000_000).await.expect("prune by age");
+    server.store.prune_changes_to(retention(0, 1_000_000)).await.expect("prune by age");
     let log = server.raw(|conn| entries(conn));
     assert_eq!(log.len(), 1);
     let (_, after) = server.admin("GET", "/api/users?take=1", None).await;
@@ -177,3 +177,47 @@ async fn writes_from_other_sqlite_versions_are_logged() {
     assert_eq!(list["meta"]["seq"].as_i64(), log.last().map(|e| e.0));
     server.stop().await;
 }
+
+fn retention(seconds: u64, count: i64) -> ssot_store::changelog::Retention {
+    ssot_store::changelog::Retention { max_age: std::time::Duration::from_secs(seconds), max_count: count }
+}
+
+// The followers' view of the log (live queries, resume): records in order with their
+// rows, decoded to exactly what a read of the API shows, every scalar type included.
+on_every_backend!(records_carry_rows_in_the_apis_form, SHOP, |server| {
+    let (_, start) = server.admin("GET", "/api/products?take=1", None).await;
+    let start = start["meta"]["seq"].as_i64().unwrap_or_default();
+    let product = json!({
+        "name": "lamp", "price": "12.5", "weight": 1.25, "stock": "9007199254740993", "active": false,
+        "meta": {"a": [1, "x"]}, "image": "AQID/w==", "releaseAt": "2026-01-02T03:04:05.678Z",
+    });
+    let (status, created) = server.admin("POST", "/api/products", Some(product)).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap_or_default().to_string();
+    let (_, updated) =
+        server.admin("PATCH", &format!("/api/products/{id}"), Some(json!({"name": "lamp 2", "meta": null}))).await;
+    server.admin("DELETE", &format!("/api/products/{id}"), None).await;
+
+    let page = server.store.changes_after(start, 100).await.expect("read the log");
+    let es = &server.store.entities;
+    let model = es.by_name("Product").expect("Product");
+    let ops: Vec<(&str, &str)> = page.records.iter().map(|r| (r.label.as_str(), r.op.as_str())).collect();
+    assert_eq!(ops, [("Product", "create"), ("Product", "update"), ("Product", "delete")]);
+    assert_eq!(page.reached, page.records[2].seq);
+    assert!(page.records.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert!(page.records.iter().all(|r| r.at > 1_700_000_000_000), "times in epoch ms");
+    let row = |r: &Option<serde_json::Map<String, Json>>| {
+        Json::Object(ssot_store::changelog::api_row(es, model, r.as_ref().expect("a row")))
+    };
+    assert_eq!(row(&page.records[0].new), created);
+    assert_eq!(row(&page.records[1].old), created);
+    assert_eq!(row(&page.records[1].new), updated);
+    assert_eq!(row(&page.records[2].old), updated);
+    assert!(page.records[0].old.is_none() && page.records[2].new.is_none());
+
+    // A page stops at its limit and says how far it reached.
+    let first = server.store.changes_after(start, 1).await.expect("read one");
+    assert_eq!((first.records.len(), first.reached), (1, page.records[0].seq));
+    let (oldest, newest) = server.store.log_bounds().await.expect("bounds");
+    assert!(oldest >= 1 && oldest <= page.records[0].seq && newest == page.records[2].seq, "{oldest} {newest}");
+});

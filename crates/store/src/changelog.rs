@@ -331,3 +331,137 @@ pub fn record(
     }
     Ok(())
 }
+
+/// One entry of the log with its rows, as the followers of the log (live queries,
+/// resume, webhooks) read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub seq: i64,
+    /// When the change was written, in epoch milliseconds.
+    pub at: i64,
+    /// The model's name, the join table's for an implicit many-to-many link, or a label
+    /// of ssot's own (starting with [`INTERNAL_LABEL_PREFIX`]).
+    pub label: String,
+    /// `create`, `update` or `delete`.
+    pub op: String,
+    /// The primary key, by column name, in the database's representation.
+    pub pk: serde_json::Map<String, serde_json::Value>,
+    /// The row before (updates, deletes) and after (creates, updates), by column name, in
+    /// the database's representation: [`api_row`] gives the API's form.
+    pub old: Option<serde_json::Map<String, serde_json::Value>>,
+    pub new: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// A page of the log: the records after a position, in `seq` order, and how far the
+/// page reached (the log's newest `seq` when the page is not full).
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    pub records: Vec<Record>,
+    pub reached: i64,
+}
+
+/// The records after `after`, in order, at most `limit`.
+pub fn records_after(conn: &mut dyn crate::conn::Conn, after: i64, limit: i64) -> Result<Page, crate::StoreError> {
+    use crate::conn::Value;
+    let dialect = conn.dialect();
+    let newest = crate::query::read::current_seq(conn)?;
+    if newest <= after {
+        return Ok(Page { records: Vec::new(), reached: newest });
+    }
+    let sql = match dialect {
+        Dialect::Sqlite => format!(
+            "SELECT \"seq\", \"at\", \"model\", \"op\", \"pk\", \"old\", \"new\" FROM {} \
+             WHERE \"seq\" > ?1 ORDER BY \"seq\" LIMIT ?2",
+            table(dialect)
+        ),
+        Dialect::Postgres => format!(
+            "SELECT \"seq\", (extract(epoch from \"at\") * 1000)::bigint, \"model\", \"op\", \"pk\"::text, \
+             \"old\"::text, \"new\"::text FROM {} WHERE \"seq\" > $1::text::bigint ORDER BY \"seq\" \
+             LIMIT $2::text::bigint",
+            table(dialect)
+        ),
+    };
+    let rows = conn.query(&sql, &[Value::Int(after), Value::Int(limit)])?;
+    let object = |value: Option<&Value>| match value.and_then(Value::as_text).map(serde_json::from_str) {
+        Some(Ok(serde_json::Value::Object(map))) => Some(map),
+        _ => None,
+    };
+    let records: Vec<Record> = rows
+        .iter()
+        .map(|row| {
+            let int = |i: usize| row.get(i).and_then(Value::as_i64).unwrap_or(0);
+            let text = |i: usize| row.get(i).and_then(Value::as_text).unwrap_or_default().to_string();
+            Record {
+                seq: int(0),
+                at: int(1),
+                label: text(2),
+                op: text(3),
+                pk: object(row.get(4)).unwrap_or_default(),
+                old: object(row.get(5)),
+                new: object(row.get(6)),
+            }
+        })
+        .collect();
+    let full = i64::try_from(records.len()).unwrap_or(i64::MAX) >= limit;
+    // A full page may stop short of the newest entry: the follower reads on from its last.
+    let reached = if full { records.last().map_or(newest, |r| r.seq) } else { newest };
+    Ok(Page { records, reached })
+}
+
+/// The oldest `seq` the log still holds (0 when it is empty): a follower that stands
+/// before it has missed entries that are gone.
+pub fn oldest_seq(conn: &mut dyn crate::conn::Conn) -> Result<i64, crate::StoreError> {
+    use crate::conn::Value;
+    let sql = format!("SELECT COALESCE(MIN(\"seq\"), 0) FROM {}", table(conn.dialect()));
+    let rows = conn.query(&sql, &[])?;
+    Ok(rows.first().and_then(|r| r.first()).and_then(Value::as_i64).unwrap_or(0))
+}
+
+/// A row of `model` as the log holds it (by column, in the database's representation)
+/// in the API's form: every scalar field by name, as a read would show it. Columns the
+/// row lacks are left out.
+pub fn api_row(
+    es: &crate::entity::Entities,
+    model: usize,
+    row: &serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Map<String, serde_json::Value> {
+    use crate::conn::Value;
+    use serde_json::Value as Json;
+    let entity = &es.entities[model];
+    let mut out = serde_json::Map::with_capacity(entity.fields.len());
+    for field in &entity.fields {
+        let Some(value) = row.get(&field.column) else { continue };
+        let value = match value {
+            Json::Null => Value::Null,
+            Json::Bool(b) => Value::Int(i64::from(*b)),
+            // Decimals keep their digits as text; other numbers are what they are.
+            Json::Number(n)
+                if matches!(field.kind, crate::entity::Kind::Scalar(ssot_schema::ir::ScalarType::Decimal)) =>
+            {
+                Value::Text(n.to_string())
+            }
+            Json::Number(n) => n.as_i64().map_or_else(|| Value::Float(n.as_f64().unwrap_or(f64::NAN)), Value::Int),
+            Json::String(s) => Value::Text(s.clone()),
+            // PostgreSQL's `jsonb` of a list or a Json column: the JSON text, as a read returns it.
+            other => Value::Text(other.to_string()),
+        };
+        out.insert(field.name.clone(), crate::value::decode(field, &es.enums, value));
+    }
+    out
+}
+
+/// How long the log keeps its entries: those older than `max_age` or beyond the newest
+/// `max_count` are pruned (the newest is always kept). Followers further behind than
+/// this start again from a fresh snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    pub max_age: std::time::Duration,
+    pub max_count: i64,
+}
+
+impl Default for Retention {
+    /// Seven days and a million entries.
+    fn default() -> Retention {
+        Retention { max_age: std::time::Duration::from_secs(7 * 86_400), max_count: 1_000_000 }
+    }
+}

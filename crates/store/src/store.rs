@@ -108,6 +108,8 @@ pub struct Store {
     slow_lane: tokio::sync::Semaphore,
     /// Set by [`Store::shutdown`]: background threads end.
     stopping: Arc<std::sync::atomic::AtomicBool>,
+    /// How long the change log keeps its entries ([`Store::prune_changes`]).
+    retention: crate::changelog::Retention,
 }
 
 /// The default time budget of a request's database work (see [`Store::set_query_timeout`]).
@@ -146,7 +148,15 @@ impl Store {
         pool.set_timeout(Some(DEFAULT_QUERY_TIMEOUT));
         let entities = Arc::new(Entities::new(schema, &catalog));
         let slow_lane = tokio::sync::Semaphore::new(slow_lane);
-        Ok(Store { entities, catalog: Arc::new(catalog), url, pool, slow_lane, stopping: Arc::default() })
+        Ok(Store {
+            entities,
+            catalog: Arc::new(catalog),
+            url,
+            pool,
+            slow_lane,
+            stopping: Arc::default(),
+            retention: Default::default(),
+        })
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -220,10 +230,38 @@ impl Store {
         self.pool.write(move |conn| transaction(conn, true, |conn| f(conn, &entities))).await?
     }
 
-    /// Deletes change-log entries older than `max_age_ms` or beyond the newest
-    /// `max_count`, always keeping the newest (it carries the current `seq`).
-    pub async fn prune_changes(&self, max_age_ms: i64, max_count: i64) -> Result<u64, StoreError> {
+    /// How long the change log keeps its entries (before the store is shared).
+    pub fn set_retention(&mut self, retention: crate::changelog::Retention) {
+        self.retention = retention;
+    }
+
+    pub fn retention(&self) -> crate::changelog::Retention {
+        self.retention
+    }
+
+    /// Deletes the change-log entries past the store's [`Store::retention`], always
+    /// keeping the newest (it carries the current `seq`).
+    pub async fn prune_changes(&self) -> Result<u64, StoreError> {
+        self.prune_changes_to(self.retention).await
+    }
+
+    /// [`Store::prune_changes`] to another retention than the store's.
+    pub async fn prune_changes_to(&self, retention: crate::changelog::Retention) -> Result<u64, StoreError> {
+        let max_age_ms = i64::try_from(retention.max_age.as_millis()).unwrap_or(i64::MAX);
+        let max_count = retention.max_count;
         self.write(move |conn, _| crate::changelog::prune(conn, max_age_ms, max_count)).await
+    }
+
+    /// The change log after `after`, at most `limit` records, with their rows: what the
+    /// followers of the log read (in the cheap lane: one indexed range).
+    pub async fn changes_after(&self, after: i64, limit: i64) -> Result<crate::changelog::Page, StoreError> {
+        self.read_single(move |conn, _| crate::changelog::records_after(conn, after, limit)).await
+    }
+
+    /// The oldest `seq` the change log still holds, and its newest.
+    pub async fn log_bounds(&self) -> Result<(i64, i64), StoreError> {
+        self.read_single(|conn, _| Ok((crate::changelog::oldest_seq(conn)?, crate::query::read::current_seq(conn)?)))
+            .await
     }
 
     /// Notified when the change log may have grown: after this process's writes, and, once
