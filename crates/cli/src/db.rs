@@ -295,6 +295,7 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
         limits: Default::default(),
         shutdown_grace: Some(shutdown_grace),
         cors_origins,
+        ws: None,
     };
     let store = Arc::new(store);
     let app = Arc::new(ssot_server::App::new(Arc::clone(&store), &schema, settings)?);

@@ -23,6 +23,10 @@ pub struct App {
     /// The index at `/` and `/api`, rendered once.
     pub(crate) index: String,
     pub cors: cors::Cors,
+    /// The socket's limits and timers.
+    pub ws: crate::ws::WsSettings,
+    /// Set when the server shuts down: open sockets are closed (1001).
+    pub closing: tokio::sync::watch::Sender<bool>,
 }
 
 /// How long a shutdown waits for the requests in flight when not told otherwise: longer
@@ -39,6 +43,8 @@ pub struct Settings {
     pub shutdown_grace: Option<std::time::Duration>,
     /// The origins browsers may call the API from (`*` for any); none by default.
     pub cors_origins: Vec<String>,
+    /// The socket's limits and timers (defaults: [`crate::ws::WsSettings::default`]).
+    pub ws: Option<crate::ws::WsSettings>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +85,8 @@ impl App {
             openapi,
             index,
             cors,
+            ws: settings.ws.unwrap_or_default(),
+            closing: tokio::sync::watch::Sender::new(false),
         })
     }
 }

@@ -13,7 +13,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value as Json};
-use ssot_access::operation::{self, Operation};
+use ssot_access::operation::{self, Operation, Request};
+use ssot_access::Caller;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -25,13 +26,13 @@ pub const MAX_OPERATIONS: usize = 100;
 const OPERATION_KEYS: [&str; 3] = ["method", "path", "body"];
 
 pub async fn handle(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
-    match run(&app, &headers, body).await {
+    match handle_http(&app, &headers, body).await {
         Ok(response) => response,
         Err(problem) => problem.into_response(),
     }
 }
 
-async fn run(app: &Arc<App>, headers: &HeaderMap, body: Body) -> Result<Response, Problem> {
+async fn handle_http(app: &Arc<App>, headers: &HeaderMap, body: Body) -> Result<Response, Problem> {
     let caller = execute::caller(app, headers).await?;
     let body = json_body(body, app.max_body_bytes).await?;
     if let Some(key) = body.as_ref().and_then(Json::as_object).and_then(|b| b.keys().find(|k| *k != "operations")) {
@@ -46,8 +47,7 @@ async fn run(app: &Arc<App>, headers: &HeaderMap, body: Body) -> Result<Response
         return Err(Problem::bad_request("operations", format!("at most {MAX_OPERATIONS} operations per batch")));
     }
     let es = &app.store.entities;
-    let mut ops: Vec<Operation> = Vec::with_capacity(operations.len());
-    let mut passwords = crate::auth::MAX_PASSWORDS_PER_REQUEST;
+    let mut requests = Vec::with_capacity(operations.len());
     for (i, item) in operations.iter().enumerate() {
         let prefix = format!("operations[{i}]");
         let fields = item
@@ -81,10 +81,32 @@ async fn run(app: &Arc<App>, headers: &HeaderMap, body: Body) -> Result<Response
             .by_resource(resource)
             .ok_or_else(|| Problem::not_found(format!("{prefix}: no resource `{resource}`")))?;
         let action = rest::action(&method, rest).map_err(|p| p.prefixed(&prefix))?;
+        // Refused before its input is read, as a request of its own would be.
         app.access.authorize(&caller, es, model, action.policy_op()).map_err(|p| p.prefixed(&prefix))?;
         let query = rest::query_values(query).map_err(|p| p.prefixed(&prefix))?;
         let request =
             rest::request(model, action, rest, query, item.get("body").cloned()).map_err(|p| p.prefixed(&prefix))?;
+        requests.push(request);
+    }
+    let (results, seq) = run(app, caller, requests).await?;
+    let mut response = (StatusCode::OK, axum::Json(json!({ "results": results }))).into_response();
+    response.headers_mut().insert(rest::SEQ_HEADER, HeaderValue::from(seq));
+    Ok(response)
+}
+
+/// Runs `requests` in one write transaction under `caller`, all or nothing: each
+/// operation's `{status, body}`, and the `seq` the batch committed at. A refusal names
+/// the operation (`operations[i]`).
+pub async fn run(app: &App, caller: Caller, requests: Vec<Request>) -> Result<(Vec<Json>, i64), Problem> {
+    if requests.len() > MAX_OPERATIONS {
+        return Err(Problem::bad_request("operations", format!("at most {MAX_OPERATIONS} operations per batch")));
+    }
+    let es = &app.store.entities;
+    let mut ops: Vec<Operation> = Vec::with_capacity(requests.len());
+    let mut passwords = crate::auth::MAX_PASSWORDS_PER_REQUEST;
+    for (i, request) in requests.into_iter().enumerate() {
+        let prefix = format!("operations[{i}]");
+        execute::authorize(app, &caller, &request).map_err(|p| p.prefixed(&prefix))?;
         let mut op = Operation::read(es, request).map_err(|e| Problem::from(e).prefixed(&prefix))?;
         execute::prepare(app, &caller, &mut op, &mut passwords).await.map_err(|p| p.prefixed(&prefix))?;
         ops.push(op);
@@ -111,11 +133,7 @@ async fn run(app: &Arc<App>, headers: &HeaderMap, body: Body) -> Result<Response
     })
     .await;
     match results {
-        Ok((results, seq)) => {
-            let mut response = (StatusCode::OK, axum::Json(json!({ "results": results }))).into_response();
-            response.headers_mut().insert(rest::SEQ_HEADER, HeaderValue::from(seq));
-            Ok(response)
-        }
+        Ok(done) => Ok(done),
         Err(e) => {
             let problem = Problem::from(e);
             match failed_at.load(Ordering::Relaxed) {

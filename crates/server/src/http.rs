@@ -28,6 +28,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/metrics", get(metrics_text))
         .route("/api/$batch", post(crate::batch::handle))
         .route("/api/openapi.json", get(openapi_json))
+        .route("/api/ws", get(crate::ws::upgrade))
         .merge(crate::auth::routes())
         .route("/api/{*path}", any(crate::rest::resource))
         .fallback(|| async { Problem::not_found("no such route; the API is under /api") })
@@ -84,7 +85,7 @@ async fn observe(State(app): State<Arc<App>>, mut request: Request, next: Next) 
 
 fn fixed_route(path: &str) -> String {
     match path {
-        "/" | "/api" | "/healthz" | "/metrics" | "/api/$batch" | "/api/openapi.json" => path.to_string(),
+        "/" | "/api" | "/healthz" | "/metrics" | "/api/$batch" | "/api/openapi.json" | "/api/ws" => path.to_string(),
         "/api/auth/signup" | "/api/auth/login" | "/api/auth/refresh" | "/api/auth/logout" | "/api/auth/me" => {
             path.to_string()
         }

@@ -24,6 +24,7 @@ pub mod openapi;
 pub mod problem;
 pub mod rest;
 mod serve;
+pub mod ws;
 
 pub use app::{App, AppError, Settings, DEFAULT_SHUTDOWN_GRACE, MAX_BODY_BYTES};
 pub use execute::{caller, write_and_settle};

@@ -24,8 +24,19 @@ struct Series {
     latency: Histogram,
 }
 
+/// The socket's figures.
+#[derive(Default)]
+pub struct WsStats {
+    /// Connections open now.
+    pub connections: std::sync::atomic::AtomicI64,
+    pub opened: std::sync::atomic::AtomicU64,
+    pub messages_in: std::sync::atomic::AtomicU64,
+    pub messages_out: std::sync::atomic::AtomicU64,
+}
+
 #[derive(Default)]
 pub struct Metrics {
+    pub ws: WsStats,
     /// route → method → figures. Looked up by `&str` at both levels, so recording a
     /// request allocates nothing once its route and method have been seen.
     series: Mutex<BTreeMap<String, BTreeMap<String, Series>>>,
@@ -107,6 +118,19 @@ impl Metrics {
         out.push_str("# HELP ssot_db_jobs_cancelled_total Database jobs stopped because their client left.\n");
         out.push_str("# TYPE ssot_db_jobs_cancelled_total counter\n");
         let _ = writeln!(out, "ssot_db_jobs_cancelled_total {}", pool.cancelled);
+        let load = |v: &std::sync::atomic::AtomicU64| v.load(std::sync::atomic::Ordering::Relaxed);
+        out.push_str("# HELP ssot_ws_connections WebSocket connections open now.\n");
+        out.push_str("# TYPE ssot_ws_connections gauge\n");
+        let _ = writeln!(out, "ssot_ws_connections {}", self.ws.connections.load(std::sync::atomic::Ordering::Relaxed));
+        out.push_str("# HELP ssot_ws_connections_total WebSocket connections opened.\n");
+        out.push_str("# TYPE ssot_ws_connections_total counter\n");
+        let _ = writeln!(out, "ssot_ws_connections_total {}", load(&self.ws.opened));
+        out.push_str("# HELP ssot_ws_messages_received_total WebSocket messages received.\n");
+        out.push_str("# TYPE ssot_ws_messages_received_total counter\n");
+        let _ = writeln!(out, "ssot_ws_messages_received_total {}", load(&self.ws.messages_in));
+        out.push_str("# HELP ssot_ws_messages_sent_total WebSocket messages sent (several may share a frame).\n");
+        out.push_str("# TYPE ssot_ws_messages_sent_total counter\n");
+        let _ = writeln!(out, "ssot_ws_messages_sent_total {}", load(&self.ws.messages_out));
         out
     }
 }

@@ -29,8 +29,11 @@ pub async fn serve(
     }
     let pruner = tokio::spawn(prune_changes(Arc::clone(&store)));
     let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+    let closing = app.closing.clone();
     let signal = async move {
         shutdown.await;
+        // Sockets are not requests: told to go away now, rather than at the end of the grace.
+        closing.send_replace(true);
         let _ = stopping.send(());
     };
     let service = router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();

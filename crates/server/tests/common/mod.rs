@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod json_schema;
+pub mod ws;
 
 use serde_json::Value as Json;
 use ssot_store::conn::{Conn, PgConn, SqliteConn};
@@ -137,6 +138,13 @@ impl TestServer {
         match self.url {
             DatabaseUrl::Sqlite(_) => Backend::Sqlite,
             DatabaseUrl::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Tells the server to shut down, without waiting for it to end.
+    pub fn begin_stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
         }
     }
 
