@@ -110,6 +110,16 @@ impl<'a> Guard<'a> {
         self.guard_filter(self.policies.relation_rule(model, relation), model)
     }
 
+    /// Where `predicate` (a rule of `model`, such as a `@@realtime` permission) holds for
+    /// this caller, as a filter (`TRUE` for the admin).
+    pub fn predicate_filter(
+        &self,
+        model: usize,
+        predicate: &ssot_policy::predicate::Predicate,
+    ) -> Result<Filter, StoreError> {
+        self.guard_filter(Some(predicate), model)
+    }
+
     fn guard_filter(
         &self,
         rule: Option<&ssot_policy::predicate::Predicate>,

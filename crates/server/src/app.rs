@@ -27,6 +27,8 @@ pub struct App {
     pub ws: crate::ws::WsSettings,
     /// Set when the server shuts down: open sockets are closed (1001).
     pub closing: tokio::sync::watch::Sender<bool>,
+    /// Live queries: every socket's subscriptions, kept current from the change log.
+    pub hub: Arc<ssot_realtime::Hub>,
 }
 
 /// How long a shutdown waits for the requests in flight when not told otherwise: longer
@@ -73,11 +75,14 @@ impl App {
         let tokens = (settings.tokens.secret.is_some() || settings.tokens.jwks.is_some())
             .then(|| auth::Tokens::new(settings.tokens.clone(), expiry));
         let openapi = openapi::document(&store.entities, &policies).to_string();
+        let realtime = ssot_realtime::Realtime::compile(schema, &store.entities);
         let index = index::document(&store.entities, auth.is_some()).to_string();
         let cors = cors::Cors::new(&settings.cors_origins)?;
+        let access = Access::new(settings.admin_key, policies, tokens);
+        let hub = ssot_realtime::Hub::new(Arc::clone(&store), Arc::clone(&access.policies), realtime);
         Ok(App {
             store,
-            access: Access::new(settings.admin_key, policies, tokens),
+            access,
             auth,
             metrics: metrics::Metrics::default(),
             max_body_bytes: MAX_BODY_BYTES,
@@ -87,6 +92,7 @@ impl App {
             cors,
             ws: settings.ws.unwrap_or_default(),
             closing: tokio::sync::watch::Sender::new(false),
+            hub,
         })
     }
 }

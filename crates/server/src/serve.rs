@@ -24,10 +24,11 @@ pub async fn serve(
             })
             .await
             .map_err(std::io::Error::other)?;
-        store.listen_for_changes()?;
         follower = Some(tokio::spawn(Arc::clone(&auth.current).follow(Arc::clone(&store))));
     }
     let pruner = tokio::spawn(prune_changes(Arc::clone(&store)));
+    store.listen_for_changes()?;
+    let hub = tokio::spawn(Arc::clone(&app.hub).follow(app.closing.subscribe()));
     let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
     let closing = app.closing.clone();
     let signal = async move {
@@ -56,6 +57,7 @@ pub async fn serve(
         }
     }
     pruner.abort();
+    hub.abort();
     if let Some(follower) = follower {
         follower.abort();
     }

@@ -185,9 +185,13 @@ on_every_backend!(bad_messages_are_errors_and_the_connection_stays, BLOG, |serve
     ws.send(json!({"type": "ping"})).await;
     assert_eq!(ws.next().await.expect("pong"), json!({"type": "pong"}));
 
-    // A message larger than the limit closes with 1009.
-    ws.send_text(format!("{{\"type\":\"ping\",\"pad\":\"{}\"}}", "x".repeat(ssot_server::MAX_BODY_BYTES))).await;
-    assert_eq!(ws.closed().await.code, 1009);
+    // A message larger than the limit closes with 1009. The server stops reading at the
+    // limit, so a client still sending the rest may instead see its connection reset
+    // (1006) before it reads the close frame; it is never answered.
+    let big = format!("{{\"type\":\"ping\",\"pad\":\"{}\"}}", "x".repeat(ssot_server::MAX_BODY_BYTES));
+    let _ = ws.try_send_text(big).await;
+    let closed = ws.closed().await;
+    assert!(closed.code == 1009 || closed.code == 1006, "{closed:?}");
 });
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

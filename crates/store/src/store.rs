@@ -266,8 +266,13 @@ impl Store {
 
     /// Notified when the change log may have grown: after this process's writes, and, once
     /// [`Store::listen_for_changes`] runs, after any writer's commit on PostgreSQL.
-    pub fn changed(&self) -> Arc<tokio::sync::Notify> {
-        self.pool.changed()
+    pub fn changed(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.pool.changed().subscribe()
+    }
+
+    /// Wakes every follower of [`Store::changed`] (one that must look at the log now).
+    pub fn signal_changed(&self) {
+        self.pool.changed().notify();
     }
 
     /// On PostgreSQL, listens for the log's `NOTIFY` on a connection of its own (a thread),
@@ -276,9 +281,9 @@ impl Store {
     /// On SQLite there is nothing to listen to: followers also look every second.
     pub fn listen_for_changes(&self) -> std::io::Result<()> {
         let DatabaseUrl::Postgres(url) = &self.url else { return Ok(()) };
-        let (url, changed, stopping) = (url.clone(), self.changed(), Arc::clone(&self.stopping));
+        let (url, changed, stopping) = (url.clone(), self.pool.changed(), Arc::clone(&self.stopping));
         std::thread::Builder::new().name("ssot-db-listen".into()).spawn(move || {
-            crate::conn::listen(&url, "ssot_changes", &stopping, || changed.notify_one());
+            crate::conn::listen(&url, "ssot_changes", &stopping, || changed.notify());
         })?;
         Ok(())
     }

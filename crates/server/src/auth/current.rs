@@ -190,7 +190,7 @@ impl Current {
 
     /// Follows the change log until the store shuts down (see the module's doc).
     pub async fn follow(self: Arc<Self>, store: Arc<Store>) {
-        let changed = store.changed();
+        let mut changed = store.changed();
         // The log before now holds nothing for empty caches: start from its end.
         if let Ok(seq) = store.read_single(|conn, _| read::current_seq(conn)).await {
             let mut state = self.state();
@@ -206,7 +206,7 @@ impl Current {
         loop {
             let wait =
                 if failures > 0 { Duration::from_secs(u64::from(failures.min(5))) } else { Duration::from_secs(1) };
-            let _ = tokio::time::timeout(wait, changed.notified()).await;
+            let _ = tokio::time::timeout(wait, changed.changed()).await;
             match self.catch_up(&store).await {
                 Ok(()) => failures = 0,
                 Err(ssot_store::StoreError::Closed(_)) => return,
@@ -284,7 +284,7 @@ impl Current {
         if *caught_up.borrow() >= seq {
             return;
         }
-        store.changed().notify_one();
+        store.signal_changed();
         let _ = tokio::time::timeout(Duration::from_secs(3), caught_up.wait_for(|&applied| applied >= seq)).await;
     }
 }

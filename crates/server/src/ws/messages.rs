@@ -16,6 +16,10 @@ pub enum Incoming {
     Ping,
     /// `{"type": "request", "id": ..., ...}`: one operation, or a `$batch`.
     Request { id: Json, call: Box<Call> },
+    /// `{"type": "subscribe", "id": "s1", "channel": "Post:list", "args": {...}}`.
+    Subscribe { id: String, channel: String, args: Map<String, Json> },
+    /// `{"type": "unsubscribe", "id": "s1"}`.
+    Unsubscribe { id: String },
 }
 
 /// What a `request` asks for.
@@ -85,10 +89,38 @@ pub fn read(es: &Entities, text: &str) -> Result<Incoming, Refused> {
             };
             Ok(Incoming::Request { id, call: Box::new(call) })
         }
+        "subscribe" => {
+            unknown_key(&message, &["type", "id", "channel", "args"], "")?;
+            let id = subscription_id(&message)?;
+            let with_id = |code: &'static str, text: &str| Refused { code, message: text.into(), id: Some(json!(id)) };
+            let channel = match message.get("channel") {
+                Some(Json::String(channel)) => channel.clone(),
+                _ => return Err(with_id("invalid_message", "`subscribe` needs a `channel` such as `Post:list`")),
+            };
+            let args = match message.get("args") {
+                None | Some(Json::Null) => Map::new(),
+                Some(Json::Object(args)) => args.clone(),
+                Some(_) => return Err(with_id("invalid_request", "args: expected an object")),
+            };
+            Ok(Incoming::Subscribe { id, channel, args })
+        }
+        "unsubscribe" => Ok(Incoming::Unsubscribe { id: subscription_id(&message)? }),
         "" => Err(Refused::new("invalid_message", "a message needs a `type`")),
         other => Err(Refused::new(
             "unknown_message",
             format!("unknown message type `{other}`; expected auth, ping, request, subscribe or unsubscribe"),
+        )),
+    }
+}
+
+/// A subscription's id: a string, or a number taken as its text.
+fn subscription_id(message: &Map<String, Json>) -> Result<String, Refused> {
+    match message.get("id") {
+        Some(Json::String(id)) if !id.is_empty() && id.len() <= 128 => Ok(id.clone()),
+        Some(Json::Number(n)) => Ok(n.to_string()),
+        _ => Err(Refused::new(
+            "invalid_message",
+            "a subscription needs an `id` (a string of at most 128 bytes, or a number)",
         )),
     }
 }

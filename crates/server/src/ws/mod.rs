@@ -12,15 +12,16 @@
 //! [`WsSettings::idle_timeout`] (not even a pong) is closed.
 
 mod messages;
+mod writer;
 
 use crate::execute::{self, Executed};
 use crate::problem::Problem;
 use crate::App;
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use messages::{Call, Incoming, Refused};
 use serde_json::{json, Value as Json};
 use ssot_access::Caller;
@@ -109,10 +110,21 @@ enum Outgoing {
 
 /// The caller a connection speaks for: the token it gave (verified again for each
 /// request, so that an ended session or an expired token stops it at once).
+/// A subscription as the client asked for it: its channel and options.
+#[derive(Debug, Clone)]
+struct Asked {
+    channel: String,
+    args: serde_json::Map<String, Json>,
+}
+
 struct Speaker {
     token: Option<String>,
     /// When the token expires (epoch seconds), for the timer that closes the connection.
     expires: Option<u64>,
+    /// The connection's place in the hub of live queries.
+    conn: ssot_realtime::ConnId,
+    /// Its subscriptions as asked for (channel and options): asked again for a new caller.
+    subs: Arc<std::sync::Mutex<std::collections::BTreeMap<String, Asked>>>,
 }
 
 async fn connection(app: Arc<App>, socket: WebSocket, token: Result<Option<String>, Problem>) {
@@ -122,10 +134,12 @@ async fn connection(app: Arc<App>, socket: WebSocket, token: Result<Option<Strin
     stats.opened.fetch_add(1, Ordering::Relaxed);
     let (sink, mut stream) = socket.split();
     let (out, queue) = mpsc::channel::<Outgoing>(settings.send_queue);
-    let writer = tokio::spawn(write_frames(sink, queue, Arc::clone(&app)));
+    let writer = tokio::spawn(writer::write_frames(sink, queue, Arc::clone(&app)));
     let in_flight = Arc::new(tokio::sync::Semaphore::new(settings.max_in_flight));
 
-    let mut speaker = Speaker { token: None, expires: None };
+    let (hub_sink, mut hub_queue) = mpsc::channel::<Json>(settings.send_queue);
+    let conn = app.hub.connect(hub_sink);
+    let mut speaker = Speaker { token: None, expires: None, conn, subs: Arc::default() };
     let first = match token {
         Ok(token) => authenticate(&app, &mut speaker, token).await,
         Err(problem) => Err(problem),
@@ -186,6 +200,9 @@ async fn connection(app: Arc<App>, socket: WebSocket, token: Result<Option<Strin
                 let _ = out.send(Outgoing::Close(CLOSE_UNAUTHORIZED, "the token has expired; send `auth` with a fresh one before it does".into())).await;
                 open = false;
             }
+            Some(message) = hub_queue.recv() => {
+                let _ = out.send(Outgoing::Message(message)).await;
+            }
             _ = closing.changed() => {
                 let _ = out.send(Outgoing::Close(CLOSE_GOING_AWAY, "the server is shutting down".into())).await;
                 open = false;
@@ -193,6 +210,7 @@ async fn connection(app: Arc<App>, socket: WebSocket, token: Result<Option<Strin
         }
         open &= !out.is_closed();
     }
+    app.hub.disconnect(speaker.conn);
     drop(out);
     // The writer sends what is queued (a close frame last) and ends; requests still
     // running hold senders and end on their own.
@@ -231,7 +249,8 @@ async fn authenticate(app: &App, speaker: &mut Speaker, token: Option<String>) -
         Caller::User(claims) => claims.get("exp").and_then(Json::as_u64),
         _ => None,
     };
-    *speaker = Speaker { token, expires };
+    speaker.token = token;
+    speaker.expires = expires;
     Ok(describe(&caller, expires))
 }
 
@@ -255,12 +274,48 @@ async fn handle(
         Err(refused) => refuse(out, refused).await,
         Ok(Incoming::Ping) => send(out, json!({"type": "pong"})).await,
         Ok(Incoming::Auth { token }) => match authenticate(app, speaker, Some(token)).await {
-            Ok(caller) => send(out, json!({"type": "authenticated", "caller": caller})).await,
+            Ok(caller) => {
+                send(out, json!({"type": "authenticated", "caller": caller})).await;
+                resubscribe(app, speaker).await;
+            }
             Err(problem) => {
                 let _ = out.send(Outgoing::Close(CLOSE_UNAUTHORIZED, problem.detail)).await;
                 return false;
             }
         },
+        Ok(Incoming::Subscribe { id, channel, args }) => {
+            let Ok(permit) = Arc::clone(in_flight).acquire_owned().await else { return false };
+            let (app, out, token, conn, subs) =
+                (Arc::clone(app), out.clone(), speaker.token.clone(), speaker.conn, Arc::clone(&speaker.subs));
+            tokio::spawn(async move {
+                match execute::caller_for_token(&app, token.as_deref()).await {
+                    Ok(caller) => {
+                        if subscribe(&app, conn, caller, &id, &channel, args.clone()).await {
+                            lock(&subs).insert(id, Asked { channel, args });
+                        }
+                    }
+                    Err(problem) => {
+                        let _ = out.send(Outgoing::Close(CLOSE_UNAUTHORIZED, problem.detail)).await;
+                    }
+                }
+                drop(permit);
+            });
+        }
+        Ok(Incoming::Unsubscribe { id }) => {
+            lock(&speaker.subs).remove(&id);
+            let told = json!({"type": "unsubscribed", "id": id});
+            if !app.hub.unsubscribe(speaker.conn, &id, Some(told)) {
+                refuse(
+                    out,
+                    Refused {
+                        code: "unknown_subscription",
+                        message: format!("no subscription `{id}` is open"),
+                        id: Some(json!(id)),
+                    },
+                )
+                .await;
+            }
+        }
         Ok(Incoming::Request { id, call }) => {
             let Ok(permit) = Arc::clone(in_flight).acquire_owned().await else { return false };
             let (app, out, token) = (Arc::clone(app), out.clone(), speaker.token.clone());
@@ -272,6 +327,62 @@ async fn handle(
         }
     }
     true
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Subscribes and tells the connection (`subscribed`, or an `error` naming the
+/// subscription); whether it is open.
+async fn subscribe(
+    app: &App,
+    conn: ssot_realtime::ConnId,
+    caller: Caller,
+    id: &str,
+    channel: &str,
+    args: serde_json::Map<String, Json>,
+) -> bool {
+    match app.hub.subscribe(conn, id.to_string(), caller, channel, args).await {
+        Ok(()) => true,
+        Err(error) => {
+            app.hub.tell(conn, subscribe_error(id, error));
+            false
+        }
+    }
+}
+
+fn subscribe_error(id: &str, error: ssot_realtime::SubscribeError) -> Json {
+    match error {
+        ssot_realtime::SubscribeError::Refused { code, message } => {
+            json!({"type": "error", "id": id, "code": code, "message": message})
+        }
+        ssot_realtime::SubscribeError::Store(e) => {
+            let problem = Problem::from(e);
+            json!({"type": "error", "id": id, "code": problem.code, "message": problem.detail, "problem": problem.body()})
+        }
+    }
+}
+
+/// After `auth` changed the caller: every subscription asked again as the new caller (a
+/// fresh `subscribed` each); those no longer allowed end (`unsubscribed` with the reason).
+async fn resubscribe(app: &App, speaker: &Speaker) {
+    let subs: Vec<(String, Asked)> = lock(&speaker.subs).iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    if subs.is_empty() {
+        return;
+    }
+    let Ok(caller) = execute::caller_for_token(app, speaker.token.as_deref()).await else { return };
+    for (id, Asked { channel, args }) in subs {
+        app.hub.unsubscribe(speaker.conn, &id, None);
+        if let Err(error) = app.hub.subscribe(speaker.conn, id.clone(), caller.clone(), &channel, args).await {
+            lock(&speaker.subs).remove(&id);
+            let reason = subscribe_error(&id, error);
+            app.hub.tell(
+                speaker.conn,
+                json!({"type": "unsubscribed", "id": id, "code": reason["code"], "message": reason["message"]}),
+            );
+        }
+    }
 }
 
 /// Runs a request as its caller is now: its `response`, or a close when the caller's
@@ -313,65 +424,4 @@ async fn send(out: &mpsc::Sender<Outgoing>, message: Json) {
 
 async fn refuse(out: &mpsc::Sender<Outgoing>, refused: Refused) {
     send(out, refused.to_json()).await;
-}
-
-/// The writer: sends queued messages, those ready together in one frame (a JSON array),
-/// pings, and a close frame last.
-async fn write_frames(
-    mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
-    mut queue: mpsc::Receiver<Outgoing>,
-    app: Arc<App>,
-) {
-    const MAX_BATCH: usize = 64;
-    let stats = &app.metrics.ws;
-    while let Some(first) = queue.recv().await {
-        let mut ready = vec![first];
-        while ready.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(next) => ready.push(next),
-                Err(_) => break,
-            }
-        }
-        let mut messages = Vec::new();
-        let mut close = None;
-        let mut ping = false;
-        for item in ready {
-            match item {
-                Outgoing::Ping => ping = true,
-                Outgoing::Message(message) => messages.push(message),
-                Outgoing::Close(code, reason) => {
-                    close = Some((code, reason));
-                    break;
-                }
-            }
-        }
-        stats.messages_out.fetch_add(messages.len() as u64, Ordering::Relaxed);
-        let frame = match messages.len() {
-            0 => None,
-            1 => messages.pop().map(|m| m.to_string()),
-            _ => Some(Json::Array(messages).to_string()),
-        };
-        if let Some(frame) = frame {
-            if sink.send(Message::Text(Utf8Bytes::from(frame))).await.is_err() {
-                return;
-            }
-        }
-        if ping && sink.send(Message::Ping(Default::default())).await.is_err() {
-            return;
-        }
-        if let Some((code, reason)) = close {
-            // A close reason is at most 123 bytes.
-            let reason: String = reason
-                .chars()
-                .scan(0, |n, c| {
-                    *n += c.len_utf8();
-                    (*n <= 123).then_some(c)
-                })
-                .collect();
-            let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from(reason) }))).await;
-            let _ = sink.close().await;
-            return;
-        }
-    }
-    let _ = sink.close().await;
 }

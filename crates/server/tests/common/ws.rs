@@ -58,6 +58,11 @@ impl WsClient {
         self.stream.send(Message::Text(text.into())).await.expect("send");
     }
 
+    /// Sends, telling whether the frame went out (the server may close while it is sent).
+    pub async fn try_send_text(&mut self, text: String) -> bool {
+        self.stream.send(Message::Text(text.into())).await.is_ok()
+    }
+
     pub async fn send_binary(&mut self, bytes: Vec<u8>) {
         self.stream.send(Message::Binary(bytes.into())).await.expect("send");
     }

@@ -83,7 +83,7 @@ pub struct Pool {
     halt: Arc<AtomicBool>,
     active: Active,
     /// Notified after every job that may have written (see [`Pool::changed`]).
-    changed: Arc<tokio::sync::Notify>,
+    changed: Arc<ChangeSignal>,
     writer: Mutex<Sender<Job>>,
     readers: Mutex<Sender<Job>>,
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
@@ -96,7 +96,7 @@ impl Pool {
         let mut threads = Vec::new();
         let workers = writers.len() + readers.len();
         let active: Active = Arc::default();
-        let changed: Arc<tokio::sync::Notify> = Arc::default();
+        let changed: Arc<ChangeSignal> = Arc::default();
         let (write_tx, write_rx) = channel::<Job>();
         let write_rx = Arc::new(Mutex::new(write_rx));
         for (i, conn) in writers.into_iter().enumerate() {
@@ -144,9 +144,9 @@ impl Pool {
         }
     }
 
-    /// Notified (one stored permit, so no wake-up is lost) after every request write
-    /// this process ran: a follower of the change log reads on without polling.
-    pub fn changed(&self) -> Arc<tokio::sync::Notify> {
+    /// Signalled after every request write this process ran: followers of the change
+    /// log read on without polling.
+    pub fn changed(&self) -> Arc<ChangeSignal> {
         Arc::clone(&self.changed)
     }
 
@@ -335,7 +335,7 @@ fn spawn(
     mut conn: Box<dyn Conn + Send>,
     queue: Arc<Mutex<Receiver<Job>>>,
     active: Active,
-    changed: Arc<tokio::sync::Notify>,
+    changed: Arc<ChangeSignal>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     // Group commit (SQLite's one writer): request writes queued together run in one
     // transaction, each in its own savepoint, and are answered only after the commit, so
@@ -355,7 +355,7 @@ fn spawn(
                             Ok(next) => {
                                 // Not for a group (a migration): after this group, alone.
                                 run_group(conn.as_mut(), std::mem::take(&mut jobs), &active);
-                                changed.notify_one();
+                                changed.notify();
                                 jobs.push(next);
                                 break;
                             }
@@ -370,7 +370,7 @@ fn spawn(
         let wrote = jobs.iter().any(|j| j.groupable);
         run_group(conn.as_mut(), jobs, &active);
         if wrote {
-            changed.notify_one();
+            changed.notify();
         }
     };
     std::thread::Builder::new().name(name).spawn(worker)
@@ -411,5 +411,27 @@ fn run_group(conn: &mut dyn Conn, jobs: Vec<Job>, active: &Active) {
     }
     for reply in replies {
         reply(committed);
+    }
+}
+
+/// A signal that the change log may have grown, heard by every follower: each holds a
+/// receiver ([`ChangeSignal::subscribe`]) that sees every signal given since it last
+/// looked, so no wake-up is lost and none is taken from another follower.
+#[derive(Debug)]
+pub struct ChangeSignal(tokio::sync::watch::Sender<u64>);
+
+impl Default for ChangeSignal {
+    fn default() -> ChangeSignal {
+        ChangeSignal(tokio::sync::watch::Sender::new(0))
+    }
+}
+
+impl ChangeSignal {
+    pub fn notify(&self) {
+        self.0.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.0.subscribe()
     }
 }
