@@ -4,7 +4,7 @@ use super::ast::*;
 use super::parse;
 use crate::diagnostic::Diagnostics;
 
-fn parse_ok(src: &str) -> SchemaAst {
+fn parse_ok(src: &str) -> SchemaAst<'_> {
     let mut d = Diagnostics::default();
     let ast = parse(src, &mut d);
     let errors: Vec<_> = d.iter().map(|x| format!("{}: {}", x.code, x.message)).collect();
@@ -18,7 +18,7 @@ fn errors(src: &str) -> Vec<&'static str> {
     d.into_sorted().into_iter().map(|x| x.code).collect()
 }
 
-fn model(ast: &SchemaAst, i: usize) -> &ModelAst {
+fn model<'a>(ast: &'a SchemaAst<'a>, i: usize) -> &'a ModelAst<'a> {
     ast.items
         .iter()
         .filter_map(|it| match it {
@@ -77,23 +77,42 @@ fn fields_with_every_type_shape() {
 }
 
 #[test]
+fn dotted_names_borrow_the_source_only_when_their_parts_touch() {
+    use std::borrow::Cow;
+    let ast = parse_ok(
+        "model A {\n  a String @db.VarChar(1) @default(x.y)\n  b String @db . Char(2) @default(ext. z .w)\n}\n",
+    );
+    let m = model(&ast, 0);
+    let names = |i: usize| -> Vec<(String, bool)> {
+        let mut out = Vec::new();
+        for a in &m.fields[i].attributes {
+            out.push((a.name.name.to_string(), matches!(a.name.name, Cow::Borrowed(_))));
+            if let Some(Expr::Path(p, _)) = a.args.first().map(|x| &x.value) {
+                out.push((p.to_string(), matches!(p, Cow::Borrowed(_))));
+            }
+        }
+        out
+    };
+    let own = |s: &str, borrowed: bool| (s.to_string(), borrowed);
+    assert_eq!(names(0), [own("db.VarChar", true), own("default", true), own("x.y", true)]);
+    assert_eq!(names(1), [own("db.Char", false), own("default", true), own("ext.z.w", false)]);
+}
+
+#[test]
 fn attribute_arguments_positional_named_lists_and_calls() {
     let ast = parse_ok(
         "model A {\n  id String @id @default(dbgenerated(\"gen_random_uuid()\")) @db.VarChar(191)\n  n Int @default(-1) @map(name: \"n_col\")\n  @@index([id, n(sort: Desc)], map: \"a_idx\", type: BTree)\n}\n",
     );
     let m = model(&ast, 0);
-    let attrs: Vec<&str> = m.fields[0].attributes.iter().map(|a| a.name.name.as_str()).collect();
+    let attrs: Vec<&str> = m.fields[0].attributes.iter().map(|a| a.name.name.as_ref()).collect();
     assert_eq!(attrs, ["id", "default", "db.VarChar"]);
     let default = &m.fields[0].attributes[1];
     let Expr::Call { name, args, .. } = &default.args[0].value else { panic!("call") };
-    assert_eq!((name.name.as_str(), args[0].value.as_str()), ("dbgenerated", Some("gen_random_uuid()")));
-    assert_eq!(
-        m.fields[0].attributes[2].args[0].value,
-        Expr::Number("191".into(), m.fields[0].attributes[2].args[0].span)
-    );
+    assert_eq!((name.name.as_ref(), args[0].value.as_str()), ("dbgenerated", Some("gen_random_uuid()")));
+    assert_eq!(m.fields[0].attributes[2].args[0].value, Expr::Number("191", m.fields[0].attributes[2].args[0].span));
     assert_eq!(
         m.fields[1].attributes[0].args[0].value.as_list()[0],
-        Expr::Number("-1".into(), m.fields[1].attributes[0].args[0].span)
+        Expr::Number("-1", m.fields[1].attributes[0].args[0].span)
     );
     assert_eq!(m.fields[1].attributes[1].named("name").and_then(|a| a.value.as_str()), Some("n_col"));
     let index = &m.attributes[0];

@@ -102,9 +102,8 @@ fn literal(field: &Field, value: &Expr, cx: &mut Cx<'_, '_>) -> Option<DefaultVa
                 None
             }
         },
-        (ScalarType::Decimal, Expr::Number(n, _) | Expr::Str(n, _)) if n.parse::<f64>().is_ok() => {
-            ok(Value::String(n.to_string()))
-        }
+        (ScalarType::Decimal, Expr::Number(n, _)) if n.parse::<f64>().is_ok() => ok(Value::String(n.to_string())),
+        (ScalarType::Decimal, Expr::Str(n, _)) if n.parse::<f64>().is_ok() => ok(Value::String(n.to_string())),
         (ScalarType::Boolean, Expr::Path(p, _)) if p == "true" || p == "false" => ok(Value::Bool(p == "true")),
         (ScalarType::DateTime, Expr::Str(s, _)) if is_rfc3339(s) => ok(Value::String(s.to_string())),
         (ScalarType::Json, Expr::Str(s, _)) if serde_json::from_str::<Value>(s).is_ok() => {
@@ -136,12 +135,12 @@ fn enum_literal(field: &Field, enum_name: &str, value: &Expr, cx: &mut Cx<'_, '_
         return None;
     };
     if e.values.iter().any(|v| v.name.name == *name) {
-        return Some(DefaultValue::Enum { values: vec![name.clone()] });
+        return Some(DefaultValue::Enum { values: vec![crate::ir::Text::from(name.as_ref())] });
     }
     cx.diagnostics
         .error("E0145", format!("`{name}` is not a value of enum `{enum_name}`"), *span)
         .label("unknown enum value")
-        .suggest(name, e.values.iter().map(|v| v.name.name.as_str()));
+        .suggest(name, e.values.iter().map(|v| v.name.name));
     None
 }
 

@@ -20,7 +20,7 @@ pub(crate) fn field(
     fields: &mut Vec<Field>,
     cx: &mut Cx<'_, '_>,
 ) {
-    if !super::is_valid_name(&ast.name.name) {
+    if !super::is_valid_name(ast.name.name) {
         cx.diagnostics
             .error("E0112", format!("`{}` is not a valid field name", ast.name.name), ast.name.span)
             .label("names start with a letter and contain only letters, digits and `_`");
@@ -31,8 +31,8 @@ pub(crate) fn field(
     check_type_support(model, ast, &ty, arity, cx);
 
     fields.push(Field {
-        name: ast.name.name.clone(),
-        db_name: ast.name.name.clone(),
+        name: crate::ir::Text::from(ast.name.name),
+        db_name: crate::ir::Text::from(ast.name.name),
         ty,
         arity,
         default: None,
@@ -69,23 +69,29 @@ pub(crate) fn field(
 
 fn resolve_type(name: &TypeName, cx: &mut Cx<'_, '_>) -> Option<FieldType> {
     let ident = match name {
-        TypeName::Unsupported { db_type, .. } => return Some(FieldType::Unsupported { db_type: db_type.clone() }),
+        TypeName::Unsupported { db_type, .. } => {
+            return Some(FieldType::Unsupported { db_type: crate::ir::Text::from(db_type.as_ref()) })
+        }
         TypeName::Named(ident) => ident,
     };
-    if let Some(scalar) = ScalarType::parse(&ident.name) {
+    if let Some(scalar) = ScalarType::parse(ident.name) {
         return Some(FieldType::Scalar { scalar });
     }
-    match cx.tops.get(ident.name.as_str()) {
-        Some(Top::Enum(e)) => Some(FieldType::Enum { name: e.name.name.clone() }),
-        Some(Top::Model(m)) if m.kind == ModelKind::Type => Some(FieldType::Composite { name: m.name.name.clone() }),
-        Some(Top::Model(m)) => Some(FieldType::Relation { model: m.name.name.clone(), relation: usize::MAX }),
+    match cx.tops.get(ident.name) {
+        Some(Top::Enum(e)) => Some(FieldType::Enum { name: crate::ir::Text::from(e.name.name) }),
+        Some(Top::Model(m)) if m.kind == ModelKind::Type => {
+            Some(FieldType::Composite { name: crate::ir::Text::from(m.name.name) })
+        }
+        Some(Top::Model(m)) => {
+            Some(FieldType::Relation { model: crate::ir::Text::from(m.name.name), relation: usize::MAX })
+        }
         None => {
             let candidates: Vec<&str> =
                 ScalarType::ALL.iter().map(|s| s.name()).chain(cx.tops.keys().copied()).collect();
             cx.diagnostics
                 .error("E0120", format!("unknown type `{}`", ident.name), ident.span)
                 .label("not a scalar type, model, enum or composite type")
-                .suggest(&ident.name, candidates);
+                .suggest(ident.name, candidates);
             None
         }
     }
@@ -133,7 +139,7 @@ fn check_type_support(model: &ModelAst, ast: &FieldAst, ty: &FieldType, arity: A
 }
 
 fn field_attribute(ast: &FieldAst, attribute: &Attribute, field: &mut Field, model_ignored: bool, cx: &mut Cx<'_, '_>) {
-    let name = attribute.name.name.as_str();
+    let name = attribute.name.name.as_ref();
     if attribute.malformed {
         // Keep what the attribute means for later rules, without checking its arguments again.
         field.is_id |= name == "id";

@@ -47,7 +47,7 @@ pub(crate) fn options_of(args: &[Argument]) -> IndexFieldOptions {
             _ => None,
         },
         ops: match get("ops") {
-            Some(Expr::Path(name, _)) => Some(OperatorClass::Named(name.clone())),
+            Some(Expr::Path(name, _)) => Some(OperatorClass::Named(crate::ir::Text::from(name.as_ref()))),
             Some(Expr::Call { args, .. }) => {
                 args.first().and_then(|a| a.value.as_str()).map(|sql| OperatorClass::Raw(Text::from(sql)))
             }
@@ -173,7 +173,7 @@ fn map_option(value: &Expr, primary_key: bool, on_field: bool, cx: &mut Cx<'_, '
 
 /// `@@id`, `@@unique`, `@@index` or `@@fulltext`.
 pub(crate) fn block_index(attribute: &Attribute, model: &mut Model, cx: &mut Cx<'_, '_>) {
-    let kind = attribute.name.name.as_str();
+    let kind = attribute.name.name.as_ref();
     let accepted: &[&'static str] = match kind {
         "id" => &["fields", "name", "map", "length", "sort", "clustered"],
         "unique" => &["fields", "name", "map", "length", "sort", "clustered", "where"],
@@ -345,7 +345,7 @@ fn check_field_options(kind: &str, fields: &Expr, model: &Model, cx: &mut Cx<'_,
                     .label("expected a value after `:`");
                 continue;
             }
-            match arg.name.as_ref().map(|n| n.name.as_str()) {
+            match arg.name.as_ref().map(|n| n.name) {
                 Some("length") => length_option(&arg.value, field, cx),
                 Some("sort") if kind == "id" => sort_on_id(&arg.value, cx),
                 Some("sort") if kind == "fulltext" => {
@@ -474,7 +474,7 @@ const OPERATOR_CLASSES: [&str; 62] = [
 
 fn operator_class(value: &Expr, cx: &mut Cx<'_, '_>) {
     let known = match value {
-        Expr::Path(name, _) => OPERATOR_CLASSES.contains(&name.as_str()),
+        Expr::Path(name, _) => OPERATOR_CLASSES.contains(&name.as_ref()),
         Expr::Call { name, args, .. } => name.name == "raw" && args.len() == 1 && args[0].value.as_str().is_some(),
         _ => false,
     };

@@ -18,7 +18,7 @@ pub(crate) fn enum_(ast: &EnumAst, cx: &mut Cx<'_, '_>) -> ir::Enum {
     }
     let mut values: Vec<ir::EnumValue> = Vec::with_capacity(ast.values.len());
     for value in &ast.values {
-        if !super::is_valid_name(&value.name.name) {
+        if !super::is_valid_name(value.name.name) {
             cx.diagnostics
                 .error("E0112", format!("`{}` is not a valid enum value name", value.name.name), value.name.span)
                 .label("names start with a letter and contain only letters, digits and `_`");
@@ -30,7 +30,7 @@ pub(crate) fn enum_(ast: &EnumAst, cx: &mut Cx<'_, '_>) -> ir::Enum {
                 .secondary(first.span, "first defined here");
             continue;
         }
-        let mut db_name = value.name.name.clone();
+        let mut db_name = crate::ir::Text::from(value.name.name);
         for (i, attribute) in value.attributes.iter().enumerate() {
             if let Some(first) = value.attributes[..i].iter().find(|a| a.name.name == attribute.name.name) {
                 cx.diagnostics
@@ -45,13 +45,13 @@ pub(crate) fn enum_(ast: &EnumAst, cx: &mut Cx<'_, '_>) -> ir::Enum {
                 unknown_attribute(attribute, "@", &["map"], cx);
             }
         }
-        values.push(ir::EnumValue { name: value.name.name.clone(), db_name, span: value.span });
+        values.push(ir::EnumValue { name: crate::ir::Text::from(value.name.name), db_name, span: value.span });
     }
-    let mut db_name = ast.name.name.clone();
+    let mut db_name = crate::ir::Text::from(ast.name.name);
     let mut schema = None;
     check_duplicate_block_attributes(&ast.attributes, cx);
     for attribute in &ast.attributes {
-        match attribute.name.name.as_str() {
+        match attribute.name.name.as_ref() {
             "map" => {
                 if let Some(name) = map_name(attribute, "@@", cx) {
                     db_name = name;
@@ -63,7 +63,7 @@ pub(crate) fn enum_(ast: &EnumAst, cx: &mut Cx<'_, '_>) -> ir::Enum {
     }
     require_schema(schema.is_some(), &ast.attributes, "enum", ast.name.span, cx);
     ir::Enum {
-        name: ast.name.name.clone(),
+        name: crate::ir::Text::from(ast.name.name),
         db_name,
         schema,
         values,
@@ -129,7 +129,7 @@ fn require_schema(has_schema: bool, attributes: &[Attribute], what: &str, span: 
 
 fn check_duplicate_block_attributes(attributes: &[Attribute], cx: &mut Cx<'_, '_>) {
     for (i, attribute) in attributes.iter().enumerate() {
-        let repeatable = matches!(attribute.name.name.as_str(), "unique" | "index" | "fulltext");
+        let repeatable = matches!(attribute.name.name.as_ref(), "unique" | "index" | "fulltext");
         if repeatable {
             continue;
         }
@@ -148,7 +148,7 @@ pub(crate) fn model<'a>(ast: &'a ModelAst, cx: &mut Cx<'a, '_>) -> Model {
     cx.first_field.clear();
     cx.field_mapped = false;
     for field_ast in &ast.fields {
-        let first = match cx.first_field.entry(field_ast.name.name.as_str()) {
+        let first = match cx.first_field.entry(field_ast.name.name) {
             Entry::Occupied(first) => Some(*first.get()),
             Entry::Vacant(slot) => {
                 slot.insert(field_ast);
@@ -176,8 +176,8 @@ pub(crate) fn model<'a>(ast: &'a ModelAst, cx: &mut Cx<'a, '_>) -> Model {
             .help("add `previewFeatures = [\"views\"]` to the generator block");
     }
     let mut model = Model {
-        name: ast.name.name.clone(),
-        db_name: ast.name.name.clone(),
+        name: crate::ir::Text::from(ast.name.name),
+        db_name: crate::ir::Text::from(ast.name.name),
         schema: None,
         kind: ast.kind.into(),
         primary_key: None,
@@ -267,7 +267,7 @@ pub(crate) fn model<'a>(ast: &'a ModelAst, cx: &mut Cx<'a, '_>) -> Model {
 
 /// How many of the block's attributes are named one of `names`.
 fn count_block_attributes(ast: &ModelAst, names: &[&str]) -> usize {
-    ast.attributes.iter().filter(|a| names.contains(&a.name.name.as_str())).count()
+    ast.attributes.iter().filter(|a| names.contains(&a.name.name.as_ref())).count()
 }
 
 /// An id, or a unique over required scalar fields (`Unsupported` ones do not count).
@@ -280,7 +280,7 @@ fn has_unique_criterion(model: &Model) -> bool {
 }
 
 fn block_attribute(attribute: &Attribute, model: &mut Model, cx: &mut Cx<'_, '_>) {
-    let name = attribute.name.name.as_str();
+    let name = attribute.name.name.as_ref();
     match name {
         "id" | "unique" | "index" | "fulltext" => indexes::block_index(attribute, model, cx),
         "map" => {

@@ -41,7 +41,9 @@ pub(crate) fn condition(value: &Expr, attribute: Span, model: &Model, cx: &mut C
         Expr::Call { name, args, span } if name.name == "raw" => {
             // Prisma reads the first argument, whatever its name, and ignores the others.
             match args.first().map(|a| &a.value) {
-                Some(Expr::Str(sql, _)) if !sql.is_empty() => Some(IndexCondition::Raw(sql.clone())),
+                Some(Expr::Str(sql, _)) if !sql.is_empty() => {
+                    Some(IndexCondition::Raw(crate::ir::Text::from(sql.as_ref())))
+                }
                 Some(Expr::Str(_, span)) => {
                     cx.diagnostics
                         .error("E0207", "`raw()` in `where` needs SQL, not an empty string", *span)
@@ -70,7 +72,7 @@ pub(crate) fn condition(value: &Expr, attribute: Span, model: &Model, cx: &mut C
 
 /// One `field: value` member of an object condition.
 fn field_condition(member: &Member, model: &Model, cx: &mut Cx<'_, '_>) -> Option<FieldCondition> {
-    let name = member.key.name.as_str();
+    let name = member.key.name;
     let Some(field) = model.field(name) else {
         cx.diagnostics
             .error(
@@ -165,8 +167,8 @@ fn condition_value(value: &Expr, ty: &FieldType, field: &str, cx: &mut Cx<'_, '_
         return None;
     }
     Some(match value {
-        Expr::Str(s, _) => ConditionValue::String(s.clone()),
-        Expr::Number(n, _) => ConditionValue::Number(n.clone()),
+        Expr::Str(s, _) => ConditionValue::String(crate::ir::Text::from(s.as_ref())),
+        Expr::Number(n, _) => ConditionValue::Number(crate::ir::Text::from(*n)),
         _ => ConditionValue::Boolean(value.as_path() == Some("true")),
     })
 }

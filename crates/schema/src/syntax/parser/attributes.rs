@@ -1,25 +1,26 @@
 //! Attributes (`@id`, `@@index([a, b], map: "x")`), argument lists and values.
 
+use std::borrow::Cow;
+
 use super::Parser;
 use crate::span::Span;
-use crate::syntax::ast::Text;
 use crate::syntax::ast::*;
 use crate::syntax::lexer::{self, Token, TokenKind};
 
-impl Parser<'_, '_> {
+impl<'s> Parser<'s, '_> {
     // ---- attributes and expressions ------------------------------------------------
 
     /// An attribute whose `@` or `@@` token (`at`) has just been consumed, pushed onto
     /// `attributes` (a large value: returning it cost a copy more).
-    pub(super) fn attribute(&mut self, at: Token, doc: Vec<DocLine>, attributes: &mut Vec<Attribute>) {
+    pub(super) fn attribute(&mut self, at: Token, doc: Vec<DocLine<'s>>, attributes: &mut Vec<Attribute<'s>>) {
         let block = at.kind == TokenKind::AtAt;
         let name = match self.path() {
-            Some((path, span)) => Ident { name: path, span },
+            Some((path, span)) => DottedName { name: path, span },
             None => {
                 let span = self.here();
                 self.error("E0020", "expected an attribute name after `@`", span)
                     .label("expected a name such as `id` or `default`");
-                Ident { name: Text::default(), span: at.span }
+                DottedName { name: Cow::Borrowed(""), span: at.span }
             }
         };
         let mut args = Vec::new();
@@ -40,19 +41,29 @@ impl Parser<'_, '_> {
     }
 
     /// `ident(.ident)*`, returned as one dotted string.
-    pub(super) fn path(&mut self) -> Option<(Text, Span)> {
+    pub(super) fn path(&mut self) -> Option<(Cow<'s, str>, Span)> {
         let first = self.eat(TokenKind::Ident)?;
-        let mut path = Text::from(self.text(first));
-
+        let mut path = Cow::Borrowed(self.text(first));
         let mut span = first.span;
         while self.at(TokenKind::Dot) && self.peek_at(1) == Some(TokenKind::Ident) {
-            self.pos += 1;
+            let dot = self.bump()?;
             let next = self.bump()?;
-            path.push('.');
-            path.push_str(self.text(next));
-            span = span.to(next.span);
+            span = self.extend_path(&mut path, span, dot.span);
+            span = self.extend_path(&mut path, span, next.span);
         }
         Some((path, span))
+    }
+
+    /// Appends the token at `token` (a dot or a name) to `path`, which spans `span`, and
+    /// returns the span of both. The path stays a slice of the source while its parts touch
+    /// (`db.VarChar`); blanks or a comment between them (`db . VarChar`) make it a joined copy,
+    /// as Prisma reads the parts without what lies between.
+    fn extend_path(&self, path: &mut Cow<'s, str>, span: Span, token: Span) -> Span {
+        match path {
+            Cow::Borrowed(_) if span.hi() == token.lo() => *path = Cow::Borrowed(span.to(token).slice(self.source)),
+            _ => path.to_mut().push_str(token.slice(self.source)),
+        }
+        span.to(token)
     }
 
     /// Arguments up to `close`; returns them, the closing token's span, and whether the
@@ -65,7 +76,7 @@ impl Parser<'_, '_> {
         open: Span,
         close: TokenKind,
         trailing_comma_ok: bool,
-    ) -> (Vec<Argument>, Span, bool) {
+    ) -> (Vec<Argument<'s>>, Span, bool) {
         let mut args = Vec::new();
         let (close, ok) = self.list(open, close, trailing_comma_ok, &mut args, |arg| arg);
         (args, close, ok)
@@ -80,7 +91,7 @@ impl Parser<'_, '_> {
         close: TokenKind,
         trailing_comma_ok: bool,
         items: &mut Vec<T>,
-        mut item: impl FnMut(Argument) -> T,
+        mut item: impl FnMut(Argument<'s>) -> T,
     ) -> (Span, bool) {
         if let Some(t) = self.eat(close) {
             return (t.span, true);
@@ -147,7 +158,7 @@ impl Parser<'_, '_> {
         open
     }
 
-    pub(super) fn argument(&mut self) -> Option<Argument> {
+    pub(super) fn argument(&mut self) -> Option<Argument<'s>> {
         if self.at(TokenKind::Ident) && self.peek_at(1) == Some(TokenKind::Colon) {
             let name_token = self.bump()?;
             let name = self.ident(name_token);
@@ -174,38 +185,36 @@ impl Parser<'_, '_> {
 
     /// One value: string, number, path, function call or list. Reports nothing when
     /// no value starts here; the caller knows what was expected.
-    pub(crate) fn expr(&mut self) -> Option<Expr> {
+    pub(crate) fn expr(&mut self) -> Option<Expr<'s>> {
         let token = self.peek()?;
         match token.kind {
             TokenKind::Str => {
                 self.pos += 1;
                 let raw = self.text(token);
-                let value = match lexer::unescape(raw) {
+                let value = match lexer::unescape_borrowed(raw) {
                     Ok(v) => v,
                     Err(offset) => {
                         let at = token.span.lo() + offset;
                         self.error("E0023", "unknown escape sequence in string", Span::new(at - 1, at + 1))
                             .label("not a valid escape")
                             .help("valid escapes are \\\" \\\\ \\n \\t \\r \\0 and \\uXXXX");
-                        String::new()
+                        Cow::Borrowed("")
                     }
                 };
-                Some(Expr::Str(value.into(), token.span))
+                Some(Expr::Str(value, token.span))
             }
             TokenKind::Number => {
                 self.pos += 1;
-                Some(Expr::Number(Text::from(self.text(token)), token.span))
+                Some(Expr::Number(self.text(token), token.span))
             }
             TokenKind::Ident => {
                 let (mut path, mut span) = self.path()?;
                 // Prisma's grammar lets a value's path end in a dot or skip a part (`ext.`,
                 // `a..b`); only extension names take one, but all of them parse.
                 while let Some(dot) = self.eat(TokenKind::Dot) {
-                    path.push('.');
-                    span = span.to(dot.span);
+                    span = self.extend_path(&mut path, span, dot.span);
                     if let Some(next) = self.eat(TokenKind::Ident) {
-                        path.push_str(self.text(next));
-                        span = span.to(next.span);
+                        span = self.extend_path(&mut path, span, next.span);
                     }
                 }
                 if path.as_bytes().first().is_some_and(u8::is_ascii_digit) {
@@ -215,7 +224,7 @@ impl Parser<'_, '_> {
                 }
                 if let Some(open) = self.eat(TokenKind::LParen) {
                     let (args, close, _) = self.arguments(open.span, TokenKind::RParen, false);
-                    return Some(Expr::Call { name: Ident { name: path, span }, args, span: span.to(close) });
+                    return Some(Expr::Call { name: DottedName { name: path, span }, args, span: span.to(close) });
                 }
                 Some(Expr::Path(path, span))
             }
@@ -246,7 +255,7 @@ impl Parser<'_, '_> {
     /// The members of an object whose `{` (at `open`) has just been consumed, up to its `}`.
     /// As in Prisma's grammar: each key a name, each value present, commas between members
     /// and none after the last, all on one line.
-    fn object(&mut self, open: Span) -> Expr {
+    fn object(&mut self, open: Span) -> Expr<'s> {
         let mut members = Vec::new();
         if let Some(close) = self.eat(TokenKind::ObjectClose) {
             return Expr::Object(members, open.to(close.span));
@@ -272,7 +281,7 @@ impl Parser<'_, '_> {
     }
 
     /// Reports a malformed object and skips to its `}` on this line, if any.
-    fn unclosed_object(&mut self, open: Span, members: Vec<Member>, label: &str) -> Expr {
+    fn unclosed_object(&mut self, open: Span, members: Vec<Member<'s>>, label: &str) -> Expr<'s> {
         self.malformed_object = true;
         let span = self.here();
         let found = self.describe_here();

@@ -1,11 +1,13 @@
 //! Block bodies: models (and views and composite types) with their fields, enums, and
 //! `datasource`/`generator` properties.
 
+use std::borrow::Cow;
+
 use super::{Parser, BLOCK_KEYWORDS};
 use crate::syntax::ast::*;
 use crate::syntax::lexer::{self, Token, TokenKind};
 
-impl Parser<'_, '_> {
+impl<'s> Parser<'s, '_> {
     /// `model B {` and the like: the start of the next block, which ends an unclosed one.
     // Inlined, as are the shared body lines: they are asked about at every line of a body.
     #[inline(always)]
@@ -18,7 +20,12 @@ impl Parser<'_, '_> {
     /// The lines models and enums treat alike: blank lines, doc comments (gathered for
     /// what follows) and `@@` attributes. Returns whether `token` was one of them.
     #[inline(always)]
-    fn body_line(&mut self, token: Token, pending_doc: &mut Vec<DocLine>, attributes: &mut Vec<Attribute>) -> bool {
+    fn body_line(
+        &mut self,
+        token: Token,
+        pending_doc: &mut Vec<DocLine<'s>>,
+        attributes: &mut Vec<Attribute<'s>>,
+    ) -> bool {
         match token.kind {
             TokenKind::Newline => self.pos += 1,
             TokenKind::DocComment => {
@@ -38,7 +45,13 @@ impl Parser<'_, '_> {
 
     // ---- models ----------------------------------------------------------------------
 
-    pub(super) fn model_body(&mut self, kind: ModelKind, keyword: Token, name: Ident, doc: Vec<DocLine>) -> ModelAst {
+    pub(super) fn model_body(
+        &mut self,
+        kind: ModelKind,
+        keyword: Token,
+        name: Ident<'s>,
+        doc: Vec<DocLine<'s>>,
+    ) -> ModelAst<'s> {
         // Room for a typical model's fields from the start: growing from 4 moved every
         // (large) field three times over before a model's 16th field.
         let mut fields = Vec::with_capacity(16);
@@ -75,7 +88,7 @@ impl Parser<'_, '_> {
     }
 
     /// A field line, pushed onto `fields` (a large value: returning it cost a copy more).
-    pub(super) fn field(&mut self, doc: Vec<DocLine>, fields: &mut Vec<FieldAst>) {
+    pub(super) fn field(&mut self, doc: Vec<DocLine<'s>>, fields: &mut Vec<FieldAst<'s>>) {
         let Some(name_token) = self.bump() else { return };
         let name = self.ident(name_token);
         if let Some(colon) = self.eat(TokenKind::Colon) {
@@ -108,7 +121,7 @@ impl Parser<'_, '_> {
         fields.push(FieldAst { name, ty, attributes, doc, span });
     }
 
-    pub(super) fn field_type(&mut self) -> Option<TypeAst> {
+    pub(super) fn field_type(&mut self) -> Option<TypeAst<'s>> {
         let token = self.bump()?;
         let start = token.span;
         let name = if self.text(token) == "Unsupported" && self.at(TokenKind::LParen) {
@@ -116,13 +129,13 @@ impl Parser<'_, '_> {
             let db_type = match self.peek() {
                 Some(t) if t.kind == TokenKind::Str => {
                     self.pos += 1;
-                    lexer::unescape(self.text(t)).unwrap_or_default()
+                    lexer::unescape_borrowed(self.text(t)).unwrap_or_default()
                 }
                 _ => {
                     let span = self.here();
                     self.error("E0016", "`Unsupported` takes the database type as a string", span)
                         .label("expected a string such as \"circle\"");
-                    String::new()
+                    Cow::Borrowed("")
                 }
             };
             if self.eat(TokenKind::RParen).is_none() {
@@ -131,7 +144,7 @@ impl Parser<'_, '_> {
                 return None;
             }
             let span = start.to(self.tokens[self.pos - 1].span);
-            TypeName::Unsupported { db_type: db_type.into(), span }
+            TypeName::Unsupported { db_type, span }
         } else {
             TypeName::Named(self.ident(token))
         };
@@ -163,7 +176,7 @@ impl Parser<'_, '_> {
 
     // ---- enums and config blocks -----------------------------------------------------
 
-    pub(super) fn enum_body(&mut self, keyword: Token, name: Ident, doc: Vec<DocLine>) -> EnumAst {
+    pub(super) fn enum_body(&mut self, keyword: Token, name: Ident<'s>, doc: Vec<DocLine<'s>>) -> EnumAst<'s> {
         let mut values = Vec::new();
         let mut attributes = Vec::new();
         let mut pending_doc = Vec::new();
@@ -205,9 +218,9 @@ impl Parser<'_, '_> {
         &mut self,
         kind: ConfigKind,
         keyword: Token,
-        name: Ident,
-        doc: Vec<DocLine>,
-    ) -> ConfigBlock {
+        name: Ident<'s>,
+        doc: Vec<DocLine<'s>>,
+    ) -> ConfigBlock<'s> {
         let mut properties = Vec::new();
         while let Some(token) = self.peek() {
             match token.kind {

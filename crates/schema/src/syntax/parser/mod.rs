@@ -21,7 +21,7 @@ use crate::span::Span;
 const BLOCK_KEYWORDS: [&str; 6] = ["model", "enum", "view", "type", "datasource", "generator"];
 
 /// Parses a whole schema. Never fails: problems land in `diagnostics`.
-pub fn parse(source: &str, diagnostics: &mut Diagnostics) -> SchemaAst {
+pub fn parse<'s>(source: &'s str, diagnostics: &mut Diagnostics) -> SchemaAst<'s> {
     let tokens = lexer::lex_schema(source, diagnostics);
     Parser::new(source, tokens, diagnostics).schema()
 }
@@ -105,8 +105,8 @@ impl<'s, 'd> Parser<'s, 'd> {
         token.span.slice(self.source)
     }
 
-    fn ident(&self, token: Token) -> Ident {
-        Ident { name: Text::from(self.text(token)), span: token.span }
+    fn ident(&self, token: Token) -> Ident<'s> {
+        Ident { name: self.text(token), span: token.span }
     }
 
     /// Span of the current token, or an empty span at the end of input.
@@ -182,7 +182,7 @@ impl<'s, 'd> Parser<'s, 'd> {
 
     // ---- top level -----------------------------------------------------------------
 
-    fn schema(mut self) -> SchemaAst {
+    fn schema(mut self) -> SchemaAst<'s> {
         let mut items = Vec::new();
         let mut doc = Vec::new();
         while let Some(token) = self.peek() {
@@ -213,8 +213,8 @@ impl<'s, 'd> Parser<'s, 'd> {
         SchemaAst { items }
     }
 
-    fn doc_line(&self, token: Token) -> DocLine {
-        DocLine { text: Text::from(self.text(token)), span: token.span }
+    fn doc_line(&self, token: Token) -> DocLine<'s> {
+        DocLine { text: self.text(token), span: token.span }
     }
 
     fn unknown_top_level(&mut self, token: Token) {
@@ -258,7 +258,7 @@ impl<'s, 'd> Parser<'s, 'd> {
         (self.peek_at(1) == Some(TokenKind::LBrace)).then_some(keyword.len())
     }
 
-    fn block(&mut self, doc: Vec<DocLine>) -> Option<Item> {
+    fn block(&mut self, doc: Vec<DocLine<'s>>) -> Option<Item<'s>> {
         let first = self.peek()?;
         let glued = self.glued_keyword(first).filter(|_| !BLOCK_KEYWORDS.contains(&self.text(first)));
         self.pos += 1;
@@ -266,10 +266,8 @@ impl<'s, 'd> Parser<'s, 'd> {
         let (keyword, glued_name) = match glued {
             Some(len) => {
                 let split = first.span.lo() + len;
-                let name = Ident {
-                    name: Text::from(&self.source[split..first.span.hi()]),
-                    span: Span::new(split, first.span.hi()),
-                };
+                let name =
+                    Ident { name: &self.source[split..first.span.hi()], span: Span::new(split, first.span.hi()) };
                 self.diagnostics
                     .warning(
                         "W0009",
