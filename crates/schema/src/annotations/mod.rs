@@ -175,9 +175,9 @@ fn parse(source: &str, lines: &[&DocLine], diagnostics: &mut Diagnostics) -> Opt
 /// have nothing to apply to: say so rather than drop them silently.
 pub(crate) fn warn_misplaced(ast: &crate::syntax::ast::SchemaAst, diagnostics: &mut Diagnostics) {
     use crate::syntax::ast::Item;
-    for item in &ast.items {
+    for item in ast.items {
         let (what, lines): (&str, Vec<&DocLine>) = match item {
-            Item::Enum(e) => ("an enum", e.doc.iter().chain(e.values.iter().flat_map(|v| &v.doc)).collect()),
+            Item::Enum(e) => ("an enum", e.doc.iter().chain(e.values.iter().flat_map(|v| v.doc)).collect()),
             Item::Config(c) => ("a datasource or generator", c.doc.iter().collect()),
             Item::Model(_) => continue,
         };

@@ -5,12 +5,12 @@
 //! block attribute), or to their block when nothing follows them inside it.
 
 //!
-//! The tree borrows its text from the source (`'a`): names, doc lines, numbers, and
-//! string literals without escapes are slices of it, so building and dropping the tree
-//! copies no text. Only what is not written as one run of the source is owned: a string
-//! literal with escapes, and a dotted path written with blanks or comments between its parts.
-
-use std::borrow::Cow;
+//! The tree lives in an arena (`'a`, a [`bumpalo::Bump`] the caller owns) and borrows its
+//! text from the source: names, doc lines, numbers, and string literals without escapes
+//! are slices of it, lists are slices in the arena, and only text not written as one run
+//! of the source (a string with escapes, a dotted path with blanks between its parts) is
+//! copied, into the arena too. So no node owns anything: building the tree allocates
+//! nothing from the heap beyond the arena's few chunks, and dropping it is freeing them.
 
 use crate::span::Span;
 
@@ -20,7 +20,7 @@ pub type Text = compact_str::CompactString;
 
 #[derive(Debug, Clone, Default)]
 pub struct SchemaAst<'a> {
-    pub items: Vec<Item<'a>>,
+    pub items: &'a [Item<'a>],
 }
 
 #[derive(Debug, Clone)]
@@ -48,22 +48,14 @@ impl ModelKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ident<'a> {
     pub name: &'a str,
     pub span: Span,
 }
 
-/// A name that may be dotted (`id`, `db.VarChar`, `auth.uid`): an attribute's or a
-/// function's. Borrowed from the source when written as one run of it, as nearly always.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DottedName<'a> {
-    pub name: Cow<'a, str>,
-    pub span: Span,
-}
-
 /// One `///` line: its text after the slashes and that text's span.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DocLine<'a> {
     pub text: &'a str,
     pub span: Span,
@@ -74,12 +66,12 @@ pub struct ModelAst<'a> {
     pub kind: ModelKind,
     pub keyword_span: Span,
     pub name: Ident<'a>,
-    pub fields: Vec<FieldAst<'a>>,
-    pub attributes: Vec<Attribute<'a>>,
+    pub fields: &'a [FieldAst<'a>],
+    pub attributes: &'a [Attribute<'a>],
     /// Doc comments above the block.
-    pub doc: Vec<DocLine<'a>>,
+    pub doc: &'a [DocLine<'a>],
     /// Doc comments inside the body that document no field (trailing ones, typically).
-    pub inner_doc: Vec<DocLine<'a>>,
+    pub inner_doc: &'a [DocLine<'a>],
     pub span: Span,
 }
 
@@ -88,8 +80,8 @@ pub struct FieldAst<'a> {
     pub name: Ident<'a>,
     /// `None` when the type is missing (already reported).
     pub ty: Option<TypeAst<'a>>,
-    pub attributes: Vec<Attribute<'a>>,
-    pub doc: Vec<DocLine<'a>>,
+    pub attributes: &'a [Attribute<'a>],
+    pub doc: &'a [DocLine<'a>],
     pub span: Span,
 }
 
@@ -113,7 +105,7 @@ pub enum TypeName<'a> {
     Named(Ident<'a>),
     /// `Unsupported("...")`: the database type as written.
     Unsupported {
-        db_type: Cow<'a, str>,
+        db_type: &'a str,
         span: Span,
     },
 }
@@ -121,15 +113,15 @@ pub enum TypeName<'a> {
 #[derive(Debug, Clone)]
 pub struct Attribute<'a> {
     /// `id`, `default`, `db.VarChar`, ... (without the `@`/`@@`).
-    pub name: DottedName<'a>,
+    pub name: Ident<'a>,
     pub block: bool,
-    pub args: Vec<Argument<'a>>,
+    pub args: &'a [Argument<'a>],
     /// Span of the argument list's parentheses, when there are any.
     pub args_span: Option<Span>,
     /// The argument list had a syntax error (already reported): later stages skip
     /// checks that would only repeat it.
     pub malformed: bool,
-    pub doc: Vec<DocLine<'a>>,
+    pub doc: &'a [DocLine<'a>],
     pub span: Span,
 }
 
@@ -158,15 +150,15 @@ pub struct Argument<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr<'a> {
     /// The decoded value and the literal's span (quotes included).
-    Str(Cow<'a, str>, Span),
+    Str(&'a str, Span),
     /// The number as written.
     Number(&'a str, Span),
     /// A name or dotted path: `Cascade`, `true`, `db.Text`.
-    Path(Cow<'a, str>, Span),
-    Array(Vec<Expr<'a>>, Span),
+    Path(&'a str, Span),
+    Array(&'a [Expr<'a>], Span),
     Call {
-        name: DottedName<'a>,
-        args: Vec<Argument<'a>>,
+        name: Ident<'a>,
+        args: &'a [Argument<'a>],
         span: Span,
     },
     /// The missing value of a named argument written as `name:` (Prisma's grammar takes it;
@@ -174,7 +166,7 @@ pub enum Expr<'a> {
     Empty(Span),
     /// `{ key: value, ... }`: the latest Prisma's grammar takes one wherever a value goes;
     /// only a partial index's `where:` (and generator properties, which nothing reads) accept it.
-    Object(Vec<Member<'a>>, Span),
+    Object(&'a [Member<'a>], Span),
 }
 
 /// One `key: value` of an [`Expr::Object`].
@@ -202,7 +194,7 @@ impl<'a> Expr<'a> {
         match self {
             Expr::Str(..) => "a string",
             Expr::Number(..) => "a number",
-            Expr::Path(p, _) if p == "true" || p == "false" => "a boolean",
+            Expr::Path(p, _) if *p == "true" || *p == "false" => "a boolean",
             Expr::Path(..) => "a name",
             Expr::Array(..) => "a list",
             Expr::Call { .. } => "a function call",
@@ -247,8 +239,8 @@ pub struct ConfigBlock<'a> {
     pub kind: ConfigKind,
     pub keyword_span: Span,
     pub name: Ident<'a>,
-    pub properties: Vec<Property<'a>>,
-    pub doc: Vec<DocLine<'a>>,
+    pub properties: &'a [Property<'a>],
+    pub doc: &'a [DocLine<'a>],
     pub span: Span,
 }
 
@@ -270,16 +262,16 @@ impl<'a> ConfigBlock<'a> {
 pub struct EnumAst<'a> {
     pub keyword_span: Span,
     pub name: Ident<'a>,
-    pub values: Vec<EnumValueAst<'a>>,
-    pub attributes: Vec<Attribute<'a>>,
-    pub doc: Vec<DocLine<'a>>,
+    pub values: &'a [EnumValueAst<'a>],
+    pub attributes: &'a [Attribute<'a>],
+    pub doc: &'a [DocLine<'a>],
     pub span: Span,
 }
 
 #[derive(Debug, Clone)]
 pub struct EnumValueAst<'a> {
     pub name: Ident<'a>,
-    pub attributes: Vec<Attribute<'a>>,
-    pub doc: Vec<DocLine<'a>>,
+    pub attributes: &'a [Attribute<'a>],
+    pub doc: &'a [DocLine<'a>],
     pub span: Span,
 }

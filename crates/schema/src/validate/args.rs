@@ -29,7 +29,7 @@ pub(crate) fn read<'a>(
     let mut next_positional = positional.iter();
     // Only needed for messages: built when one is reported.
     let shown = || format!("{prefix}{}", attribute.name.name);
-    for argument in &attribute.args {
+    for argument in attribute.args {
         if let (Expr::Empty(_), Some(name)) = (&argument.value, &argument.name) {
             diagnostics
                 .error("E0022", format!("argument `{}` has no value", name.name), argument.span)
@@ -92,8 +92,8 @@ pub(crate) fn field_name<'a>(
     diagnostics: &mut Diagnostics,
 ) -> Option<(&'a str, crate::Span)> {
     match item {
-        Expr::Path(name, span) => Some((name.as_ref(), *span)),
-        Expr::Call { name, .. } => Some((name.name.as_ref(), name.span)),
+        Expr::Path(name, span) => Some((*name, *span)),
+        Expr::Call { name, .. } => Some((name.name, name.span)),
         other => {
             diagnostics
                 .error("E0204", format!("{what} must list field names"), other.span())

@@ -166,7 +166,7 @@ fn read_datasource(
     generator_previews: &[&str],
     diagnostics: &mut Diagnostics,
 ) -> Option<Datasource> {
-    for property in &block.properties {
+    for property in block.properties {
         let key = property.key.name;
         if !DATASOURCE_PROPERTIES.contains(&key) {
             diagnostics
@@ -234,7 +234,7 @@ fn read_datasource(
 
     let mode_property = block.property("relationMode").or_else(|| block.property("referentialIntegrity"));
     let relation_mode = match mode_property.and_then(|p| p.value.as_ref()) {
-        Some(Expr::Str(mode, span)) => match mode.as_ref() {
+        Some(Expr::Str(mode, span)) => match *mode {
             "prisma" => RelationMode::Prisma,
             "foreignKeys" => RelationMode::ForeignKeys,
             other => {
@@ -315,7 +315,7 @@ fn check_env_calls(expr: &Expr, diagnostics: &mut Diagnostics) {
 /// The generator options Prisma types: strings (or `env(...)`), and lists of them for
 /// `binaryTargets`. Other keys belong to the generator and are passed through.
 fn check_generator_values(block: &ConfigBlock, diagnostics: &mut Diagnostics) {
-    for property in &block.properties {
+    for property in block.properties {
         let Some(value) = &property.value else { continue };
         check_env_calls(value, diagnostics);
         let ok = match property.key.name {
@@ -375,7 +375,7 @@ fn check_extensions(value: &Expr, diagnostics: &mut Diagnostics) {
 fn read_generator(block: &ConfigBlock, diagnostics: &mut Diagnostics) -> Option<Generator> {
     check_generator_values(block, diagnostics);
     let provider = match block.property("provider").and_then(|p| p.value.as_ref()) {
-        Some(Expr::Str(provider, _)) => crate::ir::Text::from(provider.as_ref()),
+        Some(Expr::Str(provider, _)) => crate::ir::Text::from(*provider),
         Some(other) if is_string_or_env(other) => Text::from("env"),
         Some(other) => {
             diagnostics

@@ -41,14 +41,14 @@ pub(crate) fn field(
         is_updated_at: false,
         native_type: None,
         ignored: false,
-        documentation: crate::annotations::documentation(&ast.doc),
+        documentation: crate::annotations::documentation(ast.doc),
         span: ast.span,
     });
     let Some(field) = fields.last_mut() else { return };
-    let first_native = ast.attributes.iter().position(|a| is_native_type(&a.name.name, &cx.native_prefix));
+    let first_native = ast.attributes.iter().position(|a| is_native_type(a.name.name, &cx.native_prefix));
     for (i, attribute) in ast.attributes.iter().enumerate() {
         let earlier = &ast.attributes[..i];
-        let second_native = first_native.filter(|&f| f < i && is_native_type(&attribute.name.name, &cx.native_prefix));
+        let second_native = first_native.filter(|&f| f < i && is_native_type(attribute.name.name, &cx.native_prefix));
         if let Some(first) = second_native.map(|f| &ast.attributes[f]) {
             cx.diagnostics
                 .error("E0136", "a field can have only one native type", attribute.span)
@@ -70,7 +70,7 @@ pub(crate) fn field(
 fn resolve_type(name: &TypeName, cx: &mut Cx<'_, '_>) -> Option<FieldType> {
     let ident = match name {
         TypeName::Unsupported { db_type, .. } => {
-            return Some(FieldType::Unsupported { db_type: crate::ir::Text::from(db_type.as_ref()) })
+            return Some(FieldType::Unsupported { db_type: crate::ir::Text::from(*db_type) })
         }
         TypeName::Named(ident) => ident,
     };
@@ -139,7 +139,7 @@ fn check_type_support(model: &ModelAst, ast: &FieldAst, ty: &FieldType, arity: A
 }
 
 fn field_attribute(ast: &FieldAst, attribute: &Attribute, field: &mut Field, model_ignored: bool, cx: &mut Cx<'_, '_>) {
-    let name = attribute.name.name.as_ref();
+    let name = attribute.name.name;
     if attribute.malformed {
         // Keep what the attribute means for later rules, without checking its arguments again.
         field.is_id |= name == "id";

@@ -203,7 +203,7 @@ pub fn build(source: &str, ast: &SchemaAst, diagnostics: &mut Diagnostics) -> Sc
 }
 
 fn collect_names<'a>(ast: &'a SchemaAst, cx: &mut Cx<'a, '_>) {
-    for item in &ast.items {
+    for item in ast.items {
         let (name, top, what) = match item {
             Item::Model(m) => (&m.name, Top::Model(m), m.kind.keyword()),
             Item::Enum(e) => (&e.name, Top::Enum(e), "enum"),

@@ -17,7 +17,7 @@ pub(crate) fn enum_(ast: &EnumAst, cx: &mut Cx<'_, '_>) -> ir::Enum {
             .label("an enum needs at least one value");
     }
     let mut values: Vec<ir::EnumValue> = Vec::with_capacity(ast.values.len());
-    for value in &ast.values {
+    for value in ast.values {
         if !super::is_valid_name(value.name.name) {
             cx.diagnostics
                 .error("E0112", format!("`{}` is not a valid enum value name", value.name.name), value.name.span)
@@ -49,9 +49,9 @@ pub(crate) fn enum_(ast: &EnumAst, cx: &mut Cx<'_, '_>) -> ir::Enum {
     }
     let mut db_name = crate::ir::Text::from(ast.name.name);
     let mut schema = None;
-    check_duplicate_block_attributes(&ast.attributes, cx);
-    for attribute in &ast.attributes {
-        match attribute.name.name.as_ref() {
+    check_duplicate_block_attributes(ast.attributes, cx);
+    for attribute in ast.attributes {
+        match attribute.name.name {
             "map" => {
                 if let Some(name) = map_name(attribute, "@@", cx) {
                     db_name = name;
@@ -61,13 +61,13 @@ pub(crate) fn enum_(ast: &EnumAst, cx: &mut Cx<'_, '_>) -> ir::Enum {
             _ => unknown_attribute(attribute, "@@", &["map", "schema"], cx),
         }
     }
-    require_schema(schema.is_some(), &ast.attributes, "enum", ast.name.span, cx);
+    require_schema(schema.is_some(), ast.attributes, "enum", ast.name.span, cx);
     ir::Enum {
         name: crate::ir::Text::from(ast.name.name),
         db_name,
         schema,
         values,
-        documentation: crate::annotations::documentation(&ast.doc),
+        documentation: crate::annotations::documentation(ast.doc),
         span: ast.span,
     }
 }
@@ -129,7 +129,7 @@ fn require_schema(has_schema: bool, attributes: &[Attribute], what: &str, span: 
 
 fn check_duplicate_block_attributes(attributes: &[Attribute], cx: &mut Cx<'_, '_>) {
     for (i, attribute) in attributes.iter().enumerate() {
-        let repeatable = matches!(attribute.name.name.as_ref(), "unique" | "index" | "fulltext");
+        let repeatable = matches!(attribute.name.name, "unique" | "index" | "fulltext");
         if repeatable {
             continue;
         }
@@ -147,7 +147,7 @@ pub(crate) fn model<'a>(ast: &'a ModelAst, cx: &mut Cx<'a, '_>) -> Model {
     let ignored = ast.attributes.iter().any(|a| a.name.name == "ignore");
     cx.first_field.clear();
     cx.field_mapped = false;
-    for field_ast in &ast.fields {
+    for field_ast in ast.fields {
         let first = match cx.first_field.entry(field_ast.name.name) {
             Entry::Occupied(first) => Some(*first.get()),
             Entry::Vacant(slot) => {
@@ -185,7 +185,7 @@ pub(crate) fn model<'a>(ast: &'a ModelAst, cx: &mut Cx<'a, '_>) -> Model {
         uniques: Vec::with_capacity(count_block_attributes(ast, &["unique"])),
         indexes: Vec::with_capacity(count_block_attributes(ast, &["index", "fulltext"])),
         ignored,
-        documentation: crate::annotations::documentation(&ast.doc),
+        documentation: crate::annotations::documentation(ast.doc),
         annotations: Default::default(),
         span: ast.span,
         fields,
@@ -245,17 +245,17 @@ pub(crate) fn model<'a>(ast: &'a ModelAst, cx: &mut Cx<'a, '_>) -> Model {
             span: field.span,
         });
     }
-    check_duplicate_block_attributes(&ast.attributes, cx);
+    check_duplicate_block_attributes(ast.attributes, cx);
     for attribute in ast.attributes.iter().filter(|a| !a.malformed) {
         block_attribute(attribute, &mut model, cx);
     }
     if model.kind != ir::ModelKindIr::Type {
-        require_schema(model.schema.is_some(), &ast.attributes, "model", ast.name.span, cx);
+        require_schema(model.schema.is_some(), ast.attributes, "model", ast.name.span, cx);
     }
     super::defaults::check_autoincrement(&model, cx);
     super::native_types::check_model(ast, &model, cx);
 
-    let malformed = ast.attributes.iter().chain(ast.fields.iter().flat_map(|f| &f.attributes)).any(|a| a.malformed);
+    let malformed = ast.attributes.iter().chain(ast.fields.iter().flat_map(|f| f.attributes)).any(|a| a.malformed);
     if model.kind == ir::ModelKindIr::Model && !model.ignored && !malformed && !has_unique_criterion(&model) {
         cx.diagnostics
             .error("E0164", format!("model `{}` has no unique criterion", model.name), ast.name.span)
@@ -267,7 +267,7 @@ pub(crate) fn model<'a>(ast: &'a ModelAst, cx: &mut Cx<'a, '_>) -> Model {
 
 /// How many of the block's attributes are named one of `names`.
 fn count_block_attributes(ast: &ModelAst, names: &[&str]) -> usize {
-    ast.attributes.iter().filter(|a| names.contains(&a.name.name.as_ref())).count()
+    ast.attributes.iter().filter(|a| names.contains(&a.name.name)).count()
 }
 
 /// An id, or a unique over required scalar fields (`Unsupported` ones do not count).
@@ -280,7 +280,7 @@ fn has_unique_criterion(model: &Model) -> bool {
 }
 
 fn block_attribute(attribute: &Attribute, model: &mut Model, cx: &mut Cx<'_, '_>) {
-    let name = attribute.name.name.as_ref();
+    let name = attribute.name.name;
     match name {
         "id" | "unique" | "index" | "fulltext" => indexes::block_index(attribute, model, cx),
         "map" => {

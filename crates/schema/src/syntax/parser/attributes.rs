@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use super::Parser;
+use super::{List, Parser};
 use crate::span::Span;
 use crate::syntax::ast::*;
 use crate::syntax::lexer::{self, Token, TokenKind};
@@ -12,18 +12,18 @@ impl<'s> Parser<'s, '_> {
 
     /// An attribute whose `@` or `@@` token (`at`) has just been consumed, pushed onto
     /// `attributes` (a large value: returning it cost a copy more).
-    pub(super) fn attribute(&mut self, at: Token, doc: Vec<DocLine<'s>>, attributes: &mut Vec<Attribute<'s>>) {
+    pub(super) fn attribute(&mut self, at: Token, doc: &'s [DocLine<'s>], attributes: &mut List<'s, Attribute<'s>>) {
         let block = at.kind == TokenKind::AtAt;
         let name = match self.path() {
-            Some((path, span)) => DottedName { name: path, span },
+            Some((path, span)) => Ident { name: path, span },
             None => {
                 let span = self.here();
                 self.error("E0020", "expected an attribute name after `@`", span)
                     .label("expected a name such as `id` or `default`");
-                DottedName { name: Cow::Borrowed(""), span: at.span }
+                Ident { name: "", span: at.span }
             }
         };
-        let mut args = Vec::new();
+        let mut args: &[Argument] = &[];
         let mut args_span = None;
         let mut malformed = name.name.is_empty();
         if let Some(open) = self.eat(TokenKind::LParen) {
@@ -41,7 +41,13 @@ impl<'s> Parser<'s, '_> {
     }
 
     /// `ident(.ident)*`, returned as one dotted string.
-    pub(super) fn path(&mut self) -> Option<(Cow<'s, str>, Span)> {
+    pub(super) fn path(&mut self) -> Option<(&'s str, Span)> {
+        let (path, span) = self.path_parts()?;
+        Some((self.settle(path), span))
+    }
+
+    /// [`Self::path`], the text not yet settled in the arena (a value's path may go on).
+    fn path_parts(&mut self) -> Option<(Cow<'s, str>, Span)> {
         let first = self.eat(TokenKind::Ident)?;
         let mut path = Cow::Borrowed(self.text(first));
         let mut span = first.span;
@@ -52,6 +58,19 @@ impl<'s> Parser<'s, '_> {
             span = self.extend_path(&mut path, span, next.span);
         }
         Some((path, span))
+    }
+
+    /// Text for the tree: a slice of the source as it is, or a copy in the arena.
+    fn settle(&self, text: Cow<'s, str>) -> &'s str {
+        match text {
+            Cow::Borrowed(text) => text,
+            Cow::Owned(text) => self.arena.alloc_str(&text),
+        }
+    }
+
+    /// A string literal's value: [`lexer::unescape_borrowed`], settled in the arena.
+    pub(super) fn unescape(&self, raw: &'s str) -> Result<&'s str, usize> {
+        lexer::unescape_borrowed(raw).map(|text| self.settle(text))
     }
 
     /// Appends the token at `token` (a dot or a name) to `path`, which spans `span`, and
@@ -76,21 +95,21 @@ impl<'s> Parser<'s, '_> {
         open: Span,
         close: TokenKind,
         trailing_comma_ok: bool,
-    ) -> (Vec<Argument<'s>>, Span, bool) {
-        let mut args = Vec::new();
-        let (close, ok) = self.list(open, close, trailing_comma_ok, &mut args, |arg| arg);
-        (args, close, ok)
+    ) -> (&'s [Argument<'s>], Span, bool) {
+        let mut args = self.list();
+        let (close, ok) = self.items(open, close, trailing_comma_ok, &mut args, |arg| arg);
+        (args.into_bump_slice(), close, ok)
     }
 
     /// The loop of [`Self::arguments`], with each argument turned into an item by `item` as it
-    /// is parsed: a list's elements go straight into its `Vec<Expr>`, not through a list of
+    /// is parsed: a list's elements go straight into its list of values, not through a list of
     /// arguments first.
-    fn list<T>(
+    fn items<T>(
         &mut self,
         open: Span,
         close: TokenKind,
         trailing_comma_ok: bool,
-        items: &mut Vec<T>,
+        items: &mut List<'s, T>,
         mut item: impl FnMut(Argument<'s>) -> T,
     ) -> (Span, bool) {
         if let Some(t) = self.eat(close) {
@@ -191,14 +210,14 @@ impl<'s> Parser<'s, '_> {
             TokenKind::Str => {
                 self.pos += 1;
                 let raw = self.text(token);
-                let value = match lexer::unescape_borrowed(raw) {
+                let value = match self.unescape(raw) {
                     Ok(v) => v,
                     Err(offset) => {
                         let at = token.span.lo() + offset;
                         self.error("E0023", "unknown escape sequence in string", Span::new(at - 1, at + 1))
                             .label("not a valid escape")
                             .help("valid escapes are \\\" \\\\ \\n \\t \\r \\0 and \\uXXXX");
-                        Cow::Borrowed("")
+                        ""
                     }
                 };
                 Some(Expr::Str(value, token.span))
@@ -208,7 +227,7 @@ impl<'s> Parser<'s, '_> {
                 Some(Expr::Number(self.text(token), token.span))
             }
             TokenKind::Ident => {
-                let (mut path, mut span) = self.path()?;
+                let (mut path, mut span) = self.path_parts()?;
                 // Prisma's grammar lets a value's path end in a dot or skip a part (`ext.`,
                 // `a..b`); only extension names take one, but all of them parse.
                 while let Some(dot) = self.eat(TokenKind::Dot) {
@@ -222,18 +241,19 @@ impl<'s> Parser<'s, '_> {
                     self.error("E0031", format!("`{path}` is neither a number nor a name"), span)
                         .label("a name cannot start with a digit here");
                 }
+                let path = self.settle(path);
                 if let Some(open) = self.eat(TokenKind::LParen) {
                     let (args, close, _) = self.arguments(open.span, TokenKind::RParen, false);
-                    return Some(Expr::Call { name: DottedName { name: path, span }, args, span: span.to(close) });
+                    return Some(Expr::Call { name: Ident { name: path, span }, args, span: span.to(close) });
                 }
                 Some(Expr::Path(path, span))
             }
             TokenKind::LBracket => {
                 self.pos += 1;
-                let mut items = Vec::new();
+                let mut items = self.list();
                 // Named elements are reported after the list, as their (rare) spans come in.
                 let mut named = Vec::new();
-                let (close, _) = self.list(token.span, TokenKind::RBracket, false, &mut items, |arg| {
+                let (close, _) = self.items(token.span, TokenKind::RBracket, false, &mut items, |arg| {
                     if let Some(name) = arg.name {
                         named.push(name.span);
                     }
@@ -242,7 +262,7 @@ impl<'s> Parser<'s, '_> {
                 for span in named {
                     self.error("E0024", "list elements cannot be named", span).label("remove this name and its `:`");
                 }
-                Some(Expr::Array(items, token.span.to(close)))
+                Some(Expr::Array(items.into_bump_slice(), token.span.to(close)))
             }
             TokenKind::ObjectOpen => {
                 self.pos += 1;
@@ -256,9 +276,9 @@ impl<'s> Parser<'s, '_> {
     /// As in Prisma's grammar: each key a name, each value present, commas between members
     /// and none after the last, all on one line.
     fn object(&mut self, open: Span) -> Expr<'s> {
-        let mut members = Vec::new();
+        let mut members = self.list();
         if let Some(close) = self.eat(TokenKind::ObjectClose) {
-            return Expr::Object(members, open.to(close.span));
+            return Expr::Object(members.into_bump_slice(), open.to(close.span));
         }
         loop {
             let key = match (self.peek(), self.peek_at(1)) {
@@ -272,7 +292,7 @@ impl<'s> Parser<'s, '_> {
             };
             members.push(Member { key, value });
             if let Some(close) = self.eat(TokenKind::ObjectClose) {
-                return Expr::Object(members, open.to(close.span));
+                return Expr::Object(members.into_bump_slice(), open.to(close.span));
             }
             if self.eat(TokenKind::Comma).is_none() || self.at(TokenKind::ObjectClose) {
                 return self.unclosed_object(open, members, "separate members with `,`, and end with `}`");
@@ -281,7 +301,7 @@ impl<'s> Parser<'s, '_> {
     }
 
     /// Reports a malformed object and skips to its `}` on this line, if any.
-    fn unclosed_object(&mut self, open: Span, members: Vec<Member<'s>>, label: &str) -> Expr<'s> {
+    fn unclosed_object(&mut self, open: Span, members: List<'s, Member<'s>>, label: &str) -> Expr<'s> {
         self.malformed_object = true;
         let span = self.here();
         let found = self.describe_here();
@@ -290,6 +310,6 @@ impl<'s> Parser<'s, '_> {
             .secondary(open, "object opened here")
             .help("an object is `{ key: value, ... }` on one line, without a trailing comma");
         let close = self.skip_to_closer(open, TokenKind::ObjectClose);
-        Expr::Object(members, open.to(close))
+        Expr::Object(members.into_bump_slice(), open.to(close))
     }
 }

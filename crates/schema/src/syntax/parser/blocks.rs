@@ -1,11 +1,9 @@
 //! Block bodies: models (and views and composite types) with their fields, enums, and
 //! `datasource`/`generator` properties.
 
-use std::borrow::Cow;
-
-use super::{Parser, BLOCK_KEYWORDS};
+use super::{List, Parser, BLOCK_KEYWORDS};
 use crate::syntax::ast::*;
-use crate::syntax::lexer::{self, Token, TokenKind};
+use crate::syntax::lexer::{Token, TokenKind};
 
 impl<'s> Parser<'s, '_> {
     /// `model B {` and the like: the start of the next block, which ends an unclosed one.
@@ -23,8 +21,8 @@ impl<'s> Parser<'s, '_> {
     fn body_line(
         &mut self,
         token: Token,
-        pending_doc: &mut Vec<DocLine<'s>>,
-        attributes: &mut Vec<Attribute<'s>>,
+        pending_doc: &mut List<'s, DocLine<'s>>,
+        attributes: &mut List<'s, Attribute<'s>>,
     ) -> bool {
         match token.kind {
             TokenKind::Newline => self.pos += 1,
@@ -34,7 +32,7 @@ impl<'s> Parser<'s, '_> {
             }
             TokenKind::AtAt => {
                 self.pos += 1;
-                let doc = std::mem::take(pending_doc);
+                let doc = self.take(pending_doc);
                 self.attribute(token, doc, attributes);
                 self.expect_line_end("a block attribute");
             }
@@ -50,20 +48,20 @@ impl<'s> Parser<'s, '_> {
         kind: ModelKind,
         keyword: Token,
         name: Ident<'s>,
-        doc: Vec<DocLine<'s>>,
+        doc: &'s [DocLine<'s>],
     ) -> ModelAst<'s> {
         // Room for a typical model's fields from the start: growing from 4 moved every
         // (large) field three times over before a model's 16th field.
-        let mut fields = Vec::with_capacity(16);
-        let mut attributes = Vec::new();
-        let mut pending_doc = Vec::new();
+        let mut fields = self.list_with_capacity(16);
+        let mut attributes = self.list();
+        let mut pending_doc = self.list();
         while let Some(token) = self.peek() {
             match token.kind {
                 TokenKind::RBrace => break,
                 // A new block starts: the current one lacks its `}`.
                 _ if self.starts_block(token) => break,
                 TokenKind::Ident => {
-                    let doc = std::mem::take(&mut pending_doc);
+                    let doc = self.take(&mut pending_doc);
                     self.field(doc, &mut fields);
                 }
                 TokenKind::At => {
@@ -84,11 +82,20 @@ impl<'s> Parser<'s, '_> {
             }
         }
         let span = self.close_block(keyword, &name);
-        ModelAst { kind, keyword_span: keyword.span, name, fields, attributes, doc, inner_doc: pending_doc, span }
+        ModelAst {
+            kind,
+            keyword_span: keyword.span,
+            name,
+            fields: fields.into_bump_slice(),
+            attributes: attributes.into_bump_slice(),
+            doc,
+            inner_doc: pending_doc.into_bump_slice(),
+            span,
+        }
     }
 
     /// A field line, pushed onto `fields` (a large value: returning it cost a copy more).
-    pub(super) fn field(&mut self, doc: Vec<DocLine<'s>>, fields: &mut Vec<FieldAst<'s>>) {
+    pub(super) fn field(&mut self, doc: &'s [DocLine<'s>], fields: &mut List<'s, FieldAst<'s>>) {
         let Some(name_token) = self.bump() else { return };
         let name = self.ident(name_token);
         if let Some(colon) = self.eat(TokenKind::Colon) {
@@ -107,10 +114,11 @@ impl<'s> Parser<'s, '_> {
                 None
             }
         };
-        let mut attributes = Vec::with_capacity(self.count_on_line(TokenKind::At));
+        let mut attributes = self.list_with_capacity(self.count_on_line(TokenKind::At));
         while let Some(at) = self.eat(TokenKind::At) {
-            self.attribute(at, Vec::new(), &mut attributes);
+            self.attribute(at, &[], &mut attributes);
         }
+        let attributes = attributes.into_bump_slice();
         let last = self.tokens[self.pos.saturating_sub(1)].span;
         let span = name.span.to(last);
         if ty.is_some() {
@@ -129,13 +137,13 @@ impl<'s> Parser<'s, '_> {
             let db_type = match self.peek() {
                 Some(t) if t.kind == TokenKind::Str => {
                     self.pos += 1;
-                    lexer::unescape_borrowed(self.text(t)).unwrap_or_default()
+                    self.unescape(self.text(t)).unwrap_or_default()
                 }
                 _ => {
                     let span = self.here();
                     self.error("E0016", "`Unsupported` takes the database type as a string", span)
                         .label("expected a string such as \"circle\"");
-                    Cow::Borrowed("")
+                    ""
                 }
             };
             if self.eat(TokenKind::RParen).is_none() {
@@ -176,10 +184,10 @@ impl<'s> Parser<'s, '_> {
 
     // ---- enums and config blocks -----------------------------------------------------
 
-    pub(super) fn enum_body(&mut self, keyword: Token, name: Ident<'s>, doc: Vec<DocLine<'s>>) -> EnumAst<'s> {
-        let mut values = Vec::new();
-        let mut attributes = Vec::new();
-        let mut pending_doc = Vec::new();
+    pub(super) fn enum_body(&mut self, keyword: Token, name: Ident<'s>, doc: &'s [DocLine<'s>]) -> EnumAst<'s> {
+        let mut values = self.list();
+        let mut attributes = self.list();
+        let mut pending_doc = self.list();
         while let Some(token) = self.peek() {
             match token.kind {
                 TokenKind::RBrace => break,
@@ -188,16 +196,16 @@ impl<'s> Parser<'s, '_> {
                 TokenKind::Ident => {
                     self.pos += 1;
                     let value_name = self.ident(token);
-                    let mut value_attributes = Vec::new();
+                    let mut value_attributes = self.list();
                     while let Some(at) = self.eat(TokenKind::At) {
-                        self.attribute(at, Vec::new(), &mut value_attributes);
+                        self.attribute(at, &[], &mut value_attributes);
                     }
                     let span = token.span.to(self.tokens[self.pos - 1].span);
                     self.expect_line_end("an enum value");
                     values.push(EnumValueAst {
                         name: value_name,
-                        attributes: value_attributes,
-                        doc: std::mem::take(&mut pending_doc),
+                        attributes: value_attributes.into_bump_slice(),
+                        doc: self.take(&mut pending_doc),
                         span,
                     });
                 }
@@ -211,7 +219,14 @@ impl<'s> Parser<'s, '_> {
             }
         }
         let span = self.close_block(keyword, &name);
-        EnumAst { keyword_span: keyword.span, name, values, attributes, doc, span }
+        EnumAst {
+            keyword_span: keyword.span,
+            name,
+            values: values.into_bump_slice(),
+            attributes: attributes.into_bump_slice(),
+            doc,
+            span,
+        }
     }
 
     pub(super) fn config_body(
@@ -219,9 +234,9 @@ impl<'s> Parser<'s, '_> {
         kind: ConfigKind,
         keyword: Token,
         name: Ident<'s>,
-        doc: Vec<DocLine<'s>>,
+        doc: &'s [DocLine<'s>],
     ) -> ConfigBlock<'s> {
-        let mut properties = Vec::new();
+        let mut properties = self.list();
         while let Some(token) = self.peek() {
             match token.kind {
                 TokenKind::RBrace => break,
@@ -261,6 +276,6 @@ impl<'s> Parser<'s, '_> {
             }
         }
         let span = self.close_block(keyword, &name);
-        ConfigBlock { kind, keyword_span: keyword.span, name, properties, doc, span }
+        ConfigBlock { kind, keyword_span: keyword.span, name, properties: properties.into_bump_slice(), doc, span }
     }
 }
