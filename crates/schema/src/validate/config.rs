@@ -287,13 +287,7 @@ fn read_datasource(
         }
     }
 
-    Some(Datasource {
-        name: crate::ir::Text::from(block.name.name),
-        provider,
-        relation_mode,
-        schemas,
-        span: block.span,
-    })
+    Some(Datasource { name: Text::from(block.name.name), provider, relation_mode, schemas, span: block.span })
 }
 
 /// `env("VAR")` takes exactly one string; anything else is reported.
@@ -375,7 +369,7 @@ fn check_extensions(value: &Expr, diagnostics: &mut Diagnostics) {
 fn read_generator(block: &ConfigBlock, diagnostics: &mut Diagnostics) -> Option<Generator> {
     check_generator_values(block, diagnostics);
     let provider = match block.property("provider").and_then(|p| p.value.as_ref()) {
-        Some(Expr::Str(provider, _)) => crate::ir::Text::from(*provider),
+        Some(Expr::Str(provider, _)) => Text::from(*provider),
         Some(other) if is_string_or_env(other) => Text::from("env"),
         Some(other) => {
             diagnostics
@@ -423,7 +417,7 @@ fn read_generator(block: &ConfigBlock, diagnostics: &mut Diagnostics) -> Option<
             .label("ignored, as Prisma ignores them")
             .help("write the object's property another way, or move the preview features to another generator");
     }
-    Some(Generator { name: crate::ir::Text::from(block.name.name), provider, preview_features, span: block.span })
+    Some(Generator { name: Text::from(block.name.name), provider, preview_features, span: block.span })
 }
 
 /// Whether one of a block's properties holds an object.

@@ -136,7 +136,7 @@ fn enum_literal(field: &Field, enum_name: &str, value: &Expr, cx: &mut Cx<'_, '_
         return None;
     };
     if e.values.iter().any(|v| v.name.name == *name) {
-        return Some(DefaultValue::Enum { values: vec![crate::ir::Text::from(*name)] });
+        return Some(DefaultValue::Enum { values: vec![Text::from(*name)] });
     }
     cx.diagnostics
         .error("E0145", format!("`{name}` is not a value of enum `{enum_name}`"), *span)

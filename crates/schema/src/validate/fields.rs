@@ -30,9 +30,12 @@ pub(crate) fn field(
     let arity = type_ast.arity;
     check_type_support(model, ast, &ty, arity, cx);
 
+    // Copied from the source once: cloning an inline string is a plain copy, where
+    // building one from a `&str` calls `memcpy`.
+    let name = Text::from(ast.name.name);
     fields.push(Field {
-        name: crate::ir::Text::from(ast.name.name),
-        db_name: crate::ir::Text::from(ast.name.name),
+        db_name: name.clone(),
+        name,
         ty,
         arity,
         default: None,
@@ -69,22 +72,18 @@ pub(crate) fn field(
 
 fn resolve_type(name: &TypeName, cx: &mut Cx<'_, '_>) -> Option<FieldType> {
     let ident = match name {
-        TypeName::Unsupported { db_type, .. } => {
-            return Some(FieldType::Unsupported { db_type: crate::ir::Text::from(*db_type) })
-        }
+        TypeName::Unsupported { db_type, .. } => return Some(FieldType::Unsupported { db_type: Text::from(*db_type) }),
         TypeName::Named(ident) => ident,
     };
     if let Some(scalar) = ScalarType::parse(ident.name) {
         return Some(FieldType::Scalar { scalar });
     }
     match cx.tops.get(ident.name) {
-        Some(Top::Enum(e)) => Some(FieldType::Enum { name: crate::ir::Text::from(e.name.name) }),
+        Some(Top::Enum(e)) => Some(FieldType::Enum { name: Text::from(e.name.name) }),
         Some(Top::Model(m)) if m.kind == ModelKind::Type => {
-            Some(FieldType::Composite { name: crate::ir::Text::from(m.name.name) })
+            Some(FieldType::Composite { name: Text::from(m.name.name) })
         }
-        Some(Top::Model(m)) => {
-            Some(FieldType::Relation { model: crate::ir::Text::from(m.name.name), relation: usize::MAX })
-        }
+        Some(Top::Model(m)) => Some(FieldType::Relation { model: Text::from(m.name.name), relation: usize::MAX }),
         None => {
             let candidates: Vec<&str> =
                 ScalarType::ALL.iter().map(|s| s.name()).chain(cx.tops.keys().copied()).collect();

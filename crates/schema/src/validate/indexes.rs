@@ -47,7 +47,7 @@ pub(crate) fn options_of(args: &[Argument]) -> IndexFieldOptions {
             _ => None,
         },
         ops: match get("ops") {
-            Some(Expr::Path(name, _)) => Some(OperatorClass::Named(crate::ir::Text::from(*name))),
+            Some(Expr::Path(name, _)) => Some(OperatorClass::Named(Text::from(*name))),
             Some(Expr::Call { args, .. }) => {
                 args.first().and_then(|a| a.value.as_str()).map(|sql| OperatorClass::Raw(Text::from(sql)))
             }

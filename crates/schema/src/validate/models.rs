@@ -30,7 +30,8 @@ pub(crate) fn enum_(ast: &EnumAst, cx: &mut Cx<'_, '_>) -> ir::Enum {
                 .secondary(first.span, "first defined here");
             continue;
         }
-        let mut db_name = crate::ir::Text::from(value.name.name);
+        let name = Text::from(value.name.name);
+        let mut db_name = name.clone();
         for (i, attribute) in value.attributes.iter().enumerate() {
             if let Some(first) = value.attributes[..i].iter().find(|a| a.name.name == attribute.name.name) {
                 cx.diagnostics
@@ -45,9 +46,10 @@ pub(crate) fn enum_(ast: &EnumAst, cx: &mut Cx<'_, '_>) -> ir::Enum {
                 unknown_attribute(attribute, "@", &["map"], cx);
             }
         }
-        values.push(ir::EnumValue { name: crate::ir::Text::from(value.name.name), db_name, span: value.span });
+        values.push(ir::EnumValue { name, db_name, span: value.span });
     }
-    let mut db_name = crate::ir::Text::from(ast.name.name);
+    let name = Text::from(ast.name.name);
+    let mut db_name = name.clone();
     let mut schema = None;
     check_duplicate_block_attributes(ast.attributes, cx);
     for attribute in ast.attributes {
@@ -63,7 +65,7 @@ pub(crate) fn enum_(ast: &EnumAst, cx: &mut Cx<'_, '_>) -> ir::Enum {
     }
     require_schema(schema.is_some(), ast.attributes, "enum", ast.name.span, cx);
     ir::Enum {
-        name: crate::ir::Text::from(ast.name.name),
+        name,
         db_name,
         schema,
         values,
@@ -175,9 +177,10 @@ pub(crate) fn model<'a>(ast: &'a ModelAst, cx: &mut Cx<'a, '_>) -> Model {
             .label("`view` blocks are a preview feature")
             .help("add `previewFeatures = [\"views\"]` to the generator block");
     }
+    let name = Text::from(ast.name.name);
     let mut model = Model {
-        name: crate::ir::Text::from(ast.name.name),
-        db_name: crate::ir::Text::from(ast.name.name),
+        db_name: name.clone(),
+        name,
         schema: None,
         kind: ast.kind.into(),
         primary_key: None,
