@@ -68,8 +68,8 @@ fn documentation_of(lines: &[DocLine]) -> Option<String> {
 
 /// Doc lines' text (one leading space dropped from each) joined by line ends and trimmed,
 /// built in one allocation.
-fn join_doc_lines<'a>(lines: impl Iterator<Item = &'a DocLine> + Clone) -> Option<String> {
-    let text = |line: &'a DocLine| line.text.strip_prefix(' ').unwrap_or(&line.text);
+fn join_doc_lines<'a>(lines: impl Iterator<Item = &'a DocLine<'a>> + Clone) -> Option<String> {
+    let text = |line: &'a DocLine| line.text.strip_prefix(' ').unwrap_or(line.text);
     let len: usize = lines.clone().map(|line| text(line).len() + 1).sum();
     let mut joined = String::with_capacity(len);
     for (i, line) in lines.enumerate() {
@@ -89,8 +89,8 @@ fn join_doc_lines<'a>(lines: impl Iterator<Item = &'a DocLine> + Clone) -> Optio
 }
 
 enum Group<'a> {
-    Doc(&'a DocLine),
-    Annotation(Vec<&'a DocLine>),
+    Doc(&'a DocLine<'a>),
+    Annotation(Vec<&'a DocLine<'a>>),
 }
 
 /// Splits doc lines into documentation and annotations. An annotation starts at a line
@@ -104,11 +104,11 @@ fn group_lines<'a>(lines: &[&'a DocLine]) -> Vec<Group<'a>> {
             continue;
         }
         let mut members = vec![line];
-        let mut depth = bracket_depth(&line.text);
+        let mut depth = bracket_depth(line.text);
         while depth > 0 {
             match iter.peek() {
                 Some(next) if !is_annotation_start(next) => {
-                    depth += bracket_depth(&next.text);
+                    depth += bracket_depth(next.text);
                     members.push(next);
                     iter.next();
                 }
@@ -147,7 +147,7 @@ fn bracket_depth(text: &str) -> i32 {
 
 /// All doc lines that belong to a model, in source order: above it, on its fields and
 /// block attributes, and trailing inside its body.
-fn model_doc_lines(ast: &ModelAst) -> Vec<&DocLine> {
+fn model_doc_lines<'a>(ast: &'a ModelAst<'a>) -> Vec<&'a DocLine<'a>> {
     let mut lines: Vec<&DocLine> = ast.doc.iter().collect();
     lines.extend(ast.fields.iter().flat_map(|f| f.doc.iter()));
     lines.extend(ast.attributes.iter().flat_map(|a| a.doc.iter()));
@@ -175,9 +175,9 @@ fn parse(source: &str, lines: &[&DocLine], diagnostics: &mut Diagnostics) -> Opt
 /// have nothing to apply to: say so rather than drop them silently.
 pub(crate) fn warn_misplaced(ast: &crate::syntax::ast::SchemaAst, diagnostics: &mut Diagnostics) {
     use crate::syntax::ast::Item;
-    for item in &ast.items {
+    for item in ast.items {
         let (what, lines): (&str, Vec<&DocLine>) = match item {
-            Item::Enum(e) => ("an enum", e.doc.iter().chain(e.values.iter().flat_map(|v| &v.doc)).collect()),
+            Item::Enum(e) => ("an enum", e.doc.iter().chain(e.values.iter().flat_map(|v| v.doc)).collect()),
             Item::Config(c) => ("a datasource or generator", c.doc.iter().collect()),
             Item::Model(_) => continue,
         };
@@ -233,8 +233,8 @@ pub(crate) fn attach(source: &str, asts: &[&ModelAst], models: &mut [Model], dia
 mod tests {
     use super::*;
 
-    fn line(text: &str, start: usize) -> DocLine {
-        DocLine { text: text.into(), span: Span::new(start, start + text.len()) }
+    fn line(text: &str, start: usize) -> DocLine<'_> {
+        DocLine { text, span: Span::new(start, start + text.len()) }
     }
 
     #[test]

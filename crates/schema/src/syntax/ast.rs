@@ -4,22 +4,30 @@
 //! `///` doc comments stay attached to the item they document (model, field, enum value,
 //! block attribute), or to their block when nothing follows them inside it.
 
+//!
+//! The tree lives in an arena (`'a`, a [`bumpalo::Bump`] the caller owns) and borrows its
+//! text from the source: names, doc lines, numbers, and string literals without escapes
+//! are slices of it, lists are slices in the arena, and only text not written as one run
+//! of the source (a string with escapes, a dotted path with blanks between its parts) is
+//! copied, into the arena too. So no node owns anything: building the tree allocates
+//! nothing from the heap beyond the arena's few chunks, and dropping it is freeing them.
+
 use crate::span::Span;
 
-/// Text in the tree: names and literals are short, so they are stored inline (no heap
-/// allocation up to 24 bytes), which is most of what parsing a schema allocates.
+/// Text in the IR, which outlives the source: names and literals are short, so they are
+/// stored inline (no heap allocation up to 24 bytes).
 pub type Text = compact_str::CompactString;
 
 #[derive(Debug, Clone, Default)]
-pub struct SchemaAst {
-    pub items: Vec<Item>,
+pub struct SchemaAst<'a> {
+    pub items: &'a [Item<'a>],
 }
 
 #[derive(Debug, Clone)]
-pub enum Item {
-    Model(ModelAst),
-    Enum(EnumAst),
-    Config(ConfigBlock),
+pub enum Item<'a> {
+    Model(ModelAst<'a>),
+    Enum(EnumAst<'a>),
+    Config(ConfigBlock<'a>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,40 +48,40 @@ impl ModelKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ident {
-    pub name: Text,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ident<'a> {
+    pub name: &'a str,
     pub span: Span,
 }
 
 /// One `///` line: its text after the slashes and that text's span.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DocLine {
-    pub text: Text,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DocLine<'a> {
+    pub text: &'a str,
     pub span: Span,
 }
 
 #[derive(Debug, Clone)]
-pub struct ModelAst {
+pub struct ModelAst<'a> {
     pub kind: ModelKind,
     pub keyword_span: Span,
-    pub name: Ident,
-    pub fields: Vec<FieldAst>,
-    pub attributes: Vec<Attribute>,
+    pub name: Ident<'a>,
+    pub fields: &'a [FieldAst<'a>],
+    pub attributes: &'a [Attribute<'a>],
     /// Doc comments above the block.
-    pub doc: Vec<DocLine>,
+    pub doc: &'a [DocLine<'a>],
     /// Doc comments inside the body that document no field (trailing ones, typically).
-    pub inner_doc: Vec<DocLine>,
+    pub inner_doc: &'a [DocLine<'a>],
     pub span: Span,
 }
 
 #[derive(Debug, Clone)]
-pub struct FieldAst {
-    pub name: Ident,
+pub struct FieldAst<'a> {
+    pub name: Ident<'a>,
     /// `None` when the type is missing (already reported).
-    pub ty: Option<TypeAst>,
-    pub attributes: Vec<Attribute>,
-    pub doc: Vec<DocLine>,
+    pub ty: Option<TypeAst<'a>>,
+    pub attributes: &'a [Attribute<'a>],
+    pub doc: &'a [DocLine<'a>],
     pub span: Span,
 }
 
@@ -86,71 +94,71 @@ pub enum Arity {
 }
 
 #[derive(Debug, Clone)]
-pub struct TypeAst {
-    pub name: TypeName,
+pub struct TypeAst<'a> {
+    pub name: TypeName<'a>,
     pub arity: Arity,
     pub span: Span,
 }
 
 #[derive(Debug, Clone)]
-pub enum TypeName {
-    Named(Ident),
+pub enum TypeName<'a> {
+    Named(Ident<'a>),
     /// `Unsupported("...")`: the database type as written.
     Unsupported {
-        db_type: Text,
+        db_type: &'a str,
         span: Span,
     },
 }
 
 #[derive(Debug, Clone)]
-pub struct Attribute {
+pub struct Attribute<'a> {
     /// `id`, `default`, `db.VarChar`, ... (without the `@`/`@@`).
-    pub name: Ident,
+    pub name: Ident<'a>,
     pub block: bool,
-    pub args: Vec<Argument>,
+    pub args: &'a [Argument<'a>],
     /// Span of the argument list's parentheses, when there are any.
     pub args_span: Option<Span>,
     /// The argument list had a syntax error (already reported): later stages skip
     /// checks that would only repeat it.
     pub malformed: bool,
-    pub doc: Vec<DocLine>,
+    pub doc: &'a [DocLine<'a>],
     pub span: Span,
 }
 
-impl Attribute {
+impl<'a> Attribute<'a> {
     /// The first positional argument, or the named argument `name`.
-    pub fn arg(&self, name: &str) -> Option<&Argument> {
+    pub fn arg(&self, name: &str) -> Option<&Argument<'a>> {
         self.args.iter().find(|a| a.name.as_ref().is_some_and(|n| n.name == name)).or_else(|| self.positional(0))
     }
 
-    pub fn positional(&self, index: usize) -> Option<&Argument> {
+    pub fn positional(&self, index: usize) -> Option<&Argument<'a>> {
         self.args.iter().filter(|a| a.name.is_none()).nth(index)
     }
 
-    pub fn named(&self, name: &str) -> Option<&Argument> {
+    pub fn named(&self, name: &str) -> Option<&Argument<'a>> {
         self.args.iter().find(|a| a.name.as_ref().is_some_and(|n| n.name == name))
     }
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Argument {
-    pub name: Option<Ident>,
-    pub value: Expr,
+pub struct Argument<'a> {
+    pub name: Option<Ident<'a>>,
+    pub value: Expr<'a>,
     pub span: Span,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Expr {
+pub enum Expr<'a> {
     /// The decoded value and the literal's span (quotes included).
-    Str(Text, Span),
+    Str(&'a str, Span),
     /// The number as written.
-    Number(Text, Span),
+    Number(&'a str, Span),
     /// A name or dotted path: `Cascade`, `true`, `db.Text`.
-    Path(Text, Span),
-    Array(Vec<Expr>, Span),
+    Path(&'a str, Span),
+    Array(&'a [Expr<'a>], Span),
     Call {
-        name: Ident,
-        args: Vec<Argument>,
+        name: Ident<'a>,
+        args: &'a [Argument<'a>],
         span: Span,
     },
     /// The missing value of a named argument written as `name:` (Prisma's grammar takes it;
@@ -158,17 +166,17 @@ pub enum Expr {
     Empty(Span),
     /// `{ key: value, ... }`: the latest Prisma's grammar takes one wherever a value goes;
     /// only a partial index's `where:` (and generator properties, which nothing reads) accept it.
-    Object(Vec<Member>, Span),
+    Object(&'a [Member<'a>], Span),
 }
 
 /// One `key: value` of an [`Expr::Object`].
 #[derive(Debug, Clone, PartialEq)]
-pub struct Member {
-    pub key: Ident,
-    pub value: Expr,
+pub struct Member<'a> {
+    pub key: Ident<'a>,
+    pub value: Expr<'a>,
 }
 
-impl Expr {
+impl<'a> Expr<'a> {
     pub fn span(&self) -> Span {
         match self {
             Expr::Str(_, s)
@@ -186,7 +194,7 @@ impl Expr {
         match self {
             Expr::Str(..) => "a string",
             Expr::Number(..) => "a number",
-            Expr::Path(p, _) if p == "true" || p == "false" => "a boolean",
+            Expr::Path(p, _) if *p == "true" || *p == "false" => "a boolean",
             Expr::Path(..) => "a name",
             Expr::Array(..) => "a list",
             Expr::Call { .. } => "a function call",
@@ -211,7 +219,7 @@ impl Expr {
 
     /// The elements of a list, or the value itself as a one-element list
     /// (Prisma accepts `fields: id` for `fields: [id]` in a few places).
-    pub fn as_list(&self) -> &[Expr] {
+    pub fn as_list(&self) -> &[Expr<'a>] {
         match self {
             Expr::Array(items, _) => items,
             other => std::slice::from_ref(other),
@@ -227,43 +235,43 @@ pub enum ConfigKind {
 
 /// A `datasource` or `generator` block: `key = value` lines.
 #[derive(Debug, Clone)]
-pub struct ConfigBlock {
+pub struct ConfigBlock<'a> {
     pub kind: ConfigKind,
     pub keyword_span: Span,
-    pub name: Ident,
-    pub properties: Vec<Property>,
-    pub doc: Vec<DocLine>,
+    pub name: Ident<'a>,
+    pub properties: &'a [Property<'a>],
+    pub doc: &'a [DocLine<'a>],
     pub span: Span,
 }
 
 #[derive(Debug, Clone)]
-pub struct Property {
-    pub key: Ident,
+pub struct Property<'a> {
+    pub key: Ident<'a>,
     /// `None` when the value is missing (already reported).
-    pub value: Option<Expr>,
+    pub value: Option<Expr<'a>>,
     pub span: Span,
 }
 
-impl ConfigBlock {
-    pub fn property(&self, key: &str) -> Option<&Property> {
+impl<'a> ConfigBlock<'a> {
+    pub fn property(&self, key: &str) -> Option<&Property<'a>> {
         self.properties.iter().find(|p| p.key.name == key)
     }
 }
 
 #[derive(Debug, Clone)]
-pub struct EnumAst {
+pub struct EnumAst<'a> {
     pub keyword_span: Span,
-    pub name: Ident,
-    pub values: Vec<EnumValueAst>,
-    pub attributes: Vec<Attribute>,
-    pub doc: Vec<DocLine>,
+    pub name: Ident<'a>,
+    pub values: &'a [EnumValueAst<'a>],
+    pub attributes: &'a [Attribute<'a>],
+    pub doc: &'a [DocLine<'a>],
     pub span: Span,
 }
 
 #[derive(Debug, Clone)]
-pub struct EnumValueAst {
-    pub name: Ident,
-    pub attributes: Vec<Attribute>,
-    pub doc: Vec<DocLine>,
+pub struct EnumValueAst<'a> {
+    pub name: Ident<'a>,
+    pub attributes: &'a [Attribute<'a>],
+    pub doc: &'a [DocLine<'a>],
     pub span: Span,
 }

@@ -4,6 +4,8 @@
 //! keep newlines (Prisma is line-oriented), keep `///` doc comments as tokens, and turn
 //! every malformed character into an error token instead of stopping.
 
+use std::borrow::Cow;
+
 use super::letters::is_letter;
 use super::scan::{ascii_name_end, is_wide_blank, line_end, skip_blanks};
 use crate::diagnostic::{Diagnostic, Diagnostics};
@@ -382,6 +384,17 @@ impl Lexer<'_, '_> {
         let start = self.pos;
         self.ident_tail();
         self.push(TokenKind::Ident, start);
+    }
+}
+
+/// [`unescape`], borrowing the text between the quotes when it holds no escape (most
+/// strings), so that the syntax tree copies nothing.
+pub fn unescape_borrowed(raw: &str) -> Result<Cow<'_, str>, usize> {
+    let inner = raw.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(raw);
+    if inner.as_bytes().contains(&b'\\') {
+        unescape(raw).map(Cow::Owned)
+    } else {
+        Ok(Cow::Borrowed(inner))
     }
 }
 

@@ -4,9 +4,10 @@ use super::ast::*;
 use super::parse;
 use crate::diagnostic::Diagnostics;
 
-fn parse_ok(src: &str) -> SchemaAst {
+fn parse_ok(src: &str) -> SchemaAst<'_> {
     let mut d = Diagnostics::default();
-    let ast = parse(src, &mut d);
+    // Leaked: each test's tree lives as long as its source, a literal.
+    let ast = parse(src, Box::leak(Box::default()), &mut d);
     let errors: Vec<_> = d.iter().map(|x| format!("{}: {}", x.code, x.message)).collect();
     assert!(errors.is_empty(), "unexpected errors: {errors:?}");
     ast
@@ -14,11 +15,11 @@ fn parse_ok(src: &str) -> SchemaAst {
 
 fn errors(src: &str) -> Vec<&'static str> {
     let mut d = Diagnostics::default();
-    parse(src, &mut d);
+    parse(src, &bumpalo::Bump::new(), &mut d);
     d.into_sorted().into_iter().map(|x| x.code).collect()
 }
 
-fn model(ast: &SchemaAst, i: usize) -> &ModelAst {
+fn model<'a>(ast: &'a SchemaAst<'a>, i: usize) -> &'a ModelAst<'a> {
     ast.items
         .iter()
         .filter_map(|it| match it {
@@ -77,23 +78,41 @@ fn fields_with_every_type_shape() {
 }
 
 #[test]
+fn dotted_names_borrow_the_source_only_when_their_parts_touch() {
+    let src = "model A {\n  a String @db.VarChar(1) @default(x.y)\n  b String @db . Char(2) @default(ext. z .w)\n}\n";
+    let ast = parse_ok(src);
+    let m = model(&ast, 0);
+    let in_source = |text: &str| src.as_bytes().as_ptr_range().contains(&text.as_ptr());
+    let names = |i: usize| -> Vec<(String, bool)> {
+        let mut out = Vec::new();
+        for a in m.fields[i].attributes {
+            out.push((a.name.name.to_string(), in_source(a.name.name)));
+            if let Some(Expr::Path(p, _)) = a.args.first().map(|x| &x.value) {
+                out.push((p.to_string(), in_source(p)));
+            }
+        }
+        out
+    };
+    let own = |s: &str, borrowed: bool| (s.to_string(), borrowed);
+    assert_eq!(names(0), [own("db.VarChar", true), own("default", true), own("x.y", true)]);
+    assert_eq!(names(1), [own("db.Char", false), own("default", true), own("ext.z.w", false)]);
+}
+
+#[test]
 fn attribute_arguments_positional_named_lists_and_calls() {
     let ast = parse_ok(
         "model A {\n  id String @id @default(dbgenerated(\"gen_random_uuid()\")) @db.VarChar(191)\n  n Int @default(-1) @map(name: \"n_col\")\n  @@index([id, n(sort: Desc)], map: \"a_idx\", type: BTree)\n}\n",
     );
     let m = model(&ast, 0);
-    let attrs: Vec<&str> = m.fields[0].attributes.iter().map(|a| a.name.name.as_str()).collect();
+    let attrs: Vec<&str> = m.fields[0].attributes.iter().map(|a| a.name.name).collect();
     assert_eq!(attrs, ["id", "default", "db.VarChar"]);
     let default = &m.fields[0].attributes[1];
     let Expr::Call { name, args, .. } = &default.args[0].value else { panic!("call") };
-    assert_eq!((name.name.as_str(), args[0].value.as_str()), ("dbgenerated", Some("gen_random_uuid()")));
-    assert_eq!(
-        m.fields[0].attributes[2].args[0].value,
-        Expr::Number("191".into(), m.fields[0].attributes[2].args[0].span)
-    );
+    assert_eq!((name.name, args[0].value.as_str()), ("dbgenerated", Some("gen_random_uuid()")));
+    assert_eq!(m.fields[0].attributes[2].args[0].value, Expr::Number("191", m.fields[0].attributes[2].args[0].span));
     assert_eq!(
         m.fields[1].attributes[0].args[0].value.as_list()[0],
-        Expr::Number("-1".into(), m.fields[1].attributes[0].args[0].span)
+        Expr::Number("-1", m.fields[1].attributes[0].args[0].span)
     );
     assert_eq!(m.fields[1].attributes[1].named("name").and_then(|a| a.value.as_str()), Some("n_col"));
     let index = &m.attributes[0];
@@ -169,7 +188,7 @@ fn prisma_line_rules() {
 #[test]
 fn unknown_block_keyword_suggests_the_right_one() {
     let mut d = Diagnostics::default();
-    parse("modle A {\n  id Int\n}\n", &mut d);
+    parse("modle A {\n  id Int\n}\n", &bumpalo::Bump::new(), &mut d);
     let diagnostic = d.iter().next().expect("one error");
     assert_eq!(diagnostic.help.as_deref(), Some("did you mean `model`?"));
 }

@@ -6,11 +6,11 @@ use crate::syntax::ast::{Argument, Attribute, Expr};
 
 /// The arguments of one attribute, by name (positional ones under the name they stand for).
 pub(crate) struct Args<'a> {
-    values: Vec<(&'static str, &'a Argument)>,
+    values: Vec<(&'static str, &'a Argument<'a>)>,
 }
 
 impl<'a> Args<'a> {
-    pub fn get(&self, name: &str) -> Option<&'a Expr> {
+    pub fn get(&self, name: &str) -> Option<&'a Expr<'a>> {
         self.values.iter().find(|(n, _)| *n == name).map(|(_, a)| &a.value)
     }
 }
@@ -29,7 +29,7 @@ pub(crate) fn read<'a>(
     let mut next_positional = positional.iter();
     // Only needed for messages: built when one is reported.
     let shown = || format!("{prefix}{}", attribute.name.name);
-    for argument in &attribute.args {
+    for argument in attribute.args {
         if let (Expr::Empty(_), Some(name)) = (&argument.value, &argument.name) {
             diagnostics
                 .error("E0022", format!("argument `{}` has no value", name.name), argument.span)
@@ -43,7 +43,7 @@ pub(crate) fn read<'a>(
                     let mut report = diagnostics
                         .error("E0201", format!("`{}` has no argument `{}`", shown(), ident.name), ident.span)
                         .label("unknown argument")
-                        .suggest(&ident.name, accepted.iter().copied());
+                        .suggest(ident.name, accepted.iter().copied());
                     if accepted.is_empty() {
                         report = report.help(format!("`{}` takes no arguments", shown()));
                     }
@@ -92,8 +92,8 @@ pub(crate) fn field_name<'a>(
     diagnostics: &mut Diagnostics,
 ) -> Option<(&'a str, crate::Span)> {
     match item {
-        Expr::Path(name, span) => Some((name.as_str(), *span)),
-        Expr::Call { name, .. } => Some((name.name.as_str(), name.span)),
+        Expr::Path(name, span) => Some((*name, *span)),
+        Expr::Call { name, .. } => Some((name.name, name.span)),
         other => {
             diagnostics
                 .error("E0204", format!("{what} must list field names"), other.span())

@@ -166,8 +166,8 @@ fn read_datasource(
     generator_previews: &[&str],
     diagnostics: &mut Diagnostics,
 ) -> Option<Datasource> {
-    for property in &block.properties {
-        let key = property.key.name.as_str();
+    for property in block.properties {
+        let key = property.key.name;
         if !DATASOURCE_PROPERTIES.contains(&key) {
             diagnostics
                 .error("E0104", format!("unknown datasource property `{key}`"), property.key.span)
@@ -234,7 +234,7 @@ fn read_datasource(
 
     let mode_property = block.property("relationMode").or_else(|| block.property("referentialIntegrity"));
     let relation_mode = match mode_property.and_then(|p| p.value.as_ref()) {
-        Some(Expr::Str(mode, span)) => match mode.as_str() {
+        Some(Expr::Str(mode, span)) => match *mode {
             "prisma" => RelationMode::Prisma,
             "foreignKeys" => RelationMode::ForeignKeys,
             other => {
@@ -287,7 +287,7 @@ fn read_datasource(
         }
     }
 
-    Some(Datasource { name: block.name.name.clone(), provider, relation_mode, schemas, span: block.span })
+    Some(Datasource { name: Text::from(block.name.name), provider, relation_mode, schemas, span: block.span })
 }
 
 /// `env("VAR")` takes exactly one string; anything else is reported.
@@ -309,10 +309,10 @@ fn check_env_calls(expr: &Expr, diagnostics: &mut Diagnostics) {
 /// The generator options Prisma types: strings (or `env(...)`), and lists of them for
 /// `binaryTargets`. Other keys belong to the generator and are passed through.
 fn check_generator_values(block: &ConfigBlock, diagnostics: &mut Diagnostics) {
-    for property in &block.properties {
+    for property in block.properties {
         let Some(value) = &property.value else { continue };
         check_env_calls(value, diagnostics);
-        let ok = match property.key.name.as_str() {
+        let ok = match property.key.name {
             "provider" | "output" | "engineType" => is_string_or_env(value),
             "binaryTargets" => value.as_list().iter().all(is_string_or_env),
             _ => true,
@@ -335,7 +335,7 @@ fn check_extensions(value: &Expr, diagnostics: &mut Diagnostics) {
                 // also when it repeats a name.
                 let given = || args.iter().filter(|a| !matches!(a.value, Expr::Empty(_)));
                 for (i, arg) in given().enumerate() {
-                    let name = arg.name.as_ref().map(|n| n.name.as_str());
+                    let name = arg.name.as_ref().map(|n| n.name);
                     let first =
                         name.and_then(|name| given().take(i).find(|a| a.name.as_ref().is_some_and(|n| n.name == name)));
                     if let (Some(name), Some(first)) = (name, first) {
@@ -345,8 +345,7 @@ fn check_extensions(value: &Expr, diagnostics: &mut Diagnostics) {
                             .secondary(first.span, "first given here");
                         continue;
                     }
-                    let known =
-                        arg.name.as_ref().is_some_and(|n| matches!(n.name.as_str(), "schema" | "version" | "map"));
+                    let known = arg.name.as_ref().is_some_and(|n| matches!(n.name, "schema" | "version" | "map"));
                     if !known || !matches!(arg.value, Expr::Str(..) | Expr::Empty(_)) {
                         diagnostics
                             .error(
@@ -370,7 +369,7 @@ fn check_extensions(value: &Expr, diagnostics: &mut Diagnostics) {
 fn read_generator(block: &ConfigBlock, diagnostics: &mut Diagnostics) -> Option<Generator> {
     check_generator_values(block, diagnostics);
     let provider = match block.property("provider").and_then(|p| p.value.as_ref()) {
-        Some(Expr::Str(provider, _)) => provider.clone(),
+        Some(Expr::Str(provider, _)) => Text::from(*provider),
         Some(other) if is_string_or_env(other) => Text::from("env"),
         Some(other) => {
             diagnostics
@@ -418,7 +417,7 @@ fn read_generator(block: &ConfigBlock, diagnostics: &mut Diagnostics) -> Option<
             .label("ignored, as Prisma ignores them")
             .help("write the object's property another way, or move the preview features to another generator");
     }
-    Some(Generator { name: block.name.name.clone(), provider, preview_features, span: block.span })
+    Some(Generator { name: Text::from(block.name.name), provider, preview_features, span: block.span })
 }
 
 /// Whether one of a block's properties holds an object.

@@ -12,7 +12,7 @@ const FUNCTIONS: [&str; 9] =
 
 pub(crate) fn check(field: &Field, value: &Expr, cx: &mut Cx<'_, '_>) -> Option<DefaultValue> {
     if let Expr::Call { name, args, span } = value {
-        return function(field, &name.name, args, *span, cx);
+        return function(field, name.name, args, *span, cx);
     }
     if matches!(field.ty, FieldType::Unsupported { .. }) {
         cx.diagnostics
@@ -31,7 +31,7 @@ pub(crate) fn check(field: &Field, value: &Expr, cx: &mut Cx<'_, '_>) -> Option<
         };
         let mut values = Vec::new();
         let mut enum_values = Vec::new();
-        for item in items {
+        for item in *items {
             match literal(field, item, cx)? {
                 DefaultValue::Value { value } => values.push(value),
                 DefaultValue::Enum { values } => enum_values.extend(values),
@@ -105,7 +105,7 @@ fn literal(field: &Field, value: &Expr, cx: &mut Cx<'_, '_>) -> Option<DefaultVa
         (ScalarType::Decimal, Expr::Number(n, _) | Expr::Str(n, _)) if n.parse::<f64>().is_ok() => {
             ok(Value::String(n.to_string()))
         }
-        (ScalarType::Boolean, Expr::Path(p, _)) if p == "true" || p == "false" => ok(Value::Bool(p == "true")),
+        (ScalarType::Boolean, Expr::Path(p, _)) if *p == "true" || *p == "false" => ok(Value::Bool(*p == "true")),
         (ScalarType::DateTime, Expr::Str(s, _)) if is_rfc3339(s) => ok(Value::String(s.to_string())),
         (ScalarType::Json, Expr::Str(s, _)) if serde_json::from_str::<Value>(s).is_ok() => {
             ok(Value::String(s.to_string()))
@@ -136,12 +136,12 @@ fn enum_literal(field: &Field, enum_name: &str, value: &Expr, cx: &mut Cx<'_, '_
         return None;
     };
     if e.values.iter().any(|v| v.name.name == *name) {
-        return Some(DefaultValue::Enum { values: vec![name.clone()] });
+        return Some(DefaultValue::Enum { values: vec![Text::from(*name)] });
     }
     cx.diagnostics
         .error("E0145", format!("`{name}` is not a value of enum `{enum_name}`"), *span)
         .label("unknown enum value")
-        .suggest(name, e.values.iter().map(|v| v.name.name.as_str()));
+        .suggest(name, e.values.iter().map(|v| v.name.name));
     None
 }
 

@@ -20,7 +20,7 @@ pub(crate) fn field(
     fields: &mut Vec<Field>,
     cx: &mut Cx<'_, '_>,
 ) {
-    if !super::is_valid_name(&ast.name.name) {
+    if !super::is_valid_name(ast.name.name) {
         cx.diagnostics
             .error("E0112", format!("`{}` is not a valid field name", ast.name.name), ast.name.span)
             .label("names start with a letter and contain only letters, digits and `_`");
@@ -30,9 +30,12 @@ pub(crate) fn field(
     let arity = type_ast.arity;
     check_type_support(model, ast, &ty, arity, cx);
 
+    // Copied from the source once: cloning an inline string is a plain copy, where
+    // building one from a `&str` calls `memcpy`.
+    let name = Text::from(ast.name.name);
     fields.push(Field {
-        name: ast.name.name.clone(),
-        db_name: ast.name.name.clone(),
+        db_name: name.clone(),
+        name,
         ty,
         arity,
         default: None,
@@ -41,14 +44,14 @@ pub(crate) fn field(
         is_updated_at: false,
         native_type: None,
         ignored: false,
-        documentation: crate::annotations::documentation(&ast.doc),
+        documentation: crate::annotations::documentation(ast.doc),
         span: ast.span,
     });
     let Some(field) = fields.last_mut() else { return };
-    let first_native = ast.attributes.iter().position(|a| is_native_type(&a.name.name, &cx.native_prefix));
+    let first_native = ast.attributes.iter().position(|a| is_native_type(a.name.name, &cx.native_prefix));
     for (i, attribute) in ast.attributes.iter().enumerate() {
         let earlier = &ast.attributes[..i];
-        let second_native = first_native.filter(|&f| f < i && is_native_type(&attribute.name.name, &cx.native_prefix));
+        let second_native = first_native.filter(|&f| f < i && is_native_type(attribute.name.name, &cx.native_prefix));
         if let Some(first) = second_native.map(|f| &ast.attributes[f]) {
             cx.diagnostics
                 .error("E0136", "a field can have only one native type", attribute.span)
@@ -69,23 +72,25 @@ pub(crate) fn field(
 
 fn resolve_type(name: &TypeName, cx: &mut Cx<'_, '_>) -> Option<FieldType> {
     let ident = match name {
-        TypeName::Unsupported { db_type, .. } => return Some(FieldType::Unsupported { db_type: db_type.clone() }),
+        TypeName::Unsupported { db_type, .. } => return Some(FieldType::Unsupported { db_type: Text::from(*db_type) }),
         TypeName::Named(ident) => ident,
     };
-    if let Some(scalar) = ScalarType::parse(&ident.name) {
+    if let Some(scalar) = ScalarType::parse(ident.name) {
         return Some(FieldType::Scalar { scalar });
     }
-    match cx.tops.get(ident.name.as_str()) {
-        Some(Top::Enum(e)) => Some(FieldType::Enum { name: e.name.name.clone() }),
-        Some(Top::Model(m)) if m.kind == ModelKind::Type => Some(FieldType::Composite { name: m.name.name.clone() }),
-        Some(Top::Model(m)) => Some(FieldType::Relation { model: m.name.name.clone(), relation: usize::MAX }),
+    match cx.tops.get(ident.name) {
+        Some(Top::Enum(e)) => Some(FieldType::Enum { name: Text::from(e.name.name) }),
+        Some(Top::Model(m)) if m.kind == ModelKind::Type => {
+            Some(FieldType::Composite { name: Text::from(m.name.name) })
+        }
+        Some(Top::Model(m)) => Some(FieldType::Relation { model: Text::from(m.name.name), relation: usize::MAX }),
         None => {
             let candidates: Vec<&str> =
                 ScalarType::ALL.iter().map(|s| s.name()).chain(cx.tops.keys().copied()).collect();
             cx.diagnostics
                 .error("E0120", format!("unknown type `{}`", ident.name), ident.span)
                 .label("not a scalar type, model, enum or composite type")
-                .suggest(&ident.name, candidates);
+                .suggest(ident.name, candidates);
             None
         }
     }
@@ -133,7 +138,7 @@ fn check_type_support(model: &ModelAst, ast: &FieldAst, ty: &FieldType, arity: A
 }
 
 fn field_attribute(ast: &FieldAst, attribute: &Attribute, field: &mut Field, model_ignored: bool, cx: &mut Cx<'_, '_>) {
-    let name = attribute.name.name.as_str();
+    let name = attribute.name.name;
     if attribute.malformed {
         // Keep what the attribute means for later rules, without checking its arguments again.
         field.is_id |= name == "id";

@@ -11,9 +11,9 @@ pub(crate) fn check_fields(algorithm: &str, a: &args::Args<'_>, model: &Model, c
     let Some(fields) = a.get("fields") else { return };
     for item in fields.as_list() {
         let (name, span, has_ops) = match item {
-            Expr::Path(name, span) => (name.as_str(), *span, false),
+            Expr::Path(name, span) => (*name, *span, false),
             Expr::Call { name, args, .. } => {
-                (name.name.as_str(), name.span, args.iter().any(|a| a.name.as_ref().is_some_and(|n| n.name == "ops")))
+                (name.name, name.span, args.iter().any(|a| a.name.as_ref().is_some_and(|n| n.name == "ops")))
             }
             _ => continue,
         };

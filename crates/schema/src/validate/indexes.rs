@@ -47,7 +47,7 @@ pub(crate) fn options_of(args: &[Argument]) -> IndexFieldOptions {
             _ => None,
         },
         ops: match get("ops") {
-            Some(Expr::Path(name, _)) => Some(OperatorClass::Named(name.clone())),
+            Some(Expr::Path(name, _)) => Some(OperatorClass::Named(Text::from(*name))),
             Some(Expr::Call { args, .. }) => {
                 args.first().and_then(|a| a.value.as_str()).map(|sql| OperatorClass::Raw(Text::from(sql)))
             }
@@ -63,7 +63,7 @@ pub(crate) fn field_key(ast: &FieldAst, attribute: &str) -> (Option<Text>, Vec<I
         return (None, Vec::new());
     };
     let map = found.named("map").and_then(|a| a.value.as_str()).map(Text::from);
-    let options = options_of(&found.args);
+    let options = options_of(found.args);
     (map, if options == IndexFieldOptions::default() { Vec::new() } else { vec![options] })
 }
 
@@ -173,7 +173,7 @@ fn map_option(value: &Expr, primary_key: bool, on_field: bool, cx: &mut Cx<'_, '
 
 /// `@@id`, `@@unique`, `@@index` or `@@fulltext`.
 pub(crate) fn block_index(attribute: &Attribute, model: &mut Model, cx: &mut Cx<'_, '_>) {
-    let kind = attribute.name.name.as_str();
+    let kind = attribute.name.name;
     let accepted: &[&'static str] = match kind {
         "id" => &["fields", "name", "map", "length", "sort", "clustered"],
         "unique" => &["fields", "name", "map", "length", "sort", "clustered", "where"],
@@ -337,15 +337,15 @@ fn check_custom_name(custom: &str, value: &Expr, model: &Model, cx: &mut Cx<'_, 
 fn check_field_options(kind: &str, fields: &Expr, model: &Model, cx: &mut Cx<'_, '_>) {
     for item in fields.as_list() {
         let Expr::Call { name, args, .. } = item else { continue };
-        let field = model.field(&name.name);
-        for arg in args {
+        let field = model.field(name.name);
+        for arg in *args {
             if let (Expr::Empty(_), Some(name)) = (&arg.value, &arg.name) {
                 cx.diagnostics
                     .error("E0022", format!("argument `{}` has no value", name.name), arg.span)
                     .label("expected a value after `:`");
                 continue;
             }
-            match arg.name.as_ref().map(|n| n.name.as_str()) {
+            match arg.name.as_ref().map(|n| n.name) {
                 Some("length") => length_option(&arg.value, field, cx),
                 Some("sort") if kind == "id" => sort_on_id(&arg.value, cx),
                 Some("sort") if kind == "fulltext" => {
@@ -474,7 +474,7 @@ const OPERATOR_CLASSES: [&str; 62] = [
 
 fn operator_class(value: &Expr, cx: &mut Cx<'_, '_>) {
     let known = match value {
-        Expr::Path(name, _) => OPERATOR_CLASSES.contains(&name.as_str()),
+        Expr::Path(name, _) => OPERATOR_CLASSES.contains(name),
         Expr::Call { name, args, .. } => name.name == "raw" && args.len() == 1 && args[0].value.as_str().is_some(),
         _ => false,
     };

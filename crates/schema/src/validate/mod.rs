@@ -26,8 +26,8 @@ use crate::syntax::ast::{EnumAst, FieldAst, Item, ModelAst, ModelKind, SchemaAst
 /// A named top-level declaration.
 #[derive(Clone, Copy)]
 pub(crate) enum Top<'a> {
-    Model(&'a ModelAst),
-    Enum(&'a EnumAst),
+    Model(&'a ModelAst<'a>),
+    Enum(&'a EnumAst<'a>),
 }
 
 /// What every pass needs: the sink, the provider and the table of top-level names.
@@ -43,7 +43,7 @@ pub(crate) struct Cx<'a, 'd> {
     pub tops: FxHashMap<&'a str, Top<'a>>,
     /// Scratch for `models::model`: the first field of each name in the model at hand.
     /// One map for all models, cleared for each, rather than one allocated per model.
-    pub first_field: FxHashMap<&'a str, &'a FieldAst>,
+    pub first_field: FxHashMap<&'a str, &'a FieldAst<'a>>,
     /// Whether a field of the model at hand took a column name from `@map`.
     pub field_mapped: bool,
     /// For each model built so far, in order: whether a field of it took a column name
@@ -203,7 +203,7 @@ pub fn build(source: &str, ast: &SchemaAst, diagnostics: &mut Diagnostics) -> Sc
 }
 
 fn collect_names<'a>(ast: &'a SchemaAst, cx: &mut Cx<'a, '_>) {
-    for item in &ast.items {
+    for item in ast.items {
         let (name, top, what) = match item {
             Item::Model(m) => (&m.name, Top::Model(m), m.kind.keyword()),
             Item::Enum(e) => (&e.name, Top::Enum(e), "enum"),
@@ -214,7 +214,7 @@ fn collect_names<'a>(ast: &'a SchemaAst, cx: &mut Cx<'a, '_>) {
                     cx.diagnostics
                         .error("E0112", format!("`{}` is not a valid block name", block.name.name), block.name.span)
                         .label("names start with a letter or a digit");
-                } else if crate::ir::ScalarType::parse(&block.name.name).is_some() {
+                } else if crate::ir::ScalarType::parse(block.name.name).is_some() {
                     cx.diagnostics
                         .error(
                             "E0111",
@@ -234,22 +234,22 @@ fn collect_names<'a>(ast: &'a SchemaAst, cx: &mut Cx<'a, '_>) {
                     .help("use a `model` with a relation, or a `Json` field");
             }
         }
-        if crate::ir::ScalarType::parse(&name.name).is_some() {
+        if crate::ir::ScalarType::parse(name.name).is_some() {
             cx.diagnostics
                 .error("E0111", format!("`{}` is a scalar type's name and cannot name a {what}", name.name), name.span)
                 .label("reserved for the built-in type")
                 .help("choose another name; `@@map` can keep the table's name");
-        } else if RESERVED_NAMES.contains(&name.name.as_str()) {
+        } else if RESERVED_NAMES.contains(&name.name) {
             cx.diagnostics
                 .error("E0111", format!("`{}` is a reserved name and cannot name a {what}", name.name), name.span)
                 .label("reserved by Prisma Client")
                 .help("choose another name; `@@map` can keep the table's name");
-        } else if !is_valid_name(&name.name) {
+        } else if !is_valid_name(name.name) {
             cx.diagnostics
                 .error("E0112", format!("`{}` is not a valid {what} name", name.name), name.span)
                 .label("names start with a letter and contain only letters, digits and `_`");
         }
-        match cx.tops.get(name.name.as_str()) {
+        match cx.tops.get(name.name) {
             Some(first) => {
                 let first_span = match first {
                     Top::Model(m) => m.name.span,
@@ -262,7 +262,7 @@ fn collect_names<'a>(ast: &'a SchemaAst, cx: &mut Cx<'a, '_>) {
                     .help("models, views, types and enums share one namespace");
             }
             None => {
-                cx.tops.insert(name.name.as_str(), top);
+                cx.tops.insert(name.name, top);
             }
         }
     }

@@ -17,8 +17,8 @@ pub(crate) fn enum_(ast: &EnumAst, cx: &mut Cx<'_, '_>) -> ir::Enum {
             .label("an enum needs at least one value");
     }
     let mut values: Vec<ir::EnumValue> = Vec::with_capacity(ast.values.len());
-    for value in &ast.values {
-        if !super::is_valid_name(&value.name.name) {
+    for value in ast.values {
+        if !super::is_valid_name(value.name.name) {
             cx.diagnostics
                 .error("E0112", format!("`{}` is not a valid enum value name", value.name.name), value.name.span)
                 .label("names start with a letter and contain only letters, digits and `_`");
@@ -30,7 +30,8 @@ pub(crate) fn enum_(ast: &EnumAst, cx: &mut Cx<'_, '_>) -> ir::Enum {
                 .secondary(first.span, "first defined here");
             continue;
         }
-        let mut db_name = value.name.name.clone();
+        let name = Text::from(value.name.name);
+        let mut db_name = name.clone();
         for (i, attribute) in value.attributes.iter().enumerate() {
             if let Some(first) = value.attributes[..i].iter().find(|a| a.name.name == attribute.name.name) {
                 cx.diagnostics
@@ -45,13 +46,14 @@ pub(crate) fn enum_(ast: &EnumAst, cx: &mut Cx<'_, '_>) -> ir::Enum {
                 unknown_attribute(attribute, "@", &["map"], cx);
             }
         }
-        values.push(ir::EnumValue { name: value.name.name.clone(), db_name, span: value.span });
+        values.push(ir::EnumValue { name, db_name, span: value.span });
     }
-    let mut db_name = ast.name.name.clone();
+    let name = Text::from(ast.name.name);
+    let mut db_name = name.clone();
     let mut schema = None;
-    check_duplicate_block_attributes(&ast.attributes, cx);
-    for attribute in &ast.attributes {
-        match attribute.name.name.as_str() {
+    check_duplicate_block_attributes(ast.attributes, cx);
+    for attribute in ast.attributes {
+        match attribute.name.name {
             "map" => {
                 if let Some(name) = map_name(attribute, "@@", cx) {
                     db_name = name;
@@ -61,13 +63,13 @@ pub(crate) fn enum_(ast: &EnumAst, cx: &mut Cx<'_, '_>) -> ir::Enum {
             _ => unknown_attribute(attribute, "@@", &["map", "schema"], cx),
         }
     }
-    require_schema(schema.is_some(), &ast.attributes, "enum", ast.name.span, cx);
+    require_schema(schema.is_some(), ast.attributes, "enum", ast.name.span, cx);
     ir::Enum {
-        name: ast.name.name.clone(),
+        name,
         db_name,
         schema,
         values,
-        documentation: crate::annotations::documentation(&ast.doc),
+        documentation: crate::annotations::documentation(ast.doc),
         span: ast.span,
     }
 }
@@ -129,7 +131,7 @@ fn require_schema(has_schema: bool, attributes: &[Attribute], what: &str, span: 
 
 fn check_duplicate_block_attributes(attributes: &[Attribute], cx: &mut Cx<'_, '_>) {
     for (i, attribute) in attributes.iter().enumerate() {
-        let repeatable = matches!(attribute.name.name.as_str(), "unique" | "index" | "fulltext");
+        let repeatable = matches!(attribute.name.name, "unique" | "index" | "fulltext");
         if repeatable {
             continue;
         }
@@ -147,8 +149,8 @@ pub(crate) fn model<'a>(ast: &'a ModelAst, cx: &mut Cx<'a, '_>) -> Model {
     let ignored = ast.attributes.iter().any(|a| a.name.name == "ignore");
     cx.first_field.clear();
     cx.field_mapped = false;
-    for field_ast in &ast.fields {
-        let first = match cx.first_field.entry(field_ast.name.name.as_str()) {
+    for field_ast in ast.fields {
+        let first = match cx.first_field.entry(field_ast.name.name) {
             Entry::Occupied(first) => Some(*first.get()),
             Entry::Vacant(slot) => {
                 slot.insert(field_ast);
@@ -175,9 +177,10 @@ pub(crate) fn model<'a>(ast: &'a ModelAst, cx: &mut Cx<'a, '_>) -> Model {
             .label("`view` blocks are a preview feature")
             .help("add `previewFeatures = [\"views\"]` to the generator block");
     }
+    let name = Text::from(ast.name.name);
     let mut model = Model {
-        name: ast.name.name.clone(),
-        db_name: ast.name.name.clone(),
+        db_name: name.clone(),
+        name,
         schema: None,
         kind: ast.kind.into(),
         primary_key: None,
@@ -185,7 +188,7 @@ pub(crate) fn model<'a>(ast: &'a ModelAst, cx: &mut Cx<'a, '_>) -> Model {
         uniques: Vec::with_capacity(count_block_attributes(ast, &["unique"])),
         indexes: Vec::with_capacity(count_block_attributes(ast, &["index", "fulltext"])),
         ignored,
-        documentation: crate::annotations::documentation(&ast.doc),
+        documentation: crate::annotations::documentation(ast.doc),
         annotations: Default::default(),
         span: ast.span,
         fields,
@@ -245,17 +248,17 @@ pub(crate) fn model<'a>(ast: &'a ModelAst, cx: &mut Cx<'a, '_>) -> Model {
             span: field.span,
         });
     }
-    check_duplicate_block_attributes(&ast.attributes, cx);
+    check_duplicate_block_attributes(ast.attributes, cx);
     for attribute in ast.attributes.iter().filter(|a| !a.malformed) {
         block_attribute(attribute, &mut model, cx);
     }
     if model.kind != ir::ModelKindIr::Type {
-        require_schema(model.schema.is_some(), &ast.attributes, "model", ast.name.span, cx);
+        require_schema(model.schema.is_some(), ast.attributes, "model", ast.name.span, cx);
     }
     super::defaults::check_autoincrement(&model, cx);
     super::native_types::check_model(ast, &model, cx);
 
-    let malformed = ast.attributes.iter().chain(ast.fields.iter().flat_map(|f| &f.attributes)).any(|a| a.malformed);
+    let malformed = ast.attributes.iter().chain(ast.fields.iter().flat_map(|f| f.attributes)).any(|a| a.malformed);
     if model.kind == ir::ModelKindIr::Model && !model.ignored && !malformed && !has_unique_criterion(&model) {
         cx.diagnostics
             .error("E0164", format!("model `{}` has no unique criterion", model.name), ast.name.span)
@@ -267,7 +270,7 @@ pub(crate) fn model<'a>(ast: &'a ModelAst, cx: &mut Cx<'a, '_>) -> Model {
 
 /// How many of the block's attributes are named one of `names`.
 fn count_block_attributes(ast: &ModelAst, names: &[&str]) -> usize {
-    ast.attributes.iter().filter(|a| names.contains(&a.name.name.as_str())).count()
+    ast.attributes.iter().filter(|a| names.contains(&a.name.name)).count()
 }
 
 /// An id, or a unique over required scalar fields (`Unsupported` ones do not count).
@@ -280,7 +283,7 @@ fn has_unique_criterion(model: &Model) -> bool {
 }
 
 fn block_attribute(attribute: &Attribute, model: &mut Model, cx: &mut Cx<'_, '_>) {
-    let name = attribute.name.name.as_str();
+    let name = attribute.name.name;
     match name {
         "id" | "unique" | "index" | "fulltext" => indexes::block_index(attribute, model, cx),
         "map" => {

@@ -84,7 +84,7 @@ pub(crate) fn check(native: &str, attribute: &Attribute, field: &Field, cx: &mut
     let given = || attribute.args.iter().filter(|a| !matches!(a.value, Expr::Empty(_)));
     let args: Vec<crate::ir::Text> = given()
         .map(|a| match &a.value {
-            Expr::Number(n, _) | Expr::Path(n, _) | Expr::Str(n, _) => n.clone(),
+            Expr::Number(n, _) | Expr::Path(n, _) | Expr::Str(n, _) => crate::ir::Text::from(*n),
             other => crate::ir::Text::from(other.describe()),
         })
         .collect();
@@ -223,29 +223,29 @@ pub(crate) fn check_model(ast: &ModelAst, model: &Model, cx: &mut Cx<'_, '_>) {
     let has_length = |args: &[crate::syntax::ast::Argument]| {
         args.iter().any(|a| a.name.as_ref().is_some_and(|n| n.name == "length"))
     };
-    for field in &ast.fields {
-        for attribute in field.attributes.iter().filter(|a| matches!(a.name.name.as_str(), "id" | "unique")) {
+    for field in ast.fields {
+        for attribute in field.attributes.iter().filter(|a| matches!(a.name.name, "id" | "unique")) {
             if let Some((native, with_length)) =
-                unkeyable(&field.name.name).filter(|(_, l)| *l || attribute.name.name != "id")
+                unkeyable(field.name.name).filter(|(_, l)| *l || attribute.name.name != "id")
             {
-                if !(with_length && has_length(&attribute.args)) {
-                    unkeyable_key(&native, with_length, &attribute.name.name, attribute.span, cx);
+                if !(with_length && has_length(attribute.args)) {
+                    unkeyable_key(&native, with_length, attribute.name.name, attribute.span, cx);
                 }
             }
         }
     }
-    for attribute in ast.attributes.iter().filter(|a| matches!(a.name.name.as_str(), "id" | "unique" | "index")) {
+    for attribute in ast.attributes.iter().filter(|a| matches!(a.name.name, "id" | "unique" | "index")) {
         let Some(fields) = attribute.arg("fields") else { continue };
         for item in fields.value.as_list() {
             let (name, span, length) = match item {
-                Expr::Path(name, span) => (name.as_str(), *span, false),
-                Expr::Call { name, args, .. } => (name.name.as_str(), name.span, has_length(args)),
+                Expr::Path(name, span) => (*name, *span, false),
+                Expr::Call { name, args, .. } => (name.name, name.span, has_length(args)),
                 _ => continue,
             };
             // PostgreSQL keys `xml` as a primary key, though not in other indexes.
             if let Some((native, with_length)) = unkeyable(name).filter(|(_, l)| *l || attribute.name.name != "id") {
                 if !(with_length && length) {
-                    unkeyable_key(&native, with_length, &attribute.name.name, span, cx);
+                    unkeyable_key(&native, with_length, attribute.name.name, span, cx);
                 }
             }
         }

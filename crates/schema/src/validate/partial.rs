@@ -28,7 +28,7 @@ pub(crate) fn condition(value: &Expr, attribute: Span, model: &Model, cx: &mut C
             .label("a `where:` needs PostgreSQL, CockroachDB, SQLite or SQL Server");
     }
     match value {
-        Expr::Object(members, span) if members.is_empty() => {
+        Expr::Object([], span) => {
             cx.diagnostics.error("E0206", "`where` cannot be an empty object", *span).label("name at least one field");
             None
         }
@@ -41,7 +41,7 @@ pub(crate) fn condition(value: &Expr, attribute: Span, model: &Model, cx: &mut C
         Expr::Call { name, args, span } if name.name == "raw" => {
             // Prisma reads the first argument, whatever its name, and ignores the others.
             match args.first().map(|a| &a.value) {
-                Some(Expr::Str(sql, _)) if !sql.is_empty() => Some(IndexCondition::Raw(sql.clone())),
+                Some(Expr::Str(sql, _)) if !sql.is_empty() => Some(IndexCondition::Raw(crate::ir::Text::from(*sql))),
                 Some(Expr::Str(_, span)) => {
                     cx.diagnostics
                         .error("E0207", "`raw()` in `where` needs SQL, not an empty string", *span)
@@ -70,7 +70,7 @@ pub(crate) fn condition(value: &Expr, attribute: Span, model: &Model, cx: &mut C
 
 /// One `field: value` member of an object condition.
 fn field_condition(member: &Member, model: &Model, cx: &mut Cx<'_, '_>) -> Option<FieldCondition> {
-    let name = member.key.name.as_str();
+    let name = member.key.name;
     let Some(field) = model.field(name) else {
         cx.diagnostics
             .error(
@@ -89,7 +89,7 @@ fn field_condition(member: &Member, model: &Model, cx: &mut Cx<'_, '_>) -> Optio
         return None;
     }
     let (negated, value) = match &member.value {
-        Expr::Object(inner, span) => match inner.as_slice() {
+        Expr::Object(inner, span) => match *inner {
             [only] if only.key.name == "not" => (true, &only.value),
             [only] => {
                 cx.diagnostics
@@ -115,8 +115,8 @@ fn field_condition(member: &Member, model: &Model, cx: &mut Cx<'_, '_>) -> Optio
 /// any field.
 fn condition_value(value: &Expr, ty: &FieldType, field: &str, cx: &mut Cx<'_, '_>) -> Option<ConditionValue> {
     let (found, fits) = match value {
-        Expr::Path(p, _) if p == "null" => return Some(ConditionValue::Null),
-        Expr::Path(p, _) if p == "true" || p == "false" => {
+        Expr::Path(p, _) if *p == "null" => return Some(ConditionValue::Null),
+        Expr::Path(p, _) if *p == "true" || *p == "false" => {
             ("a boolean", matches!(ty, FieldType::Scalar { scalar: ScalarType::Boolean }))
         }
         Expr::Str(..) => (
@@ -165,8 +165,8 @@ fn condition_value(value: &Expr, ty: &FieldType, field: &str, cx: &mut Cx<'_, '_
         return None;
     }
     Some(match value {
-        Expr::Str(s, _) => ConditionValue::String(s.clone()),
-        Expr::Number(n, _) => ConditionValue::Number(n.clone()),
+        Expr::Str(s, _) => ConditionValue::String(crate::ir::Text::from(*s)),
+        Expr::Number(n, _) => ConditionValue::Number(crate::ir::Text::from(*n)),
         _ => ConditionValue::Boolean(value.as_path() == Some("true")),
     })
 }

@@ -1,17 +1,18 @@
 //! Attributes (`@id`, `@@index([a, b], map: "x")`), argument lists and values.
 
-use super::Parser;
+use std::borrow::Cow;
+
+use super::{List, Parser};
 use crate::span::Span;
-use crate::syntax::ast::Text;
 use crate::syntax::ast::*;
 use crate::syntax::lexer::{self, Token, TokenKind};
 
-impl Parser<'_, '_> {
+impl<'s> Parser<'s, '_> {
     // ---- attributes and expressions ------------------------------------------------
 
     /// An attribute whose `@` or `@@` token (`at`) has just been consumed, pushed onto
     /// `attributes` (a large value: returning it cost a copy more).
-    pub(super) fn attribute(&mut self, at: Token, doc: Vec<DocLine>, attributes: &mut Vec<Attribute>) {
+    pub(super) fn attribute(&mut self, at: Token, doc: &'s [DocLine<'s>], attributes: &mut List<'s, Attribute<'s>>) {
         let block = at.kind == TokenKind::AtAt;
         let name = match self.path() {
             Some((path, span)) => Ident { name: path, span },
@@ -19,10 +20,10 @@ impl Parser<'_, '_> {
                 let span = self.here();
                 self.error("E0020", "expected an attribute name after `@`", span)
                     .label("expected a name such as `id` or `default`");
-                Ident { name: Text::default(), span: at.span }
+                Ident { name: "", span: at.span }
             }
         };
-        let mut args = Vec::new();
+        let mut args: &[Argument] = &[];
         let mut args_span = None;
         let mut malformed = name.name.is_empty();
         if let Some(open) = self.eat(TokenKind::LParen) {
@@ -40,19 +41,48 @@ impl Parser<'_, '_> {
     }
 
     /// `ident(.ident)*`, returned as one dotted string.
-    pub(super) fn path(&mut self) -> Option<(Text, Span)> {
-        let first = self.eat(TokenKind::Ident)?;
-        let mut path = Text::from(self.text(first));
+    pub(super) fn path(&mut self) -> Option<(&'s str, Span)> {
+        let (path, span) = self.path_parts()?;
+        Some((self.settle(path), span))
+    }
 
+    /// [`Self::path`], the text not yet settled in the arena (a value's path may go on).
+    fn path_parts(&mut self) -> Option<(Cow<'s, str>, Span)> {
+        let first = self.eat(TokenKind::Ident)?;
+        let mut path = Cow::Borrowed(self.text(first));
         let mut span = first.span;
         while self.at(TokenKind::Dot) && self.peek_at(1) == Some(TokenKind::Ident) {
-            self.pos += 1;
+            let dot = self.bump()?;
             let next = self.bump()?;
-            path.push('.');
-            path.push_str(self.text(next));
-            span = span.to(next.span);
+            span = self.extend_path(&mut path, span, dot.span);
+            span = self.extend_path(&mut path, span, next.span);
         }
         Some((path, span))
+    }
+
+    /// Text for the tree: a slice of the source as it is, or a copy in the arena.
+    fn settle(&self, text: Cow<'s, str>) -> &'s str {
+        match text {
+            Cow::Borrowed(text) => text,
+            Cow::Owned(text) => self.arena.alloc_str(&text),
+        }
+    }
+
+    /// A string literal's value: [`lexer::unescape_borrowed`], settled in the arena.
+    pub(super) fn unescape(&self, raw: &'s str) -> Result<&'s str, usize> {
+        lexer::unescape_borrowed(raw).map(|text| self.settle(text))
+    }
+
+    /// Appends the token at `token` (a dot or a name) to `path`, which spans `span`, and
+    /// returns the span of both. The path stays a slice of the source while its parts touch
+    /// (`db.VarChar`); blanks or a comment between them (`db . VarChar`) make it a joined copy,
+    /// as Prisma reads the parts without what lies between.
+    fn extend_path(&self, path: &mut Cow<'s, str>, span: Span, token: Span) -> Span {
+        match path {
+            Cow::Borrowed(_) if span.hi() == token.lo() => *path = Cow::Borrowed(span.to(token).slice(self.source)),
+            _ => path.to_mut().push_str(token.slice(self.source)),
+        }
+        span.to(token)
     }
 
     /// Arguments up to `close`; returns them, the closing token's span, and whether the
@@ -65,22 +95,22 @@ impl Parser<'_, '_> {
         open: Span,
         close: TokenKind,
         trailing_comma_ok: bool,
-    ) -> (Vec<Argument>, Span, bool) {
-        let mut args = Vec::new();
-        let (close, ok) = self.list(open, close, trailing_comma_ok, &mut args, |arg| arg);
-        (args, close, ok)
+    ) -> (&'s [Argument<'s>], Span, bool) {
+        let mut args = self.list();
+        let (close, ok) = self.items(open, close, trailing_comma_ok, &mut args, |arg| arg);
+        (args.into_bump_slice(), close, ok)
     }
 
     /// The loop of [`Self::arguments`], with each argument turned into an item by `item` as it
-    /// is parsed: a list's elements go straight into its `Vec<Expr>`, not through a list of
+    /// is parsed: a list's elements go straight into its list of values, not through a list of
     /// arguments first.
-    fn list<T>(
+    fn items<T>(
         &mut self,
         open: Span,
         close: TokenKind,
         trailing_comma_ok: bool,
-        items: &mut Vec<T>,
-        mut item: impl FnMut(Argument) -> T,
+        items: &mut List<'s, T>,
+        mut item: impl FnMut(Argument<'s>) -> T,
     ) -> (Span, bool) {
         if let Some(t) = self.eat(close) {
             return (t.span, true);
@@ -147,7 +177,7 @@ impl Parser<'_, '_> {
         open
     }
 
-    pub(super) fn argument(&mut self) -> Option<Argument> {
+    pub(super) fn argument(&mut self) -> Option<Argument<'s>> {
         if self.at(TokenKind::Ident) && self.peek_at(1) == Some(TokenKind::Colon) {
             let name_token = self.bump()?;
             let name = self.ident(name_token);
@@ -174,38 +204,36 @@ impl Parser<'_, '_> {
 
     /// One value: string, number, path, function call or list. Reports nothing when
     /// no value starts here; the caller knows what was expected.
-    pub(crate) fn expr(&mut self) -> Option<Expr> {
+    pub(crate) fn expr(&mut self) -> Option<Expr<'s>> {
         let token = self.peek()?;
         match token.kind {
             TokenKind::Str => {
                 self.pos += 1;
                 let raw = self.text(token);
-                let value = match lexer::unescape(raw) {
+                let value = match self.unescape(raw) {
                     Ok(v) => v,
                     Err(offset) => {
                         let at = token.span.lo() + offset;
                         self.error("E0023", "unknown escape sequence in string", Span::new(at - 1, at + 1))
                             .label("not a valid escape")
                             .help("valid escapes are \\\" \\\\ \\n \\t \\r \\0 and \\uXXXX");
-                        String::new()
+                        ""
                     }
                 };
-                Some(Expr::Str(value.into(), token.span))
+                Some(Expr::Str(value, token.span))
             }
             TokenKind::Number => {
                 self.pos += 1;
-                Some(Expr::Number(Text::from(self.text(token)), token.span))
+                Some(Expr::Number(self.text(token), token.span))
             }
             TokenKind::Ident => {
-                let (mut path, mut span) = self.path()?;
+                let (mut path, mut span) = self.path_parts()?;
                 // Prisma's grammar lets a value's path end in a dot or skip a part (`ext.`,
                 // `a..b`); only extension names take one, but all of them parse.
                 while let Some(dot) = self.eat(TokenKind::Dot) {
-                    path.push('.');
-                    span = span.to(dot.span);
+                    span = self.extend_path(&mut path, span, dot.span);
                     if let Some(next) = self.eat(TokenKind::Ident) {
-                        path.push_str(self.text(next));
-                        span = span.to(next.span);
+                        span = self.extend_path(&mut path, span, next.span);
                     }
                 }
                 if path.as_bytes().first().is_some_and(u8::is_ascii_digit) {
@@ -213,6 +241,7 @@ impl Parser<'_, '_> {
                     self.error("E0031", format!("`{path}` is neither a number nor a name"), span)
                         .label("a name cannot start with a digit here");
                 }
+                let path = self.settle(path);
                 if let Some(open) = self.eat(TokenKind::LParen) {
                     let (args, close, _) = self.arguments(open.span, TokenKind::RParen, false);
                     return Some(Expr::Call { name: Ident { name: path, span }, args, span: span.to(close) });
@@ -221,10 +250,10 @@ impl Parser<'_, '_> {
             }
             TokenKind::LBracket => {
                 self.pos += 1;
-                let mut items = Vec::new();
+                let mut items = self.list();
                 // Named elements are reported after the list, as their (rare) spans come in.
                 let mut named = Vec::new();
-                let (close, _) = self.list(token.span, TokenKind::RBracket, false, &mut items, |arg| {
+                let (close, _) = self.items(token.span, TokenKind::RBracket, false, &mut items, |arg| {
                     if let Some(name) = arg.name {
                         named.push(name.span);
                     }
@@ -233,7 +262,7 @@ impl Parser<'_, '_> {
                 for span in named {
                     self.error("E0024", "list elements cannot be named", span).label("remove this name and its `:`");
                 }
-                Some(Expr::Array(items, token.span.to(close)))
+                Some(Expr::Array(items.into_bump_slice(), token.span.to(close)))
             }
             TokenKind::ObjectOpen => {
                 self.pos += 1;
@@ -246,10 +275,10 @@ impl Parser<'_, '_> {
     /// The members of an object whose `{` (at `open`) has just been consumed, up to its `}`.
     /// As in Prisma's grammar: each key a name, each value present, commas between members
     /// and none after the last, all on one line.
-    fn object(&mut self, open: Span) -> Expr {
-        let mut members = Vec::new();
+    fn object(&mut self, open: Span) -> Expr<'s> {
+        let mut members = self.list();
         if let Some(close) = self.eat(TokenKind::ObjectClose) {
-            return Expr::Object(members, open.to(close.span));
+            return Expr::Object(members.into_bump_slice(), open.to(close.span));
         }
         loop {
             let key = match (self.peek(), self.peek_at(1)) {
@@ -263,7 +292,7 @@ impl Parser<'_, '_> {
             };
             members.push(Member { key, value });
             if let Some(close) = self.eat(TokenKind::ObjectClose) {
-                return Expr::Object(members, open.to(close.span));
+                return Expr::Object(members.into_bump_slice(), open.to(close.span));
             }
             if self.eat(TokenKind::Comma).is_none() || self.at(TokenKind::ObjectClose) {
                 return self.unclosed_object(open, members, "separate members with `,`, and end with `}`");
@@ -272,7 +301,7 @@ impl Parser<'_, '_> {
     }
 
     /// Reports a malformed object and skips to its `}` on this line, if any.
-    fn unclosed_object(&mut self, open: Span, members: Vec<Member>, label: &str) -> Expr {
+    fn unclosed_object(&mut self, open: Span, members: List<'s, Member<'s>>, label: &str) -> Expr<'s> {
         self.malformed_object = true;
         let span = self.here();
         let found = self.describe_here();
@@ -281,6 +310,6 @@ impl Parser<'_, '_> {
             .secondary(open, "object opened here")
             .help("an object is `{ key: value, ... }` on one line, without a trailing comma");
         let close = self.skip_to_closer(open, TokenKind::ObjectClose);
-        Expr::Object(members, open.to(close))
+        Expr::Object(members.into_bump_slice(), open.to(close))
     }
 }

@@ -1,11 +1,11 @@
 //! Block bodies: models (and views and composite types) with their fields, enums, and
 //! `datasource`/`generator` properties.
 
-use super::{Parser, BLOCK_KEYWORDS};
+use super::{List, Parser, BLOCK_KEYWORDS};
 use crate::syntax::ast::*;
-use crate::syntax::lexer::{self, Token, TokenKind};
+use crate::syntax::lexer::{Token, TokenKind};
 
-impl Parser<'_, '_> {
+impl<'s> Parser<'s, '_> {
     /// `model B {` and the like: the start of the next block, which ends an unclosed one.
     // Inlined, as are the shared body lines: they are asked about at every line of a body.
     #[inline(always)]
@@ -18,7 +18,12 @@ impl Parser<'_, '_> {
     /// The lines models and enums treat alike: blank lines, doc comments (gathered for
     /// what follows) and `@@` attributes. Returns whether `token` was one of them.
     #[inline(always)]
-    fn body_line(&mut self, token: Token, pending_doc: &mut Vec<DocLine>, attributes: &mut Vec<Attribute>) -> bool {
+    fn body_line(
+        &mut self,
+        token: Token,
+        pending_doc: &mut List<'s, DocLine<'s>>,
+        attributes: &mut List<'s, Attribute<'s>>,
+    ) -> bool {
         match token.kind {
             TokenKind::Newline => self.pos += 1,
             TokenKind::DocComment => {
@@ -27,7 +32,7 @@ impl Parser<'_, '_> {
             }
             TokenKind::AtAt => {
                 self.pos += 1;
-                let doc = std::mem::take(pending_doc);
+                let doc = self.take(pending_doc);
                 self.attribute(token, doc, attributes);
                 self.expect_line_end("a block attribute");
             }
@@ -38,19 +43,25 @@ impl Parser<'_, '_> {
 
     // ---- models ----------------------------------------------------------------------
 
-    pub(super) fn model_body(&mut self, kind: ModelKind, keyword: Token, name: Ident, doc: Vec<DocLine>) -> ModelAst {
+    pub(super) fn model_body(
+        &mut self,
+        kind: ModelKind,
+        keyword: Token,
+        name: Ident<'s>,
+        doc: &'s [DocLine<'s>],
+    ) -> ModelAst<'s> {
         // Room for a typical model's fields from the start: growing from 4 moved every
         // (large) field three times over before a model's 16th field.
-        let mut fields = Vec::with_capacity(16);
-        let mut attributes = Vec::new();
-        let mut pending_doc = Vec::new();
+        let mut fields = self.list_with_capacity(16);
+        let mut attributes = self.list();
+        let mut pending_doc = self.list();
         while let Some(token) = self.peek() {
             match token.kind {
                 TokenKind::RBrace => break,
                 // A new block starts: the current one lacks its `}`.
                 _ if self.starts_block(token) => break,
                 TokenKind::Ident => {
-                    let doc = std::mem::take(&mut pending_doc);
+                    let doc = self.take(&mut pending_doc);
                     self.field(doc, &mut fields);
                 }
                 TokenKind::At => {
@@ -71,11 +82,20 @@ impl Parser<'_, '_> {
             }
         }
         let span = self.close_block(keyword, &name);
-        ModelAst { kind, keyword_span: keyword.span, name, fields, attributes, doc, inner_doc: pending_doc, span }
+        ModelAst {
+            kind,
+            keyword_span: keyword.span,
+            name,
+            fields: fields.into_bump_slice(),
+            attributes: attributes.into_bump_slice(),
+            doc,
+            inner_doc: pending_doc.into_bump_slice(),
+            span,
+        }
     }
 
     /// A field line, pushed onto `fields` (a large value: returning it cost a copy more).
-    pub(super) fn field(&mut self, doc: Vec<DocLine>, fields: &mut Vec<FieldAst>) {
+    pub(super) fn field(&mut self, doc: &'s [DocLine<'s>], fields: &mut List<'s, FieldAst<'s>>) {
         let Some(name_token) = self.bump() else { return };
         let name = self.ident(name_token);
         if let Some(colon) = self.eat(TokenKind::Colon) {
@@ -94,10 +114,11 @@ impl Parser<'_, '_> {
                 None
             }
         };
-        let mut attributes = Vec::with_capacity(self.count_on_line(TokenKind::At));
+        let mut attributes = self.list_with_capacity(self.count_on_line(TokenKind::At));
         while let Some(at) = self.eat(TokenKind::At) {
-            self.attribute(at, Vec::new(), &mut attributes);
+            self.attribute(at, &[], &mut attributes);
         }
+        let attributes = attributes.into_bump_slice();
         let last = self.tokens[self.pos.saturating_sub(1)].span;
         let span = name.span.to(last);
         if ty.is_some() {
@@ -108,7 +129,7 @@ impl Parser<'_, '_> {
         fields.push(FieldAst { name, ty, attributes, doc, span });
     }
 
-    pub(super) fn field_type(&mut self) -> Option<TypeAst> {
+    pub(super) fn field_type(&mut self) -> Option<TypeAst<'s>> {
         let token = self.bump()?;
         let start = token.span;
         let name = if self.text(token) == "Unsupported" && self.at(TokenKind::LParen) {
@@ -116,13 +137,13 @@ impl Parser<'_, '_> {
             let db_type = match self.peek() {
                 Some(t) if t.kind == TokenKind::Str => {
                     self.pos += 1;
-                    lexer::unescape(self.text(t)).unwrap_or_default()
+                    self.unescape(self.text(t)).unwrap_or_default()
                 }
                 _ => {
                     let span = self.here();
                     self.error("E0016", "`Unsupported` takes the database type as a string", span)
                         .label("expected a string such as \"circle\"");
-                    String::new()
+                    ""
                 }
             };
             if self.eat(TokenKind::RParen).is_none() {
@@ -131,7 +152,7 @@ impl Parser<'_, '_> {
                 return None;
             }
             let span = start.to(self.tokens[self.pos - 1].span);
-            TypeName::Unsupported { db_type: db_type.into(), span }
+            TypeName::Unsupported { db_type, span }
         } else {
             TypeName::Named(self.ident(token))
         };
@@ -163,10 +184,10 @@ impl Parser<'_, '_> {
 
     // ---- enums and config blocks -----------------------------------------------------
 
-    pub(super) fn enum_body(&mut self, keyword: Token, name: Ident, doc: Vec<DocLine>) -> EnumAst {
-        let mut values = Vec::new();
-        let mut attributes = Vec::new();
-        let mut pending_doc = Vec::new();
+    pub(super) fn enum_body(&mut self, keyword: Token, name: Ident<'s>, doc: &'s [DocLine<'s>]) -> EnumAst<'s> {
+        let mut values = self.list();
+        let mut attributes = self.list();
+        let mut pending_doc = self.list();
         while let Some(token) = self.peek() {
             match token.kind {
                 TokenKind::RBrace => break,
@@ -175,16 +196,16 @@ impl Parser<'_, '_> {
                 TokenKind::Ident => {
                     self.pos += 1;
                     let value_name = self.ident(token);
-                    let mut value_attributes = Vec::new();
+                    let mut value_attributes = self.list();
                     while let Some(at) = self.eat(TokenKind::At) {
-                        self.attribute(at, Vec::new(), &mut value_attributes);
+                        self.attribute(at, &[], &mut value_attributes);
                     }
                     let span = token.span.to(self.tokens[self.pos - 1].span);
                     self.expect_line_end("an enum value");
                     values.push(EnumValueAst {
                         name: value_name,
-                        attributes: value_attributes,
-                        doc: std::mem::take(&mut pending_doc),
+                        attributes: value_attributes.into_bump_slice(),
+                        doc: self.take(&mut pending_doc),
                         span,
                     });
                 }
@@ -198,17 +219,24 @@ impl Parser<'_, '_> {
             }
         }
         let span = self.close_block(keyword, &name);
-        EnumAst { keyword_span: keyword.span, name, values, attributes, doc, span }
+        EnumAst {
+            keyword_span: keyword.span,
+            name,
+            values: values.into_bump_slice(),
+            attributes: attributes.into_bump_slice(),
+            doc,
+            span,
+        }
     }
 
     pub(super) fn config_body(
         &mut self,
         kind: ConfigKind,
         keyword: Token,
-        name: Ident,
-        doc: Vec<DocLine>,
-    ) -> ConfigBlock {
-        let mut properties = Vec::new();
+        name: Ident<'s>,
+        doc: &'s [DocLine<'s>],
+    ) -> ConfigBlock<'s> {
+        let mut properties = self.list();
         while let Some(token) = self.peek() {
             match token.kind {
                 TokenKind::RBrace => break,
@@ -248,6 +276,6 @@ impl Parser<'_, '_> {
             }
         }
         let span = self.close_block(keyword, &name);
-        ConfigBlock { kind, keyword_span: keyword.span, name, properties, doc, span }
+        ConfigBlock { kind, keyword_span: keyword.span, name, properties: properties.into_bump_slice(), doc, span }
     }
 }

@@ -13,6 +13,8 @@
 mod attributes;
 mod blocks;
 
+use bumpalo::Bump;
+
 use super::ast::*;
 use super::lexer::{self, Token, TokenKind};
 use crate::diagnostic::{Diagnostic, Diagnostics, Report};
@@ -20,15 +22,21 @@ use crate::span::Span;
 
 const BLOCK_KEYWORDS: [&str; 6] = ["model", "enum", "view", "type", "datasource", "generator"];
 
-/// Parses a whole schema. Never fails: problems land in `diagnostics`.
-pub fn parse(source: &str, diagnostics: &mut Diagnostics) -> SchemaAst {
+/// Parses a whole schema into a tree allocated in `arena`. Never fails: problems land in
+/// `diagnostics`.
+pub fn parse<'s>(source: &'s str, arena: &'s Bump, diagnostics: &mut Diagnostics) -> SchemaAst<'s> {
     let tokens = lexer::lex_schema(source, diagnostics);
-    Parser::new(source, tokens, diagnostics).schema()
+    Parser::new(source, arena, tokens, diagnostics).schema()
 }
+
+/// A list being built in the arena; it becomes one of the tree's slices when complete.
+pub(crate) type List<'s, T> = bumpalo::collections::Vec<'s, T>;
 
 /// Parses one expression (an annotation or attribute argument value) from tokens.
 pub(crate) struct Parser<'s, 'd> {
     source: &'s str,
+    /// Where the tree's lists (and its rare copied text) are allocated.
+    arena: &'s Bump,
     tokens: Vec<Token>,
     pos: usize,
     /// Set by a malformed object, so that the attribute holding it is marked malformed and
@@ -38,8 +46,23 @@ pub(crate) struct Parser<'s, 'd> {
 }
 
 impl<'s, 'd> Parser<'s, 'd> {
-    pub(crate) fn new(source: &'s str, tokens: Vec<Token>, diagnostics: &'d mut Diagnostics) -> Self {
-        Parser { source, tokens, pos: 0, malformed_object: false, diagnostics }
+    pub(crate) fn new(source: &'s str, arena: &'s Bump, tokens: Vec<Token>, diagnostics: &'d mut Diagnostics) -> Self {
+        Parser { source, arena, tokens, pos: 0, malformed_object: false, diagnostics }
+    }
+
+    // ---- lists in the arena ----------------------------------------------------------
+
+    fn list<T>(&self) -> List<'s, T> {
+        List::new_in(self.arena)
+    }
+
+    fn list_with_capacity<T>(&self, capacity: usize) -> List<'s, T> {
+        List::with_capacity_in(capacity, self.arena)
+    }
+
+    /// The items gathered so far in `list`, which starts again empty.
+    fn take<T>(&self, list: &mut List<'s, T>) -> &'s [T] {
+        std::mem::replace(list, List::new_in(self.arena)).into_bump_slice()
     }
 
     // ---- token helpers -------------------------------------------------------------
@@ -105,8 +128,8 @@ impl<'s, 'd> Parser<'s, 'd> {
         token.span.slice(self.source)
     }
 
-    fn ident(&self, token: Token) -> Ident {
-        Ident { name: Text::from(self.text(token)), span: token.span }
+    fn ident(&self, token: Token) -> Ident<'s> {
+        Ident { name: self.text(token), span: token.span }
     }
 
     /// Span of the current token, or an empty span at the end of input.
@@ -182,9 +205,9 @@ impl<'s, 'd> Parser<'s, 'd> {
 
     // ---- top level -----------------------------------------------------------------
 
-    fn schema(mut self) -> SchemaAst {
-        let mut items = Vec::new();
-        let mut doc = Vec::new();
+    fn schema(mut self) -> SchemaAst<'s> {
+        let mut items = self.list();
+        let mut doc = self.list();
         while let Some(token) = self.peek() {
             match token.kind {
                 TokenKind::Newline => self.pos += 1,
@@ -193,13 +216,13 @@ impl<'s, 'd> Parser<'s, 'd> {
                     self.pos += 1;
                 }
                 TokenKind::Ident if BLOCK_KEYWORDS.contains(&self.text(token)) => {
-                    let doc = std::mem::take(&mut doc);
+                    let doc = self.take(&mut doc);
                     if let Some(item) = self.block(doc) {
                         items.push(item);
                     }
                 }
                 TokenKind::Ident if self.glued_keyword(token).is_some() => {
-                    let doc = std::mem::take(&mut doc);
+                    let doc = self.take(&mut doc);
                     if let Some(item) = self.block(doc) {
                         items.push(item);
                     }
@@ -210,11 +233,11 @@ impl<'s, 'd> Parser<'s, 'd> {
                 }
             }
         }
-        SchemaAst { items }
+        SchemaAst { items: items.into_bump_slice() }
     }
 
-    fn doc_line(&self, token: Token) -> DocLine {
-        DocLine { text: Text::from(self.text(token)), span: token.span }
+    fn doc_line(&self, token: Token) -> DocLine<'s> {
+        DocLine { text: self.text(token), span: token.span }
     }
 
     fn unknown_top_level(&mut self, token: Token) {
@@ -258,7 +281,7 @@ impl<'s, 'd> Parser<'s, 'd> {
         (self.peek_at(1) == Some(TokenKind::LBrace)).then_some(keyword.len())
     }
 
-    fn block(&mut self, doc: Vec<DocLine>) -> Option<Item> {
+    fn block(&mut self, doc: &'s [DocLine<'s>]) -> Option<Item<'s>> {
         let first = self.peek()?;
         let glued = self.glued_keyword(first).filter(|_| !BLOCK_KEYWORDS.contains(&self.text(first)));
         self.pos += 1;
@@ -266,10 +289,8 @@ impl<'s, 'd> Parser<'s, 'd> {
         let (keyword, glued_name) = match glued {
             Some(len) => {
                 let split = first.span.lo() + len;
-                let name = Ident {
-                    name: Text::from(&self.source[split..first.span.hi()]),
-                    span: Span::new(split, first.span.hi()),
-                };
+                let name =
+                    Ident { name: &self.source[split..first.span.hi()], span: Span::new(split, first.span.hi()) };
                 self.diagnostics
                     .warning(
                         "W0009",

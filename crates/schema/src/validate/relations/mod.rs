@@ -172,11 +172,10 @@ fn read_relation_attribute(
         .iter()
         .filter(|a| a.name.as_ref().is_some_and(|n| n.name == "name") && !matches!(a.value, Expr::Empty(_)))
         .count();
-    let unnamed_by_quirk;
+    let (kept, unnamed_by_quirk): (Vec<_>, _);
     let attribute = if positional_names == 1 && named_names == 1 {
-        let mut stripped = attribute.clone();
-        stripped.args.retain(|a| a.name.as_ref().is_some_and(|n| n.name != "name"));
-        unnamed_by_quirk = stripped;
+        kept = attribute.args.iter().filter(|a| a.name.as_ref().is_some_and(|n| n.name != "name")).cloned().collect();
+        unnamed_by_quirk = Attribute { args: &kept, ..attribute.clone() };
         &unnamed_by_quirk
     } else {
         attribute
