@@ -10,16 +10,15 @@
 //! tagged with that `seq`. A connection whose queue is full is not waited for: it is
 //! marked, and gets a `reset` (every subscription's current rows) once it has room.
 
-use crate::diff::{diff, Deleted, Row};
+use crate::batch::{reach, shape, touched, LogFacts};
+use crate::diff::{diff, Row};
 use crate::query::{self, LiveQuery};
 use crate::{Realtime, SubscribeError};
 use serde_json::{json, Map, Value as Json};
 use ssot_access::{Caller, Policies};
-use ssot_schema::annotations::{RealtimeEvent, SubscribeKind};
-use ssot_store::changelog::{Record, INTERNAL_LABEL_PREFIX};
-use ssot_store::entity::Entities;
+use ssot_schema::annotations::SubscribeKind;
 use ssot_store::Store;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::mpsc;
@@ -32,6 +31,13 @@ pub const MAX_SUBSCRIPTIONS: usize = 100;
 
 /// The most log records read per batch.
 const BATCH_RECORDS: i64 = 10_000;
+
+/// How many evaluations a group remembers for resuming subscribers, and how many events.
+const HISTORY_STEPS: usize = 1024;
+const HISTORY_EVENTS: usize = 10_000;
+
+/// How long a group without subscribers is kept for them to resume.
+pub const LINGER: std::time::Duration = std::time::Duration::from_secs(60);
 
 pub struct Hub {
     store: Arc<Store>,
@@ -64,6 +70,21 @@ struct Group {
     /// Models whose changes may change this group's result.
     reach: Vec<bool>,
     members: Vec<(ConnId, String)>,
+    /// The events of its latest evaluations, oldest first, for subscribers resuming from
+    /// a `seq` ([`Hub::subscribe`] with `since`).
+    history: std::collections::VecDeque<Step>,
+    /// The oldest `seq` the history reaches back to.
+    floor: i64,
+    /// Without members since then: kept (and kept current) for a while, so that its
+    /// subscribers can come back and resume.
+    idle_since: Option<std::time::Instant>,
+}
+
+/// One evaluation of a group: its rows went from their state at `from` to their state at
+/// `to` by `events` (none when nothing the group shows changed).
+struct Step {
+    to: i64,
+    events: Vec<Json>,
 }
 
 struct Member {
@@ -113,8 +134,10 @@ impl Hub {
     }
 
     /// Subscribes `conn` to `channel` as `caller`, or says why not. The `subscribed`
-    /// message (the rows now, and the `seq` they stand at) goes to the connection's sink,
-    /// before any `update` of the subscription.
+    /// message goes to the connection's sink, before any `update` of the subscription:
+    /// the rows now and the `seq` they stand at; or, with `since` (the `seq` of the last
+    /// message the subscriber had of this subscription), what it missed since then, when
+    /// the subscription's recent history still holds it and it is smaller than the rows.
     pub async fn subscribe(
         &self,
         conn: ConnId,
@@ -122,6 +145,7 @@ impl Hub {
         caller: Caller,
         channel: &str,
         args: Map<String, Json>,
+        since: Option<i64>,
     ) -> Result<(), SubscribeError> {
         let es = Arc::clone(&self.store.entities);
         let query = query::read_query(&es, &self.realtime, channel, args)?;
@@ -145,7 +169,7 @@ impl Hub {
         }
         let key = format!("{}\u{0}{}", query.text, caller_key(&caller));
         // A group that exists already answers from memory: no query per subscriber.
-        if self.join(conn, &sub, &key) {
+        if self.join(conn, &sub, &key, since) {
             return Ok(());
         }
         let (policies, realtime, run_query, run_caller) =
@@ -167,15 +191,25 @@ impl Hub {
                 let id = state.next_group;
                 state.next_group += 1;
                 let reach = reach(&es, query.model);
-                state
-                    .groups
-                    .insert(id, Group { key: key.clone(), query, caller, rows, seq, reach, members: Vec::new() });
+                let group = Group {
+                    key: key.clone(),
+                    query,
+                    caller,
+                    rows,
+                    seq,
+                    reach,
+                    members: Vec::new(),
+                    history: Default::default(),
+                    floor: seq,
+                    idle_since: None,
+                };
+                state.groups.insert(id, group);
                 state.by_key.insert(key, id);
                 id
             }
         };
         let behind = state.groups.get(&group).is_some_and(|g| g.seq < state.cursor);
-        attach(&mut state, group, conn, &sub);
+        attach(&mut state, group, conn, &sub, since);
         drop(state);
         if behind {
             // The follower read past this group's rows while they were read: it catches up.
@@ -184,10 +218,10 @@ impl Hub {
         Ok(())
     }
 
-    fn join(&self, conn: ConnId, sub: &str, key: &str) -> bool {
+    fn join(&self, conn: ConnId, sub: &str, key: &str, since: Option<i64>) -> bool {
         let mut state = self.state();
         let Some(&group) = state.by_key.get(key) else { return false };
-        attach(&mut state, group, conn, sub);
+        attach(&mut state, group, conn, sub, since);
         true
     }
 
@@ -237,6 +271,7 @@ impl Hub {
     /// One batch: reads the log past the cursor, runs the groups it may affect, delivers.
     async fn step(&self) -> Result<(), ssot_store::StoreError> {
         self.send_resets();
+        sweep(&mut self.state());
         let cursor = self.state().cursor;
         let page = self.store.changes_after(cursor, BATCH_RECORDS).await?;
         let es = Arc::clone(&self.store.entities);
@@ -285,6 +320,7 @@ impl Hub {
                 shape(&self.realtime, model, group.query.kind, diff(&group.rows, &rows, &log.for_model(model)));
             group.rows = rows;
             group.seq = seq;
+            remember(group, seq, &events);
             if events.is_empty() {
                 continue;
             }
@@ -330,11 +366,17 @@ impl Hub {
     }
 }
 
-/// Adds `conn`'s `sub` to `group`, and tells the connection (`subscribed`).
-fn attach(state: &mut State, group: u64, conn: ConnId, sub: &str) {
+/// Adds `conn`'s `sub` to `group`, and tells the connection (`subscribed`): the rows, or
+/// from `since` what it missed.
+fn attach(state: &mut State, group: u64, conn: ConnId, sub: &str, since: Option<i64>) {
     let Some(g) = state.groups.get_mut(&group) else { return };
     g.members.push((conn, sub.to_string()));
-    let answer = json!({"type": "subscribed", "id": sub, "seq": g.seq, "data": data(g)});
+    g.idle_since = None;
+    let answer = match since.map(|since| replay(g, since, sub)) {
+        None => json!({"type": "subscribed", "id": sub, "seq": g.seq, "data": data(g)}),
+        Some(Some(replay)) => json!({"type": "subscribed", "id": sub, "seq": g.seq, "resumed": true, "replay": replay}),
+        Some(None) => json!({"type": "subscribed", "id": sub, "seq": g.seq, "reset": true, "data": data(g)}),
+    };
     if let Some(member) = state.conns.get_mut(&conn) {
         member.subs.insert(sub.to_string(), group);
     }
@@ -363,10 +405,58 @@ fn leave(state: &mut State, group: u64, conn: ConnId, sub: &str) {
     let Some(g) = state.groups.get_mut(&group) else { return };
     g.members.retain(|(c, s)| !(*c == conn && s == sub));
     if g.members.is_empty() {
-        let key = g.key.clone();
-        state.groups.remove(&group);
-        state.by_key.remove(&key);
+        g.idle_since = Some(std::time::Instant::now());
     }
+}
+
+/// Forgets the groups nobody came back to within [`LINGER`].
+fn sweep(state: &mut State) {
+    let expired: Vec<u64> = state
+        .groups
+        .iter()
+        .filter(|(_, g)| g.idle_since.is_some_and(|t| t.elapsed() >= LINGER))
+        .map(|(&id, _)| id)
+        .collect();
+    for id in expired {
+        if let Some(g) = state.groups.remove(&id) {
+            state.by_key.remove(&g.key);
+        }
+    }
+}
+
+/// Records an evaluation in the group's history, which keeps the latest
+/// [`HISTORY_STEPS`] evaluations and [`HISTORY_EVENTS`] events.
+fn remember(group: &mut Group, seq: i64, events: &[Json]) {
+    group.history.push_back(Step { to: seq, events: events.to_vec() });
+    let mut total: usize = group.history.iter().map(|s| s.events.len()).sum();
+    while group.history.len() > HISTORY_STEPS || total > HISTORY_EVENTS {
+        let Some(first) = group.history.pop_front() else { break };
+        total -= first.events.len();
+        group.floor = first.to;
+    }
+}
+
+/// What a subscriber whose copy stands at `since` missed: each evaluation's events (as
+/// `{seq, events}`, to be applied one after the other), or `None` when the history does
+/// not hold exactly that state or replaying would send more than the rows themselves.
+fn replay(group: &Group, since: i64, sub: &str) -> Option<Vec<Json>> {
+    let start = if since == group.floor { 0 } else { group.history.iter().position(|s| s.to == since)? + 1 };
+    let steps: Vec<&Step> = group.history.iter().skip(start).filter(|s| !s.events.is_empty()).collect();
+    let events: usize = steps.iter().map(|s| s.events.len()).sum();
+    if events > group.rows.len().max(1) {
+        return None;
+    }
+    let with_sub = |e: &Json| {
+        let mut e = e.clone();
+        e["sub"] = json!(sub);
+        e
+    };
+    Some(
+        steps
+            .iter()
+            .map(|s| json!({"seq": s.to, "events": s.events.iter().map(with_sub).collect::<Vec<_>>()}))
+            .collect(),
+    )
 }
 
 /// What makes two subscribers' results equal: who they are to the rules.
@@ -376,124 +466,4 @@ fn caller_key(caller: &Caller) -> String {
         Caller::Admin => "admin".into(),
         Caller::User(auth) => Json::Object((**auth).clone()).to_string(),
     }
-}
-
-/// The models whose rows can change `model`'s live queries: itself, and every model it
-/// reaches through relations (filters, includes and rules may follow them).
-fn reach(es: &Entities, model: usize) -> Vec<bool> {
-    let mut reached = vec![false; es.entities.len()];
-    let mut stack = vec![model];
-    while let Some(m) = stack.pop() {
-        if std::mem::replace(&mut reached[m], true) {
-            continue;
-        }
-        stack.extend(es.entities[m].relations.iter().map(|r| r.target));
-    }
-    reached
-}
-
-/// The models a batch of records changed (a join table's change touches both sides).
-fn touched(es: &Entities, records: &[Record]) -> Vec<usize> {
-    let mut out: HashSet<usize> = HashSet::new();
-    for record in records.iter().filter(|r| !r.label.starts_with(INTERNAL_LABEL_PREFIX)) {
-        match es.by_name(&record.label) {
-            Some(model) => {
-                out.insert(model);
-            }
-            None => {
-                for (m, entity) in es.entities.iter().enumerate() {
-                    let joins = entity.relations.iter().any(
-                        |r| matches!(&r.link, ssot_store::entity::Link::Join { label, .. } if *label == record.label),
-                    );
-                    if joins {
-                        out.insert(m);
-                    }
-                }
-            }
-        }
-    }
-    out.into_iter().collect()
-}
-
-/// Which records of a batch were created or deleted, by model and id.
-struct LogFacts {
-    created: HashMap<usize, Vec<Json>>,
-    deleted: HashMap<usize, Vec<Json>>,
-}
-
-impl LogFacts {
-    fn of(es: &Entities, records: &[Record]) -> LogFacts {
-        let mut facts = LogFacts { created: HashMap::new(), deleted: HashMap::new() };
-        for record in records {
-            let Some(model) = es.by_name(&record.label) else { continue };
-            let Some(row) = record.new.as_ref().or(record.old.as_ref()) else { continue };
-            let row = ssot_store::changelog::api_row(es, model, row);
-            let entity = &es.entities[model];
-            let parts: Vec<Json> =
-                entity.id.iter().map(|&f| row.get(&entity.fields[f].name).cloned().unwrap_or(Json::Null)).collect();
-            let id = if parts.len() == 1 { parts.into_iter().next().unwrap_or(Json::Null) } else { Json::Array(parts) };
-            match record.op.as_str() {
-                "create" => facts.created.entry(model).or_default().push(id),
-                "delete" => facts.deleted.entry(model).or_default().push(id),
-                _ => {}
-            }
-        }
-        facts
-    }
-
-    fn for_model(&self, model: usize) -> ModelFacts<'_> {
-        ModelFacts {
-            created: self.created.get(&model).map_or(&[], Vec::as_slice),
-            deleted: self.deleted.get(&model).map_or(&[], Vec::as_slice),
-        }
-    }
-}
-
-struct ModelFacts<'a> {
-    created: &'a [Json],
-    deleted: &'a [Json],
-}
-
-impl Deleted for ModelFacts<'_> {
-    fn was_deleted(&self, id: &Json) -> bool {
-        self.deleted.contains(id)
-    }
-    fn was_created(&self, id: &Json) -> bool {
-        self.created.contains(id)
-    }
-}
-
-/// The events as the model's `@@realtime` sends them: a `created` it does not broadcast
-/// is an `entered`, a `deleted` a `left`, and an `updated` that moves nothing is not sent
-/// (one that moves the row is a `moved`). An item subscription has no positions.
-fn shape(realtime: &Realtime, model: usize, kind: SubscribeKind, events: Vec<Json>) -> Vec<Json> {
-    events
-        .into_iter()
-        .filter_map(|mut event| {
-            let op = event["op"].as_str().unwrap_or_default().to_string();
-            match op.as_str() {
-                "created" if !realtime.sends(model, RealtimeEvent::Created) => event["op"] = json!("entered"),
-                "deleted" if !realtime.sends(model, RealtimeEvent::Deleted) => event["op"] = json!("left"),
-                "updated" if !realtime.sends(model, RealtimeEvent::Updated) => {
-                    if kind == SubscribeKind::Item {
-                        return None;
-                    }
-                    event["op"] = json!("moved");
-                    if let Some(e) = event.as_object_mut() {
-                        e.remove("row");
-                    }
-                }
-                _ => {}
-            }
-            if kind == SubscribeKind::Item {
-                if let Some(e) = event.as_object_mut() {
-                    e.remove("index");
-                }
-                if event["op"] == "moved" {
-                    return None;
-                }
-            }
-            Some(event)
-        })
-        .collect()
 }

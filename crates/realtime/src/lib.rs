@@ -14,6 +14,7 @@
 //! caller share one evaluation; a slow connection is never waited for (it gets a `reset`).
 //! Nothing here knows the transport: messages are JSON values handed to a channel.
 
+mod batch;
 pub mod diff;
 mod hub;
 mod query;

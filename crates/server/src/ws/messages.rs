@@ -17,7 +17,7 @@ pub enum Incoming {
     /// `{"type": "request", "id": ..., ...}`: one operation, or a `$batch`.
     Request { id: Json, call: Box<Call> },
     /// `{"type": "subscribe", "id": "s1", "channel": "Post:list", "args": {...}}`.
-    Subscribe { id: String, channel: String, args: Map<String, Json> },
+    Subscribe { id: String, channel: String, args: Map<String, Json>, since: Option<i64> },
     /// `{"type": "unsubscribe", "id": "s1"}`.
     Unsubscribe { id: String },
 }
@@ -90,7 +90,7 @@ pub fn read(es: &Entities, text: &str) -> Result<Incoming, Refused> {
             Ok(Incoming::Request { id, call: Box::new(call) })
         }
         "subscribe" => {
-            unknown_key(&message, &["type", "id", "channel", "args"], "")?;
+            unknown_key(&message, &["type", "id", "channel", "args", "since"], "")?;
             let id = subscription_id(&message)?;
             let with_id = |code: &'static str, text: &str| Refused { code, message: text.into(), id: Some(json!(id)) };
             let channel = match message.get("channel") {
@@ -102,7 +102,12 @@ pub fn read(es: &Entities, text: &str) -> Result<Incoming, Refused> {
                 Some(Json::Object(args)) => args.clone(),
                 Some(_) => return Err(with_id("invalid_request", "args: expected an object")),
             };
-            Ok(Incoming::Subscribe { id, channel, args })
+            let since = match message.get("since") {
+                None | Some(Json::Null) => None,
+                Some(Json::Number(n)) if n.as_i64().is_some_and(|n| n >= 0) => n.as_i64(),
+                Some(_) => return Err(with_id("invalid_request", "since: expected a seq (a whole number, 0 or more)")),
+            };
+            Ok(Incoming::Subscribe { id, channel, args, since })
         }
         "unsubscribe" => Ok(Incoming::Unsubscribe { id: subscription_id(&message)? }),
         "" => Err(Refused::new("invalid_message", "a message needs a `type`")),

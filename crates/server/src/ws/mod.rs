@@ -283,14 +283,14 @@ async fn handle(
                 return false;
             }
         },
-        Ok(Incoming::Subscribe { id, channel, args }) => {
+        Ok(Incoming::Subscribe { id, channel, args, since }) => {
             let Ok(permit) = Arc::clone(in_flight).acquire_owned().await else { return false };
             let (app, out, token, conn, subs) =
                 (Arc::clone(app), out.clone(), speaker.token.clone(), speaker.conn, Arc::clone(&speaker.subs));
             tokio::spawn(async move {
                 match execute::caller_for_token(&app, token.as_deref()).await {
                     Ok(caller) => {
-                        if subscribe(&app, conn, caller, &id, &channel, args.clone()).await {
+                        if subscribe(&app, conn, caller, &id, &channel, args.clone(), since).await {
                             lock(&subs).insert(id, Asked { channel, args });
                         }
                     }
@@ -342,8 +342,9 @@ async fn subscribe(
     id: &str,
     channel: &str,
     args: serde_json::Map<String, Json>,
+    since: Option<i64>,
 ) -> bool {
-    match app.hub.subscribe(conn, id.to_string(), caller, channel, args).await {
+    match app.hub.subscribe(conn, id.to_string(), caller, channel, args, since).await {
         Ok(()) => true,
         Err(error) => {
             app.hub.tell(conn, subscribe_error(id, error));
@@ -374,7 +375,7 @@ async fn resubscribe(app: &App, speaker: &Speaker) {
     let Ok(caller) = execute::caller_for_token(app, speaker.token.as_deref()).await else { return };
     for (id, Asked { channel, args }) in subs {
         app.hub.unsubscribe(speaker.conn, &id, None);
-        if let Err(error) = app.hub.subscribe(speaker.conn, id.clone(), caller.clone(), &channel, args).await {
+        if let Err(error) = app.hub.subscribe(speaker.conn, id.clone(), caller.clone(), &channel, args, None).await {
             lock(&speaker.subs).remove(&id);
             let reason = subscribe_error(&id, error);
             app.hub.tell(

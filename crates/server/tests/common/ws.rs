@@ -94,6 +94,32 @@ impl WsClient {
         }
     }
 
+    /// The next message if one comes within `wait`.
+    pub async fn next_within(&mut self, wait: Duration) -> Option<Result<Json, Closed>> {
+        if let Some(message) = self.pending.pop_front() {
+            return Some(Ok(message));
+        }
+        let frame = tokio::time::timeout(wait, self.stream.next()).await.ok()?;
+        match frame {
+            Some(Ok(Message::Text(text))) => {
+                match serde_json::from_str(&text).expect("JSON") {
+                    Json::Array(messages) => self.pending.extend(messages),
+                    message => self.pending.push_back(message),
+                }
+                self.pending.pop_front().map(Ok)
+            }
+            Some(Ok(Message::Close(frame))) => {
+                Some(Err(frame.map_or(Closed { code: 1005, reason: String::new() }, |f| Closed {
+                    code: f.code.into(),
+                    reason: f.reason.to_string(),
+                })))
+            }
+            Some(Ok(_)) => None,
+            Some(Err(e)) => Some(Err(Closed { code: 1006, reason: e.to_string() })),
+            None => Some(Err(Closed { code: 1006, reason: "ended".into() })),
+        }
+    }
+
     /// The close the server sends next, skipping other messages.
     pub async fn closed(&mut self) -> Closed {
         loop {
