@@ -363,3 +363,53 @@ on_every_backend!(clients_that_drop_and_resume_converge, LIVE, |server| {
     }
     assert!(resumed > 0, "some comebacks were replays (resumed {resumed}, reset {reset})");
 });
+
+/// Two instances on one PostgreSQL: every change reaches every subscriber, whichever
+/// instance made it, or psql.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_instance_delivers_every_change() {
+    let Some(first) = TestServer::start(LIVE, common::Backend::Postgres, "live_two_instances").await else { return };
+    let second = first.another_instance(LIVE).await;
+    let ann = first.signup("ann@example.com").await;
+    let query = json!({"where": {"published": true}, "orderBy": {"id": "asc"}});
+    let (mut on_first, _) = WsClient::ready(&first.base, Some(&ann.token)).await;
+    let (mut on_second, _) = WsClient::ready(&second.base, Some(&ann.token)).await;
+    let mut copies = [
+        Copy::subscribe(&mut on_first, "a", "Post:list", query.clone()).await,
+        Copy::subscribe(&mut on_second, "b", "Post:list", query.clone()).await,
+    ];
+    // One write through each instance, and one by another program.
+    first
+        .request(
+            "POST",
+            "/api/posts",
+            Some(json!({"title": "one", "published": true, "authorId": ann.id})),
+            Some(&ann.token),
+        )
+        .await;
+    let two =
+        json!({"model": "Post", "action": "create", "data": {"title": "two", "published": true, "authorId": ann.id}});
+    let (mut writer, _) = WsClient::ready(&second.base, Some(&ann.token)).await;
+    assert_eq!(writer.request(two).await["status"], 201);
+    let author = ann.id.clone();
+    first.raw(move |conn| {
+        conn.execute(
+            "INSERT INTO \"Post\" (title, published, views, \"authorId\") VALUES ('three', true, 0, $1::text)",
+            &[ssot_store::conn::Value::Text(author)],
+        )
+        .expect("insert with SQL")
+    });
+    for (copy, ws) in copies.iter_mut().zip([&mut on_first, &mut on_second]) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while copy.rows.len() < 3 {
+            assert!(std::time::Instant::now() < deadline, "{}: {:?}", copy.sub, copy.data());
+            if let Some(Ok(message)) = ws.next_within(std::time::Duration::from_millis(200)).await {
+                copy.apply(&message);
+            }
+        }
+        let titles: Vec<&Json> = copy.rows.iter().map(|r| &r.data["title"]).collect();
+        assert_eq!(titles, [&json!("one"), &json!("two"), &json!("three")], "{}", copy.sub);
+    }
+    second.stop().await;
+    first.stop().await;
+}

@@ -141,6 +141,28 @@ impl TestServer {
         }
     }
 
+    /// A second `ssot serve` on the same database (with the same settings as
+    /// [`TestServer::start`]): what several instances behind a load balancer are.
+    pub async fn another_instance(&self, schema: &str) -> Instance {
+        let schema = check(&for_backend(schema, self.backend()));
+        let url = self.url.clone();
+        let store = tokio::task::block_in_place(|| Arc::new(Store::open(url, &schema, 2).expect("open store")));
+        let tokens =
+            ssot_server::auth::TokenSettings { secret: Some(JWT_SECRET.as_bytes().to_vec()), ..Default::default() };
+        let settings = ssot_server::Settings { admin_key: Some(ADMIN_KEY.to_string()), tokens, ..Default::default() };
+        let app = Arc::new(ssot_server::App::new(store, &schema, settings).expect("app"));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = ssot_server::serve(listener, app, async move {
+                let _ = stopped.await;
+            })
+            .await;
+        });
+        Instance { base, stop: Some(stop), task: Some(task) }
+    }
+
     /// Tells the server to shut down, without waiting for it to end.
     pub fn begin_stop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
@@ -282,4 +304,22 @@ pub async fn join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) 
     })
     .await;
     results.into_iter().flatten().collect()
+}
+
+/// Another instance of a [`TestServer`] (see [`TestServer::another_instance`]).
+pub struct Instance {
+    pub base: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Instance {
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
 }

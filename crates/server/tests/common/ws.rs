@@ -129,18 +129,24 @@ impl WsClient {
         }
     }
 
-    /// Sends a request and waits for its response (other messages are skipped).
+    /// Sends a request and waits for its response; other messages that come meanwhile
+    /// stay for [`WsClient::next`], in order.
     pub async fn request(&mut self, mut request: Json) -> Json {
         let id = self.next_id.to_string();
         self.next_id += 1;
         request["type"] = json!("request");
         request["id"] = json!(id);
         self.send(request).await;
+        let mut others = Vec::new();
         loop {
             let message = self.next().await.unwrap_or_else(|c| panic!("closed while waiting for {id}: {c:?}"));
             if message["type"] == "response" && message["id"] == json!(id) {
+                for other in others.into_iter().rev() {
+                    self.pending.push_front(other);
+                }
                 return message;
             }
+            others.push(message);
         }
     }
 }
