@@ -39,6 +39,26 @@ const HISTORY_EVENTS: usize = 10_000;
 /// How long a group without subscribers is kept for them to resume.
 pub const LINGER: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// The hub's figures since start, for `/metrics`.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct HubStats {
+    pub connections: usize,
+    pub subscriptions: usize,
+    /// Groups of subscriptions sharing one evaluation (lingering ones included).
+    pub groups: usize,
+    /// Batches of the change log handled, and the groups they ran again.
+    pub batches: u64,
+    pub evaluations: u64,
+    /// `update` messages queued, and the events they held.
+    pub updates: u64,
+    pub events: u64,
+    /// Times a connection's queue was full (it then gets a `reset`), and resets sent.
+    pub overflows: u64,
+    pub resets: u64,
+    /// Time from reading a batch to queueing its updates, summed (seconds).
+    pub delivery_seconds: f64,
+}
+
 pub struct Hub {
     store: Arc<Store>,
     policies: Arc<Policies>,
@@ -58,6 +78,7 @@ struct State {
     conns: HashMap<ConnId, Member>,
     /// Where the follower stands in the log.
     cursor: i64,
+    stats: HubStats,
 }
 
 struct Group {
@@ -128,9 +149,15 @@ impl Hub {
         }
     }
 
-    /// How many subscriptions are open, over all connections.
-    pub fn subscriptions(&self) -> usize {
-        self.state().conns.values().map(|m| m.subs.len()).sum()
+    /// The hub's figures now.
+    pub fn stats(&self) -> HubStats {
+        let state = self.state();
+        HubStats {
+            connections: state.conns.len(),
+            subscriptions: state.conns.values().map(|m| m.subs.len()).sum(),
+            groups: state.groups.len(),
+            ..state.stats
+        }
     }
 
     /// Subscribes `conn` to `channel` as `caller`, or says why not. The `subscribed`
@@ -274,6 +301,7 @@ impl Hub {
         sweep(&mut self.state());
         let cursor = self.state().cursor;
         let page = self.store.changes_after(cursor, BATCH_RECORDS).await?;
+        let started = std::time::Instant::now();
         let es = Arc::clone(&self.store.entities);
         let touched = touched(&es, &page.records);
         let due: Vec<(u64, LiveQuery, Caller)> = {
@@ -305,6 +333,8 @@ impl Hub {
             .await?;
         let log = LogFacts::of(&es, &page.records);
         let mut state = self.state();
+        state.stats.batches += 1;
+        state.stats.evaluations += results.len() as u64;
         let mut out: HashMap<ConnId, Vec<Json>> = HashMap::new();
         for (id, rows) in results {
             let Some(group) = state.groups.get_mut(&id) else { continue };
@@ -334,16 +364,23 @@ impl Hub {
             }
         }
         state.cursor = state.cursor.max(page.reached).max(seq);
+        let State { conns, stats, .. } = &mut *state;
         for (conn, events) in out {
-            let Some(member) = state.conns.get_mut(&conn) else { continue };
+            let Some(member) = conns.get_mut(&conn) else { continue };
             if member.behind {
                 continue;
             }
+            let count = events.len() as u64;
             let message = json!({"type": "update", "seq": seq, "events": events});
-            if member.sink.try_send(message).is_err() {
+            if member.sink.try_send(message).is_ok() {
+                stats.updates += 1;
+                stats.events += count;
+            } else {
                 member.behind = true;
+                stats.overflows += 1;
             }
         }
+        stats.delivery_seconds += started.elapsed().as_secs_f64();
         Ok(())
     }
 
@@ -351,7 +388,7 @@ impl Hub {
     /// subscription's current rows.
     fn send_resets(&self) {
         let mut state = self.state();
-        let State { conns, groups, .. } = &mut *state;
+        let State { conns, groups, stats, .. } = &mut *state;
         for member in conns.values_mut().filter(|m| m.behind && m.sink.capacity() > 0) {
             let mut subs = Map::new();
             for (sub, group) in &member.subs {
@@ -361,6 +398,7 @@ impl Hub {
             }
             if member.sink.try_send(json!({"type": "reset", "subscriptions": subs})).is_ok() {
                 member.behind = false;
+                stats.resets += 1;
             }
         }
     }

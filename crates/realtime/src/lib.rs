@@ -20,7 +20,7 @@ mod hub;
 mod query;
 mod rules;
 
-pub use hub::{ConnId, Hub, MAX_SUBSCRIPTIONS};
+pub use hub::{ConnId, Hub, HubStats, LINGER, MAX_SUBSCRIPTIONS};
 pub use query::LiveQuery;
 pub use rules::Realtime;
 

@@ -113,7 +113,7 @@ async fn openapi_json(State(app): State<Arc<App>>) -> Response {
 }
 
 async fn metrics_text(State(app): State<Arc<App>>) -> Response {
-    let text = app.metrics.render(&app.store.pool_stats());
+    let text = app.metrics.render(&app.store.pool_stats(), &app.hub.stats());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 

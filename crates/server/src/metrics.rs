@@ -66,7 +66,7 @@ impl Metrics {
     }
 
     /// The exposition text; `pool` adds the database gauges (workers, queued jobs).
-    pub fn render(&self, pool: &ssot_store::conn::PoolStats) -> String {
+    pub fn render(&self, pool: &ssot_store::conn::PoolStats, hub: &ssot_realtime::HubStats) -> String {
         let mut out = String::new();
         out.push_str("# HELP ssot_http_requests_total HTTP requests by method, route and status.\n");
         out.push_str("# TYPE ssot_http_requests_total counter\n");
@@ -131,6 +131,46 @@ impl Metrics {
         out.push_str("# HELP ssot_ws_messages_sent_total WebSocket messages sent (several may share a frame).\n");
         out.push_str("# TYPE ssot_ws_messages_sent_total counter\n");
         let _ = writeln!(out, "ssot_ws_messages_sent_total {}", load(&self.ws.messages_out));
+        let figures: [(&str, &str, &str, String); 10] = [
+            ("ssot_realtime_subscriptions", "gauge", "Live subscriptions open.", hub.subscriptions.to_string()),
+            (
+                "ssot_realtime_groups",
+                "gauge",
+                "Groups of subscriptions sharing one evaluation.",
+                hub.groups.to_string(),
+            ),
+            ("ssot_realtime_batches_total", "counter", "Batches of the change log handled.", hub.batches.to_string()),
+            ("ssot_realtime_evaluations_total", "counter", "Live queries run again.", hub.evaluations.to_string()),
+            (
+                "ssot_realtime_updates_total",
+                "counter",
+                "Update messages queued for connections.",
+                hub.updates.to_string(),
+            ),
+            ("ssot_realtime_events_total", "counter", "Events in those updates.", hub.events.to_string()),
+            (
+                "ssot_realtime_queue_overflows_total",
+                "counter",
+                "Updates not queued: the connection's queue was full.",
+                hub.overflows.to_string(),
+            ),
+            (
+                "ssot_realtime_resets_total",
+                "counter",
+                "Resets sent to connections that fell behind.",
+                hub.resets.to_string(),
+            ),
+            (
+                "ssot_realtime_delivery_seconds_total",
+                "counter",
+                "Time from reading a batch to queueing its updates.",
+                hub.delivery_seconds.to_string(),
+            ),
+            ("ssot_realtime_connections", "gauge", "Connections known to the hub.", hub.connections.to_string()),
+        ];
+        for (name, kind, help, value) in figures {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+        }
         out
     }
 }

@@ -127,6 +127,18 @@ on_every_backend!(a_live_query_follows_every_change_as_its_subscriber_may_see_it
         }
     }
     assert!(bob_events.iter().any(|e| e["op"] == "deleted" && e["id"] == bobs_post["id"]), "{bob_events:?}");
+
+    // The figures in /metrics: two subscriptions, in two groups (two callers), events sent.
+    let metrics = server.client.get(format!("{}/metrics", server.base)).send().await.expect("metrics");
+    let text = metrics.text().await.unwrap_or_default();
+    let figure = |name: &str| -> f64 {
+        let line =
+            text.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap_or_else(|| panic!("{name}: {text}"));
+        line.rsplit(' ').next().and_then(|v| v.parse().ok()).unwrap_or(-1.0)
+    };
+    assert_eq!((figure("ssot_realtime_subscriptions"), figure("ssot_realtime_groups")), (2.0, 2.0), "{text}");
+    assert_eq!(figure("ssot_realtime_events_total"), (ann_events.len() + bob_events.len()) as f64, "{text}");
+    assert_eq!(figure("ssot_realtime_queue_overflows_total"), 0.0);
 });
 
 on_every_backend!(item_subscriptions_and_relations_follow_too, LIVE, |server| {
