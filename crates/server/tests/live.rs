@@ -425,3 +425,50 @@ async fn every_instance_delivers_every_change() {
     second.stop().await;
     first.stop().await;
 }
+
+/// A subscriber that does not read is not waited for: its queue fills, updates for it are
+/// dropped, the writers go on, and once it reads again it gets a `reset` with the rows
+/// as they are, from which it goes on as if nothing happened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_subscriber_is_reset_not_waited_for() {
+    let settings = ssot_server::Settings {
+        admin_key: Some(common::ADMIN_KEY.to_string()),
+        tokens: ssot_server::auth::TokenSettings {
+            secret: Some(common::JWT_SECRET.as_bytes().to_vec()),
+            ..Default::default()
+        },
+        ws: Some(ssot_server::ws::WsSettings { send_queue: 4, ..Default::default() }),
+        ..Default::default()
+    };
+    let Some(server) = TestServer::start_configured(LIVE, common::Backend::Sqlite, "live_slow", settings).await else {
+        return;
+    };
+    let ann = server.signup("ann@example.com").await;
+    let query = json!({"orderBy": {"id": "desc"}, "take": 5});
+    let (mut slow, _) = WsClient::ready(&server.base, Some(&ann.token)).await;
+    let mut copy = Copy::subscribe(&mut slow, "s", "Post:list", query.clone()).await;
+    // Big rows, written one by one: far more than the queue and the socket's buffers hold.
+    let title = "x".repeat(16 * 1024);
+    let started = std::time::Instant::now();
+    for _ in 0..300 {
+        let data = json!({"title": title, "published": true, "authorId": ann.id});
+        let (status, _) = server.request("POST", "/api/posts", Some(data), Some(&ann.token)).await;
+        assert_eq!(status, 201);
+    }
+    let writing = started.elapsed();
+    let (_, now) = server.request("POST", "/api/posts/query", Some(query), Some(&ann.token)).await;
+    let mut resets = 0;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while Json::Array(copy.data()) != now["data"] {
+        assert!(std::time::Instant::now() < deadline, "never caught up ({resets} resets)");
+        if let Some(Ok(message)) = slow.next_within(std::time::Duration::from_millis(200)).await {
+            resets += usize::from(message["type"] == "reset");
+            copy.apply(&message);
+        }
+    }
+    assert!(resets > 0, "the slow subscriber was reset ({writing:?} of writes)");
+    let metrics = server.client.get(format!("{}/metrics", server.base)).send().await.expect("metrics");
+    let text = metrics.text().await.unwrap_or_default();
+    assert!(!text.contains("ssot_realtime_queue_overflows_total 0\n"), "{text}");
+    server.stop().await;
+}
