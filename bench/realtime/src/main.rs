@@ -1,0 +1,216 @@
+//! `ssot-live-load`: many WebSocket subscribers against a running `ssot serve`, writes
+//! over HTTP, and what it takes for each write to reach each subscriber.
+//!
+//! Scenarios (`--scenario`):
+//! - `shared`: every subscriber holds the same live query (the newest 10 items); each
+//!   write is delivered to all of them.
+//! - `distinct`: subscriber `i` holds the items of owner `u{i}`; each write goes to one
+//!   random owner, and is delivered to that one subscriber.
+//!
+//! Latency is from just before the write's HTTP request to the arrival of the `update`
+//! holding it, on the same clock. Also reported: deliveries per second while writing,
+//! and the server's resident memory per connection (`--pid`, from `/proc`).
+//!
+//! Usage: ssot-live-load --url http://127.0.0.1:4420 --key ADMIN_KEY --scenario shared
+//!        --subscribers 1000 --writes 200 --rate 50 [--pid PID]
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value as Json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+struct Options {
+    url: String,
+    key: String,
+    scenario: String,
+    subscribers: usize,
+    writes: usize,
+    rate: f64,
+    pid: Option<u32>,
+}
+
+fn options() -> Result<Options, String> {
+    let mut o = Options {
+        url: "http://127.0.0.1:4420".into(),
+        key: String::new(),
+        scenario: "shared".into(),
+        subscribers: 100,
+        writes: 100,
+        rate: 50.0,
+        pid: None,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        let number = |v: &str| v.parse::<f64>().map_err(|e| format!("{flag}: {e}"));
+        match flag.as_str() {
+            "--url" => o.url = value,
+            "--key" => o.key = value,
+            "--scenario" => o.scenario = value,
+            "--subscribers" => o.subscribers = number(&value)? as usize,
+            "--writes" => o.writes = number(&value)? as usize,
+            "--rate" => o.rate = number(&value)?,
+            "--pid" => o.pid = Some(number(&value)? as u32),
+            other => return Err(format!("unknown flag {other}")),
+        }
+    }
+    Ok(o)
+}
+
+/// When each write (by item title) was sent.
+type Sent = Arc<Mutex<HashMap<String, Instant>>>;
+
+fn rss_kib(pid: Option<u32>) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
+    status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[tokio::main]
+async fn main() {
+    let o = match options() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("ssot-live-load: {e}");
+            std::process::exit(2);
+        }
+    };
+    let ws_url = format!("{}/api/ws?token={}", o.url.replacen("http", "ws", 1), o.key);
+    let sent: Sent = Arc::default();
+    let (latencies_tx, mut latencies_rx) = tokio::sync::mpsc::unbounded_channel::<f64>();
+    let rss_before = rss_kib(o.pid);
+
+    // Connect and subscribe, a few at a time.
+    let started = Instant::now();
+    let mut ready = Vec::new();
+    for i in 0..o.subscribers {
+        let args = match o.scenario.as_str() {
+            "distinct" => json!({"where": {"owner": format!("u{i}")}, "orderBy": {"id": "desc"}, "take": 10}),
+            _ => json!({"orderBy": {"id": "desc"}, "take": 10}),
+        };
+        let (sent, latencies, url) = (Arc::clone(&sent), latencies_tx.clone(), ws_url.clone());
+        let (up_tx, up_rx) = tokio::sync::oneshot::channel::<()>();
+        ready.push(up_rx);
+        tokio::spawn(async move {
+            let mut request = url.into_client_request().expect("url");
+            request.headers_mut().insert("sec-websocket-protocol", "ssot.v1".parse().expect("header"));
+            let (mut ws, _) = match tokio_tungstenite::connect_async(request).await {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("connect: {e}");
+                    return;
+                }
+            };
+            let subscribe = json!({"type": "subscribe", "id": "q", "channel": "Item:list", "args": args});
+            let _ = ws.send(Message::Text(subscribe.to_string().into())).await;
+            let mut up = Some(up_tx);
+            while let Some(Ok(frame)) = ws.next().await {
+                let Message::Text(text) = frame else { continue };
+                let arrived = Instant::now();
+                let Ok(value) = serde_json::from_str::<Json>(&text) else { continue };
+                let messages = match value {
+                    Json::Array(list) => list,
+                    one => vec![one],
+                };
+                for m in messages {
+                    if m["type"] == "subscribed" {
+                        if let Some(up) = up.take() {
+                            let _ = up.send(());
+                        }
+                    }
+                    for e in m["events"].as_array().into_iter().flatten() {
+                        if e["op"] != "created" {
+                            continue;
+                        }
+                        let title = e["row"]["title"].as_str().unwrap_or_default();
+                        let at = sent.lock().map(|s| s.get(title).copied()).ok().flatten();
+                        if let Some(at) = at {
+                            let _ = latencies.send(arrived.duration_since(at).as_secs_f64() * 1000.0);
+                        }
+                    }
+                }
+            }
+        });
+        if i % 64 == 63 {
+            tokio::task::yield_now().await;
+        }
+    }
+    drop(latencies_tx);
+    for up in ready {
+        let _ = up.await;
+    }
+    let connect_time = started.elapsed();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_after = rss_kib(o.pid);
+
+    // Write at the rate asked, one item per request.
+    let client = reqwest::Client::new();
+    let interval = Duration::from_secs_f64(1.0 / o.rate.max(0.001));
+    let writing = Instant::now();
+    let mut write_ms = Vec::with_capacity(o.writes);
+    for w in 0..o.writes {
+        let due = writing + interval * w as u32;
+        tokio::time::sleep_until(due.into()).await;
+        let owner = match o.scenario.as_str() {
+            "distinct" => format!("u{}", (w * 7919) % o.subscribers.max(1)),
+            _ => "u0".to_string(),
+        };
+        let title = format!("w{w}");
+        let at = Instant::now();
+        if let Ok(mut s) = sent.lock() {
+            s.insert(title.clone(), at);
+        }
+        let body = json!({"owner": owner, "score": w, "title": title}).to_string();
+        let response = client
+            .post(format!("{}/api/items", o.url))
+            .header("authorization", format!("Bearer {}", o.key))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await;
+        if !response.is_ok_and(|r| r.status().as_u16() == 201) {
+            eprintln!("write {w} failed");
+        }
+        write_ms.push(at.elapsed().as_secs_f64() * 1000.0);
+    }
+    let expected = match o.scenario.as_str() {
+        "distinct" => o.writes,
+        _ => o.writes * o.subscribers,
+    };
+    let mut latencies = Vec::with_capacity(expected);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while latencies.len() < expected && Instant::now() < deadline {
+        match tokio::time::timeout(Duration::from_millis(500), latencies_rx.recv()).await {
+            Ok(Some(ms)) => latencies.push(ms),
+            Ok(None) => break,
+            Err(_) => {}
+        }
+    }
+    let elapsed = writing.elapsed().as_secs_f64();
+    latencies.sort_by(f64::total_cmp);
+    write_ms.sort_by(f64::total_cmp);
+    let pct = |v: &[f64], p: f64| v.get(((v.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(f64::NAN);
+    let per_conn = match (rss_before, rss_after) {
+        (Some(a), Some(b)) if o.subscribers > 0 => format!("{:.1} KiB", (b.saturating_sub(a)) as f64 / o.subscribers as f64),
+        _ => "n/a".into(),
+    };
+    println!(
+        "scenario={} subscribers={} writes={} rate={}/s | connect {:.1}s | deliveries {}/{} | latency p50 {:.1} ms p99 {:.1} ms max {:.1} ms | deliveries/s {:.0} | write p50 {:.1} ms p99 {:.1} ms | server RSS per subscribed connection {}",
+        o.scenario,
+        o.subscribers,
+        o.writes,
+        o.rate,
+        connect_time.as_secs_f64(),
+        latencies.len(),
+        expected,
+        pct(&latencies, 0.5),
+        pct(&latencies, 0.99),
+        latencies.last().copied().unwrap_or(f64::NAN),
+        latencies.len() as f64 / elapsed,
+        pct(&write_ms, 0.5),
+        pct(&write_ms, 0.99),
+        per_conn,
+    );
+}
