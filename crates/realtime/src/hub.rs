@@ -109,7 +109,7 @@ struct Step {
 }
 
 struct Member {
-    sink: mpsc::Sender<Json>,
+    sink: mpsc::Sender<String>,
     /// Subscription id → group.
     subs: BTreeMap<String, u64>,
     /// Updates were dropped (its queue was full): it gets a `reset` once it has room.
@@ -132,8 +132,9 @@ impl Hub {
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// A new connection, whose messages (`update`, `reset`) go to `sink`.
-    pub fn connect(&self, sink: mpsc::Sender<Json>) -> ConnId {
+    /// A new connection, whose messages (`subscribed`, `update`, `reset`, ...) go to
+    /// `sink`, each as the JSON text of one message.
+    pub fn connect(&self, sink: mpsc::Sender<String>) -> ConnId {
         let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
         self.state().conns.insert(id, Member { sink, subs: BTreeMap::new(), behind: false });
         id
@@ -335,7 +336,9 @@ impl Hub {
         let mut state = self.state();
         state.stats.batches += 1;
         state.stats.evaluations += results.len() as u64;
-        let mut out: HashMap<ConnId, Vec<Json>> = HashMap::new();
+        // Each connection's message is built from text: every event is serialized once per
+        // group, and each subscriber's copy only gets its `sub` put in front.
+        let mut out: HashMap<ConnId, (String, u64)> = HashMap::new();
         for (id, rows) in results {
             let Some(group) = state.groups.get_mut(&id) else { continue };
             let rows = match rows {
@@ -354,24 +357,27 @@ impl Hub {
             if events.is_empty() {
                 continue;
             }
+            let tails: Vec<String> = events.iter().map(event_tail).collect();
             for (conn, sub) in &group.members {
-                let list = out.entry(*conn).or_default();
-                list.extend(events.iter().map(|e| {
-                    let mut e = e.clone();
-                    e["sub"] = json!(sub);
-                    e
-                }));
+                let (text, count) = out.entry(*conn).or_default();
+                let sub = Json::String(sub.clone()).to_string();
+                for tail in &tails {
+                    text.push_str(if text.is_empty() { "{\"sub\":" } else { ",{\"sub\":" });
+                    text.push_str(&sub);
+                    text.push(',');
+                    text.push_str(tail);
+                }
+                *count += tails.len() as u64;
             }
         }
         state.cursor = state.cursor.max(page.reached).max(seq);
         let State { conns, stats, .. } = &mut *state;
-        for (conn, events) in out {
+        for (conn, (events, count)) in out {
             let Some(member) = conns.get_mut(&conn) else { continue };
             if member.behind {
                 continue;
             }
-            let count = events.len() as u64;
-            let message = json!({"type": "update", "seq": seq, "events": events});
+            let message = format!("{{\"type\":\"update\",\"seq\":{seq},\"events\":[{events}]}}");
             if member.sink.try_send(message).is_ok() {
                 stats.updates += 1;
                 stats.events += count;
@@ -396,7 +402,7 @@ impl Hub {
                     subs.insert(sub.clone(), json!({"seq": g.seq, "data": data(g)}));
                 }
             }
-            if member.sink.try_send(json!({"type": "reset", "subscriptions": subs})).is_ok() {
+            if member.sink.try_send(json!({"type": "reset", "subscriptions": subs}).to_string()).is_ok() {
                 member.behind = false;
                 stats.resets += 1;
             }
@@ -424,9 +430,20 @@ fn attach(state: &mut State, group: u64, conn: ConnId, sub: &str, since: Option<
 /// Queues `message` for `conn`; a full queue marks it behind (it gets a `reset`).
 fn tell(state: &mut State, conn: ConnId, message: Json) {
     if let Some(member) = state.conns.get_mut(&conn) {
-        if !member.behind && member.sink.try_send(message).is_err() {
+        if !member.behind && member.sink.try_send(message.to_string()).is_err() {
             member.behind = true;
         }
+    }
+}
+
+/// An event object's JSON text without its opening brace, so that each subscriber's copy
+/// is `{"sub":...,` and this.
+fn event_tail(event: &Json) -> String {
+    let text = event.to_string();
+    match text.strip_prefix('{') {
+        Some(rest) if rest != "}" => rest.to_string(),
+        // Events always have fields; an empty one still makes valid JSON.
+        _ => "\"op\":null}".to_string(),
     }
 }
 

@@ -104,6 +104,8 @@ pub async fn upgrade(
 /// What the writer task sends.
 enum Outgoing {
     Message(Json),
+    /// A message already serialized (the hub's).
+    Text(String),
     Ping,
     Close(u16, String),
 }
@@ -137,7 +139,7 @@ async fn connection(app: Arc<App>, socket: WebSocket, token: Result<Option<Strin
     let writer = tokio::spawn(writer::write_frames(sink, queue, Arc::clone(&app)));
     let in_flight = Arc::new(tokio::sync::Semaphore::new(settings.max_in_flight));
 
-    let (hub_sink, mut hub_queue) = mpsc::channel::<Json>(settings.send_queue);
+    let (hub_sink, mut hub_queue) = mpsc::channel::<String>(settings.send_queue);
     let conn = app.hub.connect(hub_sink);
     let mut speaker = Speaker { token: None, expires: None, conn, subs: Arc::default() };
     let first = match token {
@@ -201,7 +203,7 @@ async fn connection(app: Arc<App>, socket: WebSocket, token: Result<Option<Strin
                 open = false;
             }
             Some(message) = hub_queue.recv() => {
-                let _ = out.send(Outgoing::Message(message)).await;
+                let _ = out.send(Outgoing::Text(message)).await;
             }
             _ = closing.changed() => {
                 let _ = out.send(Outgoing::Close(CLOSE_GOING_AWAY, "the server is shutting down".into())).await;

@@ -5,7 +5,6 @@ use super::Outgoing;
 use crate::App;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::SinkExt;
-use serde_json::Value as Json;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -33,7 +32,8 @@ pub(super) async fn write_frames(
         for item in ready {
             match item {
                 Outgoing::Ping => ping = true,
-                Outgoing::Message(message) => messages.push(message),
+                Outgoing::Message(message) => messages.push(message.to_string()),
+                Outgoing::Text(text) => messages.push(text),
                 Outgoing::Close(code, reason) => {
                     close = Some((code, reason));
                     break;
@@ -43,8 +43,8 @@ pub(super) async fn write_frames(
         stats.messages_out.fetch_add(messages.len() as u64, Ordering::Relaxed);
         let frame = match messages.len() {
             0 => None,
-            1 => messages.pop().map(|m| m.to_string()),
-            _ => Some(Json::Array(messages).to_string()),
+            1 => messages.pop(),
+            _ => Some(format!("[{}]", messages.join(","))),
         };
         if let Some(frame) = frame {
             if sink.send(Message::Text(Utf8Bytes::from(frame))).await.is_err() {
