@@ -136,10 +136,10 @@ async fn connection(app: Arc<App>, socket: WebSocket, token: Result<Option<Strin
     stats.opened.fetch_add(1, Ordering::Relaxed);
     let (sink, mut stream) = socket.split();
     let (out, queue) = mpsc::channel::<Outgoing>(settings.send_queue);
-    let writer = tokio::spawn(writer::write_frames(sink, queue, Arc::clone(&app)));
+    let (hub_sink, hub_queue) = mpsc::channel::<String>(settings.send_queue);
+    let writer = tokio::spawn(writer::write_frames(sink, queue, hub_queue, Arc::clone(&app)));
     let in_flight = Arc::new(tokio::sync::Semaphore::new(settings.max_in_flight));
 
-    let (hub_sink, mut hub_queue) = mpsc::channel::<String>(settings.send_queue);
     let conn = app.hub.connect(hub_sink);
     let mut speaker = Speaker { token: None, expires: None, conn, subs: Arc::default() };
     let first = match token {
@@ -201,9 +201,6 @@ async fn connection(app: Arc<App>, socket: WebSocket, token: Result<Option<Strin
             () = expiry => {
                 let _ = out.send(Outgoing::Close(CLOSE_UNAUTHORIZED, "the token has expired; send `auth` with a fresh one before it does".into())).await;
                 open = false;
-            }
-            Some(message) = hub_queue.recv() => {
-                let _ = out.send(Outgoing::Text(message)).await;
             }
             _ = closing.changed() => {
                 let _ = out.send(Outgoing::Close(CLOSE_GOING_AWAY, "the server is shutting down".into())).await;

@@ -14,15 +14,40 @@ use tokio::sync::mpsc;
 pub(super) async fn write_frames(
     mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
     mut queue: mpsc::Receiver<Outgoing>,
+    mut hub: mpsc::Receiver<String>,
     app: Arc<App>,
 ) {
     const MAX_BATCH: usize = 64;
     let stats = &app.metrics.ws;
-    while let Some(first) = queue.recv().await {
+    // The hub's messages come straight here, not through the connection's task: one
+    // hand-off per delivery instead of two. The connection's own queue goes first, so a
+    // close is never stuck behind updates.
+    let mut hub_open = true;
+    loop {
+        let first = tokio::select! {
+            biased;
+            item = queue.recv() => match item {
+                Some(item) => item,
+                None => break,
+            },
+            text = hub.recv(), if hub_open => match text {
+                Some(text) => Outgoing::Text(text),
+                None => {
+                    hub_open = false;
+                    continue;
+                }
+            },
+        };
         let mut ready = vec![first];
         while ready.len() < MAX_BATCH {
             match queue.try_recv() {
                 Ok(next) => ready.push(next),
+                Err(_) => break,
+            }
+        }
+        while hub_open && ready.len() < MAX_BATCH {
+            match hub.try_recv() {
+                Ok(text) => ready.push(Outgoing::Text(text)),
                 Err(_) => break,
             }
         }
