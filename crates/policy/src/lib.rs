@@ -60,7 +60,8 @@ pub fn check_schema(schema: &Schema, source: &str) -> Vec<Diagnostic> {
             .policies
             .iter()
             .map(|p| &p.rule)
-            .chain(model.annotations.realtime.iter().flat_map(|r| r.permissions.iter().map(|p| &p.rule)));
+            .chain(model.annotations.realtime.iter().flat_map(|r| r.permissions.iter().map(|p| &p.rule)))
+            .chain(model.annotations.realtime.iter().filter_map(|r| r.channel.as_ref()));
         for rule in rules {
             if let Err(diagnostics) = compile(schema, model, rule, source) {
                 out.extend(diagnostics);
@@ -104,5 +105,24 @@ impl Placer {
         let lo = self.offsets[at.start.min(last)];
         let hi = self.offsets[at.end.min(last)].max(lo);
         Span::new(lo, if hi == lo && lo < self.offsets[last] { lo + 1 } else { hi })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    fn diagnostics(rule: &str) -> Vec<String> {
+        let source = format!(
+            "datasource db {{\n  provider = \"sqlite\"\n  url = \"file:x.db\"\n}}\n\n/// @@auth(\"JWT\")\nmodel User {{\n  id String @id\n  email String @unique\n  password String\n}}\n\n/// @@realtime(channel: \"{rule}\")\nmodel Room {{\n  id Int @id\n  ownerId String\n}}\n"
+        );
+        let checked = ssot_schema::check(&source);
+        assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+        super::check_schema(&checked.schema, &source).into_iter().map(|d| d.message).collect()
+    }
+
+    #[test]
+    fn channel_rules_are_checked_like_every_rule() {
+        assert_eq!(diagnostics("ownerId == auth.id"), Vec::<String>::new());
+        let errors = diagnostics("members.some(userId == auth.id)");
+        assert!(errors.iter().any(|e| e.contains("members")), "{errors:?}");
     }
 }

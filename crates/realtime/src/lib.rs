@@ -15,6 +15,7 @@
 //! Nothing here knows the transport: messages are JSON values handed to a channel.
 
 mod batch;
+pub mod channels;
 pub mod diff;
 mod hub;
 mod query;

@@ -12,6 +12,7 @@ struct ModelRealtime {
     kinds: Vec<SubscribeKind>,
     events: Vec<RealtimeEvent>,
     permissions: Vec<(SubscribeKind, Predicate)>,
+    channel: Option<Predicate>,
 }
 
 /// The realtime annotations of every model, by the store's model index.
@@ -34,10 +35,13 @@ impl Realtime {
                 .iter()
                 .filter_map(|p| ssot_policy::compile(schema, model, &p.rule, "").ok().map(|rule| (p.kind, rule)))
                 .collect();
+            // A channel rule that does not compile opens no channel (fail-closed).
+            let channel = realtime.channel.as_ref().and_then(|rule| ssot_policy::compile(schema, model, rule, "").ok());
             models[index] = Some(ModelRealtime {
                 kinds: realtime.subscribe.clone(),
                 events: realtime.broadcast.clone(),
                 permissions,
+                channel,
             });
         }
         Realtime { models }
@@ -60,5 +64,12 @@ impl Realtime {
     /// Who may subscribe to `model` as `kind`.
     pub fn permission(&self, model: usize, kind: SubscribeKind) -> Option<&Predicate> {
         self.model(model).and_then(|m| m.permissions.iter().find(|(k, _)| *k == kind).map(|(_, p)| p))
+    }
+}
+
+impl Realtime {
+    /// Who may join a record's channel of `model`; `None`: the model has no channels.
+    pub fn channel(&self, model: usize) -> Option<&Predicate> {
+        self.model(model).and_then(|m| m.channel.as_ref())
     }
 }

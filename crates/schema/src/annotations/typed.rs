@@ -59,6 +59,9 @@ pub struct Realtime {
     pub broadcast: Vec<RealtimeEvent>,
     /// Who may subscribe, per kind; a kind without a rule is open to nobody.
     pub permissions: Vec<Permission>,
+    /// Who may join a record's ephemeral channel (broadcast and presence, `Model:channel:<id>`),
+    /// a rule on that record; no rule: the model has no channels.
+    pub channel: Option<Rule>,
     pub span: Span,
 }
 
@@ -221,7 +224,7 @@ fn policy(raw: &RawAnnotation, model: &Model, d: &mut Diagnostics) -> Option<Pol
 }
 
 fn realtime(raw: &RawAnnotation, d: &mut Diagnostics) -> Option<Realtime> {
-    let a = Args::read(raw, &["subscribe", "broadcast", "permissions"], &[], d);
+    let a = Args::read(raw, &["subscribe", "broadcast", "permissions", "channel"], &[], d);
     let kinds = [("list", SubscribeKind::List), ("item", SubscribeKind::Item)];
     let events =
         [("created", RealtimeEvent::Created), ("updated", RealtimeEvent::Updated), ("deleted", RealtimeEvent::Deleted)];
@@ -267,7 +270,8 @@ fn realtime(raw: &RawAnnotation, d: &mut Diagnostics) -> Option<Realtime> {
             }
         }
     }
-    Some(Realtime { subscribe, broadcast, permissions, span: raw.span })
+    let channel = a.get("channel").and_then(|v| rule(v, "a channel rule", d));
+    Some(Realtime { subscribe, broadcast, permissions, channel, span: raw.span })
 }
 
 /// `"15m"`, `"7d"`, `"3600"`, `"12h"`, `"30s"` to seconds.

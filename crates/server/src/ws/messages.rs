@@ -20,6 +20,13 @@ pub enum Incoming {
     Subscribe { id: String, channel: String, args: Map<String, Json>, since: Option<i64> },
     /// `{"type": "unsubscribe", "id": "s1"}`.
     Unsubscribe { id: String },
+    /// `{"type": "join", "channel": "Room:channel:5", "state": {...}}`.
+    Join { channel: String, state: Json },
+    /// `{"type": "leave", "channel": "Room:channel:5"}`.
+    Leave { channel: String },
+    /// `{"type": "broadcast", "channel": ..., "event": "typing", "payload": {...}}`, or
+    /// (`event` `None`) `{"type": "state", "channel": ..., "state": {...}}`.
+    Send { channel: String, event: Option<String>, payload: Json },
 }
 
 /// What a `request` asks for.
@@ -110,11 +117,40 @@ pub fn read(es: &Entities, text: &str) -> Result<Incoming, Refused> {
             Ok(Incoming::Subscribe { id, channel, args, since })
         }
         "unsubscribe" => Ok(Incoming::Unsubscribe { id: subscription_id(&message)? }),
+        "join" => {
+            unknown_key(&message, &["type", "channel", "state"], "")?;
+            Ok(Incoming::Join { channel: channel(&message)?, state: message.get("state").cloned().unwrap_or(Json::Null) })
+        }
+        "leave" => {
+            unknown_key(&message, &["type", "channel"], "")?;
+            Ok(Incoming::Leave { channel: channel(&message)? })
+        }
+        "broadcast" => {
+            unknown_key(&message, &["type", "channel", "event", "payload"], "")?;
+            let event = match message.get("event") {
+                Some(Json::String(e)) if !e.is_empty() && e.len() <= 64 => e.clone(),
+                _ => return Err(Refused::new("invalid_message", "`broadcast` needs an `event` (a name of at most 64 bytes)")),
+            };
+            let payload = message.get("payload").cloned().unwrap_or(Json::Null);
+            Ok(Incoming::Send { channel: channel(&message)?, event: Some(event), payload })
+        }
+        "state" => {
+            unknown_key(&message, &["type", "channel", "state"], "")?;
+            let state = message.get("state").cloned().unwrap_or(Json::Null);
+            Ok(Incoming::Send { channel: channel(&message)?, event: None, payload: state })
+        }
         "" => Err(Refused::new("invalid_message", "a message needs a `type`")),
         other => Err(Refused::new(
             "unknown_message",
-            format!("unknown message type `{other}`; expected auth, ping, request, subscribe or unsubscribe"),
+            format!("unknown message type `{other}`; expected auth, ping, request, subscribe, unsubscribe, join, leave, broadcast or state"),
         )),
+    }
+}
+
+fn channel(message: &Map<String, Json>) -> Result<String, Refused> {
+    match message.get("channel") {
+        Some(Json::String(channel)) if !channel.is_empty() => Ok(channel.clone()),
+        _ => Err(Refused::new("invalid_message", "a channel message needs a `channel` such as `Room:channel:5`")),
     }
 }
 

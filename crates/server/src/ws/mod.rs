@@ -275,6 +275,8 @@ async fn handle(
         Ok(Incoming::Auth { token }) => match authenticate(app, speaker, Some(token)).await {
             Ok(caller) => {
                 send(out, json!({"type": "authenticated", "caller": caller})).await;
+                // Who is present changed: channels are joined again by the client.
+                app.hub.leave_channels(speaker.conn, "reauthenticated");
                 resubscribe(app, speaker).await;
             }
             Err(problem) => {
@@ -313,6 +315,39 @@ async fn handle(
                     },
                 )
                 .await;
+            }
+        }
+        Ok(Incoming::Join { channel, state }) => {
+            let Ok(permit) = Arc::clone(in_flight).acquire_owned().await else { return false };
+            let (app, out, token, conn) = (Arc::clone(app), out.clone(), speaker.token.clone(), speaker.conn);
+            tokio::spawn(async move {
+                match execute::caller_for_token(&app, token.as_deref()).await {
+                    Ok(caller) => {
+                        if let Err(error) = app.hub.join_channel(conn, &channel, caller, state).await {
+                            let _ = out.send(Outgoing::Message(channel_error(&channel, error))).await;
+                        }
+                    }
+                    Err(problem) => {
+                        let _ = out.send(Outgoing::Close(CLOSE_UNAUTHORIZED, problem.detail)).await;
+                    }
+                }
+                drop(permit);
+            });
+        }
+        Ok(Incoming::Leave { channel }) => {
+            if !app.hub.leave_channel(speaker.conn, &channel) {
+                app.hub.tell(
+                    speaker.conn,
+                    channel_error(
+                        &channel,
+                        ssot_realtime::SubscribeError::refused("not_joined", format!("not in `{channel}`")),
+                    ),
+                );
+            }
+        }
+        Ok(Incoming::Send { channel, event, payload }) => {
+            if let Err(error) = app.hub.send(speaker.conn, &channel, event, payload) {
+                send(out, channel_error(&channel, error)).await;
             }
         }
         Ok(Incoming::Request { id, call }) => {
@@ -362,6 +397,15 @@ fn subscribe_error(id: &str, error: ssot_realtime::SubscribeError) -> Json {
             json!({"type": "error", "id": id, "code": problem.code, "message": problem.detail, "problem": problem.body()})
         }
     }
+}
+
+fn channel_error(channel: &str, error: ssot_realtime::SubscribeError) -> Json {
+    let mut message = subscribe_error("", error);
+    if let Some(m) = message.as_object_mut() {
+        m.remove("id");
+    }
+    message["channel"] = json!(channel);
+    message
 }
 
 /// After `auth` changed the caller: every subscription asked again as the new caller (a

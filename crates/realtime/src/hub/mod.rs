@@ -11,12 +11,17 @@
 //! marked, and gets a `reset` (every subscription's current rows) once it has room.
 
 use crate::batch::{reach, shape, touched, LogFacts};
+use crate::channels::{self, Budget, Present, Scope};
+use groups::{attach, caller_key, data, event_tail, leave, remember, sweep, tell};
+use presence::exit_channel;
+
+mod groups;
+mod presence;
 use crate::diff::{diff, Row};
 use crate::query::{self, LiveQuery};
 use crate::{Realtime, SubscribeError};
 use serde_json::{json, Map, Value as Json};
 use ssot_access::{Caller, Policies};
-use ssot_schema::annotations::SubscribeKind;
 use ssot_store::Store;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -79,6 +84,17 @@ struct State {
     /// Where the follower stands in the log.
     cursor: i64,
     stats: HubStats,
+    /// Ephemeral channels with someone in them, by record.
+    channels: HashMap<String, Channel>,
+}
+
+/// A channel to check again: its key, its record, and who is in it.
+type Recheck = (String, Scope, Vec<(ConnId, Caller)>);
+
+/// A record's channel and who is in it.
+struct Channel {
+    scope: Scope,
+    present: Vec<(Present, String)>,
 }
 
 struct Group {
@@ -109,6 +125,9 @@ struct Step {
 }
 
 struct Member {
+    /// The channels it is in (their keys in [`State::channels`]).
+    channels: Vec<String>,
+    budget: Budget,
     sink: mpsc::Sender<String>,
     /// Subscription id → group.
     subs: BTreeMap<String, u64>,
@@ -136,7 +155,9 @@ impl Hub {
     /// `sink`, each as the JSON text of one message.
     pub fn connect(&self, sink: mpsc::Sender<String>) -> ConnId {
         let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
-        self.state().conns.insert(id, Member { sink, subs: BTreeMap::new(), behind: false });
+        let member =
+            Member { channels: Vec::new(), budget: Budget::default(), sink, subs: BTreeMap::new(), behind: false };
+        self.state().conns.insert(id, member);
         id
     }
 
@@ -146,6 +167,9 @@ impl Hub {
         if let Some(member) = state.conns.remove(&conn) {
             for (sub, group) in member.subs {
                 leave(&mut state, group, conn, &sub);
+            }
+            for key in member.channels {
+                exit_channel(&mut state, &key, conn, None);
             }
         }
     }
@@ -197,7 +221,7 @@ impl Hub {
         }
         let key = format!("{}\u{0}{}", query.text, caller_key(&caller));
         // A group that exists already answers from memory: no query per subscriber.
-        if self.join(conn, &sub, &key, since) {
+        if self.join_group(conn, &sub, &key, since) {
             return Ok(());
         }
         let (policies, realtime, run_query, run_caller) =
@@ -246,7 +270,7 @@ impl Hub {
         Ok(())
     }
 
-    fn join(&self, conn: ConnId, sub: &str, key: &str, since: Option<i64>) -> bool {
+    fn join_group(&self, conn: ConnId, sub: &str, key: &str, since: Option<i64>) -> bool {
         let mut state = self.state();
         let Some(&group) = state.by_key.get(key) else { return false };
         attach(&mut state, group, conn, sub, since);
@@ -314,13 +338,28 @@ impl Hub {
                 .map(|(&id, g)| (id, g.query.clone(), g.caller.clone()))
                 .collect()
         };
-        if due.is_empty() {
+        // Who is in a channel is asked again when its record, or what its rule reaches, changed.
+        let recheck: Vec<Recheck> = {
+            let state = self.state();
+            state
+                .channels
+                .iter()
+                .filter(|(_, c)| {
+                    let reached = reach(&es, c.scope.model);
+                    touched.iter().any(|&m| reached[m])
+                })
+                .map(|(key, c)| {
+                    (key.clone(), c.scope.clone(), c.present.iter().map(|(p, _)| (p.conn, p.caller.clone())).collect())
+                })
+                .collect()
+        };
+        if due.is_empty() && recheck.is_empty() {
             let mut state = self.state();
             state.cursor = state.cursor.max(page.reached);
             return Ok(());
         }
         let (policies, realtime) = (Arc::clone(&self.policies), Arc::clone(&self.realtime));
-        let (results, seq) = self
+        let (results, refused, seq) = self
             .store
             .read(move |conn, es| {
                 let mut results = Vec::with_capacity(due.len());
@@ -329,11 +368,23 @@ impl Hub {
                     let rows = query::run(conn, es, &policies, &realtime, &caller, &query);
                     results.push((id, rows));
                 }
-                Ok((results, ssot_store::query::read::current_seq(conn)?))
+                let mut refused = Vec::new();
+                for (key, scope, present) in recheck {
+                    for (member, caller) in present {
+                        // A check that fails counts as a refusal: fail-closed.
+                        if !channels::admits(conn, es, &policies, &realtime, &caller, &scope).unwrap_or(false) {
+                            refused.push((key.clone(), member));
+                        }
+                    }
+                }
+                Ok((results, refused, ssot_store::query::read::current_seq(conn)?))
             })
             .await?;
         let log = LogFacts::of(&es, &page.records);
         let mut state = self.state();
+        for (key, conn) in refused {
+            exit_channel(&mut state, &key, conn, Some("forbidden"));
+        }
         state.stats.batches += 1;
         state.stats.evaluations += results.len() as u64;
         // Each connection's message is built from text: every event is serialized once per
@@ -407,118 +458,5 @@ impl Hub {
                 stats.resets += 1;
             }
         }
-    }
-}
-
-/// Adds `conn`'s `sub` to `group`, and tells the connection (`subscribed`): the rows, or
-/// from `since` what it missed.
-fn attach(state: &mut State, group: u64, conn: ConnId, sub: &str, since: Option<i64>) {
-    let Some(g) = state.groups.get_mut(&group) else { return };
-    g.members.push((conn, sub.to_string()));
-    g.idle_since = None;
-    let answer = match since.map(|since| replay(g, since, sub)) {
-        None => json!({"type": "subscribed", "id": sub, "seq": g.seq, "data": data(g)}),
-        Some(Some(replay)) => json!({"type": "subscribed", "id": sub, "seq": g.seq, "resumed": true, "replay": replay}),
-        Some(None) => json!({"type": "subscribed", "id": sub, "seq": g.seq, "reset": true, "data": data(g)}),
-    };
-    if let Some(member) = state.conns.get_mut(&conn) {
-        member.subs.insert(sub.to_string(), group);
-    }
-    tell(state, conn, answer);
-}
-
-/// Queues `message` for `conn`; a full queue marks it behind (it gets a `reset`).
-fn tell(state: &mut State, conn: ConnId, message: Json) {
-    if let Some(member) = state.conns.get_mut(&conn) {
-        if !member.behind && member.sink.try_send(message.to_string()).is_err() {
-            member.behind = true;
-        }
-    }
-}
-
-/// An event object's JSON text without its opening brace, so that each subscriber's copy
-/// is `{"sub":...,` and this.
-fn event_tail(event: &Json) -> String {
-    let text = event.to_string();
-    match text.strip_prefix('{') {
-        Some(rest) if rest != "}" => rest.to_string(),
-        // Events always have fields; an empty one still makes valid JSON.
-        _ => "\"op\":null}".to_string(),
-    }
-}
-
-/// A group's rows as a subscriber sees them: a list, or the item (`null` when it is not
-/// there or not theirs to see).
-fn data(group: &Group) -> Json {
-    match group.query.kind {
-        SubscribeKind::List => Json::Array(group.rows.iter().map(|r| r.data.clone()).collect()),
-        SubscribeKind::Item => group.rows.first().map_or(Json::Null, |r| r.data.clone()),
-    }
-}
-
-fn leave(state: &mut State, group: u64, conn: ConnId, sub: &str) {
-    let Some(g) = state.groups.get_mut(&group) else { return };
-    g.members.retain(|(c, s)| !(*c == conn && s == sub));
-    if g.members.is_empty() {
-        g.idle_since = Some(std::time::Instant::now());
-    }
-}
-
-/// Forgets the groups nobody came back to within [`LINGER`].
-fn sweep(state: &mut State) {
-    let expired: Vec<u64> = state
-        .groups
-        .iter()
-        .filter(|(_, g)| g.idle_since.is_some_and(|t| t.elapsed() >= LINGER))
-        .map(|(&id, _)| id)
-        .collect();
-    for id in expired {
-        if let Some(g) = state.groups.remove(&id) {
-            state.by_key.remove(&g.key);
-        }
-    }
-}
-
-/// Records an evaluation in the group's history, which keeps the latest
-/// [`HISTORY_STEPS`] evaluations and [`HISTORY_EVENTS`] events.
-fn remember(group: &mut Group, seq: i64, events: &[Json]) {
-    group.history.push_back(Step { to: seq, events: events.to_vec() });
-    let mut total: usize = group.history.iter().map(|s| s.events.len()).sum();
-    while group.history.len() > HISTORY_STEPS || total > HISTORY_EVENTS {
-        let Some(first) = group.history.pop_front() else { break };
-        total -= first.events.len();
-        group.floor = first.to;
-    }
-}
-
-/// What a subscriber whose copy stands at `since` missed: each evaluation's events (as
-/// `{seq, events}`, to be applied one after the other), or `None` when the history does
-/// not hold exactly that state or replaying would send more than the rows themselves.
-fn replay(group: &Group, since: i64, sub: &str) -> Option<Vec<Json>> {
-    let start = if since == group.floor { 0 } else { group.history.iter().position(|s| s.to == since)? + 1 };
-    let steps: Vec<&Step> = group.history.iter().skip(start).filter(|s| !s.events.is_empty()).collect();
-    let events: usize = steps.iter().map(|s| s.events.len()).sum();
-    if events > group.rows.len().max(1) {
-        return None;
-    }
-    let with_sub = |e: &Json| {
-        let mut e = e.clone();
-        e["sub"] = json!(sub);
-        e
-    };
-    Some(
-        steps
-            .iter()
-            .map(|s| json!({"seq": s.to, "events": s.events.iter().map(with_sub).collect::<Vec<_>>()}))
-            .collect(),
-    )
-}
-
-/// What makes two subscribers' results equal: who they are to the rules.
-fn caller_key(caller: &Caller) -> String {
-    match caller {
-        Caller::Anonymous => "anonymous".into(),
-        Caller::Admin => "admin".into(),
-        Caller::User(auth) => Json::Object((**auth).clone()).to_string(),
     }
 }

@@ -1,0 +1,120 @@
+//! The hub's groups of subscriptions: adding and removing subscribers, telling a
+//! connection, the history kept for resuming, and what makes two subscribers share a group.
+
+use super::{ConnId, Group, State, Step, HISTORY_EVENTS, HISTORY_STEPS, LINGER};
+use serde_json::{json, Value as Json};
+use ssot_access::Caller;
+use ssot_schema::annotations::SubscribeKind;
+
+/// Adds `conn`'s `sub` to `group`, and tells the connection (`subscribed`): the rows, or
+/// from `since` what it missed.
+pub(super) fn attach(state: &mut State, group: u64, conn: ConnId, sub: &str, since: Option<i64>) {
+    let Some(g) = state.groups.get_mut(&group) else { return };
+    g.members.push((conn, sub.to_string()));
+    g.idle_since = None;
+    let answer = match since.map(|since| replay(g, since, sub)) {
+        None => json!({"type": "subscribed", "id": sub, "seq": g.seq, "data": data(g)}),
+        Some(Some(replay)) => json!({"type": "subscribed", "id": sub, "seq": g.seq, "resumed": true, "replay": replay}),
+        Some(None) => json!({"type": "subscribed", "id": sub, "seq": g.seq, "reset": true, "data": data(g)}),
+    };
+    if let Some(member) = state.conns.get_mut(&conn) {
+        member.subs.insert(sub.to_string(), group);
+    }
+    tell(state, conn, answer);
+}
+
+/// Queues `message` for `conn`; a full queue marks it behind (it gets a `reset`).
+pub(super) fn tell(state: &mut State, conn: ConnId, message: Json) {
+    if let Some(member) = state.conns.get_mut(&conn) {
+        if !member.behind && member.sink.try_send(message.to_string()).is_err() {
+            member.behind = true;
+        }
+    }
+}
+
+/// An event object's JSON text without its opening brace, so that each subscriber's copy
+/// is `{"sub":...,` and this.
+pub(super) fn event_tail(event: &Json) -> String {
+    let text = event.to_string();
+    match text.strip_prefix('{') {
+        Some(rest) if rest != "}" => rest.to_string(),
+        // Events always have fields; an empty one still makes valid JSON.
+        _ => "\"op\":null}".to_string(),
+    }
+}
+
+/// A group's rows as a subscriber sees them: a list, or the item (`null` when it is not
+/// there or not theirs to see).
+pub(super) fn data(group: &Group) -> Json {
+    match group.query.kind {
+        SubscribeKind::List => Json::Array(group.rows.iter().map(|r| r.data.clone()).collect()),
+        SubscribeKind::Item => group.rows.first().map_or(Json::Null, |r| r.data.clone()),
+    }
+}
+
+pub(super) fn leave(state: &mut State, group: u64, conn: ConnId, sub: &str) {
+    let Some(g) = state.groups.get_mut(&group) else { return };
+    g.members.retain(|(c, s)| !(*c == conn && s == sub));
+    if g.members.is_empty() {
+        g.idle_since = Some(std::time::Instant::now());
+    }
+}
+
+/// Forgets the groups nobody came back to within [`LINGER`].
+pub(super) fn sweep(state: &mut State) {
+    let expired: Vec<u64> = state
+        .groups
+        .iter()
+        .filter(|(_, g)| g.idle_since.is_some_and(|t| t.elapsed() >= LINGER))
+        .map(|(&id, _)| id)
+        .collect();
+    for id in expired {
+        if let Some(g) = state.groups.remove(&id) {
+            state.by_key.remove(&g.key);
+        }
+    }
+}
+
+/// Records an evaluation in the group's history, which keeps the latest
+/// [`HISTORY_STEPS`] evaluations and [`HISTORY_EVENTS`] events.
+pub(super) fn remember(group: &mut Group, seq: i64, events: &[Json]) {
+    group.history.push_back(Step { to: seq, events: events.to_vec() });
+    let mut total: usize = group.history.iter().map(|s| s.events.len()).sum();
+    while group.history.len() > HISTORY_STEPS || total > HISTORY_EVENTS {
+        let Some(first) = group.history.pop_front() else { break };
+        total -= first.events.len();
+        group.floor = first.to;
+    }
+}
+
+/// What a subscriber whose copy stands at `since` missed: each evaluation's events (as
+/// `{seq, events}`, to be applied one after the other), or `None` when the history does
+/// not hold exactly that state or replaying would send more than the rows themselves.
+pub(super) fn replay(group: &Group, since: i64, sub: &str) -> Option<Vec<Json>> {
+    let start = if since == group.floor { 0 } else { group.history.iter().position(|s| s.to == since)? + 1 };
+    let steps: Vec<&Step> = group.history.iter().skip(start).filter(|s| !s.events.is_empty()).collect();
+    let events: usize = steps.iter().map(|s| s.events.len()).sum();
+    if events > group.rows.len().max(1) {
+        return None;
+    }
+    let with_sub = |e: &Json| {
+        let mut e = e.clone();
+        e["sub"] = json!(sub);
+        e
+    };
+    Some(
+        steps
+            .iter()
+            .map(|s| json!({"seq": s.to, "events": s.events.iter().map(with_sub).collect::<Vec<_>>()}))
+            .collect(),
+    )
+}
+
+/// What makes two subscribers' results equal: who they are to the rules.
+pub(super) fn caller_key(caller: &Caller) -> String {
+    match caller {
+        Caller::Anonymous => "anonymous".into(),
+        Caller::Admin => "admin".into(),
+        Caller::User(auth) => Json::Object((**auth).clone()).to_string(),
+    }
+}
