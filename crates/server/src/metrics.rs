@@ -118,20 +118,23 @@ impl Metrics {
         out.push_str("# HELP ssot_db_jobs_cancelled_total Database jobs stopped because their client left.\n");
         out.push_str("# TYPE ssot_db_jobs_cancelled_total counter\n");
         let _ = writeln!(out, "ssot_db_jobs_cancelled_total {}", pool.cancelled);
-        let load = |v: &std::sync::atomic::AtomicU64| v.load(std::sync::atomic::Ordering::Relaxed);
-        out.push_str("# HELP ssot_ws_connections WebSocket connections open now.\n");
-        out.push_str("# TYPE ssot_ws_connections gauge\n");
-        let _ = writeln!(out, "ssot_ws_connections {}", self.ws.connections.load(std::sync::atomic::Ordering::Relaxed));
-        out.push_str("# HELP ssot_ws_connections_total WebSocket connections opened.\n");
-        out.push_str("# TYPE ssot_ws_connections_total counter\n");
-        let _ = writeln!(out, "ssot_ws_connections_total {}", load(&self.ws.opened));
-        out.push_str("# HELP ssot_ws_messages_received_total WebSocket messages received.\n");
-        out.push_str("# TYPE ssot_ws_messages_received_total counter\n");
-        let _ = writeln!(out, "ssot_ws_messages_received_total {}", load(&self.ws.messages_in));
-        out.push_str("# HELP ssot_ws_messages_sent_total WebSocket messages sent (several may share a frame).\n");
-        out.push_str("# TYPE ssot_ws_messages_sent_total counter\n");
-        let _ = writeln!(out, "ssot_ws_messages_sent_total {}", load(&self.ws.messages_out));
-        let figures: [(&str, &str, &str, String); 10] = [
+        let load = |v: &std::sync::atomic::AtomicU64| v.load(std::sync::atomic::Ordering::Relaxed).to_string();
+        let ws = &self.ws;
+        let figures: [(&str, &str, &str, String); 14] = [
+            (
+                "ssot_ws_connections",
+                "gauge",
+                "WebSocket connections open now.",
+                ws.connections.load(std::sync::atomic::Ordering::Relaxed).to_string(),
+            ),
+            ("ssot_ws_connections_total", "counter", "WebSocket connections opened.", load(&ws.opened)),
+            ("ssot_ws_messages_received_total", "counter", "WebSocket messages received.", load(&ws.messages_in)),
+            (
+                "ssot_ws_messages_sent_total",
+                "counter",
+                "WebSocket messages sent (several may share a frame).",
+                load(&ws.messages_out),
+            ),
             ("ssot_realtime_subscriptions", "gauge", "Live subscriptions open.", hub.subscriptions.to_string()),
             (
                 "ssot_realtime_groups",
