@@ -194,25 +194,57 @@ on_every_backend!(bad_messages_are_errors_and_the_connection_stays, BLOG, |serve
     assert!(closed.code == 1009 || closed.code == 1006, "{closed:?}");
 });
 
+/// A WebSocket handshake sent by hand, offering `protocol`: the status and the body.
+async fn handshake(server: &TestServer, protocol: &str) -> (u16, String) {
+    let response = server
+        .client
+        .get(format!("{}/api/ws", server.base))
+        .header("connection", "upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "13")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .header("sec-websocket-protocol", protocol)
+        .send()
+        .await
+        .expect("request");
+    (response.status().as_u16(), response.text().await.unwrap_or_default())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_offers_another_protocol_is_refused() {
     let Some(server) = TestServer::start(BLOG, common::Backend::Sqlite, "ws_protocol").await else { return };
-    let (status, body) = {
-        let response = server
-            .client
-            .get(format!("{}/api/ws", server.base))
-            .header("connection", "upgrade")
-            .header("upgrade", "websocket")
-            .header("sec-websocket-version", "13")
-            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
-            .header("sec-websocket-protocol", "graphql-ws")
-            .send()
-            .await
-            .expect("request");
-        (response.status().as_u16(), response.text().await.unwrap_or_default())
-    };
+    let (status, body) = handshake(&server, "graphql-ws").await;
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("unsupported_protocol"), "{body}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_past_the_limit_are_refused_until_some_close() {
+    let settings = ssot_server::Settings {
+        admin_key: Some(ADMIN_KEY.to_string()),
+        ws: Some(ssot_server::ws::WsSettings { max_connections: 2, ..Default::default() }),
+        ..Default::default()
+    };
+    let shop = include_str!("fixtures/shop.prisma");
+    let Some(server) = TestServer::start_configured(shop, common::Backend::Sqlite, "ws_limit", settings).await else {
+        return;
+    };
+    let (first, _) = WsClient::ready(&server.base, Some(ADMIN_KEY)).await;
+    let (_second, _) = WsClient::ready(&server.base, Some(ADMIN_KEY)).await;
+    let (status, body) = handshake(&server, "ssot.v1").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("too_many_connections"), "{body}");
+    drop(first);
+    let mut admitted = false;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        if handshake(&server, "ssot.v1").await.0 == 101 {
+            admitted = true;
+            break;
+        }
+    }
+    assert!(admitted, "a place freed by a closed connection is taken again");
     server.stop().await;
 }
 

@@ -55,6 +55,9 @@ pub struct WsSettings {
     pub max_in_flight: usize,
     /// Messages waiting to be sent to one connection.
     pub send_queue: usize,
+    /// Connections open at once; more are refused (503) until some close. Each holds a
+    /// file descriptor, and a process may hold 20,000 here.
+    pub max_connections: usize,
 }
 
 impl Default for WsSettings {
@@ -65,6 +68,7 @@ impl Default for WsSettings {
             max_message_bytes: crate::MAX_BODY_BYTES,
             max_in_flight: 16,
             send_queue: 1024,
+            max_connections: 15_000,
         }
     }
 }
@@ -82,6 +86,15 @@ pub async fn upgrade(
             StatusCode::BAD_REQUEST,
             "unsupported_protocol",
             format!("this server speaks the subprotocol `{SUBPROTOCOL}`"),
+        )
+        .into_response();
+    }
+    let open = usize::try_from(app.metrics.ws.connections.load(Ordering::Relaxed)).unwrap_or(0);
+    if open >= app.ws.max_connections {
+        return Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too_many_connections",
+            format!("the server holds {open} WebSocket connections, its limit; try again later"),
         )
         .into_response();
     }
