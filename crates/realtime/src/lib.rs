@@ -18,6 +18,7 @@ mod batch;
 pub mod channels;
 pub mod diff;
 mod hub;
+mod narrow;
 mod query;
 mod rules;
 

@@ -123,6 +123,22 @@ pub fn authorize(
     Ok(())
 }
 
+/// What lets a batch skip this query for this caller without running it
+/// ([`crate::narrow`]); `None` when its rules reach other models.
+pub fn narrow(
+    es: &Entities,
+    policies: &Policies,
+    realtime: &crate::Realtime,
+    caller: &Caller,
+    query: &LiveQuery,
+) -> Option<crate::narrow::Narrow> {
+    let guard = Guard::new(policies, es, caller);
+    if permission(&guard, realtime, query).ok()?.reaches_relations() {
+        return None;
+    }
+    crate::narrow::Narrow::of(es, policies, caller, query.model, &query.args)
+}
+
 /// The rows the model's `@@realtime` permission admits for this subscriber.
 fn permission(guard: &Guard<'_>, realtime: &crate::Realtime, query: &LiveQuery) -> Result<Filter, StoreError> {
     if guard.is_admin() {

@@ -472,3 +472,44 @@ async fn a_slow_subscriber_is_reset_not_waited_for() {
     assert!(!text.contains("ssot_realtime_queue_overflows_total 0\n"), "{text}");
     server.stop().await;
 }
+
+/// A write runs again only the live queries it can change: of twenty-one queries pinned to
+/// an author, a post of one author re-runs one; a post that moves to another author
+/// leaves one view and enters the other.
+on_every_backend!(a_change_runs_only_the_queries_it_can_change, LIVE, |server| {
+    let ann = server.signup("ann@example.com").await;
+    let bob = server.signup("bob@example.com").await;
+    let by = |id: &str| json!({"where": {"authorId": id}, "orderBy": {"id": "asc"}});
+    let (mut ann_ws, _) = WsClient::ready(&server.base, Some(&ann.token)).await;
+    let (mut bob_ws, _) = WsClient::ready(&server.base, Some(&bob.token)).await;
+    let mut anns = Copy::subscribe(&mut ann_ws, "a", "Post:list", by(&ann.id)).await;
+    let mut bobs = Copy::subscribe(&mut bob_ws, "b", "Post:list", by(&bob.id)).await;
+    let (mut others, _) = WsClient::ready(&server.base, Some(common::ADMIN_KEY)).await;
+    for i in 0..20 {
+        Copy::subscribe(&mut others, &format!("o{i}"), "Post:list", by(&format!("nobody-{i}"))).await;
+    }
+    let evaluations = || async {
+        let metrics = server.client.get(format!("{}/metrics", server.base)).send().await.expect("metrics");
+        let text = metrics.text().await.unwrap_or_default();
+        let line = text.lines().find(|l| l.starts_with("ssot_realtime_evaluations_total ")).map(str::to_string);
+        line.and_then(|l| l.rsplit(' ').next().and_then(|v| v.parse::<u64>().ok())).unwrap_or(0)
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let before = evaluations().await;
+    let (_, post) =
+        server.request("POST", "/api/posts", Some(json!({"title": "b1", "authorId": bob.id})), Some(&bob.token)).await;
+    let seq = bobs.seq + 1;
+    bobs.catch_up(&mut bob_ws, seq).await;
+    assert_eq!(bobs.rows.len(), 1);
+    assert_eq!(evaluations().await - before, 1, "one query of twenty-two ran again");
+
+    // The admin moves the post to Ann: it leaves Bob's view and enters Ann's.
+    let (status, moved) =
+        server.admin("PATCH", &format!("/api/posts/{}", post["id"]), Some(json!({"authorId": ann.id}))).await;
+    assert_eq!(status, 200, "{moved}");
+    let left = bob_ws.next().await.expect("update");
+    assert_eq!(left["events"], json!([{"op": "left", "id": post["id"], "sub": "b"}]), "{left}");
+    let entered = anns.catch_up(&mut ann_ws, anns.seq + 1).await;
+    assert_eq!((entered[0]["op"].as_str(), &entered[0]["id"]), (Some("entered"), &post["id"]), "{entered:?}");
+    assert_eq!(anns.rows.len(), 1);
+});

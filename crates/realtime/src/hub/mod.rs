@@ -88,6 +88,19 @@ struct State {
     channels: HashMap<String, Channel>,
 }
 
+/// Whether a batch that touched `touched` (the models of `records`) may change `group`.
+fn affects(
+    es: &ssot_store::entity::Entities,
+    group: &Group,
+    touched: &[usize],
+    records: &[ssot_store::changelog::Record],
+) -> bool {
+    match &group.narrow {
+        Some(narrow) => records.iter().any(|r| narrow.may_change(es, r)),
+        None => touched.iter().any(|&m| group.reach[m]),
+    }
+}
+
 /// A channel to check again: its key, its record, and who is in it.
 type Recheck = (String, Scope, Vec<(ConnId, Caller)>);
 
@@ -106,6 +119,8 @@ struct Group {
     seq: i64,
     /// Models whose changes may change this group's result.
     reach: Vec<bool>,
+    /// When its result depends on its own model's rows alone: which changes can matter.
+    narrow: Option<crate::narrow::Narrow>,
     members: Vec<(ConnId, String)>,
     /// The events of its latest evaluations, oldest first, for subscribers resuming from
     /// a `seq` ([`Hub::subscribe`] with `since`).
@@ -243,6 +258,7 @@ impl Hub {
                 let id = state.next_group;
                 state.next_group += 1;
                 let reach = reach(&es, query.model);
+                let narrow = query::narrow(&es, &self.policies, &self.realtime, &caller, &query);
                 let group = Group {
                     key: key.clone(),
                     query,
@@ -250,6 +266,7 @@ impl Hub {
                     rows,
                     seq,
                     reach,
+                    narrow,
                     members: Vec::new(),
                     history: Default::default(),
                     floor: seq,
@@ -329,14 +346,19 @@ impl Hub {
         let started = std::time::Instant::now();
         let es = Arc::clone(&self.store.entities);
         let touched = touched(&es, &page.records);
+        // The groups the batch may change run again; the others stand at its end already
+        // (nothing before it was missed: a group behind the cursor is always run).
         let due: Vec<(u64, LiveQuery, Caller)> = {
-            let state = self.state();
-            state
-                .groups
-                .iter()
-                .filter(|(_, g)| g.seq < page.reached && (g.seq < cursor || touched.iter().any(|&m| g.reach[m])))
-                .map(|(&id, g)| (id, g.query.clone(), g.caller.clone()))
-                .collect()
+            let mut state = self.state();
+            let mut due = Vec::new();
+            for (&id, g) in state.groups.iter_mut().filter(|(_, g)| g.seq < page.reached) {
+                if g.seq < cursor || affects(&es, g, &touched, &page.records) {
+                    due.push((id, g.query.clone(), g.caller.clone()));
+                } else {
+                    g.seq = page.reached;
+                }
+            }
+            due
         };
         // Who is in a channel is asked again when its record, or what its rule reaches, changed.
         let recheck: Vec<Recheck> = {
@@ -421,7 +443,9 @@ impl Hub {
                 *count += tails.len() as u64;
             }
         }
-        state.cursor = state.cursor.max(page.reached).max(seq);
+        // Not past `seq`: changes after the batch's end are read with the next batch, for the
+        // groups that did not run now.
+        state.cursor = state.cursor.max(page.reached);
         let State { conns, stats, .. } = &mut *state;
         for (conn, (events, count)) in out {
             let Some(member) = conns.get_mut(&conn) else { continue };
