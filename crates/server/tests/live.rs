@@ -473,9 +473,9 @@ async fn a_slow_subscriber_is_reset_not_waited_for() {
     server.stop().await;
 }
 
-/// A write runs again only the live queries it can change: of twenty-one queries pinned to
-/// an author, a post of one author re-runs one; a post that moves to another author
-/// leaves one view and enters the other.
+// A write runs again only the live queries it can change: of twenty-two queries pinned to
+// an author, a post of one author re-runs one; a post that moves to another author leaves
+// one view and enters the other.
 on_every_backend!(a_change_runs_only_the_queries_it_can_change, LIVE, |server| {
     let ann = server.signup("ann@example.com").await;
     let bob = server.signup("bob@example.com").await;
