@@ -381,7 +381,8 @@ impl Hub {
             return Ok(());
         }
         let (policies, realtime) = (Arc::clone(&self.policies), Arc::clone(&self.realtime));
-        let (results, refused, seq) = self
+        let reached = page.reached;
+        let (results, refused, late, seq) = self
             .store
             .read(move |conn, es| {
                 let mut results = Vec::with_capacity(due.len());
@@ -399,10 +400,15 @@ impl Hub {
                         }
                     }
                 }
-                Ok((results, refused, ssot_store::query::read::current_seq(conn)?))
+                // Changes committed after the batch was read and before this snapshot are in
+                // the results too: their creates and deletes name the events right.
+                let late = ssot_store::changelog::records_after(conn, reached, BATCH_RECORDS)?;
+                Ok((results, refused, late, ssot_store::query::read::current_seq(conn)?))
             })
             .await?;
-        let log = LogFacts::of(&es, &page.records);
+        let mut records = page.records;
+        records.extend(late.records);
+        let log = LogFacts::of(&es, &records);
         let mut state = self.state();
         for (key, conn) in refused {
             exit_channel(&mut state, &key, conn, Some("forbidden"));
