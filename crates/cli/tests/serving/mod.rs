@@ -58,6 +58,14 @@ impl Serving {
     }
 }
 
+impl Serving {
+    /// Kills it with SIGKILL, as a crash or the out-of-memory killer would: no shutdown.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for Serving {
     /// A test that fails half-way leaves no server behind.
     fn drop(&mut self) {
