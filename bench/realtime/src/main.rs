@@ -7,6 +7,10 @@
 //! - `distinct`: subscriber `i` holds the items of owner `u{i}`; each write goes to one
 //!   random owner, and is delivered to that one subscriber.
 //!
+//! - `resume`: every subscriber holds the same live query, misses a few writes while
+//!   disconnected, and comes back with `since`: resumes per second, how many were
+//!   replayed from memory, and the database jobs the comebacks cost.
+//!
 //! Latency is from just before the write's HTTP request to the arrival of the `update`
 //! holding it, on the same clock. Also reported: deliveries per second while writing,
 //! and the server's resident memory per connection (`--pid`, from `/proc`).
@@ -78,6 +82,10 @@ async fn main() {
         }
     };
     let ws_url = format!("{}/api/ws?token={}", o.url.replacen("http", "ws", 1), o.key);
+    if o.scenario == "resume" {
+        resume(&o, &ws_url).await;
+        return;
+    }
     let sent: Sent = Arc::default();
     let (latencies_tx, mut latencies_rx) = tokio::sync::mpsc::unbounded_channel::<f64>();
     let rss_before = rss_kib(o.pid);
@@ -218,5 +226,121 @@ async fn main() {
         pct(&write_ms, 0.5),
         pct(&write_ms, 0.99),
         per_conn,
+    );
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn open(url: &str) -> Option<Socket> {
+    let mut request = url.into_client_request().ok()?;
+    request.headers_mut().insert("sec-websocket-protocol", "ssot.v1".parse().ok()?);
+    Some(tokio_tungstenite::connect_async(request).await.ok()?.0)
+}
+
+/// The `seq` in a message's text (the last one, for a frame of several).
+fn seq_in(text: &str) -> Option<i64> {
+    let at = text.rfind("\"seq\":")? + 6;
+    let digits: String = text[at..].chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// Reads until a message of `kind` comes; the text.
+async fn until(ws: &mut Socket, kind: &str) -> Option<String> {
+    let marker = format!("\"type\":\"{kind}\"");
+    loop {
+        match tokio::time::timeout(Duration::from_secs(30), ws.next()).await.ok()?? {
+            Ok(Message::Text(text)) if text.contains(&marker) => return Some(text.to_string()),
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
+}
+
+async fn db_jobs(client: &reqwest::Client, url: &str) -> u64 {
+    let Ok(response) = client.get(format!("{url}/metrics")).send().await else { return 0 };
+    let text = response.text().await.unwrap_or_default();
+    text.lines()
+        .find(|l| l.starts_with("ssot_db_jobs_total "))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+async fn resume(o: &Options, ws_url: &str) {
+    let args = json!({"orderBy": {"id": "desc"}, "take": 10});
+    let subscribe = |since: Option<i64>| {
+        let mut m = json!({"type": "subscribe", "id": "q", "channel": "Item:list", "args": args});
+        if let Some(since) = since {
+            m["since"] = json!(since);
+        }
+        Message::Text(m.to_string().into())
+    };
+    // Connect and subscribe everyone; remember each one's seq.
+    let mut sockets = Vec::with_capacity(o.subscribers);
+    let mut seqs = Vec::with_capacity(o.subscribers);
+    for _ in 0..o.subscribers {
+        let Some(mut ws) = open(ws_url).await else { continue };
+        let _ = ws.send(subscribe(None)).await;
+        let Some(text) = until(&mut ws, "subscribed").await else { continue };
+        seqs.push(seq_in(&text).unwrap_or(0));
+        sockets.push(ws);
+    }
+    // Everyone goes away; a few writes happen meanwhile.
+    for ws in &mut sockets {
+        let _ = ws.close(None).await;
+    }
+    drop(sockets);
+    let client = reqwest::Client::new();
+    for w in 0..o.writes {
+        let body = json!({"owner": "u0", "score": w, "title": format!("w{w}")}).to_string();
+        let _ = client
+            .post(format!("{}/api/items", o.url))
+            .header("authorization", format!("Bearer {}", o.key))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Everyone comes back with `since`, all at once.
+    let jobs_before = db_jobs(&client, &o.url).await;
+    let started = Instant::now();
+    let mut comebacks = Vec::with_capacity(seqs.len());
+    for since in seqs {
+        let (url, message) = (ws_url.to_string(), subscribe(Some(since)));
+        comebacks.push(tokio::spawn(async move {
+            let mut ws = open(&url).await?;
+            ws.send(message).await.ok()?;
+            let text = until(&mut ws, "subscribed").await?;
+            Some((text.contains("\"resumed\":true"), ws))
+        }));
+    }
+    let (mut resumed, mut reset, mut kept) = (0, 0, Vec::new());
+    for comeback in comebacks {
+        match comeback.await.ok().flatten() {
+            Some((true, ws)) => {
+                resumed += 1;
+                kept.push(ws);
+            }
+            Some((false, ws)) => {
+                reset += 1;
+                kept.push(ws);
+            }
+            None => {}
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let jobs = db_jobs(&client, &o.url).await.saturating_sub(jobs_before);
+    println!(
+        "scenario=resume subscribers={} missed writes={} | comebacks {} in {:.2}s: {:.0}/s | replayed from memory {} reset {} | database jobs during the comebacks {} ({:.3} per comeback)",
+        o.subscribers,
+        o.writes,
+        resumed + reset,
+        elapsed,
+        (resumed + reset) as f64 / elapsed.max(1e-9),
+        resumed,
+        reset,
+        jobs,
+        jobs as f64 / f64::from((resumed + reset).max(1)),
     );
 }
