@@ -34,6 +34,8 @@ struct Options {
     writes: usize,
     rate: f64,
     pid: Option<u32>,
+    /// `pocketbase`: the same load against PocketBase's realtime (SSE) at `url`.
+    peer: Option<String>,
 }
 
 fn options() -> Result<Options, String> {
@@ -45,6 +47,7 @@ fn options() -> Result<Options, String> {
         writes: 100,
         rate: 50.0,
         pid: None,
+        peer: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -58,6 +61,7 @@ fn options() -> Result<Options, String> {
             "--writes" => o.writes = number(&value)? as usize,
             "--rate" => o.rate = number(&value)?,
             "--pid" => o.pid = Some(number(&value)? as u32),
+            "--peer" => o.peer = Some(value),
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -101,6 +105,10 @@ async fn main() {
         let (sent, latencies, url) = (Arc::clone(&sent), latencies_tx.clone(), ws_url.clone());
         let (up_tx, up_rx) = tokio::sync::oneshot::channel::<()>();
         ready.push(up_rx);
+        if o.peer.as_deref() == Some("pocketbase") {
+            tokio::spawn(pocketbase_subscriber(o.url.clone(), sent, latencies, up_tx));
+            continue;
+        }
         tokio::spawn(async move {
             let mut request = url.into_client_request().expect("url");
             request.headers_mut().insert("sec-websocket-protocol", "ssot.v1".parse().expect("header"));
@@ -170,14 +178,18 @@ async fn main() {
             s.insert(title.clone(), at);
         }
         let body = json!({"owner": owner, "score": w, "title": title}).to_string();
+        let path = match o.peer.as_deref() {
+            Some("pocketbase") => "/api/collections/items/records",
+            _ => "/api/items",
+        };
         let response = client
-            .post(format!("{}/api/items", o.url))
+            .post(format!("{}{path}", o.url))
             .header("authorization", format!("Bearer {}", o.key))
             .header("content-type", "application/json")
             .body(body)
             .send()
             .await;
-        if !response.is_ok_and(|r| r.status().as_u16() == 201) {
+        if !response.is_ok_and(|r| matches!(r.status().as_u16(), 200 | 201)) {
             eprintln!("write {w} failed");
         }
         write_ms.push(at.elapsed().as_secs_f64() * 1000.0);
@@ -211,7 +223,8 @@ async fn main() {
         _ => "n/a".into(),
     };
     println!(
-        "scenario={} subscribers={} writes={} rate={}/s | connect {:.1}s | deliveries {}/{} | latency p50 {:.1} ms p99 {:.1} ms max {:.1} ms | deliveries/s {:.0} | write p50 {:.1} ms p99 {:.1} ms | server RSS per subscribed connection {}",
+        "{}scenario={} subscribers={} writes={} rate={}/s | connect {:.1}s | deliveries {}/{} | latency p50 {:.1} ms p99 {:.1} ms max {:.1} ms | deliveries/s {:.0} | write p50 {:.1} ms p99 {:.1} ms | server RSS per subscribed connection {}",
+        o.peer.as_deref().map(|p| format!("peer={p} ")).unwrap_or_default(),
         o.scenario,
         o.subscribers,
         o.writes,
@@ -343,4 +356,71 @@ async fn resume(o: &Options, ws_url: &str) {
         jobs,
         jobs as f64 / f64::from((resumed + reset).max(1)),
     );
+}
+
+/// One subscriber of PocketBase's realtime: an SSE stream (`GET /api/realtime`), its
+/// client id, and a subscription to the `items` collection (`POST /api/realtime`); then
+/// the titles of created records found in the stream, as for ssot.
+async fn pocketbase_subscriber(
+    base: String,
+    sent: Sent,
+    latencies: tokio::sync::mpsc::UnboundedSender<f64>,
+    up: tokio::sync::oneshot::Sender<()>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = base.trim_start_matches("http://").to_string();
+    let Ok(mut stream) = tokio::net::TcpStream::connect(&host).await else {
+        eprintln!("pocketbase: connect failed");
+        return;
+    };
+    let request = format!("GET /api/realtime HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n\r\n");
+    if stream.write_all(request.as_bytes()).await.is_err() {
+        return;
+    }
+    let mut buffer = String::new();
+    let mut chunk = vec![0u8; 16 * 1024];
+    let mut up = Some(up);
+    loop {
+        let Ok(n) = stream.read(&mut chunk).await else { return };
+        if n == 0 {
+            return;
+        }
+        let arrived = Instant::now();
+        buffer.push_str(&String::from_utf8_lossy(&chunk[..n]));
+        if let Some(up_tx) = up.take() {
+            let Some(at) = buffer.find("\"clientId\":\"") else {
+                up = Some(up_tx);
+                continue;
+            };
+            let rest = &buffer[at + 12..];
+            let id: String = rest.chars().take_while(|c| *c != '"').collect();
+            let body = json!({"clientId": id, "subscriptions": ["items"]}).to_string();
+            let client = reqwest::Client::new();
+            let answer = client
+                .post(format!("{base}/api/realtime"))
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await;
+            if !answer.is_ok_and(|r| r.status().is_success()) {
+                eprintln!("pocketbase: subscribe failed");
+            }
+            let _ = up_tx.send(());
+            buffer.clear();
+            continue;
+        }
+        // Whole events only (an event ends with a blank line); a tail cut between two
+        // reads waits for the next.
+        let complete = buffer.rfind("\n\n").map_or(0, |i| i + 2);
+        let mut rest = &buffer[..complete];
+        while let Some(at) = rest.find("\"title\":\"w") {
+            rest = &rest[at + 9..];
+            let end = rest.find('"').unwrap_or(rest.len());
+            let sent_at = sent.lock().map(|s| s.get(&rest[..end]).copied()).ok().flatten();
+            if let Some(sent_at) = sent_at {
+                let _ = latencies.send(arrived.duration_since(sent_at).as_secs_f64() * 1000.0);
+            }
+        }
+        buffer.drain(..complete);
+    }
 }
