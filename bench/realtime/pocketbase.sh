@@ -34,4 +34,5 @@ for scenario in $SCENARIOS; do
     --subscribers "$subscribers" --writes "$writes" --rate "$rate" --pid "$pid"
   kill "$pid"
   wait "$pid" 2>/dev/null || true
+  sleep 1 # its port and files, free for the next scenario
 done
