@@ -147,6 +147,14 @@ pub struct BudgetArgs {
     /// (default: $SSOT_SHUTDOWN_GRACE_MS, then 10000).
     #[arg(long, value_name = "MS")]
     pub shutdown_grace: Option<u64>,
+    /// WebSocket connections the server holds at once; more are refused with a 503
+    /// (default: $SSOT_MAX_CONNECTIONS, then 15000; each takes a file descriptor).
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// Milliseconds a WebSocket connection may stay silent (no frame, no pong) before it
+    /// is closed with 4408 (default: $SSOT_IDLE_TIMEOUT_MS, then 60000).
+    #[arg(long, value_name = "MS")]
+    pub idle_timeout: Option<u64>,
 }
 
 impl BudgetArgs {
@@ -165,7 +173,8 @@ impl BudgetArgs {
         }
     }
 
-    fn apply(self, store: &mut Store) -> anyhow::Result<std::time::Duration> {
+    /// Sets the store's limits; the shutdown grace and the socket's settings.
+    fn apply(self, store: &mut Store) -> anyhow::Result<(std::time::Duration, ssot_server::ws::WsSettings)> {
         let defaults = ssot_store::query::args::QueryLimits::default();
         let limits = ssot_store::query::args::QueryLimits {
             relation_depth: Self::pick(self.max_relation_depth, "SSOT_MAX_RELATION_DEPTH")?
@@ -182,7 +191,16 @@ impl BudgetArgs {
         store.set_query_timeout(timeout);
         let grace = Self::pick(self.shutdown_grace, "SSOT_SHUTDOWN_GRACE_MS")?
             .map_or(ssot_server::DEFAULT_SHUTDOWN_GRACE, std::time::Duration::from_millis);
-        Ok(grace)
+        let mut ws = ssot_server::ws::WsSettings::default();
+        if let Some(n) = Self::pick(self.max_connections, "SSOT_MAX_CONNECTIONS")? {
+            ws.max_connections = n;
+        }
+        if let Some(ms) = Self::pick(self.idle_timeout, "SSOT_IDLE_TIMEOUT_MS")? {
+            ws.idle_timeout = std::time::Duration::from_millis(ms.max(1));
+            // Pings come often enough for a client that answers them never to be idle.
+            ws.heartbeat = ws.heartbeat.min(ws.idle_timeout / 2).max(std::time::Duration::from_millis(1));
+        }
+        Ok((grace, ws))
     }
 }
 
@@ -250,7 +268,7 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
         options.cors_origins
     };
     let mut store = Store::open(url.clone(), &schema, workers(&url))?;
-    let shutdown_grace = options.budget.apply(&mut store)?;
+    let (shutdown_grace, ws) = options.budget.apply(&mut store)?;
 
     let plan = store.plan()?;
     if !plan.is_empty() {
@@ -295,7 +313,7 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
         limits: Default::default(),
         shutdown_grace: Some(shutdown_grace),
         cors_origins,
-        ws: None,
+        ws: Some(ws),
     };
     let store = Arc::new(store);
     let app = Arc::new(ssot_server::App::new(Arc::clone(&store), &schema, settings)?);
