@@ -47,9 +47,10 @@ impl Narrow {
         Some(Narrow { model, pins })
     }
 
-    /// Whether `record` (of any model) may change the group's result.
-    pub fn may_change(&self, es: &Entities, record: &Record) -> bool {
-        if es.by_name(&record.label) != Some(self.model) {
+    /// Whether `record` (of any model; `model` is its model, looked up once per batch)
+    /// may change the group's result.
+    pub fn may_change(&self, model: Option<usize>, record: &Record) -> bool {
+        if model != Some(self.model) {
             // Another model's rows: this group's result does not read them.
             return false;
         }

@@ -88,15 +88,11 @@ struct State {
     channels: HashMap<String, Channel>,
 }
 
-/// Whether a batch that touched `touched` (the models of `records`) may change `group`.
-fn affects(
-    es: &ssot_store::entity::Entities,
-    group: &Group,
-    touched: &[usize],
-    records: &[ssot_store::changelog::Record],
-) -> bool {
+/// Whether a batch that touched `touched` may change `group`; `records` are the batch's
+/// records with their models.
+fn affects(group: &Group, touched: &[usize], records: &[(Option<usize>, &ssot_store::changelog::Record)]) -> bool {
     match &group.narrow {
-        Some(narrow) => records.iter().any(|r| narrow.may_change(es, r)),
+        Some(narrow) => records.iter().any(|(model, r)| narrow.may_change(*model, r)),
         None => touched.iter().any(|&m| group.reach[m]),
     }
 }
@@ -348,11 +344,14 @@ impl Hub {
         let touched = touched(&es, &page.records);
         // The groups the batch may change run again; the others stand at its end already
         // (nothing before it was missed: a group behind the cursor is always run).
+        // Each record's model, looked up once for all the groups.
+        let modelled: Vec<(Option<usize>, &ssot_store::changelog::Record)> =
+            page.records.iter().map(|r| (es.by_name(&r.label), r)).collect();
         let due: Vec<(u64, LiveQuery, Caller)> = {
             let mut state = self.state();
             let mut due = Vec::new();
             for (&id, g) in state.groups.iter_mut().filter(|(_, g)| g.seq < page.reached) {
-                if g.seq < cursor || affects(&es, g, &touched, &page.records) {
+                if g.seq < cursor || affects(g, &touched, &modelled) {
                     due.push((id, g.query.clone(), g.caller.clone()));
                 } else {
                     g.seq = page.reached;
