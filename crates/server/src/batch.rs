@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value as Json};
 use ssot_access::operation::{self, Operation, Request};
-use ssot_access::Caller;
+use ssot_access::{Caller, KnownRows};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -48,6 +48,7 @@ async fn handle_http(app: &Arc<App>, headers: &HeaderMap, body: Body) -> Result<
     }
     let es = &app.store.entities;
     let mut requests = Vec::with_capacity(operations.len());
+    let mut known = Vec::new();
     for (i, item) in operations.iter().enumerate() {
         let prefix = format!("operations[{i}]");
         let fields = item
@@ -82,22 +83,39 @@ async fn handle_http(app: &Arc<App>, headers: &HeaderMap, body: Body) -> Result<
             .ok_or_else(|| Problem::not_found(format!("{prefix}: no resource `{resource}`")))?;
         let action = rest::action(&method, rest).map_err(|p| p.prefixed(&prefix))?;
         // Refused before its input is read, as a request of its own would be.
-        app.access.authorize(&caller, es, model, action.policy_op()).map_err(|p| p.prefixed(&prefix))?;
+        known.extend(execute::authorize(app, &caller, model, action).map_err(|p| p.prefixed(&prefix))?);
         let query = rest::query_values(query).map_err(|p| p.prefixed(&prefix))?;
         let request =
             rest::request(model, action, rest, query, item.get("body").cloned()).map_err(|p| p.prefixed(&prefix))?;
         requests.push(request);
     }
-    let (results, seq) = run(app, caller, requests).await?;
+    let (results, seq) = run(app, caller, requests, known).await?;
     let mut response = (StatusCode::OK, axum::Json(json!({ "results": results }))).into_response();
     response.headers_mut().insert(rest::SEQ_HEADER, HeaderValue::from(seq));
     Ok(response)
 }
 
-/// Runs `requests` in one write transaction under `caller`, all or nothing: each
-/// operation's `{status, body}`, and the `seq` the batch committed at. A refusal names
-/// the operation (`operations[i]`).
-pub async fn run(app: &App, caller: Caller, requests: Vec<Request>) -> Result<(Vec<Json>, i64), Problem> {
+/// Refuses the batch when no rule can open one of its operations to `caller` (naming it,
+/// `operations[i]`); the row filters built, for [`run`].
+pub fn authorize(app: &App, caller: &Caller, requests: &[Request]) -> Result<Vec<KnownRows>, Problem> {
+    let mut known = Vec::new();
+    for (i, request) in requests.iter().enumerate() {
+        let rows = execute::authorize(app, caller, request.model, request.action)
+            .map_err(|p| p.prefixed(&format!("operations[{i}]")))?;
+        known.extend(rows);
+    }
+    Ok(known)
+}
+
+/// Runs `requests`, authorized ([`authorize`]; `known` the row filters it built), in one
+/// write transaction under `caller`, all or nothing: each operation's `{status, body}`,
+/// and the `seq` the batch committed at. A refusal names the operation (`operations[i]`).
+pub async fn run(
+    app: &App,
+    caller: Caller,
+    requests: Vec<Request>,
+    known: Vec<KnownRows>,
+) -> Result<(Vec<Json>, i64), Problem> {
     if requests.len() > MAX_OPERATIONS {
         return Err(Problem::bad_request("operations", format!("at most {MAX_OPERATIONS} operations per batch")));
     }
@@ -106,7 +124,6 @@ pub async fn run(app: &App, caller: Caller, requests: Vec<Request>) -> Result<(V
     let mut passwords = crate::auth::MAX_PASSWORDS_PER_REQUEST;
     for (i, request) in requests.into_iter().enumerate() {
         let prefix = format!("operations[{i}]");
-        execute::authorize(app, &caller, &request).map_err(|p| p.prefixed(&prefix))?;
         let mut op = Operation::read(es, request).map_err(|e| Problem::from(e).prefixed(&prefix))?;
         execute::prepare(app, &caller, &mut op, &mut passwords).await.map_err(|p| p.prefixed(&prefix))?;
         ops.push(op);
@@ -115,7 +132,7 @@ pub async fn run(app: &App, caller: Caller, requests: Vec<Request>) -> Result<(V
     let failed = Arc::clone(&failed_at);
     let policies = Arc::clone(&app.access.policies);
     let results = execute::write_at_seq(app, move |conn, es| {
-        let guard = ssot_access::Guard::new(&policies, es, &caller);
+        let guard = ssot_access::Guard::new(&policies, es, &caller).with_known_rows(known);
         let mut results = Vec::with_capacity(ops.len());
         for (i, op) in ops.iter().enumerate() {
             match operation::run(conn, &guard, op) {

@@ -11,7 +11,7 @@ use crate::auth;
 use crate::problem::Problem;
 use crate::App;
 use serde_json::Value as Json;
-use ssot_access::operation::{self, Operation, Outcome, Request};
+use ssot_access::operation::{self, Action, Operation, Outcome, Request};
 use ssot_access::{Caller, KnownRows};
 use ssot_store::conn::Conn;
 use ssot_store::entity::Entities;
@@ -51,8 +51,8 @@ pub async fn caller(app: &App, headers: &axum::http::HeaderMap) -> Result<Caller
 /// Refuses an action no rule can open to `caller` on `model`, before its input is read: a
 /// caller with no access learns nothing from validation errors. Returns the row filters
 /// it built, for [`execute`].
-pub fn authorize(app: &App, caller: &Caller, request: &Request) -> Result<Vec<KnownRows>, Problem> {
-    app.access.authorize(caller, &app.store.entities, request.model, request.action.policy_op())
+pub fn authorize(app: &App, caller: &Caller, model: usize, action: Action) -> Result<Vec<KnownRows>, Problem> {
+    app.access.authorize(caller, &app.store.entities, model, action.policy_op())
 }
 
 /// Reads `request` ([`Operation::read`]), prepares what it writes to users (identities
@@ -123,7 +123,5 @@ pub async fn write_at_seq<T: Send + 'static>(
 /// A record's id as a REST path writes it (`5`, or `a,b` for a compound id, each part
 /// percent-encoded) read as the id fields' values.
 pub fn parse_id(es: &Entities, model: usize, raw: &str) -> Result<ssot_store::query::write::Key, Problem> {
-    let parts: Vec<String> =
-        raw.split(',').map(|p| percent_encoding::percent_decode_str(p).decode_utf8_lossy().into_owned()).collect();
-    Ok(operation::parse_key(es, model, &parts)?)
+    Ok(operation::parse_key(es, model, &crate::rest::id_parts(raw))?)
 }

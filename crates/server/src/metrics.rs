@@ -103,24 +103,24 @@ impl Metrics {
             let _ = writeln!(out, "ssot_http_request_duration_seconds_sum{{{labels}}} {}", h.sum);
             let _ = writeln!(out, "ssot_http_request_duration_seconds_count{{{labels}}} {}", h.count);
         }
-        out.push_str("# HELP ssot_db_workers Database worker threads (each owns a connection).\n");
-        out.push_str("# TYPE ssot_db_workers gauge\n");
-        let _ = writeln!(out, "ssot_db_workers {}", pool.workers);
-        out.push_str("# HELP ssot_db_jobs_in_flight Database jobs queued or running.\n");
-        out.push_str("# TYPE ssot_db_jobs_in_flight gauge\n");
-        let _ = writeln!(out, "ssot_db_jobs_in_flight {}", pool.in_flight);
-        out.push_str("# HELP ssot_db_jobs_total Database jobs run.\n");
-        out.push_str("# TYPE ssot_db_jobs_total counter\n");
-        let _ = writeln!(out, "ssot_db_jobs_total {}", pool.completed);
-        out.push_str("# HELP ssot_db_jobs_timed_out_total Database jobs stopped at the end of their time budget.\n");
-        out.push_str("# TYPE ssot_db_jobs_timed_out_total counter\n");
-        let _ = writeln!(out, "ssot_db_jobs_timed_out_total {}", pool.timed_out);
-        out.push_str("# HELP ssot_db_jobs_cancelled_total Database jobs stopped because their client left.\n");
-        out.push_str("# TYPE ssot_db_jobs_cancelled_total counter\n");
-        let _ = writeln!(out, "ssot_db_jobs_cancelled_total {}", pool.cancelled);
         let load = |v: &std::sync::atomic::AtomicU64| v.load(std::sync::atomic::Ordering::Relaxed).to_string();
         let ws = &self.ws;
-        let figures: [(&str, &str, &str, String); 14] = [
+        let figures: [(&str, &str, &str, String); 19] = [
+            ("ssot_db_workers", "gauge", "Database worker threads (each owns a connection).", pool.workers.to_string()),
+            ("ssot_db_jobs_in_flight", "gauge", "Database jobs queued or running.", pool.in_flight.to_string()),
+            ("ssot_db_jobs_total", "counter", "Database jobs run.", pool.completed.to_string()),
+            (
+                "ssot_db_jobs_timed_out_total",
+                "counter",
+                "Database jobs stopped at the end of their time budget.",
+                pool.timed_out.to_string(),
+            ),
+            (
+                "ssot_db_jobs_cancelled_total",
+                "counter",
+                "Database jobs stopped because their client left.",
+                pool.cancelled.to_string(),
+            ),
             (
                 "ssot_ws_connections",
                 "gauge",

@@ -57,8 +57,7 @@ async fn handle(
     let model = model(&app.store.entities, resource)?;
     let action = action(method, rest)?;
     let caller = execute::caller(app, headers).await?;
-    let bare = Request { model, action, id: None, args: Map::new(), data: None };
-    let known = execute::authorize(app, &caller, &bare)?;
+    let known = execute::authorize(app, &caller, model, action)?;
     let query = query_values(query)?;
     let body = json_body(body, app.max_body_bytes).await?;
     let request = request(model, action, rest, query, body)?;
@@ -203,7 +202,7 @@ pub fn request(
 
 /// A path's id segment (`5`, or `a,b` for a compound id, each part percent-encoded) as
 /// its parts.
-fn id_parts(raw: &str) -> Vec<String> {
+pub(crate) fn id_parts(raw: &str) -> Vec<String> {
     raw.split(',').map(|p| percent_encoding::percent_decode_str(p).decode_utf8_lossy().into_owned()).collect()
 }
 

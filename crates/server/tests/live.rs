@@ -240,7 +240,6 @@ on_every_backend!(subscriptions_the_schema_or_the_rules_refuse_are_errors, LIVE,
     assert_eq!(anonymous.next().await.expect("authenticated")["type"], "authenticated");
     anonymous.send(json!({"type": "subscribe", "id": "again", "channel": "Post:list"})).await;
     assert_eq!(anonymous.next().await.expect("subscribed")["type"], "subscribed");
-    let _ = TestServer::start; // the helper module is shared
 });
 
 /// A small deterministic generator (xorshift), so that a failing seed can be run again.

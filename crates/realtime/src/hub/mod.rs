@@ -88,6 +88,10 @@ struct State {
     channels: HashMap<String, Channel>,
 }
 
+fn duplicate(sub: &str) -> SubscribeError {
+    SubscribeError::refused("duplicate_subscription", format!("`{sub}` is already open on this connection"))
+}
+
 /// Whether a batch that touched `touched` may change `group`; `records` are the batch's
 /// records with their models.
 fn affects(group: &Group, touched: &[usize], records: &[(Option<usize>, &ssot_store::changelog::Record)]) -> bool {
@@ -218,10 +222,7 @@ impl Hub {
             let member =
                 state.conns.get(&conn).ok_or_else(|| SubscribeError::refused("closed", "the connection is closed"))?;
             if member.subs.contains_key(&sub) {
-                return Err(SubscribeError::refused(
-                    "duplicate_subscription",
-                    format!("`{sub}` is already open on this connection"),
-                ));
+                return Err(duplicate(&sub));
             }
             if member.subs.len() >= MAX_SUBSCRIPTIONS {
                 return Err(SubscribeError::refused(
@@ -232,7 +233,7 @@ impl Hub {
         }
         let key = format!("{}\u{0}{}", query.text, caller_key(&caller));
         // A group that exists already answers from memory: no query per subscriber.
-        if self.join_group(conn, &sub, &key, since) {
+        if self.join_group(conn, &sub, &key, since)? {
             return Ok(());
         }
         let (policies, realtime, run_query, run_caller) =
@@ -245,8 +246,11 @@ impl Hub {
             })
             .await?;
         let mut state = self.state();
-        if !state.conns.contains_key(&conn) {
-            return Err(SubscribeError::refused("closed", "the connection is closed"));
+        // Checked again: the same id may have been subscribed while the rows were read.
+        match state.conns.get(&conn) {
+            None => return Err(SubscribeError::refused("closed", "the connection is closed")),
+            Some(member) if member.subs.contains_key(&sub) => return Err(duplicate(&sub)),
+            Some(_) => {}
         }
         let group = match state.by_key.get(&key) {
             Some(&group) => group,
@@ -283,11 +287,15 @@ impl Hub {
         Ok(())
     }
 
-    fn join_group(&self, conn: ConnId, sub: &str, key: &str, since: Option<i64>) -> bool {
+    /// Adds the subscription to the group of `key` when there is one (whether there was).
+    fn join_group(&self, conn: ConnId, sub: &str, key: &str, since: Option<i64>) -> Result<bool, SubscribeError> {
         let mut state = self.state();
-        let Some(&group) = state.by_key.get(key) else { return false };
+        let Some(&group) = state.by_key.get(key) else { return Ok(false) };
+        if state.conns.get(&conn).is_some_and(|m| m.subs.contains_key(sub)) {
+            return Err(duplicate(sub));
+        }
         attach(&mut state, group, conn, sub, since);
-        true
+        Ok(true)
     }
 
     /// Ends subscription `sub` of `conn`; whether it was open. `told`: the message the
@@ -341,12 +349,12 @@ impl Hub {
         let page = self.store.changes_after(cursor, BATCH_RECORDS).await?;
         let started = std::time::Instant::now();
         let es = Arc::clone(&self.store.entities);
-        let touched = touched(&es, &page.records);
-        // The groups the batch may change run again; the others stand at its end already
-        // (nothing before it was missed: a group behind the cursor is always run).
         // Each record's model, looked up once for all the groups.
         let modelled: Vec<(Option<usize>, &ssot_store::changelog::Record)> =
             page.records.iter().map(|r| (es.by_name(&r.label), r)).collect();
+        let touched = touched(&es, &modelled);
+        // The groups the batch may change run again; the others stand at its end already
+        // (nothing before it was missed: a group behind the cursor is always run).
         let due: Vec<(u64, LiveQuery, Caller)> = {
             let mut state = self.state();
             let mut due = Vec::new();

@@ -450,16 +450,19 @@ async fn respond(app: &App, token: Option<&str>, id: Json, call: Call) -> Outgoi
         Err(problem) => return Outgoing::Close(CLOSE_UNAUTHORIZED, problem.detail),
     };
     let result = match call {
-        Call::One(request) => match execute::authorize(app, &caller, &request) {
+        Call::One(request) => match execute::authorize(app, &caller, request.model, request.action) {
             Ok(known) => execute::execute(app, caller, known, request).await.map(|Executed { outcome, seq }| {
                 let status = if outcome.created { 201 } else { 200 };
                 (status, outcome.body, seq)
             }),
             Err(problem) => Err(problem),
         },
-        Call::Batch(requests) => crate::batch::run(app, caller, requests)
-            .await
-            .map(|(results, seq)| (200, json!({ "results": results }), Some(seq))),
+        Call::Batch(requests) => match crate::batch::authorize(app, &caller, &requests) {
+            Ok(known) => crate::batch::run(app, caller, requests, known)
+                .await
+                .map(|(results, seq)| (200, json!({ "results": results }), Some(seq))),
+            Err(problem) => Err(problem),
+        },
     };
     Outgoing::Message(match result {
         Ok((status, body, seq)) => {
