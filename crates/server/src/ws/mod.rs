@@ -89,15 +89,14 @@ pub async fn upgrade(
         )
         .into_response();
     }
-    let open = usize::try_from(app.metrics.ws.connections.load(Ordering::Relaxed)).unwrap_or(0);
-    if open >= app.ws.max_connections {
+    let Some(seat) = Seat::take(&app) else {
         return Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "too_many_connections",
-            format!("the server holds {open} WebSocket connections, its limit; try again later"),
+            format!("the server holds {} WebSocket connections, its limit; try again later", app.ws.max_connections),
         )
         .into_response();
-    }
+    };
     // A refused token is told after the upgrade, as close code 4401: a browser cannot
     // read the status of a failed handshake.
     let token = match query.get("token") {
@@ -111,7 +110,29 @@ pub async fn upgrade(
         .max_frame_size(settings.max_message_bytes)
         .read_buffer_size(4096)
         .write_buffer_size(0)
-        .on_upgrade(move |socket| connection(app, socket, token))
+        .on_upgrade(move |socket| connection(app, socket, token, seat))
+}
+
+/// A place among the server's `max_connections`, taken at the handshake (so that two
+/// handshakes at once cannot both take the last one) and given back when dropped: when
+/// the connection ends, or when the upgrade never happens.
+struct Seat(Arc<App>);
+
+impl Seat {
+    fn take(app: &Arc<App>) -> Option<Seat> {
+        let limit = i64::try_from(app.ws.max_connections).unwrap_or(i64::MAX);
+        let connections = &app.metrics.ws.connections;
+        connections
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| (open < limit).then_some(open + 1))
+            .ok()
+            .map(|_| Seat(Arc::clone(app)))
+    }
+}
+
+impl Drop for Seat {
+    fn drop(&mut self) {
+        self.0.metrics.ws.connections.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// What the writer task sends.
@@ -142,10 +163,9 @@ struct Speaker {
     subs: Arc<std::sync::Mutex<std::collections::BTreeMap<String, Asked>>>,
 }
 
-async fn connection(app: Arc<App>, socket: WebSocket, token: Result<Option<String>, Problem>) {
+async fn connection(app: Arc<App>, socket: WebSocket, token: Result<Option<String>, Problem>, seat: Seat) {
     let settings = app.ws;
     let stats = &app.metrics.ws;
-    stats.connections.fetch_add(1, Ordering::Relaxed);
     stats.opened.fetch_add(1, Ordering::Relaxed);
     let (sink, mut stream) = socket.split();
     let (out, queue) = mpsc::channel::<Outgoing>(settings.send_queue);
@@ -227,7 +247,7 @@ async fn connection(app: Arc<App>, socket: WebSocket, token: Result<Option<Strin
     // The writer sends what is queued (a close frame last) and ends; requests still
     // running hold senders and end on their own.
     let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
-    stats.connections.fetch_sub(1, Ordering::Relaxed);
+    drop(seat);
     if !client_closed {
         // The closing handshake: the client answers the close frame. Until then its
         // socket stays open, so that it reads the close (and its code) rather than a reset.
