@@ -2,12 +2,16 @@
 //!
 //! A live query whose rows depend on its own model's rows alone (no relation in its
 //! filter, its selection or the subscriber's rules) can only change when a row of that
-//! model matched it before or after the change. When its `where` pins fields to values
-//! (`{owner: "u5"}`, `{authorId: …, status: 7}`), a changed row whose old and new values
-//! both differ from a pin matched neither, and the group is not run again. Only plain
-//! equalities on text and whole-number columns are decided here, by comparing the
-//! log's own representation of the row; anything else counts as "may match", so a
-//! doubt costs a query, never an update.
+//! model was visible to it before or after the change: one that passed the query's
+//! `where`, the subscriber's read rule and the model's `@@realtime` permission. That
+//! conjunction is decided in memory on the log's old and new rows
+//! ([`ssot_store::query::matches`], the same filter the database runs); a row that
+//! certainly passed neither is skipped, and any doubt costs a query, never an update.
+//!
+//! The conjunction's top-level equalities on text and whole-number columns (`{owner:
+//! "u5"}`, a rule's `authorId == auth.id`) are its pins: the hub indexes groups by
+//! one of them, so that a change is matched against the few groups pinned to its values
+//! rather than every group of the model.
 
 use serde_json::{Map, Value as Json};
 use ssot_access::{Caller, Guard, Op, Policies};
@@ -16,24 +20,37 @@ use ssot_store::changelog::Record;
 use ssot_store::conn::Value;
 use ssot_store::entity::{Entities, Kind};
 use ssot_store::query::args::{Cmp, Filter, FindArgs};
+use ssot_store::query::matches::matches;
 
-/// What lets a batch skip a group: the group's model, and its pins (a column and the
-/// value the log holds for a row that matches), when its result depends on that model's
-/// rows alone; `None` when any change of a reached model may change it.
-#[derive(Debug, Clone, PartialEq)]
+/// What lets a batch skip a group: its model, and the conditions a row of it must meet to
+/// be seen, when its result depends on that model's rows alone; `None` when any change
+/// of a reached model may change it.
+#[derive(Debug, Clone)]
 pub struct Narrow {
     pub model: usize,
-    pins: Vec<(String, Json)>,
+    /// The query's `where`, the subscriber's read rule and the `@@realtime` permission.
+    visible: Filter,
+    /// Columns the visible rows hold one value in (as the log writes it).
+    pub pins: Vec<(String, Json)>,
 }
 
 impl Narrow {
-    /// For a query of `model` with `args`, run as `caller`.
-    pub fn of(es: &Entities, policies: &Policies, caller: &Caller, model: usize, args: &FindArgs) -> Option<Narrow> {
-        if args.filter.reaches_relations() || !args.selection.relations.is_empty() {
+    /// For a query of `model` with `args`, run as `caller`, whose `@@realtime` permission
+    /// admits the rows of `permitted`.
+    pub fn of(
+        es: &Entities,
+        policies: &Policies,
+        caller: &Caller,
+        model: usize,
+        args: &FindArgs,
+        permitted: Filter,
+    ) -> Option<Narrow> {
+        if args.filter.reaches_relations() || !args.selection.relations.is_empty() || permitted.reaches_relations() {
             return None;
         }
         let guard = Guard::new(policies, es, caller);
-        if guard.rows(model, Op::Read).ok()?.reaches_relations() {
+        let rule = guard.rows(model, Op::Read).ok()?;
+        if rule.reaches_relations() {
             return None;
         }
         let entity = &es.entities[model];
@@ -42,23 +59,24 @@ impl Narrow {
                 return None;
             }
         }
+        let visible = Filter::And(vec![args.filter.clone(), rule, permitted]);
         let mut pins = Vec::new();
-        collect_pins(es, model, &args.filter, &mut pins);
-        Some(Narrow { model, pins })
+        collect_pins(es, model, &visible, &mut pins);
+        Some(Narrow { model, visible, pins })
     }
 
     /// Whether `record` (of any model; `model` is its model, looked up once per batch)
     /// may change the group's result.
-    pub fn may_change(&self, model: Option<usize>, record: &Record) -> bool {
+    pub fn may_change(&self, es: &Entities, model: Option<usize>, record: &Record) -> bool {
         if model != Some(self.model) {
             // Another model's rows: this group's result does not read them.
             return false;
         }
-        let matches = |row: &Option<Map<String, Json>>| match row {
-            Some(row) => self.pins.iter().all(|(column, value)| row.get(column).is_none_or(|v| v == value)),
+        let visible = |row: &Option<Map<String, Json>>| match row {
+            Some(row) => matches(es, self.model, &self.visible, row) != Some(false),
             None => false,
         };
-        matches(&record.old) || matches(&record.new)
+        visible(&record.old) || visible(&record.new)
     }
 }
 

@@ -139,10 +139,8 @@ pub fn narrow(
     query: &LiveQuery,
 ) -> Option<crate::narrow::Narrow> {
     let guard = Guard::new(policies, es, caller);
-    if permission(&guard, realtime, query).ok()?.reaches_relations() {
-        return None;
-    }
-    crate::narrow::Narrow::of(es, policies, caller, query.model, &query.args)
+    let permitted = permission(&guard, realtime, query).ok()?;
+    crate::narrow::Narrow::of(es, policies, caller, query.model, &query.args, permitted)
 }
 
 /// The rows the model's `@@realtime` permission admits for this subscriber.

@@ -513,3 +513,43 @@ on_every_backend!(a_change_runs_only_the_queries_it_can_change, LIVE, |server| {
     assert_eq!((entered[0]["op"].as_str(), &entered[0]["id"]), (Some("entered"), &post["id"]), "{entered:?}");
     assert_eq!(anns.rows.len(), 1);
 });
+
+// Rules decide in memory too: eight users on the same query of drafts (`published ==
+// false`, under the rule `published || isOwner`) each have a group of their own, and a
+// draft of one of them, or its publication, runs only that user's query again.
+on_every_backend!(rules_decide_in_memory_which_queries_a_change_can_change, LIVE, |server| {
+    let query = json!({"where": {"published": false}, "orderBy": {"id": "asc"}});
+    let mut users = Vec::new();
+    for i in 0..8 {
+        let user = server.signup(&format!("user{i}@example.com")).await;
+        let (mut ws, _) = WsClient::ready(&server.base, Some(&user.token)).await;
+        let copy = Copy::subscribe(&mut ws, "drafts", "Post:list", query.clone()).await;
+        users.push((user, ws, copy));
+    }
+    let evaluations = || async {
+        let metrics = server.client.get(format!("{}/metrics", server.base)).send().await.expect("metrics");
+        let text = metrics.text().await.unwrap_or_default();
+        let line = text.lines().find(|l| l.starts_with("ssot_realtime_evaluations_total ")).map(str::to_string);
+        line.and_then(|l| l.rsplit(' ').next().and_then(|v| v.parse::<u64>().ok())).unwrap_or(0)
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let before = evaluations().await;
+    let (user, ws, copy) = &mut users[3];
+    let (_, draft) =
+        server.request("POST", "/api/posts", Some(json!({"title": "d", "authorId": user.id})), Some(&user.token)).await;
+    copy.catch_up(ws, copy.seq + 1).await;
+    assert_eq!(copy.rows.len(), 1, "the author sees their draft");
+    assert_eq!(evaluations().await - before, 1, "one query of eight ran again");
+
+    let (status, _) = server
+        .request("PATCH", &format!("/api/posts/{}", draft["id"]), Some(json!({"published": true})), Some(&user.token))
+        .await;
+    assert_eq!(status, 200);
+    copy.catch_up(ws, copy.seq + 1).await;
+    assert!(copy.rows.is_empty(), "a published post is no draft");
+    assert_eq!(evaluations().await - before, 2, "again one query of eight ran");
+    // Nobody else heard of it.
+    for (i, (_, ws, _)) in users.iter_mut().enumerate().filter(|(i, _)| *i != 3) {
+        assert!(ws.next_within(std::time::Duration::from_millis(50)).await.is_none(), "user {i} heard of a draft");
+    }
+});

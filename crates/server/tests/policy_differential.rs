@@ -1,6 +1,8 @@
-//! One predicate, two evaluators: for generated rules and callers, the rows the SQL
+//! One predicate, three evaluators: for generated rules and callers, the rows the SQL
 //! filter keeps (on SQLite and PostgreSQL) are exactly the rows the in-memory evaluator
-//! allows.
+//! allows; and where the realtime gateway decides that filter in memory on a row as the
+//! change log holds it ([`ssot_store::query::matches`]), its answer is the database's,
+//! for the rules' filters and for generated `where` clauses alike.
 
 mod common;
 
@@ -8,9 +10,12 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{json, Map, Value as Json};
 use ssot_policy::eval::{evaluate, Context, Verdict};
+use ssot_store::query::args::Filter;
 use ssot_store::query::args::{ArgsReader, FindArgs};
+use ssot_store::query::matches::matches;
 use ssot_store::query::{policy, read};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 const SCHEMA: &str = include_str!("fixtures/policy.prisma");
 const NOW: &str = "2024-06-01T00:00:00.000Z";
@@ -107,6 +112,114 @@ async fn seed(server: &common::TestServer) {
     }
 }
 
+/// `where` clauses over every kind of column the fixture has, for the log-row evaluator.
+fn where_clause() -> impl Strategy<Value = Json> {
+    let atom = prop::sample::select(vec![
+        json!({"views": {"gt": 6}}),
+        json!({"views": 5}),
+        json!({"views": {"lte": 3}}),
+        json!({"views": {"in": [0, 7, 12]}}),
+        json!({"views": {"notIn": [1, 2]}}),
+        json!({"status": "draft"}),
+        json!({"status": {"in": ["open", "closed"]}}),
+        json!({"status": {"not": "open"}}),
+        json!({"title": null}),
+        json!({"title": {"not": null}}),
+        json!({"title": "a"}),
+        json!({"title": {"not": "a"}}),
+        json!({"title": {"lt": "m"}}),
+        json!({"title": {"gte": "b"}}),
+        json!({"title": {"in": ["a", "z"]}}),
+        json!({"title": {"notIn": ["b"]}}),
+        json!({"title": {"contains": "a"}}),
+        json!({"score": {"gte": 1.5}}),
+        json!({"score": null}),
+        json!({"score": {"not": 2.5}}),
+        json!({"published": true}),
+        json!({"published": {"not": true}}),
+        json!({"createdAt": {"lt": "2024-05-10T10:00:00.000Z"}}),
+        json!({"createdAt": {"gte": "2024-05-05T10:00:00.000Z"}}),
+        json!({"orgId": "o1"}),
+        json!({"orgId": {"in": ["o2", "o3"]}}),
+        json!({"authorId": {"not": "u2"}}),
+        json!({"author": {"role": "admin"}}),
+    ]);
+    atom.prop_recursive(3, 12, 3, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..3).prop_map(|parts| json!({"AND": parts})),
+            prop::collection::vec(inner.clone(), 0..3).prop_map(|parts| json!({"OR": parts})),
+            inner.prop_map(|part| json!({"NOT": part})),
+        ]
+    })
+}
+
+/// Every post as the change log holds its newest version (by column, in the database's
+/// representation), by id.
+async fn logged_posts(store: &std::sync::Arc<ssot_store::Store>) -> BTreeMap<String, Map<String, Json>> {
+    let page = store.changes_after(0, 100_000).await.expect("the change log");
+    page.records
+        .into_iter()
+        .filter(|r| r.label == "Post")
+        .filter_map(|r| Some((r.pk.get("id")?.as_str()?.to_string(), r.new?)))
+        .collect()
+}
+
+/// How often the log-row evaluator answered, and how often it left it to the database.
+#[derive(Default)]
+struct Decided {
+    certain: AtomicUsize,
+    unsure: AtomicUsize,
+}
+
+/// Checks the log-row evaluator's answers for `filter` against `in_sql`, the ids the
+/// database keeps.
+fn check_log_rows(
+    es: &ssot_store::entity::Entities,
+    model: usize,
+    filter: &Filter,
+    logged: &BTreeMap<String, Map<String, Json>>,
+    in_sql: &BTreeSet<String>,
+    decided: &Decided,
+) -> Result<(), TestCaseError> {
+    for (id, row) in logged {
+        match matches(es, model, filter, row) {
+            Some(passes) => {
+                decided.certain.fetch_add(1, Ordering::Relaxed);
+                prop_assert_eq!(passes, in_sql.contains(id), "row {} ({:?}) under {:?}", id, row, filter);
+            }
+            None => {
+                decided.unsure.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The ids of the rows of `model` that `filter` keeps, asked of the database.
+fn ids_in_sql(
+    handle: &tokio::runtime::Handle,
+    store: &std::sync::Arc<ssot_store::Store>,
+    model: usize,
+    filter: Filter,
+) -> Result<BTreeSet<String>, TestCaseError> {
+    let store = std::sync::Arc::clone(store);
+    let rows = tokio::task::block_in_place(|| {
+        handle.block_on(store.read(move |conn, es| {
+            let args = FindArgs {
+                filter,
+                order: Vec::new(),
+                take: Some(1000),
+                skip: 0,
+                cursor: None,
+                selection: ArgsReader::new(es).default_selection(model),
+            };
+            read::find(conn, es, model, &args)
+        }))
+    })
+    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    Ok(rows.iter().filter_map(|row| row["id"].as_str().map(String::from)).collect())
+}
+
 async fn differential(server: &common::TestServer, cases: u32) {
     seed(server).await;
     let store = std::sync::Arc::clone(&server.store);
@@ -122,6 +235,9 @@ async fn differential(server: &common::TestServer, cases: u32) {
         })
         .await
         .expect("rows");
+    let logged = logged_posts(&store).await;
+    assert_eq!(logged.len(), rows.len(), "every post is in the change log");
+    let decided = Decided::default();
     let checked = ssot_schema::check(&common::for_backend(SCHEMA, server.backend()));
     let schema = std::sync::Arc::new(checked.schema);
     let mut runner = TestRunner::new(Config { cases, ..Config::default() });
@@ -145,24 +261,9 @@ async fn differential(server: &common::TestServer, cases: u32) {
                 .collect();
             let filter = policy::to_filter(&es, model, &predicate, &cx)
                 .map_err(|e| TestCaseError::fail(format!("{text}: {e}")))?;
-            let store = std::sync::Arc::clone(&store);
-            let in_sql: BTreeSet<String> = tokio::task::block_in_place(|| {
-                handle.block_on(store.read(move |conn, es| {
-                    let args = FindArgs {
-                        filter,
-                        order: Vec::new(),
-                        take: Some(1000),
-                        skip: 0,
-                        cursor: None,
-                        selection: ArgsReader::new(es).default_selection(model),
-                    };
-                    read::find(conn, es, model, &args)
-                }))
-            })
-            .map_err(|e| TestCaseError::fail(format!("{text}: {e}")))?
-            .iter()
-            .filter_map(|row| row["id"].as_str().map(String::from))
-            .collect();
+            let in_sql = ids_in_sql(&handle, &store, model, filter.clone())
+                .map_err(|e| TestCaseError::fail(format!("{text}: {e}")))?;
+            check_log_rows(&es, model, &filter, &logged, &in_sql, &decided)?;
             prop_assert_eq!(&in_sql, &in_memory, "rule `{}` for caller {:?}", text, caller);
         }
         Ok(())
@@ -170,6 +271,22 @@ async fn differential(server: &common::TestServer, cases: u32) {
     if let Err(e) = result {
         panic!("{e}");
     }
+    // The same for `where` clauses, read as a REST list reads them.
+    let mut runner = TestRunner::new(Config { cases, ..Config::default() });
+    let result = runner.run(&where_clause(), |clause| {
+        let mut reader = ArgsReader::new(&es);
+        let filter = reader.filter(model, &clause, "where", 0);
+        let filter = reader.finish(filter).map_err(|e| TestCaseError::fail(format!("{clause}: {e}")))?;
+        let in_sql = ids_in_sql(&handle, &store, model, filter.clone())?;
+        check_log_rows(&es, model, &filter, &logged, &in_sql, &decided)
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    // An evaluator that always deferred to the database would pass the checks above.
+    let (certain, unsure) = (decided.certain.into_inner(), decided.unsure.into_inner());
+    eprintln!("decided {certain}, unsure {unsure}");
+    assert!(certain > 3 * unsure, "the log-row evaluator decided {certain} rows and left {unsure} to the database");
 }
 
 on_every_backend!(sql_and_memory_agree_on_generated_rules, SCHEMA, |server| {

@@ -425,29 +425,36 @@ pub fn api_row(
     model: usize,
     row: &serde_json::Map<String, serde_json::Value>,
 ) -> serde_json::Map<String, serde_json::Value> {
-    use crate::conn::Value;
-    use serde_json::Value as Json;
     let entity = &es.entities[model];
     let mut out = serde_json::Map::with_capacity(entity.fields.len());
     for field in &entity.fields {
         let Some(value) = row.get(&field.column) else { continue };
-        let value = match value {
-            Json::Null => Value::Null,
-            Json::Bool(b) => Value::Int(i64::from(*b)),
-            // Decimals keep their digits as text; other numbers are what they are.
-            Json::Number(n)
-                if matches!(field.kind, crate::entity::Kind::Scalar(ssot_schema::ir::ScalarType::Decimal)) =>
-            {
-                Value::Text(n.to_string())
-            }
-            Json::Number(n) => n.as_i64().map_or_else(|| Value::Float(n.as_f64().unwrap_or(f64::NAN)), Value::Int),
-            Json::String(s) => Value::Text(s.clone()),
-            // PostgreSQL's `jsonb` of a list or a Json column: the JSON text, as a read returns it.
-            other => Value::Text(other.to_string()),
-        };
-        out.insert(field.name.clone(), crate::value::decode(field, &es.enums, value));
+        out.insert(field.name.clone(), api_value(es, field, value));
     }
     out
+}
+
+/// One column's value as the log holds it, in the API's form.
+pub fn api_value(
+    es: &crate::entity::Entities,
+    field: &crate::entity::ScalarField,
+    value: &serde_json::Value,
+) -> serde_json::Value {
+    use crate::conn::Value;
+    use serde_json::Value as Json;
+    let value = match value {
+        Json::Null => Value::Null,
+        Json::Bool(b) => Value::Int(i64::from(*b)),
+        // Decimals keep their digits as text; other numbers are what they are.
+        Json::Number(n) if matches!(field.kind, crate::entity::Kind::Scalar(ssot_schema::ir::ScalarType::Decimal)) => {
+            Value::Text(n.to_string())
+        }
+        Json::Number(n) => n.as_i64().map_or_else(|| Value::Float(n.as_f64().unwrap_or(f64::NAN)), Value::Int),
+        Json::String(s) => Value::Text(s.clone()),
+        // PostgreSQL's `jsonb` of a list or a Json column: the JSON text, as a read returns it.
+        other => Value::Text(other.to_string()),
+    };
+    crate::value::decode(field, &es.enums, value)
 }
 
 /// How long the log keeps its entries: those older than `max_age` or beyond the newest

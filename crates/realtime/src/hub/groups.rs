@@ -71,7 +71,24 @@ pub(super) fn sweep(state: &mut State) {
     for id in expired {
         if let Some(g) = state.groups.remove(&id) {
             state.by_key.remove(&g.key);
+            if let Some((model, column, value)) = g.pin {
+                unpin(&mut state.pinned, (model, column), &value, id);
+            }
         }
+    }
+}
+
+/// Takes group `id` out of the index of pinned groups, and empty entries with it.
+fn unpin(pinned: &mut super::Pinned, key: (usize, String), value: &str, id: u64) {
+    let Some(by_value) = pinned.get_mut(&key) else { return };
+    if let Some(groups) = by_value.get_mut(value) {
+        groups.retain(|&g| g != id);
+        if groups.is_empty() {
+            by_value.remove(value);
+        }
+    }
+    if by_value.is_empty() {
+        pinned.remove(&key);
     }
 }
 

@@ -22,6 +22,7 @@ use crate::query::{self, LiveQuery};
 use crate::{Realtime, SubscribeError};
 use serde_json::{json, Map, Value as Json};
 use ssot_access::{Caller, Policies};
+use ssot_store::entity::Entities;
 use ssot_store::Store;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -86,19 +87,45 @@ struct State {
     stats: HubStats,
     /// Ephemeral channels with someone in them, by record.
     channels: HashMap<String, Channel>,
+    /// Groups whose visible rows all hold one value in a column ([`Group::pin`]).
+    pinned: Pinned,
 }
+
+/// Groups by model and column, then by the value (as the log writes it, in JSON text)
+/// their visible rows hold in that column: a change is matched against the groups pinned
+/// to its old and new values, not against every group of its model.
+type Pinned = HashMap<(usize, String), HashMap<String, Vec<u64>>>;
 
 fn duplicate(sub: &str) -> SubscribeError {
     SubscribeError::refused("duplicate_subscription", format!("`{sub}` is already open on this connection"))
 }
 
-/// Whether a batch that touched `touched` may change `group`; `records` are the batch's
-/// records with their models.
-fn affects(group: &Group, touched: &[usize], records: &[(Option<usize>, &ssot_store::changelog::Record)]) -> bool {
+/// A batch's records, each with its model (looked up once for all the groups).
+type Modelled<'a> = [(Option<usize>, &'a ssot_store::changelog::Record)];
+
+/// Whether a batch that touched `touched` may change `group`.
+fn affects(es: &Entities, group: &Group, touched: &[usize], records: &Modelled<'_>) -> bool {
     match &group.narrow {
-        Some(narrow) => records.iter().any(|(model, r)| narrow.may_change(*model, r)),
+        Some(narrow) => records.iter().any(|(model, r)| narrow.may_change(es, *model, r)),
         None => touched.iter().any(|&m| group.reach[m]),
     }
+}
+
+/// The pinned groups whose pin one of `records` holds, before or after its change.
+fn pinned_by(pinned: &Pinned, records: &Modelled<'_>) -> std::collections::HashSet<u64> {
+    let mut found = std::collections::HashSet::new();
+    for ((model, column), by_value) in pinned {
+        for (_, record) in records.iter().filter(|(m, _)| *m == Some(*model)) {
+            for row in [&record.old, &record.new].into_iter().flatten() {
+                match row.get(column) {
+                    Some(value) => found.extend(by_value.get(&value.to_string()).into_iter().flatten()),
+                    // A row without the column could hold any value.
+                    None => by_value.values().for_each(|groups| found.extend(groups)),
+                }
+            }
+        }
+    }
+    found
 }
 
 /// A channel to check again: its key, its record, and who is in it.
@@ -121,6 +148,8 @@ struct Group {
     reach: Vec<bool>,
     /// When its result depends on its own model's rows alone: which changes can matter.
     narrow: Option<crate::narrow::Narrow>,
+    /// Its place in [`State::pinned`]: model, column and value.
+    pin: Option<(usize, String, String)>,
     members: Vec<(ConnId, String)>,
     /// The events of its latest evaluations, oldest first, for subscribers resuming from
     /// a `seq` ([`Hub::subscribe`] with `since`).
@@ -259,6 +288,13 @@ impl Hub {
                 state.next_group += 1;
                 let reach = reach(&es, query.model);
                 let narrow = query::narrow(&es, &self.policies, &self.realtime, &caller, &query);
+                let pin = narrow
+                    .as_ref()
+                    .and_then(|n| n.pins.first().map(|(column, value)| (n.model, column.clone(), value.to_string())));
+                if let Some((model, column, value)) = &pin {
+                    let by_value = state.pinned.entry((*model, column.clone())).or_default();
+                    by_value.entry(value.clone()).or_default().push(id);
+                }
                 let group = Group {
                     key: key.clone(),
                     query,
@@ -267,6 +303,7 @@ impl Hub {
                     seq,
                     reach,
                     narrow,
+                    pin,
                     members: Vec::new(),
                     history: Default::default(),
                     floor: seq,
@@ -349,7 +386,6 @@ impl Hub {
         let page = self.store.changes_after(cursor, BATCH_RECORDS).await?;
         let started = std::time::Instant::now();
         let es = Arc::clone(&self.store.entities);
-        // Each record's model, looked up once for all the groups.
         let modelled: Vec<(Option<usize>, &ssot_store::changelog::Record)> =
             page.records.iter().map(|r| (es.by_name(&r.label), r)).collect();
         let touched = touched(&es, &modelled);
@@ -357,9 +393,15 @@ impl Hub {
         // (nothing before it was missed: a group behind the cursor is always run).
         let due: Vec<(u64, LiveQuery, Caller)> = {
             let mut state = self.state();
+            let State { groups, pinned, .. } = &mut *state;
+            let candidates = pinned_by(pinned, &modelled);
             let mut due = Vec::new();
-            for (&id, g) in state.groups.iter_mut().filter(|(_, g)| g.seq < page.reached) {
-                if g.seq < cursor || affects(g, &touched, &modelled) {
+            for (&id, g) in groups.iter_mut().filter(|(_, g)| g.seq < page.reached) {
+                let may = match g.pin {
+                    Some(_) => candidates.contains(&id) && affects(&es, g, &touched, &modelled),
+                    None => affects(&es, g, &touched, &modelled),
+                };
+                if g.seq < cursor || may {
                     due.push((id, g.query.clone(), g.caller.clone()));
                 } else {
                     g.seq = page.reached;
