@@ -120,11 +120,13 @@ pub enum Operation {
     DeleteMany { model: usize, filter: Filter },
 }
 
-/// What an operation answers: its body, and whether it created a record (HTTP's 201).
+/// What an operation answers: its body, whether it created a record (HTTP's 201), and
+/// the key of the record a create, an update or a delete wrote.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
     pub created: bool,
     pub body: Json,
+    pub key: Option<write::Key>,
 }
 
 impl Operation {
@@ -307,7 +309,7 @@ pub fn id_parts(id: &Json) -> Option<Vec<String>> {
 pub fn run(conn: &mut dyn Conn, guard: &Guard<'_>, op: &Operation) -> Result<Outcome, StoreError> {
     let es = guard.entities;
     let not_found = |model: usize| StoreError::no_record(&es.entities[model].name);
-    let ok = |body: Json| Outcome { created: false, body };
+    let ok = |body: Json| Outcome { created: false, body, key: None };
     Ok(match op {
         Operation::List { model, args } => {
             let mut args = args.clone();
@@ -335,7 +337,8 @@ pub fn run(conn: &mut dyn Conn, guard: &Guard<'_>, op: &Operation) -> Result<Out
             let after = guard.check_data(conn, *model, data, Op::Create, "data")?;
             let (key, row) = write::insert(conn, es, guard, *model, data, "data", &[])?;
             guard.verify_changes(conn, since, &after)?;
-            Outcome { created: true, body: written(conn, guard, *model, &key, row, selection)? }
+            let body = written(conn, guard, *model, &key, row, selection)?;
+            Outcome { created: true, body, key: Some(key) }
         }
         Operation::Update { model, key, data, selection } => {
             let since = capture(conn, guard)?;
@@ -345,7 +348,8 @@ pub fn run(conn: &mut dyn Conn, guard: &Guard<'_>, op: &Operation) -> Result<Out
             target(conn, guard, *model, key, Filter::And(allowed), "update")?;
             let (key, row) = write::update(conn, es, guard, *model, key, data)?;
             guard.verify_changes(conn, since, &after)?;
-            ok(written(conn, guard, *model, &key, row, selection)?)
+            let body = written(conn, guard, *model, &key, row, selection)?;
+            Outcome { created: false, body, key: Some(key) }
         }
         // A delete changes other rows only by the schema's referential actions
         // (`onDelete`), which are not the caller's doing: nothing to check after.
@@ -353,7 +357,8 @@ pub fn run(conn: &mut dyn Conn, guard: &Guard<'_>, op: &Operation) -> Result<Out
             target(conn, guard, *model, key, guard.rows(*model, Op::Delete)?, "delete")?;
             let mut selection = selection.clone();
             guard.selection(*model, &mut selection)?;
-            ok(write::delete(conn, es, *model, key, &selection)?)
+            let body = write::delete(conn, es, *model, key, &selection)?;
+            Outcome { created: false, body, key: Some(key.clone()) }
         }
         Operation::CreateMany { model, data } => {
             let since = capture(conn, guard)?;

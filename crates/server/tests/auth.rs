@@ -267,3 +267,42 @@ model Account {
         server.stop().await;
     }
 }
+
+// Sign-up runs on the one guarded path, through the auth model's own door: the model's
+// row-level `create` rule (here only the admin's) does not close it, while a field rule
+// holds there exactly as on a REST create, checked on the new row; outside the door the
+// row rule applies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signup_is_a_create_through_the_auth_models_door() {
+    let schema = SCHEMA.replace(
+        "/// @@policy(\"delete\", rule: \"isAdmin\")\nmodel User {",
+        "/// @@policy(\"delete\", rule: \"isAdmin\")\n/// @@policy(\"create\", rule: \"isAdmin\")\n\
+         /// @@policy(\"create\", rule: \"name != 'root'\", fields: [\"name\"])\nmodel User {",
+    );
+    assert_ne!(schema, SCHEMA);
+    for backend in common::BACKENDS {
+        let Some(server) = TestServer::start(&schema, backend, "signup_door").await else { continue };
+        let body = json!({"email": "ann@example.com", "password": "correct horse", "name": "Ann"});
+        let (status, answer) = post(&server, "/api/auth/signup", body).await;
+        assert_eq!(status, 201, "{answer}");
+        assert_eq!(answer["user"]["name"], "Ann", "{answer}");
+        let body = json!({"email": "root@example.com", "password": "correct horse", "name": "root"});
+        let (status, answer) = post(&server, "/api/auth/signup", body).await;
+        assert_eq!(status, 403, "{answer}");
+        assert_eq!(answer["code"], "forbidden", "{answer}");
+        let body = json!({"email": "bob@example.com", "password": "correct horse"});
+        let (status, answer) = server.request("POST", "/api/users", Some(body), None).await;
+        assert!(status == 401 || status == 403, "the row rule holds outside the door: {status} {answer}");
+        let (status, answer) = server
+            .request(
+                "POST",
+                "/api/users",
+                Some(json!({"email": "c@example.com", "password": "correct horse"})),
+                Some(&server.signup("d@example.com").await.token),
+            )
+            .await;
+        assert_eq!(status, 403, "a user is no admin: {answer}");
+        assert_eq!(server.admin("GET", "/api/users/count", None).await.1["count"], json!(2), "Ann and D only");
+        server.stop().await;
+    }
+}

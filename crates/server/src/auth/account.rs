@@ -75,14 +75,17 @@ async fn change_password_inner(app: Arc<App>, headers: HeaderMap, body: Body) ->
     let key = crate::execute::parse_id(&es, model, &sub)?;
     let mut changes = Map::new();
     changes.insert(password_name, Json::String(hashed));
-    let data = Json::Object(changes);
+    let every = ssot_store::query::args::Selection::every_field(&es.entities[model]);
+    // The server's own update, once the current password is proven: on the one guarded
+    // path, as the admin key's would be.
+    let op = ssot_access::operation::Operation::Update { model, key, data: Json::Object(changes), selection: every };
     let policies = Arc::clone(&app.access.policies);
-    let row = crate::write_and_settle(&app, move |conn, _| {
-        let es = &*es;
+    let row = crate::write_and_settle(&app, move |conn, es| {
         let admin = ssot_access::Guard::new(&policies, es, &Caller::Admin);
-        let (key, _) = ssot_store::query::write::update(conn, es, &admin, model, &key, &data)?;
-        let every = ssot_store::query::args::Selection::every_field(&es.entities[model]);
-        read::get(conn, es, model, &key, &every)
+        let outcome = ssot_access::operation::run(conn, &admin, &op)?;
+        let key = outcome.key.ok_or_else(|| ssot_store::StoreError::no_record(&es.entities[model].name))?;
+        // Whole, with the new password's hash, for the new session.
+        read::get(conn, es, model, &key, &ssot_store::query::args::Selection::every_field(&es.entities[model]))
     })
     .await?;
     let Some(Json::Object(row)) = row else { return Err(unauthorized("the token's user no longer exists")) };

@@ -29,11 +29,12 @@ use limits::Limits;
 use passwords::Passwords;
 pub use passwords::MAX_PASSWORDS_PER_REQUEST;
 use serde_json::{json, Map, Value as Json};
-use ssot_access::{AuthModel, Caller, Guard, Op, Policies};
+use ssot_access::operation::{self, Action, Operation, Request};
+use ssot_access::{AuthModel, Caller, Door, Guard, Op, Policies};
 use ssot_policy::eval::{evaluate, Context, Verdict};
 use ssot_store::entity::Entities;
-use ssot_store::query::args::{Filter, Selection};
-use ssot_store::query::{read, write};
+use ssot_store::query::args::Selection;
+use ssot_store::query::read;
 use ssot_store::StoreError;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -249,48 +250,46 @@ async fn signup_inner(app: Arc<App>, peer: SocketAddr, body: Body) -> Result<Res
     let normalized = auth.identity(identity, &string_field(&data, identity)?)?;
     data.insert(identity.clone(), Json::String(normalized));
     let password = string_field(&data, &password_name)?;
-    // Signing up is the auth model's own door: its row-level `create` rule does not
-    // apply, but the new user sets only what an anonymous caller may set: no id the
-    // database generates, no field that rules read as `auth.<field>` (a role) unless a
-    // field rule opens it, no field whose rule does not hold for them.
-    let policies = &app.access.policies;
-    let guard = Guard::new(policies, &es, &Caller::Anonymous);
-    for key in data.keys() {
-        let refuse = |message: String| Problem::from(StoreError::forbidden(key.clone(), message));
-        if let Some(f) = entity.field(key) {
-            if f == auth.user.identity || f == auth.user.password {
-                continue;
-            }
-            if entity.id.contains(&f) && entity.fields[f].default.is_some() {
-                return Err(refuse(format!("`{}.{key}` is assigned by the server", entity.name)));
-            }
-            let explicit = policies.field_rule(auth.user.model, f, Op::Create).is_some();
-            let rule = guard.field(auth.user.model, f, Op::Create).map_err(Problem::from)?;
-            if (policies.privileged(auth.user.model, f) && !explicit) || !matches!(rule, Filter::True) {
-                return Err(refuse(format!("`{}.{key}` cannot be set at sign-up", entity.name)));
-            }
-        } else if entity.relation(key).is_some() {
-            return Err(Problem::bad_request(key.clone(), "sign-up takes the user's own fields, not relations"));
-        }
+    if let Some(key) = data.keys().find(|k| entity.relation(k).is_some()) {
+        return Err(Problem::bad_request(key.clone(), "sign-up takes the user's own fields, not relations"));
     }
     let hash =
         auth.passwords.hash(password).await.map_err(|e| Problem::bad_request(password_name.clone(), e.to_string()))?;
     data.insert(password_name, Json::String(hash));
+    // Signing up is a create on the one guarded path, by an anonymous caller, through the
+    // auth model's own door (see `Door`: its row-level `create` rule does not apply).
     let model = auth.user.model;
+    let door = Door { model, fields: vec![auth.user.identity, auth.user.password] };
+    let request = Request { model, action: Action::Create, id: None, args: Map::new(), data: Some(Json::Object(data)) };
+    let op = Operation::read(&es, request).map_err(Problem::from)?;
     let policies = Arc::clone(&app.access.policies);
-    let row = app
-        .store
-        .write(move |conn, es| {
-            // Foreign keys the new user sets may name only rows anyone may read.
-            let anonymous = Guard::new(&policies, es, &Caller::Anonymous);
-            let (_, row) = write::insert(conn, es, &anonymous, model, &Json::Object(data), "", &[])?;
-            // The inserted row, as stored, is the new user: no read back.
-            let every = Selection::every_field(&es.entities[model]);
-            Ok(read::scalar_fields(es, model, &every.fields, row))
-        })
-        .await?;
+    let row = crate::write_and_settle(&app, move |conn, es| {
+        let guard = Guard::new(&policies, es, &Caller::Anonymous).through(door);
+        let outcome = operation::run(conn, &guard, &op)?;
+        // The new user whole, for their session: the answer shows what a visitor may read.
+        let key = outcome.key.ok_or_else(|| StoreError::no_record(&es.entities[model].name))?;
+        read::get(conn, es, model, &key, &Selection::every_field(&es.entities[model]))
+    })
+    .await
+    .map_err(|e| body_paths(Problem::from(e)))?;
+    let Some(Json::Object(row)) = row else {
+        return Err(Problem::from(StoreError::no_record(&entity.name)));
+    };
     let body = new_session(&app, row).await?;
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+}
+
+/// Sign-up's body is the new record itself: its errors name fields as `role`, where the
+/// operation names them within its data (`data.role`).
+fn body_paths(mut problem: Problem) -> Problem {
+    for error in &mut problem.errors {
+        if let Some(path) = error.path.strip_prefix("data.") {
+            error.path = path.to_string();
+        } else if error.path == "data" {
+            error.path.clear();
+        }
+    }
+    problem
 }
 
 async fn login(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, body: Body) -> Response {
