@@ -11,6 +11,9 @@
 //!   disconnected, and comes back with `since`: resumes per second, how many were
 //!   replayed from memory, and the database jobs the comebacks cost.
 //!
+//! - `policy`: users' subscribers under a per-user read rule, and bulk writes of many
+//!   rows: row changes checked per subscriber per second ([`policy`]).
+//!
 //! Latency is from just before the write's HTTP request to the arrival of the `update`
 //! holding it, on the same clock. Also reported: deliveries per second while writing,
 //! and the server's resident memory per connection (`--pid`, from `/proc`).
@@ -26,7 +29,9 @@ use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
-struct Options {
+mod policy;
+
+pub(crate) struct Options {
     url: String,
     key: String,
     scenario: String,
@@ -36,6 +41,9 @@ struct Options {
     pid: Option<u32>,
     /// `pocketbase`: the same load against PocketBase's realtime (SSE) at `url`.
     peer: Option<String>,
+    /// `policy`: users signed up, and rows per bulk write.
+    users: usize,
+    batch: usize,
 }
 
 fn options() -> Result<Options, String> {
@@ -48,6 +56,8 @@ fn options() -> Result<Options, String> {
         rate: 50.0,
         pid: None,
         peer: None,
+        users: 50,
+        batch: 100,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -62,6 +72,8 @@ fn options() -> Result<Options, String> {
             "--rate" => o.rate = number(&value)?,
             "--pid" => o.pid = Some(number(&value)? as u32),
             "--peer" => o.peer = Some(value),
+            "--users" => o.users = number(&value)? as usize,
+            "--batch" => o.batch = number(&value)? as usize,
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -71,7 +83,7 @@ fn options() -> Result<Options, String> {
 /// When each write (by item title) was sent.
 type Sent = Arc<Mutex<HashMap<String, Instant>>>;
 
-fn rss_kib(pid: Option<u32>) -> Option<u64> {
+pub(crate) fn rss_kib(pid: Option<u32>) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
     status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
 }
@@ -86,6 +98,10 @@ async fn main() {
         }
     };
     let ws_url = format!("{}/api/ws?token={}", o.url.replacen("http", "ws", 1), o.key);
+    if o.scenario == "policy" {
+        policy::run(&o).await;
+        return;
+    }
     if o.scenario == "resume" {
         resume(&o, &ws_url).await;
         return;
@@ -244,7 +260,7 @@ async fn main() {
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn open(url: &str) -> Option<Socket> {
+pub(crate) async fn open(url: &str) -> Option<Socket> {
     let mut request = url.into_client_request().ok()?;
     request.headers_mut().insert("sec-websocket-protocol", "ssot.v1".parse().ok()?);
     Some(tokio_tungstenite::connect_async(request).await.ok()?.0)

@@ -6,9 +6,9 @@
 //! through the one guarded path ([`crate::execute`]) exactly as REST runs them, the
 //! caller resolved again for each (a session ended or a token expired refuses the next
 //! one, and closes the connection with 4401). Each request runs in a task of its own,
-//! at most [`WsSettings::max_in_flight`] at once per connection; one writer task sends
-//! what is ready, several messages in one frame (a JSON array) when they are ready
-//! together. The server pings; a connection that sends nothing for
+//! at most [`WsSettings::max_in_flight`] at once per connection. The connection's own task
+//! owns its socket: it reads, and it writes what is ready ([`writer`]), several messages
+//! in one frame (a JSON array) when they are ready together. The server pings; a connection that sends nothing for
 //! [`WsSettings::idle_timeout`] (not even a pong) is closed.
 
 mod messages;
@@ -21,7 +21,6 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
 use messages::{Call, Incoming, Refused};
 use serde_json::{json, Value as Json};
 use ssot_access::Caller;
@@ -30,6 +29,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
+use writer::{Outbox, Queues};
 
 /// The protocol's name and version, as the `Sec-WebSocket-Protocol` a client offers.
 pub const SUBPROTOCOL: &str = "ssot.v1";
@@ -163,14 +163,14 @@ struct Speaker {
     subs: Arc<std::sync::Mutex<std::collections::BTreeMap<String, Asked>>>,
 }
 
-async fn connection(app: Arc<App>, socket: WebSocket, token: Result<Option<String>, Problem>, seat: Seat) {
+async fn connection(app: Arc<App>, mut socket: WebSocket, token: Result<Option<String>, Problem>, seat: Seat) {
     let settings = app.ws;
     let stats = &app.metrics.ws;
     stats.opened.fetch_add(1, Ordering::Relaxed);
-    let (sink, mut stream) = socket.split();
-    let (out, queue) = mpsc::channel::<Outgoing>(settings.send_queue);
+    let (tasks, tasks_queue) = mpsc::channel::<Outgoing>(settings.send_queue);
     let (hub_sink, hub_queue) = mpsc::channel::<String>(settings.send_queue);
-    let writer = tokio::spawn(writer::write_frames(sink, queue, hub_queue, Arc::clone(&app)));
+    let mut queues = Queues { tasks: tasks_queue, hub: hub_queue, hub_open: true };
+    let mut outbox = Outbox { ready: Vec::new(), tasks };
     let in_flight = Arc::new(tokio::sync::Semaphore::new(settings.max_in_flight));
 
     let conn = app.hub.connect(hub_sink);
@@ -180,79 +180,82 @@ async fn connection(app: Arc<App>, socket: WebSocket, token: Result<Option<Strin
         Err(problem) => Err(problem),
     };
     let mut closing = app.closing.subscribe();
-    let first_ok = first.is_ok();
     match first {
-        Ok(ready) => send(&out, json!({"type": "ready", "protocol": SUBPROTOCOL, "caller": ready})).await,
-        Err(problem) => {
-            let _ = out.send(Outgoing::Close(CLOSE_UNAUTHORIZED, problem.detail)).await;
-        }
+        Ok(ready) => outbox.push(json!({"type": "ready", "protocol": SUBPROTOCOL, "caller": ready})),
+        Err(problem) => outbox.ready.push(Outgoing::Close(CLOSE_UNAUTHORIZED, problem.detail)),
     }
 
     let mut heartbeat = tokio::time::interval(settings.heartbeat);
     heartbeat.tick().await;
     let mut last_heard = tokio::time::Instant::now();
-    let mut open = first_ok;
     let mut client_closed = false;
-    while open {
+    loop {
+        // What this task made itself goes first, with what the queues hold by then.
+        if !outbox.ready.is_empty() {
+            let ready = std::mem::take(&mut outbox.ready);
+            if !writer::send(&mut socket, ready, &mut queues, &app).await {
+                break;
+            }
+            continue;
+        }
         let expiry = expiry_sleep(speaker.expires);
         tokio::select! {
-            frame = stream.next() => {
+            item = queues.tasks.recv() => {
+                // The outbox holds a sender: the queue cannot end while this runs.
+                outbox.ready.extend(item);
+            }
+            text = queues.hub.recv(), if queues.hub_open => match text {
+                Some(text) => outbox.ready.push(Outgoing::Text(text)),
+                None => queues.hub_open = false,
+            },
+            frame = socket.recv() => {
                 last_heard = tokio::time::Instant::now();
                 match frame {
                     None | Some(Ok(Message::Close(_))) => {
                         client_closed = true;
-                        open = false;
+                        break;
                     }
                     Some(Err(error)) => {
                         let too_big = error.to_string().contains("too long") || error.to_string().contains("too big");
-                        if too_big {
-                            let _ = out
-                                .send(Outgoing::Close(CLOSE_TOO_BIG, format!("a message is at most {} bytes", settings.max_message_bytes)))
-                                .await;
+                        if !too_big {
+                            break;
                         }
-                        open = false;
+                        let reason = format!("a message is at most {} bytes", settings.max_message_bytes);
+                        outbox.ready.push(Outgoing::Close(CLOSE_TOO_BIG, reason));
                     }
                     Some(Ok(Message::Text(text))) => {
                         stats.messages_in.fetch_add(1, Ordering::Relaxed);
-                        open = handle(&app, &out, &in_flight, &mut speaker, text.as_str()).await;
+                        handle(&app, &mut outbox, &in_flight, &mut speaker, text.as_str()).await;
                     }
                     Some(Ok(Message::Binary(_))) => {
-                        refuse(&out, Refused { code: "binary_not_supported", message: "send JSON text frames".into(), id: None }).await;
+                        refuse(&mut outbox, Refused { code: "binary_not_supported", message: "send JSON text frames".into(), id: None });
                     }
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                 }
             }
             _ = heartbeat.tick() => {
                 if last_heard.elapsed() >= settings.idle_timeout {
-                    let _ = out.send(Outgoing::Close(CLOSE_IDLE, "idle for too long".into())).await;
-                    open = false;
+                    outbox.ready.push(Outgoing::Close(CLOSE_IDLE, "idle for too long".into()));
                 } else {
-                    // A full queue means the client does not read: the ping can wait.
-                    let _ = out.try_send(Outgoing::Ping);
+                    outbox.ready.push(Outgoing::Ping);
                 }
             }
             () = expiry => {
-                let _ = out.send(Outgoing::Close(CLOSE_UNAUTHORIZED, "the token has expired; send `auth` with a fresh one before it does".into())).await;
-                open = false;
+                let reason = "the token has expired; send `auth` with a fresh one before it does".into();
+                outbox.ready.push(Outgoing::Close(CLOSE_UNAUTHORIZED, reason));
             }
             _ = closing.changed() => {
-                let _ = out.send(Outgoing::Close(CLOSE_GOING_AWAY, "the server is shutting down".into())).await;
-                open = false;
+                outbox.ready.push(Outgoing::Close(CLOSE_GOING_AWAY, "the server is shutting down".into()));
             }
         }
-        open &= !out.is_closed();
     }
     app.hub.disconnect(speaker.conn);
-    drop(out);
-    // The writer sends what is queued (a close frame last) and ends; requests still
-    // running hold senders and end on their own.
-    let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
     drop(seat);
     if !client_closed {
         // The closing handshake: the client answers the close frame. Until then its
         // socket stays open, so that it reads the close (and its code) rather than a reset.
         let _ = tokio::time::timeout(Duration::from_secs(5), async {
-            while let Some(Ok(frame)) = stream.next().await {
+            while let Some(Ok(frame)) = socket.recv().await {
                 if matches!(frame, Message::Close(_)) {
                     break;
                 }
@@ -294,31 +297,30 @@ fn describe(caller: &Caller, expires: Option<u64>) -> Json {
     }
 }
 
-/// Handles one text frame; `false` when the connection is to end.
+/// Handles one text frame. Its own answers go in the outbox (a close among them when the
+/// connection is to end); the tasks it spawns hand theirs back through the outbox's sender.
 async fn handle(
     app: &Arc<App>,
-    out: &mpsc::Sender<Outgoing>,
+    outbox: &mut Outbox,
     in_flight: &Arc<tokio::sync::Semaphore>,
     speaker: &mut Speaker,
     text: &str,
-) -> bool {
+) {
+    let out = &outbox.tasks;
     match messages::read(&app.store.entities, text) {
-        Err(refused) => refuse(out, refused).await,
-        Ok(Incoming::Ping) => send(out, json!({"type": "pong"})).await,
+        Err(refused) => refuse(outbox, refused),
+        Ok(Incoming::Ping) => outbox.push(json!({"type": "pong"})),
         Ok(Incoming::Auth { token }) => match authenticate(app, speaker, Some(token)).await {
             Ok(caller) => {
-                send(out, json!({"type": "authenticated", "caller": caller})).await;
+                outbox.push(json!({"type": "authenticated", "caller": caller}));
                 // Who is present changed: channels are joined again by the client.
                 app.hub.leave_channels(speaker.conn, "reauthenticated");
                 resubscribe(app, speaker).await;
             }
-            Err(problem) => {
-                let _ = out.send(Outgoing::Close(CLOSE_UNAUTHORIZED, problem.detail)).await;
-                return false;
-            }
+            Err(problem) => outbox.ready.push(Outgoing::Close(CLOSE_UNAUTHORIZED, problem.detail)),
         },
         Ok(Incoming::Subscribe { id, channel, args, since }) => {
-            let Ok(permit) = Arc::clone(in_flight).acquire_owned().await else { return false };
+            let Ok(permit) = Arc::clone(in_flight).acquire_owned().await else { return };
             let (app, out, token, conn, subs) =
                 (Arc::clone(app), out.clone(), speaker.token.clone(), speaker.conn, Arc::clone(&speaker.subs));
             tokio::spawn(async move {
@@ -340,18 +342,17 @@ async fn handle(
             let told = json!({"type": "unsubscribed", "id": id});
             if !app.hub.unsubscribe(speaker.conn, &id, Some(told)) {
                 refuse(
-                    out,
+                    outbox,
                     Refused {
                         code: "unknown_subscription",
                         message: format!("no subscription `{id}` is open"),
                         id: Some(json!(id)),
                     },
-                )
-                .await;
+                );
             }
         }
         Ok(Incoming::Join { channel, state }) => {
-            let Ok(permit) = Arc::clone(in_flight).acquire_owned().await else { return false };
+            let Ok(permit) = Arc::clone(in_flight).acquire_owned().await else { return };
             let (app, out, token, conn) = (Arc::clone(app), out.clone(), speaker.token.clone(), speaker.conn);
             tokio::spawn(async move {
                 match execute::caller_for_token(&app, token.as_deref()).await {
@@ -380,11 +381,11 @@ async fn handle(
         }
         Ok(Incoming::Send { channel, event, payload }) => {
             if let Err(error) = app.hub.send(speaker.conn, &channel, event, payload) {
-                send(out, channel_error(&channel, error)).await;
+                outbox.push(channel_error(&channel, error));
             }
         }
         Ok(Incoming::Request { id, call }) => {
-            let Ok(permit) = Arc::clone(in_flight).acquire_owned().await else { return false };
+            let Ok(permit) = Arc::clone(in_flight).acquire_owned().await else { return };
             let (app, out, token) = (Arc::clone(app), out.clone(), speaker.token.clone());
             tokio::spawn(async move {
                 let answer = respond(&app, token.as_deref(), id, *call).await;
@@ -393,7 +394,6 @@ async fn handle(
             });
         }
     }
-    true
 }
 
 fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -498,10 +498,6 @@ async fn respond(app: &App, token: Option<&str>, id: Json, call: Call) -> Outgoi
     })
 }
 
-async fn send(out: &mpsc::Sender<Outgoing>, message: Json) {
-    let _ = out.send(Outgoing::Message(message)).await;
-}
-
-async fn refuse(out: &mpsc::Sender<Outgoing>, refused: Refused) {
-    send(out, refused.to_json()).await;
+fn refuse(outbox: &mut Outbox, refused: Refused) {
+    outbox.push(refused.to_json());
 }

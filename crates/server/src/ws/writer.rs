@@ -1,97 +1,101 @@
-//! The connection's writer: one task that sends what is queued, the messages ready
-//! together in one frame (a JSON array), pings, and a close frame last.
+//! Sending on a connection: what is ready, and whatever else is queued by then, in one
+//! frame (a JSON array when there are several messages), pings, and a close frame last.
+//!
+//! The connection's task owns its socket whole and writes from here itself: no writer
+//! task, no lock around the socket, one hand-off per delivery (the hub's queue).
 
 use super::Outgoing;
 use crate::App;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use futures_util::SinkExt;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use tokio::sync::mpsc;
 
-/// The writer: sends queued messages, those ready together in one frame (a JSON array),
-/// pings, and a close frame last.
-pub(super) async fn write_frames(
-    mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
-    mut queue: mpsc::Receiver<Outgoing>,
-    mut hub: mpsc::Receiver<String>,
-    app: Arc<App>,
-) {
-    const MAX_BATCH: usize = 64;
-    let stats = &app.metrics.ws;
-    // The hub's messages come straight here, not through the connection's task: one
-    // hand-off per delivery instead of two. The connection's own queue goes first, so a
-    // close is never stuck behind updates.
-    let mut hub_open = true;
-    loop {
-        let first = tokio::select! {
-            biased;
-            item = queue.recv() => match item {
-                Some(item) => item,
-                None => break,
-            },
-            text = hub.recv(), if hub_open => match text {
-                Some(text) => Outgoing::Text(text),
-                None => {
-                    hub_open = false;
-                    continue;
-                }
-            },
-        };
-        let mut ready = vec![first];
-        while ready.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(next) => ready.push(next),
-                Err(_) => break,
-            }
-        }
-        while hub_open && ready.len() < MAX_BATCH {
-            match hub.try_recv() {
-                Ok(text) => ready.push(Outgoing::Text(text)),
-                Err(_) => break,
-            }
-        }
-        let mut messages = Vec::new();
-        let mut close = None;
-        let mut ping = false;
-        for item in ready {
-            match item {
-                Outgoing::Ping => ping = true,
-                Outgoing::Message(message) => messages.push(message.to_string()),
-                Outgoing::Text(text) => messages.push(text),
-                Outgoing::Close(code, reason) => {
-                    close = Some((code, reason));
-                    break;
-                }
-            }
-        }
-        stats.messages_out.fetch_add(messages.len() as u64, Ordering::Relaxed);
-        let frame = match messages.len() {
-            0 => None,
-            1 => messages.pop(),
-            _ => Some(format!("[{}]", messages.join(","))),
-        };
-        if let Some(frame) = frame {
-            if sink.send(Message::Text(Utf8Bytes::from(frame))).await.is_err() {
-                return;
-            }
-        }
-        if ping && sink.send(Message::Ping(Default::default())).await.is_err() {
-            return;
-        }
-        if let Some((code, reason)) = close {
-            // A close reason is at most 123 bytes.
-            let reason: String = reason
-                .chars()
-                .scan(0, |n, c| {
-                    *n += c.len_utf8();
-                    (*n <= 123).then_some(c)
-                })
-                .collect();
-            let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from(reason) }))).await;
-            let _ = sink.close().await;
-            return;
+/// The most messages sent in one frame.
+const MAX_BATCH: usize = 64;
+
+/// The messages waiting to be sent: those the connection's task made itself (sent at its
+/// next turn), and the sender through which the tasks it spawned (requests, subscribes)
+/// hand theirs back.
+pub(super) struct Outbox {
+    pub ready: Vec<Outgoing>,
+    pub tasks: mpsc::Sender<Outgoing>,
+}
+
+impl Outbox {
+    pub fn push(&mut self, message: serde_json::Value) {
+        self.ready.push(Outgoing::Message(message));
+    }
+}
+
+/// The connection's queues: its tasks' answers, and the hub's messages (already JSON text).
+pub(super) struct Queues {
+    pub tasks: mpsc::Receiver<Outgoing>,
+    pub hub: mpsc::Receiver<String>,
+    /// Whether the hub still holds the other end (it lets go when the connection leaves it).
+    pub hub_open: bool,
+}
+
+/// Sends `ready` and what else the queues hold (up to [`MAX_BATCH`] messages) as one
+/// frame; `false` when the connection is to end: a close was sent, the client is gone, or
+/// it has not taken a frame within the idle timeout.
+pub(super) async fn send(socket: &mut WebSocket, mut ready: Vec<Outgoing>, queues: &mut Queues, app: &App) -> bool {
+    while ready.len() < MAX_BATCH {
+        match queues.tasks.try_recv() {
+            Ok(next) => ready.push(next),
+            Err(_) => break,
         }
     }
-    let _ = sink.close().await;
+    while queues.hub_open && ready.len() < MAX_BATCH {
+        match queues.hub.try_recv() {
+            Ok(text) => ready.push(Outgoing::Text(text)),
+            Err(_) => break,
+        }
+    }
+    let mut messages = Vec::new();
+    let mut close = None;
+    let mut ping = false;
+    for item in ready {
+        match item {
+            Outgoing::Ping => ping = true,
+            Outgoing::Message(message) => messages.push(message.to_string()),
+            Outgoing::Text(text) => messages.push(text),
+            Outgoing::Close(code, reason) => {
+                close = Some((code, reason));
+                break;
+            }
+        }
+    }
+    app.metrics.ws.messages_out.fetch_add(messages.len() as u64, Ordering::Relaxed);
+    let frame = match messages.len() {
+        0 => None,
+        1 => messages.pop(),
+        _ => Some(format!("[{}]", messages.join(","))),
+    };
+    let wait = app.ws.idle_timeout;
+    if let Some(frame) = frame {
+        if !write(socket, wait, Message::Text(Utf8Bytes::from(frame))).await {
+            return false;
+        }
+    }
+    if ping && !write(socket, wait, Message::Ping(Default::default())).await {
+        return false;
+    }
+    if let Some((code, reason)) = close {
+        // A close reason is at most 123 bytes.
+        let reason: String = reason
+            .chars()
+            .scan(0, |n, c| {
+                *n += c.len_utf8();
+                (*n <= 123).then_some(c)
+            })
+            .collect();
+        write(socket, wait, Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from(reason) }))).await;
+        return false;
+    }
+    true
+}
+
+/// Writes one frame; whether it went within `wait`.
+async fn write(socket: &mut WebSocket, wait: std::time::Duration, message: Message) -> bool {
+    matches!(tokio::time::timeout(wait, socket.send(message)).await, Ok(Ok(())))
 }
