@@ -29,6 +29,8 @@ pub struct App {
     pub closing: tokio::sync::watch::Sender<bool>,
     /// Live queries: every socket's subscriptions, kept current from the change log.
     pub hub: Arc<ssot_realtime::Hub>,
+    /// The bus to the other instances on this database, when there is one.
+    pub bus: Option<ssot_realtime::bus::BusSettings>,
 }
 
 /// How long a shutdown waits for the requests in flight when not told otherwise: longer
@@ -47,6 +49,8 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     /// The socket's limits and timers (defaults: [`crate::ws::WsSettings::default`]).
     pub ws: Option<crate::ws::WsSettings>,
+    /// `--bus`: change notices, broadcasts and presence shared with other instances.
+    pub bus: Option<ssot_realtime::bus::BusSettings>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +97,7 @@ impl App {
             ws: settings.ws.unwrap_or_default(),
             closing: tokio::sync::watch::Sender::new(false),
             hub,
+            bus: settings.bus,
         })
     }
 }

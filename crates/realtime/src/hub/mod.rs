@@ -17,6 +17,7 @@ use presence::exit_channel;
 
 mod groups;
 mod presence;
+mod remote;
 use crate::diff::{diff, Row};
 use crate::query::{self, LiveQuery};
 use crate::{Realtime, SubscribeError};
@@ -86,6 +87,14 @@ struct State {
     stats: HubStats,
     /// Ephemeral channels with someone in them, by record.
     channels: HashMap<String, Channel>,
+    /// What a member's name starts with, with a bus: `m` and the instance's id (else `m`).
+    member_prefix: Option<String>,
+    /// Where this instance's channel messages go for the other instances (with a bus).
+    outbox: Option<mpsc::Sender<Json>>,
+    /// Other instances' members, by channel key.
+    remote: HashMap<String, Vec<remote::Remote>>,
+    /// When each other instance was last heard from.
+    heard: HashMap<String, std::time::Instant>,
 }
 
 fn duplicate(sub: &str) -> SubscribeError {
