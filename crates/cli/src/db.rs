@@ -318,6 +318,8 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
         cors_origins,
         ws: Some(ws),
         bus: bus.clone(),
+        log_poll: BudgetArgs::pick::<u64>(None, "SSOT_LOG_POLL_MS")?
+            .map(|ms| std::time::Duration::from_millis(ms.max(1))),
     };
     let store = Arc::new(store);
     let app = Arc::new(ssot_server::App::new(Arc::clone(&store), &schema, settings)?);

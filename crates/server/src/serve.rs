@@ -28,7 +28,7 @@ pub async fn serve(
     }
     let pruner = tokio::spawn(prune_changes(Arc::clone(&store)));
     store.listen_for_changes()?;
-    let hub = tokio::spawn(Arc::clone(&app.hub).follow(app.closing.subscribe()));
+    let hub = tokio::spawn(Arc::clone(&app.hub).follow(app.closing.subscribe(), app.log_poll));
     let bus = app.bus.clone().map(|settings| {
         ssot_realtime::bus::start(settings, Arc::clone(&app.hub), Arc::clone(&store), app.closing.subscribe())
     });

@@ -155,9 +155,10 @@ impl Bus {
                 Ok(()) = written.changed() => self.send(&outgoing, "changes", json!({"kind": "change"})),
                 event = incoming.recv() => match event {
                     Some(nats::Event::Connected) => {
-                        // Notices may have been missed while away: the log is read again, and
-                        // the others are asked who they have.
+                        // Notices may have been lost while away, both ways: the log is read
+                        // again here and there, and the others are asked who they have.
                         self.store.signal_changed();
+                        self.send(&outgoing, "changes", json!({"kind": "change"}));
                         self.send(&outgoing, "channels", json!({"kind": "sync"}));
                     }
                     Some(nats::Event::Message(received)) => self.receive(&outgoing, &received.payload),

@@ -325,9 +325,9 @@ impl Hub {
     }
 
     /// Follows the change log until `stop` is set: after each commit of this process (the
-    /// store's signal), each `NOTIFY` on PostgreSQL, and once a second (writers the store
-    /// cannot hear, such as another program on SQLite).
-    pub async fn follow(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    /// store's signal), each `NOTIFY` on PostgreSQL or notice on the bus, and every `poll`
+    /// (writers nothing tells of, such as another program on SQLite).
+    pub async fn follow(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>, poll: std::time::Duration) {
         let mut changed = self.store.changed();
         match self.store.log_bounds().await {
             Ok((_, newest)) => self.state().cursor = newest,
@@ -337,7 +337,7 @@ impl Hub {
             tokio::select! {
                 _ = changed.changed() => {}
                 () = self.wake.notified() => {}
-                () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                () = tokio::time::sleep(poll) => {}
                 _ = stop.changed() => return,
             }
             if *stop.borrow() {
