@@ -310,3 +310,103 @@ async fn the_members_of_a_killed_instance_leave_everywhere() {
     eprintln!("the killed instance's member left after {} ms", killed.elapsed().as_millis());
     assert_eq!(survivor.stop().0, Some(0));
 }
+
+/// A NATS server of the test's own, on a free port, that the test can stop and start.
+struct PrivateNats {
+    binary: String,
+    port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl PrivateNats {
+    /// `None` (and a visible note) when there is no `nats-server` to run.
+    fn start(test: &str) -> Option<PrivateNats> {
+        let binary = ["nats-server", "/usr/sbin/nats-server", "/usr/bin/nats-server"]
+            .into_iter()
+            .find(|b| std::process::Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()));
+        let Some(binary) = binary else {
+            eprintln!("SKIPPED with a bus ({test}): no nats-server binary to start a server of the test's own");
+            return None;
+        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+        let mut nats = PrivateNats { binary: binary.to_string(), port, child: None };
+        nats.up();
+        Some(nats)
+    }
+
+    fn up(&mut self) {
+        let child = std::process::Command::new(&self.binary)
+            .args(["-a", "127.0.0.1", "-p", &self.port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start nats-server");
+        self.child = Some(child);
+        let listening = (0..100).any(|_| {
+            std::thread::sleep(Duration::from_millis(50));
+            std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+        });
+        assert!(listening, "nats-server listens on {}", self.port);
+    }
+
+    fn down(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}?prefix=reconnect", self.port)
+    }
+}
+
+impl Drop for PrivateNats {
+    fn drop(&mut self) {
+        self.down();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_nats_comes_back_nothing_written_meanwhile_is_missed_and_presence_catches_up() {
+    let Some(mut nats) = PrivateNats::start("reconnect") else { return };
+    let shared = Shared::sqlite();
+    let bus = nats.url();
+    let (writer, reader) = (shared.serve(Some(&bus), &[NO_POLLING]), shared.serve(Some(&bus), &[NO_POLLING]));
+    let room = create_room(&writer.address(), "before").await;
+    let channel = format!("Room:channel:{}", room["id"]);
+    let mut on_reader = Client::connect(&reader.address()).await;
+    subscribe_rooms(&mut on_reader).await;
+    on_reader.join(&channel, json!(null)).await;
+    create_room(&writer.address(), "connected").await;
+    assert!(on_reader.wait_for(Duration::from_secs(5), creates("connected")).await.is_some(), "the bus works");
+
+    // NATS goes away; a write and a join on the writer meanwhile are told to nobody.
+    nats.down();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    create_room(&writer.address(), "meanwhile").await;
+    let mut on_writer = Client::connect(&writer.address()).await;
+    let newcomer = on_writer.join(&channel, json!({"here": true})).await["member"].clone();
+    assert!(on_reader.wait_for(Duration::from_secs(1), creates("meanwhile")).await.is_none(), "not while NATS is away");
+
+    // NATS is back: both instances reconnect, read the log again, and ask who the other has.
+    nats.up();
+    // (In whichever order they come.)
+    let (mut written, mut announced) = (false, false);
+    while !(written && announced) {
+        let is_join = |m: &Json| kind("join")(m) && m["member"]["member"] == newcomer;
+        let Some(message) =
+            on_reader.wait_for(Duration::from_secs(15), |m| creates("meanwhile")(m) || is_join(m)).await
+        else {
+            break;
+        };
+        written |= creates("meanwhile")(&message);
+        announced |= is_join(&message);
+    }
+    assert!(written, "the write made while NATS was away reaches the subscriber once it is back");
+    assert!(announced, "the member who joined while NATS was away is announced once it is back");
+    create_room(&writer.address(), "after").await;
+    assert!(on_reader.wait_for(Duration::from_secs(5), creates("after")).await.is_some(), "notices flow again");
+    assert_eq!(writer.stop().0, Some(0));
+    assert_eq!(reader.stop().0, Some(0));
+}

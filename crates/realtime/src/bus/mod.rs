@@ -155,10 +155,13 @@ impl Bus {
                 Ok(()) = written.changed() => self.send(&outgoing, "changes", json!({"kind": "change"})),
                 event = incoming.recv() => match event {
                     Some(nats::Event::Connected) => {
-                        // Notices may have been lost while away, both ways: the log is read
-                        // again here and there, and the others are asked who they have.
+                        // Messages may have been lost while away, both ways: the log is read
+                        // again here and there; the others are told who this instance has (they
+                        // may have reconnected first, their `sync` heard by nobody) and asked
+                        // who they have.
                         self.store.signal_changed();
                         self.send(&outgoing, "changes", json!({"kind": "change"}));
+                        self.send(&outgoing, "channels", json!({"kind": "members", "channels": self.hub.local_members()}));
                         self.send(&outgoing, "channels", json!({"kind": "sync"}));
                     }
                     Some(nats::Event::Message(received)) => self.receive(&outgoing, &received.payload),
