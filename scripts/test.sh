@@ -18,6 +18,12 @@ else
   echo "PostgreSQL tests run against ${SSOT_TEST_DATABASE_URL%%@*}@… (each test creates and drops its own database)"
 fi
 
+if [ -n "${SSOT_TEST_NATS_URL:-}" ]; then
+  echo "Bus tests run against ${SSOT_TEST_NATS_URL} (each test uses a subject prefix of its own)"
+else
+  echo "NOTE: SSOT_TEST_NATS_URL is unset: the bus tests try nats://127.0.0.1:4222 and are SKIPPED (each says so) without it"
+fi
+
 if [ ! -d tests/oracle/node_modules ]; then
 
   (cd tests/oracle && npm ci --no-audit --no-fund --loglevel=error)

@@ -126,6 +126,8 @@ pub struct ServeOptions {
     pub admin_key: Option<String>,
     /// `--cors-origin`, repeated.
     pub cors_origins: Vec<String>,
+    /// `--bus`.
+    pub bus: Option<String>,
     pub tokens: TokenArgs,
     pub budget: BudgetArgs,
 }
@@ -267,6 +269,7 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
     } else {
         options.cors_origins
     };
+    let bus = bus_settings(options.bus)?;
     let mut store = Store::open(url.clone(), &schema, workers(&url))?;
     let (shutdown_grace, ws) = options.budget.apply(&mut store)?;
 
@@ -314,6 +317,9 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
         shutdown_grace: Some(shutdown_grace),
         cors_origins,
         ws: Some(ws),
+        bus: bus.clone(),
+        log_poll: BudgetArgs::pick::<u64>(None, "SSOT_LOG_POLL_MS")?
+            .map(|ms| std::time::Duration::from_millis(ms.max(1))),
     };
     let store = Arc::new(store);
     let app = Arc::new(ssot_server::App::new(Arc::clone(&store), &schema, settings)?);
@@ -327,6 +333,9 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
         for line in app.access.describe(&store.entities).lines() {
             say(line);
         }
+        if let Some(bus) = &bus {
+            say(&format!("sharing changes, broadcasts and presence with other instances over {}", bus.redacted()));
+        }
         if app.cors.enabled() {
             say(&format!("browsers may call the API from: {}", app.cors));
         }
@@ -337,6 +346,19 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The bus: `--bus`, else `SSOT_BUS`, else none; its heartbeat from
+/// `SSOT_BUS_HEARTBEAT_MS` (for tests and networks that need another pace).
+fn bus_settings(flag: Option<String>) -> anyhow::Result<Option<ssot_realtime::bus::BusSettings>> {
+    let Some(url) = flag.or_else(|| std::env::var("SSOT_BUS").ok()).filter(|u| !u.is_empty()) else {
+        return Ok(None);
+    };
+    let mut settings = ssot_realtime::bus::BusSettings::parse(&url)?;
+    if let Some(ms) = BudgetArgs::pick::<u64>(None, "SSOT_BUS_HEARTBEAT_MS")? {
+        settings.heartbeat = std::time::Duration::from_millis(ms.max(10));
+    }
+    Ok(Some(settings))
 }
 
 /// Resolves on Ctrl-C or SIGTERM. The SIGTERM handler is installed when this is called

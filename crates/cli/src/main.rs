@@ -66,6 +66,11 @@ enum Command {
         /// $SSOT_CORS_ORIGINS, comma-separated; none when unset).
         #[arg(long = "cors-origin", value_name = "ORIGIN")]
         cors_origins: Vec<String>,
+        /// A NATS server shared with the other instances on this database, as
+        /// nats://[user:password@]host[:port][?prefix=NAME]: change notices, broadcasts and
+        /// presence go through it (default: $SSOT_BUS; none when unset: one instance).
+        #[arg(long, value_name = "URL")]
+        bus: Option<String>,
         #[command(flatten)]
         tokens: db::TokenArgs,
         #[command(flatten)]
@@ -121,9 +126,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate { schema, database, print, accept_data_loss } => {
             db::migrate(schema, database, print, accept_data_loss)
         }
-        Command::Serve { schema, database, listen, admin_key, cors_origins, tokens, budget } => {
+        Command::Serve { schema, database, listen, admin_key, cors_origins, bus, tokens, budget } => {
             let _flush_logs_on_exit = init_logging();
-            db::serve(db::ServeOptions { schema, database, listen, admin_key, cors_origins, tokens, budget })
+            db::serve(db::ServeOptions { schema, database, listen, admin_key, cors_origins, bus, tokens, budget })
         }
         Command::Generate { schema, out, target: Target::Sql, dialect } => db::generate_sql(schema, out, dialect),
         Command::Generate { schema, out, target: Target::Openapi, .. } => db::generate_openapi(schema, out),

@@ -13,8 +13,10 @@
 //! their view is named by its id only; subscribers of the same query with the same
 //! caller share one evaluation; a slow connection is never waited for (it gets a `reset`).
 //! Nothing here knows the transport: messages are JSON values handed to a channel.
+//! Several instances on one database reach each other through [`bus`] (core NATS).
 
 mod batch;
+pub mod bus;
 pub mod channels;
 pub mod diff;
 mod hub;

@@ -29,11 +29,19 @@ pub struct App {
     pub closing: tokio::sync::watch::Sender<bool>,
     /// Live queries: every socket's subscriptions, kept current from the change log.
     pub hub: Arc<ssot_realtime::Hub>,
+    /// The bus to the other instances on this database, when there is one.
+    pub bus: Option<ssot_realtime::bus::BusSettings>,
+    /// How often live queries look at the change log when nothing told them it grew.
+    pub log_poll: std::time::Duration,
 }
 
 /// How long a shutdown waits for the requests in flight when not told otherwise: longer
 /// than a request's default time budget, so every one of them can end by itself.
 pub const DEFAULT_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How often live queries look at the change log when nothing told them it grew: a
+/// writer ssot cannot hear (another program on SQLite) is seen within this.
+pub const DEFAULT_LOG_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// How a server authenticates callers.
 #[derive(Debug, Clone, Default)]
@@ -47,6 +55,10 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     /// The socket's limits and timers (defaults: [`crate::ws::WsSettings::default`]).
     pub ws: Option<crate::ws::WsSettings>,
+    /// `--bus`: change notices, broadcasts and presence shared with other instances.
+    pub bus: Option<ssot_realtime::bus::BusSettings>,
+    /// See [`App::log_poll`]; `None`: [`DEFAULT_LOG_POLL`].
+    pub log_poll: Option<std::time::Duration>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +105,8 @@ impl App {
             ws: settings.ws.unwrap_or_default(),
             closing: tokio::sync::watch::Sender::new(false),
             hub,
+            bus: settings.bus,
+            log_poll: settings.log_poll.unwrap_or(DEFAULT_LOG_POLL),
         })
     }
 }

@@ -26,7 +26,7 @@ pub mod rest;
 mod serve;
 pub mod ws;
 
-pub use app::{App, AppError, Settings, DEFAULT_SHUTDOWN_GRACE, MAX_BODY_BYTES};
+pub use app::{App, AppError, Settings, DEFAULT_LOG_POLL, DEFAULT_SHUTDOWN_GRACE, MAX_BODY_BYTES};
 pub use execute::{caller, write_and_settle};
 pub use http::{json_body, request_id, router};
 pub use serve::serve;

@@ -1,5 +1,5 @@
 //! Serving: the listener, the background tasks a server runs (the users' cache following
-//! the change log, the log's retention), and graceful shutdown.
+//! the change log, the log's retention, the bus to other instances), and graceful shutdown.
 
 use crate::{auth, router, App};
 use std::sync::Arc;
@@ -28,7 +28,10 @@ pub async fn serve(
     }
     let pruner = tokio::spawn(prune_changes(Arc::clone(&store)));
     store.listen_for_changes()?;
-    let hub = tokio::spawn(Arc::clone(&app.hub).follow(app.closing.subscribe()));
+    let hub = tokio::spawn(Arc::clone(&app.hub).follow(app.closing.subscribe(), app.log_poll));
+    let bus = app.bus.clone().map(|settings| {
+        ssot_realtime::bus::start(settings, Arc::clone(&app.hub), Arc::clone(&store), app.closing.subscribe())
+    });
     let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
     let closing = app.closing.clone();
     let signal = async move {
@@ -58,6 +61,12 @@ pub async fn serve(
     }
     pruner.abort();
     hub.abort();
+    if let Some(bus) = bus {
+        // It says `bye` to the other instances as the sockets close; a moment for that.
+        if tokio::time::timeout(std::time::Duration::from_secs(2), bus).await.is_err() {
+            tracing::warn!("shutdown: the bus did not stop in time");
+        }
+    }
     if let Some(follower) = follower {
         follower.abort();
     }

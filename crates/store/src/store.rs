@@ -270,6 +270,12 @@ impl Store {
         self.pool.changed().subscribe()
     }
 
+    /// Notified after this process's own writes only (not after a `NOTIFY` or
+    /// [`Store::signal_changed`]): what is worth telling other instances.
+    pub fn written(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.pool.changed().written()
+    }
+
     /// Wakes every follower of [`Store::changed`] (one that must look at the log now).
     pub fn signal_changed(&self) {
         self.pool.changed().notify();

@@ -17,6 +17,7 @@ use presence::exit_channel;
 
 mod groups;
 mod presence;
+mod remote;
 use crate::diff::{diff, Row};
 use crate::query::{self, LiveQuery};
 use crate::{Realtime, SubscribeError};
@@ -89,6 +90,14 @@ struct State {
     channels: HashMap<String, Channel>,
     /// Groups whose visible rows all hold one value in a column ([`Group::pin`]).
     pinned: Pinned,
+    /// What a member's name starts with, with a bus: `m` and the instance's id (else `m`).
+    member_prefix: Option<String>,
+    /// Where this instance's channel messages go for the other instances (with a bus).
+    outbox: Option<mpsc::Sender<Json>>,
+    /// Other instances' members, by channel key.
+    remote: HashMap<String, Vec<remote::Remote>>,
+    /// When each other instance was last heard from.
+    heard: HashMap<String, std::time::Instant>,
 }
 
 /// Groups by model and column, then by the value (as the log writes it, in JSON text)
@@ -353,9 +362,9 @@ impl Hub {
     }
 
     /// Follows the change log until `stop` is set: after each commit of this process (the
-    /// store's signal), each `NOTIFY` on PostgreSQL, and once a second (writers the store
-    /// cannot hear, such as another program on SQLite).
-    pub async fn follow(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    /// store's signal), each `NOTIFY` on PostgreSQL or notice on the bus, and every `poll`
+    /// (writers nothing tells of, such as another program on SQLite).
+    pub async fn follow(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>, poll: std::time::Duration) {
         let mut changed = self.store.changed();
         match self.store.log_bounds().await {
             Ok((_, newest)) => self.state().cursor = newest,
@@ -365,7 +374,7 @@ impl Hub {
             tokio::select! {
                 _ = changed.changed() => {}
                 () = self.wake.notified() => {}
-                () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                () = tokio::time::sleep(poll) => {}
                 _ = stop.changed() => return,
             }
             if *stop.borrow() {

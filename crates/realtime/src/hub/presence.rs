@@ -1,7 +1,9 @@
 //! The hub's ephemeral channels: joining (the rule checked on the record), leaving,
-//! broadcasts and presence states to the others in a channel.
+//! broadcasts and presence states to the others in a channel. Each of these is also
+//! published for the other instances when there is a bus ([`super::remote`]).
 
 use super::groups::tell;
+use super::remote::{member_name, publish, remote_members};
 use super::{Channel, ConnId, Hub, State};
 use crate::channels::{self, Present};
 use crate::SubscribeError;
@@ -49,18 +51,18 @@ impl Hub {
             Caller::User(claims) => claims.get("sub").and_then(Json::as_str).map(str::to_string),
             _ => None,
         };
-        let present = Present { conn, member: format!("m{conn}"), user, state, caller };
+        let me = member_name(&state_, conn);
+        let present = Present { conn, member: me.clone(), user, state, caller };
         let joined = present.describe();
+        let elsewhere = remote_members(&state_, &key);
         let channel = state_.channels.entry(key.clone()).or_insert_with(|| Channel { scope, present: Vec::new() });
         channel.present.push((present, name.to_string()));
-        let members: Vec<Json> = channel.present.iter().map(|(p, _)| p.describe()).collect();
+        let mut members: Vec<Json> = channel.present.iter().map(|(p, _)| p.describe()).collect();
+        members.extend(elsewhere);
         let others: Vec<(ConnId, String)> =
             channel.present.iter().filter(|(p, _)| p.conn != conn).map(|(p, n)| (p.conn, n.clone())).collect();
-        tell(
-            &mut state_,
-            conn,
-            json!({"type": "joined", "channel": name, "member": format!("m{conn}"), "members": members}),
-        );
+        publish(&state_, json!({"kind": "join", "key": key, "member": joined}));
+        tell(&mut state_, conn, json!({"type": "joined", "channel": name, "member": me, "members": members}));
         for (other, their_name) in others {
             tell(
                 &mut state_,
@@ -103,7 +105,11 @@ impl Hub {
             ));
         }
         let Some(channel) = state.channels.get_mut(&key) else { return Ok(()) };
-        let from = json!({"member": format!("m{conn}"), "user": channel.present.iter().find(|(p, _)| p.conn == conn).and_then(|(p, _)| p.user.clone())});
+        let from = channel
+            .present
+            .iter()
+            .find(|(p, _)| p.conn == conn)
+            .map(|(p, _)| json!({"member": p.member, "user": p.user}));
         if event.is_none() {
             if let Some((me, _)) = channel.present.iter_mut().find(|(p, _)| p.conn == conn) {
                 me.state = payload.clone();
@@ -112,6 +118,15 @@ impl Hub {
         let me = channel.present.iter().find(|(p, _)| p.conn == conn).map(|(p, _)| p.describe());
         let others: Vec<(ConnId, String)> =
             channel.present.iter().filter(|(p, _)| p.conn != conn).map(|(p, n)| (p.conn, n.clone())).collect();
+        publish(
+            &state,
+            match &event {
+                Some(event) => {
+                    json!({"kind": "broadcast", "key": key, "event": event, "payload": payload, "sender": from})
+                }
+                None => json!({"kind": "state", "key": key, "member": me}),
+            },
+        );
         for (other, their_name) in others {
             let message = match &event {
                 Some(event) => {
@@ -155,6 +170,7 @@ pub(super) fn exit_channel(state: &mut State, key: &str, conn: ConnId, code: Opt
         }
         tell(state, conn, left);
     }
+    publish(state, json!({"kind": "leave", "key": key, "member": gone.member}));
     let member = json!({"member": gone.member, "user": gone.user});
     for (other, their_name) in others {
         tell(state, other, json!({"type": "presence", "channel": their_name, "event": "leave", "member": member}));

@@ -355,7 +355,7 @@ fn spawn(
                             Ok(next) => {
                                 // Not for a group (a migration): after this group, alone.
                                 run_group(conn.as_mut(), std::mem::take(&mut jobs), &active);
-                                changed.notify();
+                                changed.notify_written();
                                 jobs.push(next);
                                 break;
                             }
@@ -370,7 +370,7 @@ fn spawn(
         let wrote = jobs.iter().any(|j| j.groupable);
         run_group(conn.as_mut(), jobs, &active);
         if wrote {
-            changed.notify();
+            changed.notify_written();
         }
     };
     std::thread::Builder::new().name(name).spawn(worker)
@@ -417,21 +417,40 @@ fn run_group(conn: &mut dyn Conn, jobs: Vec<Job>, active: &Active) {
 /// A signal that the change log may have grown, heard by every follower: each holds a
 /// receiver ([`ChangeSignal::subscribe`]) that sees every signal given since it last
 /// looked, so no wake-up is lost and none is taken from another follower.
+///
+/// Its second signal, [`ChangeSignal::written`], is given only by this process's own
+/// writes: what a bus between instances tells the others (a wake-up heard from elsewhere
+/// must not be told back, or two instances would tell each other forever).
 #[derive(Debug)]
-pub struct ChangeSignal(tokio::sync::watch::Sender<u64>);
+pub struct ChangeSignal {
+    any: tokio::sync::watch::Sender<u64>,
+    own: tokio::sync::watch::Sender<u64>,
+}
 
 impl Default for ChangeSignal {
     fn default() -> ChangeSignal {
-        ChangeSignal(tokio::sync::watch::Sender::new(0))
+        ChangeSignal { any: tokio::sync::watch::Sender::new(0), own: tokio::sync::watch::Sender::new(0) }
     }
 }
 
 impl ChangeSignal {
+    /// The log may have grown (a `NOTIFY`, another instance's notice, a follower's request).
     pub fn notify(&self) {
-        self.0.send_modify(|n| *n = n.wrapping_add(1));
+        self.any.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// This process committed a write: both signals.
+    pub fn notify_written(&self) {
+        self.own.send_modify(|n| *n = n.wrapping_add(1));
+        self.notify();
     }
 
     pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.0.subscribe()
+        self.any.subscribe()
+    }
+
+    /// Signalled after this process's own writes only.
+    pub fn written(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.own.subscribe()
     }
 }
