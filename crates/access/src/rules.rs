@@ -39,6 +39,9 @@ struct ModelRules {
     write_only: Vec<usize>,
     /// Per operation, the rules as written (for the start-up summary).
     texts: [Vec<String>; 4],
+    /// What its rules (row and field rules, its `@@realtime` permissions) read as
+    /// `auth.<name>`, sorted.
+    auth_reads: Vec<String>,
 }
 
 /// Rules that do not compile (the schema was not checked first).
@@ -120,6 +123,7 @@ impl Policies {
                     }
                 };
                 auth_names(&predicate, &mut read_from_auth);
+                auth_names(&predicate, &mut rules.auth_reads);
                 for &op in &policy.operations {
                     match &policy.fields {
                         None => {
@@ -162,11 +166,15 @@ impl Policies {
         }
         // `@@realtime` permissions read `auth` too.
         for model in &schema.models {
+            let Some(index) = es.by_name(&model.name) else { continue };
             for permission in model.annotations.realtime.iter().flat_map(|r| &r.permissions) {
                 if let Ok(p) = ssot_policy::compile(schema, model, &permission.rule, "") {
                     auth_names(&p, &mut read_from_auth);
+                    auth_names(&p, &mut models[index].auth_reads);
                 }
             }
+            models[index].auth_reads.sort();
+            models[index].auth_reads.dedup();
         }
         if let Some(a) = &mut auth {
             let entity = &es.entities[a.model];
@@ -206,6 +214,12 @@ impl Policies {
     }
 
     /// Whether `field` of `model` is an `@@auth` field that rules read as `auth.<field>`.
+    /// What the rules of `model` (row and field rules, `@@realtime` permissions) read as
+    /// `auth.<name>`, sorted: two users alike in these are alike to those rules.
+    pub fn auth_reads(&self, model: usize) -> &[String] {
+        self.models.get(model).map_or(&[], |m| m.auth_reads.as_slice())
+    }
+
     pub fn privileged(&self, model: usize, field: usize) -> bool {
         self.auth.as_ref().is_some_and(|a| a.model == model && a.privileged.contains(&field))
     }

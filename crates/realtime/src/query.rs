@@ -106,6 +106,39 @@ pub fn kind_name(kind: SubscribeKind) -> &'static str {
     }
 }
 
+/// The models whose rules a run of `query` applies: its own, and those of the relations
+/// it includes or filters by (theirs in turn), each once.
+pub fn models_read(es: &Entities, query: &LiveQuery) -> Vec<usize> {
+    fn add(out: &mut Vec<usize>, model: usize) {
+        if !out.contains(&model) {
+            out.push(model);
+        }
+    }
+    fn filter_models(es: &Entities, model: usize, filter: &Filter, out: &mut Vec<usize>) {
+        match filter {
+            Filter::And(parts) | Filter::Or(parts) => parts.iter().for_each(|p| filter_models(es, model, p, out)),
+            Filter::Not(inner) => filter_models(es, model, inner, out),
+            Filter::Relation { relation, filter, .. } => {
+                let target = es.entities[model].relations[*relation].target;
+                add(out, target);
+                filter_models(es, target, filter, out);
+            }
+            Filter::RelationNull { relation, .. } => add(out, es.entities[model].relations[*relation].target),
+            _ => {}
+        }
+    }
+    fn args_models(es: &Entities, model: usize, args: &FindArgs, out: &mut Vec<usize>) {
+        add(out, model);
+        filter_models(es, model, &args.filter, out);
+        for (relation, nested) in &args.selection.relations {
+            args_models(es, es.entities[model].relations[*relation].target, nested, out);
+        }
+    }
+    let mut out = Vec::new();
+    args_models(es, query.model, &query.args, &mut out);
+    out
+}
+
 /// Refuses a subscriber no rule could admit: no read rule open to them, or a
 /// `@@realtime` permission that cannot hold for them.
 pub fn authorize(

@@ -127,11 +127,21 @@ pub(super) fn replay(group: &Group, since: i64, sub: &str) -> Option<Vec<Json>> 
     )
 }
 
-/// What makes two subscribers' results equal: who they are to the rules.
-pub(super) fn caller_key(caller: &Caller) -> String {
+/// What makes two subscribers' results equal: who they are to the rules the query runs,
+/// that is the values of what those rules read as `auth.<name>`. Users alike in those
+/// (every user, when the rules ask no more than whether there is one) share one group,
+/// one evaluation.
+pub(super) fn caller_key(caller: &Caller, policies: &ssot_access::Policies, models: &[usize]) -> String {
     match caller {
         Caller::Anonymous => "anonymous".into(),
         Caller::Admin => "admin".into(),
-        Caller::User(auth) => Json::Object((**auth).clone()).to_string(),
+        Caller::User(auth) => {
+            let read: serde_json::Map<String, Json> = models
+                .iter()
+                .flat_map(|&m| policies.auth_reads(m))
+                .map(|name| (name.clone(), auth.get(name).cloned().unwrap_or(Json::Null)))
+                .collect();
+            format!("user {}", Json::Object(read))
+        }
     }
 }

@@ -269,7 +269,8 @@ impl Hub {
                 ));
             }
         }
-        let key = format!("{}\u{0}{}", query.text, caller_key(&caller));
+        let key =
+            format!("{}\u{0}{}", query.text, caller_key(&caller, &self.policies, &query::models_read(&es, &query)));
         // A group that exists already answers from memory: no query per subscriber.
         if self.join_group(conn, &sub, &key, since)? {
             return Ok(());

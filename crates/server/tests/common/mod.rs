@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod json_schema;
+pub mod live;
 pub mod ws;
 
 use serde_json::Value as Json;

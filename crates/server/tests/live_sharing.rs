@@ -1,0 +1,161 @@
+//! Which live queries run after a change, and who shares them: a change runs only the
+//! queries it can change (decided by pinned values and, in memory, by the subscribers'
+//! rules), and subscribers alike to the rules a query runs share one evaluation.
+
+mod common;
+
+use common::live::Copy;
+use common::ws::WsClient;
+use common::TestServer;
+use serde_json::json;
+
+const LIVE: &str = include_str!("fixtures/live.prisma");
+
+/// A figure from `/metrics`.
+async fn metric(server: &TestServer, name: &str) -> u64 {
+    let metrics = server.client.get(format!("{}/metrics", server.base)).send().await.expect("metrics");
+    let text = metrics.text().await.unwrap_or_default();
+    let prefix = format!("{name} ");
+    let line = text.lines().find(|l| l.starts_with(&prefix)).map(str::to_string);
+    line.and_then(|l| l.rsplit(' ').next().and_then(|v| v.parse::<u64>().ok())).unwrap_or(0)
+}
+
+// A write runs again only the live queries it can change: of twenty-two queries pinned to
+// an author, a post of one author re-runs one; a post that moves to another author leaves
+// one view and enters the other.
+on_every_backend!(a_change_runs_only_the_queries_it_can_change, LIVE, |server| {
+    let ann = server.signup("ann@example.com").await;
+    let bob = server.signup("bob@example.com").await;
+    let by = |id: &str| json!({"where": {"authorId": id}, "orderBy": {"id": "asc"}});
+    let (mut ann_ws, _) = WsClient::ready(&server.base, Some(&ann.token)).await;
+    let (mut bob_ws, _) = WsClient::ready(&server.base, Some(&bob.token)).await;
+    let mut anns = Copy::subscribe(&mut ann_ws, "a", "Post:list", by(&ann.id)).await;
+    let mut bobs = Copy::subscribe(&mut bob_ws, "b", "Post:list", by(&bob.id)).await;
+    let (mut others, _) = WsClient::ready(&server.base, Some(common::ADMIN_KEY)).await;
+    for i in 0..20 {
+        Copy::subscribe(&mut others, &format!("o{i}"), "Post:list", by(&format!("nobody-{i}"))).await;
+    }
+    let evaluations = || metric(&server, "ssot_realtime_evaluations_total");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let before = evaluations().await;
+    let (_, post) =
+        server.request("POST", "/api/posts", Some(json!({"title": "b1", "authorId": bob.id})), Some(&bob.token)).await;
+    let seq = bobs.seq + 1;
+    bobs.catch_up(&mut bob_ws, seq).await;
+    assert_eq!(bobs.rows.len(), 1);
+    assert_eq!(evaluations().await - before, 1, "one query of twenty-two ran again");
+
+    // The admin moves the post to Ann: it leaves Bob's view and enters Ann's.
+    let (status, moved) =
+        server.admin("PATCH", &format!("/api/posts/{}", post["id"]), Some(json!({"authorId": ann.id}))).await;
+    assert_eq!(status, 200, "{moved}");
+    let left = bob_ws.next().await.expect("update");
+    assert_eq!(left["events"], json!([{"op": "left", "id": post["id"], "sub": "b"}]), "{left}");
+    let entered = anns.catch_up(&mut ann_ws, anns.seq + 1).await;
+    assert_eq!((entered[0]["op"].as_str(), &entered[0]["id"]), (Some("entered"), &post["id"]), "{entered:?}");
+    assert_eq!(anns.rows.len(), 1);
+});
+
+// Rules decide in memory too: eight users on the same query of drafts (`published ==
+// false`, under the rule `published || isOwner`) each have a group of their own, and a
+// draft of one of them, or its publication, runs only that user's query again.
+on_every_backend!(rules_decide_in_memory_which_queries_a_change_can_change, LIVE, |server| {
+    let query = json!({"where": {"published": false}, "orderBy": {"id": "asc"}});
+    let mut users = Vec::new();
+    for i in 0..8 {
+        let user = server.signup(&format!("user{i}@example.com")).await;
+        let (mut ws, _) = WsClient::ready(&server.base, Some(&user.token)).await;
+        let copy = Copy::subscribe(&mut ws, "drafts", "Post:list", query.clone()).await;
+        users.push((user, ws, copy));
+    }
+    let evaluations = || metric(&server, "ssot_realtime_evaluations_total");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let before = evaluations().await;
+    let (user, ws, copy) = &mut users[3];
+    let (_, draft) =
+        server.request("POST", "/api/posts", Some(json!({"title": "d", "authorId": user.id})), Some(&user.token)).await;
+    copy.catch_up(ws, copy.seq + 1).await;
+    assert_eq!(copy.rows.len(), 1, "the author sees their draft");
+    assert_eq!(evaluations().await - before, 1, "one query of eight ran again");
+
+    let (status, _) = server
+        .request("PATCH", &format!("/api/posts/{}", draft["id"]), Some(json!({"published": true})), Some(&user.token))
+        .await;
+    assert_eq!(status, 200);
+    copy.catch_up(ws, copy.seq + 1).await;
+    assert!(copy.rows.is_empty(), "a published post is no draft");
+    assert_eq!(evaluations().await - before, 2, "again one query of eight ran");
+    // Nobody else heard of it.
+    for (i, (_, ws, _)) in users.iter_mut().enumerate().filter(|(i, _)| *i != 3) {
+        assert!(ws.next_within(std::time::Duration::from_millis(50)).await.is_none(), "user {i} heard of a draft");
+    }
+});
+
+const NOTICES: &str = r#"
+datasource db {
+  provider = "sqlite"
+  url      = "file:./test.db"
+}
+
+/// @@auth("JWT")
+/// @@policy("read", rule: "isOwner")
+/// @@policy("write", rule: "isAdmin", fields: ["role"])
+model User {
+  id       String   @id @default(cuid())
+  email    String   @unique
+  password String
+  role     String   @default("member")
+  notices  Notice[]
+}
+
+/// @@realtime(subscribe: ["list"], permissions: { list: "authenticated" })
+/// @@policy("read", rule: "authenticated")
+/// @@policy("read", rule: "isAdmin", fields: ["internal"])
+model Notice {
+  id       Int     @id @default(autoincrement())
+  title    String
+  internal String?
+  authorId String?
+  author   User?   @relation(fields: [authorId], references: [id])
+}
+"#;
+
+// Users alike to the rules a query runs share its group: the notices' rules read only
+// whether there is a caller and `auth.role`, so two members share one evaluation and an
+// admin (who reads `internal`) has one of their own; including the author brings in the
+// users' rule (`isOwner`, reading `auth.id`), and then each user has their own.
+on_every_backend!(subscribers_alike_to_the_rules_share_one_evaluation, NOTICES, |server| {
+    let ann = server.signup("ann@example.com").await;
+    let bob = server.signup("bob@example.com").await;
+    let cat = server.signup("cat@example.com").await;
+    let path = format!("/api/users/{}", cat.id);
+    assert_eq!(server.admin("PATCH", &path, Some(json!({"role": "admin"}))).await.0, 200);
+    let query = json!({"orderBy": {"id": "asc"}});
+    let mut sockets = Vec::new();
+    for user in [&ann, &bob, &cat] {
+        let (mut ws, _) = WsClient::ready(&server.base, Some(&user.token)).await;
+        let copy = Copy::subscribe(&mut ws, "all", "Notice:list", query.clone()).await;
+        sockets.push((ws, copy));
+    }
+    assert_eq!(metric(&server, "ssot_realtime_groups").await, 2, "the members share one group, the admin has one");
+
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let before = metric(&server, "ssot_realtime_evaluations_total").await;
+    let (status, notice) =
+        server.admin("POST", "/api/notices", Some(json!({"title": "hello", "internal": "staff only"}))).await;
+    assert_eq!(status, 201, "{notice}");
+    for (i, (ws, copy)) in sockets.iter_mut().enumerate() {
+        copy.catch_up(ws, copy.seq + 1).await;
+        assert_eq!(copy.rows.len(), 1, "subscriber {i}");
+        let internal = copy.rows[0].data.get("internal").cloned();
+        let expected = if i == 2 { Some(json!("staff only")) } else { None };
+        assert_eq!(internal, expected, "only the admin reads `internal` (subscriber {i})");
+    }
+    assert_eq!(metric(&server, "ssot_realtime_evaluations_total").await - before, 2, "one evaluation per group");
+
+    let with_author = json!({"orderBy": {"id": "asc"}, "include": {"author": true}});
+    for (ws, _) in sockets.iter_mut().take(2) {
+        Copy::subscribe(ws, "authored", "Notice:list", with_author.clone()).await;
+    }
+    assert_eq!(metric(&server, "ssot_realtime_groups").await, 4, "the author's rule reads `auth.id`");
+});
