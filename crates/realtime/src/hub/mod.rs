@@ -1,6 +1,7 @@
 //! The hub: every connection's subscriptions, grouped so that subscribers of the same
-//! query with the same caller share one evaluation, and the follower of the change log
-//! that keeps them current.
+//! query who are alike to its rules share one evaluation ([`groups`]), the follower of the
+//! change log that keeps them current ([`follow`]), and ephemeral channels ([`presence`],
+//! with other instances' members in [`remote`]).
 //!
 //! After each batch of the log (whatever committed since the last one), the groups the
 //! batch may affect (its models, or models their queries reach through relations) are
@@ -10,20 +11,20 @@
 //! tagged with that `seq`. A connection whose queue is full is not waited for: it is
 //! marked, and gets a `reset` (every subscription's current rows) once it has room.
 
-use crate::batch::{reach, shape, touched, LogFacts};
-use crate::channels::{self, Budget, Present, Scope};
-use groups::{attach, caller_key, data, event_tail, leave, remember, sweep, tell};
+use crate::batch::reach;
+use crate::channels::{Budget, Present, Scope};
+use groups::{attach, caller_key, leave, tell};
 use presence::exit_channel;
 
+mod follow;
 mod groups;
 mod presence;
 mod remote;
-use crate::diff::{diff, Row};
+use crate::diff::Row;
 use crate::query::{self, LiveQuery};
 use crate::{Realtime, SubscribeError};
-use serde_json::{json, Map, Value as Json};
+use serde_json::{Map, Value as Json};
 use ssot_access::{Caller, Policies};
-use ssot_store::entity::Entities;
 use ssot_store::Store;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -107,34 +108,6 @@ type Pinned = HashMap<(usize, String), HashMap<String, Vec<u64>>>;
 
 fn duplicate(sub: &str) -> SubscribeError {
     SubscribeError::refused("duplicate_subscription", format!("`{sub}` is already open on this connection"))
-}
-
-/// A batch's records, each with its model (looked up once for all the groups).
-type Modelled<'a> = [(Option<usize>, &'a ssot_store::changelog::Record)];
-
-/// Whether a batch that touched `touched` may change `group`.
-fn affects(es: &Entities, group: &Group, touched: &[usize], records: &Modelled<'_>) -> bool {
-    match &group.narrow {
-        Some(narrow) => records.iter().any(|(model, r)| narrow.may_change(es, *model, r)),
-        None => touched.iter().any(|&m| group.reach[m]),
-    }
-}
-
-/// The pinned groups whose pin one of `records` holds, before or after its change.
-fn pinned_by(pinned: &Pinned, records: &Modelled<'_>) -> std::collections::HashSet<u64> {
-    let mut found = std::collections::HashSet::new();
-    for ((model, column), by_value) in pinned {
-        for (_, record) in records.iter().filter(|(m, _)| *m == Some(*model)) {
-            for row in [&record.old, &record.new].into_iter().flatten() {
-                match row.get(column) {
-                    Some(value) => found.extend(by_value.get(&value.to_string()).into_iter().flatten()),
-                    // A row without the column could hold any value.
-                    None => by_value.values().for_each(|groups| found.extend(groups)),
-                }
-            }
-        }
-    }
-    found
 }
 
 /// A channel to check again: its key, its record, and who is in it.
@@ -360,192 +333,5 @@ impl Hub {
     /// Sends `message` to `conn` in order with its updates.
     pub fn tell(&self, conn: ConnId, message: Json) {
         tell(&mut self.state(), conn, message);
-    }
-
-    /// Follows the change log until `stop` is set: after each commit of this process (the
-    /// store's signal), each `NOTIFY` on PostgreSQL or notice on the bus, and every `poll`
-    /// (writers nothing tells of, such as another program on SQLite).
-    pub async fn follow(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>, poll: std::time::Duration) {
-        let mut changed = self.store.changed();
-        match self.store.log_bounds().await {
-            Ok((_, newest)) => self.state().cursor = newest,
-            Err(e) => tracing::warn!(error = %e, "realtime: cannot read the change log"),
-        }
-        loop {
-            tokio::select! {
-                _ = changed.changed() => {}
-                () = self.wake.notified() => {}
-                () = tokio::time::sleep(poll) => {}
-                _ = stop.changed() => return,
-            }
-            if *stop.borrow() {
-                return;
-            }
-            if let Err(e) = self.step().await {
-                tracing::warn!(error = %e, "realtime: a batch of the change log could not be delivered; retrying");
-                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-            }
-        }
-    }
-
-    /// One batch: reads the log past the cursor, runs the groups it may affect, delivers.
-    async fn step(&self) -> Result<(), ssot_store::StoreError> {
-        self.send_resets();
-        sweep(&mut self.state());
-        let cursor = self.state().cursor;
-        let page = self.store.changes_after(cursor, BATCH_RECORDS).await?;
-        let started = std::time::Instant::now();
-        let es = Arc::clone(&self.store.entities);
-        let modelled: Vec<(Option<usize>, &ssot_store::changelog::Record)> =
-            page.records.iter().map(|r| (es.by_name(&r.label), r)).collect();
-        let touched = touched(&es, &modelled);
-        // The groups the batch may change run again; the others stand at its end already
-        // (nothing before it was missed: a group behind the cursor is always run).
-        let due: Vec<(u64, LiveQuery, Caller)> = {
-            let mut state = self.state();
-            let State { groups, pinned, .. } = &mut *state;
-            let candidates = pinned_by(pinned, &modelled);
-            let mut due = Vec::new();
-            for (&id, g) in groups.iter_mut().filter(|(_, g)| g.seq < page.reached) {
-                let may = match g.pin {
-                    Some(_) => candidates.contains(&id) && affects(&es, g, &touched, &modelled),
-                    None => affects(&es, g, &touched, &modelled),
-                };
-                if g.seq < cursor || may {
-                    due.push((id, g.query.clone(), g.caller.clone()));
-                } else {
-                    g.seq = page.reached;
-                }
-            }
-            due
-        };
-        // Who is in a channel is asked again when its record, or what its rule reaches, changed.
-        let recheck: Vec<Recheck> = {
-            let state = self.state();
-            state
-                .channels
-                .iter()
-                .filter(|(_, c)| {
-                    let reached = reach(&es, c.scope.model);
-                    touched.iter().any(|&m| reached[m])
-                })
-                .map(|(key, c)| {
-                    (key.clone(), c.scope.clone(), c.present.iter().map(|(p, _)| (p.conn, p.caller.clone())).collect())
-                })
-                .collect()
-        };
-        if due.is_empty() && recheck.is_empty() {
-            let mut state = self.state();
-            state.cursor = state.cursor.max(page.reached);
-            return Ok(());
-        }
-        let (policies, realtime) = (Arc::clone(&self.policies), Arc::clone(&self.realtime));
-        let reached = page.reached;
-        let (results, refused, late, seq) = self
-            .store
-            .read(move |conn, es| {
-                let mut results = Vec::with_capacity(due.len());
-                for (id, query, caller) in due {
-                    // One subscriber's failing query does not stop the others' delivery.
-                    let rows = query::run(conn, es, &policies, &realtime, &caller, &query);
-                    results.push((id, rows));
-                }
-                let mut refused = Vec::new();
-                for (key, scope, present) in recheck {
-                    for (member, caller) in present {
-                        // A check that fails counts as a refusal: fail-closed.
-                        if !channels::admits(conn, es, &policies, &realtime, &caller, &scope).unwrap_or(false) {
-                            refused.push((key.clone(), member));
-                        }
-                    }
-                }
-                // Changes committed after the batch was read and before this snapshot are in
-                // the results too: their creates and deletes name the events right.
-                let late = ssot_store::changelog::records_after(conn, reached, BATCH_RECORDS)?;
-                Ok((results, refused, late, ssot_store::query::read::current_seq(conn)?))
-            })
-            .await?;
-        let mut records = page.records;
-        records.extend(late.records);
-        let log = LogFacts::of(&es, &records);
-        let mut state = self.state();
-        for (key, conn) in refused {
-            exit_channel(&mut state, &key, conn, Some("forbidden"));
-        }
-        state.stats.batches += 1;
-        state.stats.evaluations += results.len() as u64;
-        // Each connection's message is built from text: every event is serialized once per
-        // group, and each subscriber's copy only gets its `sub` put in front.
-        let mut out: HashMap<ConnId, (String, u64)> = HashMap::new();
-        for (id, rows) in results {
-            let Some(group) = state.groups.get_mut(&id) else { continue };
-            let rows = match rows {
-                Ok(rows) => rows,
-                Err(e) => {
-                    tracing::warn!(error = %e, query = %group.query.text, "realtime: a live query failed");
-                    continue;
-                }
-            };
-            let model = group.query.model;
-            let events =
-                shape(&self.realtime, model, group.query.kind, diff(&group.rows, &rows, &log.for_model(model)));
-            group.rows = rows;
-            group.seq = seq;
-            remember(group, seq, &events);
-            if events.is_empty() {
-                continue;
-            }
-            let tails: Vec<String> = events.iter().map(event_tail).collect();
-            for (conn, sub) in &group.members {
-                let (text, count) = out.entry(*conn).or_default();
-                let sub = Json::String(sub.clone()).to_string();
-                for tail in &tails {
-                    text.push_str(if text.is_empty() { "{\"sub\":" } else { ",{\"sub\":" });
-                    text.push_str(&sub);
-                    text.push(',');
-                    text.push_str(tail);
-                }
-                *count += tails.len() as u64;
-            }
-        }
-        // Not past `seq`: changes after the batch's end are read with the next batch, for the
-        // groups that did not run now.
-        state.cursor = state.cursor.max(page.reached);
-        let State { conns, stats, .. } = &mut *state;
-        for (conn, (events, count)) in out {
-            let Some(member) = conns.get_mut(&conn) else { continue };
-            if member.behind {
-                continue;
-            }
-            let message = format!("{{\"type\":\"update\",\"seq\":{seq},\"events\":[{events}]}}");
-            if member.sink.try_send(message).is_ok() {
-                stats.updates += 1;
-                stats.events += count;
-            } else {
-                member.behind = true;
-                stats.overflows += 1;
-            }
-        }
-        stats.delivery_seconds += started.elapsed().as_secs_f64();
-        Ok(())
-    }
-
-    /// A `reset` to each connection that fell behind and has room again: every
-    /// subscription's current rows.
-    fn send_resets(&self) {
-        let mut state = self.state();
-        let State { conns, groups, stats, .. } = &mut *state;
-        for member in conns.values_mut().filter(|m| m.behind && m.sink.capacity() > 0) {
-            let mut subs = Map::new();
-            for (sub, group) in &member.subs {
-                if let Some(g) = groups.get(group) {
-                    subs.insert(sub.clone(), json!({"seq": g.seq, "data": data(g)}));
-                }
-            }
-            if member.sink.try_send(json!({"type": "reset", "subscriptions": subs}).to_string()).is_ok() {
-                member.behind = false;
-                stats.resets += 1;
-            }
-        }
     }
 }
