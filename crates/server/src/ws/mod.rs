@@ -68,7 +68,7 @@ impl Default for WsSettings {
             max_message_bytes: crate::MAX_BODY_BYTES,
             max_in_flight: 16,
             send_queue: 1024,
-            max_connections: 15_000,
+            max_connections: 19_000,
         }
     }
 }
