@@ -220,7 +220,7 @@ impl Hub {
         let State { conns, groups, stats, .. } = &mut *state;
         for member in conns.values_mut().filter(|m| m.behind && m.sink.capacity() > 0) {
             let mut subs = Map::new();
-            for (sub, group) in &member.subs {
+            for (sub, group) in member.subs.iter() {
                 if let Some(g) = groups.get(group) {
                     subs.insert(sub.clone(), json!({"seq": g.seq, "data": data(g)}));
                 }

@@ -26,7 +26,7 @@ use crate::{Realtime, SubscribeError};
 use serde_json::{Map, Value as Json};
 use ssot_access::{Caller, Policies};
 use ssot_store::Store;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::mpsc;
@@ -156,9 +156,40 @@ struct Member {
     budget: Budget,
     sink: mpsc::Sender<String>,
     /// Subscription id → group.
-    subs: BTreeMap<String, u64>,
+    subs: Subs,
     /// Updates were dropped (its queue was full): it gets a `reset` once it has room.
     behind: bool,
+}
+
+/// A connection's subscriptions: id → group. A list, not a map: a connection holds few
+/// (at most [`MAX_SUBSCRIPTIONS`]), and an idle connection's memory counts.
+#[derive(Default)]
+struct Subs(Vec<(String, u64)>);
+
+impl Subs {
+    fn contains_key(&self, sub: &str) -> bool {
+        self.0.iter().any(|(s, _)| s == sub)
+    }
+
+    fn insert(&mut self, sub: String, group: u64) {
+        match self.0.iter_mut().find(|(s, _)| *s == sub) {
+            Some(entry) => entry.1 = group,
+            None => self.0.push((sub, group)),
+        }
+    }
+
+    fn remove(&mut self, sub: &str) -> Option<u64> {
+        let at = self.0.iter().position(|(s, _)| s == sub)?;
+        Some(self.0.swap_remove(at).1)
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &(String, u64)> {
+        self.0.iter()
+    }
 }
 
 impl Hub {
@@ -182,7 +213,7 @@ impl Hub {
     pub fn connect(&self, sink: mpsc::Sender<String>) -> ConnId {
         let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
         let member =
-            Member { channels: Vec::new(), budget: Budget::default(), sink, subs: BTreeMap::new(), behind: false };
+            Member { channels: Vec::new(), budget: Budget::default(), sink, subs: Subs::default(), behind: false };
         self.state().conns.insert(id, member);
         id
     }
@@ -191,7 +222,7 @@ impl Hub {
     pub fn disconnect(&self, conn: ConnId) {
         let mut state = self.state();
         if let Some(member) = state.conns.remove(&conn) {
-            for (sub, group) in member.subs {
+            for (sub, group) in member.subs.0 {
                 leave(&mut state, group, conn, &sub);
             }
             for key in member.channels {

@@ -108,7 +108,8 @@ pub async fn upgrade(
         .protocols([SUBPROTOCOL])
         .max_message_size(settings.max_message_bytes)
         .max_frame_size(settings.max_message_bytes)
-        .read_buffer_size(4096)
+        // Clients send small messages; a larger one is read in several calls.
+        .read_buffer_size(1024)
         .write_buffer_size(0)
         .on_upgrade(move |socket| connection(app, socket, token, seat))
 }
@@ -144,15 +145,17 @@ enum Outgoing {
     Close(u16, String),
 }
 
-/// The caller a connection speaks for: the token it gave (verified again for each
-/// request, so that an ended session or an expired token stops it at once).
-/// A subscription as the client asked for it: its channel and options.
+/// A subscription as the client asked for it: its id, its channel and its options (as
+/// JSON text: kept for every open subscription, read again only after an `auth`).
 #[derive(Debug, Clone)]
 struct Asked {
+    id: String,
     channel: String,
-    args: serde_json::Map<String, Json>,
+    args: String,
 }
 
+/// The caller a connection speaks for: the token it gave (verified again for each
+/// request, so that an ended session or an expired token stops it at once).
 struct Speaker {
     token: Option<String>,
     /// When the token expires (epoch seconds), for the timer that closes the connection.
@@ -160,7 +163,7 @@ struct Speaker {
     /// The connection's place in the hub of live queries.
     conn: ssot_realtime::ConnId,
     /// Its subscriptions as asked for (channel and options): asked again for a new caller.
-    subs: Arc<std::sync::Mutex<std::collections::BTreeMap<String, Asked>>>,
+    subs: Arc<std::sync::Mutex<Vec<Asked>>>,
 }
 
 async fn connection(app: Arc<App>, mut socket: WebSocket, token: Result<Option<String>, Problem>, seat: Seat) {
@@ -225,7 +228,9 @@ async fn connection(app: Arc<App>, mut socket: WebSocket, token: Result<Option<S
                     }
                     Some(Ok(Message::Text(text))) => {
                         stats.messages_in.fetch_add(1, Ordering::Relaxed);
-                        handle(&app, &mut outbox, &in_flight, &mut speaker, text.as_str()).await;
+                        // Boxed: the handling of a message is large and short-lived, and an idle
+                        // connection should not carry room for it.
+                        Box::pin(handle(&app, &mut outbox, &in_flight, &mut speaker, text.as_str())).await;
                     }
                     Some(Ok(Message::Binary(_))) => {
                         refuse(&mut outbox, Refused { code: "binary_not_supported", message: "send JSON text frames".into(), id: None });
@@ -326,8 +331,9 @@ async fn handle(
             tokio::spawn(async move {
                 match execute::caller_for_token(&app, token.as_deref()).await {
                     Ok(caller) => {
-                        if subscribe(&app, conn, caller, &id, &channel, args.clone(), since).await {
-                            lock(&subs).insert(id, Asked { channel, args });
+                        let text = Json::Object(args.clone()).to_string();
+                        if subscribe(&app, conn, caller, &id, &channel, args, since).await {
+                            lock(&subs).push(Asked { id, channel, args: text });
                         }
                     }
                     Err(problem) => {
@@ -338,7 +344,7 @@ async fn handle(
             });
         }
         Ok(Incoming::Unsubscribe { id }) => {
-            lock(&speaker.subs).remove(&id);
+            lock(&speaker.subs).retain(|asked| asked.id != id);
             let told = json!({"type": "unsubscribed", "id": id});
             if !app.hub.unsubscribe(speaker.conn, &id, Some(told)) {
                 refuse(
@@ -444,15 +450,17 @@ fn channel_error(channel: &str, error: ssot_realtime::SubscribeError) -> Json {
 /// After `auth` changed the caller: every subscription asked again as the new caller (a
 /// fresh `subscribed` each); those no longer allowed end (`unsubscribed` with the reason).
 async fn resubscribe(app: &App, speaker: &Speaker) {
-    let subs: Vec<(String, Asked)> = lock(&speaker.subs).iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let subs: Vec<Asked> = lock(&speaker.subs).clone();
     if subs.is_empty() {
         return;
     }
     let Ok(caller) = execute::caller_for_token(app, speaker.token.as_deref()).await else { return };
-    for (id, Asked { channel, args }) in subs {
+    for Asked { id, channel, args } in subs {
         app.hub.unsubscribe(speaker.conn, &id, None);
+        // The options were read from JSON and written back: they read again.
+        let args = serde_json::from_str(&args).unwrap_or_default();
         if let Err(error) = app.hub.subscribe(speaker.conn, id.clone(), caller.clone(), &channel, args, None).await {
-            lock(&speaker.subs).remove(&id);
+            lock(&speaker.subs).retain(|asked| asked.id != id);
             let reason = subscribe_error(&id, error);
             app.hub.tell(
                 speaker.conn,
