@@ -159,3 +159,33 @@ on_every_backend!(subscribers_alike_to_the_rules_share_one_evaluation, NOTICES, 
     }
     assert_eq!(metric(&server, "ssot_realtime_groups").await, 4, "the author's rule reads `auth.id`");
 });
+
+// Frames are shared where the events are: two connections on one query under one
+// subscription id get the same update; a connection with two subscriptions that a change
+// touches gets both subscriptions' events in one update, and one under another id its own.
+on_every_backend!(one_frame_per_connection_shared_where_it_can_be, NOTICES, |server| {
+    let ann = server.signup("ann@example.com").await;
+    let bob = server.signup("bob@example.com").await;
+    let all = json!({"orderBy": {"id": "asc"}});
+    let newest = json!({"orderBy": {"id": "desc"}, "take": 1});
+    let (mut a, _) = WsClient::ready(&server.base, Some(&ann.token)).await;
+    let (mut b, _) = WsClient::ready(&server.base, Some(&bob.token)).await;
+    let (mut c, _) = WsClient::ready(&server.base, Some(&bob.token)).await;
+    Copy::subscribe(&mut a, "all", "Notice:list", all.clone()).await;
+    Copy::subscribe(&mut a, "newest", "Notice:list", newest).await;
+    Copy::subscribe(&mut b, "all", "Notice:list", all.clone()).await;
+    Copy::subscribe(&mut c, "mine", "Notice:list", all).await;
+    let (status, notice) = server.admin("POST", "/api/notices", Some(json!({"title": "hello"}))).await;
+    assert_eq!(status, 201, "{notice}");
+    let update = a.next().await.expect("update");
+    let mut subs: Vec<&str> =
+        update["events"].as_array().expect("events").iter().filter_map(|e| e["sub"].as_str()).collect();
+    subs.sort_unstable();
+    assert_eq!(subs, ["all", "newest"], "both subscriptions in one update: {update}");
+    let for_b = b.next().await.expect("update");
+    let for_c = c.next().await.expect("update");
+    assert_eq!(for_b["events"][0]["sub"], "all", "{for_b}");
+    assert_eq!(for_c["events"][0]["sub"], "mine", "{for_c}");
+    assert_eq!(for_b["events"][0]["row"], for_c["events"][0]["row"], "the same event");
+    assert_eq!((for_b["seq"].clone(), for_b["events"][0]["op"].clone()), (update["seq"].clone(), json!("created")));
+});

@@ -5,7 +5,7 @@
 
 use super::groups::{data, event_tail, remember, sweep};
 use super::presence::exit_channel;
-use super::{ConnId, Group, Hub, Pinned, Recheck, State, BATCH_RECORDS};
+use super::{ConnId, Frame, Group, Hub, Pinned, Recheck, State, BATCH_RECORDS};
 use crate::batch::{reach, shape, touched, LogFacts};
 use crate::channels;
 use crate::diff::diff;
@@ -42,6 +42,13 @@ fn pinned_by(pinned: &Pinned, records: &Modelled<'_>) -> std::collections::HashS
         }
     }
     found
+}
+
+/// What one connection gets of a batch: the events of one subscription (a group and its
+/// member's place in it), or those of several, already written out.
+enum Part {
+    One(u64, usize),
+    Many(String, u64),
 }
 
 impl Hub {
@@ -157,9 +164,10 @@ impl Hub {
         }
         state.stats.batches += 1;
         state.stats.evaluations += results.len() as u64;
-        // Each connection's message is built from text: every event is serialized once per
-        // group, and each subscriber's copy only gets its `sub` put in front.
-        let mut out: HashMap<ConnId, (String, u64)> = HashMap::new();
+        // Every event is serialized once per group. A connection whose events of this batch
+        // all come from one subscription gets the frame shared by every subscriber of that
+        // group under that subscription id; one with several gets a frame of its own.
+        let mut tails: HashMap<u64, Vec<String>> = HashMap::new();
         for (id, rows) in results {
             let Some(group) = state.groups.get_mut(&id) else { continue };
             let rows = match rows {
@@ -175,33 +183,71 @@ impl Hub {
             group.rows = rows;
             group.seq = seq;
             remember(group, seq, &events);
-            if events.is_empty() {
-                continue;
-            }
-            let tails: Vec<String> = events.iter().map(event_tail).collect();
-            for (conn, sub) in &group.members {
-                let (text, count) = out.entry(*conn).or_default();
-                let sub = Json::String(sub.clone()).to_string();
-                for tail in &tails {
-                    text.push_str(if text.is_empty() { "{\"sub\":" } else { ",{\"sub\":" });
-                    text.push_str(&sub);
-                    text.push(',');
-                    text.push_str(tail);
-                }
-                *count += tails.len() as u64;
+            if !events.is_empty() {
+                tails.insert(id, events.iter().map(event_tail).collect());
             }
         }
         // Not past `seq`: changes after the batch's end are read with the next batch, for the
         // groups that did not run now.
         state.cursor = state.cursor.max(page.reached);
-        let State { conns, stats, .. } = &mut *state;
-        for (conn, (events, count)) in out {
+        let State { conns, stats, groups, .. } = &mut *state;
+        let events_of = |group: u64, member: usize, text: &mut String| {
+            let (Some(g), Some(tails)) = (groups.get(&group), tails.get(&group)) else { return 0 };
+            let Some((_, sub)) = g.members.get(member) else { return 0 };
+            let sub = Json::String(sub.clone()).to_string();
+            for tail in tails {
+                text.push_str(if text.is_empty() { "{\"sub\":" } else { ",{\"sub\":" });
+                text.push_str(&sub);
+                text.push(',');
+                text.push_str(tail);
+            }
+            tails.len() as u64
+        };
+        let mut parts: HashMap<ConnId, Part> = HashMap::new();
+        for &id in tails.keys() {
+            let Some(group) = groups.get(&id) else { continue };
+            for (member, (conn, _)) in group.members.iter().enumerate() {
+                match parts.get_mut(conn) {
+                    None => {
+                        parts.insert(*conn, Part::One(id, member));
+                    }
+                    Some(part) => {
+                        let (mut text, mut count) = match std::mem::replace(part, Part::One(id, member)) {
+                            Part::One(g, m) => {
+                                let mut text = String::new();
+                                let count = events_of(g, m, &mut text);
+                                (text, count)
+                            }
+                            Part::Many(text, count) => (text, count),
+                        };
+                        count += events_of(id, member, &mut text);
+                        *part = Part::Many(text, count);
+                    }
+                }
+            }
+        }
+        let update = |events: &str| Frame::from(format!("{{\"type\":\"update\",\"seq\":{seq},\"events\":[{events}]}}"));
+        let mut shared: HashMap<(u64, &str), (Frame, u64)> = HashMap::new();
+        for (conn, part) in parts {
             let Some(member) = conns.get_mut(&conn) else { continue };
             if member.behind {
                 continue;
             }
-            let message = format!("{{\"type\":\"update\",\"seq\":{seq},\"events\":[{events}]}}");
-            if member.sink.try_send(message).is_ok() {
+            let (frame, count) = match part {
+                Part::Many(text, count) => (update(&text), count),
+                Part::One(group, index) => {
+                    let Some((_, sub)) = groups.get(&group).and_then(|g| g.members.get(index)) else { continue };
+                    shared
+                        .entry((group, sub.as_str()))
+                        .or_insert_with(|| {
+                            let mut text = String::new();
+                            let count = events_of(group, index, &mut text);
+                            (update(&text), count)
+                        })
+                        .clone()
+                }
+            };
+            if member.sink.try_send(frame).is_ok() {
                 stats.updates += 1;
                 stats.events += count;
             } else {
@@ -225,7 +271,8 @@ impl Hub {
                     subs.insert(sub.clone(), json!({"seq": g.seq, "data": data(g)}));
                 }
             }
-            if member.sink.try_send(json!({"type": "reset", "subscriptions": subs}).to_string()).is_ok() {
+            let reset = json!({"type": "reset", "subscriptions": subs}).to_string();
+            if member.sink.try_send(Frame::from(reset)).is_ok() {
                 member.behind = false;
                 stats.resets += 1;
             }

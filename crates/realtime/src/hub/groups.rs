@@ -26,7 +26,7 @@ pub(super) fn attach(state: &mut State, group: u64, conn: ConnId, sub: &str, sin
 /// Queues `message` for `conn`; a full queue marks it behind (it gets a `reset`).
 pub(super) fn tell(state: &mut State, conn: ConnId, message: Json) {
     if let Some(member) = state.conns.get_mut(&conn) {
-        if !member.behind && member.sink.try_send(message.to_string()).is_err() {
+        if !member.behind && member.sink.try_send(super::Frame::from(message.to_string())).is_err() {
             member.behind = true;
         }
     }

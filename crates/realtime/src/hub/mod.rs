@@ -34,6 +34,9 @@ use tokio::sync::mpsc;
 /// A connection, as the hub knows it.
 pub type ConnId = u64;
 
+/// A message's JSON text, shared by the connections it goes to.
+pub type Frame = Arc<str>;
+
 /// The most subscriptions one connection may hold.
 pub const MAX_SUBSCRIPTIONS: usize = 100;
 
@@ -154,7 +157,7 @@ struct Member {
     /// The channels it is in (their keys in [`State::channels`]).
     channels: Vec<String>,
     budget: Budget,
-    sink: mpsc::Sender<String>,
+    sink: mpsc::Sender<Frame>,
     /// Subscription id → group.
     subs: Subs,
     /// Updates were dropped (its queue was full): it gets a `reset` once it has room.
@@ -210,7 +213,7 @@ impl Hub {
 
     /// A new connection, whose messages (`subscribed`, `update`, `reset`, ...) go to
     /// `sink`, each as the JSON text of one message.
-    pub fn connect(&self, sink: mpsc::Sender<String>) -> ConnId {
+    pub fn connect(&self, sink: mpsc::Sender<Frame>) -> ConnId {
         let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
         let member =
             Member { channels: Vec::new(), budget: Budget::default(), sink, subs: Subs::default(), behind: false };

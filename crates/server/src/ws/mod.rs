@@ -139,8 +139,8 @@ impl Drop for Seat {
 /// What the writer task sends.
 enum Outgoing {
     Message(Json),
-    /// A message already serialized (the hub's).
-    Text(String),
+    /// A message already serialized (the hub's, perhaps shared with other connections).
+    Text(ssot_realtime::Frame),
     Ping,
     Close(u16, String),
 }
@@ -171,7 +171,7 @@ async fn connection(app: Arc<App>, mut socket: WebSocket, token: Result<Option<S
     let stats = &app.metrics.ws;
     stats.opened.fetch_add(1, Ordering::Relaxed);
     let (tasks, tasks_queue) = mpsc::channel::<Outgoing>(settings.send_queue);
-    let (hub_sink, hub_queue) = mpsc::channel::<String>(settings.send_queue);
+    let (hub_sink, hub_queue) = mpsc::channel::<ssot_realtime::Frame>(settings.send_queue);
     let mut queues = Queues { tasks: tasks_queue, hub: hub_queue, hub_open: true };
     let mut outbox = Outbox { ready: Vec::new(), tasks };
     let in_flight = Arc::new(tokio::sync::Semaphore::new(settings.max_in_flight));

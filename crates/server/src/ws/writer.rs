@@ -6,7 +6,9 @@
 
 use super::Outgoing;
 use crate::App;
+use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use ssot_realtime::Frame;
 use std::sync::atomic::Ordering;
 use tokio::sync::mpsc;
 
@@ -30,7 +32,7 @@ impl Outbox {
 /// The connection's queues: its tasks' answers, and the hub's messages (already JSON text).
 pub(super) struct Queues {
     pub tasks: mpsc::Receiver<Outgoing>,
-    pub hub: mpsc::Receiver<String>,
+    pub hub: mpsc::Receiver<Frame>,
     /// Whether the hub still holds the other end (it lets go when the connection leaves it).
     pub hub_open: bool,
 }
@@ -51,13 +53,13 @@ pub(super) async fn send(socket: &mut WebSocket, mut ready: Vec<Outgoing>, queue
             Err(_) => break,
         }
     }
-    let mut messages = Vec::new();
+    let mut messages: Vec<Frame> = Vec::new();
     let mut close = None;
     let mut ping = false;
     for item in ready {
         match item {
             Outgoing::Ping => ping = true,
-            Outgoing::Message(message) => messages.push(message.to_string()),
+            Outgoing::Message(message) => messages.push(Frame::from(message.to_string())),
             Outgoing::Text(text) => messages.push(text),
             Outgoing::Close(code, reason) => {
                 close = Some((code, reason));
@@ -68,12 +70,13 @@ pub(super) async fn send(socket: &mut WebSocket, mut ready: Vec<Outgoing>, queue
     app.metrics.ws.messages_out.fetch_add(messages.len() as u64, Ordering::Relaxed);
     let frame = match messages.len() {
         0 => None,
-        1 => messages.pop(),
-        _ => Some(format!("[{}]", messages.join(","))),
+        // A frame the hub shares among connections is sent as it is, not copied.
+        1 => messages.pop().and_then(|text| Utf8Bytes::try_from(Bytes::from_owner(Shared(text))).ok()),
+        _ => Some(Utf8Bytes::from(format!("[{}]", messages.join(",")))),
     };
     let wait = app.ws.idle_timeout;
     if let Some(frame) = frame {
-        if !write(socket, wait, Message::Text(Utf8Bytes::from(frame))).await {
+        if !write(socket, wait, Message::Text(frame)).await {
             return false;
         }
     }
@@ -93,6 +96,15 @@ pub(super) async fn send(socket: &mut WebSocket, mut ready: Vec<Outgoing>, queue
         return false;
     }
     true
+}
+
+/// A shared frame's text as the bytes of a WebSocket message.
+struct Shared(Frame);
+
+impl AsRef<[u8]> for Shared {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
 }
 
 /// Writes one frame; whether it went within `wait`.
