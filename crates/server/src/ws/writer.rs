@@ -25,7 +25,7 @@ pub(super) struct Outbox {
 
 impl Outbox {
     pub fn push(&mut self, message: serde_json::Value) {
-        self.ready.push(Outgoing::Message(message));
+        self.ready.push(Outgoing::message(&message));
     }
 }
 
@@ -59,10 +59,9 @@ pub(super) async fn send(socket: &mut WebSocket, mut ready: Vec<Outgoing>, queue
     for item in ready {
         match item {
             Outgoing::Ping => ping = true,
-            Outgoing::Message(message) => messages.push(Frame::from(message.to_string())),
             Outgoing::Text(text) => messages.push(text),
-            Outgoing::Close(code, reason) => {
-                close = Some((code, reason));
+            Outgoing::Close(frame) => {
+                close = Some(*frame);
                 break;
             }
         }
