@@ -44,6 +44,9 @@ pub(crate) struct Options {
     /// `policy`: users signed up, and rows per bulk write.
     users: usize,
     batch: usize,
+    /// `shared`: the window's size (the newest `take` items). Writes that come faster than
+    /// it can show (more than `take` between two updates) are never seen by design.
+    take: usize,
 }
 
 fn options() -> Result<Options, String> {
@@ -58,6 +61,7 @@ fn options() -> Result<Options, String> {
         peer: None,
         users: 50,
         batch: 100,
+        take: 10,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -74,6 +78,7 @@ fn options() -> Result<Options, String> {
             "--peer" => o.peer = Some(value),
             "--users" => o.users = number(&value)? as usize,
             "--batch" => o.batch = number(&value)? as usize,
+            "--take" => o.take = number(&value)? as usize,
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -116,7 +121,7 @@ async fn main() {
     for i in 0..o.subscribers {
         let args = match o.scenario.as_str() {
             "distinct" => json!({"where": {"owner": format!("u{i}")}, "orderBy": {"id": "desc"}, "take": 10}),
-            _ => json!({"orderBy": {"id": "desc"}, "take": 10}),
+            _ => json!({"orderBy": {"id": "desc"}, "take": o.take}),
         };
         let (sent, latencies, url) = (Arc::clone(&sent), latencies_tx.clone(), ws_url.clone());
         let (up_tx, up_rx) = tokio::sync::oneshot::channel::<()>();
