@@ -4,7 +4,8 @@
 # (SQLite) and one writer over HTTP. See bench/realtime/src/main.rs for the scenarios.
 #
 # Usage: bench/realtime/run.sh   (env: SCENARIOS="shared:1000:200:50 distinct:100:200:50 ...",
-#        each scenario:subscribers:writes:rate)
+#        each scenario:subscribers:writes:rate; LOAD_FLAGS="--take 100" or "--batch 300" for
+#        the load tool's other settings)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source bench/lib.sh
@@ -20,7 +21,7 @@ for scenario in $SCENARIOS; do
   pid=$!
   wait_for http://127.0.0.1:4420/healthz
   target/release/ssot-live-load --url http://127.0.0.1:4420 --key bench --scenario "$name" \
-    --subscribers "$subscribers" --writes "$writes" --rate "$rate" --pid "$pid"
+    --subscribers "$subscribers" --writes "$writes" --rate "$rate" --pid "$pid" ${LOAD_FLAGS:-}
   kill "$pid"
   wait "$pid" 2>/dev/null || true
 done
