@@ -1,12 +1,15 @@
 //! Which groups a batch can change, decided without a query where that is certain.
 //!
-//! A live query whose rows depend on its own model's rows alone (no relation in its
-//! filter, its selection or the subscriber's rules) can only change when a row of that
-//! model was visible to it before or after the change: one that passed the query's
-//! `where`, the subscriber's read rule and the model's `@@realtime` permission. That
-//! conjunction is decided in memory on the log's old and new rows
-//! ([`ssot_store::query::matches`], the same filter the database runs); a row that
-//! certainly passed neither is skipped, and any doubt costs a query, never an update.
+//! A change to a row of a live query's own model can only change the query's result when
+//! the row was visible to it before or after the change: it passed the query's `where`,
+//! the subscriber's read rule and the model's `@@realtime` permission, as the database
+//! runs them for that subscriber. That filter is decided in memory on the log's old and
+//! new rows ([`ssot_store::query::matches`]); a row that certainly passed neither is
+//! skipped, and any doubt costs a query, never an update. Parts that reach through
+//! relations (`room.members.some(userId == auth.id)`) are left to the database, and a
+//! change to a model they reach always runs the query; a query whose selection includes
+//! relations, or whose filter reads its own model through one, runs on any change of the
+//! models it reaches.
 //!
 //! The conjunction's top-level equalities on text and whole-number columns (`{owner:
 //! "u5"}`, a rule's `authorId == auth.id`) are its pins: the hub indexes groups by
@@ -23,20 +26,24 @@ use ssot_store::query::args::{Cmp, Filter, FindArgs};
 use ssot_store::query::matches::matches;
 
 /// What lets a batch skip a group: its model, and the conditions a row of it must meet to
-/// be seen, when its result depends on that model's rows alone; `None` when any change
-/// of a reached model may change it.
+/// be seen; `None` when any change of a reached model may change it.
 #[derive(Debug, Clone)]
 pub struct Narrow {
     pub model: usize,
-    /// The query's `where`, the subscriber's read rule and the `@@realtime` permission.
+    /// The query's `where` and the `@@realtime` permission as the database runs them for
+    /// this subscriber: with their read rule, guarded fields and readable related rows.
     visible: Filter,
     /// Columns the visible rows hold one value in (as the log writes it).
     pub pins: Vec<(String, Json)>,
+    /// Other models the query reads through relations (in its filter, the rules, a field
+    /// rule): any change of theirs may change what it shows.
+    pub others: Vec<usize>,
 }
 
 impl Narrow {
     /// For a query of `model` with `args`, run as `caller`, whose `@@realtime` permission
-    /// admits the rows of `permitted`.
+    /// admits the rows of `permitted`. `None` when the query includes relations or reads
+    /// its own model through one (then another row of it can change what a row shows).
     pub fn of(
         es: &Entities,
         policies: &Policies,
@@ -45,38 +52,62 @@ impl Narrow {
         args: &FindArgs,
         permitted: Filter,
     ) -> Option<Narrow> {
-        if args.filter.reaches_relations() || !args.selection.relations.is_empty() || permitted.reaches_relations() {
+        if !args.selection.relations.is_empty() {
             return None;
         }
         let guard = Guard::new(policies, es, caller);
-        let rule = guard.rows(model, Op::Read).ok()?;
-        if rule.reaches_relations() {
-            return None;
-        }
+        let visible = guard.count_filter(model, Filter::And(vec![args.filter.clone(), permitted])).ok()?;
+        let mut others = Vec::new();
+        relation_models(es, model, &visible, &mut others);
         let entity = &es.entities[model];
         for field in 0..entity.fields.len() {
-            if guard.field(model, field, Op::Read).ok()?.reaches_relations() {
-                return None;
-            }
+            relation_models(es, model, &guard.field(model, field, Op::Read).ok()?, &mut others);
         }
-        let visible = Filter::And(vec![args.filter.clone(), rule, permitted]);
+        if others.contains(&model) {
+            return None;
+        }
         let mut pins = Vec::new();
         collect_pins(es, model, &visible, &mut pins);
-        Some(Narrow { model, visible, pins })
+        Some(Narrow { model, visible, pins, others })
     }
 
-    /// Whether `record` (of any model; `model` is its model, looked up once per batch)
-    /// may change the group's result.
+    /// Whether `record` (of any model; `model` is its model, looked up once per batch, `None`
+    /// for a join table's) may change the group's result.
     pub fn may_change(&self, es: &Entities, model: Option<usize>, record: &Record) -> bool {
-        if model != Some(self.model) {
-            // Another model's rows: this group's result does not read them.
-            return false;
+        match model {
+            Some(m) if m == self.model => {
+                let visible = |row: &Option<Map<String, Json>>| match row {
+                    Some(row) => matches(es, self.model, &self.visible, row) != Some(false),
+                    None => false,
+                };
+                visible(&record.old) || visible(&record.new)
+            }
+            Some(m) => self.others.contains(&m),
+            // A link of a many-to-many relation, when the query reads through relations.
+            None => !self.others.is_empty(),
         }
-        let visible = |row: &Option<Map<String, Json>>| match row {
-            Some(row) => matches(es, self.model, &self.visible, row) != Some(false),
-            None => false,
-        };
-        visible(&record.old) || visible(&record.new)
+    }
+}
+
+/// The models `filter` (on `model`) reads through relations, added to `out` once each.
+fn relation_models(es: &Entities, model: usize, filter: &Filter, out: &mut Vec<usize>) {
+    match filter {
+        Filter::And(parts) | Filter::Or(parts) => parts.iter().for_each(|p| relation_models(es, model, p, out)),
+        Filter::Not(inner) => relation_models(es, model, inner, out),
+        Filter::Relation { relation, filter, .. } => {
+            let target = es.entities[model].relations[*relation].target;
+            if !out.contains(&target) {
+                out.push(target);
+            }
+            relation_models(es, target, filter, out);
+        }
+        Filter::RelationNull { relation, .. } => {
+            let target = es.entities[model].relations[*relation].target;
+            if !out.contains(&target) {
+                out.push(target);
+            }
+        }
+        _ => {}
     }
 }
 

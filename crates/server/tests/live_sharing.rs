@@ -189,3 +189,51 @@ on_every_backend!(one_frame_per_connection_shared_where_it_can_be, NOTICES, |ser
     assert_eq!(for_b["events"][0]["row"], for_c["events"][0]["row"], "the same event");
     assert_eq!((for_b["seq"].clone(), for_b["events"][0]["op"].clone()), (update["seq"].clone(), json!("created")));
 });
+
+const ROOMS: &str = include_str!("fixtures/rooms.prisma");
+
+// A rule that reaches through relations (messages are read by their room's members) no
+// longer runs every member's query on every message: the parts decided in memory (the
+// room a query asks for) skip the others' rooms, while a change to a model the rule
+// reads (a new membership) still runs them, and the new member sees the room's messages.
+on_every_backend!(rules_through_relations_skip_what_their_own_rows_decide, ROOMS, |server| {
+    let ann = server.signup("ann@example.com").await;
+    let bob = server.signup("bob@example.com").await;
+    let cat = server.signup("cat@example.com").await;
+    let post = |path: &str, body: serde_json::Value| {
+        let (server, token, path) = (&server, ann.token.clone(), path.to_string());
+        async move { server.request("POST", &path, Some(body), Some(&token)).await.1 }
+    };
+    let a = post("/api/rooms", json!({"name": "a", "ownerId": ann.id})).await["id"].clone();
+    let b = post("/api/rooms", json!({"name": "b", "ownerId": ann.id})).await["id"].clone();
+    post("/api/memberships", json!({"userId": bob.id, "roomId": a})).await;
+    post("/api/memberships", json!({"userId": cat.id, "roomId": b})).await;
+    let in_room = |room: &serde_json::Value| json!({"where": {"roomId": room}, "orderBy": {"id": "asc"}});
+    let (mut bob_ws, _) = WsClient::ready(&server.base, Some(&bob.token)).await;
+    let (mut cat_ws, _) = WsClient::ready(&server.base, Some(&cat.token)).await;
+    let mut bob_a = Copy::subscribe(&mut bob_ws, "a", "Message:list", in_room(&a)).await;
+    let mut bob_b = Copy::subscribe(&mut bob_ws, "b", "Message:list", in_room(&b)).await;
+    let mut cat_b = Copy::subscribe(&mut cat_ws, "b", "Message:list", in_room(&b)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    let before = metric(&server, "ssot_realtime_evaluations_total").await;
+    let message = post("/api/messages", json!({"body": "in b", "roomId": b, "authorId": ann.id})).await;
+    assert!(message["id"].is_number(), "{message}");
+    cat_b.catch_up(&mut cat_ws, cat_b.seq + 1).await;
+    assert_eq!(cat_b.rows.len(), 1, "a member of b sees it");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(
+        metric(&server, "ssot_realtime_evaluations_total").await - before,
+        2,
+        "only the queries of room b ran (Bob's and Cat's), not Bob's of room a"
+    );
+    assert!(bob_b.rows.is_empty() && bob_a.rows.is_empty());
+
+    // Bob joins b: a membership is another model the rule reads, so his query of b runs
+    // and the message enters his view.
+    post("/api/memberships", json!({"userId": bob.id, "roomId": b})).await;
+    let entered = bob_b.catch_up(&mut bob_ws, bob_b.seq + 1).await;
+    assert_eq!(bob_b.rows.len(), 1, "the new member sees the room's message: {entered:?}");
+    assert_eq!(bob_b.rows[0].data["body"], "in b");
+    let _ = &mut bob_a;
+});

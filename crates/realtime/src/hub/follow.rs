@@ -97,9 +97,13 @@ impl Hub {
             let candidates = pinned_by(pinned, &modelled);
             let mut due = Vec::new();
             for (&id, g) in groups.iter_mut().filter(|(_, g)| g.seq < page.reached) {
-                let may = match g.pin {
-                    Some(_) => candidates.contains(&id) && affects(&es, g, &touched, &modelled),
-                    None => affects(&es, g, &touched, &modelled),
+                let may = match (&g.pin, &g.narrow) {
+                    // Found through the index, or through another model it reads.
+                    (Some(_), Some(narrow)) => {
+                        (candidates.contains(&id) || narrow.others.iter().any(|m| touched.contains(m)))
+                            && affects(&es, g, &touched, &modelled)
+                    }
+                    _ => affects(&es, g, &touched, &modelled),
                 };
                 if g.seq < cursor || may {
                     due.push((id, g.query.clone(), g.caller.clone()));
