@@ -271,14 +271,26 @@ async fn differential(server: &common::TestServer, cases: u32) {
     if let Err(e) = result {
         panic!("{e}");
     }
-    // The same for `where` clauses, read as a REST list reads them.
+    // The same for `where` clauses, read as a REST list reads them and guarded for each
+    // caller as the realtime gateway guards them (the schema's rules, guarded fields,
+    // readable related rows).
+    let policies = ssot_access::Policies::compile(&schema, &es).expect("policies");
     let mut runner = TestRunner::new(Config { cases, ..Config::default() });
     let result = runner.run(&where_clause(), |clause| {
         let mut reader = ArgsReader::new(&es);
         let filter = reader.filter(model, &clause, "where", 0);
         let filter = reader.finish(filter).map_err(|e| TestCaseError::fail(format!("{clause}: {e}")))?;
-        let in_sql = ids_in_sql(&handle, &store, model, filter.clone())?;
-        check_log_rows(&es, model, &filter, &logged, &in_sql, &decided)
+        for auth in callers() {
+            let caller = match auth {
+                Some(auth) => ssot_access::Caller::User(std::sync::Arc::new(auth)),
+                None => ssot_access::Caller::Anonymous,
+            };
+            let guard = ssot_access::Guard::new(&policies, &es, &caller);
+            let guarded = guard.count_filter(model, filter.clone()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let in_sql = ids_in_sql(&handle, &store, model, guarded.clone())?;
+            check_log_rows(&es, model, &guarded, &logged, &in_sql, &decided)?;
+        }
+        Ok(())
     });
     if let Err(e) = result {
         panic!("{e}");
