@@ -130,15 +130,17 @@ export interface ModelMeta {
   id?: string[];
 }
 
-/** The minimal WebSocket the runtime needs: the browser's, or `ws`'s in Node. */
+/**
+ * The minimal WebSocket the runtime needs: the browser's, or `ws`'s in Node. Listeners are added with
+ * `addEventListener` (method syntax) so that both classes fit without a cast.
+ */
 export interface WebSocketLike {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  onopen: ((ev: unknown) => void) | null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null;
-  onerror: ((ev: unknown) => void) | null;
-  onmessage: ((ev: { data: unknown }) => void) | null;
+  addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
+  addEventListener(type: 'close', listener: (event: { code: number; reason: string }) => void): void;
+  addEventListener(type: 'error', listener: (event: unknown) => void): void;
 }
 
-export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
+export type WebSocketConstructor = new (url: string, protocols: string) => WebSocketLike;

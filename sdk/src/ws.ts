@@ -142,10 +142,7 @@ export class WebSocketTransport implements DataClient {
     }
     const socket = this.socket;
     this.socket = undefined;
-    if (socket) {
-      this.detach(socket);
-      socket.close(1000, 'client disconnect');
-    }
+    if (socket) socket.close(1000, 'client disconnect');
   }
 
   /** Drops the current connection as a network failure would, and reconnects (tests, "retry now" buttons). */
@@ -208,11 +205,12 @@ export class WebSocketTransport implements DataClient {
     }
     this.socket = socket;
     this.lastFrameAt = Date.now();
-    socket.onmessage = (event) => this.frame(socket, event.data);
-    socket.onclose = (event) => this.lost(socket, event.code, event.reason);
-    socket.onerror = () => {
+    // Listeners stay on a replaced socket; each checks that its socket is still the current one.
+    socket.addEventListener('message', (event) => this.frame(socket, event.data));
+    socket.addEventListener('close', (event) => this.lost(socket, event.code, event.reason));
+    socket.addEventListener('error', () => {
       // A close event follows every error; reconnection is decided there.
-    };
+    });
   }
 
   private frame(socket: WebSocketLike, data: unknown): void {
@@ -295,7 +293,6 @@ export class WebSocketTransport implements DataClient {
   private lost(socket: WebSocketLike, code: number, reason: string): void {
     if (socket !== this.socket) return;
     this.socket = undefined;
-    this.detach(socket);
     if (socket.readyState === OPEN || socket.readyState === 0) {
       try {
         socket.close(4000, reason);
@@ -322,13 +319,6 @@ export class WebSocketTransport implements DataClient {
     this.reconnectTimer = setTimeout(() => {
       if (this.status === 'reconnecting') void this.open();
     }, delayMs);
-  }
-
-  private detach(socket: WebSocketLike): void {
-    socket.onmessage = null;
-    socket.onclose = null;
-    socket.onerror = null;
-    socket.onopen = null;
   }
 
   private stopTimers(): void {
