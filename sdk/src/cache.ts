@@ -38,7 +38,7 @@ export class NormalizedCache {
   private readonly touched = new Map<CacheListener, string>();
 
   /** The row as the application should see it: the server's, with pending optimistic changes on top. */
-  get(model: string, id: IdValue | string, isKey = false): Obj | undefined {
+  get<Row extends object = Obj>(model: string, id: IdValue | string, isKey = false): Row | undefined {
     const key = isKey ? (id as string) : keyOf(id as IdValue);
     let row: Obj | undefined = this.rows.get(model)?.get(key)?.row;
     for (const layer of this.layers) {
@@ -46,7 +46,7 @@ export class NormalizedCache {
       if (layer.patch === null) return undefined;
       row = row ? { ...row, ...layer.patch } : undefined;
     }
-    return row;
+    return row as Row | undefined;
   }
 
   /** The row as the server last said it, without optimistic changes. */
