@@ -234,8 +234,12 @@ export class LiveQuery<Row, Value = Row[]> {
   private pendingChange: LiveChange | undefined;
 
   private notify(change: LiveChange): void {
-    // Delivered once at the end of the cache's batch, with every row of the batch in place.
-    this.pendingChange = change;
+    // Delivered once at the end of the cache's batch, with every row of the batch in place; several steps in one
+    // batch (a resumed replay) are told as one change holding all their events.
+    const before = this.pendingChange;
+    this.pendingChange = before
+      ? { ...change, events: [...before.events, ...change.events], reset: before.reset || change.reset }
+      : change;
     this.registry.cache.touch(this.model, this.cacheListener);
   }
 
