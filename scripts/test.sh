@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: the Rust workspace (unit, fixture, snapshot, property, CLI,
 # differential, REST, migration, change-log and corpus tests) after installing what
-# they need (Prisma's validator from npm, the oracle of the differential test).
+# they need (Prisma's validator from npm, the oracle of the differential test), then
+# the TypeScript client runtime's tests (sdk/) against the freshly built `ssot`.
 # PostgreSQL tests run when SSOT_TEST_DATABASE_URL is set (.ci/run starts PostgreSQL
 # and sets it); without it they are skipped, visibly.
 set -euo pipefail
@@ -42,3 +43,8 @@ cargo build --quiet -p ssot-cli
 node tests/oracle/fuzz.mjs --ssot "${CARGO_TARGET_DIR:-target}/debug/ssot" --seeds tests/fixtures/schemas/valid \
   --iterations 3000 --seed 1 --out "${CARGO_TARGET_DIR:-target}/fuzz-out" --quiet --check
 
+# The TypeScript client runtime (sdk/): built, then tested against a real `ssot serve` (the debug binary
+# built above) over real HTTP and WebSocket connections.
+SSOT_BIN="$(pwd)/${CARGO_TARGET_DIR:-target}/debug/ssot"
+case "${CARGO_TARGET_DIR:-}" in /*) SSOT_BIN="${CARGO_TARGET_DIR}/debug/ssot" ;; esac
+(cd sdk && npm ci --no-audit --no-fund --loglevel=error && npm run build && SSOT_BIN="$SSOT_BIN" npm test)

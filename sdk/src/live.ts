@@ -1,0 +1,360 @@
+/**
+ * Live queries: list and item subscriptions over the socket. Owns applying `subscribed`, `update` (the two
+ * passes of protocol.md), `reset` and resumed replays to each view, tracking per subscription the `seq` of the
+ * last message that carried it so that a reconnection resumes with `since` (no gap, no duplicate), and
+ * read-your-writes (`waitForSeq`). Rows live in the normalized cache; a view holds only the ids, in order.
+ */
+import { keyOf, type NormalizedCache } from './cache.js';
+import { ClosedError, SsotError, TimeoutError } from './errors.js';
+import type { IdValue, Obj } from './types.js';
+import type { WebSocketTransport } from './ws.js';
+
+export type LiveOp = 'created' | 'entered' | 'updated' | 'moved' | 'deleted' | 'left';
+
+/** One event of an `update`, as the server sends it. */
+export interface LiveEvent {
+  sub: string;
+  op: LiveOp;
+  id: IdValue;
+  index?: number;
+  row?: Obj;
+}
+
+/** What a listener is told besides the rows: why they changed. */
+export interface LiveChange {
+  /** The subscription's `seq` now. */
+  seq: number;
+  /** The server's events applied (empty for a snapshot or a change made locally). */
+  events: LiveEvent[];
+  /** The rows were replaced by a snapshot (`subscribed`, `reset`, or a resume the server could not replay). */
+  reset: boolean;
+  /** `server`: news from the server; `local`: the cache changed under the view (an optimistic update). */
+  source: 'server' | 'local';
+}
+
+export type LiveState = 'pending' | 'live' | 'closed';
+
+/** Resolves the id of a row of `model` (its id fields; generated code knows them). */
+export type IdOf = (model: string, row: Obj) => IdValue;
+
+/** A live subscription: a list (`Model:list`) or one record (`Model:item:<id>`). */
+export class LiveQuery<Row, Value = Row[]> {
+  state: LiveState = 'pending';
+  /** The `seq` of the last message that carried this subscription; -1 before the first. */
+  seq = -1;
+  /** Why the subscription ended, when the server ended it. */
+  error: SsotError | undefined;
+  /** Resolves with the first snapshot; rejects when the server refuses the subscription. */
+  readonly ready: Promise<Value>;
+  private resolveReady!: (value: Value) => void;
+  private rejectReady!: (error: unknown) => void;
+  private keys: string[] = [];
+  private ids = new Map<string, IdValue>();
+  /** The connection's latest `update` seq since this subscription stood on it (see `knownSeq`). */
+  private watermark = -1;
+  private readonly listeners = new Set<(value: Value, change: LiveChange) => void>();
+  private waiters: Array<{ seq: number; resolve: () => void; reject: (error: unknown) => void }> = [];
+  private readonly stopCache: () => void;
+
+  constructor(
+    private readonly registry: LiveRegistry,
+    readonly id: string,
+    readonly model: string,
+    readonly channel: string,
+    readonly args: Obj,
+    readonly kind: 'list' | 'item',
+  ) {
+    this.ready = new Promise<Value>((resolve, reject) => {
+      this.resolveReady = resolve;
+      this.rejectReady = reject;
+    });
+    this.ready.catch(() => undefined); // a refusal is also reported to `error`; unobserved is not a crash
+    this.stopCache = registry.cache.listen(model, this.cacheListener);
+  }
+
+  /** The current value: the rows in order (list), or the record or null (item), optimistic changes applied. */
+  get value(): Value {
+    const rows: Obj[] = [];
+    for (const key of this.keys) {
+      const row = this.registry.cache.get(this.model, key, true);
+      if (row) rows.push(row);
+    }
+    return (this.kind === 'list' ? rows : (rows[0] ?? null)) as Value;
+  }
+
+  /** Calls `listener` on every change (after `ready`); returns a function that stops it. */
+  onChange(listener: (value: Value, change: LiveChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Up to which `seq` this view is known to be current. */
+  get knownSeq(): number {
+    return Math.max(this.seq, this.watermark);
+  }
+
+  /**
+   * Resolves once the view reflects every change up to `seq` (a write's `seq`: read-your-writes). The server
+   * sends nothing to a connection whose subscriptions a write does not change, so a write that leaves this
+   * view as it was may only be confirmed by a later update: give a timeout.
+   */
+  waitForSeq(seq: number, timeoutMs = 10_000): Promise<void> {
+    if (this.knownSeq >= seq) return Promise.resolve();
+    if (this.state === 'closed') return Promise.reject(this.error ?? new ClosedError());
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new TimeoutError(timeoutMs));
+      }, timeoutMs);
+      const waiter = {
+        seq,
+        resolve: () => (clearTimeout(timer), resolve()),
+        reject: (error: unknown) => (clearTimeout(timer), reject(error)),
+      };
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** Ends the subscription (and tells the server, when connected). */
+  unsubscribe(): void {
+    if (this.state === 'closed') return;
+    this.registry.remove(this, true);
+    this.close(undefined);
+  }
+
+  // ---- driven by the registry ----
+
+  /** The message to (re)subscribe with: `since` once a state is known, so the server replays what was missed. */
+  subscribeMessage(): Obj {
+    const message: Obj = { type: 'subscribe', id: this.id, channel: this.channel, args: this.args };
+    if (this.seq >= 0) message.since = this.seq;
+    return message;
+  }
+
+  connectionLost(): void {
+    if (this.state === 'live') this.state = 'pending';
+    this.watermark = -1;
+  }
+
+  /** A snapshot: replace the rows (`subscribed`, `reset`, or a fresh `subscribed` after `auth`). */
+  replace(data: unknown, seq: number): void {
+    const cache = this.registry.cache;
+    cache.batch(() => {
+      const rows = this.kind === 'list' ? (Array.isArray(data) ? (data as Obj[]) : []) : data ? [data as Obj] : [];
+      this.keys = [];
+      this.ids.clear();
+      for (const row of rows) {
+        const id = this.registry.idOf(this.model, row);
+        this.track(id);
+        cache.write(this.model, id, row, seq);
+      }
+      this.carried(seq);
+      this.notify({ seq, events: [], reset: true, source: 'server' });
+    });
+    this.becameLive();
+  }
+
+  /** One step of changes (an `update`'s events for this subscription, or a step of a resumed replay). */
+  apply(events: LiveEvent[], seq: number): void {
+    if (events.length === 0) return this.carried(seq); // a resume that missed nothing
+    const cache = this.registry.cache;
+    cache.batch(() => {
+      // Pass 1: rows that are gone.
+      for (const event of events) {
+        if (event.op !== 'deleted' && event.op !== 'left') continue;
+        this.untrack(keyOf(event.id));
+        if (event.op === 'deleted') cache.remove(this.model, event.id, seq);
+      }
+      // Pass 2: rows placed, in the order given.
+      for (const event of events) {
+        if (event.op === 'deleted' || event.op === 'left') continue;
+        const key = keyOf(event.id);
+        if (this.kind === 'list') {
+          this.untrack(key);
+          this.track(event.id, event.index ?? this.keys.length);
+        } else if (!this.ids.has(key)) {
+          this.keys = [];
+          this.ids.clear();
+          this.track(event.id);
+        }
+        if (event.row && event.op !== 'moved') cache.write(this.model, event.id, event.row, seq);
+      }
+      this.carried(seq);
+      this.notify({ seq, events, reset: false, source: 'server' });
+    });
+  }
+
+  /** The connection's `update` at `seq` holds every change of this subscription up to it. */
+  connectionAt(seq: number): void {
+    if (this.state !== 'live') return;
+    this.watermark = Math.max(this.watermark, seq);
+    this.release();
+  }
+
+  becameLive(): void {
+    const first = this.state === 'pending' && this.seq >= 0;
+    if (first) this.state = 'live';
+    this.resolveReady(this.value);
+  }
+
+  close(error: SsotError | undefined): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.error = error;
+    this.stopCache();
+    this.rejectReady(error ?? new ClosedError());
+    for (const waiter of this.waiters) waiter.reject(error ?? new ClosedError());
+    this.waiters = [];
+  }
+
+  private carried(seq: number): void {
+    this.seq = seq;
+    this.release();
+  }
+
+  private release(): void {
+    const known = this.knownSeq;
+    const due = this.waiters.filter((w) => w.seq <= known);
+    this.waiters = this.waiters.filter((w) => w.seq > known);
+    for (const waiter of due) waiter.resolve();
+  }
+
+  private track(id: IdValue, index = this.keys.length): void {
+    const key = keyOf(id);
+    this.ids.set(key, id);
+    this.keys.splice(Math.min(index, this.keys.length), 0, key);
+  }
+
+  private untrack(key: string): void {
+    if (!this.ids.delete(key)) return;
+    const at = this.keys.indexOf(key);
+    if (at >= 0) this.keys.splice(at, 1);
+  }
+
+  private pendingChange: LiveChange | undefined;
+
+  private notify(change: LiveChange): void {
+    // Delivered once at the end of the cache's batch, with every row of the batch in place; several steps in one
+    // batch (a resumed replay) are told as one change holding all their events.
+    const before = this.pendingChange;
+    this.pendingChange = before
+      ? { ...change, events: [...before.events, ...change.events], reset: before.reset || change.reset }
+      : change;
+    this.registry.cache.touch(this.model, this.cacheListener);
+  }
+
+  private readonly cacheListener = (changed: ReadonlySet<string>): void => this.cacheChanged(changed);
+
+  private cacheChanged(changed: ReadonlySet<string>): void {
+    const change = this.pendingChange;
+    this.pendingChange = undefined;
+    if (!change && ![...changed].some((key) => this.ids.has(key))) return;
+    if (this.state === 'closed' || this.seq < 0) return;
+    const value = this.value;
+    for (const listener of this.listeners) listener(value, change ?? { seq: this.seq, events: [], reset: false, source: 'local' });
+  }
+}
+
+/** The live subscriptions of one socket: routes its messages to them and resubscribes after reconnecting. */
+export class LiveRegistry {
+  private readonly subs = new Map<string, LiveQuery<unknown, unknown>>();
+  private nextId = 1;
+
+  constructor(
+    readonly socket: WebSocketTransport,
+    readonly cache: NormalizedCache,
+    readonly idOf: IdOf,
+  ) {
+    socket.onOpen(() => {
+      for (const sub of this.subs.values()) socket.send(sub.subscribeMessage());
+    });
+    socket.onStatus((info) => {
+      if (info.status !== 'open') for (const sub of this.subs.values()) sub.connectionLost();
+    });
+    socket.onMessage((message) => this.handle(message));
+  }
+
+  subscribe<Row, Value>(model: string, channel: string, args: Obj, kind: 'list' | 'item'): LiveQuery<Row, Value> {
+    const sub = new LiveQuery<Row, Value>(this, `s${this.nextId++}`, model, channel, args, kind);
+    this.subs.set(sub.id, sub as LiveQuery<unknown, unknown>);
+    if (!this.socket.send(sub.subscribeMessage())) this.socket.connect();
+    return sub;
+  }
+
+  remove(sub: { id: string }, tellServer: boolean): void {
+    this.subs.delete(sub.id);
+    if (tellServer) this.socket.send({ type: 'unsubscribe', id: sub.id });
+  }
+
+  closeAll(): void {
+    for (const sub of this.subs.values()) sub.close(undefined);
+    this.subs.clear();
+  }
+
+  private handle(message: Obj): void {
+    switch (message.type) {
+      case 'subscribed':
+        return this.subscribed(message);
+      case 'update':
+        return this.update(message);
+      case 'reset': {
+        const all = (message.subscriptions ?? {}) as Record<string, { seq: number; data: unknown }>;
+        this.cache.batch(() => {
+          for (const [id, state] of Object.entries(all)) this.subs.get(id)?.replace(state.data, state.seq);
+        });
+        return;
+      }
+      case 'unsubscribed': {
+        // Ours are already removed; one still here was ended by the server (an `auth` that no longer may).
+        const sub = this.subs.get(String(message.id));
+        if (sub && message.code) {
+          this.subs.delete(sub.id);
+          sub.close(new SsotError({ status: 403, code: String(message.code), detail: String(message.message ?? '') }));
+        }
+        return;
+      }
+      case 'error': {
+        const sub = message.id !== undefined ? this.subs.get(String(message.id)) : undefined;
+        if (!sub) return;
+        this.subs.delete(sub.id);
+        const problem = (message.problem as Obj | undefined) ?? {};
+        const code = String(message.code);
+        const status = code === 'unauthorized' ? 401 : code === 'forbidden' ? 403 : 400;
+        sub.close(new SsotError({ status, code, detail: String(message.message), ...problem }));
+        return;
+      }
+    }
+  }
+
+  private subscribed(message: Obj): void {
+    const sub = this.subs.get(String(message.id));
+    if (!sub) return;
+    const seq = Number(message.seq);
+    if (message.resumed) {
+      // What was missed, step by step, as the updates it would have had.
+      const steps = (message.replay ?? []) as Array<{ seq: number; events: LiveEvent[] }>;
+      this.cache.batch(() => {
+        for (const step of steps) sub.apply(step.events, step.seq);
+        sub.apply([], seq);
+      });
+      sub.becameLive();
+    } else {
+      sub.replace(message.data, seq);
+    }
+  }
+
+  private update(message: Obj): void {
+    const seq = Number(message.seq);
+    const bySub = new Map<string, LiveEvent[]>();
+    for (const event of (message.events ?? []) as LiveEvent[]) {
+      const list = bySub.get(String(event.sub));
+      if (list) list.push(event);
+      else bySub.set(String(event.sub), [event]);
+    }
+    // One message, one snapshot: every view changes, then each listener hears once.
+    this.cache.batch(() => {
+      for (const [id, events] of bySub) this.subs.get(id)?.apply(events, seq);
+    });
+    for (const sub of this.subs.values()) sub.connectionAt(seq);
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * Test helpers: clients on a server (Node's `ws` as the WebSocket), signing users up, and waiting for a
+ * condition with a deadline (so a test that should fail fails rather than hangs).
+ */
+import WebSocket from 'ws';
+import { createClient, type ClientOptions, type SsotClient } from '../src/index.js';
+import { ADMIN_KEY } from './server.js';
+
+/** The test schema's types, as generated code would give them. */
+export interface Post {
+  id: number;
+  title: string;
+  published: boolean;
+  views: number;
+  authorId: string;
+}
+export interface Room {
+  id: number;
+  name: string;
+}
+export type Schema = {
+  Post: {
+    row: Post;
+    where: { [K in keyof Post]?: Post[K] | { [op: string]: unknown } } & { AND?: unknown; OR?: unknown; NOT?: unknown };
+    create: Partial<Post>;
+    update: Partial<Post>;
+  };
+  Room: { row: Room };
+  User: { row: { id: string; email: string; name: string | null } };
+};
+
+const clients: Array<SsotClient<Schema>> = [];
+
+export function client(url: string, options: Partial<ClientOptions> = {}): SsotClient<Schema> {
+  const c = createClient<Schema>({ url, WebSocket, timeoutMs: 10_000, ...options });
+  clients.push(c);
+  return c;
+}
+
+export function adminClient(url: string, options: Partial<ClientOptions> = {}): SsotClient<Schema> {
+  return client(url, { token: ADMIN_KEY, transport: 'http', ...options });
+}
+
+let users = 0;
+
+/** A client signed in as a new user. */
+export async function userClient(url: string, options: Partial<ClientOptions> = {}): Promise<SsotClient<Schema>> {
+  const c = client(url, options);
+  users += 1;
+  await c.auth.signup({ email: `user${users}-${Date.now()}@example.com`, password: 'correct horse battery' });
+  return c;
+}
+
+export function disconnectAll(): void {
+  for (const c of clients.splice(0)) c.disconnect();
+}
+
+export async function waitFor(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

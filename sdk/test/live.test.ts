@@ -1,0 +1,163 @@
+/**
+ * Live queries against a real server: a list subscription sees created/updated/deleted/entered/left and the
+ * cache follows; read-your-writes; an optimistic update rolled back on a 403; presence between two clients.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { SsotError, seqOf, type LiveChange } from '../src/index.js';
+import { disconnectAll, userClient, waitFor, type Post } from './helpers.js';
+import { Server } from './server.js';
+
+let server: Server;
+before(async () => {
+  server = await Server.start();
+});
+after(async () => {
+  disconnectAll();
+  await server.dispose();
+});
+
+function userId(c: { auth: { session?: { user: unknown } | undefined } }): string {
+  return (c.auth.session!.user as { id: string }).id;
+}
+
+test('a live list sees created, updated, left, entered, deleted, and patches the cache', async () => {
+  const writer = await userClient(server.url, { transport: 'http' });
+  const reader = await userClient(server.url, { transport: 'ws' });
+  const tag = `live-${Date.now()}`;
+  const changes: Array<{ rows: Post[]; change: LiveChange }> = [];
+  const live = reader.model('Post').subscribe(
+    { where: { published: true, title: { startsWith: tag } }, orderBy: { views: 'desc' } },
+    (rows, change) => changes.push({ rows, change }),
+  );
+  assert.deepEqual(await live.ready, []);
+  const posts = writer.model('Post');
+  const ops = () => changes.flatMap((c) => c.change.events.map((e) => e.op));
+  const settle = async (seq: number | undefined) => {
+    assert.equal(typeof seq, 'number');
+    await live.waitForSeq(seq!);
+  };
+
+  const a = await posts.create({ data: { title: `${tag} a`, authorId: userId(writer), published: true, views: 1 } });
+  await settle(seqOf(a));
+  const b = await posts.create({ data: { title: `${tag} b`, authorId: userId(writer), published: true, views: 2 } });
+  await settle(seqOf(b));
+  assert.deepEqual(live.value.map((p) => p.title), [`${tag} b`, `${tag} a`]);
+
+  const a2 = await posts.update({ where: { id: a.id }, data: { views: 10 } });
+  await settle(seqOf(a2));
+  assert.deepEqual(live.value.map((p) => p.title), [`${tag} a`, `${tag} b`], 'moved to its new place');
+  assert.equal(reader.cache.get<Post>('Post', a.id)?.views, 10, 'the cache holds the new row');
+
+  const a3 = await posts.update({ where: { id: a.id }, data: { published: false } });
+  await settle(seqOf(a3));
+  assert.deepEqual(live.value.map((p) => p.id), [b.id], 'unpublished: left the view');
+  const a4 = await posts.update({ where: { id: a.id }, data: { published: true } });
+  await settle(seqOf(a4));
+  assert.deepEqual(live.value.map((p) => p.id), [a.id, b.id], 'published again: entered');
+  const gone = await posts.delete({ where: { id: b.id } });
+  await settle(seqOf(gone));
+  assert.deepEqual(live.value.map((p) => p.id), [a.id]);
+  assert.equal(reader.cache.get('Post', b.id), undefined, 'a deleted row leaves the cache');
+
+  assert.deepEqual(ops(), ['created', 'created', 'updated', 'left', 'entered', 'deleted']);
+  // Every change is one notification per update message, its seq increasing.
+  const seqs = changes.map((c) => c.change.seq);
+  assert.deepEqual([...seqs].sort((x, y) => x - y), seqs);
+  assert.equal(new Set(seqs).size, seqs.length);
+  assert.deepEqual(live.value, await reader.model('Post').findMany({ where: { published: true, title: { startsWith: tag } }, orderBy: { views: 'desc' } }));
+});
+
+test('events of one update message reach a listener as one notification', async () => {
+  const writer = await userClient(server.url, { transport: 'http' });
+  const reader = await userClient(server.url, { transport: 'ws' });
+  const tag = `batch-${Date.now()}`;
+  const live = reader.model('Post').subscribe({ where: { title: { startsWith: tag } } });
+  await live.ready;
+  const notifications: number[] = [];
+  live.onChange((_rows, change) => notifications.push(change.events.length));
+  const result = await writer.model('Post').createMany({
+    data: [1, 2, 3].map((n) => ({ title: `${tag} ${n}`, authorId: userId(writer), published: true })),
+  });
+  await live.waitForSeq(seqOf(result)!);
+  assert.equal(live.value.length, 3);
+  assert.deepEqual(notifications, [3], 'three creates in one transaction: one notification');
+});
+
+test('read-your-writes: after a write resolves, waiting for its seq makes the live query show it', async () => {
+  const c = await userClient(server.url, { transport: 'hybrid', writes: 'http' });
+  const tag = `ryw-${Date.now()}`;
+  const live = c.model('Post').subscribe({ where: { title: { startsWith: tag } } });
+  await live.ready;
+  for (let i = 0; i < 5; i += 1) {
+    const row = await c.model('Post').create({ data: { title: `${tag} ${i}`, authorId: userId(c) } });
+    const seq = seqOf(row);
+    assert.ok(typeof seq === 'number' && seq > 0, 'the write carries its seq');
+    await live.waitForSeq(seq);
+    assert.ok(live.knownSeq >= seq);
+    assert.ok(live.value.some((p) => p.id === row.id), `write ${i} is in the live query`);
+  }
+});
+
+test('an optimistic update shows at once and is rolled back when the server refuses it (403)', async () => {
+  const owner = await userClient(server.url, { transport: 'http' });
+  const other = await userClient(server.url, { transport: 'ws' });
+  const tag = `opt-${Date.now()}`;
+  const post = await owner.model('Post').create({ data: { title: `${tag} original`, authorId: userId(owner), published: true } });
+  const live = other.model('Post').subscribe({ where: { title: { startsWith: tag } } });
+  await live.ready;
+  const seen: string[] = [];
+  live.onChange((rows, change) => seen.push(`${change.source}:${rows[0]?.title}`));
+  const attempt = other.model('Post').update({ where: { id: post.id }, data: { title: `${tag} hacked` } }, { optimistic: true });
+  assert.equal(live.value[0]?.title, `${tag} hacked`, 'shown before the answer');
+  await assert.rejects(attempt, (error: unknown) => error instanceof SsotError && error.status === 403 && error.code === 'forbidden');
+  assert.equal(live.value[0]?.title, `${tag} original`, 'rolled back');
+  assert.deepEqual(seen, [`local:${tag} hacked`, `local:${tag} original`]);
+
+  // An accepted optimistic update stays, and the server's row replaces the guess.
+  const ownerLive = owner.model('Post').subscribe({ where: { title: { startsWith: tag } } });
+  await ownerLive.ready;
+  const done = owner.model('Post').update({ where: { id: post.id }, data: { title: `${tag} renamed` } }, { optimistic: true, via: 'http' });
+  assert.equal(ownerLive.value[0]?.title, `${tag} renamed`);
+  const row = await done;
+  await ownerLive.waitForSeq(seqOf(row)!);
+  assert.equal(ownerLive.value[0]?.title, `${tag} renamed`);
+  await waitFor('the other subscriber sees the rename', () => live.value[0]?.title === `${tag} renamed`);
+});
+
+test('presence: two clients see each other join, change state, broadcast and leave', async () => {
+  const a = await userClient(server.url, { transport: 'ws' });
+  const b = await userClient(server.url, { transport: 'ws' });
+  const room = await a.model('Room').create({ data: { name: 'lobby' } });
+  const inA = a.model('Room').channel<{ typing: boolean }, { x: number }>(room.id);
+  const inB = b.model('Room').channel<{ typing: boolean }, { x: number }>(room.id);
+  const eventsA: string[] = [];
+  inA.onPresence((_members, event, who) => eventsA.push(`${event}:${who?.user ?? ''}`));
+  const broadcasts: Array<{ event: string; x: number }> = [];
+  inA.onBroadcast((event, payload) => broadcasts.push({ event, x: payload.x }));
+
+  const membersA = await inA.join({ typing: false });
+  assert.equal(membersA.length, 1);
+  const membersB = await inB.join({ typing: false });
+  assert.equal(membersB.length, 2);
+  await waitFor('A sees B join', () => inA.members.size === 2);
+  assert.ok(eventsA.includes(`join:${userId(b)}`));
+
+  inB.setState({ typing: true });
+  await waitFor('A sees B typing', () => [...inA.members.values()].some((m) => m.user === userId(b) && m.state?.typing === true));
+  assert.ok(inB.broadcast('cursor', { x: 7 }));
+  await waitFor('A gets the broadcast', () => broadcasts.length === 1);
+  assert.deepEqual(broadcasts, [{ event: 'cursor', x: 7 }]);
+
+  inB.leave();
+  await waitFor('A sees B leave', () => inA.members.size === 1);
+  assert.ok(eventsA.includes(`leave:${userId(b)}`));
+  assert.equal([...inA.members.values()][0]?.user, userId(a));
+});
+
+test('a refused subscription rejects `ready` with a typed error', async () => {
+  const c = await userClient(server.url, { transport: 'ws' });
+  const live = c.model('Room').subscribe({});
+  await assert.rejects(live.ready, (error: unknown) => error instanceof SsotError && error.code === 'not_subscribable');
+  assert.equal(live.state, 'closed');
+});
