@@ -94,13 +94,14 @@ export class LiveQuery<Row, Value = Row[]> {
   }
 
   /**
-   * Resolves once the view reflects every change up to `seq` (a write's `seq`: read-your-writes). The server
-   * sends nothing to a connection whose subscriptions a write does not change, so a write that leaves this
-   * view as it was may only be confirmed by a later update: give a timeout.
+   * Resolves once the view reflects every change up to `seq` (a write's `seq`: read-your-writes). A write that
+   * leaves this view as it was brings no update: the server is asked (`sync`) and answers `synced` once the
+   * connection's live queries stand at `seq`.
    */
   waitForSeq(seq: number, timeoutMs = 10_000): Promise<void> {
     if (this.knownSeq >= seq) return Promise.resolve();
     if (this.state === 'closed') return Promise.reject(this.error ?? new ClosedError());
+    this.registry.sync(seq);
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
@@ -281,6 +282,11 @@ export class LiveRegistry {
     return sub;
   }
 
+  /** Asks the server to say (`synced`) when this connection's live queries stand at `seq`. */
+  sync(seq: number): void {
+    this.socket.send({ type: 'sync', seq });
+  }
+
   remove(sub: { id: string }, tellServer: boolean): void {
     this.subs.delete(sub.id);
     if (tellServer) this.socket.send({ type: 'unsubscribe', id: sub.id });
@@ -297,6 +303,12 @@ export class LiveRegistry {
         return this.subscribed(message);
       case 'update':
         return this.update(message);
+      case 'synced': {
+        // Every live view of this connection stands at `seq`: an update before it carried whatever changed.
+        const seq = Number(message.seq);
+        for (const sub of this.subs.values()) sub.connectionAt(seq);
+        return;
+      }
       case 'reset': {
         const all = (message.subscriptions ?? {}) as Record<string, { seq: number; data: unknown }>;
         this.cache.batch(() => {

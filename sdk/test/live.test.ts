@@ -99,6 +99,22 @@ test('read-your-writes: after a write resolves, waiting for its seq makes the li
   }
 });
 
+test('read-your-writes for a write the live query does not show: `sync` answers at once', async () => {
+  const c = await userClient(server.url, { transport: 'hybrid', writes: 'http' });
+  const tag = `sync-${Date.now()}`;
+  const live = c.model('Post').subscribe({ where: { title: { startsWith: tag } } });
+  await live.ready;
+  const elsewhere = await c.model('Post').create({ data: { title: `not-${tag}`, authorId: userId(c) } });
+  const seq = seqOf(elsewhere)!;
+  assert.ok(live.knownSeq < seq, 'no update came for a write the view does not show');
+  const started = Date.now();
+  // Without `sync` this would wait for the next update or time out.
+  await live.waitForSeq(seq, 3_000);
+  assert.ok(Date.now() - started < 2_000, `confirmed in ${Date.now() - started} ms`);
+  assert.ok(live.knownSeq >= seq);
+  assert.equal(live.value.length, 0);
+});
+
 test('an optimistic update shows at once and is rolled back when the server refuses it (403)', async () => {
   const owner = await userClient(server.url, { transport: 'http' });
   const other = await userClient(server.url, { transport: 'ws' });

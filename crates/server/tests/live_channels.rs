@@ -122,3 +122,47 @@ on_every_backend!(presence_and_broadcasts_reach_the_members_only, ROOMS, |server
     let joined = next_of(&mut o2, "joined").await;
     assert_eq!(joined["members"].as_array().map(Vec::len), Some(1), "the closed connection left: {joined}");
 });
+
+// A refreshed token of the same user changes nothing the others see: the member stays in
+// the channel (no leave, no join) and keeps their subscriptions (no new snapshot); a token
+// of another user takes the connection out of its channels.
+on_every_backend!(a_refreshed_token_keeps_channels_and_subscriptions, ROOMS, |server| {
+    let owner = server.signup("owner@example.com").await;
+    let member = server.signup("member@example.com").await;
+    let (_, room) =
+        server.request("POST", "/api/rooms", Some(json!({"name": "r", "ownerId": owner.id})), Some(&owner.token)).await;
+    let body = json!({"userId": member.id, "roomId": room["id"]});
+    server.request("POST", "/api/memberships", Some(body), Some(&owner.token)).await;
+    let channel = format!("Room:channel:{}", room["id"]);
+    let (mut o, _) = WsClient::ready(&server.base, Some(&owner.token)).await;
+    let (mut m, _) = WsClient::ready(&server.base, Some(&member.token)).await;
+    o.send(json!({"type": "join", "channel": channel})).await;
+    next_of(&mut o, "joined").await;
+    m.send(json!({"type": "join", "channel": channel})).await;
+    next_of(&mut m, "joined").await;
+    next_of(&mut o, "presence").await;
+    m.send(json!({"type": "subscribe", "id": "rooms", "channel": "Room:list"})).await;
+    next_of(&mut m, "subscribed").await;
+
+    let refreshed =
+        server.request("POST", "/api/auth/refresh", Some(json!({"refreshToken": member.refresh})), None).await.1
+            ["accessToken"]
+            .as_str()
+            .expect("a refreshed access token")
+            .to_string();
+    m.send(json!({"type": "auth", "token": refreshed})).await;
+    let authenticated = next_of(&mut m, "authenticated").await;
+    assert_eq!(authenticated["caller"]["sub"], json!(member.id));
+    m.send(json!({"type": "ping"})).await;
+    let next = m.next().await.expect("pong");
+    assert_eq!(next["type"], "pong", "no `left`, no new `subscribed` before it: {next}");
+    m.send(json!({"type": "broadcast", "channel": channel, "event": "typing", "payload": {}})).await;
+    let heard = o.next().await.expect("broadcast");
+    assert_eq!(heard["type"], "broadcast", "the owner heard no leave or join, only this: {heard}");
+
+    // Another user's token: out of the channel.
+    m.send(json!({"type": "auth", "token": owner.token})).await;
+    next_of(&mut m, "authenticated").await;
+    let left = next_of(&mut m, "left").await;
+    assert_eq!(left["code"], "reauthenticated", "{left}");
+});

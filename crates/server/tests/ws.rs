@@ -10,6 +10,7 @@ use common::{TestServer, ADMIN_KEY};
 use serde_json::{json, Value as Json};
 
 const BLOG: &str = include_str!("fixtures/blog.prisma");
+const LIVE: &str = include_str!("fixtures/live.prisma");
 
 /// A REST answer and a socket answer agree: the same status, and the same body (or the
 /// same problem).
@@ -284,3 +285,39 @@ async fn silent_connections_are_closed_and_shutdown_says_going_away() {
     server.begin_stop();
     assert_eq!(reading.closed().await.code, 1001);
 }
+
+// `sync` answers when the connection's live queries stand at a write's `seq`, whether or
+// not the write changed them: after the update it made, or at once when it made none.
+on_every_backend!(sync_tells_when_live_queries_have_caught_up, LIVE, |server| {
+    let ann = server.signup("ann@example.com").await;
+    let (mut ws, _) = WsClient::ready(&server.base, Some(&ann.token)).await;
+    ws.send(json!({"type": "subscribe", "id": "mine", "channel": "Post:list", "args": {"where": {"title": "kept"}}}))
+        .await;
+    let subscribed = ws.next().await.expect("subscribed");
+    assert_eq!(subscribed["type"], "subscribed", "{subscribed}");
+
+    // A write the query does not show: no update, and `synced` for its seq.
+    let other = json!({"model": "Post", "action": "create", "data": {"title": "other", "authorId": ann.id}});
+    let answer = ws.request(other).await;
+    let seq = answer["seq"].as_i64().expect("a write's seq");
+    ws.send(json!({"type": "sync", "seq": seq})).await;
+    let synced = ws.next().await.expect("synced");
+    assert_eq!(synced["type"], "synced", "{synced}");
+    assert!(synced["seq"].as_i64().is_some_and(|s| s >= seq), "{synced}");
+
+    // A write it shows: its update first, then `synced`.
+    let kept = json!({"model": "Post", "action": "create", "data": {"title": "kept", "authorId": ann.id}});
+    let seq = ws.request(kept).await["seq"].as_i64().expect("seq");
+    ws.send(json!({"type": "sync", "seq": seq})).await;
+    let first = ws.next().await.expect("update");
+    assert_eq!(
+        (first["type"].as_str(), first["events"][0]["op"].as_str()),
+        (Some("update"), Some("created")),
+        "{first}"
+    );
+    let then = ws.next().await.expect("synced");
+    assert_eq!(then["type"], "synced", "{then}");
+
+    ws.send(json!({"type": "sync", "seq": -1})).await;
+    assert_eq!(ws.next().await.expect("error")["code"], "invalid_message");
+});

@@ -3,7 +3,7 @@
 //! at one `seq`), and queues each connection one `update` with all its subscriptions'
 //! events; connections that fell behind get a `reset` once they have room.
 
-use super::groups::{data, event_tail, remember, sweep};
+use super::groups::{answer_syncs, data, event_tail, remember, sweep};
 use super::presence::exit_channel;
 use super::{ConnId, Frame, Group, Hub, Pinned, Recheck, State, BATCH_RECORDS};
 use crate::batch::{reach, shape, touched, LogFacts};
@@ -131,6 +131,7 @@ impl Hub {
         if due.is_empty() && recheck.is_empty() {
             let mut state = self.state();
             state.cursor = state.cursor.max(page.reached);
+            answer_syncs(&mut state);
             return Ok(());
         }
         let (policies, realtime) = (Arc::clone(&self.policies), Arc::clone(&self.realtime));
@@ -260,6 +261,7 @@ impl Hub {
             }
         }
         stats.delivery_seconds += started.elapsed().as_secs_f64();
+        answer_syncs(&mut state);
         Ok(())
     }
 

@@ -23,6 +23,16 @@ pub(super) fn attach(state: &mut State, group: u64, conn: ConnId, sub: &str, sin
     tell(state, conn, answer);
 }
 
+/// Answers the connections waiting for the follower (`synced`) that it has now reached.
+pub(super) fn answer_syncs(state: &mut State) {
+    let cursor = state.cursor;
+    let reached: Vec<ConnId> = state.syncs.iter().filter(|(_, &seq)| seq <= cursor).map(|(&c, _)| c).collect();
+    for conn in reached {
+        state.syncs.remove(&conn);
+        tell(state, conn, json!({"type": "synced", "seq": cursor}));
+    }
+}
+
 /// Queues `message` for `conn`; a full queue marks it behind (it gets a `reset`).
 pub(super) fn tell(state: &mut State, conn: ConnId, message: Json) {
     if let Some(member) = state.conns.get_mut(&conn) {

@@ -94,6 +94,8 @@ struct State {
     channels: HashMap<String, Channel>,
     /// Groups whose visible rows all hold one value in a column ([`Group::pin`]).
     pinned: Pinned,
+    /// Connections waiting for the follower to reach a `seq` (the highest each asked for).
+    syncs: HashMap<ConnId, i64>,
     /// What a member's name starts with, with a bus: `m` and the instance's id (else `m`).
     member_prefix: Option<String>,
     /// Where this instance's channel messages go for the other instances (with a bus).
@@ -224,6 +226,7 @@ impl Hub {
     /// Forgets a connection and its subscriptions.
     pub fn disconnect(&self, conn: ConnId) {
         let mut state = self.state();
+        state.syncs.remove(&conn);
         if let Some(member) = state.conns.remove(&conn) {
             for (sub, group) in member.subs.0 {
                 leave(&mut state, group, conn, &sub);
@@ -362,6 +365,24 @@ impl Hub {
             tell(&mut state, conn, message);
         }
         true
+    }
+
+    /// Tells `conn` (`synced`, in order with its updates) once every group stands at
+    /// `seq` or later: then any update a change up to `seq` made to its live queries has
+    /// been queued before it. One `synced` answers every `sync` it reaches.
+    pub fn sync(&self, conn: ConnId, seq: i64) {
+        let mut state = self.state();
+        if state.cursor >= seq {
+            let cursor = state.cursor;
+            tell(&mut state, conn, serde_json::json!({"type": "synced", "seq": cursor}));
+        } else {
+            let waiting = state.syncs.entry(conn).or_insert(seq);
+            *waiting = (*waiting).max(seq);
+            drop(state);
+            // The follower may be asleep with nothing new to read: the log might reach `seq` only
+            // through another instance's write it has not heard of yet.
+            self.wake.notify_one();
+        }
     }
 
     /// Sends `message` to `conn` in order with its updates.

@@ -14,6 +14,9 @@ pub enum Incoming {
     Auth { token: String },
     /// `{"type": "ping"}`: answered by `pong` (browsers cannot send WebSocket pings).
     Ping,
+    /// `{"type": "sync", "seq": 42}`: answered by `synced` once every live query of the
+    /// connection stands at that `seq` or later (read-your-writes when a write changed none).
+    Sync { seq: i64 },
     /// `{"type": "request", "id": ..., ...}`: one operation, or a `$batch`.
     Request { id: Json, call: Box<Call> },
     /// `{"type": "subscribe", "id": "s1", "channel": "Post:list", "args": {...}}`.
@@ -75,6 +78,13 @@ pub fn read(es: &Entities, text: &str) -> Result<Incoming, Refused> {
     let kind = message.get("type").and_then(Json::as_str).unwrap_or_default();
     match kind {
         "ping" => Ok(Incoming::Ping),
+        "sync" => {
+            unknown_key(&message, &["type", "seq"], "")?;
+            match message.get("seq").and_then(Json::as_i64) {
+                Some(seq) if seq >= 0 => Ok(Incoming::Sync { seq }),
+                _ => Err(Refused::new("invalid_message", "`sync` needs a `seq` (a whole number, 0 or more)")),
+            }
+        }
         "auth" => match message.get("token").and_then(Json::as_str) {
             Some(token) => Ok(Incoming::Auth { token: token.to_string() }),
             None => Err(Refused::new("invalid_message", "`auth` needs a `token` (a string)")),
@@ -142,7 +152,7 @@ pub fn read(es: &Entities, text: &str) -> Result<Incoming, Refused> {
         "" => Err(Refused::new("invalid_message", "a message needs a `type`")),
         other => Err(Refused::new(
             "unknown_message",
-            format!("unknown message type `{other}`; expected auth, ping, request, subscribe, unsubscribe, join, leave, broadcast or state"),
+            format!("unknown message type `{other}`; expected auth, ping, sync, request, subscribe, unsubscribe, join, leave, broadcast or state"),
         )),
     }
 }

@@ -171,6 +171,9 @@ struct Speaker {
     token: Option<String>,
     /// When the token expires (epoch seconds), for the timer that closes the connection.
     expires: Option<u64>,
+    /// Who the caller is to the rules ([`who`]): an `auth` that changes it takes the
+    /// connection out of its channels and asks its subscriptions again.
+    who: Json,
     /// The connection's place in the hub of live queries.
     conn: ssot_realtime::ConnId,
     /// Its subscriptions as asked for (channel and options): asked again for a new caller.
@@ -188,7 +191,7 @@ async fn connection(app: Arc<App>, mut socket: WebSocket, token: Result<Option<S
     let in_flight = Arc::new(tokio::sync::Semaphore::new(settings.max_in_flight));
 
     let conn = app.hub.connect(hub_sink);
-    let mut speaker = Speaker { token: None, expires: None, conn, subs: Arc::default() };
+    let mut speaker = Speaker { token: None, expires: None, who: Json::Null, conn, subs: Arc::default() };
     let first = match token {
         Ok(token) => authenticate(&app, &mut speaker, token).await,
         Err(problem) => Err(problem),
@@ -302,7 +305,25 @@ async fn authenticate(app: &App, speaker: &mut Speaker, token: Option<String>) -
     };
     speaker.token = token;
     speaker.expires = expires;
+    speaker.who = who(&caller);
     Ok(describe(&caller, expires))
+}
+
+/// Who a caller is to the rules: their kind and, for a user, their claims but those that
+/// only a new token changes (its times and session). A refreshed token of the same user
+/// is the same caller.
+fn who(caller: &Caller) -> Json {
+    match caller {
+        Caller::Anonymous => json!("anonymous"),
+        Caller::Admin => json!("admin"),
+        Caller::User(claims) => {
+            let mut claims = (**claims).clone();
+            for fleeting in ["iat", "exp", "nbf", "sid", "jti"] {
+                claims.remove(fleeting);
+            }
+            Json::Object(claims)
+        }
+    }
 }
 
 fn describe(caller: &Caller, expires: Option<u64>) -> Json {
@@ -326,15 +347,24 @@ async fn handle(
     match messages::read(&app.store.entities, text) {
         Err(refused) => refuse(outbox, refused),
         Ok(Incoming::Ping) => outbox.push(json!({"type": "pong"})),
-        Ok(Incoming::Auth { token }) => match authenticate(app, speaker, Some(token)).await {
-            Ok(caller) => {
-                outbox.push(json!({"type": "authenticated", "caller": caller}));
-                // Who is present changed: channels are joined again by the client.
-                app.hub.leave_channels(speaker.conn, "reauthenticated");
-                resubscribe(app, speaker).await;
+        // Through the hub, in order with the updates it answers for.
+        Ok(Incoming::Sync { seq }) => app.hub.sync(speaker.conn, seq),
+        Ok(Incoming::Auth { token }) => {
+            let before = speaker.who.clone();
+            match authenticate(app, speaker, Some(token)).await {
+                Ok(caller) => {
+                    outbox.push(json!({"type": "authenticated", "caller": caller}));
+                    // A refreshed token of the same caller changes nothing they see; another
+                    // caller is present elsewhere (channels are joined again by the client)
+                    // and sees their own rows.
+                    if speaker.who != before {
+                        app.hub.leave_channels(speaker.conn, "reauthenticated");
+                        resubscribe(app, speaker).await;
+                    }
+                }
+                Err(problem) => outbox.ready.push(Outgoing::close(CLOSE_UNAUTHORIZED, problem.detail)),
             }
-            Err(problem) => outbox.ready.push(Outgoing::close(CLOSE_UNAUTHORIZED, problem.detail)),
-        },
+        }
         Ok(Incoming::Subscribe { id, channel, args, since }) => {
             let Ok(permit) = Arc::clone(in_flight).acquire_owned().await else { return };
             let (app, out, token, conn, subs) =
