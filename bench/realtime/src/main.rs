@@ -23,13 +23,13 @@
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
 mod policy;
+mod raw;
 
 pub(crate) struct Options {
     url: String,
@@ -85,8 +85,23 @@ fn options() -> Result<Options, String> {
     Ok(o)
 }
 
-/// When each write (by item title) was sent.
-type Sent = Arc<Mutex<HashMap<String, Instant>>>;
+/// When each write (by its number, the `N` of its title `wN`) was sent.
+type Sent = Arc<Vec<std::sync::OnceLock<Instant>>>;
+
+/// The latency of each write whose title (`"title":"wN"`) is in `text`, from when it was
+/// sent to `arrived`.
+fn latencies_in(text: &[u8], sent: &Sent, arrived: Instant, latencies: &tokio::sync::mpsc::UnboundedSender<f64>) {
+    const MARK: &[u8] = b"\"title\":\"w";
+    let mut at = 0;
+    while let Some(found) = text[at..].windows(MARK.len()).position(|w| w == MARK) {
+        at += found + MARK.len();
+        let digits = text[at..].iter().take_while(|b| b.is_ascii_digit()).count();
+        let number = std::str::from_utf8(&text[at..at + digits]).ok().and_then(|d| d.parse::<usize>().ok());
+        if let Some(sent_at) = number.and_then(|n| sent.get(n)).and_then(|s| s.get()) {
+            let _ = latencies.send(arrived.duration_since(*sent_at).as_secs_f64() * 1000.0);
+        }
+    }
+}
 
 pub(crate) fn rss_kib(pid: Option<u32>) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
@@ -111,7 +126,7 @@ async fn main() {
         resume(&o, &ws_url).await;
         return;
     }
-    let sent: Sent = Arc::default();
+    let sent: Sent = Arc::new((0..o.writes).map(|_| std::sync::OnceLock::new()).collect());
     let (latencies_tx, mut latencies_rx) = tokio::sync::mpsc::unbounded_channel::<f64>();
     let rss_before = rss_kib(o.pid);
 
@@ -131,10 +146,9 @@ async fn main() {
             continue;
         }
         tokio::spawn(async move {
-            let mut request = url.into_client_request().expect("url");
-            request.headers_mut().insert("sec-websocket-protocol", "ssot.v1".parse().expect("header"));
-            let (mut ws, _) = match tokio_tungstenite::connect_async(request).await {
-                Ok(c) => c,
+            let (address, path) = split_url(&url);
+            let mut ws = match raw::RawSocket::connect(address, path).await {
+                Ok(ws) => ws,
                 Err(e) => {
                     eprintln!("connect: {e}");
                     drop(up_tx);
@@ -142,30 +156,26 @@ async fn main() {
                 }
             };
             let subscribe = json!({"type": "subscribe", "id": "q", "channel": "Item:list", "args": args});
-            let _ = ws.send(Message::Text(subscribe.to_string().into())).await;
+            if ws.send_text(&subscribe.to_string()).await.is_err() {
+                return;
+            }
             let mut up = Some(up_tx);
-            while let Some(Ok(frame)) = ws.next().await {
-                let Message::Text(text) = frame else { continue };
-                let arrived = Instant::now();
-                if text.contains("\"reset\"") {
-                    eprintln!("a subscriber fell behind and was reset");
-                }
-                if up.is_some() && text.contains("\"subscribed\"") {
-                    if let Some(up) = up.take() {
-                        let _ = up.send(());
+            loop {
+                let read = ws.read_messages(|text| {
+                    let arrived = Instant::now();
+                    if up.is_some() && contains(text, b"\"subscribed\"") {
+                        if let Some(up) = up.take() {
+                            let _ = up.send(());
+                        }
+                        return;
                     }
-                }
-                // The titles of created rows, found in the text (parsing every frame as
-                // JSON would make the load tool, on the same cores, the bottleneck).
-                let mut rest = text.as_str();
-                while let Some(at) = rest.find("\"title\":\"w") {
-                    rest = &rest[at + 9..];
-                    let end = rest.find('"').unwrap_or(rest.len());
-                    let title = &rest[..end];
-                    let sent_at = sent.lock().map(|s| s.get(title).copied()).ok().flatten();
-                    if let Some(sent_at) = sent_at {
-                        let _ = latencies.send(arrived.duration_since(sent_at).as_secs_f64() * 1000.0);
+                    if contains(text, b"\"type\":\"reset\"") {
+                        eprintln!("a subscriber fell behind and was reset");
                     }
+                    latencies_in(text, &sent, arrived, &latencies);
+                });
+                if !matches!(read.await, Ok(true)) {
+                    return;
                 }
             }
         });
@@ -195,9 +205,7 @@ async fn main() {
         };
         let title = format!("w{w}");
         let at = Instant::now();
-        if let Ok(mut s) = sent.lock() {
-            s.insert(title.clone(), at);
-        }
+        let _ = sent[w].set(at);
         let body = json!({"owner": owner, "score": w, "title": title}).to_string();
         let path = match o.peer.as_deref() {
             Some("pocketbase") => "/api/collections/items/records",
@@ -261,6 +269,17 @@ async fn main() {
         pct(&write_ms, 0.99),
         per_conn,
     );
+}
+
+/// Whether `needle` occurs in `haystack`.
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// `ws://host:port/path?query` as the address and the path with its query.
+fn split_url(url: &str) -> (&str, &str) {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.split_once('/').map_or((rest, "/"), |(address, _)| (address, &rest[address.len()..]))
 }
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -433,15 +452,7 @@ async fn pocketbase_subscriber(
         // Whole events only (an event ends with a blank line); a tail cut between two
         // reads waits for the next.
         let complete = buffer.rfind("\n\n").map_or(0, |i| i + 2);
-        let mut rest = &buffer[..complete];
-        while let Some(at) = rest.find("\"title\":\"w") {
-            rest = &rest[at + 9..];
-            let end = rest.find('"').unwrap_or(rest.len());
-            let sent_at = sent.lock().map(|s| s.get(&rest[..end]).copied()).ok().flatten();
-            if let Some(sent_at) = sent_at {
-                let _ = latencies.send(arrived.duration_since(sent_at).as_secs_f64() * 1000.0);
-            }
-        }
+        latencies_in(&buffer.as_bytes()[..complete], &sent, arrived, &latencies);
         buffer.drain(..complete);
     }
 }

@@ -41,6 +41,13 @@ pub async fn serve(
         let _ = stopping.send(());
     };
     let service = router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    // Small messages go out at once: a socket's update would otherwise wait, under Nagle's
+    // algorithm, for the client to acknowledge the one before.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY could not be set");
+        }
+    });
     let server = std::future::IntoFuture::into_future(axum::serve(listener, service).with_graceful_shutdown(signal));
     tokio::pin!(server);
     let overdue = async move {

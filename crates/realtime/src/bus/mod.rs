@@ -225,8 +225,10 @@ mod tests {
         assert_eq!((full.endpoint.user.as_deref(), full.endpoint.pass.as_deref()), (Some("me"), Some("secret")));
         assert_eq!(full.prefix, "prod.app-1");
         assert!(!full.redacted().contains("secret"));
+        assert!(!format!("{full:?}").contains("secret"), "settings print without the password");
         let token = BusSettings::parse("nats://t0ken@host:5222/").expect("valid");
         assert_eq!((token.endpoint.token.as_deref(), token.endpoint.address.as_str()), (Some("t0ken"), "host:5222"));
+        assert!(!format!("{token:?}").contains("t0ken"), "settings print without the token");
         for bad in ["redis://x", "nats://", "nats://h?prefix=a b", "nats://h?prefix=a..b", "nats://h?x=1", "nats://h:x"]
         {
             assert!(BusSettings::parse(bad).is_err(), "{bad}");

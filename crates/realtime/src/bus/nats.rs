@@ -31,13 +31,26 @@ pub enum NatsError {
 }
 
 /// Where and how to connect.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Endpoint {
     /// `host:port`.
     pub address: String,
     pub user: Option<String>,
     pub pass: Option<String>,
     pub token: Option<String>,
+}
+
+/// Never shows the password or the token: settings may be printed whole.
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |secret: &Option<String>| secret.as_ref().map(|_| "<hidden>");
+        f.debug_struct("Endpoint")
+            .field("address", &self.address)
+            .field("user", &self.user)
+            .field("pass", &hidden(&self.pass))
+            .field("token", &hidden(&self.token))
+            .finish()
+    }
 }
 
 /// One frame from the server.
