@@ -206,6 +206,17 @@ async fn connection(app: Arc<App>, mut socket: WebSocket, token: Result<Option<S
     heartbeat.tick().await;
     let mut last_heard = tokio::time::Instant::now();
     let mut client_closed = false;
+    // Made once, not at every turn of the loop: the task wakes for every update it sends,
+    // and registering with the server-wide shutdown signal (or a timer) each time would
+    // have every connection take the same lock for every update.
+    let shutdown = async move {
+        let _ = closing.changed().await;
+    };
+    tokio::pin!(shutdown);
+    let mut told_to_go = false;
+    let expiry = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(expiry);
+    let mut expiry_for = None;
     loop {
         // What this task made itself goes first, with what the queues hold by then.
         if !outbox.ready.is_empty() {
@@ -215,7 +226,13 @@ async fn connection(app: Arc<App>, mut socket: WebSocket, token: Result<Option<S
             }
             continue;
         }
-        let expiry = expiry_sleep(speaker.expires);
+        if speaker.expires != expiry_for {
+            expiry_for = speaker.expires;
+            if let Some(at) = expiry_for {
+                let left = Duration::from_secs(at.saturating_sub(crate::auth::tokens::now_seconds()));
+                expiry.as_mut().reset(tokio::time::Instant::now() + left);
+            }
+        }
         tokio::select! {
             item = queues.tasks.recv() => {
                 // The outbox holds a sender: the queue cannot end while this runs.
@@ -259,11 +276,14 @@ async fn connection(app: Arc<App>, mut socket: WebSocket, token: Result<Option<S
                     outbox.ready.push(Outgoing::Ping);
                 }
             }
-            () = expiry => {
+            () = &mut expiry, if expiry_for.is_some() => {
                 let reason = "the token has expired; send `auth` with a fresh one before it does";
                 outbox.ready.push(Outgoing::close(CLOSE_UNAUTHORIZED, reason));
+                expiry_for = None;
+                speaker.expires = None;
             }
-            _ = closing.changed() => {
+            () = &mut shutdown, if !told_to_go => {
+                told_to_go = true;
                 outbox.ready.push(Outgoing::close(CLOSE_GOING_AWAY, "the server is shutting down"));
             }
         }
@@ -281,17 +301,6 @@ async fn connection(app: Arc<App>, mut socket: WebSocket, token: Result<Option<S
             }
         })
         .await;
-    }
-}
-
-/// Sleeps until `expires` (epoch seconds), or forever.
-async fn expiry_sleep(expires: Option<u64>) {
-    match expires {
-        Some(at) => {
-            let now = crate::auth::tokens::now_seconds();
-            tokio::time::sleep(Duration::from_secs(at.saturating_sub(now))).await;
-        }
-        None => std::future::pending().await,
     }
 }
 
