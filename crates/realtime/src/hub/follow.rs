@@ -61,29 +61,39 @@ impl Hub {
             Ok((_, newest)) => self.state().cursor = newest,
             Err(e) => tracing::warn!(error = %e, "realtime: cannot read the change log"),
         }
+        let mut more = false;
         loop {
-            tokio::select! {
-                _ = changed.changed() => {}
-                () = self.wake.notified() => {}
-                () = tokio::time::sleep(poll) => {}
-                _ = stop.changed() => return,
+            // A full batch leaves more to read: read it now, not at the next signal.
+            if !more {
+                tokio::select! {
+                    _ = changed.changed() => {}
+                    () = self.wake.notified() => {}
+                    () = tokio::time::sleep(poll) => {}
+                    _ = stop.changed() => return,
+                }
             }
             if *stop.borrow() {
                 return;
             }
-            if let Err(e) = self.step().await {
-                tracing::warn!(error = %e, "realtime: a batch of the change log could not be delivered; retrying");
-                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-            }
+            more = match self.step().await {
+                Ok(more) => more,
+                Err(e) => {
+                    tracing::warn!(error = %e, "realtime: a batch of the change log could not be delivered; retrying");
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    false
+                }
+            };
         }
     }
 
-    /// One batch: reads the log past the cursor, runs the groups it may affect, delivers.
-    async fn step(&self) -> Result<(), ssot_store::StoreError> {
+    /// One batch: reads the log past the cursor, runs the groups it may affect, delivers;
+    /// whether the log holds more than one batch could read.
+    async fn step(&self) -> Result<bool, ssot_store::StoreError> {
         self.send_resets();
         sweep(&mut self.state());
         let cursor = self.state().cursor;
         let page = self.store.changes_after(cursor, BATCH_RECORDS).await?;
+        let more = page.records.len() as i64 >= BATCH_RECORDS;
         let started = std::time::Instant::now();
         let es = Arc::clone(&self.store.entities);
         let modelled: Vec<(Option<usize>, &ssot_store::changelog::Record)> =
@@ -132,7 +142,7 @@ impl Hub {
             let mut state = self.state();
             state.cursor = state.cursor.max(page.reached);
             answer_syncs(&mut state);
-            return Ok(());
+            return Ok(more);
         }
         let (policies, realtime) = (Arc::clone(&self.policies), Arc::clone(&self.realtime));
         let reached = page.reached;
@@ -262,7 +272,7 @@ impl Hub {
         }
         stats.delivery_seconds += started.elapsed().as_secs_f64();
         answer_syncs(&mut state);
-        Ok(())
+        Ok(more)
     }
 
     /// A `reset` to each connection that fell behind and has room again: every
