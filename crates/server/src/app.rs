@@ -27,6 +27,8 @@ pub struct App {
     pub ws: crate::ws::WsSettings,
     /// Set when the server shuts down: open sockets are closed (1001).
     pub closing: tokio::sync::watch::Sender<bool>,
+    /// Where the sockets' connections run ([`crate::ws::runtime`]).
+    pub(crate) sockets: crate::ws::runtime::SocketRuntime,
     /// Live queries: every socket's subscriptions, kept current from the change log.
     pub hub: Arc<ssot_realtime::Hub>,
     /// The bus to the other instances on this database, when there is one.
@@ -69,6 +71,8 @@ pub enum AppError {
     NoSecret(String),
     #[error(transparent)]
     Cors(#[from] cors::CorsError),
+    #[error("cannot start the sockets' worker threads: {0}")]
+    Threads(#[from] std::io::Error),
 }
 
 impl App {
@@ -104,6 +108,7 @@ impl App {
             cors,
             ws: settings.ws.unwrap_or_default(),
             closing: tokio::sync::watch::Sender::new(false),
+            sockets: crate::ws::runtime::SocketRuntime::new()?,
             hub,
             bus: settings.bus,
             log_poll: settings.log_poll.unwrap_or(DEFAULT_LOG_POLL),

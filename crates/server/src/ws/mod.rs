@@ -12,6 +12,7 @@
 //! [`WsSettings::idle_timeout`] (not even a pong) is closed.
 
 mod messages;
+pub(crate) mod runtime;
 mod writer;
 
 use crate::execute::{self, Executed};
@@ -111,7 +112,10 @@ pub async fn upgrade(
         // Clients send small messages; a larger one is read in several calls.
         .read_buffer_size(1024)
         .write_buffer_size(0)
-        .on_upgrade(move |socket| connection(app, socket, token, seat))
+        .on_upgrade(move |socket| async move {
+            let sockets = Arc::clone(&app);
+            sockets.sockets.spawn(connection(app, socket, token, seat));
+        })
 }
 
 /// A place among the server's `max_connections`, taken at the handshake (so that two
