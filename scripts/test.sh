@@ -25,6 +25,9 @@ else
   echo "NOTE: SSOT_TEST_NATS_URL is unset: the bus tests try nats://127.0.0.1:4222 and are SKIPPED (each says so) without it"
 fi
 
+# The SDK's packages first: its TypeScript compiler also checks the generated types (crates/codegen).
+(cd sdk && npm ci --no-audit --no-fund --loglevel=error)
+
 if [ ! -d tests/oracle/node_modules ]; then
 
   (cd tests/oracle && npm ci --no-audit --no-fund --loglevel=error)
@@ -47,4 +50,4 @@ node tests/oracle/fuzz.mjs --ssot "${CARGO_TARGET_DIR:-target}/debug/ssot" --see
 # built above) over real HTTP and WebSocket connections.
 SSOT_BIN="$(pwd)/${CARGO_TARGET_DIR:-target}/debug/ssot"
 case "${CARGO_TARGET_DIR:-}" in /*) SSOT_BIN="${CARGO_TARGET_DIR}/debug/ssot" ;; esac
-(cd sdk && npm ci --no-audit --no-fund --loglevel=error && npm run build && SSOT_BIN="$SSOT_BIN" npm test)
+(cd sdk && npm run build && SSOT_BIN="$SSOT_BIN" npm test)

@@ -119,6 +119,24 @@ pub fn generate_openapi(schema: Option<PathBuf>, out: PathBuf) -> anyhow::Result
     Ok(ExitCode::SUCCESS)
 }
 
+/// `ssot generate --target ts`: DIR/ssot.ts, written only when its text changed (so that
+/// a build watching it does not run again for nothing).
+pub fn generate_ts(schema: Option<PathBuf>, out: PathBuf) -> anyhow::Result<ExitCode> {
+    let Some(Loaded { schema, path }) = load_schema(schema)? else { return Ok(ExitCode::from(1)) };
+    // The file's name only: the text must not depend on where the schema sits on this machine.
+    let source = path.file_name().map_or_else(|| "the schema".to_string(), |n| n.to_string_lossy().to_string());
+    let text = ssot_codegen::typescript::types(&schema, &source);
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let file = out.join("ssot.ts");
+    if std::fs::read_to_string(&file).is_ok_and(|old| old == text) {
+        println!("unchanged {}", file.display());
+    } else {
+        std::fs::write(&file, text).with_context(|| format!("cannot write {}", file.display()))?;
+        println!("wrote {}", file.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub struct ServeOptions {
     pub schema: Option<PathBuf>,
     pub database: Option<String>,

@@ -77,7 +77,8 @@ enum Command {
         budget: db::BudgetArgs,
     },
     /// Write generated artifacts: `--target sql` writes DIR/schema.sql (the database's DDL),
-    /// `--target openapi` DIR/openapi.json (the REST API's OpenAPI 3.1 document).
+    /// `--target openapi` DIR/openapi.json (the REST API's OpenAPI 3.1 document), `--target ts`
+    /// DIR/ssot.ts (the TypeScript types of the API's rows, for the client).
     Generate {
         schema: Option<PathBuf>,
         #[arg(long)]
@@ -94,6 +95,8 @@ enum Command {
 enum Target {
     Sql,
     Openapi,
+    /// TypeScript types of the API's rows (DIR/ssot.ts).
+    Ts,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -132,6 +135,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Generate { schema, out, target: Target::Sql, dialect } => db::generate_sql(schema, out, dialect),
         Command::Generate { schema, out, target: Target::Openapi, .. } => db::generate_openapi(schema, out),
+        Command::Generate { schema, out, target: Target::Ts, .. } => db::generate_ts(schema, out),
     }
 }
 

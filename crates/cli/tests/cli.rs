@@ -155,3 +155,34 @@ model Post {
     let value: Value = serde_json::from_str(&text(&json.stdout)).expect("JSON");
     assert_eq!(value["diagnostics"][0]["code"], "E0502", "{value}");
 }
+
+#[test]
+fn generate_ts_writes_types_and_leaves_an_unchanged_file_alone() {
+    let out = temp_dir("generate-ts");
+    let dir = out.to_str().unwrap_or_default();
+    let first = ssot(&["generate", "examples/blog/schema.prisma", "--target", "ts", "--out", dir], &root());
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    assert!(text(&first.stdout).starts_with("wrote "), "{}", text(&first.stdout));
+    let file = out.join("ssot.ts");
+    let types = std::fs::read_to_string(&file).expect("ssot.ts");
+    assert!(types.contains("export interface Post {") && types.contains("export interface $Schema {"), "{types}");
+    let modified = std::fs::metadata(&file).and_then(|m| m.modified()).expect("mtime");
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let second = ssot(&["generate", "examples/blog/schema.prisma", "--target", "ts", "--out", dir], &root());
+    assert!(text(&second.stdout).starts_with("unchanged "), "{}", text(&second.stdout));
+    assert_eq!(std::fs::metadata(&file).and_then(|m| m.modified()).expect("mtime"), modified, "not written again");
+    assert_eq!(std::fs::read_to_string(&file).expect("ssot.ts"), types);
+    let invalid = ssot(
+        &[
+            "generate",
+            "tests/fixtures/schemas/invalid/types-unknown-type-near-typo.prisma",
+            "--target",
+            "ts",
+            "--out",
+            dir,
+        ],
+        &root(),
+    );
+    assert_eq!(invalid.status.code(), Some(1), "an invalid schema generates nothing");
+    let _ = std::fs::remove_dir_all(&out);
+}
