@@ -45,11 +45,13 @@ pub fn types(schema: &Schema, source: &str) -> String {
         }
         out.push_str("}\n");
     }
-    out.push_str("\n/** Each model's types, for `createClient<$Schema>()`. */\nexport interface $Schema {\n");
+    // A type, not an interface: the runtime's `SchemaTypes` has an index signature, which
+    // only an object type (not an interface) is assignable to.
+    out.push_str("\n/** Each model's types, for `createClient<$Schema>()`. */\nexport type $Schema = {\n");
     for model in shown.iter().filter(|m| m.kind != ModelKindIr::Type) {
         let _ = writeln!(out, "  {0}: {{ row: {0} }};", model.name);
     }
-    out.push_str("}\n");
+    out.push_str("};\n");
     out
 }
 

@@ -90,3 +90,45 @@ fn types_say_what_the_api_shows() {
     assert!(text.contains("export type Role = 'user' | 'admin';"), "{text}");
     assert!(text.contains("  User: { row: User };"), "{text}");
 }
+
+// The client runtime takes the generated `$Schema`: rows come back typed, and a field the
+// model does not have is an error.
+#[test]
+fn the_client_runtime_takes_the_generated_schema() {
+    let tsc = root().join("sdk/node_modules/.bin/tsc");
+    if !tsc.exists() {
+        eprintln!("SKIPPED: no TypeScript compiler at {} (run `npm ci` in sdk/)", tsc.display());
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let types = generate(&root().join("sdk/test/fixtures/app.prisma")).expect("the SDK's fixture is valid");
+    std::fs::write(dir.path().join("ssot.ts"), types).expect("write");
+    // The runtime's source: TypeScript resolves `index.js` to `index.ts` beside it.
+    let runtime = root().join("sdk/src/index.js");
+    let usage = format!(
+        "import {{ createClient }} from '{}';\n\
+         import type {{ $Schema, Post }} from './ssot.js';\n\
+         const client = createClient<$Schema>({{ url: 'http://127.0.0.1:1' }});\n\
+         export async function posts(): Promise<Post[]> {{\n\
+         \x20 const rows = await client.model('Post').findMany();\n\
+         \x20 // @ts-expect-error a Post has no such field\n\
+         \x20 rows[0]?.nope;\n\
+         \x20 return rows;\n\
+         }}\n",
+        runtime.display()
+    );
+    std::fs::write(dir.path().join("use.ts"), usage).expect("write");
+    std::fs::write(
+        dir.path().join("tsconfig.json"),
+        "{\"compilerOptions\": {\"strict\": true, \"noEmit\": true, \"target\": \"es2022\", \"module\": \"nodenext\", \
+         \"moduleResolution\": \"nodenext\", \"skipLibCheck\": true, \"types\": []}, \"files\": [\"use.ts\"]}",
+    )
+    .expect("tsconfig");
+    let output = std::process::Command::new(&tsc).arg("-p").arg(dir.path()).output().expect("run tsc");
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
