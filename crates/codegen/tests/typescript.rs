@@ -88,7 +88,9 @@ fn types_say_what_the_api_shows() {
     assert!(text.contains("  name: string | null;"), "an optional field is nullable: {text}");
     assert!(text.contains("  posts?: Post[];"), "a relation is there when included: {text}");
     assert!(text.contains("export type Role = 'user' | 'admin';"), "{text}");
-    assert!(text.contains("  User: { row: User };"), "{text}");
+    assert!(text.contains("  User: { row: User; where: $UserWhere; orderBy: $UserOrderBy };"), "{text}");
+    assert!(text.contains("  name?: string | null | $Text<null>;"), "a nullable text field's filter: {text}");
+    assert!(text.contains("  posts?: $ToMany<$PostWhere>;"), "{text}");
 }
 
 // The client runtime takes the generated `$Schema`: rows come back typed, and a field the
@@ -110,9 +112,16 @@ fn the_client_runtime_takes_the_generated_schema() {
          import type {{ $Schema, Post }} from './ssot.js';\n\
          const client = createClient<$Schema>({{ url: 'http://127.0.0.1:1' }});\n\
          export async function posts(): Promise<Post[]> {{\n\
-         \x20 const rows = await client.model('Post').findMany();\n\
+         \x20 const rows = await client.model('Post').findMany({{\n\
+         \x20   where: {{ title: {{ contains: 'x', mode: 'insensitive' }}, views: {{ gte: 3 }}, author: {{ is: {{ email: 'a' }} }} }},\n\
+         \x20   orderBy: [{{ views: 'desc' }}, {{ author: {{ email: 'asc' }} }}],\n\
+         \x20 }});\n\
          \x20 // @ts-expect-error a Post has no such field\n\
          \x20 rows[0]?.nope;\n\
+         \x20 // @ts-expect-error `contains` is for text, not numbers\n\
+         \x20 await client.model('Post').findMany({{ where: {{ views: {{ contains: '3' }} }} }});\n\
+         \x20 // @ts-expect-error a required field is never null\n\
+         \x20 await client.model('Post').findMany({{ where: {{ title: null }} }});\n\
          \x20 return rows;\n\
          }}\n",
         runtime.display()
