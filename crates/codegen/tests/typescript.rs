@@ -87,6 +87,7 @@ fn types_say_what_the_api_shows() {
     let user = &text[text.find("export interface User {").unwrap_or(0)..];
     let user = &user[..user.find("\n}").unwrap_or(user.len())];
     assert!(!user.contains("password"), "the password is never shown: {user}");
+    assert!(user.contains("  email?: string;"), "a field a read rule guards may be absent: {user}");
     assert!(
         text.contains("export type $UserCreate = {\n  id?: string;\n  email: string;\n  password: string;"),
         "{text}"

@@ -3,8 +3,10 @@
 //! Values take the API's JSON forms: `BigInt` and `Decimal` as strings (no precision lost),
 //! `DateTime` as ISO-8601 strings, `Bytes` as base64, `Json` as any JSON value; an optional
 //! field is `T | null`; a relation is present only when included, so it is an optional
-//! property; the `@@auth` model's password is left out. Enums are unions of their values' names (as the API shows them, not their
-//! `@map`s). Helper types start with `$`, which no Prisma name can.
+//! property; a field a read rule guards may be left out of a row, so it is an optional
+//! property too; the `@@auth` model's password is left out. Enums are unions of their
+//! values' names (as the API shows them, not their `@map`s). Helper types start with `$`,
+//! which no Prisma name can.
 
 mod filters;
 mod inputs;
@@ -33,10 +35,20 @@ pub fn types(schema: &Schema, source: &str) -> String {
         out.push('\n');
         doc(&mut out, model.documentation.as_deref(), "");
         let _ = writeln!(out, "export interface {} {{", model.name);
+        let hidden = guarded_fields(model);
         for field in model.fields.iter().filter(|f| !f.ignored && !write_only(model, f)) {
             let Some(ty) = field_type(schema, &field.ty) else { continue };
             doc(&mut out, field.documentation.as_deref(), "  ");
             let (optional, ty) = match (&field.ty, field.arity) {
+                // A field a read rule guards is left out of the rows where the rule does not hold.
+                (_, arity) if hidden.contains(&field.name.as_str()) => {
+                    let ty = match arity {
+                        Arity::List => format!("{ty}[]"),
+                        Arity::Optional => format!("{ty} | null"),
+                        Arity::Required => ty,
+                    };
+                    ("?", ty)
+                }
                 (FieldType::Relation { .. }, Arity::List) => ("?", format!("{ty}[]")),
                 (FieldType::Relation { .. }, Arity::Optional) => ("?", format!("{ty} | null")),
                 (FieldType::Relation { .. }, Arity::Required) => ("?", ty),
@@ -67,6 +79,18 @@ pub fn types(schema: &Schema, source: &str) -> String {
     }
     out.push_str("};\n");
     out
+}
+
+/// The fields of `model` a `@@policy("read", ..., fields: [...])` guards.
+fn guarded_fields(model: &Model) -> Vec<&str> {
+    use ssot_schema::annotations::Operation;
+    model
+        .annotations
+        .policies
+        .iter()
+        .filter(|p| p.operations.contains(&Operation::Read))
+        .flat_map(|p| p.fields.iter().flatten().map(String::as_str))
+        .collect()
 }
 
 /// Whether `field` is the `@@auth` model's password: written, never shown, filtered or
