@@ -3,6 +3,7 @@
 //! in the library crates.
 
 mod db;
+mod generate;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -83,20 +84,16 @@ enum Command {
         schema: Option<PathBuf>,
         #[arg(long)]
         out: PathBuf,
-        #[arg(long, value_enum, default_value_t = Target::Sql)]
-        target: Target,
+        #[arg(long, value_enum, default_value_t = generate::Target::Sql)]
+        target: generate::Target,
         /// For `sql`: the dialect (default: the schema's provider).
         #[arg(long)]
         dialect: Option<String>,
+        /// Write nothing: exit 1 and name each file that is missing or differs from what the
+        /// schema gives.
+        #[arg(long)]
+        check: bool,
     },
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Target {
-    Sql,
-    Openapi,
-    /// TypeScript types of the API's rows (DIR/ssot.ts).
-    Ts,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -133,9 +130,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let _flush_logs_on_exit = init_logging();
             db::serve(db::ServeOptions { schema, database, listen, admin_key, cors_origins, bus, tokens, budget })
         }
-        Command::Generate { schema, out, target: Target::Sql, dialect } => db::generate_sql(schema, out, dialect),
-        Command::Generate { schema, out, target: Target::Openapi, .. } => db::generate_openapi(schema, out),
-        Command::Generate { schema, out, target: Target::Ts, .. } => db::generate_ts(schema, out),
+        Command::Generate { schema, out, target, dialect, check } => {
+            generate::generate(generate::GenerateOptions { schema, out, target, dialect, check })
+        }
     }
 }
 

@@ -172,6 +172,25 @@ fn generate_ts_writes_types_and_leaves_an_unchanged_file_alone() {
     assert!(text(&second.stdout).starts_with("unchanged "), "{}", text(&second.stdout));
     assert_eq!(std::fs::metadata(&file).and_then(|m| m.modified()).expect("mtime"), modified, "not written again");
     assert_eq!(std::fs::read_to_string(&file).expect("ssot.ts"), types);
+    assert!(text(&second.stderr).contains("emit"), "the phases and their times: {}", text(&second.stderr));
+
+    // `--check` writes nothing: 0 while the file is current, 1 naming it once it is stale.
+    let check = |dir: &str| {
+        ssot(&["generate", "examples/blog/schema.prisma", "--target", "ts", "--out", dir, "--check"], &root())
+    };
+    assert_eq!(check(dir).status.code(), Some(0));
+    std::fs::write(&file, format!("{types}// edited by hand\n")).expect("edit");
+    let stale = check(dir);
+    assert_eq!(stale.status.code(), Some(1), "{}", text(&stale.stdout));
+    assert!(
+        text(&stale.stdout).contains("stale ") && text(&stale.stdout).contains("ssot.ts"),
+        "{}",
+        text(&stale.stdout)
+    );
+    assert!(std::fs::read_to_string(&file).expect("ssot.ts").ends_with("// edited by hand\n"), "left as it was");
+    let elsewhere = out.join("never-written");
+    assert_eq!(check(elsewhere.to_str().unwrap_or_default()).status.code(), Some(1), "a missing file is stale");
+    assert!(!elsewhere.exists(), "--check creates nothing");
     let invalid = ssot(
         &[
             "generate",
