@@ -42,6 +42,8 @@ struct ModelRules {
     /// What its rules (row and field rules, its `@@realtime` permissions) read as
     /// `auth.<name>`, sorted.
     auth_reads: Vec<String>,
+    /// Whether one of them reads `now()`.
+    reads_now: bool,
 }
 
 /// Rules that do not compile (the schema was not checked first).
@@ -65,6 +67,18 @@ pub struct AuthModel {
     /// Fields some rule reads as `auth.<field>` (`role` for `isAdmin`): they decide what
     /// rules allow, so only the admin key, or a field rule that holds, may set them.
     pub privileged: Vec<usize>,
+}
+
+/// Whether `predicate` reads `now()` (then what it admits changes with time).
+fn reads_now(predicate: &Predicate) -> bool {
+    use ssot_policy::predicate::Operand;
+    match predicate {
+        Predicate::Const(_) => false,
+        Predicate::And(parts) | Predicate::Or(parts) => parts.iter().any(reads_now),
+        Predicate::Not(inner) | Predicate::Quantified { body: inner, .. } => reads_now(inner),
+        Predicate::Compare { left, right, .. } => matches!(left, Operand::Now) || matches!(right, Operand::Now),
+        Predicate::In { value, list } => matches!(value, Operand::Now) || matches!(list, Operand::Now),
+    }
 }
 
 /// The names rules read as `auth.<name>`.
@@ -124,6 +138,7 @@ impl Policies {
                 };
                 auth_names(&predicate, &mut read_from_auth);
                 auth_names(&predicate, &mut rules.auth_reads);
+                rules.reads_now |= reads_now(&predicate);
                 for &op in &policy.operations {
                     match &policy.fields {
                         None => {
@@ -171,6 +186,7 @@ impl Policies {
                 if let Ok(p) = ssot_policy::compile(schema, model, &permission.rule, "") {
                     auth_names(&p, &mut read_from_auth);
                     auth_names(&p, &mut models[index].auth_reads);
+                    models[index].reads_now |= reads_now(&p);
                 }
             }
             models[index].auth_reads.sort();
@@ -218,6 +234,12 @@ impl Policies {
     /// `auth.<name>`, sorted: two users alike in these are alike to those rules.
     pub fn auth_reads(&self, model: usize) -> &[String] {
         self.models.get(model).map_or(&[], |m| m.auth_reads.as_slice())
+    }
+
+    /// Whether a rule of `model` (a row or field rule, a `@@realtime` permission) reads
+    /// `now()`: what it admits then changes with time, not only with the rows.
+    pub fn reads_now(&self, model: usize) -> bool {
+        self.models.get(model).is_some_and(|m| m.reads_now)
     }
 
     pub fn privileged(&self, model: usize, field: usize) -> bool {

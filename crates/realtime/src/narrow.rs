@@ -52,11 +52,13 @@ impl Narrow {
         args: &FindArgs,
         permitted: Filter,
     ) -> Option<Narrow> {
-        if !args.selection.relations.is_empty() {
+        // An order through a relation reads another model's rows (and its rules) for every row.
+        let related_order = args.order.iter().any(|o| !matches!(o, ssot_store::query::args::Order::Field { .. }));
+        if !args.selection.relations.is_empty() || related_order {
             return None;
         }
         let guard = Guard::new(policies, es, caller);
-        let visible = guard.count_filter(model, Filter::And(vec![args.filter.clone(), permitted])).ok()?;
+        let mut visible = guard.count_filter(model, Filter::And(vec![args.filter.clone(), permitted])).ok()?;
         let mut others = Vec::new();
         relation_models(es, model, &visible, &mut others);
         let entity = &es.entities[model];
@@ -68,6 +70,11 @@ impl Narrow {
         }
         let mut pins = Vec::new();
         collect_pins(es, model, &visible, &mut pins);
+        if std::iter::once(model).chain(others.iter().copied()).any(|m| policies.reads_now(m)) {
+            // A rule reading `now()` was bound to this moment: what it admits changes with
+            // time, not only with the rows. Its equalities still pin the group.
+            visible = Filter::True;
+        }
         Some(Narrow { model, visible, pins, others })
     }
 
@@ -124,9 +131,9 @@ fn collect_pins(es: &Entities, model: usize, filter: &Filter, out: &mut Vec<(Str
             // padded `char(n)`, or `uuid` (which reads other spellings as equal).
             let plain_text = match es.dialect {
                 ssot_store::dialect::Dialect::Sqlite => true,
+                // Not `varchar(n)`: PostgreSQL cuts a longer value to `n` characters when it is cast.
                 ssot_store::dialect::Dialect::Postgres => {
-                    let cast = f.cast.to_ascii_lowercase();
-                    cast == "text" || cast.starts_with("varchar") || cast.starts_with("character varying")
+                    matches!(f.cast.to_ascii_lowercase().as_str(), "text" | "varchar" | "character varying")
                 }
             };
             let logged = match (f.kind, value) {

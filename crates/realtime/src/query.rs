@@ -130,6 +130,14 @@ pub fn models_read(es: &Entities, query: &LiveQuery) -> Vec<usize> {
     fn args_models(es: &Entities, model: usize, args: &FindArgs, out: &mut Vec<usize>) {
         add(out, model);
         filter_models(es, model, &args.filter, out);
+        // An order through a relation reads that model's rows under its rules.
+        for order in &args.order {
+            if let ssot_store::query::args::Order::Related { relation, .. }
+            | ssot_store::query::args::Order::Count { relation, .. } = order
+            {
+                add(out, es.entities[model].relations[*relation].target);
+            }
+        }
         for (relation, nested) in &args.selection.relations {
             args_models(es, es.entities[model].relations[*relation].target, nested, out);
         }

@@ -237,3 +237,73 @@ on_every_backend!(rules_through_relations_skip_what_their_own_rows_decide, ROOMS
     assert_eq!(bob_b.rows[0].data["body"], "in b");
     let _ = &mut bob_a;
 });
+
+// An order through a relation reads the related rows: a new comment that moves a post to
+// the top of a list ordered by its comments' count is delivered, though the post did not change.
+on_every_backend!(an_order_through_a_relation_follows_the_related_rows, LIVE, |server| {
+    let ann = server.signup("ann@example.com").await;
+    let post = |title: &str| {
+        let (server, token) = (&server, ann.token.clone());
+        let body = json!({"title": title, "published": true, "authorId": ann.id});
+        async move { server.request("POST", "/api/posts", Some(body), Some(&token)).await.1 }
+    };
+    let first = post("first").await;
+    let second = post("second").await;
+    let comment = |on: &serde_json::Value| {
+        let (server, token) = (&server, ann.token.clone());
+        let body = json!({"body": "c", "postId": on["id"], "authorId": ann.id});
+        async move { server.request("POST", "/api/comments", Some(body), Some(&token)).await }
+    };
+    assert_eq!(comment(&first).await.0, 201);
+    let (mut ws, _) = WsClient::ready(&server.base, Some(&ann.token)).await;
+    let query = json!({"orderBy": [{"comments": {"_count": "desc"}}, {"id": "asc"}], "take": 1});
+    let mut top = Copy::subscribe(&mut ws, "top", "Post:list", query).await;
+    assert_eq!(top.rows[0].id, first["id"]);
+    assert_eq!(comment(&second).await.0, 201);
+    let (status, answer) = comment(&second).await;
+    assert_eq!(status, 201, "{answer}");
+    top.catch_up(&mut ws, top.seq + 1).await;
+    for _ in 0..5 {
+        if top.rows.first().map(|r| &r.id) == Some(&second["id"]) {
+            break;
+        }
+        top.catch_up(&mut ws, top.seq + 1).await;
+    }
+    assert_eq!(top.rows.first().map(|r| r.id.clone()), Some(second["id"].clone()), "the post with more comments leads");
+});
+
+const SCHEDULED: &str = r#"
+datasource db {
+  provider = "sqlite"
+  url      = "file:./test.db"
+}
+
+/// @@realtime(subscribe: ["list"], permissions: { list: "true" })
+/// @@policy("read", rule: "publishAt <= now()")
+/// @@policy("write", rule: "true")
+model Notice {
+  id        Int      @id @default(autoincrement())
+  title     String
+  publishAt DateTime
+}
+"#;
+
+// A rule that reads `now()` admits rows as time passes: a change to a notice that was not
+// yet published when the subscription began, made once it is, reaches the subscriber.
+on_every_backend!(rules_reading_now_are_not_decided_at_the_subscriptions_time, SCHEDULED, |server| {
+    let soon = std::time::SystemTime::now() + std::time::Duration::from_millis(1500);
+    let ms = soon.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+    let at = ssot_store::time::format(i64::try_from(ms).unwrap_or(i64::MAX));
+    let (status, notice) =
+        server.request("POST", "/api/notices", Some(json!({"title": "a", "publishAt": at})), None).await;
+    assert_eq!(status, 201, "{notice}");
+    let (mut ws, _) = WsClient::ready(&server.base, None).await;
+    let mut copy = Copy::subscribe(&mut ws, "all", "Notice:list", json!({})).await;
+    assert!(copy.rows.is_empty(), "not published yet");
+    tokio::time::sleep(std::time::Duration::from_millis(1800)).await;
+    let path = format!("/api/notices/{}", notice["id"]);
+    assert_eq!(server.request("PATCH", &path, Some(json!({"title": "b"})), None).await.0, 200);
+    copy.catch_up(&mut ws, copy.seq + 1).await;
+    assert_eq!(copy.rows.len(), 1, "published now, and changed: it is shown");
+    assert_eq!(copy.rows[0].data["title"], "b");
+});

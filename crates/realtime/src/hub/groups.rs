@@ -24,9 +24,18 @@ pub(super) fn attach(state: &mut State, group: u64, conn: ConnId, sub: &str, sin
 }
 
 /// Answers the connections waiting for the follower (`synced`) that it has now reached.
+/// A connection is answered once the follower has read past its `seq` and every group of
+/// its subscriptions stands there too (a group made while the follower read on catches up
+/// at the next batch).
 pub(super) fn answer_syncs(state: &mut State) {
     let cursor = state.cursor;
-    let reached: Vec<ConnId> = state.syncs.iter().filter(|(_, &seq)| seq <= cursor).map(|(&c, _)| c).collect();
+    let caught_up = |conn: ConnId, seq: i64| {
+        state.conns.get(&conn).is_some_and(|member| {
+            member.subs.iter().all(|(_, group)| state.groups.get(group).is_none_or(|g| g.seq >= seq))
+        })
+    };
+    let reached: Vec<ConnId> =
+        state.syncs.iter().filter(|(&conn, &seq)| seq <= cursor && caught_up(conn, seq)).map(|(&c, _)| c).collect();
     for conn in reached {
         state.syncs.remove(&conn);
         tell(state, conn, json!({"type": "synced", "seq": cursor}));

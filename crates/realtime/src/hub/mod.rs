@@ -13,7 +13,7 @@
 
 use crate::batch::reach;
 use crate::channels::{Budget, Present, Scope};
-use groups::{attach, caller_key, leave, tell};
+use groups::{answer_syncs, attach, caller_key, leave, tell};
 use presence::exit_channel;
 
 mod follow;
@@ -110,6 +110,22 @@ struct State {
 /// their visible rows hold in that column: a change is matched against the groups pinned
 /// to its old and new values, not against every group of its model.
 type Pinned = HashMap<(usize, String), HashMap<String, Vec<u64>>>;
+
+/// Refuses a subscription `sub` of `conn` when the connection is gone, already has `sub`,
+/// or holds its most.
+fn check_room(state: &State, conn: ConnId, sub: &str) -> Result<(), SubscribeError> {
+    let member = state.conns.get(&conn).ok_or_else(|| SubscribeError::refused("closed", "the connection is closed"))?;
+    if member.subs.contains_key(sub) {
+        return Err(duplicate(sub));
+    }
+    if member.subs.len() >= MAX_SUBSCRIPTIONS {
+        return Err(SubscribeError::refused(
+            "too_many_subscriptions",
+            format!("a connection holds at most {MAX_SUBSCRIPTIONS} subscriptions"),
+        ));
+    }
+    Ok(())
+}
 
 fn duplicate(sub: &str) -> SubscribeError {
     SubscribeError::refused("duplicate_subscription", format!("`{sub}` is already open on this connection"))
@@ -265,20 +281,7 @@ impl Hub {
         let es = Arc::clone(&self.store.entities);
         let query = query::read_query(&es, &self.realtime, channel, args)?;
         query::authorize(&es, &self.policies, &self.realtime, &caller, &query)?;
-        {
-            let state = self.state();
-            let member =
-                state.conns.get(&conn).ok_or_else(|| SubscribeError::refused("closed", "the connection is closed"))?;
-            if member.subs.contains_key(&sub) {
-                return Err(duplicate(&sub));
-            }
-            if member.subs.len() >= MAX_SUBSCRIPTIONS {
-                return Err(SubscribeError::refused(
-                    "too_many_subscriptions",
-                    format!("a connection holds at most {MAX_SUBSCRIPTIONS} subscriptions"),
-                ));
-            }
-        }
+        check_room(&self.state(), conn, &sub)?;
         let key =
             format!("{}\u{0}{}", query.text, caller_key(&caller, &self.policies, &query::models_read(&es, &query)));
         // A group that exists already answers from memory: no query per subscriber.
@@ -296,11 +299,7 @@ impl Hub {
             .await?;
         let mut state = self.state();
         // Checked again: the same id may have been subscribed while the rows were read.
-        match state.conns.get(&conn) {
-            None => return Err(SubscribeError::refused("closed", "the connection is closed")),
-            Some(member) if member.subs.contains_key(&sub) => return Err(duplicate(&sub)),
-            Some(_) => {}
-        }
+        check_room(&state, conn, &sub)?;
         let group = match state.by_key.get(&key) {
             Some(&group) => group,
             None => {
@@ -348,9 +347,8 @@ impl Hub {
     fn join_group(&self, conn: ConnId, sub: &str, key: &str, since: Option<i64>) -> Result<bool, SubscribeError> {
         let mut state = self.state();
         let Some(&group) = state.by_key.get(key) else { return Ok(false) };
-        if state.conns.get(&conn).is_some_and(|m| m.subs.contains_key(sub)) {
-            return Err(duplicate(sub));
-        }
+        // Checked under the lock that adds it: a connection gone meanwhile would stay a member.
+        check_room(&state, conn, sub)?;
         attach(&mut state, group, conn, sub, since);
         Ok(true)
     }
@@ -372,15 +370,16 @@ impl Hub {
     /// been queued before it. One `synced` answers every `sync` it reaches.
     pub fn sync(&self, conn: ConnId, seq: i64) {
         let mut state = self.state();
-        if state.cursor >= seq {
-            let cursor = state.cursor;
-            tell(&mut state, conn, serde_json::json!({"type": "synced", "seq": cursor}));
-        } else {
-            let waiting = state.syncs.entry(conn).or_insert(seq);
-            *waiting = (*waiting).max(seq);
-            drop(state);
-            // The follower may be asleep with nothing new to read: the log might reach `seq` only
-            // through another instance's write it has not heard of yet.
+        let raised = state.syncs.get(&conn).is_none_or(|&waiting| seq > waiting);
+        let waiting = state.syncs.entry(conn).or_insert(seq);
+        *waiting = (*waiting).max(seq);
+        let before = state.syncs.len();
+        answer_syncs(&mut state);
+        let answered = state.syncs.len() < before;
+        drop(state);
+        if !answered && raised {
+            // The follower may be asleep with nothing new to read: the log might reach `seq`
+            // only through another instance's write it has not heard of yet.
             self.wake.notify_one();
         }
     }

@@ -213,8 +213,10 @@ async fn connection(app: Arc<App>, mut socket: WebSocket, token: Result<Option<S
     // Made once, not at every turn of the loop: the task wakes for every update it sends,
     // and registering with the server-wide shutdown signal (or a timer) each time would
     // have every connection take the same lock for every update.
+    // `wait_for`, not `changed`: a connection that starts after the signal was given (an
+    // upgrade in flight) is told too.
     let shutdown = async move {
-        let _ = closing.changed().await;
+        let _ = closing.wait_for(|closing| *closing).await;
     };
     tokio::pin!(shutdown);
     let mut told_to_go = false;
@@ -387,7 +389,9 @@ async fn handle(
                     Ok(caller) => {
                         let text = Json::Object(args.clone()).to_string();
                         if subscribe(&app, conn, caller, &id, &channel, args, since).await {
-                            lock(&subs).push(Asked { id, channel, args: text });
+                            let mut subs = lock(&subs);
+                            subs.retain(|asked| asked.id != id);
+                            subs.push(Asked { id, channel, args: text });
                         }
                     }
                     Err(problem) => {
