@@ -17,13 +17,27 @@ pub async fn serve(
     let grace = app.shutdown_grace;
     let mut follower = None;
     if let Some(auth) = &app.auth {
-        store
-            .write(|conn, _| {
-                auth::refresh::create_table(conn)?;
-                auth::sessions::create_table(conn)
-            })
-            .await
-            .map_err(std::io::Error::other)?;
+        // Two instances starting at once on one PostgreSQL may both create these tables:
+        // `CREATE TABLE IF NOT EXISTS` is not safe against that race (one of them fails on the
+        // catalog's unique index), and the table is there when it is tried again.
+        let mut attempt = 0;
+        loop {
+            let created = store
+                .write(|conn, _| {
+                    auth::refresh::create_table(conn)?;
+                    auth::sessions::create_table(conn)
+                })
+                .await;
+            match created {
+                Ok(()) => break,
+                Err(e) if attempt < 3 => {
+                    attempt += 1;
+                    tracing::debug!(error = %e, "creating the sessions' tables failed; trying again");
+                    tokio::time::sleep(std::time::Duration::from_millis(50 * attempt)).await;
+                }
+                Err(e) => return Err(std::io::Error::other(e)),
+            }
+        }
         follower = Some(tokio::spawn(Arc::clone(&auth.current).follow(Arc::clone(&store))));
     }
     let pruner = tokio::spawn(prune_changes(Arc::clone(&store)));

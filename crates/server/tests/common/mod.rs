@@ -156,10 +156,13 @@ impl TestServer {
         let base = format!("http://{}", listener.local_addr().expect("address"));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            let _ = ssot_server::serve(listener, app, async move {
+            let served = ssot_server::serve(listener, app, async move {
                 let _ = stopped.await;
             })
             .await;
+            if let Err(e) = served {
+                eprintln!("the second instance stopped: {e}");
+            }
         });
         Instance { base, stop: Some(stop), task: Some(task) }
     }
