@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { SsotError, seqOf } from '../src/index.js';
-import { client, disconnectAll, userClient } from './helpers.js';
+import { client, disconnectAll, userClient, userId } from './helpers.js';
 import { Server } from './server.js';
 
 let server: Server;
@@ -50,10 +50,10 @@ async function script(transport: 'http' | 'ws', userId: string, tag: string, url
 
 test('CRUD over http and over ws give the same results', async () => {
   const owner = await userClient(server.url, { transport: 'http' });
-  const { id: userId } = owner.auth.session!.user as { id: string };
+  const ownerId = userId(owner);
   const token = owner.auth.session!.accessToken;
-  const overHttp = await script('http', userId, 'h', server.url, token);
-  const overWs = await script('ws', userId, 'w', server.url, token);
+  const overHttp = await script('http', ownerId, 'h', server.url, token);
+  const overWs = await script('ws', ownerId, 'w', server.url, token);
   const fix = (v: unknown) => JSON.parse(JSON.stringify(v).replace(/"title":"[hw] /g, '"title":"'));
   assert.deepEqual(fix(overWs), fix(overHttp));
   assert.equal(overHttp.at(-1), 2, 'the script ran to its end');
@@ -84,7 +84,7 @@ async function errors(transport: 'http' | 'ws', url: string, token: string, othe
 test('errors are typed, with the problem fields, the same over http and ws', async () => {
   const a = await userClient(server.url, { transport: 'http' });
   const b = await userClient(server.url, { transport: 'http' });
-  const aId = (a.auth.session!.user as { id: string }).id;
+  const aId = userId(a);
   const theirs = await a.model('Post').create({ data: { title: 'not yours', authorId: aId, published: true } });
   const token = b.auth.session!.accessToken;
   const overHttp = await errors('http', server.url, token, theirs.id);

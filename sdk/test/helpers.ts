@@ -51,6 +51,11 @@ export async function userClient(url: string, options: Partial<ClientOptions> = 
   return c;
 }
 
+/** The id of the user a client is signed in as. */
+export function userId(c: { auth: { session?: { user: unknown } | undefined } }): string {
+  return (c.auth.session!.user as { id: string }).id;
+}
+
 export function disconnectAll(): void {
   for (const c of clients.splice(0)) c.disconnect();
 }

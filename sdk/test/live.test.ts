@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { SsotError, seqOf, type LiveChange } from '../src/index.js';
-import { disconnectAll, userClient, waitFor, type Post } from './helpers.js';
+import { disconnectAll, userClient, userId, waitFor, type Post } from './helpers.js';
 import { Server } from './server.js';
 
 let server: Server;
@@ -16,10 +16,6 @@ after(async () => {
   disconnectAll();
   await server.dispose();
 });
-
-function userId(c: { auth: { session?: { user: unknown } | undefined } }): string {
-  return (c.auth.session!.user as { id: string }).id;
-}
 
 test('a live list sees created, updated, left, entered, deleted, and patches the cache', async () => {
   const writer = await userClient(server.url, { transport: 'http' });

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { TimeoutError, seqOf, type LiveChange, type StatusInfo } from '../src/index.js';
-import { adminClient, disconnectAll, userClient, waitFor, type Post } from './helpers.js';
+import { adminClient, disconnectAll, userClient, userId, waitFor, type Post } from './helpers.js';
 import { Proxy, Server } from './server.js';
 
 let server: Server;
@@ -17,10 +17,6 @@ after(async () => {
   disconnectAll();
   await server.dispose();
 });
-
-function userId(c: { auth: { session?: { user: unknown } | undefined } }): string {
-  return (c.auth.session!.user as { id: string }).id;
-}
 
 test('a cut connection: backoff, reconnect, resume with since: no gap, no duplicate', async () => {
   const proxy = await Proxy.start(server.port);

@@ -60,10 +60,10 @@ impl Narrow {
         let guard = Guard::new(policies, es, caller);
         let mut visible = guard.count_filter(model, Filter::And(vec![args.filter.clone(), permitted])).ok()?;
         let mut others = Vec::new();
-        relation_models(es, model, &visible, &mut others);
+        visible.related_models(es, model, &mut others);
         let entity = &es.entities[model];
         for field in 0..entity.fields.len() {
-            relation_models(es, model, &guard.field(model, field, Op::Read).ok()?, &mut others);
+            guard.field(model, field, Op::Read).ok()?.related_models(es, model, &mut others);
         }
         if others.contains(&model) {
             return None;
@@ -96,28 +96,6 @@ impl Narrow {
     }
 }
 
-/// The models `filter` (on `model`) reads through relations, added to `out` once each.
-fn relation_models(es: &Entities, model: usize, filter: &Filter, out: &mut Vec<usize>) {
-    match filter {
-        Filter::And(parts) | Filter::Or(parts) => parts.iter().for_each(|p| relation_models(es, model, p, out)),
-        Filter::Not(inner) => relation_models(es, model, inner, out),
-        Filter::Relation { relation, filter, .. } => {
-            let target = es.entities[model].relations[*relation].target;
-            if !out.contains(&target) {
-                out.push(target);
-            }
-            relation_models(es, target, filter, out);
-        }
-        Filter::RelationNull { relation, .. } => {
-            let target = es.entities[model].relations[*relation].target;
-            if !out.contains(&target) {
-                out.push(target);
-            }
-        }
-        _ => {}
-    }
-}
-
 /// The top-level equalities of `filter` that can be compared with the log as written.
 fn collect_pins(es: &Entities, model: usize, filter: &Filter, out: &mut Vec<(String, Json)>) {
     match filter {
@@ -127,15 +105,7 @@ fn collect_pins(es: &Entities, model: usize, filter: &Filter, out: &mut Vec<(Str
             if f.list {
                 return;
             }
-            // Only columns whose SQL equality is byte equality: not PostgreSQL's `citext`,
-            // padded `char(n)`, or `uuid` (which reads other spellings as equal).
-            let plain_text = match es.dialect {
-                ssot_store::dialect::Dialect::Sqlite => true,
-                // Not `varchar(n)`: PostgreSQL cuts a longer value to `n` characters when it is cast.
-                ssot_store::dialect::Dialect::Postgres => {
-                    matches!(f.cast.to_ascii_lowercase().as_str(), "text" | "varchar" | "character varying")
-                }
-            };
+            let plain_text = ssot_store::query::matches::byte_equal_text(es.dialect, f);
             let logged = match (f.kind, value) {
                 (Kind::Scalar(ScalarType::String), Value::Text(text)) if plain_text => Json::String(text.clone()),
                 (Kind::Scalar(ScalarType::Int | ScalarType::BigInt), Value::Int(n)) => Json::from(*n),

@@ -114,22 +114,9 @@ pub fn models_read(es: &Entities, query: &LiveQuery) -> Vec<usize> {
             out.push(model);
         }
     }
-    fn filter_models(es: &Entities, model: usize, filter: &Filter, out: &mut Vec<usize>) {
-        match filter {
-            Filter::And(parts) | Filter::Or(parts) => parts.iter().for_each(|p| filter_models(es, model, p, out)),
-            Filter::Not(inner) => filter_models(es, model, inner, out),
-            Filter::Relation { relation, filter, .. } => {
-                let target = es.entities[model].relations[*relation].target;
-                add(out, target);
-                filter_models(es, target, filter, out);
-            }
-            Filter::RelationNull { relation, .. } => add(out, es.entities[model].relations[*relation].target),
-            _ => {}
-        }
-    }
     fn args_models(es: &Entities, model: usize, args: &FindArgs, out: &mut Vec<usize>) {
         add(out, model);
-        filter_models(es, model, &args.filter, out);
+        args.filter.related_models(es, model, out);
         // An order through a relation reads that model's rows under its rules.
         for order in &args.order {
             if let ssot_store::query::args::Order::Related { relation, .. }

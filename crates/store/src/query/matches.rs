@@ -129,6 +129,18 @@ fn stored(es: &Entities, field: &ScalarField, row: &Map<String, Json>) -> Option
     as_promised.then(|| Some(crate::changelog::api_value(es, field, raw)))
 }
 
+/// Whether SQL's equality on the text column `field` is byte equality: not PostgreSQL's
+/// `citext`, padded `char(n)` or `uuid` (which read other spellings as equal), nor
+/// `varchar(n)` (a longer value is cut to `n` characters when it is cast).
+pub fn byte_equal_text(dialect: Dialect, field: &ScalarField) -> bool {
+    match dialect {
+        Dialect::Sqlite => true,
+        Dialect::Postgres => {
+            matches!(field.cast.to_ascii_lowercase().as_str(), "text" | "varchar" | "character varying")
+        }
+    }
+}
+
 /// How `column` compares with `wanted` (both in the API's form) as the database would
 /// compare them for `cmp`; `None` when that is not certain.
 fn compare(dialect: Dialect, field: &ScalarField, column: &Json, wanted: &Json, cmp: Cmp) -> Option<Ordering> {
@@ -139,13 +151,8 @@ fn compare(dialect: Dialect, field: &ScalarField, column: &Json, wanted: &Json, 
         Kind::Enum(_) if equality => Some(column.as_str()?.cmp(wanted.as_str()?)),
         Kind::Enum(_) => None,
         Kind::Scalar(ScalarType::String) => {
-            // Byte equality: not `citext`, padded `char(n)` or `uuid` (which reads other
-            // spellings as equal); byte order only under SQLite's BINARY collation.
-            let plain = match dialect {
-                Dialect::Sqlite => true,
-                // Not `varchar(n)`: PostgreSQL cuts a longer value to `n` characters when it is cast.
-                Dialect::Postgres => equality && matches!(cast.as_str(), "text" | "varchar" | "character varying"),
-            };
+            // Byte order only under SQLite's BINARY collation.
+            let plain = byte_equal_text(dialect, field) && (equality || dialect == Dialect::Sqlite);
             plain.then(|| column.as_str().zip(wanted.as_str()).map(|(a, b)| a.cmp(b)))?
         }
         Kind::Scalar(ScalarType::Int) => Some(column.as_i64()?.cmp(&wanted.as_i64()?)),

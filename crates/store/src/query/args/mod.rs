@@ -165,6 +165,28 @@ impl Filter {
             _ => false,
         }
     }
+
+    /// Adds to `out` (once each) the models this filter on `model` reads through relations.
+    pub fn related_models(&self, es: &crate::entity::Entities, model: usize, out: &mut Vec<usize>) {
+        match self {
+            Filter::And(parts) | Filter::Or(parts) => parts.iter().for_each(|p| p.related_models(es, model, out)),
+            Filter::Not(inner) => inner.related_models(es, model, out),
+            Filter::Relation { relation, filter, .. } => {
+                let target = es.entities[model].relations[*relation].target;
+                if !out.contains(&target) {
+                    out.push(target);
+                }
+                filter.related_models(es, target, out);
+            }
+            Filter::RelationNull { relation, .. } => {
+                let target = es.entities[model].relations[*relation].target;
+                if !out.contains(&target) {
+                    out.push(target);
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
