@@ -56,12 +56,18 @@ export interface ClientOptions {
   fetch?: typeof fetch;
 }
 
-export class SsotClient<S extends SchemaTypes = UntypedSchema> implements ClientCore {
-  readonly cache = new NormalizedCache();
-  readonly http: HttpTransport;
-  readonly socket: WebSocketTransport;
+/**
+ * The client. Its own members start with `$` (as Prisma Client's do), except `auth`, so that generated code can
+ * add a delegate per model (`client.post`) without a name of the schema ever meeting one of the client's.
+ */
+export class SsotClient<S extends SchemaTypes = UntypedSchema> {
+  readonly $cache = new NormalizedCache();
+  readonly $http: HttpTransport;
+  readonly $socket: WebSocketTransport;
   readonly auth: AuthApi;
-  readonly tokens: TokenManager;
+  readonly $tokens: TokenManager;
+  /** What the delegates use of the client; not a public surface (see `ClientCore`). */
+  private readonly core: ClientCore;
   private readonly live: LiveRegistry;
   private readonly channels: ChannelRegistry;
   private readonly delegates = new Map<string, unknown>();
@@ -72,39 +78,52 @@ export class SsotClient<S extends SchemaTypes = UntypedSchema> implements Client
     const timeoutMs = options.timeoutMs ?? 30_000;
     this.mode = options.transport ?? 'hybrid';
     this.writes = options.writes ?? (this.mode === 'ws' ? 'ws' : 'http');
-    this.tokens = new TokenManager({
+    this.$tokens = new TokenManager({
       ...(options.token !== undefined ? { token: options.token } : {}),
       ...(options.getToken ? { getToken: options.getToken } : {}),
       ...(options.refreshSkewMs !== undefined ? { refreshSkewMs: options.refreshSkewMs } : {}),
     });
-    this.http = new HttpTransport({
+    this.$http = new HttpTransport({
       url: options.url,
-      tokens: this.tokens,
+      tokens: this.$tokens,
       timeoutMs,
       ...(options.resources ? { resources: options.resources } : {}),
       ...(options.fetch ? { fetch: options.fetch } : {}),
     });
-    this.socket = new WebSocketTransport({
+    this.$socket = new WebSocketTransport({
       url: options.url,
-      tokens: this.tokens,
+      tokens: this.$tokens,
       timeoutMs,
       ...(options.wsUrl ? { wsUrl: options.wsUrl } : {}),
       ...(options.WebSocket ? { WebSocket: options.WebSocket } : {}),
       ...(options.backoff ? { backoff: options.backoff } : {}),
       ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
     });
-    this.auth = new AuthApi(this.http, this.tokens);
-    this.live = new LiveRegistry(this.socket, this.cache, (model, row) => this.idOf(model, row));
-    this.channels = new ChannelRegistry(this.socket);
+    this.auth = new AuthApi(this.$http, this.$tokens);
+    const idFields = (model: string): string[] => options.models?.[model]?.id ?? ['id'];
+    const idOf = (model: string, row: Obj): IdValue => {
+      const parts = idFields(model).map((field) => row[field] as string | number);
+      return parts.length === 1 ? (parts[0] as string | number) : parts;
+    };
+    this.live = new LiveRegistry(this.$socket, this.$cache, idOf);
+    this.channels = new ChannelRegistry(this.$socket);
+    this.core = {
+      cache: this.$cache,
+      run: (op, callOptions) => this.transportFor(!READ_ACTIONS.has(op.action), callOptions).request(op, callOptions),
+      idFields,
+      idOf,
+      subscribe: (model, channel, args, kind) => this.live.subscribe(model, channel, args, kind),
+      channel: (name) => this.channels.get(name),
+    };
     // A hybrid client reads over the socket while it is open: open it now rather than at the first subscription.
-    if (this.mode === 'hybrid') this.socket.connect();
+    if (this.mode === 'hybrid') this.$socket.connect();
   }
 
-  /** The delegate of a model (`client.model('Post').findMany(...)`); generated code wires `client.post` to it. */
-  model<K extends keyof S & string>(name: K): ModelDelegate<S[K]> {
+  /** The delegate of a model (`client.$model('Post').findMany(...)`); generated code wires `client.post` to it. */
+  $model<K extends keyof S & string>(name: K): ModelDelegate<S[K]> {
     let delegate = this.delegates.get(name) as ModelDelegate<S[K]> | undefined;
     if (!delegate) {
-      delegate = new ModelDelegate<S[K]>(this, name);
+      delegate = new ModelDelegate<S[K]>(this.core, name);
       this.delegates.set(name, delegate);
     }
     return delegate;
@@ -117,56 +136,36 @@ export class SsotClient<S extends SchemaTypes = UntypedSchema> implements Client
     return result.results.map((r) => r.body);
   }
 
-  /** A channel by its full name (`Room:channel:5`); `client.model('Room').channel(5)` is the same. */
-  channel<State = Json, Payload = Json>(name: string): Channel<State, Payload> {
+  /** A channel by its full name (`Room:channel:5`); `client.$model('Room').channel(5)` is the same. */
+  $channel<State = Json, Payload = Json>(name: string): Channel<State, Payload> {
     return this.channels.get<State, Payload>(name);
   }
 
-  get status(): ConnectionStatus {
-    return this.socket.status;
+  get $status(): ConnectionStatus {
+    return this.$socket.status;
   }
 
-  onStatus(listener: (info: StatusInfo) => void): () => void {
-    return this.socket.onStatus(listener);
+  $onStatus(listener: (info: StatusInfo) => void): () => void {
+    return this.$socket.onStatus(listener);
   }
 
   /** Opens the socket (live queries and channels open it by themselves). */
-  connect(): void {
-    this.socket.connect();
+  $connect(): void {
+    this.$socket.connect();
   }
 
   /** Closes the socket for good, ends live queries and channels, and stops refreshing the token. */
-  disconnect(): void {
+  $disconnect(): void {
     this.live.closeAll();
     this.channels.closeAll();
-    this.socket.close();
-    this.http.close();
-    this.tokens.stop();
-  }
-
-  // ---- ClientCore ----
-
-  run(op: Operation, options: CallOptions | undefined): Promise<OperationResult> {
-    return this.transportFor(!READ_ACTIONS.has(op.action), options).request(op, options);
-  }
-
-  idFields(model: string): string[] {
-    return this.options.models?.[model]?.id ?? ['id'];
-  }
-
-  idOf(model: string, row: Obj): IdValue {
-    const fields = this.idFields(model);
-    const parts = fields.map((field) => row[field] as string | number);
-    return parts.length === 1 ? (parts[0] as string | number) : parts;
-  }
-
-  subscribe<Row, Value>(model: string, channel: string, args: Obj, kind: 'list' | 'item'): LiveQuery<Row, Value> {
-    return this.live.subscribe<Row, Value>(model, channel, args, kind);
+    this.$socket.close();
+    this.$http.close();
+    this.$tokens.stop();
   }
 
   private transportFor(write: boolean, options: CallOptions | undefined): DataClient {
-    const via = options?.via ?? (this.mode === 'hybrid' ? (write ? this.writes : this.socket.isOpen ? 'ws' : 'http') : this.mode);
-    return via === 'ws' ? this.socket : this.http;
+    const via = options?.via ?? (this.mode === 'hybrid' ? (write ? this.writes : this.$socket.isOpen ? 'ws' : 'http') : this.mode);
+    return via === 'ws' ? this.$socket : this.$http;
   }
 }
 

@@ -20,7 +20,7 @@ after(async () => {
 /** The same script of operations, run over one transport; what it saw, ids made comparable. */
 async function script(transport: 'http' | 'ws', userId: string, tag: string, url: string, token: string) {
   const c = client(url, { transport, token });
-  const post = c.model('Post');
+  const post = c.$model('Post');
   const seen: unknown[] = [];
   const created = await post.create({ data: { title: `${tag} one`, authorId: userId, published: true } });
   assert.equal(typeof seqOf(created), 'number', 'a write carries its seq');
@@ -62,7 +62,7 @@ test('CRUD over http and over ws give the same results', async () => {
 async function errors(transport: 'http' | 'ws', url: string, token: string, otherPost: number) {
   const c = client(url, { transport, token });
   const anonymous = client(url, { transport });
-  const post = c.model('Post');
+  const post = c.$model('Post');
   const out: Record<string, SsotError> = {};
   const catching = async (name: string, run: () => Promise<unknown>) => {
     try {
@@ -76,8 +76,8 @@ async function errors(transport: 'http' | 'ws', url: string, token: string, othe
   await catching('invalid', () => post.create({ data: { title: 5 as unknown as string, authorId: 'x' } }));
   await catching('notFound', () => post.update({ where: { id: 999_999 }, data: { title: 'x' } }));
   await catching('forbidden', () => post.update({ where: { id: otherPost }, data: { title: 'mine now' } }));
-  await catching('anonymous', () => anonymous.model('User').findMany());
-  await catching('unknownModel', () => c.model('Nope' as 'Post').findMany());
+  await catching('anonymous', () => anonymous.$model('User').findMany());
+  await catching('unknownModel', () => c.$model('Nope' as 'Post').findMany());
   return out;
 }
 
@@ -85,7 +85,7 @@ test('errors are typed, with the problem fields, the same over http and ws', asy
   const a = await userClient(server.url, { transport: 'http' });
   const b = await userClient(server.url, { transport: 'http' });
   const aId = userId(a);
-  const theirs = await a.model('Post').create({ data: { title: 'not yours', authorId: aId, published: true } });
+  const theirs = await a.$model('Post').create({ data: { title: 'not yours', authorId: aId, published: true } });
   const token = b.auth.session!.accessToken;
   const overHttp = await errors('http', server.url, token, theirs.id);
   const overWs = await errors('ws', server.url, token, theirs.id);

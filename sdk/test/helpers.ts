@@ -57,7 +57,7 @@ export function userId(c: { auth: { session?: { user: unknown } | undefined } })
 }
 
 export function disconnectAll(): void {
-  for (const c of clients.splice(0)) c.disconnect();
+  for (const c of clients.splice(0)) c.$disconnect();
 }
 
 export async function waitFor(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {

@@ -22,12 +22,12 @@ test('a live list sees created, updated, left, entered, deleted, and patches the
   const reader = await userClient(server.url, { transport: 'ws' });
   const tag = `live-${Date.now()}`;
   const changes: Array<{ rows: Post[]; change: LiveChange }> = [];
-  const live = reader.model('Post').subscribe(
+  const live = reader.$model('Post').subscribe(
     { where: { published: true, title: { startsWith: tag } }, orderBy: { views: 'desc' } },
     (rows, change) => changes.push({ rows, change }),
   );
   assert.deepEqual(await live.ready, []);
-  const posts = writer.model('Post');
+  const posts = writer.$model('Post');
   const ops = () => changes.flatMap((c) => c.change.events.map((e) => e.op));
   const settle = async (seq: number | undefined) => {
     assert.equal(typeof seq, 'number');
@@ -43,7 +43,7 @@ test('a live list sees created, updated, left, entered, deleted, and patches the
   const a2 = await posts.update({ where: { id: a.id }, data: { views: 10 } });
   await settle(seqOf(a2));
   assert.deepEqual(live.value.map((p) => p.title), [`${tag} a`, `${tag} b`], 'moved to its new place');
-  assert.equal(reader.cache.get<Post>('Post', a.id)?.views, 10, 'the cache holds the new row');
+  assert.equal(reader.$cache.get<Post>('Post', a.id)?.views, 10, 'the cache holds the new row');
 
   const a3 = await posts.update({ where: { id: a.id }, data: { published: false } });
   await settle(seqOf(a3));
@@ -54,25 +54,25 @@ test('a live list sees created, updated, left, entered, deleted, and patches the
   const gone = await posts.delete({ where: { id: b.id } });
   await settle(seqOf(gone));
   assert.deepEqual(live.value.map((p) => p.id), [a.id]);
-  assert.equal(reader.cache.get('Post', b.id), undefined, 'a deleted row leaves the cache');
+  assert.equal(reader.$cache.get('Post', b.id), undefined, 'a deleted row leaves the cache');
 
   assert.deepEqual(ops(), ['created', 'created', 'updated', 'left', 'entered', 'deleted']);
   // Every change is one notification per update message, its seq increasing.
   const seqs = changes.map((c) => c.change.seq);
   assert.deepEqual([...seqs].sort((x, y) => x - y), seqs);
   assert.equal(new Set(seqs).size, seqs.length);
-  assert.deepEqual(live.value, await reader.model('Post').findMany({ where: { published: true, title: { startsWith: tag } }, orderBy: { views: 'desc' } }));
+  assert.deepEqual(live.value, await reader.$model('Post').findMany({ where: { published: true, title: { startsWith: tag } }, orderBy: { views: 'desc' } }));
 });
 
 test('events of one update message reach a listener as one notification', async () => {
   const writer = await userClient(server.url, { transport: 'http' });
   const reader = await userClient(server.url, { transport: 'ws' });
   const tag = `batch-${Date.now()}`;
-  const live = reader.model('Post').subscribe({ where: { title: { startsWith: tag } } });
+  const live = reader.$model('Post').subscribe({ where: { title: { startsWith: tag } } });
   await live.ready;
   const notifications: number[] = [];
   live.onChange((_rows, change) => notifications.push(change.events.length));
-  const result = await writer.model('Post').createMany({
+  const result = await writer.$model('Post').createMany({
     data: [1, 2, 3].map((n) => ({ title: `${tag} ${n}`, authorId: userId(writer), published: true })),
   });
   await live.waitForSeq(seqOf(result)!);
@@ -83,10 +83,10 @@ test('events of one update message reach a listener as one notification', async 
 test('read-your-writes: after a write resolves, waiting for its seq makes the live query show it', async () => {
   const c = await userClient(server.url, { transport: 'hybrid', writes: 'http' });
   const tag = `ryw-${Date.now()}`;
-  const live = c.model('Post').subscribe({ where: { title: { startsWith: tag } } });
+  const live = c.$model('Post').subscribe({ where: { title: { startsWith: tag } } });
   await live.ready;
   for (let i = 0; i < 5; i += 1) {
-    const row = await c.model('Post').create({ data: { title: `${tag} ${i}`, authorId: userId(c) } });
+    const row = await c.$model('Post').create({ data: { title: `${tag} ${i}`, authorId: userId(c) } });
     const seq = seqOf(row);
     assert.ok(typeof seq === 'number' && seq > 0, 'the write carries its seq');
     await live.waitForSeq(seq);
@@ -98,9 +98,9 @@ test('read-your-writes: after a write resolves, waiting for its seq makes the li
 test('read-your-writes for a write the live query does not show: `sync` answers at once', async () => {
   const c = await userClient(server.url, { transport: 'hybrid', writes: 'http' });
   const tag = `sync-${Date.now()}`;
-  const live = c.model('Post').subscribe({ where: { title: { startsWith: tag } } });
+  const live = c.$model('Post').subscribe({ where: { title: { startsWith: tag } } });
   await live.ready;
-  const elsewhere = await c.model('Post').create({ data: { title: `not-${tag}`, authorId: userId(c) } });
+  const elsewhere = await c.$model('Post').create({ data: { title: `not-${tag}`, authorId: userId(c) } });
   const seq = seqOf(elsewhere)!;
   assert.ok(live.knownSeq < seq, 'no update came for a write the view does not show');
   const started = Date.now();
@@ -115,21 +115,21 @@ test('an optimistic update shows at once and is rolled back when the server refu
   const owner = await userClient(server.url, { transport: 'http' });
   const other = await userClient(server.url, { transport: 'ws' });
   const tag = `opt-${Date.now()}`;
-  const post = await owner.model('Post').create({ data: { title: `${tag} original`, authorId: userId(owner), published: true } });
-  const live = other.model('Post').subscribe({ where: { title: { startsWith: tag } } });
+  const post = await owner.$model('Post').create({ data: { title: `${tag} original`, authorId: userId(owner), published: true } });
+  const live = other.$model('Post').subscribe({ where: { title: { startsWith: tag } } });
   await live.ready;
   const seen: string[] = [];
   live.onChange((rows, change) => seen.push(`${change.source}:${rows[0]?.title}`));
-  const attempt = other.model('Post').update({ where: { id: post.id }, data: { title: `${tag} hacked` } }, { optimistic: true });
+  const attempt = other.$model('Post').update({ where: { id: post.id }, data: { title: `${tag} hacked` } }, { optimistic: true });
   assert.equal(live.value[0]?.title, `${tag} hacked`, 'shown before the answer');
   await assert.rejects(attempt, (error: unknown) => error instanceof SsotError && error.status === 403 && error.code === 'forbidden');
   assert.equal(live.value[0]?.title, `${tag} original`, 'rolled back');
   assert.deepEqual(seen, [`local:${tag} hacked`, `local:${tag} original`]);
 
   // An accepted optimistic update stays, and the server's row replaces the guess.
-  const ownerLive = owner.model('Post').subscribe({ where: { title: { startsWith: tag } } });
+  const ownerLive = owner.$model('Post').subscribe({ where: { title: { startsWith: tag } } });
   await ownerLive.ready;
-  const done = owner.model('Post').update({ where: { id: post.id }, data: { title: `${tag} renamed` } }, { optimistic: true, via: 'http' });
+  const done = owner.$model('Post').update({ where: { id: post.id }, data: { title: `${tag} renamed` } }, { optimistic: true, via: 'http' });
   assert.equal(ownerLive.value[0]?.title, `${tag} renamed`);
   const row = await done;
   await ownerLive.waitForSeq(seqOf(row)!);
@@ -140,9 +140,9 @@ test('an optimistic update shows at once and is rolled back when the server refu
 test('presence: two clients see each other join, change state, broadcast and leave', async () => {
   const a = await userClient(server.url, { transport: 'ws' });
   const b = await userClient(server.url, { transport: 'ws' });
-  const room = await a.model('Room').create({ data: { name: 'lobby' } });
-  const inA = a.model('Room').channel<{ typing: boolean }, { x: number }>(room.id);
-  const inB = b.model('Room').channel<{ typing: boolean }, { x: number }>(room.id);
+  const room = await a.$model('Room').create({ data: { name: 'lobby' } });
+  const inA = a.$model('Room').channel<{ typing: boolean }, { x: number }>(room.id);
+  const inB = b.$model('Room').channel<{ typing: boolean }, { x: number }>(room.id);
   const eventsA: string[] = [];
   inA.onPresence((_members, event, who) => eventsA.push(`${event}:${who?.user ?? ''}`));
   const broadcasts: Array<{ event: string; x: number }> = [];
@@ -169,7 +169,7 @@ test('presence: two clients see each other join, change state, broadcast and lea
 
 test('a refused subscription rejects `ready` with a typed error', async () => {
   const c = await userClient(server.url, { transport: 'ws' });
-  const live = c.model('Room').subscribe({});
+  const live = c.$model('Room').subscribe({});
   await assert.rejects(live.ready, (error: unknown) => error instanceof SsotError && error.code === 'not_subscribable');
   assert.equal(live.state, 'closed');
 });

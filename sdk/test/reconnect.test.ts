@@ -23,17 +23,17 @@ test('a cut connection: backoff, reconnect, resume with since: no gap, no duplic
   try {
     const writer = await userClient(server.url, { transport: 'http' });
     const tag = `resume-${Date.now()}`;
-    const posts = writer.model('Post');
+    const posts = writer.$model('Post');
     const first = await posts.create({ data: { title: `${tag} 0`, authorId: userId(writer), published: true } });
     // Enough rows that replaying what is missed is smaller than sending them all (else the server resets).
     await posts.createMany({ data: Array.from({ length: 30 }, (_, i) => ({ title: `${tag} filler ${i}`, authorId: userId(writer), published: true })) });
     // The reader signs in directly, then talks through the proxy.
     const reader = await userClient(proxy.url, { transport: 'ws', backoff: { initialMs: 50, maxMs: 400, jitter: 0.5 } });
     const statuses: StatusInfo[] = [];
-    reader.onStatus((info) => statuses.push(info));
+    reader.$onStatus((info) => statuses.push(info));
     const changes: LiveChange[] = [];
     const args = { where: { published: true, title: { startsWith: tag } }, orderBy: { id: 'asc' } };
-    const live = reader.model('Post').subscribe(args, (_rows, change) => changes.push(change));
+    const live = reader.$model('Post').subscribe(args, (_rows, change) => changes.push(change));
     await live.ready;
     const second = await posts.create({ data: { title: `${tag} 1`, authorId: userId(writer), published: true } });
     await live.waitForSeq(seqOf(second)!);
@@ -41,7 +41,7 @@ test('a cut connection: backoff, reconnect, resume with since: no gap, no duplic
 
     proxy.refuse = true;
     proxy.cut();
-    await waitFor('the client notices', () => reader.status === 'reconnecting');
+    await waitFor('the client notices', () => reader.$status === 'reconnecting');
     // Changes while it is away: a create, an update, a row that leaves, a delete.
     const third = await posts.create({ data: { title: `${tag} 2`, authorId: userId(writer), published: true } });
     await posts.update({ where: { id: first.id }, data: { views: 42 } });
@@ -73,7 +73,7 @@ test('a cut connection: backoff, reconnect, resume with since: no gap, no duplic
       afterCut.flatMap((c) => c.events.map((e) => `${e.op}:${JSON.stringify(e.id)}`)).sort(),
       [`created:${third.id}`, `updated:${first.id}`, `left:${second.id}`, `deleted:${third.id}`, `created:${fourth.id}`].sort(),
     );
-    const truth = await writer.model('Post').findMany(args);
+    const truth = await writer.$model('Post').findMany(args);
     assert.deepEqual(live.value, truth);
     assert.equal(live.value.find((p: Post) => p.id === first.id)?.views, 42);
   } finally {
@@ -86,45 +86,45 @@ test('a server restart on the same database: the client reconnects and its live 
   const port = server.port;
   const writer = await userClient(server.url, { transport: 'http' });
   const tag = `restart-${Date.now()}`;
-  const posts = writer.model('Post');
+  const posts = writer.$model('Post');
   await posts.create({ data: { title: `${tag} 0`, authorId: userId(writer), published: true } });
   const token = writer.auth.session!.accessToken;
   const reader = await userClient(server.url, { transport: 'ws', backoff: { initialMs: 50, maxMs: 300 } });
   const changes: LiveChange[] = [];
   const args = { where: { title: { startsWith: tag } }, orderBy: { id: 'asc' } };
-  const live = reader.model('Post').subscribe(args, (_rows, change) => changes.push(change));
+  const live = reader.$model('Post').subscribe(args, (_rows, change) => changes.push(change));
   await live.ready;
 
   await server.stop();
-  await waitFor('the client notices the restart', () => reader.status === 'reconnecting');
+  await waitFor('the client notices the restart', () => reader.$status === 'reconnecting');
   // While the main server is down, another instance on the same database writes.
   const other = await Server.start({ dir });
-  const viaOther = adminClient(other.url).model('Post');
+  const viaOther = adminClient(other.url).$model('Post');
   await viaOther.create({ data: { title: `${tag} 1`, authorId: userId(writer), published: true } });
   await other.stop();
   server = await Server.start({ dir, port });
   void token;
   await waitFor('reconnected and reset', () => changes.some((c) => c.reset && c.seq > changes[0]!.seq), 15_000);
   assert.deepEqual(live.value.map((p) => p.title), [`${tag} 0`, `${tag} 1`]);
-  const truth = await adminClient(server.url).model('Post').findMany(args);
+  const truth = await adminClient(server.url).$model('Post').findMany(args);
   assert.deepEqual(live.value, truth);
 });
 
 test('requests time out when the server does not answer (http and ws)', async () => {
   const overHttp = adminClient(server.url, { transport: 'http', timeoutMs: 300 });
   const overWs = adminClient(server.url, { transport: 'ws', timeoutMs: 300 });
-  await overHttp.model('Post').count(); // resources read, connection warm
-  await overWs.model('Post').count();
+  await overHttp.$model('Post').count(); // resources read, connection warm
+  await overWs.$model('Post').count();
   server.pause();
   try {
     const started = Date.now();
-    await assert.rejects(overHttp.model('Post').count(), (e: unknown) => e instanceof TimeoutError && e.code === 'timeout');
-    await assert.rejects(overWs.model('Post').count(), (e: unknown) => e instanceof TimeoutError && e.timeoutMs === 300);
-    await assert.rejects(overWs.model('Post').count({}, { timeoutMs: 100 }), TimeoutError);
+    await assert.rejects(overHttp.$model('Post').count(), (e: unknown) => e instanceof TimeoutError && e.code === 'timeout');
+    await assert.rejects(overWs.$model('Post').count(), (e: unknown) => e instanceof TimeoutError && e.timeoutMs === 300);
+    await assert.rejects(overWs.$model('Post').count({}, { timeoutMs: 100 }), TimeoutError);
     const took = Date.now() - started;
     assert.ok(took >= 650 && took < 3000, `took ${took} ms`);
   } finally {
     server.resume();
   }
-  assert.equal(typeof (await overWs.model('Post').count()), 'number', 'the socket works again');
+  assert.equal(typeof (await overWs.$model('Post').count()), 'number', 'the socket works again');
 });

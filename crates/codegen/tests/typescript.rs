@@ -124,22 +124,22 @@ fn the_client_runtime_takes_the_generated_schema() {
          import type {{ $Schema, Post }} from './ssot.js';\n\
          const client = createClient<$Schema>({{ url: 'http://127.0.0.1:1' }});\n\
          export async function posts(): Promise<Post[]> {{\n\
-         \x20 const rows = await client.model('Post').findMany({{\n\
+         \x20 const rows = await client.$model('Post').findMany({{\n\
          \x20   where: {{ title: {{ contains: 'x', mode: 'insensitive' }}, views: {{ gte: 3 }}, author: {{ is: {{ email: 'a' }} }} }},\n\
          \x20   orderBy: [{{ views: 'desc' }}, {{ author: {{ email: 'asc' }} }}],\n\
          \x20 }});\n\
          \x20 // @ts-expect-error a Post has no such field\n\
          \x20 rows[0]?.nope;\n\
          \x20 // @ts-expect-error `contains` is for text, not numbers\n\
-         \x20 await client.model('Post').findMany({{ where: {{ views: {{ contains: '3' }} }} }});\n\
+         \x20 await client.$model('Post').findMany({{ where: {{ views: {{ contains: '3' }} }} }});\n\
          \x20 // @ts-expect-error a required field is never null\n\
-         \x20 await client.model('Post').findMany({{ where: {{ title: null }} }});\n\
-         \x20 const made = await client.model('Post').create({{ data: {{ title: 't', author: {{ connect: {{ id: 'u1' }} }} }} }});\n\
-         \x20 await client.model('Post').update({{ where: {{ id: made.id }}, data: {{ views: {{ increment: 1 }}, title: {{ set: 'u' }} }} }});\n\
+         \x20 await client.$model('Post').findMany({{ where: {{ title: null }} }});\n\
+         \x20 const made = await client.$model('Post').create({{ data: {{ title: 't', author: {{ connect: {{ id: 'u1' }} }} }} }});\n\
+         \x20 await client.$model('Post').update({{ where: {{ id: made.id }}, data: {{ views: {{ increment: 1 }}, title: {{ set: 'u' }} }} }});\n\
          \x20 // @ts-expect-error `title` is required in a create\n\
-         \x20 await client.model('Post').create({{ data: {{ authorId: 'u1' }} }});\n\
+         \x20 await client.$model('Post').create({{ data: {{ authorId: 'u1' }} }});\n\
          \x20 // @ts-expect-error a number field takes numbers\n\
-         \x20 await client.model('Post').update({{ where: {{ id: 1 }}, data: {{ views: {{ increment: 'one' }} }} }});\n\
+         \x20 await client.$model('Post').update({{ where: {{ id: 1 }}, data: {{ views: {{ increment: 'one' }} }} }});\n\
          \x20 return rows;\n\
          }}\n",
         runtime.display()
