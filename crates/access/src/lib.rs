@@ -24,12 +24,11 @@
 mod caller;
 pub mod operation;
 mod reads;
-mod rules;
 mod verify;
 mod writes;
 
 pub use caller::Caller;
-pub use rules::{AuthModel, CompileError, Op, Policies};
+pub use ssot_policy::rules::{AuthModel, CompileError, Op, Policies};
 pub use writes::After;
 
 use ssot_policy::eval::Context;

@@ -281,8 +281,9 @@ pub fn parse_key(es: &Entities, model: usize, parts: &[String]) -> Result<write:
             Kind::Scalar(ScalarType::Boolean) => Json::Bool(part == "true"),
             _ => Json::String(part.clone()),
         };
-        let value = ssot_store::value::encode_one(field.kind, &es.enums, es.dialect, &json).map_err(|_| none())?;
-        if !ssot_store::value::fits_column(field, es.dialect, &value) {
+        let value =
+            ssot_store::value::encode_one(field.kind, &es.stored_enums, es.dialect, &json).map_err(|_| none())?;
+        if !ssot_store::value::fits_column(&es.column(model, f).cast, es.dialect, &value) {
             return Err(none());
         }
         key.push((f, value));

@@ -7,8 +7,8 @@
 //! count and the order, cannot depend on the hidden value. A field the caller can read on
 //! no row is refused outright (403), naming it.
 
-use crate::rules::Op;
 use crate::Guard;
+use crate::Op;
 use ssot_store::entity::Link;
 use ssot_store::query::args::{Filter, FindArgs, Guarded, Order, Quantifier, Selection};
 use ssot_store::query::policy::{is_false, simplify};

@@ -8,13 +8,13 @@
 //! that cannot be found again from its log entry fails the check: what cannot be
 //! verified is refused.
 
-use crate::rules::Op;
 use crate::writes::{op_key, After};
 use crate::Guard;
+use crate::Op;
 use serde_json::Value as Json;
 use ssot_store::changelog::{changes_since, Change};
 use ssot_store::conn::{Conn, Value};
-use ssot_store::entity::Link;
+use ssot_store::entity::{JoinTable, Link};
 use ssot_store::query::args::Filter;
 use ssot_store::query::policy::simplify;
 use ssot_store::query::read::{count, unique_filter};
@@ -114,7 +114,7 @@ impl Guard<'_> {
         let entity = &self.entities.entities[model];
         let mut key = Vec::with_capacity(change.pk.len());
         for (column, value) in &change.pk {
-            let field = entity.fields.iter().position(|f| f.column == *column);
+            let field = self.entities.storage[model].field_by_column(column);
             match (field, log_value(value)) {
                 (Some(field), Some(value)) => key.push((field, value)),
                 _ => return Err(unverifiable(&format!("a `{}` key the log holds in another form", entity.name))),
@@ -130,8 +130,9 @@ impl Guard<'_> {
     fn link_sides(&self, change: &Change) -> Result<Vec<(usize, Key)>, StoreError> {
         let mut sides = Vec::new();
         for (model, entity) in self.entities.entities.iter().enumerate() {
-            for r in &entity.relations {
-                if let Link::Join { label, this_column, local, .. } = &r.link {
+            for (relation, r) in entity.relations.iter().enumerate() {
+                if let (Link::Join { local, .. }, Some(join)) = (&r.link, self.entities.join(model, relation)) {
+                    let JoinTable { label, this_column, .. } = join;
                     if *label == change.label {
                         let value = change.pk.get(this_column).and_then(log_value);
                         let value = value.ok_or_else(|| unverifiable(&format!("a `{label}` link without its key")))?;

@@ -7,8 +7,8 @@
 //! [`ssot_store::query::write::Visible`], so the write itself looks them up as missing,
 //! and a row named by a value the caller may not read on it (`connect: {email}`) too.
 
-use crate::rules::Op;
 use crate::Guard;
+use crate::Op;
 use serde_json::Value as Json;
 use ssot_store::conn::Conn;
 use ssot_store::entity::Link;

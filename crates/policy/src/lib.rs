@@ -4,10 +4,15 @@
 //! is parsed ([`syntax`]), checked against its model and the `@@auth` model ([`check`]),
 //! and leaves as a typed [`predicate::Predicate`], or as diagnostics whose spans point
 //! inside the rule string. `ssot check` reports them with the schema's own.
+//!
+//! [`rules::Policies`] holds every rule of a schema compiled once, per model of the API's
+//! shape (`ssot-shape`), operation and guarded field; [`eval`] evaluates a predicate in
+//! memory, on a row.
 
 pub mod check;
 pub mod eval;
 pub mod predicate;
+pub mod rules;
 pub mod syntax;
 
 use ssot_schema::annotations::Rule;

@@ -35,10 +35,8 @@ pub(crate) fn touched(es: &Entities, records: &[(Option<usize>, &Record)]) -> Ve
                 out.insert(*model);
             }
             None => {
-                for (m, entity) in es.entities.iter().enumerate() {
-                    let joins = entity.relations.iter().any(
-                        |r| matches!(&r.link, ssot_store::entity::Link::Join { label, .. } if *label == record.label),
-                    );
+                for (m, stored) in es.storage.iter().enumerate() {
+                    let joins = stored.joins.iter().flatten().any(|join| join.label == record.label);
                     if joins {
                         out.insert(m);
                     }

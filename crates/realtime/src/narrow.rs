@@ -101,17 +101,17 @@ fn collect_pins(es: &Entities, model: usize, filter: &Filter, out: &mut Vec<(Str
     match filter {
         Filter::And(parts) => parts.iter().for_each(|p| collect_pins(es, model, p, out)),
         Filter::Compare { field, cmp: Cmp::Eq, value, insensitive: false } => {
-            let f = &es.entities[model].fields[*field];
+            let (f, column) = (&es.entities[model].fields[*field], es.column(model, *field));
             if f.list {
                 return;
             }
-            let plain_text = ssot_store::query::matches::byte_equal_text(es.dialect, f);
+            let plain_text = ssot_store::query::matches::byte_equal_text(es.dialect, &column.cast);
             let logged = match (f.kind, value) {
                 (Kind::Scalar(ScalarType::String), Value::Text(text)) if plain_text => Json::String(text.clone()),
                 (Kind::Scalar(ScalarType::Int | ScalarType::BigInt), Value::Int(n)) => Json::from(*n),
                 _ => return,
             };
-            out.push((f.column.clone(), logged));
+            out.push((column.name.clone(), logged));
         }
         _ => {}
     }

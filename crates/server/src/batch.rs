@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// The most operations one batch may hold.
-pub const MAX_OPERATIONS: usize = 100;
+pub use ssot_shape::limits::MAX_BATCH_OPERATIONS as MAX_OPERATIONS;
 
 /// The keys of one operation. Any other is refused: a misspelt `bdoy` silently ignored
 /// would run the operation without its body.

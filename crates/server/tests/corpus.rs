@@ -6,7 +6,7 @@ mod common;
 
 use serde_json::{json, Map, Value as Json};
 use ssot_schema::ir::ScalarType;
-use ssot_store::entity::{Entities, Entity, Kind, Link};
+use ssot_store::entity::{Entities, Kind, Link};
 use std::path::PathBuf;
 
 fn corpus() -> Option<PathBuf> {
@@ -21,9 +21,9 @@ fn corpus() -> Option<PathBuf> {
 
 /// A value for a required field that is unique enough (`n` differs per row) and fits
 /// the column's native type.
-fn value_for(es: &Entities, entity: &Entity, field: usize, n: usize) -> Json {
-    let f = &entity.fields[field];
-    let cast = f.cast.to_ascii_uppercase();
+fn value_for(es: &Entities, model: usize, field: usize, n: usize) -> Json {
+    let f = &es.entities[model].fields[field];
+    let cast = es.column(model, field).cast.to_ascii_uppercase();
     let text = |s: String| {
         // VARCHAR(n) and CHAR(n) hold at most n characters.
         let limit = cast.split_once('(').and_then(|(_, rest)| rest.trim_end_matches(')').parse::<usize>().ok());
@@ -35,7 +35,7 @@ fn value_for(es: &Entities, entity: &Entity, field: usize, n: usize) -> Json {
         }
     };
     let one = match f.kind {
-        Kind::Enum(e) => json!(es.enums[e].values[0].0),
+        Kind::Enum(e) => json!(es.enums[e].values[0]),
         Kind::Scalar(ScalarType::String) if cast.starts_with("UUID") => {
             json!(format!("00000000-0000-4000-8000-{n:012}"))
         }
@@ -109,7 +109,7 @@ async fn exercise(server: &common::TestServer, name: &str) {
             if set_by_relation.contains(&i) || f.optional || f.default.is_some() || f.updated_at {
                 continue;
             }
-            data.insert(f.name.clone(), value_for(es, entity, i, 1000 + n));
+            data.insert(f.name.clone(), value_for(es, model, i, 1000 + n));
         }
         let (status, row) =
             server.admin("POST", &format!("/api/{}", entity.resource), Some(Json::Object(data.clone()))).await;

@@ -427,8 +427,8 @@ pub fn api_row(
 ) -> serde_json::Map<String, serde_json::Value> {
     let entity = &es.entities[model];
     let mut out = serde_json::Map::with_capacity(entity.fields.len());
-    for field in &entity.fields {
-        let Some(value) = row.get(&field.column) else { continue };
+    for (field, column) in entity.fields.iter().zip(&es.storage[model].columns) {
+        let Some(value) = row.get(&column.name) else { continue };
         out.insert(field.name.clone(), api_value(es, field, value));
     }
     out
@@ -454,7 +454,7 @@ pub fn api_value(
         // PostgreSQL's `jsonb` of a list or a Json column: the JSON text, as a read returns it.
         other => Value::Text(other.to_string()),
     };
-    crate::value::decode(field, &es.enums, value)
+    crate::value::decode(field, &es.stored_enums, value)
 }
 
 /// How long the log keeps its entries: those older than `max_age` or beyond the newest

@@ -7,7 +7,7 @@
 
 use crate::conn::Value;
 use crate::dialect::Dialect;
-use crate::entity::{EnumDef, Kind, ScalarField};
+use crate::entity::{Kind, ScalarField, StoredEnum};
 use crate::time;
 use base64::Engine;
 use serde_json::Value as Json;
@@ -16,7 +16,7 @@ use ssot_schema::ir::ScalarType;
 const BASE64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 /// The API value `json` for `field`, as the database takes it; `Err` says what was expected.
-pub fn encode(field: &ScalarField, enums: &[EnumDef], dialect: Dialect, json: &Json) -> Result<Value, String> {
+pub fn encode(field: &ScalarField, enums: &[StoredEnum], dialect: Dialect, json: &Json) -> Result<Value, String> {
     if json.is_null() {
         return if field.optional { Ok(Value::Null) } else { Err("cannot be null: the field is required".into()) };
     }
@@ -46,7 +46,7 @@ pub fn whole(json: &Json) -> Option<i64> {
     json.as_i64().or_else(|| json.as_f64().filter(|f| f.fract() == 0.0 && f.abs() <= EXACT).map(|f| f as i64))
 }
 
-pub fn encode_one(kind: Kind, enums: &[EnumDef], dialect: Dialect, json: &Json) -> Result<Value, String> {
+pub fn encode_one(kind: Kind, enums: &[StoredEnum], dialect: Dialect, json: &Json) -> Result<Value, String> {
     let scalar = match kind {
         Kind::Enum(e) => {
             let def = &enums[e];
@@ -155,7 +155,7 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
 }
 
 /// A database value of `field` as the API shows it.
-pub fn decode(field: &ScalarField, enums: &[EnumDef], value: Value) -> Json {
+pub fn decode(field: &ScalarField, enums: &[StoredEnum], value: Value) -> Json {
     if field.list {
         let Value::Text(text) = value else { return Json::Null };
         let Ok(Json::Array(items)) = serde_json::from_str::<Json>(&text) else { return Json::Null };
@@ -166,7 +166,7 @@ pub fn decode(field: &ScalarField, enums: &[EnumDef], value: Value) -> Json {
 
 /// Lists come back from PostgreSQL through `to_json`, already JSON; only some types need
 /// the API's form.
-fn decode_list_item(kind: Kind, enums: &[EnumDef], item: Json) -> Json {
+fn decode_list_item(kind: Kind, enums: &[StoredEnum], item: Json) -> Json {
     match (kind, item) {
         (_, Json::Null) => Json::Null,
         (Kind::Scalar(ScalarType::BigInt | ScalarType::Decimal), Json::Number(n)) => Json::String(n.to_string()),
@@ -181,7 +181,7 @@ fn decode_list_item(kind: Kind, enums: &[EnumDef], item: Json) -> Json {
     }
 }
 
-pub fn decode_one(kind: Kind, enums: &[EnumDef], value: Value) -> Json {
+pub fn decode_one(kind: Kind, enums: &[StoredEnum], value: Value) -> Json {
     if value == Value::Null {
         return Json::Null;
     }
@@ -235,12 +235,12 @@ fn text_of(value: Value) -> Option<String> {
     }
 }
 
-/// Whether `value` can be written to `field`'s column as it is bound. Values are bound as
+/// Whether `value` can be written to a column of type `cast` as it is bound. Values are bound as
 /// text and cast by PostgreSQL; a text its native type does not read (a `uuid` column
 /// given `abc`) would fail the whole statement, where the API means "no such value".
-pub fn fits_column(field: &ScalarField, dialect: Dialect, value: &Value) -> bool {
+pub fn fits_column(cast: &str, dialect: Dialect, value: &Value) -> bool {
     match (dialect, value) {
-        (Dialect::Postgres, Value::Text(text)) if field.cast.to_ascii_lowercase().starts_with("uuid") => is_uuid(text),
+        (Dialect::Postgres, Value::Text(text)) if cast.to_ascii_lowercase().starts_with("uuid") => is_uuid(text),
         _ => true,
     }
 }
@@ -261,16 +261,7 @@ mod tests {
     use super::*;
 
     fn field(kind: Kind) -> ScalarField {
-        ScalarField {
-            name: "f".into(),
-            column: "f".into(),
-            kind,
-            list: false,
-            optional: true,
-            default: None,
-            updated_at: false,
-            cast: String::new(),
-        }
+        ScalarField { name: "f".into(), kind, list: false, optional: true, default: None, updated_at: false }
     }
 
     #[test]

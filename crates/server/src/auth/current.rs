@@ -265,7 +265,7 @@ impl Current {
         let mut row = Map::new();
         for &f in &entity.id {
             let field = &entity.fields[f];
-            let value = pk.get(&field.column)?;
+            let value = pk.get(&store.entities.column(self.model, f).name)?;
             match (field.kind, value) {
                 (ssot_store::entity::Kind::Scalar(ssot_schema::ir::ScalarType::String), Json::String(_))
                 | (ssot_store::entity::Kind::Scalar(ssot_schema::ir::ScalarType::Int), Json::Number(_)) => {

@@ -316,7 +316,7 @@ async fn login_inner(app: Arc<App>, peer: SocketAddr, body: Body) -> Result<Resp
         .read_single(move |conn, es| {
             let value = ssot_store::value::encode_one(
                 es.entities[model].fields[field].kind,
-                &es.enums,
+                &es.stored_enums,
                 es.dialect,
                 &Json::String(identity),
             )

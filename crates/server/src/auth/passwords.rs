@@ -13,10 +13,8 @@ use ssot_store::query::write::items;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
-/// The shortest password accepted.
-pub const MIN_LENGTH: usize = 8;
-/// The longest (hashing time grows with it).
-pub const MAX_LENGTH: usize = 1024;
+/// The shortest and the longest password accepted (hashing time grows with the length).
+pub use ssot_shape::limits::{MAX_PASSWORD_LENGTH as MAX_LENGTH, MIN_PASSWORD_LENGTH as MIN_LENGTH};
 
 #[derive(Clone)]
 pub struct Passwords {
@@ -86,7 +84,7 @@ fn hash_now(password: &str) -> Result<String, PasswordError> {
 }
 
 /// How many passwords one request (a `$batch` included) may set: each costs a hash.
-pub const MAX_PASSWORDS_PER_REQUEST: usize = 10;
+pub use ssot_shape::limits::MAX_PASSWORDS_PER_REQUEST;
 
 /// Replaces every password a REST write sets on the `@@auth` model (at the top or in a
 /// nested create) with its hash, before the write runs. The plain text is never stored.

@@ -100,7 +100,7 @@ pub fn document(es: &Entities, policies: &Policies) -> Json {
     let auth = policies.auth.as_ref();
     let mut schemas = Map::new();
     for e in &es.enums {
-        let values: Vec<&str> = e.values.iter().map(|(api, _)| api.as_str()).collect();
+        let values: Vec<&str> = e.values.iter().map(String::as_str).collect();
         schemas.insert(e.name.clone(), json!({"type": "string", "enum": values}));
     }
     for (model, entity) in es.entities.iter().enumerate() {

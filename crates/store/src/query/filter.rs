@@ -6,7 +6,7 @@
 
 use super::args::{Cmp, Filter, ListOp, Order, Quantifier, TextOp};
 use crate::dialect::Dialect;
-use crate::entity::{Entities, Link, RelationField};
+use crate::entity::{Entities, JoinTable, Link};
 use crate::sql::Sql;
 
 /// Hands out table aliases (`t0`, `t1`, ...) unique within one statement.
@@ -22,6 +22,7 @@ impl Aliases {
 
 pub fn write_filter(sql: &mut Sql, es: &Entities, model: usize, alias: &str, filter: &Filter, aliases: &mut Aliases) {
     let entity = &es.entities[model];
+    let columns = &es.storage[model].columns;
     match filter {
         Filter::True => {
             sql.push("TRUE");
@@ -48,7 +49,7 @@ pub fn write_filter(sql: &mut Sql, es: &Entities, model: usize, alias: &str, fil
             sql.push(", FALSE)");
         }
         Filter::Compare { field, cmp, value, insensitive } => {
-            let f = &entity.fields[*field];
+            let f = &columns[*field];
             let op = match cmp {
                 Cmp::Eq => " = ",
                 Cmp::Ne => " <> ",
@@ -58,15 +59,15 @@ pub fn write_filter(sql: &mut Sql, es: &Entities, model: usize, alias: &str, fil
                 Cmp::Gte => " >= ",
             };
             if *insensitive {
-                sql.push("lower(").column(alias, &f.column).push(")").push(op).push("lower(");
+                sql.push("lower(").column(alias, &f.name).push(")").push(op).push("lower(");
                 sql.param(value.clone(), "text").push(")");
             } else {
-                sql.column(alias, &f.column).push(op);
+                sql.column(alias, &f.name).push(op);
                 sql.param(value.clone(), &f.cast);
             }
         }
         Filter::Null { field, is_null } => {
-            sql.column(alias, &entity.fields[*field].column);
+            sql.column(alias, &columns[*field].name);
             sql.push(if *is_null { " IS NULL" } else { " IS NOT NULL" });
         }
         Filter::In { field, values, negated, insensitive } => {
@@ -74,11 +75,11 @@ pub fn write_filter(sql: &mut Sql, es: &Entities, model: usize, alias: &str, fil
                 sql.push(if *negated { "TRUE" } else { "FALSE" });
                 return;
             }
-            let f = &entity.fields[*field];
+            let f = &columns[*field];
             if *insensitive {
-                sql.push("lower(").column(alias, &f.column).push(")");
+                sql.push("lower(").column(alias, &f.name).push(")");
             } else {
-                sql.column(alias, &f.column);
+                sql.column(alias, &f.name);
             }
             sql.push(if *negated { " NOT IN (" } else { " IN (" });
             for (i, v) in values.iter().enumerate() {
@@ -94,11 +95,11 @@ pub fn write_filter(sql: &mut Sql, es: &Entities, model: usize, alias: &str, fil
             sql.push(")");
         }
         Filter::Text { field, op, value, insensitive } => {
-            let column = &entity.fields[*field].column;
+            let column = &columns[*field].name;
             write_text_match(sql, alias, column, *op, value, *insensitive);
         }
         Filter::List { field, op, values } => {
-            let f = &entity.fields[*field];
+            let f = &columns[*field];
             // The element type: the column's without its `[]`.
             let element = f.cast.strip_suffix("[]").unwrap_or(&f.cast).to_string();
             let array = |sql: &mut Sql, values: &[crate::conn::Value]| {
@@ -113,7 +114,7 @@ pub fn write_filter(sql: &mut Sql, es: &Entities, model: usize, alias: &str, fil
             };
             match op {
                 ListOp::IsEmpty(empty) => {
-                    sql.push("COALESCE(cardinality(").column(alias, &f.column).push(")");
+                    sql.push("COALESCE(cardinality(").column(alias, &f.name).push(")");
                     sql.push(if *empty { ", 0) = 0" } else { ", 0) > 0" });
                 }
                 ListOp::Has => {
@@ -121,10 +122,10 @@ pub fn write_filter(sql: &mut Sql, es: &Entities, model: usize, alias: &str, fil
                         sql.push("FALSE");
                         return;
                     };
-                    sql.param(value.clone(), &element).push(" = ANY(").column(alias, &f.column).push(")");
+                    sql.param(value.clone(), &element).push(" = ANY(").column(alias, &f.name).push(")");
                 }
                 ListOp::HasEvery | ListOp::HasSome | ListOp::Equals => {
-                    sql.column(alias, &f.column).push(match op {
+                    sql.column(alias, &f.name).push(match op {
                         ListOp::HasEvery => " @> ",
                         ListOp::HasSome => " && ",
                         _ => " = ",
@@ -140,7 +141,7 @@ pub fn write_filter(sql: &mut Sql, es: &Entities, model: usize, alias: &str, fil
                 Quantifier::Some | Quantifier::Is => sql.push("EXISTS ("),
                 Quantifier::None | Quantifier::IsNot | Quantifier::Every => sql.push("NOT EXISTS ("),
             };
-            write_link_scope(sql, es, model, r, alias, &child, "1");
+            write_link_scope(sql, es, model, *relation, alias, &child, "1");
             sql.push(" AND ");
             if *quantifier == Quantifier::Every {
                 sql.push("NOT COALESCE(");
@@ -160,7 +161,7 @@ pub fn write_filter(sql: &mut Sql, es: &Entities, model: usize, alias: &str, fil
                         if i > 0 {
                             sql.push(if *is_null { " OR " } else { " AND " });
                         }
-                        sql.column(alias, &entity.fields[l].column);
+                        sql.column(alias, &columns[l].name);
                         sql.push(if *is_null { " IS NULL" } else { " IS NOT NULL" });
                     }
                     sql.push(")");
@@ -168,7 +169,7 @@ pub fn write_filter(sql: &mut Sql, es: &Entities, model: usize, alias: &str, fil
                 _ => {
                     let child = aliases.fresh();
                     sql.push(if *is_null { "NOT EXISTS (" } else { "EXISTS (" });
-                    write_link_scope(sql, es, model, r, alias, &child, "1");
+                    write_link_scope(sql, es, model, *relation, alias, &child, "1");
                     sql.push(")");
                 }
             }
@@ -182,13 +183,13 @@ pub fn write_link_scope(
     sql: &mut Sql,
     es: &Entities,
     model: usize,
-    r: &RelationField,
+    relation: usize,
     parent: &str,
     child: &str,
     select: &str,
 ) {
-    let this = &es.entities[model];
-    let target = &es.entities[r.target];
+    let r = &es.entities[model].relations[relation];
+    let (this, target) = (&es.storage[model], &es.storage[r.target]);
     match &r.link {
         Link::Owns { local, remote } | Link::Inverse { local, remote } => {
             sql.push("SELECT ")
@@ -202,15 +203,21 @@ pub fn write_link_scope(
                 if i > 0 {
                     sql.push(" AND ");
                 }
-                sql.column(child, &target.fields[rm].column).push(" = ").column(parent, &this.fields[l].column);
+                sql.column(child, &target.columns[rm].name).push(" = ").column(parent, &this.columns[l].name);
             }
         }
-        Link::Join { table, this_column, other_column, local, remote, .. } => {
+        Link::Join { local, remote } => {
+            let Some(JoinTable { table, this_column, other_column, .. }) = es.join(model, relation) else {
+                // Every `Join` link has its table (`Entities::new`); were one missing, no row is linked.
+                sql.push("SELECT ").push(select).push(" FROM ").push(&target.table).push(" AS ").push(child);
+                sql.push(" WHERE FALSE");
+                return;
+            };
             let join = format!("{child}j");
             sql.push("SELECT ").push(select).push(" FROM ").push(table).push(" AS ").push(&join);
             sql.push(" JOIN ").push(&target.table).push(" AS ").push(child).push(" ON ");
-            sql.column(child, &target.fields[*remote].column).push(" = ").column(&join, other_column);
-            sql.push(" WHERE ").column(&join, this_column).push(" = ").column(parent, &this.fields[*local].column);
+            sql.column(child, &target.columns[*remote].name).push(" = ").column(&join, other_column);
+            sql.push(" WHERE ").column(&join, this_column).push(" = ").column(parent, &this.columns[*local].name);
         }
     }
 }
@@ -286,6 +293,7 @@ pub fn write_order(
     aliases: &mut Aliases,
 ) {
     let entity = &es.entities[model];
+    let columns = &es.storage[model].columns;
     let direction = |desc: bool| if desc != reverse { " DESC" } else { " ASC" };
     sql.push(" ORDER BY ");
     let mut first = true;
@@ -304,9 +312,9 @@ pub fn write_order(
                 if let Some(guard) = guard {
                     sql.push("CASE WHEN ");
                     write_filter(sql, es, model, alias, guard, aliases);
-                    sql.push(" THEN ").column(alias, &entity.fields[*field].column).push(" END");
+                    sql.push(" THEN ").column(alias, &columns[*field].name).push(" END");
                 } else {
-                    sql.column(alias, &entity.fields[*field].column);
+                    sql.column(alias, &columns[*field].name);
                 }
                 sql.push(direction(*desc));
                 match nulls_last.map(|last| last != reverse) {
@@ -318,9 +326,9 @@ pub fn write_order(
             Order::Related { relation, field, desc, scope } => {
                 let r = &entity.relations[*relation];
                 let child = aliases.fresh();
-                let column = format!("{child}.{}", crate::dialect::quote(&es.entities[r.target].fields[*field].column));
+                let column = format!("{child}.{}", crate::dialect::quote(&es.column(r.target, *field).name));
                 sql.push("(");
-                write_link_scope(sql, es, model, r, alias, &child, &column);
+                write_link_scope(sql, es, model, *relation, alias, &child, &column);
                 sql.push(" AND ");
                 write_filter(sql, es, r.target, &child, scope, aliases);
                 sql.push(" LIMIT 1)").push(direction(*desc));
@@ -329,7 +337,7 @@ pub fn write_order(
                 let r = &entity.relations[*relation];
                 let child = aliases.fresh();
                 sql.push("(");
-                write_link_scope(sql, es, model, r, alias, &child, "COUNT(*)");
+                write_link_scope(sql, es, model, *relation, alias, &child, "COUNT(*)");
                 sql.push(" AND ");
                 write_filter(sql, es, r.target, &child, scope, aliases);
                 sql.push(")").push(direction(*desc));
@@ -340,7 +348,7 @@ pub fn write_order(
         let already = order.iter().any(|o| matches!(o, Order::Field { field, .. } if *field == id));
         if !already {
             sep(sql);
-            sql.column(alias, &entity.fields[id].column).push(direction(false));
+            sql.column(alias, &columns[id].name).push(direction(false));
         }
     }
 }

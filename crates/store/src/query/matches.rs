@@ -48,13 +48,14 @@ pub fn matches(es: &Entities, model: usize, filter: &Filter, row: &Map<String, J
         }
         Filter::Not(inner) => matches(es, model, inner, row).map(|b| !b),
         Filter::Compare { field, cmp, value, insensitive: false } => {
+            let cast = &es.column(model, *field).cast;
+            let Some(column) = stored(es, model, *field, row)? else { return Some(false) };
             let field = &es.entities[model].fields[*field];
-            let Some(column) = stored(es, field, row)? else { return Some(false) };
-            let wanted = crate::value::decode(field, &es.enums, value.clone());
+            let wanted = crate::value::decode(field, &es.stored_enums, value.clone());
             if wanted.is_null() {
                 return Some(false);
             }
-            let order = compare(es.dialect, field, &column, &wanted, *cmp)?;
+            let order = compare(es.dialect, (field, cast), &column, &wanted, *cmp)?;
             Some(match cmp {
                 Cmp::Eq => order == Ordering::Equal,
                 Cmp::Ne => order != Ordering::Equal,
@@ -65,18 +66,20 @@ pub fn matches(es: &Entities, model: usize, filter: &Filter, row: &Map<String, J
             })
         }
         Filter::Null { field, is_null } => {
-            let field = &es.entities[model].fields[*field];
-            let column = stored(es, field, row)?;
+            let column = stored(es, model, *field, row)?;
             Some(column.is_none() == *is_null)
         }
         Filter::In { field, values, negated, insensitive: false } if !values.is_empty() => {
+            let cast = &es.column(model, *field).cast;
+            let Some(column) = stored(es, model, *field, row)? else { return Some(false) };
             let field = &es.entities[model].fields[*field];
-            let Some(column) = stored(es, field, row)? else { return Some(false) };
             let mut found = false;
             for value in values {
-                let wanted = crate::value::decode(field, &es.enums, value.clone());
+                let wanted = crate::value::decode(field, &es.stored_enums, value.clone());
                 // SQL's `x IN (.., NULL, ..)` is null unless another value is equal.
-                if !wanted.is_null() && compare(es.dialect, field, &column, &wanted, Cmp::Eq)? == Ordering::Equal {
+                if !wanted.is_null()
+                    && compare(es.dialect, (field, cast), &column, &wanted, Cmp::Eq)? == Ordering::Equal
+                {
                     found = true;
                 }
             }
@@ -90,22 +93,23 @@ pub fn matches(es: &Entities, model: usize, filter: &Filter, row: &Map<String, J
     }
 }
 
-/// The value of `field` in `row` in the API's form: `Some(None)` when it is null, `None`
+/// The value of field `index` of `model` in `row` in the API's form: `Some(None)` when it is null, `None`
 /// when the row lacks it, its type cannot be decided here, or it is stored in a form its
 /// type does not promise (SQLite keeps whatever another program wrote, and compares
 /// values of different storage classes by class, not by value).
-fn stored(es: &Entities, field: &ScalarField, row: &Map<String, Json>) -> Option<Option<Json>> {
+fn stored(es: &Entities, model: usize, index: usize, row: &Map<String, Json>) -> Option<Option<Json>> {
+    let field = &es.entities[model].fields[index];
     if field.list {
         return None;
     }
-    let raw = row.get(&field.column)?;
+    let raw = row.get(&es.column(model, index).name)?;
     if raw.is_null() {
         return Some(None);
     }
     let postgres = es.dialect == Dialect::Postgres;
     let as_promised = match field.kind {
         // A value not of the enum (written by another program) compares by its text in SQL.
-        Kind::Enum(e) => raw.as_str().is_some_and(|v| es.enums[e].values.iter().any(|(_, db)| db == v)),
+        Kind::Enum(e) => raw.as_str().is_some_and(|v| es.stored_enums[e].values.iter().any(|(_, db)| db == v)),
         Kind::Scalar(ScalarType::String) => raw.is_string(),
         Kind::Scalar(ScalarType::Int | ScalarType::BigInt) => raw.is_i64(),
         Kind::Scalar(ScalarType::Float) => raw.is_number(),
@@ -129,30 +133,36 @@ fn stored(es: &Entities, field: &ScalarField, row: &Map<String, Json>) -> Option
     as_promised.then(|| Some(crate::changelog::api_value(es, field, raw)))
 }
 
-/// Whether SQL's equality on the text column `field` is byte equality: not PostgreSQL's
+/// Whether SQL's equality on a text column of type `cast` is byte equality: not PostgreSQL's
 /// `citext`, padded `char(n)` or `uuid` (which read other spellings as equal), nor
 /// `varchar(n)` (a longer value is cut to `n` characters when it is cast).
-pub fn byte_equal_text(dialect: Dialect, field: &ScalarField) -> bool {
+pub fn byte_equal_text(dialect: Dialect, cast: &str) -> bool {
     match dialect {
         Dialect::Sqlite => true,
         Dialect::Postgres => {
-            matches!(field.cast.to_ascii_lowercase().as_str(), "text" | "varchar" | "character varying")
+            matches!(cast.to_ascii_lowercase().as_str(), "text" | "varchar" | "character varying")
         }
     }
 }
 
 /// How `column` compares with `wanted` (both in the API's form) as the database would
 /// compare them for `cmp`; `None` when that is not certain.
-fn compare(dialect: Dialect, field: &ScalarField, column: &Json, wanted: &Json, cmp: Cmp) -> Option<Ordering> {
+fn compare(
+    dialect: Dialect,
+    (field, cast): (&ScalarField, &str),
+    column: &Json,
+    wanted: &Json,
+    cmp: Cmp,
+) -> Option<Ordering> {
     let equality = matches!(cmp, Cmp::Eq | Cmp::Ne);
-    let cast = field.cast.to_ascii_lowercase();
+    let lowered = cast.to_ascii_lowercase();
     match field.kind {
         // PostgreSQL orders an enum's values as declared; equality is exact everywhere.
         Kind::Enum(_) if equality => Some(column.as_str()?.cmp(wanted.as_str()?)),
         Kind::Enum(_) => None,
         Kind::Scalar(ScalarType::String) => {
             // Byte order only under SQLite's BINARY collation.
-            let plain = byte_equal_text(dialect, field) && (equality || dialect == Dialect::Sqlite);
+            let plain = byte_equal_text(dialect, cast) && (equality || dialect == Dialect::Sqlite);
             plain.then(|| column.as_str().zip(wanted.as_str()).map(|(a, b)| a.cmp(b)))?
         }
         Kind::Scalar(ScalarType::Int) => Some(column.as_i64()?.cmp(&wanted.as_i64()?)),
@@ -166,7 +176,8 @@ fn compare(dialect: Dialect, field: &ScalarField, column: &Json, wanted: &Json, 
         Kind::Scalar(ScalarType::Boolean) if equality => Some(column.as_bool()?.cmp(&wanted.as_bool()?)),
         Kind::Scalar(ScalarType::DateTime) => {
             // The API shows milliseconds: only columns that hold no finer time compare alike.
-            let millis = dialect == Dialect::Sqlite || cast.starts_with("timestamp(3)") || cast == "timestamptz(3)";
+            let millis =
+                dialect == Dialect::Sqlite || lowered.starts_with("timestamp(3)") || lowered == "timestamptz(3)";
             if !millis {
                 return None;
             }

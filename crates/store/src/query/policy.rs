@@ -275,9 +275,9 @@ fn compare_field(
         // A value that cannot be of the field's type (a claim of another type, a user id
         // that is no UUID for a `uuid` column) equals nothing and orders against nothing:
         // false, as in memory.
-        let encoded = encode_one(field.kind, &es.enums, es.dialect, value)
+        let encoded = encode_one(field.kind, &es.stored_enums, es.dialect, value)
             .ok()
-            .filter(|v| crate::value::fits_column(field, es.dialect, v));
+            .filter(|v| crate::value::fits_column(&es.column(target, index).cast, es.dialect, v));
         match encoded {
             Some(encoded) => Ok(Filter::Compare { field: index, cmp: op, value: encoded, insensitive: false }),
             // A string that is none of the values a column of strings (text, an enum, a

@@ -53,7 +53,7 @@ impl ArgsReader<'_> {
 
     fn encode(&mut self, model: usize, field: usize, value: &Json, path: &str) -> Option<Value> {
         let kind = self.entity(model).fields[field].kind;
-        match encode_one(kind, &self.entities.enums, self.entities.dialect, value) {
+        match encode_one(kind, &self.entities.stored_enums, self.entities.dialect, value) {
             Ok(v) => Some(v),
             Err(message) => {
                 self.error(path, message);
@@ -320,7 +320,7 @@ impl ArgsReader<'_> {
             };
             let mut values = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
-                match encode_one(kind, &self.entities.enums, self.entities.dialect, item) {
+                match encode_one(kind, &self.entities.stored_enums, self.entities.dialect, item) {
                     Ok(v) => values.push(v),
                     Err(message) => self.error(&format!("{here}[{i}]"), message),
                 }

@@ -14,10 +14,8 @@ use crate::value::{encode_one, whole};
 use serde_json::{Map, Value as Json};
 use ssot_schema::ir::ScalarType;
 
-/// The most rows one request may ask for.
-pub const MAX_TAKE: i64 = 1000;
-/// Rows a list returns when it does not say.
-pub const DEFAULT_TAKE: i64 = 100;
+/// The most rows one request may ask for, and how many a list returns when it does not say.
+pub use ssot_shape::limits::{DEFAULT_TAKE, MAX_TAKE};
 /// How deep `where`, `select` and `include` may nest.
 const MAX_DEPTH: usize = 16;
 
@@ -420,7 +418,7 @@ impl<'a> ArgsReader<'a> {
                 self.unknown_field(entity, &here, name);
                 return None;
             };
-            match encode_one(entity.fields[i].kind, &self.entities.enums, self.entities.dialect, v) {
+            match encode_one(entity.fields[i].kind, &self.entities.stored_enums, self.entities.dialect, v) {
                 Ok(encoded) => pairs.push((i, encoded)),
                 Err(message) => {
                     self.error(&here, message);

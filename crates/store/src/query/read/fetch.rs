@@ -5,27 +5,28 @@
 
 use crate::conn::{Conn, Row, Value};
 use crate::dialect::Dialect;
-use crate::entity::{Entities, Entity, Link};
+use crate::entity::{Entities, JoinTable, Link, Storage};
 use crate::error::StoreError;
 use crate::query::args::FindArgs;
 use crate::query::filter::{write_filter, write_order, Aliases};
 use crate::sql::Sql;
 
-/// Every scalar column of `entity` as `c0, c1, ...`, in a form [`decode`] reads.
-pub(crate) fn write_columns(sql: &mut Sql, entity: &Entity, alias: &str) {
-    for (i, f) in entity.fields.iter().enumerate() {
+/// Every scalar column of `model` as `c0, c1, ...`, in a form [`decode`] reads.
+pub(crate) fn write_columns(sql: &mut Sql, es: &Entities, model: usize, alias: &str) {
+    let columns = &es.storage[model].columns;
+    for (i, (f, column)) in es.entities[model].fields.iter().zip(columns).enumerate() {
         if i > 0 {
             sql.push(", ");
         }
         match sql.dialect {
             Dialect::Sqlite => {
-                sql.column(alias, &f.column);
+                sql.column(alias, &column.name);
             }
             Dialect::Postgres if f.list => {
-                sql.push("to_json(").column(alias, &f.column).push(")::text");
+                sql.push("to_json(").column(alias, &column.name).push(")::text");
             }
             Dialect::Postgres => {
-                sql.column(alias, &f.column).push("::text");
+                sql.column(alias, &column.name).push("::text");
             }
         }
         sql.push(" AS c").push(&i.to_string());
@@ -60,15 +61,28 @@ pub(super) fn fetch(
     scope: &Scope<'_>,
 ) -> Result<Vec<Fetched>, StoreError> {
     let entity = &es.entities[model];
+    // A many-to-many relation's rows are reached through its join table, which every one
+    // has (`Entities::new`); without it none would be.
+    let join = match scope {
+        Scope::Related { parent, relation, .. } => match &es.entities[*parent].relations[*relation].link {
+            Link::Join { .. } => match es.join(*parent, *relation) {
+                Some(join) => Some(join),
+                None => return Ok(Vec::new()),
+            },
+            _ => None,
+        },
+        Scope::All => None,
+    };
     let windowed = matches!(scope, Scope::Related { .. }) && (args.take.is_some() || args.skip > 0);
     // Paging backwards: read in the reverse order, then turn the rows around.
     let backwards = matches!(scope, Scope::All) && args.take.is_some_and(|t| t < 0);
     let take = args.take.map(i64::abs);
     let mut aliases = Aliases::default();
-    let inner = inner_select(conn.dialect(), es, model, args, scope, windowed || args.cursor.is_some(), &mut aliases);
+    let numbered = windowed || args.cursor.is_some();
+    let inner = inner_select(conn.dialect(), es, model, args, (scope, join), numbered, &mut aliases);
     let group_width = inner.group_width;
     let sql = match &args.cursor {
-        Some(cursor) => from_cursor(inner, entity, cursor, take, args.skip, backwards),
+        Some(cursor) => from_cursor(inner, &es.storage[model], cursor, take, args.skip, backwards),
         None if windowed => windowed_page(inner, args),
         None => {
             let mut sql = inner.sql;
@@ -115,20 +129,22 @@ fn inner_select(
     es: &Entities,
     model: usize,
     args: &FindArgs,
-    scope: &Scope<'_>,
+    (scope, join): (&Scope<'_>, Option<&JoinTable>),
     numbered: bool,
     aliases: &mut Aliases,
 ) -> Inner {
     let entity = &es.entities[model];
+    let stored = &es.storage[model];
     let mut sql = Sql::new(dialect);
     sql.push("SELECT ");
-    let group_columns: Vec<(String, String)> = match scope {
-        Scope::All => Vec::new(),
-        Scope::Related { parent, relation, .. } => match &es.entities[*parent].relations[*relation].link {
+    let group_columns: Vec<(String, String)> = match (scope, join) {
+        (Scope::All, _) => Vec::new(),
+        (Scope::Related { .. }, Some(join)) => vec![("j".to_string(), join.this_column.clone())],
+        (Scope::Related { parent, relation, .. }, None) => match &es.entities[*parent].relations[*relation].link {
             Link::Owns { remote, .. } | Link::Inverse { remote, .. } => {
-                remote.iter().map(|&f| ("t0".to_string(), entity.fields[f].column.clone())).collect()
+                remote.iter().map(|&f| ("t0".to_string(), stored.columns[f].name.clone())).collect()
             }
-            Link::Join { this_column, .. } => vec![("j".to_string(), this_column.clone())],
+            Link::Join { .. } => Vec::new(),
         },
     };
     for (i, (alias, column)) in group_columns.iter().enumerate() {
@@ -138,7 +154,7 @@ fn inner_select(
         }
         sql.push(" AS g").push(&i.to_string()).push(", ");
     }
-    write_columns(&mut sql, entity, "t0");
+    write_columns(&mut sql, es, model, "t0");
     let guards = &args.selection.guards;
     for (i, (_, guard)) in guards.iter().enumerate() {
         sql.push(", CASE WHEN ");
@@ -163,31 +179,34 @@ fn inner_select(
     if let Some(cursor) = &args.cursor {
         // The cursor's unique columns, raw, to find its row by.
         for (i, (f, _)) in cursor.iter().enumerate() {
-            sql.push(", ").column("t0", &entity.fields[*f].column).push(&format!(" AS k{i}"));
+            sql.push(", ").column("t0", &stored.columns[*f].name).push(&format!(" AS k{i}"));
         }
     }
     match scope {
         Scope::Related { parent, relation, .. } => {
             let r = &es.entities[*parent].relations[*relation];
-            if let Link::Join { table, other_column, remote, .. } = &r.link {
-                sql.push(&format!(
-                    " FROM {table} AS j JOIN {} AS t0 ON t0.{} = j.{}",
-                    entity.table,
-                    crate::dialect::quote(&entity.fields[*remote].column),
-                    crate::dialect::quote(other_column)
-                ));
-            } else {
-                sql.push(" FROM ").push(&entity.table).push(" AS t0");
+            match (&r.link, join) {
+                (Link::Join { remote, .. }, Some(join)) => {
+                    sql.push(&format!(
+                        " FROM {} AS j JOIN {} AS t0 ON t0.{} = j.{}",
+                        join.table,
+                        stored.table,
+                        crate::dialect::quote(&stored.columns[*remote].name),
+                        crate::dialect::quote(&join.other_column)
+                    ));
+                }
+                _ => {
+                    sql.push(" FROM ").push(&stored.table).push(" AS t0");
+                }
             }
         }
         Scope::All => {
-            sql.push(" FROM ").push(&entity.table).push(" AS t0");
+            sql.push(" FROM ").push(&stored.table).push(" AS t0");
         }
     }
     sql.push(" WHERE ");
     if let Scope::Related { parent, relation, keys } = scope {
-        let r = &es.entities[*parent].relations[*relation];
-        write_key_match(&mut sql, &es.entities[*parent], entity, r, keys);
+        write_key_match(&mut sql, es, (*parent, *relation, join), keys);
         sql.push(" AND ");
     }
     write_filter(&mut sql, es, model, "t0", &args.filter, aliases);
@@ -202,7 +221,7 @@ fn inner_select(
 /// The numbered rows from the cursor's row on (or up to it, paging backwards).
 fn from_cursor(
     inner: Inner,
-    entity: &Entity,
+    stored: &Storage,
     cursor: &[(usize, Value)],
     take: Option<i64>,
     skip: i64,
@@ -218,7 +237,7 @@ fn from_cursor(
             sql.push(" AND ");
         }
         sql.push(&format!("k{i} = "));
-        sql.param(value.clone(), &entity.fields[*f].cast);
+        sql.param(value.clone(), &stored.columns[*f].cast);
     }
     sql.push(if backwards { ") ORDER BY rn DESC" } else { ") ORDER BY rn" });
     push_limit(&mut sql, take, skip);
@@ -257,21 +276,29 @@ fn push_limit(sql: &mut Sql, take: Option<i64>, skip: i64) {
 /// `<child key> IN (<parent keys>)`, one column or a row value.
 fn write_key_match(
     sql: &mut Sql,
-    parent: &Entity,
-    entity: &Entity,
-    r: &crate::entity::RelationField,
+    es: &Entities,
+    (parent, relation, join): (usize, usize, Option<&JoinTable>),
     keys: &[Vec<Value>],
 ) {
+    let r = &es.entities[parent].relations[relation];
+    let stored = &es.storage[r.target];
     let (columns, casts): (Vec<(String, String)>, Vec<String>) = match &r.link {
         Link::Owns { remote, .. } | Link::Inverse { remote, .. } => remote
             .iter()
-            .map(|&f| (("t0".to_string(), entity.fields[f].column.clone()), entity.fields[f].cast.clone()))
+            .map(|&f| (("t0".to_string(), stored.columns[f].name.clone()), stored.columns[f].cast.clone()))
             .unzip(),
         // The join column holds the parent's id, of the id's type.
-        Link::Join { this_column, local, .. } => {
-            (vec![("j".to_string(), this_column.clone())], vec![parent.fields[*local].cast.clone()])
-        }
+        Link::Join { local, .. } => match join {
+            Some(join) => {
+                (vec![("j".to_string(), join.this_column.clone())], vec![es.column(parent, *local).cast.clone()])
+            }
+            None => (Vec::new(), Vec::new()),
+        },
     };
+    if columns.is_empty() {
+        sql.push("FALSE");
+        return;
+    }
     if keys.is_empty() {
         sql.push("FALSE");
         return;

@@ -65,9 +65,8 @@ pub fn count(
     model: usize,
     filter: &super::args::Filter,
 ) -> Result<i64, StoreError> {
-    let entity = &es.entities[model];
     let mut sql = Sql::new(conn.dialect());
-    sql.push("SELECT COUNT(*) FROM ").push(&entity.table).push(" AS t0 WHERE ");
+    sql.push("SELECT COUNT(*) FROM ").push(es.table(model)).push(" AS t0 WHERE ");
     write_filter(&mut sql, es, model, "t0", filter, &mut Aliases::default());
     let rows = conn.query(&sql.text, &sql.params)?;
     Ok(rows.first().and_then(|r| r.first()).and_then(Value::as_i64).unwrap_or(0))
@@ -188,7 +187,7 @@ pub fn scalar_fields(es: &Entities, model: usize, selected: &[usize], mut raw: R
     let mut fields = Map::with_capacity(selected.len());
     for &f in selected {
         let value = std::mem::replace(&mut raw[f], Value::Null);
-        fields.insert(entity.fields[f].name.clone(), decode(&entity.fields[f], &es.enums, value));
+        fields.insert(entity.fields[f].name.clone(), decode(&entity.fields[f], &es.stored_enums, value));
     }
     fields
 }

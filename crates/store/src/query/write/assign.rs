@@ -3,20 +3,22 @@
 
 use super::*;
 
-/// Writes a value, wrapped for list columns on PostgreSQL (they travel as a JSON array of texts).
-pub(super) fn write_value(sql: &mut Sql, field: &crate::entity::ScalarField, value: Value) {
-    if field.list && sql.dialect == Dialect::Postgres && value != Value::Null {
+/// Writes a value of field `field` of `model`, wrapped for list columns on PostgreSQL
+/// (they travel as a JSON array of texts).
+pub(super) fn write_value(sql: &mut Sql, es: &Entities, (model, field): (usize, usize), value: Value) {
+    let cast = &es.column(model, field).cast;
+    if es.entities[model].fields[field].list && sql.dialect == Dialect::Postgres && value != Value::Null {
         sql.push("ARRAY(SELECT jsonb_array_elements_text(");
         sql.param(value, "jsonb");
-        sql.push("))::").push(&field.cast);
+        sql.push("))::").push(cast);
     } else {
-        sql.param(value, &field.cast);
+        sql.param(value, cast);
     }
 }
 
-pub(super) fn write_returning(sql: &mut Sql, entity: &Entity) {
+pub(super) fn write_returning(sql: &mut Sql, es: &Entities, model: usize) {
     // The same column forms as reads, so one decoder serves both.
-    crate::query::read::write_columns(sql, entity, "");
+    crate::query::read::write_columns(sql, es, model, "");
 }
 
 /// Defaults for fields a create leaves out; errors for required fields with none.
@@ -47,7 +49,7 @@ pub(super) fn fill_defaults(
             Some(Generated::Nanoid { length }) => Value::Text(ids::nanoid(*length)),
             Some(Generated::Ulid) => Value::Text(ids::ulid()),
             Some(Generated::Now) => now_value(dialect),
-            Some(Generated::Value(json)) => match encode(field, &es.enums, dialect, json) {
+            Some(Generated::Value(json)) => match encode(field, &es.stored_enums, dialect, json) {
                 Ok(v) => v,
                 // A default the API cannot express (a list literal, say): the database's applies.
                 Err(_) => continue,
@@ -98,18 +100,17 @@ pub(super) fn update_sql(
     if sets.is_empty() {
         return crate::query::read::count(conn, es, model, filter).map(|n| n as u64);
     }
-    let entity = &es.entities[model];
     let mut sql = Sql::new(es.dialect);
-    sql.push("UPDATE ").push(&entity.table).push(" SET ");
+    sql.push("UPDATE ").push(es.table(model)).push(" SET ");
     for (n, (f, assign)) in sets.iter().enumerate() {
         if n > 0 {
             sql.push(", ");
         }
-        let field = &entity.fields[*f];
-        sql.ident(&field.column).push(" = ");
+        let column = es.column(model, *f);
+        sql.ident(&column.name).push(" = ");
         let (op, value) = match assign {
             Assign::Set(v) => {
-                write_value(&mut sql, field, v.clone());
+                write_value(&mut sql, es, (model, *f), v.clone());
                 continue;
             }
             Assign::Add(v) => (" + ", v),
@@ -117,8 +118,8 @@ pub(super) fn update_sql(
             Assign::Multiply(v) => (" * ", v),
             Assign::Divide(v) => (" / ", v),
         };
-        sql.ident(&field.column).push(op);
-        sql.param(value.clone(), &field.cast);
+        sql.ident(&column.name).push(op);
+        sql.param(value.clone(), &column.cast);
     }
     // Rows are chosen by a filter over an aliased scan, then updated by their id.
     sql.push(" WHERE ");
@@ -137,7 +138,7 @@ pub(super) fn write_id_in(sql: &mut Sql, es: &Entities, model: usize, filter: &F
         if n > 0 {
             sql.push(", ");
         }
-        sql.ident(&entity.fields[f].column);
+        sql.ident(&es.column(model, f).name);
     }
     if tuple {
         sql.push(")");
@@ -147,9 +148,9 @@ pub(super) fn write_id_in(sql: &mut Sql, es: &Entities, model: usize, filter: &F
         if n > 0 {
             sql.push(", ");
         }
-        sql.column("t0", &entity.fields[f].column);
+        sql.column("t0", &es.column(model, f).name);
     }
-    sql.push(" FROM ").push(&entity.table).push(" AS t0 WHERE ");
+    sql.push(" FROM ").push(es.table(model)).push(" AS t0 WHERE ");
     crate::query::filter::write_filter(sql, es, model, "t0", filter, &mut crate::query::filter::Aliases::default());
     sql.push(")");
 }
@@ -191,7 +192,7 @@ pub(super) fn assignments<'j>(
                             ));
                             continue;
                         }
-                        let encoded = match encode(field, &es.enums, es.dialect, operand) {
+                        let encoded = match encode(field, &es.stored_enums, es.dialect, operand) {
                             Ok(v) => v,
                             Err(message) => {
                                 errors.push(FieldError::new(op_path, message));
@@ -220,7 +221,7 @@ pub(super) fn assignments<'j>(
                         sets.push((f, assign));
                     }
                 }
-                _ => match encode(field, &es.enums, es.dialect, value) {
+                _ => match encode(field, &es.stored_enums, es.dialect, value) {
                     Ok(v) => sets.push((f, Assign::Set(v))),
                     Err(message) => errors.push(FieldError::new(here, message)),
                 },

@@ -57,7 +57,7 @@ fn missing_reference(es: &Entities, model: usize, relation: &crate::entity::Rela
 
 /// A database error from a write, in the API's terms: a unique violation names its fields.
 pub(super) fn conflict(es: &Entities, model: usize, error: DbError, path: &str) -> StoreError {
-    let entity = &es.entities[model];
+    let (entity, stored) = (&es.entities[model], &es.storage[model]);
     match error {
         DbError::Unique(detail) => {
             let fields: Vec<String> = match es.dialect {
@@ -65,12 +65,12 @@ pub(super) fn conflict(es: &Entities, model: usize, error: DbError, path: &str) 
                 Dialect::Sqlite => detail
                     .split(", ")
                     .filter_map(|qualified| qualified.rsplit('.').next())
-                    .map(|column| entity.field_by_column(column).map(|f| f.name.clone()))
+                    .map(|column| stored.field_by_column(column).map(|f| entity.fields[f].name.clone()))
                     .collect::<Option<Vec<_>>>()
                     .unwrap_or_default(),
                 // PostgreSQL names the constraint; one the schema does not know (made by
                 // another program) is not named to the client.
-                Dialect::Postgres => entity
+                Dialect::Postgres => stored
                     .constraints
                     .iter()
                     .find(|(name, _)| *name == detail)
@@ -90,8 +90,8 @@ pub(super) fn conflict(es: &Entities, model: usize, error: DbError, path: &str) 
             fields: Vec::new(),
         },
         DbError::NotNull(column) => {
-            match entity.field_by_column(column.rsplit('.').next().unwrap_or(&column)) {
-                Some(field) => StoreError::invalid(join(path, &field.name), "is required"),
+            match stored.field_by_column(column.rsplit('.').next().unwrap_or(&column)) {
+                Some(field) => StoreError::invalid(join(path, &entity.fields[field].name), "is required"),
                 // A column the API does not show (added by another program).
                 None => StoreError::invalid(path, "a value the database requires is missing"),
             }
@@ -122,7 +122,7 @@ pub(super) fn on_delete(
         });
     }
     let entity = &es.entities[model];
-    for r in &entity.relations {
+    for (relation, r) in entity.relations.iter().enumerate() {
         match &r.link {
             Link::Inverse { remote, .. } => {
                 let child = &es.entities[r.target];
@@ -143,7 +143,7 @@ pub(super) fn on_delete(
                     ReferentialAction::Cascade => {
                         on_delete(conn, es, r.target, &linked, depth + 1)?;
                         let mut sql = Sql::new(es.dialect);
-                        sql.push("DELETE FROM ").push(&child.table).push(" WHERE ");
+                        sql.push("DELETE FROM ").push(es.table(r.target)).push(" WHERE ");
                         write_id_in(&mut sql, es, r.target, &linked);
                         conn.execute(&sql.text, &sql.params)?;
                     }
@@ -167,13 +167,13 @@ pub(super) fn on_delete(
                     }
                 }
             }
-            Link::Join { table, this_column, local, .. } => {
+            Link::Join { local, .. } => {
+                // Every `Join` link has its table (`Entities::new`); without one there are no links.
+                let Some(join) = es.join(model, relation) else { continue };
                 let mut sql = Sql::new(es.dialect);
-                sql.push("DELETE FROM ").push(table).push(" WHERE ").ident(this_column).push(" IN (SELECT ");
-                sql.column("t0", &entity.fields[*local].column)
-                    .push(" FROM ")
-                    .push(&entity.table)
-                    .push(" AS t0 WHERE ");
+                sql.push("DELETE FROM ").push(&join.table).push(" WHERE ").ident(&join.this_column);
+                sql.push(" IN (SELECT ").column("t0", &es.column(model, *local).name);
+                sql.push(" FROM ").push(es.table(model)).push(" AS t0 WHERE ");
                 crate::query::filter::write_filter(
                     &mut sql,
                     es,

@@ -125,7 +125,7 @@ pub fn insert(
                 errors.push(FieldError::new(here, "is set by the relation this row is created through"));
                 continue;
             }
-            match encode(&entity.fields[f], &es.enums, es.dialect, value) {
+            match encode(&entity.fields[f], &es.stored_enums, es.dialect, value) {
                 Ok(v) => values[f] = Some(v),
                 Err(message) => errors.push(FieldError::new(here, message)),
             }
@@ -160,7 +160,7 @@ pub fn insert(
     check_references(conn, es, vis, model, &values, path, None)?;
 
     let mut sql = Sql::new(es.dialect);
-    sql.push("INSERT INTO ").push(&entity.table);
+    sql.push("INSERT INTO ").push(es.table(model));
     let given: Vec<usize> = (0..values.len()).filter(|&i| values[i].is_some()).collect();
     if given.is_empty() {
         sql.push(" DEFAULT VALUES");
@@ -170,7 +170,7 @@ pub fn insert(
             if n > 0 {
                 sql.push(", ");
             }
-            sql.ident(&entity.fields[i].column);
+            sql.ident(&es.column(model, i).name);
         }
         sql.push(") VALUES (");
         for (n, &i) in given.iter().enumerate() {
@@ -178,12 +178,12 @@ pub fn insert(
                 sql.push(", ");
             }
             let value = values[i].take().unwrap_or(Value::Null);
-            write_value(&mut sql, &entity.fields[i], value);
+            write_value(&mut sql, es, (model, i), value);
         }
         sql.push(")");
     }
     sql.push(" RETURNING ");
-    write_returning(&mut sql, entity);
+    write_returning(&mut sql, es, model);
     let rows = conn.query(&sql.text, &sql.params).map_err(|e| conflict(es, model, e, path))?;
     let row =
         rows.into_iter().next().ok_or_else(|| StoreError::Database(DbError::Other("INSERT returned no row".into())))?;
@@ -263,9 +263,8 @@ pub fn delete_where(conn: &mut dyn Conn, es: &Entities, model: usize, filter: &F
     if es.emulate_references {
         checks::on_delete(conn, es, model, filter, 0)?;
     }
-    let entity = &es.entities[model];
     let mut sql = Sql::new(es.dialect);
-    sql.push("DELETE FROM ").push(&entity.table).push(" WHERE ");
+    sql.push("DELETE FROM ").push(es.table(model)).push(" WHERE ");
     write_id_in(&mut sql, es, model, filter);
     conn.execute(&sql.text, &sql.params).map_err(|e| match e {
         DbError::ForeignKey(_) => {
@@ -286,7 +285,7 @@ pub fn delete_where(conn: &mut dyn Conn, es: &Entities, model: usize, filter: &F
             StoreError::Conflict {
                 message: format!(
                     "the `{}` record is still referenced ({}); delete or reassign those rows first",
-                    entity.name,
+                    es.entities[model].name,
                     referencing.join("; ")
                 ),
                 fields: referencing,

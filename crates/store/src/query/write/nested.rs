@@ -3,6 +3,7 @@
 use super::*;
 
 use super::assign::update_where;
+use crate::entity::JoinTable;
 
 /// The values of `wanted` fields in the one row of `target` that `value` (`{create}` or
 /// `{connect}`) names, creating it first if asked.
@@ -165,14 +166,19 @@ pub(super) fn relate(
                     }
                 }
             }
-            Link::Join { table, this_column, other_column, local, remote, .. } => {
+            Link::Join { local, remote } => {
+                // Every `Join` link has its table (`Entities::new`).
+                let Some(JoinTable { table, this_column, other_column, .. }) = es.join(model, r) else {
+                    return Err(StoreError::invalid(path, "this relation has no join table"));
+                };
+                let (this_cast, other_cast) = (&es.column(model, *local).cast, &es.column(target, *remote).cast);
                 let this_id = row[*local].clone();
                 let link = |conn: &mut dyn Conn, other: Value| -> Result<(), StoreError> {
                     let mut sql = Sql::new(es.dialect);
                     sql.push("INSERT INTO ").push(table).push(" (").ident(this_column).push(", ").ident(other_column);
                     sql.push(") VALUES (");
-                    sql.param(this_id.clone(), &entity.fields[*local].cast).push(", ");
-                    sql.param(other, &target_entity.fields[*remote].cast).push(") ON CONFLICT DO NOTHING");
+                    sql.param(this_id.clone(), this_cast).push(", ");
+                    sql.param(other, other_cast).push(") ON CONFLICT DO NOTHING");
                     conn.execute(&sql.text, &sql.params)?;
                     Ok(())
                 };
@@ -180,15 +186,15 @@ pub(super) fn relate(
                 let unlink_all = |conn: &mut dyn Conn, other: Option<Value>| -> Result<(), StoreError> {
                     let mut sql = Sql::new(es.dialect);
                     sql.push("DELETE FROM ").push(table).push(" WHERE ").ident(this_column).push(" = ");
-                    sql.param(this_id.clone(), &entity.fields[*local].cast);
+                    sql.param(this_id.clone(), this_cast);
                     if let Some(other) = other {
                         sql.push(" AND ").ident(other_column).push(" = ");
-                        sql.param(other, &target_entity.fields[*remote].cast);
+                        sql.param(other, other_cast);
                     } else if !matches!(visible, Filter::True) {
                         // `set` unlinks only the rows the write may see.
                         sql.push(" AND ").ident(other_column).push(" IN (SELECT ");
-                        sql.column("t0", &target_entity.fields[*remote].column);
-                        sql.push(" FROM ").push(&target_entity.table).push(" AS t0 WHERE ");
+                        sql.column("t0", &es.column(target, *remote).name);
+                        sql.push(" FROM ").push(es.table(target)).push(" AS t0 WHERE ");
                         let mut aliases = crate::query::filter::Aliases::default();
                         crate::query::filter::write_filter(&mut sql, es, target, "t0", &visible, &mut aliases);
                         sql.push(")");

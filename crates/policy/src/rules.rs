@@ -1,9 +1,14 @@
-//! The schema's `@@policy` rules, compiled once per model, operation and guarded field.
+//! The schema's `@@policy` rules, compiled once per model of the API's shape, operation
+//! and guarded field; the `@@auth` model and the fields rules read of it.
+//!
+//! Dialect-free: built from the IR and the [`Shape`] alone, so the guard that enforces the
+//! rules on requests (`ssot-access`) and the generators that describe them (the OpenAPI
+//! document in `ssot-codegen`) read the same compiled rules.
 
-use ssot_policy::predicate::Predicate;
+use crate::predicate::Predicate;
 use ssot_schema::ir::Schema;
 use ssot_schema::Diagnostic;
-use ssot_store::entity::Entities;
+use ssot_shape::Shape;
 
 /// An operation a policy opens: `read`, `create`, `update` or `delete` (`write` and `*`
 /// are expanded by the schema).
@@ -71,7 +76,7 @@ pub struct AuthModel {
 
 /// Whether `predicate` reads `now()` (then what it admits changes with time).
 fn reads_now(predicate: &Predicate) -> bool {
-    use ssot_policy::predicate::Operand;
+    use crate::predicate::Operand;
     match predicate {
         Predicate::Const(_) => false,
         Predicate::And(parts) | Predicate::Or(parts) => parts.iter().any(reads_now),
@@ -83,7 +88,7 @@ fn reads_now(predicate: &Predicate) -> bool {
 
 /// The names rules read as `auth.<name>`.
 fn auth_names(predicate: &Predicate, out: &mut Vec<String>) {
-    use ssot_policy::predicate::Operand;
+    use crate::predicate::Operand;
     let operand = |o: &Operand, out: &mut Vec<String>| {
         if let Operand::Auth(path) = o {
             if let Some(first) = path.first() {
@@ -116,9 +121,9 @@ fn or(parts: Vec<Predicate>) -> Option<Predicate> {
 }
 
 impl Policies {
-    /// Compiles every policy of `schema` against the store's view of it. The rules were
+    /// Compiles every policy of `schema` against the API's shape of it. The rules were
     /// checked when the schema was loaded; an error here means the schema changed since.
-    pub fn compile(schema: &Schema, es: &Entities) -> Result<Policies, CompileError> {
+    pub fn compile(schema: &Schema, es: &Shape) -> Result<Policies, CompileError> {
         let mut models = vec![ModelRules::default(); es.entities.len()];
         let mut errors = Vec::new();
         let mut auth = None;
@@ -129,7 +134,7 @@ impl Policies {
             let rules = &mut models[index];
             let mut rows: [Vec<Predicate>; 4] = Default::default();
             for policy in &model.annotations.policies {
-                let predicate = match ssot_policy::compile(schema, model, &policy.rule, "") {
+                let predicate = match crate::compile(schema, model, &policy.rule, "") {
                     Ok(p) => p,
                     Err(e) => {
                         errors.extend(e);
@@ -183,7 +188,7 @@ impl Policies {
         for model in &schema.models {
             let Some(index) = es.by_name(&model.name) else { continue };
             for permission in model.annotations.realtime.iter().flat_map(|r| &r.permissions) {
-                if let Ok(p) = ssot_policy::compile(schema, model, &permission.rule, "") {
+                if let Ok(p) = crate::compile(schema, model, &permission.rule, "") {
                     auth_names(&p, &mut read_from_auth);
                     auth_names(&p, &mut models[index].auth_reads);
                     models[index].reads_now |= reads_now(&p);
@@ -252,7 +257,7 @@ impl Policies {
     }
 
     /// What `ssot serve` prints at start: per model and operation, the rule that opens it.
-    pub fn describe(&self, es: &Entities, admin_key: bool) -> String {
+    pub fn describe(&self, es: &Shape, admin_key: bool) -> String {
         let admin = if admin_key { "; the admin key may do anything" } else { "" };
         let mut out = String::new();
         for (index, entity) in es.entities.iter().enumerate() {
