@@ -19,6 +19,11 @@ else
   echo "PostgreSQL tests run against ${SSOT_TEST_DATABASE_URL%%@*}@… (each test creates and drops its own database)"
 fi
 
+if ! "${SSOT_TEST_PYTHON:-python3}" tests/openapi/validate.py --version >/dev/null 2>&1; then
+  echo "NOTE: openapi-spec-validator is missing: the OpenAPI validation test is SKIPPED (it says so); install it with"
+  echo "      python3 -m pip install -r tests/openapi/requirements.txt (.ci/run does), or set SSOT_TEST_PYTHON"
+fi
+
 if [ -n "${SSOT_TEST_NATS_URL:-}" ]; then
   echo "Bus tests run against ${SSOT_TEST_NATS_URL} (each test uses a subject prefix of its own)"
 else

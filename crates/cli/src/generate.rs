@@ -45,13 +45,8 @@ pub fn generate(o: GenerateOptions) -> anyhow::Result<ExitCode> {
     let emitting = Instant::now();
     let files: Vec<(&str, String)> = match o.target {
         Target::Sql => vec![("schema.sql", sql(&schema, o.dialect.as_deref())?)],
-        Target::Openapi => {
-            let catalog = Catalog::of(&schema)?;
-            let entities = ssot_store::entity::Entities::new(&schema, &catalog);
-            let policies = ssot_access::Policies::compile(&schema, &entities)?;
-            let document = ssot_server::openapi::document(&entities, &policies);
-            vec![("openapi.json", serde_json::to_string_pretty(&document)? + "\n")]
-        }
+        // The bytes `ssot serve` answers `GET /api/openapi.json` with.
+        Target::Openapi => vec![("openapi.json", ssot_codegen::openapi::generate(&schema)?)],
         Target::Ts => {
             // The file's name only: the text must not depend on where the schema sits.
             let source = path.file_name().map_or_else(|| "the schema".into(), |n| n.to_string_lossy().to_string());

@@ -1,9 +1,14 @@
 //! `ssot-codegen`: what `ssot generate` writes from a checked schema, other than the
-//! database's SQL and the OpenAPI document.
+//! database's SQL.
 //!
-//! Today: [`typescript::types`], the TypeScript types of the API's rows (one interface per
-//! model, view and composite type, a union per enum, and the `$Schema` map that the client
-//! runtime's `createClient<$Schema>()` takes). The input is the schema's IR alone: the
-//! output depends on nothing but the schema, so it is the same on every machine.
+//! - [`typescript::types`]: the TypeScript types of the API's rows (one interface per
+//!   model, view and composite type, a union per enum, and the `$Schema` map that the
+//!   client runtime's `createClient<$Schema>()` takes), from the schema's IR.
+//! - [`openapi::text`]: the REST API's OpenAPI 3.1 document, from the API's shape
+//!   (`ssot-shape`) and the compiled rules (`ssot-policy`); the server serves the same bytes.
+//!
+//! No database is read or needed: the output depends on nothing but the schema, so it is
+//! the same on every machine and for every database that serves the schema.
 
+pub mod openapi;
 pub mod typescript;

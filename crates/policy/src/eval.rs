@@ -37,6 +37,80 @@ pub fn evaluate(predicate: &Predicate, row: &Map<String, Json>, cx: &Context<'_>
     }
 }
 
+/// What `predicate` says for the caller `auth` (`None`: anonymous) before any row is read:
+/// `Some` when the caller alone decides it, whatever the row, `None` when the row (or the
+/// time: `now()` is not known here) may change the answer.
+///
+/// Certain answers only: where this says `Some(b)`, the SQL evaluator folds the rule to
+/// `b` for that caller too (a comparison of values by [`holds`], a field compared with
+/// null is false, and `!`, `&&` and `||` fold the same way); it may leave undecided a
+/// rule that the SQL evaluator decides (by what the column types admit, or by the
+/// conditions of a conjunction that contradict each other).
+pub fn decided(predicate: &Predicate, auth: Option<&Map<String, Json>>) -> Option<bool> {
+    let value = |operand: &Operand| -> Option<Json> {
+        match operand {
+            Operand::Literal(value) => Some(literal(value)),
+            Operand::Auth(path) => Some(match (auth, path.as_slice()) {
+                (None, _) => Json::Null,
+                (Some(auth), []) => Json::Object(auth.clone()),
+                (Some(auth), [name, ..]) => auth.get(name).cloned().unwrap_or(Json::Null),
+            }),
+            Operand::Field(_) | Operand::Now => None,
+        }
+    };
+    match predicate {
+        Predicate::Const(b) => Some(*b),
+        Predicate::And(parts) => {
+            let mut all = Some(true);
+            for part in parts {
+                match decided(part, auth) {
+                    Some(false) => return Some(false),
+                    Some(true) => {}
+                    None => all = None,
+                }
+            }
+            all
+        }
+        Predicate::Or(parts) => {
+            let mut any = Some(false);
+            for part in parts {
+                match decided(part, auth) {
+                    Some(true) => return Some(true),
+                    Some(false) => {}
+                    None => any = None,
+                }
+            }
+            any
+        }
+        Predicate::Not(inner) => decided(inner, auth).map(|b| !b),
+        Predicate::Compare { op, left: Operand::Auth(path), right: Operand::Literal(Value::Null) }
+            if path.is_empty() =>
+        {
+            Some((*op == CompareOp::Eq) == auth.is_none())
+        }
+        Predicate::Compare { op, left, right } => match (value(left), value(right)) {
+            (Some(a), Some(b)) => Some(holds(*op, &a, &b)),
+            // A comparison with null is false, whatever the other side holds.
+            (Some(v), None) | (None, Some(v)) if v.is_null() => Some(false),
+            _ => None,
+        },
+        Predicate::In { value: item, list } => match (value(item), value(list)) {
+            (Some(v), Some(Json::Array(items))) => Some(items.iter().any(|i| holds(CompareOp::Eq, &v, i))),
+            // Not a list (a claim the caller lacks): nothing is in it.
+            (_, Some(list)) if !list.is_array() => Some(false),
+            // A field in a list of values: no value equals null.
+            (None, Some(Json::Array(items)))
+                if matches!(item, Operand::Field(_)) && items.iter().all(Json::is_null) =>
+            {
+                Some(false)
+            }
+            _ => None,
+        },
+        // What related rows hold is the rows' to decide.
+        Predicate::Quantified { .. } => None,
+    }
+}
+
 /// A related row the evaluation needed and the row did not carry.
 struct Missing;
 

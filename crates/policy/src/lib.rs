@@ -7,7 +7,7 @@
 //!
 //! [`rules::Policies`] holds every rule of a schema compiled once, per model of the API's
 //! shape (`ssot-shape`), operation and guarded field; [`eval`] evaluates a predicate in
-//! memory, on a row.
+//! memory, on a row, or on the caller alone before any row is read.
 
 pub mod check;
 pub mod eval;

@@ -1,7 +1,7 @@
 //! The in-memory evaluator on rows and callers as the API shows them.
 
 use serde_json::{json, Map, Value as Json};
-use ssot_policy::eval::{evaluate, Context, Verdict};
+use ssot_policy::eval::{decided, evaluate, Context, Verdict};
 
 const SCHEMA: &str = r#"
 datasource db {
@@ -53,13 +53,17 @@ model Post {
 }
 "#;
 
-fn verdict(rule: &str, row: Json, auth: Option<Json>) -> Verdict {
+fn predicate(rule: &str) -> ssot_policy::predicate::Predicate {
     let text = SCHEMA.replace("RULE", &rule.replace('"', "\\\""));
     let checked = ssot_schema::check(&text);
     assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
     let post = checked.schema.model("Post").expect("Post");
-    let predicate = ssot_policy::compile(&checked.schema, post, &post.annotations.policies[0].rule, &text)
-        .unwrap_or_else(|d| panic!("{rule}: {d:?}"));
+    ssot_policy::compile(&checked.schema, post, &post.annotations.policies[0].rule, &text)
+        .unwrap_or_else(|d| panic!("{rule}: {d:?}"))
+}
+
+fn verdict(rule: &str, row: Json, auth: Option<Json>) -> Verdict {
+    let predicate = predicate(rule);
     let auth: Option<Map<String, Json>> = auth.and_then(|a| a.as_object().cloned());
     let row = row.as_object().cloned().unwrap_or_default();
     evaluate(&predicate, &row, &Context { auth: auth.as_ref(), now: "2024-06-01T00:00:00.000Z" })
@@ -125,4 +129,31 @@ fn relations_are_read_when_the_row_carries_them() {
     with_author["author"] = json!({"id": "u1", "role": "admin", "orgId": null});
     assert_eq!(verdict("author.role == 'admin'", with_author, caller.clone()), Verdict::Allow);
     assert_eq!(verdict("author.role == 'admin'", post(), caller), Verdict::NeedsRelations);
+}
+
+#[test]
+fn what_the_caller_alone_decides() {
+    let anonymous = |rule: &str| decided(&predicate(rule), None);
+    let user = json!({"id": "u1", "role": "user"});
+    let as_user = |rule: &str| decided(&predicate(rule), user.as_object());
+    // Rules about the caller only.
+    assert_eq!(anonymous("authenticated"), Some(false));
+    assert_eq!(as_user("authenticated"), Some(true));
+    assert_eq!(anonymous("isAdmin"), Some(false));
+    assert_eq!(as_user("isAdmin"), Some(false));
+    assert_eq!(anonymous("auth == null"), Some(true));
+    assert_eq!(anonymous("isPublic"), Some(true));
+    assert_eq!(anonymous("auth.role in ['admin', 'editor']"), Some(false));
+    // A field compared with a missing caller's value is false on every row.
+    assert_eq!(anonymous("isOwner"), Some(false));
+    assert_eq!(anonymous("authorId == auth.id || isAdmin"), Some(false));
+    assert_eq!(as_user("isOwner"), None, "the row decides");
+    // The row decides, or the time.
+    assert_eq!(anonymous("published"), None);
+    assert_eq!(anonymous("published || authenticated"), None);
+    assert_eq!(anonymous("published && authenticated"), Some(false));
+    assert_eq!(anonymous("!published || isPublic"), Some(true));
+    assert_eq!(anonymous("createdAt < now()"), None);
+    // Related rows are the rows' to decide.
+    assert_eq!(anonymous("org.members.some(userId == auth.id)"), None);
 }

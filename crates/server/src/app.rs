@@ -2,7 +2,7 @@
 //! tokens, metrics, and the documents rendered once at start.
 
 use crate::access::Access;
-use crate::{auth, cors, index, metrics, openapi};
+use crate::{auth, cors, index, metrics};
 use ssot_store::Store;
 use std::sync::Arc;
 
@@ -90,7 +90,8 @@ impl App {
         let expiry = auth_annotation.as_ref().map_or(15 * 60, |(_, a)| a.expiry_seconds);
         let tokens = (settings.tokens.secret.is_some() || settings.tokens.jwks.is_some())
             .then(|| auth::Tokens::new(settings.tokens.clone(), expiry));
-        let openapi = openapi::document(&store.entities, &policies).to_string();
+        // What `ssot generate --target openapi` writes, byte for byte.
+        let openapi = ssot_codegen::openapi::text(&store.entities, &policies);
         let realtime = ssot_realtime::Realtime::compile(schema, &store.entities);
         let index = index::document(&store.entities, auth.is_some()).to_string();
         let cors = cors::Cors::new(&settings.cors_origins)?;

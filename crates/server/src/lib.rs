@@ -2,7 +2,8 @@
 //!
 //! Requests enter through [`router`] ([`http`]): the REST routes of DESIGN.md under
 //! `/api` ([`rest`]), `$batch` ([`batch`]), `@@auth`'s endpoints ([`auth`]), plus
-//! `/healthz`, `/metrics` and the index at `/` and `/api` ([`index`]); browsers'
+//! `/healthz`, `/metrics`, the index at `/` and `/api` ([`index`]) and the OpenAPI document
+//! at `/api/openapi.json` (`ssot_codegen::openapi`, the bytes `ssot generate` writes); browsers'
 //! cross-origin preflights are answered by [`cors`] before routing. Every transport
 //! writes what it asks as a transport-neutral request and takes the one guarded path
 //! ([`execute`]): the caller from a bearer token, the early refusal ([`access`]), the
@@ -20,7 +21,6 @@ pub mod execute;
 mod http;
 mod index;
 pub mod metrics;
-pub mod openapi;
 pub mod problem;
 pub mod rest;
 mod serve;

@@ -2,14 +2,16 @@
 //! filter keeps (on SQLite and PostgreSQL) are exactly the rows the in-memory evaluator
 //! allows; and where the realtime gateway decides that filter in memory on a row as the
 //! change log holds it ([`ssot_store::query::matches`]), its answer is the database's,
-//! for the rules' filters and for generated `where` clauses alike.
+//! for the rules' filters and for generated `where` clauses alike. Where the caller
+//! alone decides a rule ([`ssot_policy::eval::decided`], which the OpenAPI document
+//! reads), the SQL filter is that very constant.
 
 mod common;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{json, Map, Value as Json};
-use ssot_policy::eval::{evaluate, Context, Verdict};
+use ssot_policy::eval::{decided, evaluate, Context, Verdict};
 use ssot_store::query::args::Filter;
 use ssot_store::query::args::{ArgsReader, FindArgs};
 use ssot_store::query::matches::matches;
@@ -237,7 +239,8 @@ async fn differential(server: &common::TestServer, cases: u32) {
         .expect("rows");
     let logged = logged_posts(&store).await;
     assert_eq!(logged.len(), rows.len(), "every post is in the change log");
-    let decided = Decided::default();
+    let decided_rows = Decided::default();
+    let by_caller = AtomicUsize::new(0);
     let checked = ssot_schema::check(&common::for_backend(SCHEMA, server.backend()));
     let schema = std::sync::Arc::new(checked.schema);
     let mut runner = TestRunner::new(Config { cases, ..Config::default() });
@@ -263,8 +266,14 @@ async fn differential(server: &common::TestServer, cases: u32) {
                 .map_err(|e| TestCaseError::fail(format!("{text}: {e}")))?;
             let in_sql = ids_in_sql(&handle, &store, model, filter.clone())
                 .map_err(|e| TestCaseError::fail(format!("{text}: {e}")))?;
-            check_log_rows(&es, model, &filter, &logged, &in_sql, &decided)?;
+            check_log_rows(&es, model, &filter, &logged, &in_sql, &decided_rows)?;
             prop_assert_eq!(&in_sql, &in_memory, "rule `{}` for caller {:?}", text, caller);
+            if let Some(holds) = decided(&predicate, caller.as_ref()) {
+                by_caller.fetch_add(1, Ordering::Relaxed);
+                let constant = if holds { matches!(filter, Filter::True) } else { policy::is_false(&filter) };
+                prop_assert!(constant, "rule `{}` for caller {:?}: decided {} but {:?}", text, caller, holds, filter);
+                prop_assert_eq!(in_sql.len(), if holds { rows.len() } else { 0 }, "rule `{}`", text);
+            }
         }
         Ok(())
     });
@@ -288,7 +297,7 @@ async fn differential(server: &common::TestServer, cases: u32) {
             let guard = ssot_access::Guard::new(&policies, &es, &caller);
             let guarded = guard.count_filter(model, filter.clone()).map_err(|e| TestCaseError::fail(e.to_string()))?;
             let in_sql = ids_in_sql(&handle, &store, model, guarded.clone())?;
-            check_log_rows(&es, model, &guarded, &logged, &in_sql, &decided)?;
+            check_log_rows(&es, model, &guarded, &logged, &in_sql, &decided_rows)?;
         }
         Ok(())
     });
@@ -296,8 +305,10 @@ async fn differential(server: &common::TestServer, cases: u32) {
         panic!("{e}");
     }
     // An evaluator that always deferred to the database would pass the checks above.
-    let (certain, unsure) = (decided.certain.into_inner(), decided.unsure.into_inner());
-    eprintln!("decided {certain}, unsure {unsure}");
+    let (certain, unsure) = (decided_rows.certain.into_inner(), decided_rows.unsure.into_inner());
+    let by_caller = by_caller.into_inner();
+    eprintln!("decided {certain}, unsure {unsure}; rules the caller alone decided: {by_caller}");
+    assert!(by_caller > cases as usize / 4, "the caller alone decided only {by_caller} rules");
     assert!(certain > 3 * unsure, "the log-row evaluator decided {certain} rows and left {unsure} to the database");
 }
 

@@ -1,4 +1,4 @@
-//! A small JSON Schema check, enough for the schemas `ssot_server::openapi` writes:
+//! A small JSON Schema check, enough for the schemas `ssot_codegen::openapi` writes:
 //! local `$ref`, `type`, `properties`, `required`, `additionalProperties: false`,
 //! `items`, `anyOf`, `allOf`, `not`, `enum`, `const`, number and length bounds,
 //! `minProperties`/`maxProperties`. (`pattern` and `format` are not checked.)

@@ -1,21 +1,25 @@
-//! The OpenAPI 3.1 document of a schema's REST API, served at `GET /api/openapi.json`;
-//! `ssot generate --target openapi` writes the same document.
+//! The OpenAPI 3.1 document of a schema's REST API: `ssot generate --target openapi`
+//! writes it as `openapi.json`, and `ssot serve` serves the same bytes at
+//! `GET /api/openapi.json`.
 //!
 //! It is meant to be exact, since clients (and the TypeScript SDK) are generated from it:
 //! what it allows the server accepts, what the server accepts it allows, and every answer
 //! the server can give is declared with its schema. `rows` holds the schemas of rows and
 //! write bodies, `args` those of read arguments, `paths` the routes, their parameters,
-//! security (optional where a policy may open the operation to anonymous callers) and
-//! problem answers. It lives beside the routes it describes, so that the two change together.
+//! security (optional unless the rules alone refuse an anonymous caller) and problem
+//! answers. The input is the API's shape (`ssot-shape`) and the compiled rules
+//! (`ssot-policy`), no database fact: the document is the same whatever database serves
+//! the schema, and is built without one. The limits it states are the ones the server
+//! enforces (`ssot_shape::limits`).
 
 mod args;
 mod paths;
 mod rows;
 
 use serde_json::{json, Map, Value as Json};
-use ssot_access::Policies;
-use ssot_schema::ir::ScalarType;
-use ssot_store::entity::{Entities, Kind, ScalarField};
+use ssot_policy::rules::{CompileError, Policies};
+use ssot_schema::ir::{ScalarType, Schema};
+use ssot_shape::{Kind, ScalarField, Shape};
 
 /// Where the login identity is an e-mail address, every body that sets it (sign-up, login,
 /// the user model's creates and updates: the objects that name both the identity and the
@@ -55,7 +59,7 @@ fn reference(name: &str) -> Json {
 
 /// A scalar field's value: as the server reads it (`input`) or answers it. Optional
 /// fields take and show `null`.
-fn value_schema(es: &Entities, field: &ScalarField, input: bool) -> Json {
+fn value_schema(es: &Shape, field: &ScalarField, input: bool) -> Json {
     let one = match field.kind {
         Kind::Enum(e) => reference(&es.enums[e].name),
         Kind::Scalar(scalar) => match scalar {
@@ -95,8 +99,22 @@ fn value_schema(es: &Entities, field: &ScalarField, input: bool) -> Json {
     }
 }
 
+/// The document of a checked schema, as [`text`] writes it.
+pub fn generate(schema: &Schema) -> Result<String, CompileError> {
+    let shape = Shape::new(schema);
+    let policies = Policies::compile(schema, &shape)?;
+    Ok(text(&shape, &policies))
+}
+
+/// The document as `openapi.json` holds it and `GET /api/openapi.json` serves it:
+/// pretty-printed, keys in the order they were written, a newline at the end.
+pub fn text(es: &Shape, policies: &Policies) -> String {
+    // `{:#}` is `serde_json::to_string_pretty`'s form (two spaces), and cannot fail.
+    format!("{:#}\n", document(es, policies))
+}
+
 /// The whole document for `es` under `policies` (which name the `@@auth` model).
-pub fn document(es: &Entities, policies: &Policies) -> Json {
+pub fn document(es: &Shape, policies: &Policies) -> Json {
     let auth = policies.auth.as_ref();
     let mut schemas = Map::new();
     for e in &es.enums {

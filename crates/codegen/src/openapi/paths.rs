@@ -1,16 +1,16 @@
 //! The routes: per model its REST routes, the `@@auth` routes, `$batch`, health and
-//! metrics. Each operation declares its security (optional where a policy may open it to
-//! anonymous callers), its JSON-encoded query parameters, its body, and exactly the
+//! metrics. Each operation declares its security (optional unless the rules alone refuse
+//! an anonymous caller), its JSON-encoded query parameters, its body, and exactly the
 //! problem answers it can give.
 
 use super::args::{skip, take};
 use super::{reference, rows};
-use axum::http::Method;
 use serde_json::{json, Map, Value as Json};
-use ssot_access::{AuthModel, Caller, Guard, Policies};
+use ssot_policy::eval::decided;
+use ssot_policy::rules::{AuthModel, Op, Policies};
 use ssot_schema::ir::ScalarType;
-use ssot_store::entity::{Entities, Kind};
-use ssot_store::query::policy::is_false;
+use ssot_shape::limits::{MAX_BATCH_OPERATIONS, MAX_PASSWORDS_PER_REQUEST, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH};
+use ssot_shape::{Kind, Shape};
 
 /// A query parameter holding a JSON value (URL-encoded).
 fn json_param(name: &str, required: bool, schema: Json, description: &str) -> Json {
@@ -46,11 +46,13 @@ fn body(schema: Json) -> Json {
     json!({"required": true, "content": {"application/json": {"schema": schema}}})
 }
 
-/// `[{bearer}]`, or also `{}` (no credentials) where a policy may admit anonymous callers.
-fn security(es: &Entities, policies: &Policies, model: usize, method: &Method, rest: Option<&str>) -> Json {
-    let guard = Guard::new(policies, es, &Caller::Anonymous);
-    let Ok(action) = crate::rest::action(method, rest) else { return json!([{"bearer": []}]) };
-    let open = guard.rows(model, action.policy_op()).is_ok_and(|rows| !is_false(&rows));
+/// `[{bearer}]`, or also `{}` (no credentials) where a policy may admit anonymous callers
+/// to `op`: unless the rules refuse every anonymous caller whatever the row, as the server
+/// does before it reads the request (no rule for `op`, or rules that the caller alone
+/// decides against: `authenticated`, `auth.id == authorId`). What the server refuses
+/// then, it refuses with 401, which every operation declares.
+fn security(policies: &Policies, model: usize, op: Op) -> Json {
+    let open = policies.rule(model, op).is_some_and(|rule| decided(rule, None) != Some(false));
     if open {
         json!([{}, {"bearer": []}])
     } else {
@@ -59,7 +61,7 @@ fn security(es: &Entities, policies: &Policies, model: usize, method: &Method, r
 }
 
 /// The `{id}` path parameter: the `@id`, or its parts joined by `,`.
-fn id_param(es: &Entities, model: usize) -> Json {
+fn id_param(es: &Shape, model: usize) -> Json {
     let entity = &es.entities[model];
     let names: Vec<&str> = entity.id.iter().map(|&f| entity.fields[f].name.as_str()).collect();
     let schema = match entity.id.as_slice() {
@@ -67,12 +69,14 @@ fn id_param(es: &Entities, model: usize) -> Json {
             json!({"type": "integer", "format": "int32", "minimum": i32::MIN, "maximum": i32::MAX})
         }
         [_] => json!({"type": "string", "minLength": 1}),
-        parts => json!({"type": "string", "pattern": format!("^[^,]*{}$", ",[^,]*".repeat(parts.len() - 1))}),
+        parts => {
+            json!({"type": "string", "pattern": format!("^[^,]*{}$", ",[^,]*".repeat(parts.len().saturating_sub(1)))})
+        }
     };
     json!({"name": "id", "in": "path", "required": true, "schema": schema, "description": format!("{} (joined by `,` when compound, each part percent-encoded); a value that cannot be one names no row (404)", names.join(", "))})
 }
 
-pub fn model(es: &Entities, policies: &Policies, model: usize, paths: &mut Map<String, Json>) {
+pub fn model(es: &Shape, policies: &Policies, model: usize, paths: &mut Map<String, Json>) {
     let entity = &es.entities[model];
     let name = &entity.name;
     let schema = |suffix: &str| reference(&format!("{name}{suffix}"));
@@ -92,7 +96,7 @@ pub fn model(es: &Entities, policies: &Policies, model: usize, paths: &mut Map<S
     list_params.extend(shape.clone());
     let base = format!("/api/{}", entity.resource);
     let tag = json!([name]);
-    let sec = |method: Method, rest: Option<&str>| security(es, policies, model, &method, rest);
+    let sec = |op: Op| security(policies, model, op);
     let count = reference("Count");
     let row = |description: &str| ok(description, schema(""));
     let op = |id: String, security: Json, params: Vec<Json>, answers: Json, problems: &[u16]| json!({"tags": tag, "operationId": id, "security": security, "parameters": params, "responses": responses(answers, problems)});
@@ -103,30 +107,30 @@ pub fn model(es: &Entities, policies: &Policies, model: usize, paths: &mut Map<S
     paths.insert(
         base.clone(),
         json!({
-            "get": op(format!("list{name}"), sec(Method::GET, None), list_params, json!({"200": ok("a page of rows", schema("List"))}), &[400, 401, 403, 422]),
-            "post": with_body(op(format!("create{name}"), sec(Method::POST, None), shape.clone(), json!({"201": row("the created row, as the caller may read it (only its id when they may not)")}), &[400, 401, 403, 422, 404, 409, 413]), schema("Create")),
+            "get": op(format!("list{name}"), sec(Op::Read), list_params, json!({"200": ok("a page of rows", schema("List"))}), &[400, 401, 403, 422]),
+            "post": with_body(op(format!("create{name}"), sec(Op::Create), shape.clone(), json!({"201": row("the created row, as the caller may read it (only its id when they may not)")}), &[400, 401, 403, 422, 404, 409, 413]), schema("Create")),
         }),
     );
     paths.insert(
         format!("{base}/query"),
-        json!({"post": with_body(op(format!("query{name}"), sec(Method::POST, Some("query")), vec![], json!({"200": ok("a page of rows", schema("List"))}), &[400, 401, 403, 422, 413]), schema("Find"))}),
+        json!({"post": with_body(op(format!("query{name}"), sec(Op::Read), vec![], json!({"200": ok("a page of rows", schema("List"))}), &[400, 401, 403, 422, 413]), schema("Find"))}),
     );
     paths.insert(
         format!("{base}/count"),
-        json!({"get": op(format!("count{name}"), sec(Method::GET, Some("count")), vec![where_(false)], json!({"200": ok("how many rows match", count.clone())}), &[400, 401, 403, 422])}),
+        json!({"get": op(format!("count{name}"), sec(Op::Read), vec![where_(false)], json!({"200": ok("how many rows match", count.clone())}), &[400, 401, 403, 422])}),
     );
     let mut rows = json!({"type": "array", "items": schema("Create")});
     // Each row of the `@@auth` model sets a password, and a request hashes at most so many.
     if policies.auth.as_ref().is_some_and(|a| a.model == model) {
-        rows["maxItems"] = json!(crate::auth::MAX_PASSWORDS_PER_REQUEST);
+        rows["maxItems"] = json!(MAX_PASSWORDS_PER_REQUEST);
     }
     let update_many = json!({"type": "object", "properties": {"where": schema("Where"), "data": schema("UpdateMany")}, "required": ["where", "data"], "additionalProperties": false});
     paths.insert(
         format!("{base}/bulk"),
         json!({
-            "post": with_body(op(format!("createMany{name}"), sec(Method::POST, Some("bulk")), vec![], json!({"200": ok("rows created", count.clone())}), &[400, 401, 403, 422, 404, 409, 413]), json!({"anyOf": [{"type": "object", "properties": {"data": rows}, "required": ["data"], "additionalProperties": false}, rows]})),
-            "patch": with_body(op(format!("updateMany{name}"), sec(Method::PATCH, Some("bulk")), vec![], json!({"200": ok("rows updated", count.clone())}), &[400, 401, 403, 422, 409, 413]), update_many),
-            "delete": op(format!("deleteMany{name}"), sec(Method::DELETE, Some("bulk")), vec![where_(true)], json!({"200": ok("rows deleted", count)}), &[400, 401, 403, 422, 409]),
+            "post": with_body(op(format!("createMany{name}"), sec(Op::Create), vec![], json!({"200": ok("rows created", count.clone())}), &[400, 401, 403, 422, 404, 409, 413]), json!({"anyOf": [{"type": "object", "properties": {"data": rows}, "required": ["data"], "additionalProperties": false}, rows]})),
+            "patch": with_body(op(format!("updateMany{name}"), sec(Op::Update), vec![], json!({"200": ok("rows updated", count.clone())}), &[400, 401, 403, 422, 409, 413]), update_many),
+            "delete": op(format!("deleteMany{name}"), sec(Op::Delete), vec![where_(true)], json!({"200": ok("rows deleted", count)}), &[400, 401, 403, 422, 409]),
         }),
     );
     let with_id = |params: &[Json]| {
@@ -134,11 +138,11 @@ pub fn model(es: &Entities, policies: &Policies, model: usize, paths: &mut Map<S
         all.extend(params.iter().cloned());
         all
     };
-    let update = |id: String, method: Method| {
+    let update = |id: String| {
         with_body(
             op(
                 id,
-                sec(method, Some("{id}")),
+                sec(Op::Update),
                 with_id(&shape),
                 json!({"200": row("the updated row, as the caller may read it")}),
                 &[400, 401, 403, 422, 404, 409, 413],
@@ -149,17 +153,17 @@ pub fn model(es: &Entities, policies: &Policies, model: usize, paths: &mut Map<S
     paths.insert(
         format!("{base}/{{id}}"),
         json!({
-            "get": op(format!("get{name}"), sec(Method::GET, Some("{id}")), with_id(&shape), json!({"200": row("the row")}), &[400, 401, 403, 422, 404]),
-            "patch": update(format!("update{name}"), Method::PATCH),
-            "put": update(format!("replace{name}"), Method::PUT),
-            "delete": op(format!("delete{name}"), sec(Method::DELETE, Some("{id}")), with_id(&shape), json!({"200": row("the deleted row, as it was")}), &[400, 401, 403, 422, 404, 409]),
+            "get": op(format!("get{name}"), sec(Op::Read), with_id(&shape), json!({"200": row("the row")}), &[400, 401, 403, 422, 404]),
+            "patch": update(format!("update{name}")),
+            "put": update(format!("replace{name}")),
+            "delete": op(format!("delete{name}"), sec(Op::Delete), with_id(&shape), json!({"200": row("the deleted row, as it was")}), &[400, 401, 403, 422, 404, 409]),
         }),
     );
 }
 
 /// `/api/auth/*`, for the `@@auth` model.
 pub fn auth(
-    es: &Entities,
+    es: &Shape,
     policies: &Policies,
     auth: &AuthModel,
     schemas: &mut Map<String, Json>,
@@ -230,7 +234,7 @@ pub fn auth(
             "description": "Changes the caller's password; every session opened before ends (this one too): use the new tokens.",
             "requestBody": body(json!({"type": "object", "properties": {
                 "currentPassword": {"type": "string", "writeOnly": true},
-                "newPassword": {"type": "string", "writeOnly": true, "minLength": 8, "maxLength": 1024},
+                "newPassword": {"type": "string", "writeOnly": true, "minLength": MIN_PASSWORD_LENGTH, "maxLength": MAX_PASSWORD_LENGTH},
             }, "required": ["currentPassword", "newPassword"]})),
             "responses": responses(json!({"200": session("a new session")}), &[400, 401, 403, 413, 429])}}),
     );
@@ -268,7 +272,7 @@ pub fn service(paths: &mut Map<String, Json>) {
     paths.insert(
         "/api/$batch".into(),
         json!({"post": {"operationId": "batch", "security": [{}, {"bearer": []}], "description": "Several REST operations in one transaction, all or nothing; the answer to a failing one is its problem.",
-            "requestBody": body(json!({"type": "object", "properties": {"operations": {"type": "array", "maxItems": 100, "items": operation}}, "required": ["operations"], "additionalProperties": false})),
+            "requestBody": body(json!({"type": "object", "properties": {"operations": {"type": "array", "maxItems": MAX_BATCH_OPERATIONS, "items": operation}}, "required": ["operations"], "additionalProperties": false})),
             "responses": responses(json!({"200": ok("every result, in order", results)}), &[400, 401, 403, 404, 409, 413])}}),
     );
     paths.insert("/healthz".into(), json!({"get": {"operationId": "health", "security": [{}], "responses": {

@@ -1,5 +1,5 @@
-//! The schemas of a model's read arguments, exactly as `ssot_store::query::args` reads
-//! them: `where` (`{M}Where`), `orderBy` (`{M}OrderBy`), `select` (`{M}Select`),
+//! The schemas of a model's read arguments, exactly as the store reads them
+//! (`ssot_store::query::args`): `where` (`{M}Where`), `orderBy` (`{M}OrderBy`), `select` (`{M}Select`),
 //! `include` (`{M}Include`), unique selectors for `cursor` and `connect` (`{M}Unique`),
 //! a relation's arguments (`{M}Related` for lists, `{M}Shape` for one row) and the body
 //! of `POST /query` (`{M}Find`). Every object is closed (`additionalProperties: false`):
@@ -8,14 +8,12 @@
 use super::{reference, value_schema};
 use serde_json::{json, Map, Value as Json};
 use ssot_schema::ir::ScalarType;
-use ssot_store::entity::{Entities, Entity, Kind, ScalarField};
-
-/// The most rows one request may ask for, and the default (`ssot_store::query::args`).
-use ssot_store::query::args::MAX_TAKE;
+use ssot_shape::limits::{DEFAULT_TAKE, MAX_TAKE};
+use ssot_shape::{Entity, Kind, ScalarField, Shape};
 
 /// Every argument schema of `entity`; `hidden` is the write-only field (the password),
 /// which no argument may name.
-pub fn schemas(es: &Entities, entity: &Entity, hidden: Option<usize>, out: &mut Map<String, Json>) {
+pub fn schemas(es: &Shape, entity: &Entity, hidden: Option<usize>, out: &mut Map<String, Json>) {
     let name = &entity.name;
     let visible = || entity.fields.iter().enumerate().filter(move |(i, _)| Some(*i) != hidden).map(|(_, f)| f);
     let list_of = |schema: Json| json!({"anyOf": [schema, {"type": "array", "items": schema}]});
@@ -80,7 +78,7 @@ pub fn schemas(es: &Entities, entity: &Entity, hidden: Option<usize>, out: &mut 
     related.extend(shape.iter().map(|(k, v)| (k.to_string(), v.clone())));
     out.insert(
         format!("{name}Related"),
-        json!({"allOf": [closed(related.clone()), one_of_two], "description": "a to-many relation's rows: `where`, `orderBy`, `take` (0 to 1000), `skip`, `select` or `include`"}),
+        json!({"allOf": [closed(related.clone()), one_of_two], "description": format!("a to-many relation's rows: `where`, `orderBy`, `take` (0 to {MAX_TAKE}), `skip`, `select` or `include`")}),
     );
     out.insert(
         format!("{name}Shape"),
@@ -97,7 +95,7 @@ pub fn schemas(es: &Entities, entity: &Entity, hidden: Option<usize>, out: &mut 
 
 /// `take` of a top-level list: negative pages backwards.
 pub fn take() -> Json {
-    json!({"type": "integer", "minimum": -MAX_TAKE, "maximum": MAX_TAKE, "description": "rows to return (default 100); negative: the rows before the cursor, or the last ones"})
+    json!({"type": "integer", "minimum": -MAX_TAKE, "maximum": MAX_TAKE, "description": format!("rows to return (default {DEFAULT_TAKE}); negative: the rows before the cursor, or the last ones")})
 }
 
 pub fn skip() -> Json {
@@ -116,7 +114,7 @@ fn with_description(mut schema: Json, description: &str) -> Json {
 }
 
 /// `{M}Unique`: the fields of exactly one of the model's unique sets.
-fn unique(es: &Entities, entity: &Entity) -> Json {
+fn unique(es: &Shape, entity: &Entity) -> Json {
     let sets: Vec<Json> = entity
         .uniques
         .iter()
@@ -133,7 +131,7 @@ fn unique(es: &Entities, entity: &Entity) -> Json {
 }
 
 /// A scalar field's condition: a value (`equals`), `null` (is null) or an object of operators.
-fn field_filter(es: &Entities, field: &ScalarField) -> Json {
+fn field_filter(es: &Shape, field: &ScalarField) -> Json {
     // Operands are values: `null` only where it says "is (not) null".
     let value = value_schema(es, &ScalarField { optional: false, ..field.clone() }, true);
     if field.list {

@@ -5,17 +5,18 @@
 use super::args::closed;
 use super::{reference, value_schema};
 use serde_json::{json, Map, Value as Json};
-use ssot_access::{AuthModel, Caller, Guard, Op, Policies};
+use ssot_policy::eval::decided;
+use ssot_policy::rules::{AuthModel, Op, Policies};
 use ssot_schema::ir::ScalarType;
-use ssot_store::entity::{Entities, Entity, Kind, Link, RelationField};
-use ssot_store::query::args::Filter;
+use ssot_shape::limits::{MAX_PASSWORDS_PER_REQUEST, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH};
+use ssot_shape::{Entity, Kind, Link, RelationField, Shape};
 
 /// The write-only field of `model`: the `@@auth` model's password, never returned.
 pub fn password(auth: Option<&AuthModel>, model: usize) -> Option<usize> {
     auth.filter(|a| a.model == model).map(|a| a.password)
 }
 
-pub fn schemas(es: &Entities, model: usize, auth: Option<&AuthModel>, out: &mut Map<String, Json>) {
+pub fn schemas(es: &Shape, model: usize, auth: Option<&AuthModel>, out: &mut Map<String, Json>) {
     let entity = &es.entities[model];
     let password = password(auth, model);
     let name = &entity.name;
@@ -60,7 +61,7 @@ fn capitalized(name: &str) -> String {
 /// The target's fields a nested create through `r` sets itself (its foreign key, and the
 /// relations that hold it), or `None` when the relation does not complete the row
 /// (this model holds the key: the nested row is created first, whole).
-fn completed_fields(es: &Entities, model: usize, r: &RelationField) -> Option<Vec<String>> {
+fn completed_fields(es: &Shape, model: usize, r: &RelationField) -> Option<Vec<String>> {
     let target = &es.entities[r.target];
     match &r.link {
         Link::Owns { .. } => None,
@@ -79,7 +80,7 @@ fn completed_fields(es: &Entities, model: usize, r: &RelationField) -> Option<Ve
 
 /// `{M}Create`: every field (required: those without a default), nested writes through
 /// relations; `without` are set by the relation a nested create comes through.
-fn create(es: &Entities, model: usize, auth: Option<&AuthModel>, without: &[String]) -> Json {
+fn create(es: &Shape, model: usize, auth: Option<&AuthModel>, without: &[String]) -> Json {
     let entity = &es.entities[model];
     let password = password(auth, model);
     let mut properties = Map::new();
@@ -132,17 +133,16 @@ fn secret(schema: Json) -> Json {
     let mut schema = schema;
     schema["writeOnly"] = json!(true);
     schema["description"] = json!(format!(
-        "write-only; hashed before it is stored (a request sets at most {} passwords)",
-        crate::auth::MAX_PASSWORDS_PER_REQUEST
+        "write-only; hashed before it is stored (a request sets at most {MAX_PASSWORDS_PER_REQUEST} passwords)"
     ));
-    schema["minLength"] = json!(8);
-    schema["maxLength"] = json!(crate::auth::passwords::MAX_LENGTH);
+    schema["minLength"] = json!(MIN_PASSWORD_LENGTH);
+    schema["maxLength"] = json!(MAX_PASSWORD_LENGTH);
     schema
 }
 
 /// `{M}Update`: any field, a value or an operator; nested writes through relations
 /// (`relations`; a bulk update, `{M}UpdateMany`, takes scalar fields only).
-fn update(es: &Entities, model: usize, auth: Option<&AuthModel>, relations: bool) -> Json {
+fn update(es: &Shape, model: usize, auth: Option<&AuthModel>, relations: bool) -> Json {
     let entity = &es.entities[model];
     let password = password(auth, model);
     let mut properties = Map::new();
@@ -187,7 +187,7 @@ fn update(es: &Entities, model: usize, auth: Option<&AuthModel>, relations: bool
 /// Users (the `@@auth` model) are created by sign-up or `POST` on their resource, not
 /// nested: the document offers only `connect` to them (the server takes nested creates
 /// too, but each sets a password, and a request hashes at most 10).
-fn nested_write(es: &Entities, entity: &Entity, r: &RelationField, updating: bool, auth: Option<&AuthModel>) -> Json {
+fn nested_write(es: &Shape, entity: &Entity, r: &RelationField, updating: bool, auth: Option<&AuthModel>) -> Json {
     let creates = auth.is_none_or(|a| a.model != r.target);
     let target = &es.entities[r.target].name;
     let unique = reference(&format!("{target}Unique"));
@@ -236,10 +236,10 @@ fn nested_write(es: &Entities, entity: &Entity, r: &RelationField, updating: boo
 }
 
 /// The body of `POST /api/auth/signup`: the user's own fields that an anonymous caller may
-/// set (as `auth::signup` checks them); no relations.
-pub fn signup(es: &Entities, policies: &Policies, auth: &AuthModel) -> Json {
+/// set (as the server's sign-up checks them); no relations. A field a rule guards is
+/// offered where the rule certainly admits an anonymous caller.
+pub fn signup(es: &Shape, policies: &Policies, auth: &AuthModel) -> Json {
     let entity = &es.entities[auth.model];
-    let guard = Guard::new(policies, es, &Caller::Anonymous);
     let mut properties = Map::new();
     let mut required = Vec::new();
     for (f, field) in entity.fields.iter().enumerate() {
@@ -248,8 +248,9 @@ pub fn signup(es: &Entities, policies: &Policies, auth: &AuthModel) -> Json {
             if entity.id.contains(&f) && field.default.is_some() {
                 continue;
             }
-            let explicit = policies.field_rule(auth.model, f, Op::Create).is_some();
-            let open = matches!(guard.field(auth.model, f, Op::Create), Ok(Filter::True));
+            let rule = policies.field_rule(auth.model, f, Op::Create);
+            let explicit = rule.is_some();
+            let open = rule.is_none_or(|rule| decided(rule, None) == Some(true));
             if (policies.privileged(auth.model, f) && !explicit) || !open {
                 continue;
             }
