@@ -120,10 +120,10 @@ export class SsotClient<S extends SchemaTypes = UntypedSchema> {
   }
 
   /** The delegate of a model (`client.$model('Post').findMany(...)`); generated code wires `client.post` to it. */
-  $model<K extends keyof S & string>(name: K): ModelDelegate<S[K]> {
-    let delegate = this.delegates.get(name) as ModelDelegate<S[K]> | undefined;
+  $model<K extends keyof S & string>(name: K): ModelDelegate<S[K], S> {
+    let delegate = this.delegates.get(name) as ModelDelegate<S[K], S> | undefined;
     if (!delegate) {
-      delegate = new ModelDelegate<S[K]>(this.core, name);
+      delegate = new ModelDelegate<S[K], S>(this.core, name);
       this.delegates.set(name, delegate);
     }
     return delegate;

@@ -18,9 +18,13 @@ import type {
   Page,
   Part,
   RequestOptions,
+  Result,
   RowOf,
+  SchemaTypes,
   ShapeArgs,
   Json,
+  UniqueOf,
+  UntypedSchema,
 } from './types.js';
 
 /** What a delegate needs from its client (client.ts implements it). */
@@ -46,10 +50,17 @@ export interface WriteOptions<Row> extends CallOptions {
   optimistic?: boolean | Partial<Row> | ((current: Row) => Partial<Row>);
 }
 
-export type UniqueArgs<M extends ModelTypes> = ShapeArgs<M> & { where: Part<M, 'where'> };
+export type UniqueArgs<M extends ModelTypes> = ShapeArgs<M> & { where: UniqueOf<M> };
 export type CreateArgs<M extends ModelTypes> = ShapeArgs<M> & { data: Part<M, 'create'> };
-export type UpdateArgs<M extends ModelTypes> = ShapeArgs<M> & { where: Part<M, 'where'>; data: Part<M, 'update'> };
+export type UpdateArgs<M extends ModelTypes> = ShapeArgs<M> & { where: UniqueOf<M>; data: Part<M, 'update'> };
+export type CountArgs<M extends ModelTypes> = { where?: Part<M, 'where'> };
 export type BatchCount = { count: number };
+
+/**
+ * `A`, with every key that `Shape` does not have typed `never`: a misspelt argument (`findMany({ wher: ... })`)
+ * is an error even though `A` is inferred (inference alone does not check excess properties).
+ */
+export type Subset<A, Shape> = { [K in keyof A]: K extends keyof Shape ? A[K] : never };
 
 const seqs = new WeakMap<object, number>();
 
@@ -77,20 +88,30 @@ function plainValues(data: Obj): Obj {
   return Object.fromEntries(Object.entries(data).filter(([, v]) => v === null || typeof v !== 'object' || v instanceof Date));
 }
 
-export class ModelDelegate<M extends ModelTypes> {
+/**
+ * A model's operations. `M` is the model's types and `S` every model's (a result's relations are typed by their
+ * target model); each read and write returns `Result<S, M, A>`, which follows the call's `select` and `include`.
+ */
+export class ModelDelegate<M extends ModelTypes, S extends SchemaTypes = UntypedSchema> {
   constructor(
     private readonly core: ClientCore,
     readonly name: string,
   ) {}
 
-  async findMany(args: ListArgs<M> = {}, options?: CallOptions): Promise<Array<RowOf<M>>> {
-    return (await this.findPage(args, options)).data;
+  async findMany<A extends ListArgs<M> = ListArgs<M>>(
+    args?: Subset<A, ListArgs<M>>,
+    options?: CallOptions,
+  ): Promise<Array<Result<S, M, A>>> {
+    return (await this.findPage<A>(args, options)).data;
   }
 
   /** A list with its `meta` (total, hasMore, and the `seq` it was read at). */
-  async findPage(args: ListArgs<M> = {}, options?: CallOptions): Promise<Page<RowOf<M>>> {
-    const result = await this.core.run({ model: this.name, action: 'list', args: args as Obj }, options);
-    const page = result.body as Page<RowOf<M>>;
+  async findPage<A extends ListArgs<M> = ListArgs<M>>(
+    args?: Subset<A, ListArgs<M>>,
+    options?: CallOptions,
+  ): Promise<Page<Result<S, M, A>>> {
+    const result = await this.core.run({ model: this.name, action: 'list', args: (args ?? {}) as Obj }, options);
+    const page = result.body as Page<Result<S, M, A>>;
     this.core.cache.batch(() => {
       for (const row of page.data) this.remember(row as Obj, page.meta.seq);
     });
@@ -98,38 +119,63 @@ export class ModelDelegate<M extends ModelTypes> {
   }
 
   /** The record a unique selector names, or null. By id it is a `get`; by another unique, a one-row list. */
-  async findUnique(args: UniqueArgs<M>, options?: CallOptions): Promise<RowOf<M> | null> {
+  async findUnique<A extends UniqueArgs<M>>(
+    args: Subset<A, UniqueArgs<M>>,
+    options?: CallOptions,
+  ): Promise<Result<S, M, A> | null> {
     const key = this.keyOf(args.where as Obj);
-    if (key === undefined) return this.findFirst({ ...args, take: 1 } as ListArgs<M>, options);
+    if (key === undefined) {
+      const rows = await this.findMany({ ...(args as Obj), take: 1 } as ListArgs<M>, options);
+      return (rows[0] ?? null) as Result<S, M, A> | null;
+    }
     try {
       const result = await this.core.run({ model: this.name, action: 'get', key, args: shape(args) }, options);
       this.remember(result.body as Obj, 0);
-      return result.body as RowOf<M>;
+      return result.body as Result<S, M, A>;
     } catch (error) {
       if (error instanceof SsotError && error.status === 404) return null;
       throw error;
     }
   }
 
-  async findFirst(args: ListArgs<M> = {}, options?: CallOptions): Promise<RowOf<M> | null> {
-    const rows = await this.findMany({ ...args, take: args.take ?? 1 }, options);
+  /** Like `findUnique`, but a missing record rejects with the server's `404` (`not_found`). */
+  async findUniqueOrThrow<A extends UniqueArgs<M>>(args: Subset<A, UniqueArgs<M>>, options?: CallOptions): Promise<Result<S, M, A>> {
+    const row = await this.findUnique<A>(args, options);
+    if (row === null) throw this.notFound();
+    return row;
+  }
+
+  async findFirst<A extends ListArgs<M> = ListArgs<M>>(
+    args?: Subset<A, ListArgs<M>>,
+    options?: CallOptions,
+  ): Promise<Result<S, M, A> | null> {
+    const given = (args ?? {}) as ListArgs<M>;
+    const rows = await this.findMany<A>({ ...given, take: given.take ?? 1 } as Subset<A, ListArgs<M>>, options);
     return rows[0] ?? null;
   }
 
-  async count(args: { where?: Part<M, 'where'> } = {}, options?: CallOptions): Promise<number> {
+  async count(args: CountArgs<M> = {}, options?: CallOptions): Promise<number> {
     const args_: Obj = args.where === undefined ? {} : { where: args.where };
     const result = await this.core.run({ model: this.name, action: 'count', args: args_ }, options);
     return (result.body as { count: number }).count;
   }
 
-  async create(args: CreateArgs<M>, options?: CallOptions): Promise<RowOf<M>> {
+  async create<A extends CreateArgs<M>>(args: Subset<A, CreateArgs<M>>, options?: CallOptions): Promise<Result<S, M, A>> {
     const result = await this.core.run({ model: this.name, action: 'create', data: args.data, args: shape(args) }, options);
     this.remember(result.body as Obj, result.seq ?? 0);
-    return withSeq(result.body as RowOf<M>, result.seq);
+    return withSeq(result.body as Result<S, M, A>, result.seq);
   }
 
-  async update(args: UpdateArgs<M>, options?: WriteOptions<RowOf<M>>): Promise<RowOf<M>> {
-    const key = this.requireKey(args.where as Obj, 'update');
+  /**
+   * Changes the record `where` names. By a unique other than the id, the record's id is read first (one
+   * `list` of its id fields), then the update runs by id.
+   */
+  async update<A extends UpdateArgs<M>>(
+    args: Subset<A, UpdateArgs<M>>,
+    options?: WriteOptions<RowOf<M>>,
+  ): Promise<Result<S, M, A>> {
+    // By id the key is known now, so an optimistic change shows before this function first yields.
+    const key = this.keyOf(args.where as Obj) ?? (await this.resolveKey(args.where as Obj, options));
     const cache = this.core.cache;
     let layer: number | undefined;
     if (options?.optimistic) {
@@ -147,15 +193,19 @@ export class ModelDelegate<M extends ModelTypes> {
         this.remember(result.body as Obj, result.seq ?? 0);
         if (layer !== undefined) cache.dropLayer(layer);
       });
-      return withSeq(result.body as RowOf<M>, result.seq);
+      return withSeq(result.body as Result<S, M, A>, result.seq);
     } catch (error) {
       if (layer !== undefined) cache.dropLayer(layer); // refused: the row shows the server's data again
       throw error;
     }
   }
 
-  async delete(args: UniqueArgs<M>, options?: WriteOptions<RowOf<M>>): Promise<RowOf<M>> {
-    const key = this.requireKey(args.where as Obj, 'delete');
+  /** Deletes the record `where` names (by a unique other than the id, as `update` does); answers it as it was. */
+  async delete<A extends UniqueArgs<M>>(
+    args: Subset<A, UniqueArgs<M>>,
+    options?: WriteOptions<RowOf<M>>,
+  ): Promise<Result<S, M, A>> {
+    const key = this.keyOf(args.where as Obj) ?? (await this.resolveKey(args.where as Obj, options));
     const cache = this.core.cache;
     const layer = options?.optimistic ? cache.addLayer(this.name, key, null) : undefined;
     try {
@@ -164,7 +214,7 @@ export class ModelDelegate<M extends ModelTypes> {
         cache.remove(this.name, key, result.seq ?? 0);
         if (layer !== undefined) cache.dropLayer(layer);
       });
-      return withSeq(result.body as RowOf<M>, result.seq);
+      return withSeq(result.body as Result<S, M, A>, result.seq);
     } catch (error) {
       if (layer !== undefined) cache.dropLayer(layer);
       throw error;
@@ -187,23 +237,25 @@ export class ModelDelegate<M extends ModelTypes> {
   }
 
   /** A live list: the query's rows, kept current over the socket. `onChange` hears every change. */
-  subscribe(
-    args: ListArgs<M> = {},
-    onChange?: (rows: Array<RowOf<M>>, change: LiveChange) => void,
-  ): LiveQuery<RowOf<M>, Array<RowOf<M>>> {
-    const live = this.core.subscribe<RowOf<M>, Array<RowOf<M>>>(this.name, `${this.name}:list`, args as Obj, 'list');
+  subscribe<A extends ListArgs<M> = ListArgs<M>>(
+    args?: Subset<A, ListArgs<M>>,
+    onChange?: (rows: Array<Result<S, M, A>>, change: LiveChange) => void,
+  ): LiveQuery<Result<S, M, A>, Array<Result<S, M, A>>> {
+    type Row = Result<S, M, A>;
+    const live = this.core.subscribe<Row, Row[]>(this.name, `${this.name}:list`, (args ?? {}) as Obj, 'list');
     if (onChange) live.onChange(onChange);
     return live;
   }
 
   /** One live record (null while it does not exist or is hidden). */
-  subscribeItem(
+  subscribeItem<A extends ShapeArgs<M> = ShapeArgs<M>>(
     id: IdValue,
-    args: ShapeArgs<M> = {},
-    onChange?: (row: RowOf<M> | null, change: LiveChange) => void,
-  ): LiveQuery<RowOf<M>, RowOf<M> | null> {
+    args?: Subset<A, ShapeArgs<M>>,
+    onChange?: (row: Result<S, M, A> | null, change: LiveChange) => void,
+  ): LiveQuery<Result<S, M, A>, Result<S, M, A> | null> {
+    type Row = Result<S, M, A>;
     const channel = `${this.name}:item:${Array.isArray(id) ? id.join(',') : String(id)}`;
-    const live = this.core.subscribe<RowOf<M>, RowOf<M> | null>(this.name, channel, args as Obj, 'item');
+    const live = this.core.subscribe<Row, Row | null>(this.name, channel, (args ?? {}) as Obj, 'item');
     if (onChange) live.onChange(onChange);
     return live;
   }
@@ -255,6 +307,20 @@ export class ModelDelegate<M extends ModelTypes> {
       throw new TypeError(`${this.name}.${action}: \`where\` must name the id (${this.core.idFields(this.name).join(', ')})`);
     }
     return key;
+  }
+
+  /** The id of the row a unique selector other than the id names, read with one `list` of its id fields. */
+  private async resolveKey(where: Obj, options: CallOptions | undefined): Promise<IdValue> {
+    const fields = this.core.idFields(this.name);
+    const select = Object.fromEntries(fields.map((field) => [field, true]));
+    const result = await this.core.run({ model: this.name, action: 'list', args: { where, select, take: 1 } }, options);
+    const row = (result.body as Page<Obj>).data[0];
+    if (!row) throw this.notFound();
+    return this.core.idOf(this.name, row);
+  }
+
+  private notFound(): SsotError {
+    return new SsotError({ status: 404, code: 'not_found', title: 'Not Found', detail: `no ${this.name} matches the unique selector` });
   }
 
   private remember(row: Obj | null, seq: number): void {

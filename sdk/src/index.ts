@@ -3,7 +3,7 @@
  * code names. Everything else is internal to the modules.
  */
 export { createClient, SsotClient, type ClientOptions } from './client.js';
-export { ModelDelegate, seqOf, type CallOptions, type WriteOptions, type CreateArgs, type UpdateArgs, type UniqueArgs, type BatchCount } from './delegate.js';
+export { ModelDelegate, seqOf, type CallOptions, type WriteOptions, type CreateArgs, type UpdateArgs, type UniqueArgs, type CountArgs, type BatchCount, type Subset } from './delegate.js';
 export { LiveQuery, type LiveChange, type LiveEvent, type LiveOp, type LiveState } from './live.js';
 export { Channel, type Member, type PresenceEvent } from './channels.js';
 export { NormalizedCache, keyOf } from './cache.js';
@@ -27,7 +27,12 @@ export type {
   OperationResult,
   Page,
   RequestOptions,
+  RelationInfo,
+  Result,
   RowOf,
+  ScalarsOf,
+  Simplify,
+  UniqueOf,
   SchemaTypes,
   ShapeArgs,
   UntypedModel,

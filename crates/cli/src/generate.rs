@@ -19,14 +19,15 @@ pub enum Target {
     Sql,
     /// DIR/openapi.json: the REST API's OpenAPI 3.1 document.
     Openapi,
-    /// DIR/ssot.ts: the TypeScript types of the API (rows, filters, orders, writes).
+    /// DIR/ssot.ts: the typed client (rows, filters, orders, writes, results, a delegate per
+    /// model), and DIR/runtime/: the client runtime it imports.
     Ts,
 }
 
 pub struct GenerateOptions {
     pub schema: Option<PathBuf>,
     pub out: PathBuf,
-    pub target: Target,
+    pub targets: Vec<Target>,
     /// For `sql`: `sqlite` or `postgresql` (default: the schema's provider).
     pub dialect: Option<String>,
     /// Compare, do not write.
@@ -43,21 +44,28 @@ pub fn generate(o: GenerateOptions) -> anyhow::Result<ExitCode> {
     let Some(Loaded { schema, path }) = load_schema(o.schema)? else { return Ok(ExitCode::from(1)) };
     phase("check", started);
     let emitting = Instant::now();
-    let files: Vec<(&str, String)> = match o.target {
-        Target::Sql => vec![("schema.sql", sql(&schema, o.dialect.as_deref())?)],
-        Target::Openapi => {
-            let catalog = Catalog::of(&schema)?;
-            let entities = ssot_store::entity::Entities::new(&schema, &catalog);
-            let policies = ssot_access::Policies::compile(&schema, &entities)?;
-            let document = ssot_server::openapi::document(&entities, &policies);
-            vec![("openapi.json", serde_json::to_string_pretty(&document)? + "\n")]
+    let mut files: Vec<(String, String)> = Vec::new();
+    let mut targets = o.targets.clone();
+    targets.sort_by_key(|t| *t as u8);
+    targets.dedup();
+    for target in targets {
+        match target {
+            Target::Sql => files.push(("schema.sql".into(), sql(&schema, o.dialect.as_deref())?)),
+            Target::Openapi => {
+                let catalog = Catalog::of(&schema)?;
+                let entities = ssot_store::entity::Entities::new(&schema, &catalog);
+                let policies = ssot_access::Policies::compile(&schema, &entities)?;
+                let document = ssot_server::openapi::document(&entities, &policies);
+                files.push(("openapi.json".into(), serde_json::to_string_pretty(&document)? + "\n"));
+            }
+            Target::Ts => {
+                // The file's name only: the text must not depend on where the schema sits.
+                let source =
+                    path.file_name().map_or_else(|| "the schema".into(), |n| n.to_string_lossy().to_string());
+                files.extend(ssot_codegen::typescript::files(&schema, &source));
+            }
         }
-        Target::Ts => {
-            // The file's name only: the text must not depend on where the schema sits.
-            let source = path.file_name().map_or_else(|| "the schema".into(), |n| n.to_string_lossy().to_string());
-            vec![("ssot.ts", ssot_codegen::typescript::types(&schema, &source))]
-        }
-    };
+    }
     phase("emit", emitting);
     let writing = Instant::now();
     let mut stale = 0;
@@ -65,7 +73,10 @@ pub fn generate(o: GenerateOptions) -> anyhow::Result<ExitCode> {
         std::fs::create_dir_all(&o.out).with_context(|| format!("cannot create {}", o.out.display()))?;
     }
     for (name, text) in files {
-        let file = o.out.join(name);
+        let file = o.out.join(&name);
+        if let (false, Some(parent)) = (o.check, file.parent()) {
+            std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        }
         let current = std::fs::read_to_string(&file).is_ok_and(|old| old == text);
         match (o.check, current) {
             (_, true) => println!("unchanged {}", file.display()),

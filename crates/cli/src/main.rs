@@ -79,13 +79,14 @@ enum Command {
     },
     /// Write generated artifacts: `--target sql` writes DIR/schema.sql (the database's DDL),
     /// `--target openapi` DIR/openapi.json (the REST API's OpenAPI 3.1 document), `--target ts`
-    /// DIR/ssot.ts (the TypeScript types of the API's rows, for the client).
+    /// DIR/ssot.ts (the typed TypeScript client) and DIR/runtime/ (the client runtime it
+    /// imports). Several targets: `--target ts,openapi` or `--target ts --target openapi`.
     Generate {
         schema: Option<PathBuf>,
         #[arg(long)]
         out: PathBuf,
-        #[arg(long, value_enum, default_value_t = generate::Target::Sql)]
-        target: generate::Target,
+        #[arg(long, value_enum, value_delimiter = ',', default_values_t = [generate::Target::Sql])]
+        target: Vec<generate::Target>,
         /// For `sql`: the dialect (default: the schema's provider).
         #[arg(long)]
         dialect: Option<String>,
@@ -131,7 +132,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             db::serve(db::ServeOptions { schema, database, listen, admin_key, cors_origins, bus, tokens, budget })
         }
         Command::Generate { schema, out, target, dialect, check } => {
-            generate::generate(generate::GenerateOptions { schema, out, target, dialect, check })
+            generate::generate(generate::GenerateOptions { schema, out, targets: target, dialect, check })
         }
     }
 }

@@ -18,6 +18,15 @@ fn schemas_in(dir: &Path) -> Vec<PathBuf> {
     found
 }
 
+/// The runtime `ssot generate --target ts` writes beside `ssot.ts`, under `dir/runtime/`.
+fn write_runtime(dir: &Path) {
+    for (name, text) in ssot_codegen::typescript::runtime::files() {
+        let file = dir.join(name);
+        std::fs::create_dir_all(file.parent().expect("a parent")).expect("runtime dir");
+        std::fs::write(file, text).expect("write runtime");
+    }
+}
+
 fn generate(path: &Path) -> Option<String> {
     let source = std::fs::read_to_string(path).expect("read schema");
     let checked = ssot_schema::check(&source);
@@ -41,6 +50,8 @@ fn generated_types_compile_under_strict_tsc() {
         eprintln!("SKIPPED the real schemas: {} is absent", corpus.display());
     }
     let dir = tempfile::tempdir().expect("temp dir");
+    // One runtime for every generated file (each imports `./runtime/index.js`): it is checked once.
+    write_runtime(dir.path());
     let mut files = Vec::new();
     for (i, path) in schemas.iter().enumerate() {
         let Some(text) = generate(path) else { continue };
@@ -98,52 +109,95 @@ fn types_say_what_the_api_shows() {
     assert!(text.contains("  posts?: Post[];"), "a relation is there when included: {text}");
     assert!(text.contains("export type Role = 'user' | 'admin';"), "{text}");
     assert!(
-        text.contains("  User: { row: User; where: $UserWhere; orderBy: $UserOrderBy; create: $UserCreate; update: $UserUpdate };"),
+        text.contains("  User: {\n    row: User;\n    scalars: $UserScalars;\n    relations: $UserRelations;\n    where: $UserWhere;"),
         "{text}"
     );
     assert!(text.contains("  name?: string | null | $Text<null>;"), "a nullable text field's filter: {text}");
     assert!(text.contains("  posts?: $ToMany<$PostWhere>;"), "{text}");
+    assert!(text.contains("export type $UserScalars = Omit<User, 'posts' | 'comments'>;"), "{text}");
+    assert!(text.contains("  posts: { model: 'Post'; many: true };"), "{text}");
+    assert!(text.contains("  readonly user: ModelDelegate<$Schema['User'], $Schema> = this.$model('User');"), "{text}");
+    assert!(text.contains("  'User': { id: ['id'] },"), "{text}");
 }
 
-// The client runtime takes the generated `$Schema`: rows come back typed, and a field the
-// model does not have is an error.
 #[test]
-fn the_client_runtime_takes_the_generated_schema() {
+fn every_runtime_file_is_embedded() {
+    let mut on_disk: Vec<String> = std::fs::read_dir(root().join("sdk/src"))
+        .expect("sdk/src")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.ends_with(".ts"))
+        .collect();
+    on_disk.sort();
+    let embedded: Vec<String> = ssot_codegen::typescript::runtime::FILES.iter().map(|(n, _)| n.to_string()).collect();
+    assert_eq!(embedded, on_disk, "crates/codegen/src/typescript/runtime.rs lists every file of sdk/src");
+}
+
+// The generated client: a delegate per model, inputs checked, results following `select`
+// and `include`, a field a rule may hide optional, a to-one relation possibly `null`.
+#[test]
+fn the_generated_client_is_typed() {
     let tsc = root().join("sdk/node_modules/.bin/tsc");
     if !tsc.exists() {
         eprintln!("SKIPPED: no TypeScript compiler at {} (run `npm ci` in sdk/)", tsc.display());
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
-    let types = generate(&root().join("sdk/test/fixtures/app.prisma")).expect("the SDK's fixture is valid");
-    std::fs::write(dir.path().join("ssot.ts"), types).expect("write");
-    // The runtime's source: TypeScript resolves `index.js` to `index.ts` beside it.
-    let runtime = root().join("sdk/src/index.js");
-    let usage = format!(
-        "import {{ createClient }} from '{}';\n\
-         import type {{ $Schema, Post }} from './ssot.js';\n\
-         const client = createClient<$Schema>({{ url: 'http://127.0.0.1:1' }});\n\
-         export async function posts(): Promise<Post[]> {{\n\
-         \x20 const rows = await client.$model('Post').findMany({{\n\
-         \x20   where: {{ title: {{ contains: 'x', mode: 'insensitive' }}, views: {{ gte: 3 }}, author: {{ is: {{ email: 'a' }} }} }},\n\
-         \x20   orderBy: [{{ views: 'desc' }}, {{ author: {{ email: 'asc' }} }}],\n\
-         \x20 }});\n\
+    let schema = root().join("sdk/test/fixtures/app.prisma");
+    let source = std::fs::read_to_string(&schema).expect("read schema");
+    let checked = ssot_schema::check(&source);
+    assert!(!checked.has_errors(), "the SDK's fixture is valid");
+    for (name, text) in ssot_codegen::typescript::files(&checked.schema, "app.prisma") {
+        let file = dir.path().join(name);
+        std::fs::create_dir_all(file.parent().expect("a parent")).expect("dir");
+        std::fs::write(file, text).expect("write");
+    }
+    let usage = "import { createClient, type Post, type User } from './ssot.js';\n\
+         const client = createClient({ url: 'http://127.0.0.1:1', transport: 'http' });\n\
+         type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;\n\
+         function expectType<T extends true>(): T | undefined { return undefined; }\n\
+         export async function use(): Promise<Post[]> {\n\
+         \x20 const rows = await client.post.findMany({\n\
+         \x20   where: { title: { contains: 'x', mode: 'insensitive' }, views: { gte: 3 }, author: { is: { email: 'a' } } },\n\
+         \x20   orderBy: [{ views: 'desc' }, { author: { email: 'asc' } }],\n\
+         \x20 });\n\
+         \x20 expectType<Equal<typeof rows[number]['title'], string>>();\n\
          \x20 // @ts-expect-error a Post has no such field\n\
          \x20 rows[0]?.nope;\n\
+         \x20 // @ts-expect-error without `include` a row has no relations\n\
+         \x20 rows[0]?.author;\n\
          \x20 // @ts-expect-error `contains` is for text, not numbers\n\
-         \x20 await client.$model('Post').findMany({{ where: {{ views: {{ contains: '3' }} }} }});\n\
+         \x20 await client.post.findMany({ where: { views: { contains: '3' } } });\n\
          \x20 // @ts-expect-error a required field is never null\n\
-         \x20 await client.$model('Post').findMany({{ where: {{ title: null }} }});\n\
-         \x20 const made = await client.$model('Post').create({{ data: {{ title: 't', author: {{ connect: {{ id: 'u1' }} }} }} }});\n\
-         \x20 await client.$model('Post').update({{ where: {{ id: made.id }}, data: {{ views: {{ increment: 1 }}, title: {{ set: 'u' }} }} }});\n\
+         \x20 await client.post.findMany({ where: { title: null } });\n\
+         \x20 // @ts-expect-error a misspelt argument\n\
+         \x20 await client.post.findMany({ wher: { views: 1 } });\n\
+         \x20 const picked = await client.post.findMany({ select: { title: true, views: false, author: { select: { name: true } } } });\n\
+         \x20 expectType<Equal<typeof picked[number], { title: string; author: { name: string | null } | null }>>();\n\
+         \x20 const withAuthor = await client.post.findFirst({ include: { author: true } });\n\
+         \x20 expectType<Equal<NonNullable<typeof withAuthor>['author'], { id: string; email: string; name: string | null } | null>>();\n\
+         \x20 expectType<Equal<NonNullable<typeof withAuthor>['views'], number>>();\n\
+         \x20 const user = await client.user.findUnique({ where: { email: 'a@b.c' }, include: { posts: { where: { published: true }, take: 2, select: { id: true } } } });\n\
+         \x20 expectType<Equal<NonNullable<typeof user>['posts'], Array<{ id: number }>>>();\n\
+         \x20 // @ts-expect-error the password is never shown\n\
+         \x20 user?.password;\n\
+         \x20 const made = await client.post.create({ data: { title: 't', author: { connect: { id: 'u1' } } }, select: { id: true } });\n\
+         \x20 expectType<Equal<typeof made, { id: number }>>();\n\
+         \x20 await client.post.update({ where: { id: made.id }, data: { views: { increment: 1 }, title: { set: 'u' } } });\n\
          \x20 // @ts-expect-error `title` is required in a create\n\
-         \x20 await client.$model('Post').create({{ data: {{ authorId: 'u1' }} }});\n\
+         \x20 await client.post.create({ data: { authorId: 'u1' } });\n\
          \x20 // @ts-expect-error a number field takes numbers\n\
-         \x20 await client.$model('Post').update({{ where: {{ id: 1 }}, data: {{ views: {{ increment: 'one' }} }} }});\n\
+         \x20 await client.post.update({ where: { id: 1 }, data: { views: { increment: 'one' } } });\n\
+         \x20 // @ts-expect-error a unique selector names a unique field\n\
+         \x20 await client.user.delete({ where: { name: 'x' } });\n\
+         \x20 const live = client.post.subscribe({ where: { published: true }, select: { title: true } });\n\
+         \x20 expectType<Equal<typeof live.value, Array<{ title: string }>>>();\n\
+         \x20 const count: number = await client.room.count({ where: { name: { startsWith: 'a' } } });\n\
+         \x20 const u: User | null = await client.user.findUnique({ where: { id: 'x' } });\n\
+         \x20 void count; void u;\n\
          \x20 return rows;\n\
-         }}\n",
-        runtime.display()
-    );
+         }\n"
+    .to_string();
     std::fs::write(dir.path().join("use.ts"), usage).expect("write");
     std::fs::write(
         dir.path().join("tsconfig.json"),
