@@ -256,10 +256,22 @@ export class LiveQuery<Row, Value = Row[]> {
   }
 }
 
-/** The live subscriptions of one socket: routes its messages to them and resubscribes after reconnecting. */
+/**
+ * The live subscriptions of one socket: routes its messages to them and resubscribes after reconnecting.
+ *
+ * Every live query of the client stands at one `seq`, so a screen never shows a state that never existed. An
+ * `update` moves all of them at once; but a snapshot (`subscribed`, or a resumed one) is read when it is asked
+ * for, and may stand ahead of the others while the server has not yet sent their `update` up to it. Such a
+ * snapshot is held (its rows not even in the shared cache) and the server asked to `sync`; it is shown with the
+ * first `update` or `synced` that reaches its `seq`, in the same batch, so that every view moves together.
+ */
 export class LiveRegistry {
   private readonly subs = new Map<string, LiveQuery<unknown, unknown>>();
   private nextId = 1;
+  /** The `seq` every shown view of this client stands at (or later). */
+  private standing = -1;
+  /** Snapshots ahead of `standing`, in the order they came. */
+  private held: Array<{ sub: LiveQuery<unknown, unknown>; seq: number; message: Obj }> = [];
 
   constructor(
     readonly socket: WebSocketTransport,
@@ -270,7 +282,10 @@ export class LiveRegistry {
       for (const sub of this.subs.values()) socket.send(sub.subscribeMessage());
     });
     socket.onStatus((info) => {
-      if (info.status !== 'open') for (const sub of this.subs.values()) sub.connectionLost();
+      if (info.status === 'open') return;
+      // A held snapshot was the lost connection's: its subscription resumes from what it shows.
+      this.held = [];
+      for (const sub of this.subs.values()) sub.connectionLost();
     });
     socket.onMessage((message) => this.handle(message));
   }
@@ -289,12 +304,14 @@ export class LiveRegistry {
 
   remove(sub: { id: string }, tellServer: boolean): void {
     this.subs.delete(sub.id);
+    this.held = this.held.filter((h) => h.sub.id !== sub.id);
     if (tellServer) this.socket.send({ type: 'unsubscribe', id: sub.id });
   }
 
   closeAll(): void {
     for (const sub of this.subs.values()) sub.close(undefined);
     this.subs.clear();
+    this.held = [];
   }
 
   private handle(message: Obj): void {
@@ -306,13 +323,18 @@ export class LiveRegistry {
       case 'synced': {
         // Every live view of this connection stands at `seq`: an update before it carried whatever changed.
         const seq = Number(message.seq);
-        for (const sub of this.subs.values()) sub.connectionAt(seq);
+        this.cache.batch(() => this.reach(seq));
+        this.connectionAt(seq);
         return;
       }
       case 'reset': {
         const all = (message.subscriptions ?? {}) as Record<string, { seq: number; data: unknown }>;
+        this.held = this.held.filter((h) => !(h.sub.id in all));
         this.cache.batch(() => {
-          for (const [id, state] of Object.entries(all)) this.subs.get(id)?.replace(state.data, state.seq);
+          for (const [id, state] of Object.entries(all)) {
+            this.subs.get(id)?.replace(state.data, state.seq);
+            this.standing = Math.max(this.standing, state.seq);
+          }
         });
         return;
       }
@@ -342,17 +364,45 @@ export class LiveRegistry {
     const sub = this.subs.get(String(message.id));
     if (!sub) return;
     const seq = Number(message.seq);
+    const othersShown = [...this.subs.values()].some((other) => other !== sub && other.state === 'live' && !this.isHeld(other));
+    if (seq > this.standing && othersShown) {
+      this.held.push({ sub, seq, message });
+      this.sync(seq);
+      return;
+    }
+    this.cache.batch(() => this.show(sub, message));
+    this.standing = Math.max(this.standing, seq);
+  }
+
+  /** Applies a snapshot (or a resumed replay) to its view. */
+  private show(sub: LiveQuery<unknown, unknown>, message: Obj): void {
+    const seq = Number(message.seq);
     if (message.resumed) {
       // What was missed, step by step, as the updates it would have had.
       const steps = (message.replay ?? []) as Array<{ seq: number; events: LiveEvent[] }>;
-      this.cache.batch(() => {
-        for (const step of steps) sub.apply(step.events, step.seq);
-        sub.apply([], seq);
-      });
+      for (const step of steps) sub.apply(step.events, step.seq);
+      sub.apply([], seq);
       sub.becameLive();
     } else {
       sub.replace(message.data, seq);
     }
+  }
+
+  /** The connection stands at `seq`: the held snapshots it reaches are shown (inside the caller's batch). */
+  private reach(seq: number): void {
+    this.standing = Math.max(this.standing, seq);
+    const due = this.held.filter((h) => h.seq <= seq);
+    if (due.length === 0) return;
+    this.held = this.held.filter((h) => h.seq > seq);
+    for (const h of due) this.show(h.sub, h.message);
+  }
+
+  private isHeld(sub: LiveQuery<unknown, unknown>): boolean {
+    return this.held.some((h) => h.sub === sub);
+  }
+
+  private connectionAt(seq: number): void {
+    for (const sub of this.subs.values()) if (!this.isHeld(sub)) sub.connectionAt(seq);
   }
 
   private update(message: Obj): void {
@@ -363,10 +413,12 @@ export class LiveRegistry {
       if (list) list.push(event);
       else bySub.set(String(event.sub), [event]);
     }
-    // One message, one snapshot: every view changes, then each listener hears once.
+    // One message, one snapshot: held snapshots it reaches are shown, every view changes, then each listener
+    // hears once.
     this.cache.batch(() => {
+      this.reach(seq);
       for (const [id, events] of bySub) this.subs.get(id)?.apply(events, seq);
     });
-    for (const sub of this.subs.values()) sub.connectionAt(seq);
+    this.connectionAt(seq);
   }
 }
