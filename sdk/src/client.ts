@@ -114,6 +114,10 @@ export class SsotClient<S extends SchemaTypes = UntypedSchema> {
       idOf,
       subscribe: (model, channel, args, kind) => this.live.subscribe(model, channel, args, kind),
       channel: (name) => this.channels.get(name),
+      settle: (seq, callOptions) =>
+        seq === undefined || callOptions?.awaitLive === false
+          ? Promise.resolve()
+          : this.live.settle(seq, callOptions?.timeoutMs ?? timeoutMs),
     };
     // A hybrid client reads over the socket while it is open: open it now rather than at the first subscription.
     if (this.mode === 'hybrid') this.$socket.connect();
@@ -133,6 +137,7 @@ export class SsotClient<S extends SchemaTypes = UntypedSchema> {
   async $batch(operations: Operation[], options?: CallOptions): Promise<unknown[]> {
     const transport = this.transportFor(true, options);
     const result = await transport.batch(operations, options);
+    await this.core.settle(result.seq, options);
     return result.results.map((r) => r.body);
   }
 

@@ -35,11 +35,18 @@ export interface ClientCore {
   idOf(model: string, row: Obj): IdValue;
   subscribe<Row, Value>(model: string, channel: string, args: Obj, kind: 'list' | 'item'): LiveQuery<Row, Value>;
   channel<State, Payload>(name: string): Channel<State, Payload>;
+  /** Resolves when the client's live queries reflect a write at `seq` (see `LiveRegistry.settle`). */
+  settle(seq: number | undefined, options: CallOptions | undefined): Promise<void>;
 }
 
 export interface CallOptions extends RequestOptions {
   /** Where this operation goes, overriding the client's choice (hybrid clients). */
   via?: 'http' | 'ws';
+  /**
+   * A write resolves once the client's live queries reflect it (read-your-writes; default `true`); `false`
+   * resolves as soon as the server answers.
+   */
+  awaitLive?: boolean;
 }
 
 export interface WriteOptions<Row> extends CallOptions {
@@ -163,6 +170,7 @@ export class ModelDelegate<M extends ModelTypes, S extends SchemaTypes = Untyped
   async create<A extends CreateArgs<M>>(args: Subset<A, CreateArgs<M>>, options?: CallOptions): Promise<Result<S, M, A>> {
     const result = await this.core.run({ model: this.name, action: 'create', data: args.data, args: shape(args) }, options);
     this.remember(result.body as Obj, result.seq ?? 0);
+    await this.core.settle(result.seq, options);
     return withSeq(result.body as Result<S, M, A>, result.seq);
   }
 
@@ -193,6 +201,7 @@ export class ModelDelegate<M extends ModelTypes, S extends SchemaTypes = Untyped
         this.remember(result.body as Obj, result.seq ?? 0);
         if (layer !== undefined) cache.dropLayer(layer);
       });
+      await this.core.settle(result.seq, options);
       return withSeq(result.body as Result<S, M, A>, result.seq);
     } catch (error) {
       if (layer !== undefined) cache.dropLayer(layer); // refused: the row shows the server's data again
@@ -214,6 +223,7 @@ export class ModelDelegate<M extends ModelTypes, S extends SchemaTypes = Untyped
         cache.remove(this.name, key, result.seq ?? 0);
         if (layer !== undefined) cache.dropLayer(layer);
       });
+      await this.core.settle(result.seq, options);
       return withSeq(result.body as Result<S, M, A>, result.seq);
     } catch (error) {
       if (layer !== undefined) cache.dropLayer(layer);
@@ -223,16 +233,19 @@ export class ModelDelegate<M extends ModelTypes, S extends SchemaTypes = Untyped
 
   async createMany(args: { data: Array<Part<M, 'create'>> }, options?: CallOptions): Promise<BatchCount> {
     const result = await this.core.run({ model: this.name, action: 'createMany', data: args.data }, options);
+    await this.core.settle(result.seq, options);
     return withSeq(result.body as BatchCount, result.seq);
   }
 
   async updateMany(args: { where: Part<M, 'where'>; data: Part<M, 'update'> }, options?: CallOptions): Promise<BatchCount> {
     const result = await this.core.run({ model: this.name, action: 'updateMany', args: { where: args.where }, data: args.data }, options);
+    await this.core.settle(result.seq, options);
     return withSeq(result.body as BatchCount, result.seq);
   }
 
   async deleteMany(args: { where: Part<M, 'where'> }, options?: CallOptions): Promise<BatchCount> {
     const result = await this.core.run({ model: this.name, action: 'deleteMany', args: { where: args.where } }, options);
+    await this.core.settle(result.seq, options);
     return withSeq(result.body as BatchCount, result.seq);
   }
 

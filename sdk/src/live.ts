@@ -285,6 +285,7 @@ export class LiveRegistry {
       if (info.status === 'open') return;
       // A held snapshot was the lost connection's: its subscription resumes from what it shows.
       this.held = [];
+      this.syncing = -1;
       for (const sub of this.subs.values()) sub.connectionLost();
     });
     socket.onMessage((message) => this.handle(message));
@@ -297,9 +298,24 @@ export class LiveRegistry {
     return sub;
   }
 
+  /** The highest `seq` asked for with `sync` and not yet answered on this connection. */
+  private syncing = -1;
+
   /** Asks the server to say (`synced`) when this connection's live queries stand at `seq`. */
   sync(seq: number): void {
-    this.socket.send({ type: 'sync', seq });
+    if (seq <= this.syncing || seq <= this.standing) return; // one question answers every lower one
+    if (this.socket.send({ type: 'sync', seq })) this.syncing = seq;
+  }
+
+  /**
+   * Read-your-writes for a write that committed at `seq`: resolves once every live view of this client reflects
+   * it, at once when none is live or the socket is not open. It never rejects: a committed write is not failed
+   * because a view lags (after `timeoutMs` it resolves anyway).
+   */
+  async settle(seq: number, timeoutMs: number): Promise<void> {
+    if (!this.socket.isOpen) return;
+    const live = [...this.subs.values()].filter((sub) => sub.state === 'live');
+    await Promise.all(live.map((sub) => sub.waitForSeq(seq, timeoutMs).catch(() => undefined)));
   }
 
   remove(sub: { id: string }, tellServer: boolean): void {
@@ -323,6 +339,7 @@ export class LiveRegistry {
       case 'synced': {
         // Every live view of this connection stands at `seq`: an update before it carried whatever changed.
         const seq = Number(message.seq);
+        if (seq >= this.syncing) this.syncing = -1;
         this.cache.batch(() => this.reach(seq));
         this.connectionAt(seq);
         return;

@@ -86,7 +86,7 @@ test('read-your-writes: after a write resolves, waiting for its seq makes the li
   const live = c.$model('Post').subscribe({ where: { title: { startsWith: tag } } });
   await live.ready;
   for (let i = 0; i < 5; i += 1) {
-    const row = await c.$model('Post').create({ data: { title: `${tag} ${i}`, authorId: userId(c) } });
+    const row = await c.$model('Post').create({ data: { title: `${tag} ${i}`, authorId: userId(c) } }, { awaitLive: false });
     const seq = seqOf(row);
     assert.ok(typeof seq === 'number' && seq > 0, 'the write carries its seq');
     await live.waitForSeq(seq);
@@ -95,12 +95,31 @@ test('read-your-writes: after a write resolves, waiting for its seq makes the li
   }
 });
 
+test('read-your-writes by default: a write resolves once every live query of the client shows it', async () => {
+  const c = await userClient(server.url, { transport: 'hybrid', writes: 'http' });
+  const tag = `ryw-default-${Date.now()}`;
+  const mine = c.$model('Post').subscribe({ where: { title: { startsWith: tag } } });
+  const count = c.$model('Post').subscribe({ where: { title: { startsWith: tag } }, orderBy: { id: 'desc' }, take: 1 });
+  await Promise.all([mine.ready, count.ready]);
+  for (let i = 0; i < 5; i += 1) {
+    const row = await c.$model('Post').create({ data: { title: `${tag} ${i}`, authorId: userId(c) } });
+    // No wait here: the promise resolved only once both views had the row.
+    assert.ok(mine.value.some((p) => p.id === row.id), `write ${i} is in the first live query`);
+    assert.equal(count.value[0]?.id, row.id, `write ${i} tops the second`);
+    const updated = await c.$model('Post').update({ where: { id: row.id }, data: { views: 7 } });
+    assert.equal(mine.value.find((p) => p.id === row.id)?.views, 7, `the update ${i} shows`);
+    assert.equal(updated.views, 7);
+  }
+  await c.$model('Post').deleteMany({ where: { title: { startsWith: tag } } });
+  assert.equal(mine.value.length, 0, 'a bulk delete shows when it resolves');
+});
+
 test('read-your-writes for a write the live query does not show: `sync` answers at once', async () => {
   const c = await userClient(server.url, { transport: 'hybrid', writes: 'http' });
   const tag = `sync-${Date.now()}`;
   const live = c.$model('Post').subscribe({ where: { title: { startsWith: tag } } });
   await live.ready;
-  const elsewhere = await c.$model('Post').create({ data: { title: `not-${tag}`, authorId: userId(c) } });
+  const elsewhere = await c.$model('Post').create({ data: { title: `not-${tag}`, authorId: userId(c) } }, { awaitLive: false });
   const seq = seqOf(elsewhere)!;
   assert.ok(live.knownSeq < seq, 'no update came for a write the view does not show');
   const started = Date.now();
