@@ -13,6 +13,7 @@ import { LiveRegistry, type LiveQuery } from './live.js';
 import { TokenManager, type GetToken } from './tokens.js';
 import {
   READ_ACTIONS,
+  type BatchAnswers,
   type DataClient,
   type IdValue,
   type Json,
@@ -133,12 +134,15 @@ export class SsotClient<S extends SchemaTypes = UntypedSchema> {
     return delegate;
   }
 
-  /** Runs several operations in one transaction, all or nothing; resolves with each one's answer body. */
-  async $batch(operations: Operation[], options?: CallOptions): Promise<unknown[]> {
+  /**
+   * Runs several operations in one transaction, all or nothing; resolves with each one's answer body, typed by
+   * the delegates' `op` builders (`client.$batch([client.post.op.create({...}), client.user.op.count()])`).
+   */
+  async $batch<T extends readonly Operation[]>(operations: [...T], options?: CallOptions): Promise<BatchAnswers<T>> {
     const transport = this.transportFor(true, options);
     const result = await transport.batch(operations, options);
     await this.core.settle(result.seq, options);
-    return result.results.map((r) => r.body);
+    return result.results.map((r) => r.body) as BatchAnswers<T>;
   }
 
   /** A channel by its full name (`Room:channel:5`); `client.$model('Room').channel(5)` is the same. */

@@ -9,6 +9,7 @@ import type { Channel } from './channels.js';
 import { SsotError } from './errors.js';
 import type { LiveQuery, LiveChange } from './live.js';
 import type {
+  BatchOp,
   IdValue,
   ListArgs,
   ModelTypes,
@@ -278,26 +279,56 @@ export class ModelDelegate<M extends ModelTypes, S extends SchemaTypes = Untyped
     return this.core.channel<State, Payload>(`${this.name}:channel:${Array.isArray(id) ? id.join(',') : String(id)}`);
   }
 
-  /** Operations for `client.$batch([...])`, in the protocol's shape. */
+  /**
+   * Operations for `client.$batch([...])`, in the protocol's shape, each typed by what its answer in the batch
+   * is (`$batch` resolves with a tuple of them).
+   */
   readonly op = {
-    create: (args: CreateArgs<M>): Operation => ({ model: this.name, action: 'create', data: args.data, args: shape(args) }),
-    update: (args: UpdateArgs<M>): Operation => ({
+    create: <A extends CreateArgs<M>>(args: Subset<A, CreateArgs<M>>): BatchOp<Result<S, M, A>> => ({
+      model: this.name,
+      action: 'create',
+      data: args.data,
+      args: shape(args),
+    }),
+    update: <A extends UpdateArgs<M>>(args: Subset<A, UpdateArgs<M>>): BatchOp<Result<S, M, A>> => ({
       model: this.name,
       action: 'update',
       key: this.requireKey(args.where as Obj, 'update'),
       data: args.data,
       args: shape(args),
     }),
-    delete: (args: UniqueArgs<M>): Operation => ({ model: this.name, action: 'delete', key: this.requireKey(args.where as Obj, 'delete') }),
-    findMany: (args: ListArgs<M> = {}): Operation => ({ model: this.name, action: 'list', args: args as Obj }),
-    createMany: (args: { data: Array<Part<M, 'create'>> }): Operation => ({ model: this.name, action: 'createMany', data: args.data }),
-    updateMany: (args: { where: Part<M, 'where'>; data: Part<M, 'update'> }): Operation => ({
+    delete: <A extends UniqueArgs<M>>(args: Subset<A, UniqueArgs<M>>): BatchOp<Result<S, M, A>> => ({
+      model: this.name,
+      action: 'delete',
+      key: this.requireKey(args.where as Obj, 'delete'),
+      args: shape(args),
+    }),
+    findMany: <A extends ListArgs<M> = ListArgs<M>>(args?: Subset<A, ListArgs<M>>): BatchOp<Page<Result<S, M, A>>> => ({
+      model: this.name,
+      action: 'list',
+      args: (args ?? {}) as Obj,
+    }),
+    count: (args: CountArgs<M> = {}): BatchOp<{ count: number }> => ({
+      model: this.name,
+      action: 'count',
+      args: args.where === undefined ? {} : { where: args.where },
+    }),
+    createMany: (args: { data: Array<Part<M, 'create'>> }): BatchOp<BatchCount> => ({
+      model: this.name,
+      action: 'createMany',
+      data: args.data,
+    }),
+    updateMany: (args: { where: Part<M, 'where'>; data: Part<M, 'update'> }): BatchOp<BatchCount> => ({
       model: this.name,
       action: 'updateMany',
       args: { where: args.where },
       data: args.data,
     }),
-    deleteMany: (args: { where: Part<M, 'where'> }): Operation => ({ model: this.name, action: 'deleteMany', args: { where: args.where } }),
+    deleteMany: (args: { where: Part<M, 'where'> }): BatchOp<BatchCount> => ({
+      model: this.name,
+      action: 'deleteMany',
+      args: { where: args.where },
+    }),
   };
 
   /** The id a `where` names when it holds exactly the id fields (plain values), else undefined. */

@@ -15,6 +15,8 @@ export { backoffDelay, type BackoffOptions } from './backoff.js';
 export { SsotError, NetworkError, TimeoutError, ConnectionLostError, ClosedError, type Problem, type ProblemFieldError } from './errors.js';
 export type {
   Action,
+  BatchAnswers,
+  BatchOp,
   BatchResult,
   DataClient,
   IdValue,

@@ -152,6 +152,16 @@ export interface Operation {
   data?: unknown;
 }
 
+/** An operation whose answer in a `$batch` is an `R` (a type only: the object is a plain `Operation`). */
+export interface BatchOp<R> extends Operation {
+  readonly __answer?: R;
+}
+
+/** The answers of a `$batch`, one per operation, each typed by its `BatchOp`. */
+export type BatchAnswers<T extends readonly Operation[]> = {
+  -readonly [K in keyof T]: T[K] extends BatchOp<infer R> ? R : unknown;
+};
+
 /** A successful answer: the REST status and body, and the change-log position of a write. */
 export interface OperationResult {
   status: number;

@@ -192,6 +192,9 @@ fn the_generated_client_is_typed() {
          \x20 await client.user.delete({ where: { name: 'x' } });\n\
          \x20 const live = client.post.subscribe({ where: { published: true }, select: { title: true } });\n\
          \x20 expectType<Equal<typeof live.value, Array<{ title: string }>>>();\n\
+         \x20 const [made2, counted] = await client.$batch([client.post.op.create({ data: { title: 't', authorId: 'u1' }, select: { id: true } }), client.room.op.count()]);\n\
+         \x20 expectType<Equal<typeof made2, { id: number }>>();\n\
+         \x20 expectType<Equal<typeof counted, { count: number }>>();\n\
          \x20 const count: number = await client.room.count({ where: { name: { startsWith: 'a' } } });\n\
          \x20 const u: User | null = await client.user.findUnique({ where: { id: 'x' } });\n\
          \x20 void count; void u;\n\
