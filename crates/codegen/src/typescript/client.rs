@@ -61,7 +61,7 @@ pub(super) fn delegate_names(schema: &Schema) -> Vec<(&Model, String)> {
 pub(super) fn client(out: &mut String, schema: &Schema) {
     let delegates = delegate_names(schema);
     out.push_str("\n/** Each model's id fields, which the runtime's cache and `where` by id need. */\n");
-    out.push_str("export const $models: Record<string, ModelMeta> = {\n");
+    out.push_str("export const $models: { [model: string]: $ModelMeta } = {\n");
     for (model, _) in &delegates {
         let ids: Vec<String> = id_fields(model).iter().map(|f| super::quote(f)).collect();
         let _ = writeln!(out, "  {}: {{ id: [{}] }},", super::quote(&model.name), ids.join(", "));
@@ -71,18 +71,18 @@ pub(super) fn client(out: &mut String, schema: &Schema) {
         "\n/**\n * The schema's client: the runtime's `SsotClient` with a delegate per model (`findMany`, `findUnique`, \
          `create`,\n * `update`, `delete`, `count`, the bulk writes, `subscribe`, `channel`), typed by `$Schema`.\n */\n",
     );
-    out.push_str("export class $Client extends SsotClient<$Schema> {\n");
+    out.push_str("export class $Client extends $SsotClient<$Schema> {\n");
     for (model, name) in &delegates {
         let _ = writeln!(
             out,
-            "  readonly {name}: ModelDelegate<$Schema[{0}], $Schema> = this.$model({0});",
+            "  readonly {name}: $ModelDelegate<$Schema[{0}], $Schema> = this.$model({0});",
             super::quote(&model.name)
         );
     }
     out.push_str("}\n");
     out.push_str(
         "\n/** A client of this schema's server (`createClient({ url, token, transport })`, see the runtime's `ClientOptions`). */\n\
-         export function createClient(options: ClientOptions): $Client {\n\
+         export function createClient(options: $ClientOptions): $Client {\n\
          \x20 return new $Client({ ...options, models: { ...$models, ...options.models } });\n\
          }\n",
     );

@@ -31,7 +31,7 @@ pub(super) fn facts(out: &mut String, schema: &Schema, model: &Model) {
         let _ = writeln!(out, "export type ${name}Scalars = {name};");
     } else {
         let names: Vec<String> = relations.iter().map(|(f, _)| super::quote(&f.name)).collect();
-        let _ = writeln!(out, "export type ${name}Scalars = Omit<{name}, {}>;", names.join(" | "));
+        let _ = writeln!(out, "export type ${name}Scalars = $Omit<{name}, {}>;", names.join(" | "));
     }
     let _ = writeln!(out, "/** The relations of `{name}`: the model each leads to, and whether it holds many rows. */");
     let _ = write!(out, "export type ${name}Relations = {{");
