@@ -370,7 +370,8 @@ export class ModelDelegate<M extends ModelTypes, S extends SchemaTypes = Untyped
   private remember(row: Obj | null, seq: number): void {
     if (!row || typeof row !== 'object') return;
     const id = this.core.idOf(this.name, row);
-    if (id === undefined || (Array.isArray(id) && id.some((part) => part === undefined))) return;
+    // A model without an id (a view with no unique) is not cached: its rows have no identity to merge by.
+    if (id === undefined || (Array.isArray(id) && (id.length === 0 || id.some((part) => part === undefined)))) return;
     this.core.cache.write(this.name, id, row, seq);
   }
 }

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 // Checking a schema allocates many small values; mimalloc makes that a third faster
 // than the system allocator (docs/benchmarks.md), and `ssot_alloc` enters it by its
@@ -158,10 +159,18 @@ fn init_logging() -> tracing_appender::non_blocking::WorkerGuard {
 /// The schema's own checks, then (when it is valid) its rules: one list of diagnostics
 /// in file order.
 fn check_everything(source: &str) -> ssot_schema::Checked {
-    let mut checked = ssot_schema::check(source);
+    check_everything_phased(source, &mut |_, _| {})
+}
+
+/// The schema's checks (`parse`, `validate`, then `analyze`: the rules of every
+/// `@@policy` and `@@realtime`), telling `phase` how long each took.
+fn check_everything_phased(source: &str, phase: &mut dyn FnMut(&'static str, Duration)) -> ssot_schema::Checked {
+    let mut checked = ssot_schema::check_phased(source, phase);
     if !checked.has_errors() {
+        let started = Instant::now();
         checked.diagnostics.extend(ssot_policy::check_schema(&checked.schema, source));
         checked.diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
+        phase("analyze", started.elapsed());
     }
     checked
 }
@@ -174,9 +183,19 @@ pub struct Loaded {
 
 /// Reads and checks the schema; on errors prints them and returns `None`.
 pub fn load_schema(given: Option<PathBuf>) -> anyhow::Result<Option<Loaded>> {
+    load_schema_phased(given, &mut |_, _| {})
+}
+
+/// [`load_schema`], telling `phase` how long reading and each check took.
+pub fn load_schema_phased(
+    given: Option<PathBuf>,
+    phase: &mut dyn FnMut(&'static str, Duration),
+) -> anyhow::Result<Option<Loaded>> {
     let path = schema_path(given)?;
+    let started = Instant::now();
     let source = read(&path)?;
-    let checked = check_everything(&source);
+    phase("read", started.elapsed());
+    let checked = check_everything_phased(&source, phase);
     if checked.has_errors() {
         let shown = path.display().to_string();
         eprint!("{}", ssot_schema::render::human(&checked.diagnostics, &source, &shown, false));

@@ -117,7 +117,10 @@ fn types_say_what_the_api_shows() {
     assert!(text.contains("  posts?: $ToMany<$PostWhere>;"), "{text}");
     assert!(text.contains("export type $UserScalars = $Omit<User, 'posts' | 'comments'>;"), "{text}");
     assert!(text.contains("  posts: { model: 'Post'; many: true };"), "{text}");
-    assert!(text.contains("  readonly user: $ModelDelegate<$Schema['User'], $Schema> = this.$model('User');"), "{text}");
+    assert!(
+        text.contains("  readonly user: $ModelDelegate<$Schema['User'], $Schema> = this.$model('User');"),
+        "{text}"
+    );
     assert!(text.contains("  'User': { id: ['id'] },"), "{text}");
 }
 

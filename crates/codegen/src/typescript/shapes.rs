@@ -14,9 +14,7 @@ fn relations<'a>(schema: &Schema, model: &'a Model) -> Vec<(&'a Field, &'a str)>
         .iter()
         .filter(|f| !f.ignored)
         .filter_map(|f| match &f.ty {
-            FieldType::Relation { model: target, .. } => {
-                field_type(schema, &f.ty).map(|_| (f, target.as_ref()))
-            }
+            FieldType::Relation { model: target, .. } => field_type(schema, &f.ty).map(|_| (f, target.as_ref())),
             _ => None,
         })
         .collect()
