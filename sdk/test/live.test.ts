@@ -3,16 +3,16 @@
  * cache follows; read-your-writes; an optimistic update rolled back on a 403; presence between two clients.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import { SsotError, seqOf, type LiveChange } from '../src/index.js';
 import { disconnectAll, userClient, userId, waitFor, type Post } from './helpers.js';
 import { Server } from './server.js';
 
 let server: Server;
-before(async () => {
+beforeAll(async () => {
   server = await Server.start();
 });
-after(async () => {
+afterAll(async () => {
   disconnectAll();
   await server.dispose();
 });

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** sdk/ (this file runs from sdk/dist-test/test/). */
-export const SDK_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** sdk/ (vitest runs this file from its source, sdk/test/). */
+export const SDK_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const ADMIN_KEY = 'test-admin-key-0123456789';
 export const JWT_SECRET = 'sdk-test-jwt-secret-0123456789abcdef';
 
