@@ -7,7 +7,7 @@
 import type { NormalizedCache } from './cache.js';
 import type { Channel } from './channels.js';
 import { SsotError } from './errors.js';
-import type { LiveQuery, LiveChange } from './live.js';
+import type { LiveQuery, LiveChange, LiveStart } from './live.js';
 import type {
   IdValue,
   ListArgs,
@@ -29,7 +29,7 @@ export interface ClientCore {
   run(op: Operation, options: CallOptions | undefined): Promise<OperationResult>;
   idFields(model: string): string[];
   idOf(model: string, row: Obj): IdValue;
-  subscribe<Row, Value>(model: string, channel: string, args: Obj, kind: 'list' | 'item'): LiveQuery<Row, Value>;
+  subscribe<Row, Value>(model: string, channel: string, args: Obj, kind: 'list' | 'item', start?: LiveStart<Value>): LiveQuery<Row, Value>;
   channel<State, Payload>(name: string): Channel<State, Payload>;
 }
 
@@ -186,24 +186,29 @@ export class ModelDelegate<M extends ModelTypes> {
     return withSeq(result.body as BatchCount, result.seq);
   }
 
-  /** A live list: the query's rows, kept current over the socket. `onChange` hears every change. */
+  /**
+   * A live list: the query's rows, kept current over the socket. `onChange` hears every change. `start`: rows
+   * already known at a `seq` (a server-rendered page), shown at once and resumed from (see `LiveStart`).
+   */
   subscribe(
     args: ListArgs<M> = {},
     onChange?: (rows: Array<RowOf<M>>, change: LiveChange) => void,
+    start?: LiveStart<Array<RowOf<M>>>,
   ): LiveQuery<RowOf<M>, Array<RowOf<M>>> {
-    const live = this.core.subscribe<RowOf<M>, Array<RowOf<M>>>(this.name, `${this.name}:list`, args as Obj, 'list');
+    const live = this.core.subscribe<RowOf<M>, Array<RowOf<M>>>(this.name, `${this.name}:list`, args as Obj, 'list', start);
     if (onChange) live.onChange(onChange);
     return live;
   }
 
-  /** One live record (null while it does not exist or is hidden). */
+  /** One live record (null while it does not exist or is hidden); `start` as for `subscribe`. */
   subscribeItem(
     id: IdValue,
     args: ShapeArgs<M> = {},
     onChange?: (row: RowOf<M> | null, change: LiveChange) => void,
+    start?: LiveStart<RowOf<M> | null>,
   ): LiveQuery<RowOf<M>, RowOf<M> | null> {
     const channel = `${this.name}:item:${Array.isArray(id) ? id.join(',') : String(id)}`;
-    const live = this.core.subscribe<RowOf<M>, RowOf<M> | null>(this.name, channel, args as Obj, 'item');
+    const live = this.core.subscribe<RowOf<M>, RowOf<M> | null>(this.name, channel, args as Obj, 'item', start);
     if (onChange) live.onChange(onChange);
     return live;
   }
@@ -234,6 +239,14 @@ export class ModelDelegate<M extends ModelTypes> {
     }),
     deleteMany: (args: { where: Part<M, 'where'> }): Operation => ({ model: this.name, action: 'deleteMany', args: { where: args.where } }),
   };
+
+  /**
+   * The record's id when `where` is exactly the id fields with plain values (what `findUnique` reads with a
+   * `get`, and what `subscribeItem` takes), else undefined (another unique: a one-row list).
+   */
+  whereId(where: Part<M, 'where'>): IdValue | undefined {
+    return this.keyOf(where as Obj);
+  }
 
   /** The id a `where` names when it holds exactly the id fields (plain values), else undefined. */
   private keyOf(where: Obj | undefined): IdValue | undefined {
