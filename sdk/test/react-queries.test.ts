@@ -3,8 +3,8 @@
  * The React adapter's reads against a real server, rendered under jsdom: a list hook renders the rows and then
  * every create, update and delete another client makes; a record hook follows its record; a refused
  * subscription falls back to a plain read; a count is refetched after this client's write through a mutation
- * hook (and that mutation resolves once the live list shows it); Suspense; `live: false`; and unmounting ends
- * the subscription: the server stops sending.
+ * hook; a mutation resolves once the live list shows it (the socket slowed down by a proxy); Suspense;
+ * `live: false`; and unmounting ends the subscription: the server stops sending.
  */
 import assert from 'node:assert/strict';
 import { Suspense, createElement as h } from 'react';
@@ -14,7 +14,7 @@ import { seqOf } from '../src/index.js';
 import { ssotQueryKey, useCount, useCreate, useFindMany, useFindUnique, useSuspenseFindMany, type SsotQueryData } from '../src/react/index.js';
 import { client, disconnectAll, recordingWebSocket, userClient, userId, type Post, type Schema } from './helpers.js';
 import { cacheLog, harness } from './react-helpers.js';
-import { Server } from './server.js';
+import { Proxy, Server } from './server.js';
 
 let server: Server;
 beforeAll(async () => {
@@ -80,28 +80,43 @@ test('a subscription the server refuses falls back to a plain read (and is repor
   assert.deepEqual(liveErrors.map((e) => [e.error.code, e.queryKey[1]]), [['not_subscribable', 'User']]);
 });
 
-test('useCount counts; a write through useCreate refetches it and resolves once the live list shows the row', async () => {
+test('useCount counts, and a write through useCreate refetches it', async () => {
   const c = await userClient(server.url, { transport: 'hybrid' });
   const tag = `rq-count-${Date.now()}`;
   await c.$model('Post').createMany({ data: [1, 2].map((n) => ({ title: `${tag} ${n}`, authorId: userId(c) })) });
-  const { wrapper, queryClient } = harness(c);
+  const { wrapper } = harness(c);
   const where = { title: { startsWith: tag } };
-  const { result } = renderHook(
-    () => ({ count: useCount<Schema, 'Post'>('Post', { where }), list: useFindMany<Schema, 'Post'>('Post', { where }), create: useCreate<Schema, 'Post'>('Post') }),
-    { wrapper },
-  );
+  const { result } = renderHook(() => ({ count: useCount<Schema, 'Post'>('Post', { where }), create: useCreate<Schema, 'Post'>('Post') }), { wrapper });
   await waitFor(() => assert.equal(result.current.count.data, 2), until);
-  await waitFor(() => assert.equal(result.current.list.data?.length, 2), until);
-  let created: Post | undefined;
   await act(async () => {
-    created = await result.current.create.mutateAsync({ data: { title: `${tag} 3`, authorId: userId(c) } });
-    // Resolved: the live list's cache already holds the row (the mutation waited for its seq).
-    const stored = queryClient.getQueryData<SsotQueryData<Post[]>>(ssotQueryKey('Post', 'findMany', { where }));
-    assert.ok(stored?.data.some((p) => p.id === created!.id), 'the live list shows the write when the mutation resolves');
-    assert.ok(stored!.seq >= seqOf(created!)!);
+    await result.current.create.mutateAsync({ data: { title: `${tag} 3`, authorId: userId(c) } });
   });
   await waitFor(() => assert.equal(result.current.count.data, 3), until);
-  assert.equal(result.current.list.data?.length, 3);
+});
+
+test('a mutation resolves once the live list shows its write, even when the socket lags behind HTTP', async () => {
+  const proxy = await Proxy.start(server.port);
+  try {
+    const owner = await userClient(server.url, { transport: 'http' });
+    // HTTP straight to the server (writes), the socket through a proxy that holds back what the server sends.
+    const c = client(server.url, { transport: 'hybrid', token: owner.auth.session!.accessToken, wsUrl: `ws://127.0.0.1:${proxy.port}/api/ws` });
+    const tag = `rq-settle-${Date.now()}`;
+    const where = { title: { startsWith: tag } };
+    const { wrapper, queryClient } = harness(c);
+    const { result } = renderHook(() => ({ list: useFindMany<Schema, 'Post'>('Post', { where }), create: useCreate<Schema, 'Post'>('Post') }), { wrapper });
+    await waitFor(() => assert.equal(result.current.list.data?.length, 0), until);
+    proxy.delayMs = 300;
+    await act(async () => {
+      const created = await result.current.create.mutateAsync({ data: { title: `${tag} 1`, authorId: userId(owner) } });
+      // Resolved: the live list's cache already holds the row (the mutation waited for its seq).
+      const stored = queryClient.getQueryData<SsotQueryData<Post[]>>(ssotQueryKey('Post', 'findMany', { where }));
+      assert.deepEqual(stored?.data.map((p) => p.id), [created.id], 'the live list shows the write when the mutation resolves');
+      assert.ok(stored!.seq >= seqOf(created)!);
+    });
+    await waitFor(() => assert.equal(result.current.list.data?.length, 1), until);
+  } finally {
+    await proxy.close();
+  }
 });
 
 test('useSuspenseFindMany suspends until the first rows, then follows them live', async () => {
