@@ -1,10 +1,11 @@
 /**
  * Test helpers of the React adapter: a wrapper with a fresh `QueryClient` (no retries: a test sees an error at
- * once) and an `SsotProvider` over a client (subscriptions let go of after 100 ms rather than a second), and a
+ * once) and an `SsotProvider` over a client (subscriptions let go of after 100 ms rather than a second), in
+ * Strict Mode (effects run twice on mount: a subscription or a channel must survive it), and a
  * log of what a query's cache entry held, every time it changed (what a component would be given, even between
  * two renders).
  */
-import { createElement as h, type ReactNode } from 'react';
+import { StrictMode, createElement as h, type ReactNode } from 'react';
 import { QueryClient, QueryClientProvider, hashKey, type QueryKey } from '@tanstack/react-query';
 import type { SsotClient, SsotError } from '../src/index.js';
 import { SsotProvider, type SsotQueryData } from '../src/react/index.js';
@@ -21,9 +22,13 @@ export function harness(client: SsotClient<Schema>, options: { lingerMs?: number
   const liveErrors: Harness['liveErrors'] = [];
   const wrapper = ({ children }: { children?: ReactNode }): ReactNode =>
     h(
-      QueryClientProvider,
-      { client: queryClient },
-      h(SsotProvider<Schema>, { client, lingerMs: options.lingerMs ?? 100, onLiveError: (error, queryKey) => liveErrors.push({ error, queryKey }) }, children),
+      StrictMode,
+      null,
+      h(
+        QueryClientProvider,
+        { client: queryClient },
+        h(SsotProvider<Schema>, { client, lingerMs: options.lingerMs ?? 100, onLiveError: (error, queryKey) => liveErrors.push({ error, queryKey }) }, children),
+      ),
     );
   return { queryClient, wrapper, liveErrors };
 }
