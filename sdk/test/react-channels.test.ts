@@ -73,6 +73,11 @@ test('two components of one client share one membership; usePresence lists the m
   assert.equal(both.result.current.two.members.length, 2);
   assert.equal(both.result.current.two.error, undefined);
   assert.equal(wire.sent.filter((m) => m.type === 'join').length, 1, 'one join for two components');
+  assert.deepEqual(
+    other.result.current.find((m) => m.user === userId(a))?.state,
+    { typing: false },
+    'the component without a state left the other\'s alone',
+  );
   assert.deepEqual(wire.received.filter((m) => m.type === 'error'), []);
   both.unmount();
   await waitFor(() => assert.equal(other.result.current.length, 1), until);

@@ -115,15 +115,23 @@ export class LiveBridge {
     await this.queryClient.invalidateQueries({ queryKey: ssotModelKey(model), predicate: (query) => !this.isLive(query.queryHash) });
   }
 
-  /** A mounted hook holds a channel joined (joined with `state` by its first holder); the function lets go. */
-  holdChannel<State, Payload>(name: string, state: State | null): { channel: Channel<State, Payload>; joined: Promise<Array<Member<State>>>; release: () => void } {
+  /**
+   * A mounted hook holds a channel joined; the function lets go. The first holder joins (with `state`, or null);
+   * a later one that gives a `state` sets it (one connection, one presence state: the last given wins).
+   */
+  holdChannel<State, Payload>(
+    name: string,
+    state: State | null | undefined,
+  ): { channel: Channel<State, Payload>; joined: Promise<Array<Member<State>>>; release: () => void } {
     let entry = this.channels.get(name);
     if (!entry) {
       const channel = this.client.$channel<unknown, unknown>(name);
-      const joined = channel.join(state);
+      const joined = channel.join(state ?? null);
       joined.catch(() => undefined); // the hook reports it
       entry = { channel, holders: 0, timer: undefined, joined };
       this.channels.set(name, entry);
+    } else if (state !== undefined) {
+      entry.channel.setState(state);
     }
     const held = entry;
     held.holders += 1;

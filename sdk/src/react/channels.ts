@@ -9,7 +9,10 @@ import { SsotError, type Channel, type IdValue, type Json, type Member } from '.
 import { useBridge } from './provider.js';
 
 export interface ChannelOptions<State, Payload> {
-  /** This connection's presence state: joined with it, sent again (`state`) when it changes (compared as JSON). */
+  /**
+   * This connection's presence state: joined with it, sent again (`state`) when it changes (compared as JSON).
+   * Left out, the component does not touch the state (another component of the connection may set it).
+   */
   state?: State | null;
   /** Hears the others' broadcasts. */
   onBroadcast?: (event: string, payload: Payload, from: Member<State>) => void;
@@ -62,8 +65,8 @@ export function useChannel<State = Json, Payload = Json>(
   const bridge = useBridge();
   const channel = useMemo(() => bridge.client.$channel<State, Payload>(name), [bridge, name]);
   const [view, setView] = useState<View<State>>({ members: [], me: undefined, status: 'idle', error: undefined });
-  const state = options.state ?? null;
-  const stateJson = JSON.stringify(state);
+  const state = options.state;
+  const stateJson = state === undefined ? undefined : JSON.stringify(state);
   // The latest state and listener, read by the effects without re-joining when they change.
   const latest = useRef({ state, stateJson, onBroadcast: options.onBroadcast, sent: stateJson });
   latest.current = { ...latest.current, state, stateJson, onBroadcast: options.onBroadcast };
@@ -95,9 +98,10 @@ export function useChannel<State = Json, Payload = Json>(
 
   // A changed state is sent (kept by the channel for re-joins too).
   useEffect(() => {
-    if (!enabled || latest.current.sent === stateJson) return;
+    const next = latest.current.state;
+    if (!enabled || next === undefined || latest.current.sent === stateJson) return;
     latest.current.sent = stateJson;
-    channel.setState(latest.current.state);
+    channel.setState(next);
   }, [channel, enabled, stateJson]);
 
   return {
