@@ -87,11 +87,6 @@ export class LiveQuery<Row, Value = Row[]> {
     this.stopCache = registry.cache.listen(model, this.cacheListener);
   }
 
-  /** Starts from rows known at `start.seq` (see `LiveStart`); before the first subscribe message is sent. */
-  seed(start: LiveStart<unknown>): void {
-    this.registry.cache.batch(() => this.load(start.value, start.seq));
-  }
-
   /** The current value: the rows in order (list), or the record or null (item), optimistic changes applied. */
   get value(): Value {
     const rows: Obj[] = [];
@@ -144,6 +139,11 @@ export class LiveQuery<Row, Value = Row[]> {
   }
 
   // ---- driven by the registry ----
+
+  /** Starts from rows known at `start.seq` (see `LiveStart`); before the first subscribe message is sent. */
+  seed(start: LiveStart<unknown>): void {
+    this.registry.cache.batch(() => this.load(start.value, start.seq));
+  }
 
   /** The message to (re)subscribe with: `since` once a state is known, so the server replays what was missed. */
   subscribeMessage(): Obj {
