@@ -113,7 +113,7 @@ export class SsotClient<S extends SchemaTypes = UntypedSchema> {
       run: (op, callOptions) => this.transportFor(!READ_ACTIONS.has(op.action), callOptions).request(op, callOptions),
       idFields,
       idOf,
-      subscribe: (model, channel, args, kind) => this.live.subscribe(model, channel, args, kind),
+      subscribe: (model, channel, args, kind, start) => this.live.subscribe(model, channel, args, kind, start),
       channel: (name) => this.channels.get(name),
       settle: (seq, callOptions) =>
         seq === undefined || callOptions?.awaitLive === false

@@ -7,7 +7,7 @@
 import type { NormalizedCache } from './cache.js';
 import type { Channel } from './channels.js';
 import { SsotError } from './errors.js';
-import type { LiveQuery, LiveChange } from './live.js';
+import type { LiveQuery, LiveChange, LiveStart } from './live.js';
 import type {
   BatchOp,
   IdValue,
@@ -34,7 +34,7 @@ export interface ClientCore {
   run(op: Operation, options: CallOptions | undefined): Promise<OperationResult>;
   idFields(model: string): string[];
   idOf(model: string, row: Obj): IdValue;
-  subscribe<Row, Value>(model: string, channel: string, args: Obj, kind: 'list' | 'item'): LiveQuery<Row, Value>;
+  subscribe<Row, Value>(model: string, channel: string, args: Obj, kind: 'list' | 'item', start?: LiveStart<Value>): LiveQuery<Row, Value>;
   channel<State, Payload>(name: string): Channel<State, Payload>;
   /** Resolves when the client's live queries reflect a write at `seq` (see `LiveRegistry.settle`). */
   settle(seq: number | undefined, options: CallOptions | undefined): Promise<void>;
@@ -250,26 +250,31 @@ export class ModelDelegate<M extends ModelTypes, S extends SchemaTypes = Untyped
     return withSeq(result.body as BatchCount, result.seq);
   }
 
-  /** A live list: the query's rows, kept current over the socket. `onChange` hears every change. */
+  /**
+   * A live list: the query's rows, kept current over the socket. `onChange` hears every change. `start`: rows
+   * already known at a `seq` (a server-rendered page), shown at once and resumed from (see `LiveStart`).
+   */
   subscribe<A extends ListArgs<M> = ListArgs<M>>(
     args?: Subset<A, ListArgs<M>>,
     onChange?: (rows: Array<Result<S, M, A>>, change: LiveChange) => void,
+    start?: LiveStart<Array<Result<S, M, A>>>,
   ): LiveQuery<Result<S, M, A>, Array<Result<S, M, A>>> {
     type Row = Result<S, M, A>;
-    const live = this.core.subscribe<Row, Row[]>(this.name, `${this.name}:list`, (args ?? {}) as Obj, 'list');
+    const live = this.core.subscribe<Row, Row[]>(this.name, `${this.name}:list`, (args ?? {}) as Obj, 'list', start);
     if (onChange) live.onChange(onChange);
     return live;
   }
 
-  /** One live record (null while it does not exist or is hidden). */
+  /** One live record (null while it does not exist or is hidden); `start` as for `subscribe`. */
   subscribeItem<A extends ShapeArgs<M> = ShapeArgs<M>>(
     id: IdValue,
     args?: Subset<A, ShapeArgs<M>>,
     onChange?: (row: Result<S, M, A> | null, change: LiveChange) => void,
+    start?: LiveStart<Result<S, M, A> | null>,
   ): LiveQuery<Result<S, M, A>, Result<S, M, A> | null> {
     type Row = Result<S, M, A>;
     const channel = `${this.name}:item:${Array.isArray(id) ? id.join(',') : String(id)}`;
-    const live = this.core.subscribe<Row, Row | null>(this.name, channel, (args ?? {}) as Obj, 'item');
+    const live = this.core.subscribe<Row, Row | null>(this.name, channel, (args ?? {}) as Obj, 'item', start);
     if (onChange) live.onChange(onChange);
     return live;
   }
@@ -330,6 +335,14 @@ export class ModelDelegate<M extends ModelTypes, S extends SchemaTypes = Untyped
       args: { where: args.where },
     }),
   };
+
+  /**
+   * The record's id when `where` is exactly the id fields with plain values (what `findUnique` reads with a
+   * `get`, and what `subscribeItem` takes), else undefined (another unique: a one-row list).
+   */
+  whereId(where: Part<M, 'where'>): IdValue | undefined {
+    return this.keyOf(where as Obj);
+  }
 
   /** The id a `where` names when it holds exactly the id fields (plain values), else undefined. */
   private keyOf(where: Obj | undefined): IdValue | undefined {

@@ -4,7 +4,7 @@
  */
 export { createClient, SsotClient, type ClientOptions } from './client.js';
 export { ModelDelegate, seqOf, type CallOptions, type WriteOptions, type CreateArgs, type UpdateArgs, type UniqueArgs, type CountArgs, type BatchCount, type Subset } from './delegate.js';
-export { LiveQuery, type LiveChange, type LiveEvent, type LiveOp, type LiveState } from './live.js';
+export { LiveQuery, type LiveChange, type LiveEvent, type LiveOp, type LiveStart, type LiveState } from './live.js';
 export { Channel, type Member, type PresenceEvent } from './channels.js';
 export { NormalizedCache, keyOf } from './cache.js';
 export { HttpTransport, type HttpTransportOptions } from './http.js';

@@ -2,7 +2,8 @@
  * Live queries: list and item subscriptions over the socket. Owns applying `subscribed`, `update` (the two
  * passes of protocol.md), `reset` and resumed replays to each view, tracking per subscription the `seq` of the
  * last message that carried it so that a reconnection resumes with `since` (no gap, no duplicate), and
- * read-your-writes (`waitForSeq`). Rows live in the normalized cache; a view holds only the ids, in order.
+ * read-your-writes (`waitForSeq`), and starting from rows already known at a `seq` (`LiveStart`: a server-rendered
+ * page). Rows live in the normalized cache; a view holds only the ids, in order.
  */
 import { keyOf, type NormalizedCache } from './cache.js';
 import { ClosedError, SsotError, TimeoutError } from './errors.js';
@@ -33,6 +34,20 @@ export interface LiveChange {
 }
 
 export type LiveState = 'pending' | 'live' | 'closed';
+
+/**
+ * Where a live query starts when its rows are already known at a change-log `seq`: a page rendered on a server
+ * (`findPage`'s `meta.seq`), or a cached result. `value` is the list's rows (or the item's row, or null). The
+ * view shows them at once, and the subscription is sent with `since: seq`, so that the server answers with what
+ * changed after `seq` (a replay) or, when it cannot tell (`seq` is not a state it remembers of the
+ * subscription, as a REST read's is not), a snapshot (`reset`). Either way the view ends equal to the query's
+ * result and a change committed after `seq` is not lost. `value` must be what this query returned at `seq` for
+ * this caller: a replay is applied on top of it.
+ */
+export interface LiveStart<Value> {
+  seq: number;
+  value: Value;
+}
 
 /** Resolves the id of a row of `model` (its id fields; generated code knows them). */
 export type IdOf = (model: string, row: Obj) => IdValue;
@@ -125,6 +140,11 @@ export class LiveQuery<Row, Value = Row[]> {
 
   // ---- driven by the registry ----
 
+  /** Starts from rows known at `start.seq` (see `LiveStart`); before the first subscribe message is sent. */
+  seed(start: LiveStart<unknown>): void {
+    this.registry.cache.batch(() => this.load(start.value, start.seq));
+  }
+
   /** The message to (re)subscribe with: `since` once a state is known, so the server replays what was missed. */
   subscribeMessage(): Obj {
     const message: Obj = { type: 'subscribe', id: this.id, channel: this.channel, args: this.args };
@@ -141,18 +161,24 @@ export class LiveQuery<Row, Value = Row[]> {
   replace(data: unknown, seq: number): void {
     const cache = this.registry.cache;
     cache.batch(() => {
-      const rows = this.kind === 'list' ? (Array.isArray(data) ? (data as Obj[]) : []) : data ? [data as Obj] : [];
-      this.keys = [];
-      this.ids.clear();
-      for (const row of rows) {
-        const id = this.registry.idOf(this.model, row);
-        this.track(id);
-        cache.write(this.model, id, row, seq);
-      }
+      this.load(data, seq);
       this.carried(seq);
       this.notify({ seq, events: [], reset: true, source: 'server' });
     });
     this.becameLive();
+  }
+
+  /** Makes `data` (a list's rows, or an item's row or null) the view, as it stood at `seq`. */
+  private load(data: unknown, seq: number): void {
+    const rows = this.kind === 'list' ? (Array.isArray(data) ? (data as Obj[]) : []) : data ? [data as Obj] : [];
+    this.keys = [];
+    this.ids.clear();
+    for (const row of rows) {
+      const id = this.registry.idOf(this.model, row);
+      this.track(id);
+      this.registry.cache.write(this.model, id, row, seq);
+    }
+    this.seq = seq;
   }
 
   /** One step of changes (an `update`'s events for this subscription, or a step of a resumed replay). */
@@ -291,8 +317,9 @@ export class LiveRegistry {
     socket.onMessage((message) => this.handle(message));
   }
 
-  subscribe<Row, Value>(model: string, channel: string, args: Obj, kind: 'list' | 'item'): LiveQuery<Row, Value> {
+  subscribe<Row, Value>(model: string, channel: string, args: Obj, kind: 'list' | 'item', start?: LiveStart<Value>): LiveQuery<Row, Value> {
     const sub = new LiveQuery<Row, Value>(this, `s${this.nextId++}`, model, channel, args, kind);
+    if (start) sub.seed(start);
     this.subs.set(sub.id, sub as LiveQuery<unknown, unknown>);
     if (!this.socket.send(sub.subscribeMessage())) this.socket.connect();
     return sub;
