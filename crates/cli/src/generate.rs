@@ -22,6 +22,9 @@ pub enum Target {
     /// DIR/ssot.ts: the typed client (rows, filters, orders, writes, results, a delegate per
     /// model), and DIR/runtime/: the client runtime it imports.
     Ts,
+    /// DIR/react.ts: typed React hooks per model (`usePosts`, `useCreatePost`, ...), and
+    /// DIR/runtime/react/: the React adapter they wrap; implies `ts`.
+    React,
 }
 
 impl Target {
@@ -30,6 +33,7 @@ impl Target {
             Target::Sql => "sql",
             Target::Openapi => "openapi",
             Target::Ts => "ts",
+            Target::React => "react",
         }
     }
 }
@@ -56,6 +60,9 @@ pub fn generate(o: GenerateOptions) -> anyhow::Result<ExitCode> {
     };
     let mut files: Vec<(String, String)> = Vec::new();
     let mut targets = o.targets.clone();
+    if targets.contains(&Target::React) {
+        targets.push(Target::Ts); // react.ts imports ssot.ts and the runtime
+    }
     targets.sort_by_key(|t| *t as u8);
     targets.dedup();
     for target in targets {
@@ -73,6 +80,10 @@ pub fn generate(o: GenerateOptions) -> anyhow::Result<ExitCode> {
                 // The file's name only: the text must not depend on where the schema sits.
                 let source = path.file_name().map_or_else(|| "the schema".into(), |n| n.to_string_lossy().to_string());
                 files.extend(ssot_codegen::typescript::files(&schema, &source));
+            }
+            Target::React => {
+                let source = path.file_name().map_or_else(|| "the schema".into(), |n| n.to_string_lossy().to_string());
+                files.extend(ssot_codegen::typescript::react::files(&schema, &source, ssot_store::entity::pluralize));
             }
         }
         phase(&format!("emit {}", target.name()), emitting.elapsed());

@@ -18,6 +18,21 @@ fn schemas_in(dir: &Path) -> Vec<PathBuf> {
     found
 }
 
+/// The example, every valid fixture, ours, and every real schema of the corpus (skipped
+/// visibly where it is absent).
+fn every_schema() -> Vec<PathBuf> {
+    let mut schemas = vec![root().join("examples/blog/schema.prisma")];
+    schemas.extend(schemas_in(&root().join("tests/fixtures/schemas/valid")));
+    schemas.extend(schemas_in(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")));
+    let corpus = root().join("../shared/corpus/prisma-real");
+    if corpus.is_dir() {
+        schemas.extend(schemas_in(&corpus));
+    } else {
+        eprintln!("SKIPPED the real schemas: {} is absent", corpus.display());
+    }
+    schemas
+}
+
 /// The runtime `ssot generate --target ts` writes beside `ssot.ts`, under `dir/runtime/`.
 fn write_runtime(dir: &Path) {
     for (name, text) in ssot_codegen::typescript::runtime::files() {
@@ -41,15 +56,7 @@ fn generated_types_compile_under_strict_tsc() {
         eprintln!("SKIPPED: no TypeScript compiler at {} (run `npm ci` in sdk/)", tsc.display());
         return;
     }
-    let mut schemas = vec![root().join("examples/blog/schema.prisma")];
-    schemas.extend(schemas_in(&root().join("tests/fixtures/schemas/valid")));
-    schemas.extend(schemas_in(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")));
-    let corpus = root().join("../shared/corpus/prisma-real");
-    if corpus.is_dir() {
-        schemas.extend(schemas_in(&corpus));
-    } else {
-        eprintln!("SKIPPED the real schemas: {} is absent", corpus.display());
-    }
+    let schemas = every_schema();
     let dir = tempfile::tempdir().expect("temp dir");
     // One runtime for every generated file (each imports `./runtime/index.js`): it is checked once.
     write_runtime(dir.path());
@@ -135,6 +142,16 @@ fn every_runtime_file_is_embedded() {
     on_disk.sort();
     let embedded: Vec<String> = ssot_codegen::typescript::runtime::FILES.iter().map(|(n, _)| n.to_string()).collect();
     assert_eq!(embedded, on_disk, "crates/codegen/src/typescript/runtime.rs lists every file of sdk/src");
+    let mut react: Vec<String> = std::fs::read_dir(root().join("sdk/src/react"))
+        .expect("sdk/src/react")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.ends_with(".ts"))
+        .collect();
+    react.sort();
+    let embedded: Vec<String> =
+        ssot_codegen::typescript::runtime::REACT_FILES.iter().map(|(n, _)| n.to_string()).collect();
+    assert_eq!(embedded, react, "runtime.rs lists every file of sdk/src/react");
 }
 
 // The generated client: a delegate per model, inputs checked, results following `select`
@@ -219,4 +236,121 @@ fn the_generated_client_is_typed() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+// The generated hooks: typed per model, results following `select`/`include`, the schema
+// registered so that the generic hooks are typed too, wrong inputs refused.
+#[test]
+fn the_generated_hooks_are_typed() {
+    let tsc = root().join("sdk/node_modules/.bin/tsc");
+    if !tsc.exists() || !root().join("sdk/node_modules/@tanstack/react-query").is_dir() {
+        eprintln!("SKIPPED: no TypeScript compiler or React packages in sdk/node_modules (run `npm ci` in sdk/)");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let source = std::fs::read_to_string(root().join("sdk/test/fixtures/app.prisma")).expect("read schema");
+    let checked = ssot_schema::check(&source);
+    let mut files = ssot_codegen::typescript::files(&checked.schema, "app.prisma");
+    files.extend(ssot_codegen::typescript::react::files(&checked.schema, "app.prisma", |w| format!("{w}s")));
+    for (name, text) in files {
+        let file = dir.path().join(name);
+        std::fs::create_dir_all(file.parent().expect("a parent")).expect("dir");
+        std::fs::write(file, text).expect("write");
+    }
+    link_node_modules(dir.path());
+    let usage = "import { useFindMany, usePosts, usePost, usePostCount, useCreatePost, useUpdatePost, useSuspenseRooms } from './react.js';\n\
+         type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;\n\
+         function expectType<T extends true>(): T | undefined { return undefined; }\n\
+         export function Posts(): null {\n\
+         \x20 const titles = usePosts({ where: { published: true }, select: { title: true } });\n\
+         \x20 expectType<Equal<typeof titles.data, Array<{ title: string }> | undefined>>();\n\
+         \x20 const one = usePost({ where: { id: 1 }, include: { author: { select: { name: true } } } });\n\
+         \x20 expectType<Equal<NonNullable<typeof one.data>['author'], { name: string | null } | null>>();\n\
+         \x20 const generic = useFindMany('Post', { select: { views: true } });\n\
+         \x20 expectType<Equal<typeof generic.data, Array<{ views: number }> | undefined>>();\n\
+         \x20 const count = usePostCount({ where: { views: { gt: 1 } } });\n\
+         \x20 expectType<Equal<typeof count.data, number | undefined>>();\n\
+         \x20 const rooms = useSuspenseRooms();\n\
+         \x20 expectType<Equal<typeof rooms.data, Array<{ id: number; name: string }>>>();\n\
+         \x20 // @ts-expect-error a Post has no such field\n\
+         \x20 usePosts({ where: { nope: 1 } });\n\
+         \x20 // @ts-expect-error no such model\n\
+         \x20 useFindMany('Nope');\n\
+         \x20 const create = useCreatePost();\n\
+         \x20 create.mutate({ data: { title: 't', authorId: 'u' } });\n\
+         \x20 // @ts-expect-error `title` is required in a create\n\
+         \x20 create.mutate({ data: { authorId: 'u' } });\n\
+         \x20 useUpdatePost({ optimistic: true }).mutate({ where: { id: 1 }, data: { views: { increment: 1 } } });\n\
+         \x20 return null;\n\
+         }\n";
+    std::fs::write(dir.path().join("use.ts"), usage).expect("write");
+    std::fs::write(
+        dir.path().join("tsconfig.json"),
+        "{\"compilerOptions\": {\"strict\": true, \"noEmit\": true, \"target\": \"es2022\", \"module\": \"esnext\", \
+         \"moduleResolution\": \"bundler\", \"skipLibCheck\": true, \"types\": [], \"lib\": [\"es2022\", \"dom\"]}, \
+         \"files\": [\"use.ts\"]}",
+    )
+    .expect("tsconfig");
+    let output = std::process::Command::new(&tsc).arg("-p").arg(dir.path()).output().expect("run tsc");
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// `dir/node_modules` → `sdk/node_modules` (React's and TanStack Query's types for generated hooks).
+fn link_node_modules(dir: &Path) {
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(root().join("sdk/node_modules"), dir.join("node_modules")).expect("symlink");
+}
+
+// The hooks of every schema compile too: each schema in a directory of its own, as
+// `ssot generate --target react` writes it (each registers its schema with its own copy of
+// the adapter).
+#[test]
+fn generated_hooks_compile_for_every_schema() {
+    let tsc = root().join("sdk/node_modules/.bin/tsc");
+    if !tsc.exists() || !root().join("sdk/node_modules/@tanstack/react-query").is_dir() {
+        eprintln!("SKIPPED: no TypeScript compiler or React packages in sdk/node_modules (run `npm ci` in sdk/)");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut entries = Vec::new();
+    for (i, path) in every_schema().iter().enumerate() {
+        let source = std::fs::read_to_string(path).expect("read schema");
+        let checked = ssot_schema::check(&source);
+        if checked.has_errors() {
+            continue;
+        }
+        let mut files = ssot_codegen::typescript::files(&checked.schema, "schema.prisma");
+        files.extend(ssot_codegen::typescript::react::files(&checked.schema, "schema.prisma", |w| format!("{w}s")));
+        for (name, text) in files {
+            let file = dir.path().join(format!("s{i}")).join(name);
+            std::fs::create_dir_all(file.parent().expect("a parent")).expect("dir");
+            std::fs::write(file, text).expect("write");
+        }
+        entries.push((format!("s{i}/react.ts"), path.clone()));
+    }
+    link_node_modules(dir.path());
+    let names: Vec<String> = entries.iter().map(|(f, _)| format!("\"{f}\"")).collect();
+    std::fs::write(
+        dir.path().join("tsconfig.json"),
+        format!(
+            "{{\"compilerOptions\": {{\"strict\": true, \"noEmit\": true, \"target\": \"es2022\", \"module\": \"esnext\", \
+             \"moduleResolution\": \"bundler\", \"skipLibCheck\": true, \"types\": [], \"lib\": [\"es2022\", \"dom\"]}}, \
+             \"files\": [{}]}}",
+            names.join(", ")
+        ),
+    )
+    .expect("tsconfig");
+    let output = std::process::Command::new(&tsc).arg("-p").arg(dir.path()).output().expect("run tsc");
+    let report = String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr);
+    let named = entries.iter().fold(report, |text, (file, path)| {
+        let prefix = file.trim_end_matches("react.ts");
+        text.replace(prefix, &format!("{prefix} ({}) ", path.display()))
+    });
+    assert!(output.status.success(), "tsc --strict found errors:\n{named}");
+    println!("tsc --strict: the hooks of {} schemas, no error", entries.len());
 }

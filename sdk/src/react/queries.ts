@@ -15,7 +15,7 @@ import {
   type UseSuspenseQueryOptions,
   type UseSuspenseQueryResult,
 } from '@tanstack/react-query';
-import type { ListArgs, Obj, RowOf, SchemaTypes, UniqueArgs } from '../index.js';
+import type { ListArgs, Obj, Result, SchemaTypes, Subset, UniqueArgs } from '../index.js';
 import type { LiveBridge } from './bridge.js';
 import type { RegisteredSchema, SsotQueryData, SsotQueryKey } from './keys.js';
 import { useBridge } from './provider.js';
@@ -66,11 +66,15 @@ function useRead(bridge: LiveBridge, specOf: SpecOf, model: string, args: object
  * A list (`findMany`), live by default: it renders the rows, then every change the server sends. Its key is
  * `['ssot', model, 'findMany', args]`.
  */
-export function useFindMany<S extends SchemaTypes = RegisteredSchema, K extends keyof S & string = keyof S & string>(
+export function useFindMany<
+  S extends SchemaTypes = RegisteredSchema,
+  K extends keyof S & string = keyof S & string,
+  A extends ListArgs<S[K]> = ListArgs<S[K]>,
+>(
   model: K,
-  args: ListArgs<S[K]> = {},
-  options: SsotQueryOptions<Array<RowOf<S[K]>>> = {},
-): UseQueryResult<Array<RowOf<S[K]>>, DefaultError> {
+  args: Subset<A, ListArgs<S[K]>> = {} as Subset<A, ListArgs<S[K]>>,
+  options: SsotQueryOptions<Array<Result<S, S[K], A>>> = {},
+): UseQueryResult<Array<Result<S, S[K], A>>, DefaultError> {
   const { live, enabled, ...rest } = options;
   const bridge = useBridge();
   const read = useRead(bridge, findManySpec, model, args, live, enabled !== false);
@@ -79,8 +83,8 @@ export function useFindMany<S extends SchemaTypes = RegisteredSchema, K extends 
       ...rest,
       enabled: enabled !== false,
       queryKey: read.queryKey,
-      queryFn: read.queryFn as () => Promise<SsotQueryData<Array<RowOf<S[K]>>>>,
-      select: pickData<Array<RowOf<S[K]>>>,
+      queryFn: read.queryFn as () => Promise<SsotQueryData<Array<Result<S, S[K], A>>>>,
+      select: pickData<Array<Result<S, S[K], A>>>,
     },
     bridge.queryClient,
   );
@@ -90,11 +94,15 @@ export function useFindMany<S extends SchemaTypes = RegisteredSchema, K extends 
  * One record (`findUnique`), or null; live by default (by id an item subscription, by another unique a one-row
  * list). Its key is `['ssot', model, 'findUnique', args]`.
  */
-export function useFindUnique<S extends SchemaTypes = RegisteredSchema, K extends keyof S & string = keyof S & string>(
+export function useFindUnique<
+  S extends SchemaTypes = RegisteredSchema,
+  K extends keyof S & string = keyof S & string,
+  A extends UniqueArgs<S[K]> = UniqueArgs<S[K]>,
+>(
   model: K,
-  args: UniqueArgs<S[K]>,
-  options: SsotQueryOptions<RowOf<S[K]> | null> = {},
-): UseQueryResult<RowOf<S[K]> | null, DefaultError> {
+  args: Subset<A, UniqueArgs<S[K]>>,
+  options: SsotQueryOptions<Result<S, S[K], A> | null> = {},
+): UseQueryResult<Result<S, S[K], A> | null, DefaultError> {
   const { live, enabled, ...rest } = options;
   const bridge = useBridge();
   const read = useRead(bridge, findUniqueSpec, model, args, live, enabled !== false);
@@ -103,8 +111,8 @@ export function useFindUnique<S extends SchemaTypes = RegisteredSchema, K extend
       ...rest,
       enabled: enabled !== false,
       queryKey: read.queryKey,
-      queryFn: read.queryFn as () => Promise<SsotQueryData<RowOf<S[K]> | null>>,
-      select: pickData<RowOf<S[K]> | null>,
+      queryFn: read.queryFn as () => Promise<SsotQueryData<Result<S, S[K], A> | null>>,
+      select: pickData<Result<S, S[K], A> | null>,
     },
     bridge.queryClient,
   );
@@ -129,31 +137,39 @@ export function useCount<S extends SchemaTypes = RegisteredSchema, K extends key
 }
 
 /** `useFindMany` for Suspense: suspends until the first rows (the subscription's snapshot), then live. */
-export function useSuspenseFindMany<S extends SchemaTypes = RegisteredSchema, K extends keyof S & string = keyof S & string>(
+export function useSuspenseFindMany<
+  S extends SchemaTypes = RegisteredSchema,
+  K extends keyof S & string = keyof S & string,
+  A extends ListArgs<S[K]> = ListArgs<S[K]>,
+>(
   model: K,
-  args: ListArgs<S[K]> = {},
-  options: SsotSuspenseQueryOptions<Array<RowOf<S[K]>>> = {},
-): UseSuspenseQueryResult<Array<RowOf<S[K]>>, DefaultError> {
+  args: Subset<A, ListArgs<S[K]>> = {} as Subset<A, ListArgs<S[K]>>,
+  options: SsotSuspenseQueryOptions<Array<Result<S, S[K], A>>> = {},
+): UseSuspenseQueryResult<Array<Result<S, S[K], A>>, DefaultError> {
   const { live, ...rest } = options;
   const bridge = useBridge();
   const read = useRead(bridge, findManySpec, model, args, live, true);
   return useSuspenseQuery(
-    { ...rest, queryKey: read.queryKey, queryFn: read.queryFn as () => Promise<SsotQueryData<Array<RowOf<S[K]>>>>, select: pickData<Array<RowOf<S[K]>>> },
+    { ...rest, queryKey: read.queryKey, queryFn: read.queryFn as () => Promise<SsotQueryData<Array<Result<S, S[K], A>>>>, select: pickData<Array<Result<S, S[K], A>>> },
     bridge.queryClient,
   );
 }
 
 /** `useFindUnique` for Suspense. */
-export function useSuspenseFindUnique<S extends SchemaTypes = RegisteredSchema, K extends keyof S & string = keyof S & string>(
+export function useSuspenseFindUnique<
+  S extends SchemaTypes = RegisteredSchema,
+  K extends keyof S & string = keyof S & string,
+  A extends UniqueArgs<S[K]> = UniqueArgs<S[K]>,
+>(
   model: K,
-  args: UniqueArgs<S[K]>,
-  options: SsotSuspenseQueryOptions<RowOf<S[K]> | null> = {},
-): UseSuspenseQueryResult<RowOf<S[K]> | null, DefaultError> {
+  args: Subset<A, UniqueArgs<S[K]>>,
+  options: SsotSuspenseQueryOptions<Result<S, S[K], A> | null> = {},
+): UseSuspenseQueryResult<Result<S, S[K], A> | null, DefaultError> {
   const { live, ...rest } = options;
   const bridge = useBridge();
   const read = useRead(bridge, findUniqueSpec, model, args, live, true);
   return useSuspenseQuery(
-    { ...rest, queryKey: read.queryKey, queryFn: read.queryFn as () => Promise<SsotQueryData<RowOf<S[K]> | null>>, select: pickData<RowOf<S[K]> | null> },
+    { ...rest, queryKey: read.queryKey, queryFn: read.queryFn as () => Promise<SsotQueryData<Result<S, S[K], A> | null>>, select: pickData<Result<S, S[K], A> | null> },
     bridge.queryClient,
   );
 }

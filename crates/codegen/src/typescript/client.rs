@@ -40,7 +40,7 @@ fn id_fields(model: &Model) -> Vec<&str> {
 }
 
 /// Each served model's delegate name, in the schema's order.
-pub(super) fn delegate_names(schema: &Schema) -> Vec<(&Model, String)> {
+pub(crate) fn delegate_names(schema: &Schema) -> Vec<(&Model, String)> {
     let mut used: BTreeSet<String> = TAKEN.iter().map(|s| s.to_string()).collect();
     let mut names = Vec::new();
     for model in schema.models.iter().filter(|m| !m.ignored && m.kind != ModelKindIr::Type) {

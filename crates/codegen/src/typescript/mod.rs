@@ -11,6 +11,7 @@
 mod client;
 mod filters;
 mod inputs;
+pub mod react;
 pub mod runtime;
 mod shapes;
 

@@ -1,7 +1,8 @@
 //! The client runtime (`sdk/src`), embedded in the generator so that generated output is
 //! self-contained: `ssot generate --target ts` writes it beside `ssot.ts` as `runtime/`,
-//! each file as it is in `sdk/src` after a header naming its origin. A test checks that
-//! every file of `sdk/src` is listed here.
+//! each file as it is in `sdk/src` after a header naming its origin; `--target react` adds
+//! the React adapter (`sdk/src/react`) as `runtime/react/`. A test checks that every file of
+//! both is listed here.
 
 /// `(path under runtime/, text)` of every runtime file.
 pub const FILES: &[(&str, &str)] = &[
@@ -20,17 +21,39 @@ pub const FILES: &[(&str, &str)] = &[
     ("ws.ts", include_str!("../../../../sdk/src/ws.ts")),
 ];
 
-/// The runtime's files as `ssot generate` writes them: `runtime/<name>` with a header.
+/// `(path under runtime/react/, text)` of the React adapter's files (`--target react`).
+pub const REACT_FILES: &[(&str, &str)] = &[
+    ("bridge.ts", include_str!("../../../../sdk/src/react/bridge.ts")),
+    ("channels.ts", include_str!("../../../../sdk/src/react/channels.ts")),
+    ("index.ts", include_str!("../../../../sdk/src/react/index.ts")),
+    ("keys.ts", include_str!("../../../../sdk/src/react/keys.ts")),
+    ("mutations.ts", include_str!("../../../../sdk/src/react/mutations.ts")),
+    ("provider.ts", include_str!("../../../../sdk/src/react/provider.ts")),
+    ("queries.ts", include_str!("../../../../sdk/src/react/queries.ts")),
+    ("specs.ts", include_str!("../../../../sdk/src/react/specs.ts")),
+    ("ssr.ts", include_str!("../../../../sdk/src/react/ssr.ts")),
+];
+
+/// The runtime's files as `ssot generate --target ts` writes them: `runtime/<name>` with a header.
 pub fn files() -> Vec<(String, String)> {
-    FILES
+    copies(FILES, "", "ts")
+}
+
+/// The React adapter's files as `--target react` writes them: `runtime/react/<name>`.
+pub fn react_files() -> Vec<(String, String)> {
+    copies(REACT_FILES, "react/", "react")
+}
+
+fn copies(files: &[(&str, &str)], dir: &str, target: &str) -> Vec<(String, String)> {
+    files
         .iter()
         .map(|(name, text)| {
             let header = format!(
-                "// Copied by `ssot generate --target ts` from ssot's client runtime (sdk/src/{name}, ssot {}). \
-                 Do not edit: generate again.\n",
+                "// Copied by `ssot generate --target {target}` from ssot's client runtime (sdk/src/{dir}{name}, \
+                 ssot {}). Do not edit: generate again.\n",
                 env!("CARGO_PKG_VERSION")
             );
-            (format!("runtime/{name}"), header + text)
+            (format!("runtime/{dir}{name}"), header + text)
         })
         .collect()
 }
