@@ -22,6 +22,8 @@ export interface ServerOptions {
   dir?: string;
   /** Listen on this port (a restart on the same address). */
   port?: number;
+  /** More environment for the server (`SSOT_LOG_POLL_MS`: how often it looks for other processes' writes). */
+  env?: Record<string, string>;
 }
 
 export class Server {
@@ -47,7 +49,7 @@ export class Server {
     writeFileSync(schemaPath, schema);
     const args = ['serve', schemaPath, '--database', `sqlite:${path.join(dir, 'db.sqlite')}`];
     args.push('--listen', `127.0.0.1:${options.port ?? 0}`, '--admin-key', ADMIN_KEY, '--jwt-secret', JWT_SECRET);
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...options.env } });
     const port = await new Promise<number>((resolve, reject) => {
       let seen = '';
       const read = (chunk: Buffer): void => {
