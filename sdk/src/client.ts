@@ -9,7 +9,8 @@ import { NormalizedCache } from './cache.js';
 import { ChannelRegistry, type Channel } from './channels.js';
 import { ModelDelegate, type CallOptions, type ClientCore } from './delegate.js';
 import { HttpTransport } from './http.js';
-import { LiveRegistry, type LiveQuery } from './live.js';
+import type { LiveQuery } from './live.js';
+import { LiveRegistry } from './registry.js';
 import { TokenManager, type GetToken } from './tokens.js';
 import {
   READ_ACTIONS,

@@ -16,6 +16,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("http.ts", include_str!("../../../../sdk/src/http.ts")),
     ("index.ts", include_str!("../../../../sdk/src/index.ts")),
     ("live.ts", include_str!("../../../../sdk/src/live.ts")),
+    ("registry.ts", include_str!("../../../../sdk/src/registry.ts")),
     ("tokens.ts", include_str!("../../../../sdk/src/tokens.ts")),
     ("types.ts", include_str!("../../../../sdk/src/types.ts")),
     ("ws.ts", include_str!("../../../../sdk/src/ws.ts")),
