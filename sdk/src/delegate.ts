@@ -66,9 +66,11 @@ export type BatchCount = { count: number };
 
 /**
  * `A`, with every key that `Shape` does not have typed `never`: a misspelt argument (`findMany({ wher: ... })`)
- * is an error even though `A` is inferred (inference alone does not check excess properties).
+ * is an error even though `A` is inferred (inference alone does not check excess properties). An intersection
+ * with `A` itself, not a mapped type over it: TypeScript 5 infers through a mapped type lazily, and nested
+ * arguments (`include: { posts: { take: 1, include: ... } }`) then lose their shape in the result type.
  */
-export type Subset<A, Shape> = { [K in keyof A]: K extends keyof Shape ? A[K] : never };
+export type Subset<A, Shape> = A & { [K in Exclude<keyof A, keyof Shape>]: never };
 
 const seqs = new WeakMap<object, number>();
 

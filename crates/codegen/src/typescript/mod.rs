@@ -21,9 +21,20 @@ use std::fmt::Write;
 /// Every file `ssot generate --target ts` writes, as `(path under the output directory,
 /// text)`: `ssot.ts` (the types and the client) and the runtime it imports (`runtime/`).
 pub fn files(schema: &Schema, source: &str) -> Vec<(String, String)> {
-    let mut files = vec![("ssot.ts".to_string(), types(schema, source))];
+    let mut files = vec![("ssot.ts".to_string(), unchecked(&types(schema, source)))];
     files.extend(runtime::files());
     files
+}
+
+/// `text` with `// @ts-nocheck` after its header line, as written: an app's compiler reads
+/// the types its calls use and does not check the whole file again on every build (4× the
+/// check time with TypeScript 5, `docs/benchmarks.md`), nor hold it to the app's settings.
+/// The tests check the text without it (`types`, `react::hooks`), under `tsc --strict`.
+pub(crate) fn unchecked(text: &str) -> String {
+    match text.split_once('\n') {
+        Some((header, rest)) => format!("{header}\n// @ts-nocheck\n{rest}"),
+        None => text.to_string(),
+    }
 }
 
 /// `ssot.ts`: a header naming `source` (the schema it was made from), the types, then the

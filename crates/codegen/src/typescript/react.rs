@@ -15,7 +15,7 @@ use std::fmt::Write;
 
 /// `react.ts` and the adapter's files under `runtime/react/`.
 pub fn files(schema: &Schema, source: &str, plural: impl Fn(&str) -> String) -> Vec<(String, String)> {
-    let mut files = vec![("react.ts".to_string(), hooks(schema, source, plural))];
+    let mut files = vec![("react.ts".to_string(), super::unchecked(&hooks(schema, source, plural)))];
     files.extend(super::runtime::react_files());
     files
 }

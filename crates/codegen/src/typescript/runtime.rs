@@ -49,9 +49,11 @@ fn copies(files: &[(&str, &str)], dir: &str, target: &str) -> Vec<(String, Strin
     files
         .iter()
         .map(|(name, text)| {
+            // `@ts-nocheck`: the runtime is checked where it is written (sdk/, strict); an app's compiler
+            // need not check it again on every build, nor hold it to the app's own settings.
             let header = format!(
                 "// Copied by `ssot generate --target {target}` from ssot's client runtime (sdk/src/{dir}{name}, \
-                 ssot {}). Do not edit: generate again.\n",
+                 ssot {}). Do not edit: generate again.\n// @ts-nocheck\n",
                 env!("CARGO_PKG_VERSION")
             );
             (format!("runtime/{dir}{name}"), header + text)
