@@ -9,10 +9,12 @@ import { NormalizedCache } from './cache.js';
 import { ChannelRegistry, type Channel } from './channels.js';
 import { ModelDelegate, type CallOptions, type ClientCore } from './delegate.js';
 import { HttpTransport } from './http.js';
-import { LiveRegistry, type LiveQuery } from './live.js';
+import type { LiveQuery } from './live.js';
+import { LiveRegistry } from './registry.js';
 import { TokenManager, type GetToken } from './tokens.js';
 import {
   READ_ACTIONS,
+  type BatchAnswers,
   type DataClient,
   type IdValue,
   type Json,
@@ -112,28 +114,36 @@ export class SsotClient<S extends SchemaTypes = UntypedSchema> {
       run: (op, callOptions) => this.transportFor(!READ_ACTIONS.has(op.action), callOptions).request(op, callOptions),
       idFields,
       idOf,
-      subscribe: (model, channel, args, kind) => this.live.subscribe(model, channel, args, kind),
+      subscribe: (model, channel, args, kind, start) => this.live.subscribe(model, channel, args, kind, start),
       channel: (name) => this.channels.get(name),
+      settle: (seq, callOptions) =>
+        seq === undefined || callOptions?.awaitLive === false
+          ? Promise.resolve()
+          : this.live.settle(seq, callOptions?.timeoutMs ?? timeoutMs),
     };
     // A hybrid client reads over the socket while it is open: open it now rather than at the first subscription.
     if (this.mode === 'hybrid') this.$socket.connect();
   }
 
   /** The delegate of a model (`client.$model('Post').findMany(...)`); generated code wires `client.post` to it. */
-  $model<K extends keyof S & string>(name: K): ModelDelegate<S[K]> {
-    let delegate = this.delegates.get(name) as ModelDelegate<S[K]> | undefined;
+  $model<K extends keyof S & string>(name: K): ModelDelegate<S[K], S> {
+    let delegate = this.delegates.get(name) as ModelDelegate<S[K], S> | undefined;
     if (!delegate) {
-      delegate = new ModelDelegate<S[K]>(this.core, name);
+      delegate = new ModelDelegate<S[K], S>(this.core, name);
       this.delegates.set(name, delegate);
     }
     return delegate;
   }
 
-  /** Runs several operations in one transaction, all or nothing; resolves with each one's answer body. */
-  async $batch(operations: Operation[], options?: CallOptions): Promise<unknown[]> {
+  /**
+   * Runs several operations in one transaction, all or nothing; resolves with each one's answer body, typed by
+   * the delegates' `op` builders (`client.$batch([client.post.op.create({...}), client.user.op.count()])`).
+   */
+  async $batch<T extends readonly Operation[]>(operations: [...T], options?: CallOptions): Promise<BatchAnswers<T>> {
     const transport = this.transportFor(true, options);
     const result = await transport.batch(operations, options);
-    return result.results.map((r) => r.body);
+    await this.core.settle(result.seq, options);
+    return result.results.map((r) => r.body) as BatchAnswers<T>;
   }
 
   /** A channel by its full name (`Room:channel:5`); `client.$model('Room').channel(5)` is the same. */

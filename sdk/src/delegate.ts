@@ -7,8 +7,9 @@
 import type { NormalizedCache } from './cache.js';
 import type { Channel } from './channels.js';
 import { SsotError } from './errors.js';
-import type { LiveQuery, LiveChange } from './live.js';
+import type { LiveQuery, LiveChange, LiveStart } from './live.js';
 import type {
+  BatchOp,
   IdValue,
   ListArgs,
   ModelTypes,
@@ -18,9 +19,13 @@ import type {
   Page,
   Part,
   RequestOptions,
+  Result,
   RowOf,
+  SchemaTypes,
   ShapeArgs,
   Json,
+  UniqueOf,
+  UntypedSchema,
 } from './types.js';
 
 /** What a delegate needs from its client (client.ts implements it). */
@@ -29,13 +34,20 @@ export interface ClientCore {
   run(op: Operation, options: CallOptions | undefined): Promise<OperationResult>;
   idFields(model: string): string[];
   idOf(model: string, row: Obj): IdValue;
-  subscribe<Row, Value>(model: string, channel: string, args: Obj, kind: 'list' | 'item'): LiveQuery<Row, Value>;
+  subscribe<Row, Value>(model: string, channel: string, args: Obj, kind: 'list' | 'item', start?: LiveStart<Value>): LiveQuery<Row, Value>;
   channel<State, Payload>(name: string): Channel<State, Payload>;
+  /** Resolves when the client's live queries reflect a write at `seq` (see `LiveRegistry.settle`). */
+  settle(seq: number | undefined, options: CallOptions | undefined): Promise<void>;
 }
 
 export interface CallOptions extends RequestOptions {
   /** Where this operation goes, overriding the client's choice (hybrid clients). */
   via?: 'http' | 'ws';
+  /**
+   * A write resolves once the client's live queries reflect it (read-your-writes; default `true`); `false`
+   * resolves as soon as the server answers.
+   */
+  awaitLive?: boolean;
 }
 
 export interface WriteOptions<Row> extends CallOptions {
@@ -46,10 +58,19 @@ export interface WriteOptions<Row> extends CallOptions {
   optimistic?: boolean | Partial<Row> | ((current: Row) => Partial<Row>);
 }
 
-export type UniqueArgs<M extends ModelTypes> = ShapeArgs<M> & { where: Part<M, 'where'> };
+export type UniqueArgs<M extends ModelTypes> = ShapeArgs<M> & { where: UniqueOf<M> };
 export type CreateArgs<M extends ModelTypes> = ShapeArgs<M> & { data: Part<M, 'create'> };
-export type UpdateArgs<M extends ModelTypes> = ShapeArgs<M> & { where: Part<M, 'where'>; data: Part<M, 'update'> };
+export type UpdateArgs<M extends ModelTypes> = ShapeArgs<M> & { where: UniqueOf<M>; data: Part<M, 'update'> };
+export type CountArgs<M extends ModelTypes> = { where?: Part<M, 'where'> };
 export type BatchCount = { count: number };
+
+/**
+ * `A`, with every key that `Shape` does not have typed `never`: a misspelt argument (`findMany({ wher: ... })`)
+ * is an error even though `A` is inferred (inference alone does not check excess properties). An intersection
+ * with `A` itself, not a mapped type over it: TypeScript 5 infers through a mapped type lazily, and nested
+ * arguments (`include: { posts: { take: 1, include: ... } }`) then lose their shape in the result type.
+ */
+export type Subset<A, Shape> = A & { [K in Exclude<keyof A, keyof Shape>]: never };
 
 const seqs = new WeakMap<object, number>();
 
@@ -77,20 +98,30 @@ function plainValues(data: Obj): Obj {
   return Object.fromEntries(Object.entries(data).filter(([, v]) => v === null || typeof v !== 'object' || v instanceof Date));
 }
 
-export class ModelDelegate<M extends ModelTypes> {
+/**
+ * A model's operations. `M` is the model's types and `S` every model's (a result's relations are typed by their
+ * target model); each read and write returns `Result<S, M, A>`, which follows the call's `select` and `include`.
+ */
+export class ModelDelegate<M extends ModelTypes, S extends SchemaTypes = UntypedSchema> {
   constructor(
     private readonly core: ClientCore,
     readonly name: string,
   ) {}
 
-  async findMany(args: ListArgs<M> = {}, options?: CallOptions): Promise<Array<RowOf<M>>> {
-    return (await this.findPage(args, options)).data;
+  async findMany<A extends ListArgs<M> = ListArgs<M>>(
+    args?: Subset<A, ListArgs<M>>,
+    options?: CallOptions,
+  ): Promise<Array<Result<S, M, A>>> {
+    return (await this.findPage<A>(args, options)).data;
   }
 
   /** A list with its `meta` (total, hasMore, and the `seq` it was read at). */
-  async findPage(args: ListArgs<M> = {}, options?: CallOptions): Promise<Page<RowOf<M>>> {
-    const result = await this.core.run({ model: this.name, action: 'list', args: args as Obj }, options);
-    const page = result.body as Page<RowOf<M>>;
+  async findPage<A extends ListArgs<M> = ListArgs<M>>(
+    args?: Subset<A, ListArgs<M>>,
+    options?: CallOptions,
+  ): Promise<Page<Result<S, M, A>>> {
+    const result = await this.core.run({ model: this.name, action: 'list', args: (args ?? {}) as Obj }, options);
+    const page = result.body as Page<Result<S, M, A>>;
     this.core.cache.batch(() => {
       for (const row of page.data) this.remember(row as Obj, page.meta.seq);
     });
@@ -98,38 +129,64 @@ export class ModelDelegate<M extends ModelTypes> {
   }
 
   /** The record a unique selector names, or null. By id it is a `get`; by another unique, a one-row list. */
-  async findUnique(args: UniqueArgs<M>, options?: CallOptions): Promise<RowOf<M> | null> {
+  async findUnique<A extends UniqueArgs<M>>(
+    args: Subset<A, UniqueArgs<M>>,
+    options?: CallOptions,
+  ): Promise<Result<S, M, A> | null> {
     const key = this.keyOf(args.where as Obj);
-    if (key === undefined) return this.findFirst({ ...args, take: 1 } as ListArgs<M>, options);
+    if (key === undefined) {
+      const rows = await this.findMany({ ...(args as Obj), take: 1 } as ListArgs<M>, options);
+      return (rows[0] ?? null) as Result<S, M, A> | null;
+    }
     try {
       const result = await this.core.run({ model: this.name, action: 'get', key, args: shape(args) }, options);
       this.remember(result.body as Obj, 0);
-      return result.body as RowOf<M>;
+      return result.body as Result<S, M, A>;
     } catch (error) {
       if (error instanceof SsotError && error.status === 404) return null;
       throw error;
     }
   }
 
-  async findFirst(args: ListArgs<M> = {}, options?: CallOptions): Promise<RowOf<M> | null> {
-    const rows = await this.findMany({ ...args, take: args.take ?? 1 }, options);
+  /** Like `findUnique`, but a missing record rejects with the server's `404` (`not_found`). */
+  async findUniqueOrThrow<A extends UniqueArgs<M>>(args: Subset<A, UniqueArgs<M>>, options?: CallOptions): Promise<Result<S, M, A>> {
+    const row = await this.findUnique<A>(args, options);
+    if (row === null) throw this.notFound();
+    return row;
+  }
+
+  async findFirst<A extends ListArgs<M> = ListArgs<M>>(
+    args?: Subset<A, ListArgs<M>>,
+    options?: CallOptions,
+  ): Promise<Result<S, M, A> | null> {
+    const given = (args ?? {}) as ListArgs<M>;
+    const rows = await this.findMany<A>({ ...given, take: given.take ?? 1 } as Subset<A, ListArgs<M>>, options);
     return rows[0] ?? null;
   }
 
-  async count(args: { where?: Part<M, 'where'> } = {}, options?: CallOptions): Promise<number> {
+  async count(args: CountArgs<M> = {}, options?: CallOptions): Promise<number> {
     const args_: Obj = args.where === undefined ? {} : { where: args.where };
     const result = await this.core.run({ model: this.name, action: 'count', args: args_ }, options);
     return (result.body as { count: number }).count;
   }
 
-  async create(args: CreateArgs<M>, options?: CallOptions): Promise<RowOf<M>> {
+  async create<A extends CreateArgs<M>>(args: Subset<A, CreateArgs<M>>, options?: CallOptions): Promise<Result<S, M, A>> {
     const result = await this.core.run({ model: this.name, action: 'create', data: args.data, args: shape(args) }, options);
     this.remember(result.body as Obj, result.seq ?? 0);
-    return withSeq(result.body as RowOf<M>, result.seq);
+    await this.core.settle(result.seq, options);
+    return withSeq(result.body as Result<S, M, A>, result.seq);
   }
 
-  async update(args: UpdateArgs<M>, options?: WriteOptions<RowOf<M>>): Promise<RowOf<M>> {
-    const key = this.requireKey(args.where as Obj, 'update');
+  /**
+   * Changes the record `where` names. By a unique other than the id, the record's id is read first (one
+   * `list` of its id fields), then the update runs by id.
+   */
+  async update<A extends UpdateArgs<M>>(
+    args: Subset<A, UpdateArgs<M>>,
+    options?: WriteOptions<RowOf<M>>,
+  ): Promise<Result<S, M, A>> {
+    // By id the key is known now, so an optimistic change shows before this function first yields.
+    const key = this.keyOf(args.where as Obj) ?? (await this.resolveKey(args.where as Obj, options));
     const cache = this.core.cache;
     let layer: number | undefined;
     if (options?.optimistic) {
@@ -147,15 +204,20 @@ export class ModelDelegate<M extends ModelTypes> {
         this.remember(result.body as Obj, result.seq ?? 0);
         if (layer !== undefined) cache.dropLayer(layer);
       });
-      return withSeq(result.body as RowOf<M>, result.seq);
+      await this.core.settle(result.seq, options);
+      return withSeq(result.body as Result<S, M, A>, result.seq);
     } catch (error) {
       if (layer !== undefined) cache.dropLayer(layer); // refused: the row shows the server's data again
       throw error;
     }
   }
 
-  async delete(args: UniqueArgs<M>, options?: WriteOptions<RowOf<M>>): Promise<RowOf<M>> {
-    const key = this.requireKey(args.where as Obj, 'delete');
+  /** Deletes the record `where` names (by a unique other than the id, as `update` does); answers it as it was. */
+  async delete<A extends UniqueArgs<M>>(
+    args: Subset<A, UniqueArgs<M>>,
+    options?: WriteOptions<RowOf<M>>,
+  ): Promise<Result<S, M, A>> {
+    const key = this.keyOf(args.where as Obj) ?? (await this.resolveKey(args.where as Obj, options));
     const cache = this.core.cache;
     const layer = options?.optimistic ? cache.addLayer(this.name, key, null) : undefined;
     try {
@@ -164,7 +226,8 @@ export class ModelDelegate<M extends ModelTypes> {
         cache.remove(this.name, key, result.seq ?? 0);
         if (layer !== undefined) cache.dropLayer(layer);
       });
-      return withSeq(result.body as RowOf<M>, result.seq);
+      await this.core.settle(result.seq, options);
+      return withSeq(result.body as Result<S, M, A>, result.seq);
     } catch (error) {
       if (layer !== undefined) cache.dropLayer(layer);
       throw error;
@@ -173,37 +236,47 @@ export class ModelDelegate<M extends ModelTypes> {
 
   async createMany(args: { data: Array<Part<M, 'create'>> }, options?: CallOptions): Promise<BatchCount> {
     const result = await this.core.run({ model: this.name, action: 'createMany', data: args.data }, options);
+    await this.core.settle(result.seq, options);
     return withSeq(result.body as BatchCount, result.seq);
   }
 
   async updateMany(args: { where: Part<M, 'where'>; data: Part<M, 'update'> }, options?: CallOptions): Promise<BatchCount> {
     const result = await this.core.run({ model: this.name, action: 'updateMany', args: { where: args.where }, data: args.data }, options);
+    await this.core.settle(result.seq, options);
     return withSeq(result.body as BatchCount, result.seq);
   }
 
   async deleteMany(args: { where: Part<M, 'where'> }, options?: CallOptions): Promise<BatchCount> {
     const result = await this.core.run({ model: this.name, action: 'deleteMany', args: { where: args.where } }, options);
+    await this.core.settle(result.seq, options);
     return withSeq(result.body as BatchCount, result.seq);
   }
 
-  /** A live list: the query's rows, kept current over the socket. `onChange` hears every change. */
-  subscribe(
-    args: ListArgs<M> = {},
-    onChange?: (rows: Array<RowOf<M>>, change: LiveChange) => void,
-  ): LiveQuery<RowOf<M>, Array<RowOf<M>>> {
-    const live = this.core.subscribe<RowOf<M>, Array<RowOf<M>>>(this.name, `${this.name}:list`, args as Obj, 'list');
+  /**
+   * A live list: the query's rows, kept current over the socket. `onChange` hears every change. `start`: rows
+   * already known at a `seq` (a server-rendered page), shown at once and resumed from (see `LiveStart`).
+   */
+  subscribe<A extends ListArgs<M> = ListArgs<M>>(
+    args?: Subset<A, ListArgs<M>>,
+    onChange?: (rows: Array<Result<S, M, A>>, change: LiveChange) => void,
+    start?: LiveStart<Array<Result<S, M, A>>>,
+  ): LiveQuery<Result<S, M, A>, Array<Result<S, M, A>>> {
+    type Row = Result<S, M, A>;
+    const live = this.core.subscribe<Row, Row[]>(this.name, `${this.name}:list`, (args ?? {}) as Obj, 'list', start);
     if (onChange) live.onChange(onChange);
     return live;
   }
 
-  /** One live record (null while it does not exist or is hidden). */
-  subscribeItem(
+  /** One live record (null while it does not exist or is hidden); `start` as for `subscribe`. */
+  subscribeItem<A extends ShapeArgs<M> = ShapeArgs<M>>(
     id: IdValue,
-    args: ShapeArgs<M> = {},
-    onChange?: (row: RowOf<M> | null, change: LiveChange) => void,
-  ): LiveQuery<RowOf<M>, RowOf<M> | null> {
+    args?: Subset<A, ShapeArgs<M>>,
+    onChange?: (row: Result<S, M, A> | null, change: LiveChange) => void,
+    start?: LiveStart<Result<S, M, A> | null>,
+  ): LiveQuery<Result<S, M, A>, Result<S, M, A> | null> {
+    type Row = Result<S, M, A>;
     const channel = `${this.name}:item:${Array.isArray(id) ? id.join(',') : String(id)}`;
-    const live = this.core.subscribe<RowOf<M>, RowOf<M> | null>(this.name, channel, args as Obj, 'item');
+    const live = this.core.subscribe<Row, Row | null>(this.name, channel, (args ?? {}) as Obj, 'item', start);
     if (onChange) live.onChange(onChange);
     return live;
   }
@@ -213,27 +286,65 @@ export class ModelDelegate<M extends ModelTypes> {
     return this.core.channel<State, Payload>(`${this.name}:channel:${Array.isArray(id) ? id.join(',') : String(id)}`);
   }
 
-  /** Operations for `client.$batch([...])`, in the protocol's shape. */
+  /**
+   * Operations for `client.$batch([...])`, in the protocol's shape, each typed by what its answer in the batch
+   * is (`$batch` resolves with a tuple of them).
+   */
   readonly op = {
-    create: (args: CreateArgs<M>): Operation => ({ model: this.name, action: 'create', data: args.data, args: shape(args) }),
-    update: (args: UpdateArgs<M>): Operation => ({
+    create: <A extends CreateArgs<M>>(args: Subset<A, CreateArgs<M>>): BatchOp<Result<S, M, A>> => ({
+      model: this.name,
+      action: 'create',
+      data: args.data,
+      args: shape(args),
+    }),
+    update: <A extends UpdateArgs<M>>(args: Subset<A, UpdateArgs<M>>): BatchOp<Result<S, M, A>> => ({
       model: this.name,
       action: 'update',
       key: this.requireKey(args.where as Obj, 'update'),
       data: args.data,
       args: shape(args),
     }),
-    delete: (args: UniqueArgs<M>): Operation => ({ model: this.name, action: 'delete', key: this.requireKey(args.where as Obj, 'delete') }),
-    findMany: (args: ListArgs<M> = {}): Operation => ({ model: this.name, action: 'list', args: args as Obj }),
-    createMany: (args: { data: Array<Part<M, 'create'>> }): Operation => ({ model: this.name, action: 'createMany', data: args.data }),
-    updateMany: (args: { where: Part<M, 'where'>; data: Part<M, 'update'> }): Operation => ({
+    delete: <A extends UniqueArgs<M>>(args: Subset<A, UniqueArgs<M>>): BatchOp<Result<S, M, A>> => ({
+      model: this.name,
+      action: 'delete',
+      key: this.requireKey(args.where as Obj, 'delete'),
+      args: shape(args),
+    }),
+    findMany: <A extends ListArgs<M> = ListArgs<M>>(args?: Subset<A, ListArgs<M>>): BatchOp<Page<Result<S, M, A>>> => ({
+      model: this.name,
+      action: 'list',
+      args: (args ?? {}) as Obj,
+    }),
+    count: (args: CountArgs<M> = {}): BatchOp<{ count: number }> => ({
+      model: this.name,
+      action: 'count',
+      args: args.where === undefined ? {} : { where: args.where },
+    }),
+    createMany: (args: { data: Array<Part<M, 'create'>> }): BatchOp<BatchCount> => ({
+      model: this.name,
+      action: 'createMany',
+      data: args.data,
+    }),
+    updateMany: (args: { where: Part<M, 'where'>; data: Part<M, 'update'> }): BatchOp<BatchCount> => ({
       model: this.name,
       action: 'updateMany',
       args: { where: args.where },
       data: args.data,
     }),
-    deleteMany: (args: { where: Part<M, 'where'> }): Operation => ({ model: this.name, action: 'deleteMany', args: { where: args.where } }),
+    deleteMany: (args: { where: Part<M, 'where'> }): BatchOp<BatchCount> => ({
+      model: this.name,
+      action: 'deleteMany',
+      args: { where: args.where },
+    }),
   };
+
+  /**
+   * The record's id when `where` is exactly the id fields with plain values (what `findUnique` reads with a
+   * `get`, and what `subscribeItem` takes), else undefined (another unique: a one-row list).
+   */
+  whereId(where: Part<M, 'where'>): IdValue | undefined {
+    return this.keyOf(where as Obj);
+  }
 
   /** The id a `where` names when it holds exactly the id fields (plain values), else undefined. */
   private keyOf(where: Obj | undefined): IdValue | undefined {
@@ -257,10 +368,25 @@ export class ModelDelegate<M extends ModelTypes> {
     return key;
   }
 
+  /** The id of the row a unique selector other than the id names, read with one `list` of its id fields. */
+  private async resolveKey(where: Obj, options: CallOptions | undefined): Promise<IdValue> {
+    const fields = this.core.idFields(this.name);
+    const select = Object.fromEntries(fields.map((field) => [field, true]));
+    const result = await this.core.run({ model: this.name, action: 'list', args: { where, select, take: 1 } }, options);
+    const row = (result.body as Page<Obj>).data[0];
+    if (!row) throw this.notFound();
+    return this.core.idOf(this.name, row);
+  }
+
+  private notFound(): SsotError {
+    return new SsotError({ status: 404, code: 'not_found', title: 'Not Found', detail: `no ${this.name} matches the unique selector` });
+  }
+
   private remember(row: Obj | null, seq: number): void {
     if (!row || typeof row !== 'object') return;
     const id = this.core.idOf(this.name, row);
-    if (id === undefined || (Array.isArray(id) && id.some((part) => part === undefined))) return;
+    // A model without an id (a view with no unique) is not cached: its rows have no identity to merge by.
+    if (id === undefined || (Array.isArray(id) && (id.length === 0 || id.some((part) => part === undefined)))) return;
     this.core.cache.write(this.name, id, row, seq);
   }
 }

@@ -3,8 +3,8 @@
  * code names. Everything else is internal to the modules.
  */
 export { createClient, SsotClient, type ClientOptions } from './client.js';
-export { ModelDelegate, seqOf, type CallOptions, type WriteOptions, type CreateArgs, type UpdateArgs, type UniqueArgs, type BatchCount } from './delegate.js';
-export { LiveQuery, type LiveChange, type LiveEvent, type LiveOp, type LiveState } from './live.js';
+export { ModelDelegate, seqOf, type CallOptions, type WriteOptions, type CreateArgs, type UpdateArgs, type UniqueArgs, type CountArgs, type BatchCount, type Subset } from './delegate.js';
+export { LiveQuery, type LiveChange, type LiveEvent, type LiveOp, type LiveStart, type LiveState } from './live.js';
 export { Channel, type Member, type PresenceEvent } from './channels.js';
 export { NormalizedCache, keyOf } from './cache.js';
 export { HttpTransport, type HttpTransportOptions } from './http.js';
@@ -15,6 +15,8 @@ export { backoffDelay, type BackoffOptions } from './backoff.js';
 export { SsotError, NetworkError, TimeoutError, ConnectionLostError, ClosedError, type Problem, type ProblemFieldError } from './errors.js';
 export type {
   Action,
+  BatchAnswers,
+  BatchOp,
   BatchResult,
   DataClient,
   IdValue,
@@ -27,7 +29,12 @@ export type {
   OperationResult,
   Page,
   RequestOptions,
+  RelationInfo,
+  Result,
   RowOf,
+  ScalarsOf,
+  Simplify,
+  UniqueOf,
   SchemaTypes,
   ShapeArgs,
   UntypedModel,

@@ -2,12 +2,13 @@
  * Live queries: list and item subscriptions over the socket. Owns applying `subscribed`, `update` (the two
  * passes of protocol.md), `reset` and resumed replays to each view, tracking per subscription the `seq` of the
  * last message that carried it so that a reconnection resumes with `since` (no gap, no duplicate), and
- * read-your-writes (`waitForSeq`). Rows live in the normalized cache; a view holds only the ids, in order.
+ * read-your-writes (`waitForSeq`), and starting from rows already known at a `seq` (`LiveStart`: a server-rendered
+ * page). Rows live in the normalized cache; a view holds only the ids, in order.
  */
-import { keyOf, type NormalizedCache } from './cache.js';
+import { keyOf } from './cache.js';
 import { ClosedError, SsotError, TimeoutError } from './errors.js';
 import type { IdValue, Obj } from './types.js';
-import type { WebSocketTransport } from './ws.js';
+import type { LiveRegistry } from './registry.js';
 
 export type LiveOp = 'created' | 'entered' | 'updated' | 'moved' | 'deleted' | 'left';
 
@@ -33,6 +34,20 @@ export interface LiveChange {
 }
 
 export type LiveState = 'pending' | 'live' | 'closed';
+
+/**
+ * Where a live query starts when its rows are already known at a change-log `seq`: a page rendered on a server
+ * (`findPage`'s `meta.seq`), or a cached result. `value` is the list's rows (or the item's row, or null). The
+ * view shows them at once, and the subscription is sent with `since: seq`, so that the server answers with what
+ * changed after `seq` (a replay) or, when it cannot tell (`seq` is not a state it remembers of the
+ * subscription, as a REST read's is not), a snapshot (`reset`). Either way the view ends equal to the query's
+ * result and a change committed after `seq` is not lost. `value` must be what this query returned at `seq` for
+ * this caller: a replay is applied on top of it.
+ */
+export interface LiveStart<Value> {
+  seq: number;
+  value: Value;
+}
 
 /** Resolves the id of a row of `model` (its id fields; generated code knows them). */
 export type IdOf = (model: string, row: Obj) => IdValue;
@@ -125,6 +140,11 @@ export class LiveQuery<Row, Value = Row[]> {
 
   // ---- driven by the registry ----
 
+  /** Starts from rows known at `start.seq` (see `LiveStart`); before the first subscribe message is sent. */
+  seed(start: LiveStart<unknown>): void {
+    this.registry.cache.batch(() => this.load(start.value, start.seq));
+  }
+
   /** The message to (re)subscribe with: `since` once a state is known, so the server replays what was missed. */
   subscribeMessage(): Obj {
     const message: Obj = { type: 'subscribe', id: this.id, channel: this.channel, args: this.args };
@@ -141,18 +161,24 @@ export class LiveQuery<Row, Value = Row[]> {
   replace(data: unknown, seq: number): void {
     const cache = this.registry.cache;
     cache.batch(() => {
-      const rows = this.kind === 'list' ? (Array.isArray(data) ? (data as Obj[]) : []) : data ? [data as Obj] : [];
-      this.keys = [];
-      this.ids.clear();
-      for (const row of rows) {
-        const id = this.registry.idOf(this.model, row);
-        this.track(id);
-        cache.write(this.model, id, row, seq);
-      }
+      this.load(data, seq);
       this.carried(seq);
       this.notify({ seq, events: [], reset: true, source: 'server' });
     });
     this.becameLive();
+  }
+
+  /** Makes `data` (a list's rows, or an item's row or null) the view, as it stood at `seq`. */
+  private load(data: unknown, seq: number): void {
+    const rows = this.kind === 'list' ? (Array.isArray(data) ? (data as Obj[]) : []) : data ? [data as Obj] : [];
+    this.keys = [];
+    this.ids.clear();
+    for (const row of rows) {
+      const id = this.registry.idOf(this.model, row);
+      this.track(id);
+      this.registry.cache.write(this.model, id, row, seq);
+    }
+    this.seq = seq;
   }
 
   /** One step of changes (an `update`'s events for this subscription, or a step of a resumed replay). */
@@ -253,120 +279,5 @@ export class LiveQuery<Row, Value = Row[]> {
     if (this.state === 'closed' || this.seq < 0) return;
     const value = this.value;
     for (const listener of this.listeners) listener(value, change ?? { seq: this.seq, events: [], reset: false, source: 'local' });
-  }
-}
-
-/** The live subscriptions of one socket: routes its messages to them and resubscribes after reconnecting. */
-export class LiveRegistry {
-  private readonly subs = new Map<string, LiveQuery<unknown, unknown>>();
-  private nextId = 1;
-
-  constructor(
-    readonly socket: WebSocketTransport,
-    readonly cache: NormalizedCache,
-    readonly idOf: IdOf,
-  ) {
-    socket.onOpen(() => {
-      for (const sub of this.subs.values()) socket.send(sub.subscribeMessage());
-    });
-    socket.onStatus((info) => {
-      if (info.status !== 'open') for (const sub of this.subs.values()) sub.connectionLost();
-    });
-    socket.onMessage((message) => this.handle(message));
-  }
-
-  subscribe<Row, Value>(model: string, channel: string, args: Obj, kind: 'list' | 'item'): LiveQuery<Row, Value> {
-    const sub = new LiveQuery<Row, Value>(this, `s${this.nextId++}`, model, channel, args, kind);
-    this.subs.set(sub.id, sub as LiveQuery<unknown, unknown>);
-    if (!this.socket.send(sub.subscribeMessage())) this.socket.connect();
-    return sub;
-  }
-
-  /** Asks the server to say (`synced`) when this connection's live queries stand at `seq`. */
-  sync(seq: number): void {
-    this.socket.send({ type: 'sync', seq });
-  }
-
-  remove(sub: { id: string }, tellServer: boolean): void {
-    this.subs.delete(sub.id);
-    if (tellServer) this.socket.send({ type: 'unsubscribe', id: sub.id });
-  }
-
-  closeAll(): void {
-    for (const sub of this.subs.values()) sub.close(undefined);
-    this.subs.clear();
-  }
-
-  private handle(message: Obj): void {
-    switch (message.type) {
-      case 'subscribed':
-        return this.subscribed(message);
-      case 'update':
-        return this.update(message);
-      case 'synced': {
-        // Every live view of this connection stands at `seq`: an update before it carried whatever changed.
-        const seq = Number(message.seq);
-        for (const sub of this.subs.values()) sub.connectionAt(seq);
-        return;
-      }
-      case 'reset': {
-        const all = (message.subscriptions ?? {}) as Record<string, { seq: number; data: unknown }>;
-        this.cache.batch(() => {
-          for (const [id, state] of Object.entries(all)) this.subs.get(id)?.replace(state.data, state.seq);
-        });
-        return;
-      }
-      case 'unsubscribed': {
-        // Ours are already removed; one still here was ended by the server (an `auth` that no longer may).
-        const sub = this.subs.get(String(message.id));
-        if (sub && message.code) {
-          this.subs.delete(sub.id);
-          sub.close(new SsotError({ status: 403, code: String(message.code), detail: String(message.message ?? '') }));
-        }
-        return;
-      }
-      case 'error': {
-        const sub = message.id !== undefined ? this.subs.get(String(message.id)) : undefined;
-        if (!sub) return;
-        this.subs.delete(sub.id);
-        const problem = (message.problem as Obj | undefined) ?? {};
-        const code = String(message.code);
-        const status = code === 'unauthorized' ? 401 : code === 'forbidden' ? 403 : 400;
-        sub.close(new SsotError({ status, code, detail: String(message.message), ...problem }));
-        return;
-      }
-    }
-  }
-
-  private subscribed(message: Obj): void {
-    const sub = this.subs.get(String(message.id));
-    if (!sub) return;
-    const seq = Number(message.seq);
-    if (message.resumed) {
-      // What was missed, step by step, as the updates it would have had.
-      const steps = (message.replay ?? []) as Array<{ seq: number; events: LiveEvent[] }>;
-      this.cache.batch(() => {
-        for (const step of steps) sub.apply(step.events, step.seq);
-        sub.apply([], seq);
-      });
-      sub.becameLive();
-    } else {
-      sub.replace(message.data, seq);
-    }
-  }
-
-  private update(message: Obj): void {
-    const seq = Number(message.seq);
-    const bySub = new Map<string, LiveEvent[]>();
-    for (const event of (message.events ?? []) as LiveEvent[]) {
-      const list = bySub.get(String(event.sub));
-      if (list) list.push(event);
-      else bySub.set(String(event.sub), [event]);
-    }
-    // One message, one snapshot: every view changes, then each listener hears once.
-    this.cache.batch(() => {
-      for (const [id, events] of bySub) this.subs.get(id)?.apply(events, seq);
-    });
-    for (const sub of this.subs.values()) sub.connectionAt(seq);
   }
 }

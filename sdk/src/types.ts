@@ -18,13 +18,26 @@ export type IdValue = string | number | ReadonlyArray<string | number>;
  * Members left out fall back to plain objects.
  */
 export interface ModelTypes {
+  /** A row with every field, its relations optional (present when selected or included). */
   row: object;
+  /** A row as it comes without `select` or `include`: its scalar fields (default: `row`). */
+  scalars?: object;
+  /** Each relation: the model it leads to, whether it is a list (see `RelationInfo`). */
+  relations?: { [name: string]: RelationInfo };
   where?: object;
+  /** A unique selector: the id, or the fields of a unique (default: `where`). */
+  unique?: object;
   orderBy?: object;
   create?: object;
   update?: object;
   select?: object;
   include?: object;
+}
+
+/** A relation of a model, for the result types: its target model's name, and whether it holds many rows. */
+export interface RelationInfo {
+  model: string;
+  many: boolean;
 }
 
 /** Model name → its types. `createClient<Schema>()` takes one; without it every model is untyped. */
@@ -46,6 +59,49 @@ export type UntypedSchema = { [model: string]: UntypedModel };
 /** Member `K` of a model's types, or a plain object when the model does not give it. */
 export type Part<M extends ModelTypes, K extends keyof ModelTypes> = M[K] extends object ? M[K] : Obj;
 export type RowOf<M extends ModelTypes> = M['row'];
+/** A row without `select`/`include`. */
+export type ScalarsOf<M extends ModelTypes> = M['scalars'] extends object ? M['scalars'] : M['row'];
+/** A model's unique selector. */
+export type UniqueOf<M extends ModelTypes> = M['unique'] extends object ? M['unique'] : Part<M, 'where'>;
+
+/**
+ * The row an operation returns, following its `select` and `include` as Prisma Client's results do: without
+ * them the scalar fields; with `select` the fields it names (`true`, or arguments for a relation); with
+ * `include` the scalar fields and the relations it adds. A field a read rule may hide stays optional; a to-one
+ * relation may be `null` (no related row, or one the caller may not read); a to-many relation is a list.
+ * Untyped models (no `relations`) give their `row`.
+ */
+export type Result<S extends SchemaTypes, M extends ModelTypes, A> = M['relations'] extends object
+  ? A extends { select: infer Sel extends object }
+    ? Simplify<Selected<S, M, Sel> & (A extends { include: infer Inc extends object } ? Included<S, M, Inc> : unknown)>
+    : A extends { include: infer Inc extends object }
+      ? Simplify<ScalarsOf<M> & Included<S, M, Inc>>
+      : ScalarsOf<M>
+  : RowOf<M>;
+
+/** Keys of `T` whose value is not `false` or `undefined`. */
+type Chosen<T> = { [K in keyof T]-?: [T[K]] extends [false | undefined] ? never : K }[keyof T];
+type Relations<M extends ModelTypes> = M['relations'] extends object ? M['relations'] : Record<never, RelationInfo>;
+
+/** `Pick` keeps a field's `?` (a field a rule may hide); relations are built by `Related`. */
+type Selected<S extends SchemaTypes, M extends ModelTypes, Sel> = Pick<
+  ScalarsOf<M>,
+  Exclude<Chosen<Sel>, keyof Relations<M>> & keyof ScalarsOf<M>
+> &
+  Included<S, M, Pick<Sel, Chosen<Sel> & keyof Relations<M> & keyof Sel>>;
+
+type Included<S extends SchemaTypes, M extends ModelTypes, Inc> = {
+  [K in Chosen<Inc> & keyof Relations<M>]: Related<S, Relations<M>[K], Inc[K & keyof Inc]>;
+};
+
+type Related<S extends SchemaTypes, R, Arg> = R extends { model: infer Target extends keyof S; many: infer Many }
+  ? Many extends true
+    ? Array<Result<S, S[Target], Arg extends object ? Arg : unknown>>
+    : Result<S, S[Target], Arg extends object ? Arg : unknown> | null
+  : never;
+
+/** Flattens an intersection into one object type (readable hovers and errors). */
+export type Simplify<T> = { [K in keyof T]: T[K] } & {};
 
 /** The options of a list (`findMany`, a live list). */
 export interface ListArgs<M extends ModelTypes> {
@@ -53,7 +109,7 @@ export interface ListArgs<M extends ModelTypes> {
   orderBy?: Part<M, 'orderBy'> | Array<Part<M, 'orderBy'>>;
   take?: number;
   skip?: number;
-  cursor?: Obj;
+  cursor?: UniqueOf<M>;
   select?: Part<M, 'select'>;
   include?: Part<M, 'include'>;
 }
@@ -95,6 +151,16 @@ export interface Operation {
   /** `create`, `update`: the record or the changes; `createMany`: a list; `updateMany`: the changes. */
   data?: unknown;
 }
+
+/** An operation whose answer in a `$batch` is an `R` (a type only: the object is a plain `Operation`). */
+export interface BatchOp<R> extends Operation {
+  readonly __answer?: R;
+}
+
+/** The answers of a `$batch`, one per operation, each typed by its `BatchOp`. */
+export type BatchAnswers<T extends readonly Operation[]> = {
+  -readonly [K in keyof T]: T[K] extends BatchOp<infer R> ? R : unknown;
+};
 
 /** A successful answer: the REST status and body, and the change-log position of a write. */
 export interface OperationResult {

@@ -4,16 +4,16 @@
  * with 4401.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import { SsotError, jwtExpiry, type StatusInfo } from '../src/index.js';
 import { client, disconnectAll, sleep, waitFor } from './helpers.js';
 import { Server } from './server.js';
 
 let server: Server;
-before(async () => {
+beforeAll(async () => {
   server = await Server.start({ tokenExpiry: '4s' });
 });
-after(async () => {
+afterAll(async () => {
   disconnectAll();
   await server.dispose();
 });

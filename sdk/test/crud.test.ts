@@ -3,16 +3,16 @@
  * server: the delegates' mapping of Prisma-style arguments to the protocol, `$batch`, and problem fields.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import { SsotError, seqOf } from '../src/index.js';
 import { client, disconnectAll, userClient, userId } from './helpers.js';
 import { Server } from './server.js';
 
 let server: Server;
-before(async () => {
+beforeAll(async () => {
   server = await Server.start();
 });
-after(async () => {
+afterAll(async () => {
   disconnectAll();
   await server.dispose();
 });

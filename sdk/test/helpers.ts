@@ -1,9 +1,10 @@
 /**
- * Test helpers: clients on a server (Node's `ws` as the WebSocket), signing users up, and waiting for a
- * condition with a deadline (so a test that should fail fails rather than hangs).
+ * Test helpers: clients on a server (Node's `ws` as the WebSocket), signing users up, a WebSocket that records
+ * every message it sends and receives, and waiting for a condition with a deadline (so a test that should fail
+ * fails rather than hangs).
  */
 import WebSocket from 'ws';
-import { createClient, type ClientOptions, type SsotClient } from '../src/index.js';
+import { createClient, type ClientOptions, type Obj, type SsotClient, type WebSocketConstructor } from '../src/index.js';
 import { ADMIN_KEY } from './server.js';
 
 /** The test schema's types, as generated code would give them. */
@@ -70,4 +71,30 @@ export async function waitFor(what: string, condition: () => boolean, timeoutMs 
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** What a recording WebSocket saw, one protocol message per entry (frames holding arrays are split). */
+export interface Wire {
+  sent: Obj[];
+  received: Obj[];
+}
+
+/** `ws`'s WebSocket, recording every message in `wire` (to check what the client asked and what the server sent). */
+export function recordingWebSocket(): { WebSocket: WebSocketConstructor; wire: Wire } {
+  const wire: Wire = { sent: [], received: [] };
+  class Recording extends WebSocket {
+    constructor(url: string, protocols: string) {
+      super(url, protocols);
+      this.addEventListener('message', (event) => {
+        const parsed = JSON.parse(String(event.data)) as Obj | Obj[];
+        wire.received.push(...(Array.isArray(parsed) ? parsed : [parsed]));
+      });
+    }
+  }
+  const send = Recording.prototype.send;
+  Recording.prototype.send = function (this: WebSocket, data: unknown, ...rest: unknown[]) {
+    wire.sent.push(JSON.parse(String(data)) as Obj);
+    return (send as (...args: unknown[]) => void).call(this, data, ...rest);
+  } as typeof send;
+  return { WebSocket: Recording, wire };
 }

@@ -1,18 +1,19 @@
 /**
  * Live queries against a real server: a list subscription sees created/updated/deleted/entered/left and the
- * cache follows; read-your-writes; an optimistic update rolled back on a 403; presence between two clients.
+ * cache follows; read-your-writes; an optimistic update rolled back on a 403; presence between two clients; a
+ * live query started from rows known at a `seq` (a server-rendered page) resumes from it.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import { SsotError, seqOf, type LiveChange } from '../src/index.js';
-import { disconnectAll, userClient, userId, waitFor, type Post } from './helpers.js';
+import { client, disconnectAll, recordingWebSocket, userClient, userId, waitFor, type Post } from './helpers.js';
 import { Server } from './server.js';
 
 let server: Server;
-before(async () => {
+beforeAll(async () => {
   server = await Server.start();
 });
-after(async () => {
+afterAll(async () => {
   disconnectAll();
   await server.dispose();
 });
@@ -86,7 +87,7 @@ test('read-your-writes: after a write resolves, waiting for its seq makes the li
   const live = c.$model('Post').subscribe({ where: { title: { startsWith: tag } } });
   await live.ready;
   for (let i = 0; i < 5; i += 1) {
-    const row = await c.$model('Post').create({ data: { title: `${tag} ${i}`, authorId: userId(c) } });
+    const row = await c.$model('Post').create({ data: { title: `${tag} ${i}`, authorId: userId(c) } }, { awaitLive: false });
     const seq = seqOf(row);
     assert.ok(typeof seq === 'number' && seq > 0, 'the write carries its seq');
     await live.waitForSeq(seq);
@@ -95,12 +96,31 @@ test('read-your-writes: after a write resolves, waiting for its seq makes the li
   }
 });
 
+test('read-your-writes by default: a write resolves once every live query of the client shows it', async () => {
+  const c = await userClient(server.url, { transport: 'hybrid', writes: 'http' });
+  const tag = `ryw-default-${Date.now()}`;
+  const mine = c.$model('Post').subscribe({ where: { title: { startsWith: tag } } });
+  const count = c.$model('Post').subscribe({ where: { title: { startsWith: tag } }, orderBy: { id: 'desc' }, take: 1 });
+  await Promise.all([mine.ready, count.ready]);
+  for (let i = 0; i < 5; i += 1) {
+    const row = await c.$model('Post').create({ data: { title: `${tag} ${i}`, authorId: userId(c) } });
+    // No wait here: the promise resolved only once both views had the row.
+    assert.ok(mine.value.some((p) => p.id === row.id), `write ${i} is in the first live query`);
+    assert.equal(count.value[0]?.id, row.id, `write ${i} tops the second`);
+    const updated = await c.$model('Post').update({ where: { id: row.id }, data: { views: 7 } });
+    assert.equal(mine.value.find((p) => p.id === row.id)?.views, 7, `the update ${i} shows`);
+    assert.equal(updated.views, 7);
+  }
+  await c.$model('Post').deleteMany({ where: { title: { startsWith: tag } } });
+  assert.equal(mine.value.length, 0, 'a bulk delete shows when it resolves');
+});
+
 test('read-your-writes for a write the live query does not show: `sync` answers at once', async () => {
   const c = await userClient(server.url, { transport: 'hybrid', writes: 'http' });
   const tag = `sync-${Date.now()}`;
   const live = c.$model('Post').subscribe({ where: { title: { startsWith: tag } } });
   await live.ready;
-  const elsewhere = await c.$model('Post').create({ data: { title: `not-${tag}`, authorId: userId(c) } });
+  const elsewhere = await c.$model('Post').create({ data: { title: `not-${tag}`, authorId: userId(c) } }, { awaitLive: false });
   const seq = seqOf(elsewhere)!;
   assert.ok(live.knownSeq < seq, 'no update came for a write the view does not show');
   const started = Date.now();
@@ -172,4 +192,44 @@ test('a refused subscription rejects `ready` with a typed error', async () => {
   const live = c.$model('Room').subscribe({});
   await assert.rejects(live.ready, (error: unknown) => error instanceof SsotError && error.code === 'not_subscribable');
   assert.equal(live.state, 'closed');
+});
+
+test('a live query started from a page known at a seq shows it at once and resumes with since: a later write is not lost', async () => {
+  const writer = await userClient(server.url, { transport: 'http' });
+  const tag = `start-${Date.now()}`;
+  const posts = writer.$model('Post');
+  const first = await posts.create({ data: { title: `${tag} 0`, authorId: userId(writer), published: true, views: 1 } });
+  const args = { where: { title: { startsWith: tag } }, orderBy: { id: 'asc' } } as const;
+  // "The server": a page read over HTTP, as the same user, at its seq.
+  const page = await posts.findPage(args);
+  assert.deepEqual(page.data.map((p) => p.id), [first.id]);
+  // Between that read and the subscription: a create and an update.
+  const second = await posts.create({ data: { title: `${tag} 1`, authorId: userId(writer) } });
+  await posts.update({ where: { id: first.id }, data: { views: 7 } });
+
+  const { WebSocket, wire } = recordingWebSocket();
+  const reader = client(server.url, { transport: 'ws', token: writer.auth.session!.accessToken, WebSocket });
+  const changes: LiveChange[] = [];
+  const live = reader.$model('Post').subscribe(args, (_rows, change) => changes.push(change), { seq: page.meta.seq, value: page.data });
+  assert.deepEqual(live.value, page.data, 'the known rows show before the server answers');
+  assert.equal(live.seq, page.meta.seq);
+  const rows = await live.ready;
+  assert.deepEqual(rows.map((p) => [p.id, p.views]), [[first.id, 7], [second.id, 0]], 'what changed after the seq is there');
+  assert.deepEqual(live.value, await posts.findMany(args));
+  assert.ok(live.seq > page.meta.seq);
+  const subscribe = wire.sent.find((m) => m.type === 'subscribe');
+  assert.equal(subscribe?.since, page.meta.seq, 'subscribed with since: the page\'s seq');
+
+  // An item the same way, on a client of its own (the list above would bring the newer row into a shared cache,
+  // and the cache keeps the newest it has heard of: the known row would not show).
+  const itemPage = await posts.findPage({ where: { id: second.id } });
+  await posts.update({ where: { id: second.id }, data: { title: `${tag} 1 renamed` } });
+  const itemWire = recordingWebSocket();
+  const itemReader = client(server.url, { transport: 'ws', token: writer.auth.session!.accessToken, WebSocket: itemWire.WebSocket });
+  const item = itemReader.$model('Post').subscribeItem(second.id, {}, undefined, { seq: itemPage.meta.seq, value: itemPage.data[0] ?? null });
+  assert.equal(item.value?.title, `${tag} 1`);
+  assert.equal((await item.ready)?.title, `${tag} 1 renamed`);
+  const itemSubscribe = itemWire.wire.sent.find((m) => m.type === 'subscribe');
+  assert.equal(itemSubscribe?.since, itemPage.meta.seq);
+  assert.equal(changes.every((c) => c.seq > page.meta.seq), true);
 });

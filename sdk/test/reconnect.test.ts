@@ -4,16 +4,16 @@
  * server restart on the same database gives a `reset`; a frozen server makes requests time out.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import { TimeoutError, seqOf, type LiveChange, type StatusInfo } from '../src/index.js';
 import { adminClient, disconnectAll, userClient, userId, waitFor, type Post } from './helpers.js';
 import { Proxy, Server } from './server.js';
 
 let server: Server;
-before(async () => {
+beforeAll(async () => {
   server = await Server.start();
 });
-after(async () => {
+afterAll(async () => {
   disconnectAll();
   await server.dispose();
 });

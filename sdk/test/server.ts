@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** sdk/ (this file runs from sdk/dist-test/test/). */
-export const SDK_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** sdk/ (vitest runs this file from its source, sdk/test/). */
+export const SDK_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const ADMIN_KEY = 'test-admin-key-0123456789';
 export const JWT_SECRET = 'sdk-test-jwt-secret-0123456789abcdef';
 
@@ -22,6 +22,8 @@ export interface ServerOptions {
   dir?: string;
   /** Listen on this port (a restart on the same address). */
   port?: number;
+  /** More environment for the server (`SSOT_LOG_POLL_MS`: how often it looks for other processes' writes). */
+  env?: Record<string, string>;
 }
 
 export class Server {
@@ -47,7 +49,7 @@ export class Server {
     writeFileSync(schemaPath, schema);
     const args = ['serve', schemaPath, '--database', `sqlite:${path.join(dir, 'db.sqlite')}`];
     args.push('--listen', `127.0.0.1:${options.port ?? 0}`, '--admin-key', ADMIN_KEY, '--jwt-secret', JWT_SECRET);
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...options.env } });
     const port = await new Promise<number>((resolve, reject) => {
       let seen = '';
       const read = (chunk: Buffer): void => {
@@ -91,9 +93,13 @@ export class Server {
   }
 }
 
-/** A TCP proxy to the server: `cut()` drops every connection; `refuse` drops new ones at once. */
+/**
+ * A TCP proxy to the server: `cut()` drops every connection; `refuse` drops new ones at once; `delayMs` holds
+ * back what the server sends (a slow network towards the client).
+ */
 export class Proxy {
   refuse = false;
+  delayMs = 0;
   connections = 0;
   private readonly sockets = new Set<net.Socket>();
 
@@ -125,7 +131,11 @@ export class Proxy {
         s.on('error', () => undefined);
       }
       client.pipe(upstream);
-      upstream.pipe(client);
+      upstream.on('data', (chunk: Buffer) => {
+        // Equal delays keep the order: timers of one duration fire in the order they were set.
+        if (proxy && proxy.delayMs > 0) setTimeout(() => client.write(chunk), proxy.delayMs);
+        else client.write(chunk);
+      });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     proxy = new Proxy(server, (server.address() as net.AddressInfo).port);

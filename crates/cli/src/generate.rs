@@ -5,13 +5,13 @@
 //! run again for nothing; `--check` writes nothing and exits 1 when a file is missing or
 //! differs from what the schema gives (for CI: generated code committed and current).
 
-use crate::{load_schema, Loaded};
+use crate::{load_schema_phased, Loaded};
 use anyhow::{bail, Context};
 use ssot_store::catalog::Catalog;
 use ssot_store::dialect::Dialect;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
 pub enum Target {
@@ -19,14 +19,29 @@ pub enum Target {
     Sql,
     /// DIR/openapi.json: the REST API's OpenAPI 3.1 document.
     Openapi,
-    /// DIR/ssot.ts: the TypeScript types of the API (rows, filters, orders, writes).
+    /// DIR/ssot.ts: the typed client (rows, filters, orders, writes, results, a delegate per
+    /// model), and DIR/runtime/: the client runtime it imports.
     Ts,
+    /// DIR/react.ts: typed React hooks per model (`usePosts`, `useCreatePost`, ...), and
+    /// DIR/runtime/react/: the React adapter they wrap; implies `ts`.
+    React,
+}
+
+impl Target {
+    fn name(self) -> &'static str {
+        match self {
+            Target::Sql => "sql",
+            Target::Openapi => "openapi",
+            Target::Ts => "ts",
+            Target::React => "react",
+        }
+    }
 }
 
 pub struct GenerateOptions {
     pub schema: Option<PathBuf>,
     pub out: PathBuf,
-    pub target: Target,
+    pub targets: Vec<Target>,
     /// For `sql`: `sqlite` or `postgresql` (default: the schema's provider).
     pub dialect: Option<String>,
     /// Compare, do not write.
@@ -34,33 +49,50 @@ pub struct GenerateOptions {
 }
 
 /// Prints a phase's name and how long it took.
-fn phase(name: &str, since: Instant) {
-    eprintln!("  {name:<12} {:>8.1} ms", since.elapsed().as_secs_f64() * 1000.0);
+fn phase(name: &str, took: Duration) {
+    eprintln!("  {name:<14} {:>8.1} ms", took.as_secs_f64() * 1000.0);
 }
 
 pub fn generate(o: GenerateOptions) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let Some(Loaded { schema, path }) = load_schema(o.schema)? else { return Ok(ExitCode::from(1)) };
-    phase("check", started);
-    let emitting = Instant::now();
-    let files: Vec<(&str, String)> = match o.target {
-        Target::Sql => vec![("schema.sql", sql(&schema, o.dialect.as_deref())?)],
-        // The bytes `ssot serve` answers `GET /api/openapi.json` with.
-        Target::Openapi => vec![("openapi.json", ssot_codegen::openapi::generate(&schema)?)],
-        Target::Ts => {
-            // The file's name only: the text must not depend on where the schema sits.
-            let source = path.file_name().map_or_else(|| "the schema".into(), |n| n.to_string_lossy().to_string());
-            vec![("ssot.ts", ssot_codegen::typescript::types(&schema, &source))]
-        }
+    let Some(Loaded { schema, path }) = load_schema_phased(o.schema, &mut phase)? else {
+        return Ok(ExitCode::from(1));
     };
-    phase("emit", emitting);
+    let mut files: Vec<(String, String)> = Vec::new();
+    let mut targets = o.targets.clone();
+    if targets.contains(&Target::React) {
+        targets.push(Target::Ts); // react.ts imports ssot.ts and the runtime
+    }
+    targets.sort_by_key(|t| *t as u8);
+    targets.dedup();
+    for target in targets {
+        let emitting = Instant::now();
+        match target {
+            Target::Sql => files.push(("schema.sql".into(), sql(&schema, o.dialect.as_deref())?)),
+            // The bytes `ssot serve` answers `GET /api/openapi.json` with.
+            Target::Openapi => files.push(("openapi.json".into(), ssot_codegen::openapi::generate(&schema)?)),
+            Target::Ts => {
+                // The file's name only: the text must not depend on where the schema sits.
+                let source = path.file_name().map_or_else(|| "the schema".into(), |n| n.to_string_lossy().to_string());
+                files.extend(ssot_codegen::typescript::files(&schema, &source));
+            }
+            Target::React => {
+                let source = path.file_name().map_or_else(|| "the schema".into(), |n| n.to_string_lossy().to_string());
+                files.extend(ssot_codegen::typescript::react::files(&schema, &source, ssot_store::entity::pluralize));
+            }
+        }
+        phase(&format!("emit {}", target.name()), emitting.elapsed());
+    }
     let writing = Instant::now();
     let mut stale = 0;
     if !o.check {
         std::fs::create_dir_all(&o.out).with_context(|| format!("cannot create {}", o.out.display()))?;
     }
     for (name, text) in files {
-        let file = o.out.join(name);
+        let file = o.out.join(&name);
+        if let (false, Some(parent)) = (o.check, file.parent()) {
+            std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        }
         let current = std::fs::read_to_string(&file).is_ok_and(|old| old == text);
         match (o.check, current) {
             (_, true) => println!("unchanged {}", file.display()),
@@ -74,7 +106,8 @@ pub fn generate(o: GenerateOptions) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    phase(if o.check { "compare" } else { "write" }, writing);
+    phase(if o.check { "compare" } else { "write" }, writing.elapsed());
+    phase("total", started.elapsed());
     Ok(if stale > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 

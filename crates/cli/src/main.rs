@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 // Checking a schema allocates many small values; mimalloc makes that a third faster
 // than the system allocator (docs/benchmarks.md), and `ssot_alloc` enters it by its
@@ -79,13 +80,14 @@ enum Command {
     },
     /// Write generated artifacts: `--target sql` writes DIR/schema.sql (the database's DDL),
     /// `--target openapi` DIR/openapi.json (the REST API's OpenAPI 3.1 document), `--target ts`
-    /// DIR/ssot.ts (the TypeScript types of the API's rows, for the client).
+    /// DIR/ssot.ts (the typed TypeScript client) and DIR/runtime/ (the client runtime it
+    /// imports). Several targets: `--target ts,openapi` or `--target ts --target openapi`.
     Generate {
         schema: Option<PathBuf>,
         #[arg(long)]
         out: PathBuf,
-        #[arg(long, value_enum, default_value_t = generate::Target::Sql)]
-        target: generate::Target,
+        #[arg(long, value_enum, value_delimiter = ',', default_values_t = [generate::Target::Sql])]
+        target: Vec<generate::Target>,
         /// For `sql`: the dialect (default: the schema's provider).
         #[arg(long)]
         dialect: Option<String>,
@@ -131,7 +133,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             db::serve(db::ServeOptions { schema, database, listen, admin_key, cors_origins, bus, tokens, budget })
         }
         Command::Generate { schema, out, target, dialect, check } => {
-            generate::generate(generate::GenerateOptions { schema, out, target, dialect, check })
+            generate::generate(generate::GenerateOptions { schema, out, targets: target, dialect, check })
         }
     }
 }
@@ -157,10 +159,18 @@ fn init_logging() -> tracing_appender::non_blocking::WorkerGuard {
 /// The schema's own checks, then (when it is valid) its rules: one list of diagnostics
 /// in file order.
 fn check_everything(source: &str) -> ssot_schema::Checked {
-    let mut checked = ssot_schema::check(source);
+    check_everything_phased(source, &mut |_, _| {})
+}
+
+/// The schema's checks (`parse`, `validate`, then `analyze`: the rules of every
+/// `@@policy` and `@@realtime`), telling `phase` how long each took.
+fn check_everything_phased(source: &str, phase: &mut dyn FnMut(&'static str, Duration)) -> ssot_schema::Checked {
+    let mut checked = ssot_schema::check_phased(source, phase);
     if !checked.has_errors() {
+        let started = Instant::now();
         checked.diagnostics.extend(ssot_policy::check_schema(&checked.schema, source));
         checked.diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
+        phase("analyze", started.elapsed());
     }
     checked
 }
@@ -173,9 +183,19 @@ pub struct Loaded {
 
 /// Reads and checks the schema; on errors prints them and returns `None`.
 pub fn load_schema(given: Option<PathBuf>) -> anyhow::Result<Option<Loaded>> {
+    load_schema_phased(given, &mut |_, _| {})
+}
+
+/// [`load_schema`], telling `phase` how long reading and each check took.
+pub fn load_schema_phased(
+    given: Option<PathBuf>,
+    phase: &mut dyn FnMut(&'static str, Duration),
+) -> anyhow::Result<Option<Loaded>> {
     let path = schema_path(given)?;
+    let started = Instant::now();
     let source = read(&path)?;
-    let checked = check_everything(&source);
+    phase("read", started.elapsed());
+    let checked = check_everything_phased(&source, phase);
     if checked.has_errors() {
         let shown = path.display().to_string();
         eprint!("{}", ssot_schema::render::human(&checked.diagnostics, &source, &shown, false));

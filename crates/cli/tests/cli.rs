@@ -172,7 +172,20 @@ fn generate_ts_writes_types_and_leaves_an_unchanged_file_alone() {
     assert!(text(&second.stdout).starts_with("unchanged "), "{}", text(&second.stdout));
     assert_eq!(std::fs::metadata(&file).and_then(|m| m.modified()).expect("mtime"), modified, "not written again");
     assert_eq!(std::fs::read_to_string(&file).expect("ssot.ts"), types);
-    assert!(text(&second.stderr).contains("emit"), "the phases and their times: {}", text(&second.stderr));
+    for phase in ["read", "parse", "validate", "analyze", "emit ts", "write", "total"] {
+        assert!(text(&second.stderr).contains(phase), "the phase {phase} and its time: {}", text(&second.stderr));
+    }
+    let runtime = std::fs::read_to_string(out.join("runtime/index.ts")).expect("the runtime beside ssot.ts");
+    assert!(runtime.starts_with("// Copied by `ssot generate --target ts` from ssot's client runtime"), "{runtime}");
+    assert!(types.contains("from './runtime/index.js'"), "ssot.ts imports it");
+    // Several targets in one run.
+    let both = ssot(&["generate", "examples/blog/schema.prisma", "--target", "ts,openapi", "--out", dir], &root());
+    assert_eq!(both.status.code(), Some(0), "{}", text(&both.stderr));
+    assert!(
+        out.join("openapi.json").is_file() && text(&both.stderr).contains("emit openapi"),
+        "{}",
+        text(&both.stderr)
+    );
 
     // `--check` writes nothing: 0 while the file is current, 1 naming it once it is stale.
     let check = |dir: &str| {

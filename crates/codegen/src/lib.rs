@@ -1,9 +1,9 @@
 //! `ssot-codegen`: what `ssot generate` writes from a checked schema, other than the
 //! database's SQL.
 //!
-//! - [`typescript::types`]: the TypeScript types of the API's rows (one interface per
-//!   model, view and composite type, a union per enum, and the `$Schema` map that the
-//!   client runtime's `createClient<$Schema>()` takes), from the schema's IR.
+//! - [`typescript::files`]: the typed TypeScript client (`ssot.ts`: the API's rows,
+//!   filters, writes and a delegate per model) and the runtime it imports, and
+//!   [`typescript::react`]'s hooks, from the schema's IR.
 //! - [`openapi::text`]: the REST API's OpenAPI 3.1 document, from the API's shape
 //!   (`ssot-shape`) and the compiled rules (`ssot-policy`); the server serves the same bytes.
 //!

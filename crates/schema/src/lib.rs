@@ -38,6 +38,12 @@ impl Checked {
 
 /// Parses and validates a schema: the one entry point from text to IR.
 pub fn check(source: &str) -> Checked {
+    check_phased(source, &mut |_, _| {})
+}
+
+/// [`check`], telling `phase` how long each of its phases took (`parse`, then `validate`),
+/// for tools that print them (`ssot generate`).
+pub fn check_phased(source: &str, phase: &mut dyn FnMut(&'static str, std::time::Duration)) -> Checked {
     let mut diagnostics = Diagnostics::default();
     if u32::try_from(source.len()).is_err() {
         // Spans are 32-bit; no schema comes near 4 GiB.
@@ -49,7 +55,11 @@ pub fn check(source: &str) -> Checked {
     // The syntax tree's lists live in this arena: allocated by bumping a pointer, freed
     // all at once when the check ends, rather than one by one with every node.
     let arena = bumpalo::Bump::new();
+    let started = std::time::Instant::now();
     let ast = syntax::parse(source, &arena, &mut diagnostics);
+    phase("parse", started.elapsed());
+    let started = std::time::Instant::now();
     let schema = validate::build(source, &ast, &mut diagnostics);
+    phase("validate", started.elapsed());
     Checked { schema, diagnostics: diagnostics.into_sorted() }
 }

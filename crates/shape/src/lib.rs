@@ -17,7 +17,7 @@
 pub mod limits;
 mod names;
 
-pub use names::resource_name;
+pub use names::{pluralize, resource_name};
 
 pub use ssot_schema::ir::ScalarType;
 use ssot_schema::ir::{Arity, DefaultValue, FieldType, Model, ModelKindIr, ReferentialAction, RelationKind, Schema};

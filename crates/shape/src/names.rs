@@ -22,7 +22,8 @@ pub fn resource_name(model: &str) -> String {
     pluralize(&kebab)
 }
 
-fn pluralize(word: &str) -> String {
+/// A word's plural, as resource names and generated hook names (`usePosts`) take it.
+pub fn pluralize(word: &str) -> String {
     let vowel = |c: char| "aeiou".contains(c);
     if word.ends_with('s') || word.ends_with('x') || word.ends_with('z') || word.ends_with("ch") || word.ends_with("sh")
     {

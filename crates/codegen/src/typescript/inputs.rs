@@ -19,7 +19,7 @@ export type $OneCreate<C, U> = { create?: C; connect?: U; connectOrCreate?: { wh
 export type $ManyCreate<C, U> = {
   create?: C | C[];
   connect?: U | U[];
-  connectOrCreate?: { where: U; create: C } | Array<{ where: U; create: C }>;
+  connectOrCreate?: { where: U; create: C } | { where: U; create: C }[];
 };
 /** A to-one relation in an update (`disconnect` only where the relation is optional). */
 export type $OneUpdate<C, U> = $OneCreate<C, U> & { disconnect?: boolean };
