@@ -194,6 +194,8 @@ export interface DataClient {
 /** Per model facts the runtime cannot guess: its id fields (default `['id']`). Generated code gives them. */
 export interface ModelMeta {
   id?: string[];
+  /** Its REST path (`/api/posts`); when every model gives one, the client need not read `GET /api` first. */
+  path?: string;
 }
 
 /**

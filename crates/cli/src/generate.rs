@@ -78,7 +78,7 @@ pub fn generate(o: GenerateOptions) -> anyhow::Result<ExitCode> {
             }
             Target::React => {
                 let source = path.file_name().map_or_else(|| "the schema".into(), |n| n.to_string_lossy().to_string());
-                files.extend(ssot_codegen::typescript::react::files(&schema, &source, ssot_store::entity::pluralize));
+                files.extend(ssot_codegen::typescript::react::files(&schema, &source));
             }
         }
         phase(&format!("emit {}", target.name()), emitting.elapsed());

@@ -22,7 +22,8 @@ fn schemas_in(dir: &Path) -> Vec<PathBuf> {
 /// compilers, so that the tests check everything): in the runtime's copies too when `runtime`.
 fn write_checked(dir: &Path, files: Vec<(String, String)>, runtime: bool) {
     for (name, text) in files {
-        let text = if runtime || !name.starts_with("runtime/") { text.replacen("// @ts-nocheck\n", "", 1) } else { text };
+        let text =
+            if runtime || !name.starts_with("runtime/") { text.replacen("// @ts-nocheck\n", "", 1) } else { text };
         let file = dir.join(name);
         std::fs::create_dir_all(file.parent().expect("a parent")).expect("dir");
         std::fs::write(file, text).expect("write");
@@ -168,7 +169,7 @@ fn types_say_what_the_api_shows() {
         text.contains("  readonly user: $ModelDelegate<$Schema['User'], $Schema> = this.$model('User');"),
         "{text}"
     );
-    assert!(text.contains("  'User': { id: ['id'] },"), "{text}");
+    assert!(text.contains("  'User': { id: ['id'], path: '/api/users' },"), "{text}");
 }
 
 #[test]
@@ -283,7 +284,7 @@ fn the_generated_hooks_are_typed() {
     let source = std::fs::read_to_string(root().join("sdk/test/fixtures/app.prisma")).expect("read schema");
     let checked = ssot_schema::check(&source);
     let mut files = ssot_codegen::typescript::files(&checked.schema, "app.prisma");
-    files.extend(ssot_codegen::typescript::react::files(&checked.schema, "app.prisma", |w| format!("{w}s")));
+    files.extend(ssot_codegen::typescript::react::files(&checked.schema, "app.prisma"));
     write_checked(dir.path(), files, true);
     link_node_modules(dir.path());
     let usage = "import { useFindMany, usePosts, usePost, usePostCount, useCreatePost, useUpdatePost, useSuspenseRooms } from './react.js';\n\
@@ -347,7 +348,7 @@ fn generated_hooks_compile_for_every_schema() {
             continue;
         }
         let mut files = ssot_codegen::typescript::files(&checked.schema, "schema.prisma");
-        files.extend(ssot_codegen::typescript::react::files(&checked.schema, "schema.prisma", |w| format!("{w}s")));
+        files.extend(ssot_codegen::typescript::react::files(&checked.schema, "schema.prisma"));
         // The runtime, the same for every schema, is checked by the other tests (and by sdk/'s own build).
         write_checked(&dir.path().join(format!("s{i}")), files, false);
         entries.push((format!("s{i}/react.ts"), path.clone()));

@@ -11,9 +11,7 @@ use crate::catalog::Catalog;
 use crate::dialect::{qualified, Dialect};
 use ssot_schema::ir::{FieldType, Schema};
 
-pub use ssot_shape::{
-    pluralize, resource_name, Entity, EnumDef, Generated, Kind, Link, RelationField, ScalarField, Shape,
-};
+pub use ssot_shape::{resource_name, Entity, EnumDef, Generated, Kind, Link, RelationField, ScalarField, Shape};
 
 #[derive(Debug, Clone)]
 pub struct Entities {

@@ -99,13 +99,19 @@ pub fn types(schema: &Schema, source: &str) -> String {
         inputs::unique_type(&mut out, schema, model);
         inputs::create_type(&mut out, schema, model);
         inputs::update_type(&mut out, schema, model);
-        shapes::facts(&mut out, schema, model);
-        shapes::select_include(&mut out, schema, model);
+    }
+    // The models the API serves (not views, nor models without an identifier): their
+    // results, `$Schema` and delegates.
+    let api = ssot_shape::Shape::new(schema);
+    for entity in &api.entities {
+        let Some(model) = schema.models.iter().find(|m| m.name == entity.name.as_str()) else { continue };
+        shapes::facts(&mut out, &api, model, entity);
+        shapes::select_include(&mut out, schema, &api, model, entity);
     }
     // A type, not an interface: the runtime's `SchemaTypes` has an index signature, which
     // only an object type (not an interface) is assignable to.
     out.push_str("\n/** Each model's types, for `createClient<$Schema>()`. */\nexport type $Schema = {\n");
-    for model in shown.iter().filter(|m| m.kind != ModelKindIr::Type) {
+    for model in api.entities.iter() {
         let _ = writeln!(
             out,
             "  {0}: {{\n    row: {0};\n    scalars: ${0}Scalars;\n    relations: ${0}Relations;\n    where: ${0}Where;\n    \
@@ -115,7 +121,7 @@ pub fn types(schema: &Schema, source: &str) -> String {
         );
     }
     out.push_str("};\n");
-    client::client(&mut out, schema);
+    client::client(&mut out, &api);
     out
 }
 
