@@ -49,8 +49,10 @@ async fn the_document_describes_every_route_and_resolves() {
     refs(&doc, &mut found);
     assert!(found.len() > 50);
     for r in found {
-        let name = r.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("unexpected ref {r}"));
-        assert!(schemas.get(name).is_some(), "dangling $ref {r}");
+        let target = r.strip_prefix("#/components/").unwrap_or_else(|| panic!("unexpected ref {r}"));
+        let (kind, name) = target.split_once('/').unwrap_or_else(|| panic!("unexpected ref {r}"));
+        assert!(["schemas", "responses"].contains(&kind), "unexpected ref {r}");
+        assert!(doc["components"][kind].get(name).is_some(), "dangling $ref {r}");
     }
     let ids: Vec<&str> = paths
         .values()
@@ -101,6 +103,15 @@ async fn blog(test: &str) -> Option<(TestServer, Json)> {
     Some((server, doc))
 }
 
+/// `value`, or what its `$ref` (`#/components/...`) points at in `doc`: a response may be
+/// one shared by many operations.
+fn resolved<'a>(doc: &'a Json, value: &'a Json) -> &'a Json {
+    match value["$ref"].as_str().and_then(|r| r.strip_prefix("#/")) {
+        Some(path) => path.split('/').fold(doc, |node, part| &node[part]),
+        None => value,
+    }
+}
+
 /// Sends the request and checks the answer against what `doc` declares for the route
 /// `route` (its OpenAPI path template): the status is declared, the content type is the
 /// declared one, and the body validates against the declared schema. Returns the answer.
@@ -116,7 +127,7 @@ async fn conforms(
     let (status, content_type, answer) = call(server, method, path, body, key).await;
     let operation = &doc["paths"][route][method.to_lowercase()];
     assert!(operation.is_object(), "{method} {route} is not in the document");
-    let declared = &operation["responses"][status.to_string()];
+    let declared = resolved(doc, &operation["responses"][status.to_string()]);
     assert!(declared.is_object(), "{method} {path}: {status} is not declared: {answer}");
     let media = if status >= 400 { "application/problem+json" } else { "application/json" };
     assert!(content_type.starts_with(media), "{method} {path}: {status} came as {content_type}, declared {media}");
@@ -361,6 +372,7 @@ async fn bodies_are_as_declared() {
         for (method, op) in item.as_object().expect("operation") {
             for (status, answer) in op["responses"].as_object().expect("responses") {
                 if status.starts_with('4') || status.starts_with('5') {
+                    let answer = resolved(&doc, answer);
                     let schema = &answer["content"]["application/problem+json"]["schema"];
                     assert_eq!(schema["$ref"], "#/components/schemas/Problem", "{method} {route} {status}");
                 }

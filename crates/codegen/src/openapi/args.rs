@@ -23,17 +23,21 @@ pub fn schemas(es: &Shape, entity: &Entity, hidden: Option<usize>, out: &mut Map
         filter.insert(logic.into(), list_of(reference(&format!("{name}Where"))));
     }
     for f in visible() {
-        filter.insert(f.name.clone(), field_filter(es, f));
+        filter.insert(f.name.clone(), shared_filter(es, f, out));
     }
     let mut order = Map::new();
     let mut select = Map::new();
     let mut include = Map::new();
     let direction = json!({"enum": ["asc", "desc"]});
+    let placed = json!({"type": "object", "properties": {"sort": direction, "nulls": {"enum": ["first", "last"]}}, "required": ["sort"], "additionalProperties": false});
+    out.entry("Shared.Sort").or_insert_with(
+        || json!({"anyOf": [direction, placed], "description": "a direction, or one with where nulls go"}),
+    );
     for f in visible() {
         select.insert(f.name.clone(), json!({"type": "boolean"}));
         if !f.list && !matches!(f.kind, Kind::Scalar(ScalarType::Json | ScalarType::Bytes)) {
-            let placed = json!({"type": "object", "properties": {"sort": direction, "nulls": {"enum": ["first", "last"]}}, "required": ["sort"], "additionalProperties": false});
-            order.insert(f.name.clone(), json!({"anyOf": [direction, placed]}));
+            // One `Shared.Sort` for every field of every model (`.` is in no model's name).
+            order.insert(f.name.clone(), reference("Shared.Sort"));
         }
     }
     for r in &entity.relations {
@@ -128,6 +132,31 @@ fn unique(es: &Shape, entity: &Entity) -> Json {
         })
         .collect();
     json!({"anyOf": sets, "description": format!("a unique selector of `{}`: the fields of one of its unique sets", entity.name)})
+}
+
+/// A scalar field's condition, as a reference to a component shared by every field that
+/// takes the same one (`Filter.String`, `Filter.Role`, `Filter.IntList`; `Filter.String.2`
+/// when a column's type makes another): written once, not once per field of every model.
+/// `.` is in no model's name, so these never meet a model's components.
+fn shared_filter(es: &Shape, field: &ScalarField, out: &mut Map<String, Json>) -> Json {
+    let schema = field_filter(es, field);
+    let kind = match field.kind {
+        Kind::Scalar(scalar) => format!("{scalar:?}"),
+        Kind::Enum(e) => es.enums[e].name.clone(),
+    };
+    let base = format!("Filter.{kind}{}", if field.list { "List" } else { "" });
+    for n in 1.. {
+        let name = if n == 1 { base.clone() } else { format!("{base}.{n}") };
+        match out.get(&name) {
+            Some(existing) if *existing == schema => return reference(&name),
+            Some(_) => continue,
+            None => {
+                out.insert(name.clone(), schema);
+                return reference(&name);
+            }
+        }
+    }
+    unreachable!("an unbounded range ends only by returning")
 }
 
 /// A scalar field's condition: a value (`equals`), `null` (is null) or an object of operators.

@@ -164,7 +164,7 @@ pub fn document(es: &Shape, policies: &Policies) -> Json {
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
         "paths": paths,
-        "components": {"schemas": schemas, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "a user's access token (`/api/auth/login`), an identity provider's token, or the admin key"}}},
+        "components": {"schemas": schemas, "responses": paths::problem_responses(), "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "a user's access token (`/api/auth/login`), an identity provider's token, or the admin key"}}},
     });
     if let Some(auth) = auth {
         let fields = &es.entities[auth.model].fields;

@@ -21,10 +21,20 @@ fn ok(description: &str, schema: Json) -> Json {
     json!({"description": description, "content": {"application/json": {"schema": schema}}})
 }
 
-/// The answers of an operation: `answers` (status → answer) and a problem for each of `problems`.
+/// The answers of an operation: `answers` (status → answer) and a problem for each of
+/// `problems`, each a reference to `#/components/responses/Problem{status}`.
 fn responses(answers: Json, problems: &[u16]) -> Json {
     let mut out = answers;
     for status in problems.iter().chain(&[500, 503]) {
+        out[status.to_string()] = json!({"$ref": format!("#/components/responses/Problem{status}")});
+    }
+    out
+}
+
+/// `components.responses`: the problem answer of each status an operation may give.
+pub fn problem_responses() -> Json {
+    let mut out = Map::new();
+    for status in [400u16, 401, 403, 404, 409, 413, 422, 429, 500, 503] {
         let description = match status {
             400 => "invalid input: `errors` names each path and reason",
             401 => "no valid credentials: a token that does not verify or whose session ended, or an anonymous caller no policy admits",
@@ -37,9 +47,12 @@ fn responses(answers: Json, problems: &[u16]) -> Json {
             500 => "a database failure or a bug (the cause is logged, not shown)",
             _ => "the query ran past its time budget (`query_timeout`), or the server is shutting down",
         };
-        out[status.to_string()] = json!({"description": description, "content": {"application/problem+json": {"schema": reference("Problem")}}});
+        out.insert(
+            format!("Problem{status}"),
+            json!({"description": description, "content": {"application/problem+json": {"schema": reference("Problem")}}}),
+        );
     }
-    out
+    Json::Object(out)
 }
 
 fn body(schema: Json) -> Json {
