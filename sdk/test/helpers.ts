@@ -5,7 +5,8 @@
  */
 import WebSocket from 'ws';
 import { createClient, type ClientOptions, type Obj, type SsotClient, type WebSocketConstructor } from '../src/index.js';
-import { ADMIN_KEY } from './server.js';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { ADMIN_KEY, Server, type ServerOptions } from './server.js';
 
 /** The test schema's types, as generated code would give them. */
 export interface Post {
@@ -59,6 +60,33 @@ export function userId(c: { auth: { session?: { user: unknown } | undefined } })
 
 export function disconnectAll(): void {
   for (const c of clients.splice(0)) c.$disconnect();
+}
+
+/**
+ * The server of a test file: started before its tests, every client disconnected after each test, stopped after
+ * the last. `url` and `port` read it once it runs.
+ */
+export function fileServer(options: ServerOptions = {}): Pick<Server, 'url' | 'port'> {
+  let server: Server | undefined;
+  beforeAll(async () => {
+    server = await Server.start(options);
+  });
+  afterEach(() => disconnectAll());
+  afterAll(async () => {
+    await server?.dispose();
+  });
+  const running = (): Server => {
+    if (!server) throw new Error('the file server starts before the tests');
+    return server;
+  };
+  return {
+    get url() {
+      return running().url;
+    },
+    get port() {
+      return running().port;
+    },
+  };
 }
 
 export async function waitFor(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {

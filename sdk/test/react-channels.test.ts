@@ -6,20 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { act, renderHook, waitFor } from '@testing-library/react';
-import { afterAll, afterEach, beforeAll, test } from 'vitest';
+import { test } from 'vitest';
 import { useChannel, usePresence } from '../src/react/index.js';
-import { disconnectAll, recordingWebSocket, userClient, userId } from './helpers.js';
+import { recordingWebSocket, userClient, userId, fileServer } from './helpers.js';
 import { harness } from './react-helpers.js';
-import { Server } from './server.js';
 
-let server: Server;
-beforeAll(async () => {
-  server = await Server.start();
-});
-afterEach(() => disconnectAll());
-afterAll(async () => {
-  await server.dispose();
-});
+const server = fileServer();
 
 const until = { timeout: 10_000 };
 type Typing = { typing: boolean };

@@ -9,21 +9,14 @@
 import assert from 'node:assert/strict';
 import { Suspense, createElement as h } from 'react';
 import { act, render, renderHook, screen, waitFor } from '@testing-library/react';
-import { afterAll, afterEach, beforeAll, test } from 'vitest';
+import { test } from 'vitest';
 import { seqOf } from '../src/index.js';
 import { ssotQueryKey, useCount, useCreate, useFindMany, useFindUnique, useSuspenseFindMany, type SsotQueryData } from '../src/react/index.js';
-import { client, disconnectAll, recordingWebSocket, userClient, userId, type Post, type Schema } from './helpers.js';
+import { client, recordingWebSocket, userClient, userId, type Post, type Schema, fileServer } from './helpers.js';
 import { cacheLog, harness } from './react-helpers.js';
-import { Proxy, Server } from './server.js';
+import { Proxy } from './server.js';
 
-let server: Server;
-beforeAll(async () => {
-  server = await Server.start();
-});
-afterEach(() => disconnectAll());
-afterAll(async () => {
-  await server.dispose();
-});
+const server = fileServer();
 
 const until = { timeout: 10_000 };
 

@@ -8,19 +8,11 @@ import assert from 'node:assert/strict';
 import { Suspense, createElement as h, type ReactNode } from 'react';
 import { renderToString } from 'react-dom/server';
 import { QueryClient, QueryClientProvider, dehydrate } from '@tanstack/react-query';
-import { afterAll, afterEach, beforeAll, test } from 'vitest';
+import { test } from 'vitest';
 import { SsotProvider, prefetchCount, prefetchFindMany, ssotQueryKey, useCount, useFindMany, useSuspenseFindMany, type SsotQueryData } from '../src/react/index.js';
-import { client, disconnectAll, userClient, userId, type Post, type Schema } from './helpers.js';
-import { Server } from './server.js';
+import { client, userClient, userId, type Post, type Schema, fileServer } from './helpers.js';
 
-let server: Server;
-beforeAll(async () => {
-  server = await Server.start();
-});
-afterEach(() => disconnectAll());
-afterAll(async () => {
-  await server.dispose();
-});
+const server = fileServer();
 
 test('on a server: prefetched reads render, others render loading, and nothing subscribes', async () => {
   assert.equal(typeof window, 'undefined', 'a plain Node environment');

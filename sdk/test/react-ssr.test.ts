@@ -13,20 +13,13 @@ import { createElement as h, type ReactNode } from 'react';
 import { renderToString } from 'react-dom/server';
 import { HydrationBoundary, QueryClient, QueryClientProvider, dehydrate, type DehydratedState } from '@tanstack/react-query';
 import { render, renderHook, screen, waitFor } from '@testing-library/react';
-import { afterAll, afterEach, beforeAll, test } from 'vitest';
+import { test } from 'vitest';
 import type { SsotClient } from '../src/index.js';
 import { SsotProvider, prefetchFindMany, prefetchFindUnique, ssotQueryKey, useFindMany, useFindUnique, type SsotQueryData } from '../src/react/index.js';
-import { client, disconnectAll, recordingWebSocket, userClient, userId, type Post, type Schema } from './helpers.js';
+import { client, recordingWebSocket, userClient, userId, type Post, type Schema, fileServer } from './helpers.js';
 import { Server } from './server.js';
 
-let server: Server;
-beforeAll(async () => {
-  server = await Server.start();
-});
-afterEach(() => disconnectAll());
-afterAll(async () => {
-  await server.dispose();
-});
+const server = fileServer();
 
 const until = { timeout: 10_000 };
 
