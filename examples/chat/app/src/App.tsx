@@ -1,0 +1,482 @@
+/**
+ * The chat's pages, rendered on the server (first page) and in the browser. Everything they read and write goes
+ * through the generated client's hooks (./ssot/react.js): live lists and records, mutations, channels.
+ */
+import { createContext, useContext, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import {
+  useChannel,
+  useCreateMembership,
+  useCreateMessage,
+  useCreateRoom,
+  useDeleteMembership,
+  useMessages,
+  useRoom,
+  useRooms,
+  useSsotClient,
+  useUpdateMembership,
+} from './ssot/react.js';
+import type { ChatUser } from './boot.js';
+import { messagesArgs, roomArgs, roomsArgs, unreadArgs, UNREAD_CAP } from './queries.js';
+import { pathOf, type Route } from './route.js';
+
+export interface AppContext {
+  user: ChatUser | null;
+  navigate: (route: Route) => void;
+  /** Called with a session's user after sign-up or login (the browser stores the session). */
+  signedIn: (user: ChatUser) => void;
+  signOut: () => void;
+}
+
+const Ctx = createContext<AppContext | null>(null);
+const useApp = (): AppContext => useContext(Ctx)!;
+
+export function App({ route, context }: { route: Route; context: AppContext }) {
+  return (
+    <Ctx.Provider value={context}>
+      <div className="app">
+        <Header />
+        <main>{context.user ? <Page route={route} user={context.user} /> : <SignIn />}</main>
+      </div>
+    </Ctx.Provider>
+  );
+}
+
+function Page({ route, user }: { route: Route; user: ChatUser }) {
+  if (route.name === 'room') return <RoomView key={route.id} roomId={route.id} me={user} />;
+  if (route.name === 'notFound') return <p className="empty">Nothing here. <Link to={{ name: 'home' }}>All rooms</Link></p>;
+  return <RoomList me={user} />;
+}
+
+function Link({ to, children, className }: { to: Route; children: ReactNode; className?: string }) {
+  const { navigate } = useApp();
+  return (
+    <a
+      href={pathOf(to)}
+      className={className}
+      onClick={(event) => {
+        if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
+        event.preventDefault();
+        navigate(to);
+      }}
+    >
+      {children}
+    </a>
+  );
+}
+
+/** The socket's state, once mounted (the server renders none, so hydration matches). */
+function useConnectionStatus(): string {
+  const client = useSsotClient();
+  const [status, setStatus] = useState('');
+  useEffect(() => {
+    setStatus(client.$status);
+    return client.$onStatus((info) => setStatus(info.status));
+  }, [client]);
+  return status;
+}
+
+function Header() {
+  const { user, signOut } = useApp();
+  const status = useConnectionStatus();
+  return (
+    <header className="top">
+      <Link to={{ name: 'home' }} className="brand">
+        ssot chat
+      </Link>
+      {user && (
+        <div className="who">
+          {status && <span className={`conn conn-${status}`} data-testid="connection" title={`connection: ${status}`}>{status}</span>}
+          <span className="me" data-testid="me">{user.name}</span>
+          <button className="link" onClick={signOut}>
+            Sign out
+          </button>
+        </div>
+      )}
+    </header>
+  );
+}
+
+function SignIn() {
+  const client = useSsotClient();
+  const { signedIn } = useApp();
+  const [mode, setMode] = useState<'login' | 'signup'>('signup');
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const submit = async (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    const email = String(form.get('email'));
+    const password = String(form.get('password'));
+    setBusy(true);
+    setError(undefined);
+    try {
+      const session =
+        mode === 'signup'
+          ? await client.auth.signup({ email, password, name: String(form.get('name') || email.split('@')[0]) })
+          : await client.auth.login({ email, password });
+      const u = session.user as unknown as ChatUser;
+      signedIn({ id: u.id, name: u.name, email: u.email });
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form className="card signin" onSubmit={submit} data-testid="signin">
+      <h1>{mode === 'signup' ? 'Create an account' : 'Welcome back'}</h1>
+      {mode === 'signup' && (
+        <label>
+          Name <input name="name" autoComplete="name" required />
+        </label>
+      )}
+      <label>
+        E-mail <input name="email" type="email" autoComplete="email" required />
+      </label>
+      <label>
+        Password <input name="password" type="password" minLength={8} autoComplete={mode === 'signup' ? 'new-password' : 'current-password'} required />
+      </label>
+      {error && <p className="error" role="alert">{error}</p>}
+      <button type="submit" disabled={busy}>
+        {mode === 'signup' ? 'Sign up' : 'Log in'}
+      </button>
+      <p className="switch">
+        {mode === 'signup' ? 'Have an account? ' : 'New here? '}
+        <button type="button" className="link" onClick={() => setMode(mode === 'signup' ? 'login' : 'signup')}>
+          {mode === 'signup' ? 'Log in' : 'Sign up'}
+        </button>
+      </p>
+    </form>
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Rooms
+
+function RoomList({ me }: { me: ChatUser }) {
+  const { data: rooms, error } = useRooms(roomsArgs(me.id));
+  const joined = rooms?.filter((r) => r.members.length > 0) ?? [];
+  const open = rooms?.filter((r) => r.members.length === 0) ?? [];
+  return (
+    <div className="rooms">
+      <section className="card">
+        <h2>Your rooms</h2>
+        {error && <p className="error">{error.message}</p>}
+        {!rooms && !error && <p className="empty">Loading…</p>}
+        {rooms && joined.length === 0 && <p className="empty">No rooms yet: create one, or join a public room.</p>}
+        <ul className="room-list" data-testid="my-rooms">
+          {joined.map((room) => (
+            <li key={room.id}>
+              <Link to={{ name: 'room', id: room.id }} className="room-link">
+                <span className="room-name">
+                  {room.private ? '🔒 ' : '# '}
+                  {room.name}
+                </span>
+                <Unread roomId={room.id} me={me} since={room.members[0]!.lastReadAt as unknown as string | undefined} />
+              </Link>
+            </li>
+          ))}
+        </ul>
+      </section>
+      {open.length > 0 && (
+        <section className="card">
+          <h2>Public rooms</h2>
+          <ul className="room-list" data-testid="public-rooms">
+            {open.map((room) => (
+              <li key={room.id}>
+                <span className="room-name"># {room.name}</span>
+                <JoinButton roomId={room.id} me={me} />
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+      <CreateRoom me={me} />
+    </div>
+  );
+}
+
+/** The others' messages after one's read position: a live list of ids, shown as a count. */
+function Unread({ roomId, me, since }: { roomId: number; me: ChatUser; since: string | undefined }) {
+  const { data } = useMessages(unreadArgs(roomId, me.id, String(since ?? new Date(0).toISOString())), { enabled: since !== undefined });
+  const n = data?.length ?? 0;
+  if (n === 0) return null;
+  return (
+    <span className="badge" data-testid={`unread-${roomId}`}>
+      {n > UNREAD_CAP ? `${UNREAD_CAP}+` : n}
+    </span>
+  );
+}
+
+function JoinButton({ roomId, me }: { roomId: number; me: ChatUser }) {
+  const join = useCreateMembership();
+  const { navigate } = useApp();
+  return (
+    <button
+      className="small"
+      disabled={join.isPending}
+      onClick={() => join.mutate({ data: { roomId, userId: me.id } } as never, { onSuccess: () => navigate({ name: 'room', id: roomId }) })}
+    >
+      Join
+    </button>
+  );
+}
+
+function CreateRoom({ me }: { me: ChatUser }) {
+  const create = useCreateRoom();
+  const { navigate } = useApp();
+  const submit = (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    const name = String(form.get('name')).trim();
+    if (!name) return;
+    create.mutate(
+      { data: { name, private: form.get('private') === 'on', ownerId: me.id, members: { create: [{ userId: me.id, role: 'owner' }] } } } as never,
+      { onSuccess: (room) => navigate({ name: 'room', id: (room as { id: number }).id }) },
+    );
+  };
+  return (
+    <form className="card create-room" onSubmit={submit} data-testid="create-room">
+      <h2>New room</h2>
+      <div className="row">
+        <input name="name" placeholder="Room name" required maxLength={80} />
+        <label className="check">
+          <input type="checkbox" name="private" /> Private
+        </label>
+        <button type="submit" disabled={create.isPending}>
+          Create
+        </button>
+      </div>
+      {create.error && <p className="error">{create.error.message}</p>}
+    </form>
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// One room
+
+interface Presence {
+  name: string;
+  typing: boolean;
+}
+
+interface Pending {
+  key: string;
+  body: string;
+}
+
+function RoomView({ roomId, me }: { roomId: number; me: ChatUser }) {
+  const room = useRoom(roomArgs(roomId));
+  const messages = useMessages(messagesArgs(roomId));
+  const members = room.data?.members ?? [];
+  const mine = members.find((m) => m.userId === me.id);
+  const isOwner = room.data?.ownerId === me.id;
+
+  if (room.isPending) return <p className="empty">Loading…</p>;
+  if (!room.data || !mine) {
+    return (
+      <div className="card gone" data-testid="not-member">
+        <h2>{room.data ? room.data.name : 'This room is not available'}</h2>
+        <p>You are not a member of this room{room.data && !room.data.private ? ': join it from the room list' : ''}.</p>
+        <Link to={{ name: 'home' }}>Back to your rooms</Link>
+      </div>
+    );
+  }
+  return (
+    <div className="room">
+      <section className="conversation card">
+        <h2 className="room-title" data-testid="room-title">
+          {room.data.private ? '🔒 ' : '# '}
+          {room.data.name}
+        </h2>
+        <Conversation roomId={roomId} me={me} messages={(messages.data ?? []) as unknown as MessageRow[]} myMembership={mine as unknown as MembershipRow} />
+      </section>
+      <aside className="card side">
+        <Members roomId={roomId} me={me} members={members as unknown as MembershipRow[]} isOwner={isOwner} />
+        {isOwner && <Invite roomId={roomId} />}
+      </aside>
+    </div>
+  );
+}
+
+interface MessageRow {
+  id: number;
+  body: string;
+  createdAt: string;
+  authorId: string;
+  author: { id: string; name: string } | null;
+}
+
+interface MembershipRow {
+  id: number;
+  userId: string;
+  role: 'owner' | 'member';
+  lastReadAt?: string;
+  user: { id: string; name: string; email: string } | null;
+}
+
+function Conversation({ roomId, me, messages, myMembership }: { roomId: number; me: ChatUser; messages: MessageRow[]; myMembership: MembershipRow }) {
+  const send = useCreateMessage();
+  const markRead = useUpdateMembership();
+  const [pending, setPending] = useState<Pending[]>([]);
+  const [error, setError] = useState<string>();
+  const [text, setText] = useState('');
+  const [typing, setTyping] = useState(false);
+  const typingTimer = useRef<ReturnType<typeof setTimeout>>(undefined);
+  const channel = useChannel<Presence>('Room', roomId, { state: { name: me.name, typing } });
+  const typers = uniqueBy(
+    channel.members.filter((m) => m.user !== me.id && m.state?.typing),
+    (m) => m.user,
+  ).map((m) => m.state!.name);
+  const list = useRef<HTMLOListElement>(null);
+  const ordered = useMemo(() => [...messages].reverse(), [messages]);
+
+  // Keep the view at the newest message.
+  useEffect(() => {
+    const el = list.current;
+    if (el) el.scrollTop = el.scrollHeight;
+  }, [ordered.length, pending.length]);
+
+  // Read position: up to the newest message shown.
+  const newest = ordered.at(-1);
+  useEffect(() => {
+    if (!newest || !myMembership.lastReadAt || newest.createdAt <= myMembership.lastReadAt) return;
+    markRead.mutate({ where: { id: myMembership.id }, data: { lastReadAt: newest.createdAt } } as never);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [newest?.id, myMembership.id, myMembership.lastReadAt]);
+
+  const onType = (value: string) => {
+    setText(value);
+    clearTimeout(typingTimer.current);
+    setTyping(value.length > 0);
+    if (value.length > 0) typingTimer.current = setTimeout(() => setTyping(false), 3000);
+  };
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    const body = text.trim();
+    if (!body) return;
+    const key = `pending-${Date.now()}-${Math.random()}`;
+    // Optimistic: the message shows at once as "sending"; it gives way to the server's row when the write shows
+    // in the live list (the mutation resolves then), or is taken back with an error when the server refuses.
+    setPending((p) => [...p, { key, body }]);
+    setText('');
+    setTyping(false);
+    clearTimeout(typingTimer.current);
+    setError(undefined);
+    send.mutate({ data: { body, roomId, authorId: me.id } } as never, {
+      onSuccess: () => setPending((p) => p.filter((x) => x.key !== key)),
+      onError: (e) => {
+        setPending((p) => p.filter((x) => x.key !== key));
+        setError(`Not sent: “${body}”. ${e.message}`);
+      },
+    });
+  };
+
+  return (
+    <>
+      <ol className="messages" ref={list} data-testid="messages">
+        {ordered.length === 0 && pending.length === 0 && <li className="empty">No messages yet. Say hello!</li>}
+        {ordered.map((m) => (
+          <li key={m.id} className={m.authorId === me.id ? 'msg mine' : 'msg'} data-testid="message" data-id={m.id}>
+            <span className="author">{m.author?.name ?? 'someone'}</span>
+            <span className="body">{m.body}</span>
+            <time dateTime={m.createdAt}>{m.createdAt.slice(11, 16)}</time>
+          </li>
+        ))}
+        {pending.map((m) => (
+          <li key={m.key} className="msg mine pending" data-testid="pending-message">
+            <span className="author">{me.name}</span>
+            <span className="body">{m.body}</span>
+            <time>sending…</time>
+          </li>
+        ))}
+      </ol>
+      <p className="typing" data-testid="typing">
+        {typers.length > 0 ? `${typers.join(', ')} ${typers.length > 1 ? 'are' : 'is'} typing…` : '\u00a0'}
+      </p>
+      {error && (
+        <p className="error" role="alert" data-testid="send-error">
+          {error}{' '}
+          <button className="link" onClick={() => setError(undefined)}>
+            dismiss
+          </button>
+        </p>
+      )}
+      <form className="composer" onSubmit={submit}>
+        <input value={text} onChange={(e) => onType(e.target.value)} placeholder="Write a message…" aria-label="Message" data-testid="composer" maxLength={2000} />
+        <button type="submit" data-testid="send">
+          Send
+        </button>
+      </form>
+    </>
+  );
+}
+
+function Members({ roomId, me, members, isOwner }: { roomId: number; me: ChatUser; members: MembershipRow[]; isOwner: boolean }) {
+  const online = new Set(usePresent(roomId));
+  const remove = useDeleteMembership();
+  return (
+    <>
+      <h3>Members</h3>
+      <ul className="members" data-testid="members">
+        {members.map((m) => (
+          <li key={m.id} data-testid="member" data-user={m.user?.email}>
+            <span className={online.has(m.userId) ? 'dot on' : 'dot'} title={online.has(m.userId) ? 'online' : 'offline'} data-testid={online.has(m.userId) ? 'online' : 'offline'} />
+            <span className="name">{m.user?.name ?? '…'}</span>
+            {m.role === 'owner' && <span className="tag">owner</span>}
+            {isOwner && m.userId !== me.id && (
+              <button className="small danger" onClick={() => remove.mutate({ where: { id: m.id } } as never)} data-testid="remove">
+                Remove
+              </button>
+            )}
+          </li>
+        ))}
+      </ul>
+      {remove.error && <p className="error">{remove.error.message}</p>}
+    </>
+  );
+}
+
+/** The users connected to the room's channel (shares the membership `Conversation` holds). */
+function usePresent(roomId: number): string[] {
+  const channel = useChannel<Presence>('Room', roomId);
+  return channel.members.map((m) => m.user).filter((u): u is string => u !== null);
+}
+
+function Invite({ roomId }: { roomId: number }) {
+  const invite = useCreateMembership();
+  const [email, setEmail] = useState('');
+  const [done, setDone] = useState<string>();
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    const who = email.trim();
+    if (!who) return;
+    setDone(undefined);
+    invite.mutate({ data: { room: { connect: { id: roomId } }, user: { connect: { email: who } } } } as never, {
+      onSuccess: () => {
+        setEmail('');
+        setDone(`${who} was added.`);
+      },
+    });
+  };
+  const problem = invite.error as (Error & { status?: number }) | null;
+  return (
+    <form className="invite" onSubmit={submit} data-testid="invite">
+      <h3>Invite</h3>
+      <div className="row">
+        <input type="email" placeholder="e-mail" value={email} onChange={(e) => setEmail(e.target.value)} aria-label="E-mail to invite" required />
+        <button type="submit" disabled={invite.isPending}>
+          Add
+        </button>
+      </div>
+      {problem && <p className="error">{problem.status === 409 || problem.status === 404 ? 'No such user, or already a member.' : problem.message}</p>}
+      {done && <p className="ok">{done}</p>}
+    </form>
+  );
+}
+
+function uniqueBy<T>(items: T[], key: (item: T) => unknown): T[] {
+  const seen = new Set<unknown>();
+  return items.filter((item) => (seen.has(key(item)) ? false : (seen.add(key(item)), true)));
+}
