@@ -76,6 +76,8 @@ export class WebSocketTransport implements DataClient {
   private reauthTimer: ReturnType<typeof setTimeout> | undefined;
   private lastFrameAt = 0;
   private refreshOnReconnect = false;
+  /** The credentials changed while connecting, after this connection read them (see `tokenChanged`). */
+  private tokenStale = false;
   private readonly messageListeners = new Set<(message: Obj) => void>();
   private readonly openListeners = new Set<() => void>();
   private readonly statusListeners = new Set<(info: StatusInfo) => void>();
@@ -185,11 +187,16 @@ export class WebSocketTransport implements DataClient {
       await this.options.tokens.refresh();
     }
     let token: string | undefined;
-    try {
-      token = await this.options.tokens.get();
-    } catch {
-      token = undefined;
-    }
+    do {
+      // `get` reads the session before its first await: one set meanwhile (a stored session restored right after
+      // `createClient`, whose hybrid socket opens in the constructor) makes this one stale; read it again.
+      this.tokenStale = false;
+      try {
+        token = await this.options.tokens.get();
+      } catch {
+        token = undefined;
+      }
+    } while (this.tokenStale && this.status === 'connecting');
     if (this.status !== 'connecting') return; // closed meanwhile
     const Ctor = this.options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!Ctor) throw new TypeError('no WebSocket: pass the `WebSocket` option (e.g. from the `ws` package in Node)');
@@ -259,6 +266,11 @@ export class WebSocketTransport implements DataClient {
     this.caller = message.caller as Obj;
     this.attempt = 0;
     this.setStatus({ status: 'open' });
+    if (this.tokenStale) {
+      // The credentials changed during the handshake: the new ones first, so that what follows runs as them.
+      this.tokenStale = false;
+      void this.options.tokens.get().then((token) => this.tokenChanged(token));
+    }
     this.startHeartbeat();
     this.scheduleReauth();
     // Subscriptions and channels first, so that they stand before any queued write is answered.
@@ -356,6 +368,7 @@ export class WebSocketTransport implements DataClient {
 
   private tokenChanged(token: string | undefined): void {
     if (token === this.token) return;
+    if (this.status === 'connecting') this.tokenStale = true; // this connection may have read the old ones
     if (this.status !== 'open') return; // the next connection takes the token as it is then
     if (token === undefined) {
       // Signed out: a fresh anonymous connection (the protocol has no "forget my token").

@@ -32,6 +32,21 @@ test('signup, login, me, logout', async () => {
   assert.equal(((await c.auth.me()) as { email: string }).email, email);
 });
 
+test('a session set just after the client is created (a stored one) is the first connection\'s credentials', async () => {
+  const first = client(server.url, { transport: 'http' });
+  const session = await first.auth.signup({ email: `dee-${Date.now()}@example.com`, password: 'correct horse battery' });
+  // A hybrid client opens its socket in the constructor; the app restores its stored session on the next line,
+  // while that socket is still connecting.
+  const c = client(server.url, { transport: 'hybrid' });
+  c.$tokens.setSession(session);
+  const live = c.$model('Post').subscribe({ where: { authorId: (session.user as { id: string }).id } });
+  await live.ready;
+  assert.equal(c.$socket.caller?.kind, 'user', 'the socket speaks as the session\'s user');
+  const room = await c.$model('Room').create({ data: { name: 'restored' } });
+  const members = await c.$model('Room').channel(room.id).join(null);
+  assert.equal(members.length, 1);
+});
+
 test('the token is refreshed before it expires: requests and the socket go on', async () => {
   const c = client(server.url, { transport: 'ws', refreshSkewMs: 60_000 });
   const statuses: StatusInfo[] = [];
