@@ -21,8 +21,10 @@ const ALLOW_METHODS: &str = "GET, POST, PUT, PATCH, DELETE";
 /// The request headers a client sends beyond the CORS-safelisted ones.
 const ALLOW_HEADERS: &str = "Authorization, Content-Type, X-Request-Id";
 /// The response headers a script needs beyond the safelisted ones (`Content-Type`, ...):
-/// the request id to quote in a bug report, how long to wait after a 429, a 405's methods.
-const EXPOSE_HEADERS: &str = "X-Request-Id, Retry-After, Allow";
+/// the request id to quote in a bug report, how long to wait after a 429, a 405's methods,
+/// and the change-log position a write committed at (read-your-writes: a browser's client
+/// waits until its live queries reach it).
+const EXPOSE_HEADERS: &str = "X-Request-Id, Retry-After, Allow, X-Ssot-Seq";
 /// How long a browser may reuse a preflight's answer, in seconds (browsers cap it: two
 /// hours in Chromium).
 const MAX_AGE: &str = "7200";

@@ -90,6 +90,8 @@ async fn cors_answers_listed_origins_only() {
         assert_eq!(header(&response, "access-control-allow-origin"), Some(APP));
         let exposed = header(&response, "access-control-expose-headers").unwrap_or_default().to_lowercase();
         assert!(exposed.contains("x-request-id") && exposed.contains("retry-after"), "{exposed}");
+        // A write's `x-ssot-seq` (read-your-writes): the browser's client waits for its live queries to reach it.
+        assert!(exposed.contains("x-ssot-seq"), "{exposed}");
     }
     // Every listed origin is allowed, each answered with its own name.
     let response = preflight(&server, "/api/tags", "http://localhost:5173", "GET").await;
