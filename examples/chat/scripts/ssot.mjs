@@ -18,7 +18,7 @@ export function ssotBin() {
 
 /** `ssot generate --target react` into app/src/ssot (the typed client and hooks the app imports). */
 export function generate() {
-  execFileSync(ssotBin(), ['generate', SCHEMA, '--out', path.join(CHAT_DIR, 'app/src/ssot'), '--target', 'react'], { stdio: 'inherit' });
+  execFileSync(ssotBin(), ['generate', SCHEMA, '--out', path.join(CHAT_DIR, 'app/src/ssot'), '--target', 'react'], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 /** A port free now on the loopback (for a server that must come back on the same one). */

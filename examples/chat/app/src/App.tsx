@@ -9,6 +9,7 @@ import {
   useCreateMessage,
   useCreateRoom,
   useDeleteMembership,
+  useMemberships,
   useMessages,
   useRoom,
   useRooms,
@@ -16,7 +17,7 @@ import {
   useUpdateMembership,
 } from './ssot/react.js';
 import type { ChatUser } from './boot.js';
-import { messagesArgs, roomArgs, roomsArgs, unreadArgs, UNREAD_CAP } from './queries.js';
+import { messagesArgs, myRoomsArgs, publicRoomsArgs, roomArgs, unreadArgs, UNREAD_CAP } from './queries.js';
 import { pathOf, type Route } from './route.js';
 
 export interface AppContext {
@@ -154,35 +155,38 @@ function SignIn() {
 // Rooms
 
 function RoomList({ me }: { me: ChatUser }) {
-  const { data: rooms, error } = useRooms(roomsArgs(me.id));
-  const joined = rooms?.filter((r) => r.members.length > 0) ?? [];
-  const open = rooms?.filter((r) => r.members.length === 0) ?? [];
+  const mine = useMemberships(myRoomsArgs(me.id));
+  const open = useRooms(publicRoomsArgs(me.id));
+  const error = mine.error ?? open.error;
+  const joined = mine.data ?? [];
   return (
     <div className="rooms">
       <section className="card">
         <h2>Your rooms</h2>
         {error && <p className="error">{error.message}</p>}
-        {!rooms && !error && <p className="empty">Loading…</p>}
-        {rooms && joined.length === 0 && <p className="empty">No rooms yet: create one, or join a public room.</p>}
+        {!mine.data && !error && <p className="empty">Loading…</p>}
+        {mine.data && joined.length === 0 && <p className="empty">No rooms yet: create one, or join a public room.</p>}
         <ul className="room-list" data-testid="my-rooms">
-          {joined.map((room) => (
-            <li key={room.id}>
-              <Link to={{ name: 'room', id: room.id }} className="room-link">
-                <span className="room-name">
-                  {room.private ? '🔒 ' : '# '}
-                  {room.name}
-                </span>
-                <Unread roomId={room.id} me={me} since={room.members[0]!.lastReadAt as unknown as string | undefined} />
-              </Link>
-            </li>
-          ))}
+          {joined.map(({ id, room, lastReadAt }) =>
+            room ? (
+              <li key={id}>
+                <Link to={{ name: 'room', id: room.id }} className="room-link">
+                  <span className="room-name">
+                    {room.private ? '🔒 ' : '# '}
+                    {room.name}
+                  </span>
+                  <Unread roomId={room.id} me={me} since={lastReadAt as unknown as string | undefined} />
+                </Link>
+              </li>
+            ) : null,
+          )}
         </ul>
       </section>
-      {open.length > 0 && (
+      {open.data && open.data.length > 0 && (
         <section className="card">
           <h2>Public rooms</h2>
           <ul className="room-list" data-testid="public-rooms">
-            {open.map((room) => (
+            {open.data.map((room) => (
               <li key={room.id}>
                 <span className="room-name"># {room.name}</span>
                 <JoinButton roomId={room.id} me={me} />

@@ -8,7 +8,7 @@ import { renderToString } from 'react-dom/server';
 import { prefetchFindMany, prefetchFindUnique } from './ssot/react.js';
 import { createClient } from './ssot/ssot.js';
 import { userOfToken, type Boot } from './boot.js';
-import { messagesArgs, roomArgs, roomsArgs } from './queries.js';
+import { messagesArgs, myRoomsArgs, publicRoomsArgs, roomArgs } from './queries.js';
 import { parseRoute } from './route.js';
 import { Root } from './Root.js';
 
@@ -28,7 +28,12 @@ export async function render(url: string, options: { apiUrl: string; serverApiUr
   }
   const client = createClient({ url: options.serverApiUrl ?? options.apiUrl, transport: 'http', token: options.token });
   const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-  if (route.name === 'home') await prefetchFindMany(queryClient, client, 'Room', roomsArgs(user.id));
+  if (route.name === 'home') {
+    await Promise.all([
+      prefetchFindMany(queryClient, client, 'Membership', myRoomsArgs(user.id)),
+      prefetchFindMany(queryClient, client, 'Room', publicRoomsArgs(user.id)),
+    ]);
+  }
   if (route.name === 'room') {
     await Promise.all([
       prefetchFindUnique(queryClient, client, 'Room', roomArgs(route.id)),

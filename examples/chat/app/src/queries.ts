@@ -2,10 +2,22 @@
  * The reads the pages make, as functions of who and where: the server prefetches with exactly these arguments
  * and the browser's hooks use them again, so both sides share one query key (docs/sdk.md, "Server rendering").
  */
-export const roomsArgs = (userId: string) =>
+/**
+ * The room list: one's memberships with their rooms, and the public rooms one is not in. (Not rooms with their
+ * members filtered to oneself: the client keeps one copy of each Room, so a room's `members` included with other
+ * arguments by another query (the room page's, all of them) would overwrite each other.)
+ */
+export const myRoomsArgs = (userId: string) =>
   ({
+    where: { userId },
     orderBy: { createdAt: 'asc' },
-    include: { members: { where: { userId }, select: { id: true, role: true, lastReadAt: true } } },
+    include: { room: { select: { id: true, name: true, private: true } } },
+  }) as const;
+
+export const publicRoomsArgs = (userId: string) =>
+  ({
+    where: { private: false, members: { none: { userId } } },
+    orderBy: { createdAt: 'asc' },
   }) as const;
 
 export const roomArgs = (roomId: number) =>
