@@ -372,7 +372,10 @@ function Conversation({ roomId, me, messages, myMembership }: { roomId: number; 
       onSuccess: () => setPending((p) => p.filter((x) => x.key !== key)),
       onError: (e) => {
         setPending((p) => p.filter((x) => x.key !== key));
-        setError(`Not sent: “${body}”. ${e.message}`);
+        // A room one may not write in (no longer a member) answers as a missing one (409) or 403.
+        const status = (e as { status?: number }).status;
+        const why = status === 403 || status === 409 ? 'The server refused it: you can no longer write in this room.' : e.message;
+        setError(`Not sent: “${body}”. ${why}`);
       },
     });
   };
