@@ -8,7 +8,8 @@
 // reads nothing by any REST route, and a send refused by the server (after removal) is rolled back with an error.
 //
 // Runs in `npm test` (after `npm run build`). CHROMIUM overrides the browser's path (default /usr/bin/chromium);
-// without one the test says SKIPPED.
+// without one the test says SKIPPED. Screenshots go to screenshots/ (the README shows them), or $CHAT_SCREENSHOTS.
+// CHAT_E2E_DEBUG=1 prints every socket frame and leaves a screenshot of each page in the temporary directory.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +20,7 @@ import { startReceiver } from '../webhook-receiver.mjs';
 import { CHAT_DIR, freePort, startSsot } from '../scripts/ssot.mjs';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const SHOTS = path.join(CHAT_DIR, 'screenshots');
+const SHOTS = process.env.CHAT_SCREENSHOTS ? path.resolve(process.env.CHAT_SCREENSHOTS) : path.join(CHAT_DIR, 'screenshots');
 const ADMIN_KEY = 'chat-e2e-admin-key-0123456789';
 const SECRET = 'chat-e2e-webhook-secret';
 const MESSAGES = Number(process.env.CHAT_E2E_MESSAGES ?? 20);
@@ -184,7 +185,6 @@ test('presence and typing appear and disappear', { skip }, async () => {
 
   await s.bob.page.getByTestId('composer').fill('I am typ');
   await s.ann.page.getByTestId('typing').filter({ hasText: 'Bob is typing…' }).waitFor(WAIT);
-  await shot(s.ann, '3-room-typing-presence');
   await s.bob.page.getByTestId('composer').fill('');
   await s.ann.page.getByTestId('typing').filter({ hasNotText: 'typing' }).waitFor(WAIT);
 
@@ -233,6 +233,11 @@ test(`messages are delivered live; the delay from Send in one page to the messag
   const ids = (await roomMessages(s.roomId)).map((m) => m.id);
   for (const p of [s.ann, s.bob]) assert.deepEqual(await shownIds(p), ids, `${p.name}'s page shows exactly the room's messages`);
   await shot(s.bob, '4-room-conversation');
+  // Bob starts another message: Ann sees who is online and who is typing.
+  await s.bob.page.getByTestId('composer').fill('sounds good, and');
+  await s.ann.page.getByTestId('typing').filter({ hasText: 'Bob is typing…' }).waitFor(WAIT);
+  await shot(s.ann, '3-room-typing-presence');
+  await s.bob.page.getByTestId('composer').fill('');
 });
 
 test('unread counts on the room list follow live', { skip }, async () => {

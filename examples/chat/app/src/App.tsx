@@ -172,7 +172,7 @@ function RoomList({ me }: { me: ChatUser }) {
               <li key={id}>
                 <Link to={{ name: 'room', id: room.id }} className="room-link">
                   <span className="room-name">
-                    {room.private ? '🔒 ' : '# '}
+                    <RoomIcon private={room.private} />
                     {room.name}
                   </span>
                   <Unread roomId={room.id} me={me} since={lastReadAt as unknown as string | undefined} />
@@ -188,7 +188,10 @@ function RoomList({ me }: { me: ChatUser }) {
           <ul className="room-list" data-testid="public-rooms">
             {open.data.map((room) => (
               <li key={room.id}>
-                <span className="room-name"># {room.name}</span>
+                <span className="room-name">
+                  <RoomIcon private={false} />
+                  {room.name}
+                </span>
                 <JoinButton roomId={room.id} me={me} />
               </li>
             ))}
@@ -290,7 +293,7 @@ function RoomView({ roomId, me }: { roomId: number; me: ChatUser }) {
     <div className="room">
       <section className="conversation card">
         <h2 className="room-title" data-testid="room-title">
-          {room.data.private ? '🔒 ' : '# '}
+          <RoomIcon private={room.data.private} />
           {room.data.name}
         </h2>
         <Conversation roomId={roomId} me={me} messages={(messages.data ?? []) as unknown as MessageRow[]} myMembership={mine as unknown as MembershipRow} />
@@ -480,6 +483,17 @@ function Invite({ roomId }: { roomId: number }) {
       {problem && <p className="error">{problem.status === 409 || problem.status === 404 ? 'No such user, or already a member.' : problem.message}</p>}
       {done && <p className="ok">{done}</p>}
     </form>
+  );
+}
+
+/** `#` for a public room, a padlock for a private one. */
+function RoomIcon({ private: closed }: { private: boolean }) {
+  if (!closed) return <span className="icon" aria-hidden="true">#</span>;
+  return (
+    <svg className="icon" viewBox="0 0 16 16" width="14" height="14" aria-label="private">
+      <rect x="3" y="7" width="10" height="7" rx="1.5" fill="currentColor" />
+      <path d="M5 7V5a3 3 0 0 1 6 0v2" fill="none" stroke="currentColor" strokeWidth="1.6" />
+    </svg>
   );
 }
 
