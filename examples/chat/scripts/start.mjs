@@ -29,9 +29,10 @@ const api = await startSsot({
   port: apiPort,
   corsOrigin: [appOrigin, `http://127.0.0.1:${appPort}`],
   env: { CHAT_WEBHOOK_URL: `${receiver.url}/chat`, CHAT_WEBHOOK_SECRET: secret },
-  onLine: (line) => console.log(`ssot: ${line}`),
+  // Its start-up lines, warnings and errors (not one line per request: SSOT_LOG_REQUESTS=1 shows those too).
+  onLine: (line) => (process.env.SSOT_LOG_REQUESTS || !/ INFO ssot_server::http: request /.test(line)) && console.log(`ssot: ${line}`),
 });
-const app = await startAppServer({ prod: !dev, port: appPort, host: '127.0.0.1', apiUrl: `http://localhost:${apiPort}`, serverApiUrl: api.url });
+const app = await startAppServer({ prod: !dev, port: appPort, host: '127.0.0.1', apiUrl: api.url, serverApiUrl: api.url });
 console.log(`\nChat: ${appOrigin}  (API ${api.url}, ${dev ? 'development' : 'production build'}; Ctrl-C stops everything)\n`);
 
 let stopping = false;
