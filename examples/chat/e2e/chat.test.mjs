@@ -276,8 +276,18 @@ test('the first page is rendered on the server as the signed-in user, hydrates, 
   await noScript.close();
   // ...and with scripts the page hydrates without a mismatch and follows live from there.
   const hydrationErrors = s.bob.errors.length;
+  const sent = [];
+  const onSocket = (ws) => ws.on('framesent', (frame) => sent.push(String(frame.payload)));
+  s.bob.page.on('websocket', onSocket);
   await s.bob.page.reload();
   await s.bob.page.getByText('hi Ann, Bob here').waitFor(WAIT);
+  // The hydrated list's subscription resumes from the server-rendered page's seq (docs/sdk.md).
+  const state = await s.bob.page.evaluate(() => window.__CHAT__.state.queries.find((q) => q.queryKey[1] === 'Message').state.data);
+  await s.bob.page.waitForFunction(() => window.__chat.client.$status === 'open', null, WAIT);
+  const subscribe = sent.flatMap((f) => [JSON.parse(f)].flat()).find((m) => m.type === 'subscribe' && m.channel === 'Message:list');
+  s.bob.page.off('websocket', onSocket);
+  assert.ok(state.seq > 0 && state.data.length > MESSAGES, 'the page came with its rows and their seq');
+  assert.equal(subscribe?.since, state.seq, 'the live list resumed from the hydrated seq');
   await send(s.ann, 'after your reload');
   await s.bob.page.getByText('after your reload').waitFor(WAIT);
   assert.deepEqual(s.bob.errors.slice(hydrationErrors), [], 'no hydration mismatch nor error');
