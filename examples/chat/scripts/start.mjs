@@ -15,7 +15,8 @@ const dev = process.argv.includes('--dev');
 const appPort = Number(process.env.APP_PORT ?? 3000);
 const apiPort = Number(process.env.API_PORT ?? 4000);
 const webhookPort = Number(process.env.WEBHOOK_PORT ?? 4100);
-const secret = process.env.CHAT_WEBHOOK_SECRET ?? 'chat-example-webhook-secret';
+// A Standard Webhooks secret (`whsec_` and base64); set CHAT_WEBHOOK_SECRET for your own.
+const secret = process.env.CHAT_WEBHOOK_SECRET ?? `whsec_${Buffer.from('chat-example-webhook-secret-0123').toString('base64')}`;
 
 if (dev) generate();
 else if (!existsSync(path.join(CHAT_DIR, 'dist/server/entry-server.js'))) execSync('npm run build', { cwd: CHAT_DIR, stdio: 'inherit' });
