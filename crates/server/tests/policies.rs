@@ -344,3 +344,56 @@ on_every_backend!(connect_or_create_is_checked_like_connect_and_create, SCHEMA, 
     let (_, post) = server.admin("GET", &format!("{path}?include=%7B%22tags%22%3Atrue%7D"), None).await;
     assert_eq!(post["tags"], json!([]), "{post}");
 });
+
+/// KNOWN, found by examples/chat (ignored until fixed): a private room readable by its members only, created with
+/// its owner's membership nested (`members: {create: ...}`). The nested row's foreign key to the room is implied by
+/// the nesting, yet it is looked up through the caller's view of the room, which the same write is creating and
+/// which becomes readable only through that very membership: `409` "no `Room` record has this id". The `create`
+/// rules that run after the write (the room's `isOwner`, the membership's `room.ownerId == auth.id`) would allow it.
+/// (A separate create of the membership is refused the same way, rightly: the room is not the caller's to see.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "known: a nested create's implied foreign key is looked up through the caller's view of the parent it creates"]
+async fn nested_create_under_a_parent_readable_only_through_it() {
+    const ROOMS: &str = r#"
+datasource db {
+  provider = "sqlite"
+  url      = "file:./test.db"
+}
+
+/// @@auth("JWT")
+/// @@policy("read", rule: "authenticated")
+model User {
+  id          String       @id @default(cuid())
+  email       String       @unique
+  password    String
+  rooms       Room[]
+  memberships Membership[]
+}
+
+/// @@policy("read", rule: "members.some(userId == auth.id)")
+/// @@policy("create", rule: "isOwner")
+model Room {
+  id      Int          @id @default(autoincrement())
+  ownerId String
+  owner   User         @relation(fields: [ownerId], references: [id])
+  members Membership[]
+}
+
+/// @@policy("read", rule: "room.members.some(userId == auth.id)")
+/// @@policy("create", rule: "room.ownerId == auth.id")
+model Membership {
+  id     Int    @id @default(autoincrement())
+  roomId Int
+  room   Room   @relation(fields: [roomId], references: [id])
+  userId String
+  user   User   @relation(fields: [userId], references: [id])
+}
+"#;
+    let Some(server) = TestServer::start(ROOMS, common::Backend::Sqlite, "nested_new_parent").await else { return };
+    let ann = server.signup("ann@example.com").await;
+    let body = json!({"ownerId": ann.id, "members": {"create": [{"userId": ann.id}]}});
+    let (status, row) = server.request("POST", "/api/rooms?include=%7B%22members%22%3Atrue%7D", Some(body), Some(&ann.token)).await;
+    assert_eq!(status, 201, "{row}");
+    assert_eq!(row["members"].as_array().map(Vec::len), Some(1), "{row}");
+    server.stop().await;
+}
