@@ -345,14 +345,13 @@ on_every_backend!(connect_or_create_is_checked_like_connect_and_create, SCHEMA, 
     assert_eq!(post["tags"], json!([]), "{post}");
 });
 
-/// KNOWN, found by examples/chat (ignored until fixed): a private room readable by its members only, created with
-/// its owner's membership nested (`members: {create: ...}`). The nested row's foreign key to the room is implied by
-/// the nesting, yet it is looked up through the caller's view of the room, which the same write is creating and
-/// which becomes readable only through that very membership: `409` "no `Room` record has this id". The `create`
-/// rules that run after the write (the room's `isOwner`, the membership's `room.ownerId == auth.id`) would allow it.
-/// (A separate create of the membership is refused the same way, rightly: the room is not the caller's to see.)
+/// Found by examples/chat: a private room readable by its members only, created with its owner's membership
+/// nested (`members: {create: ...}`). The nested row's foreign key to the room is set by the nesting; it used to be
+/// looked up through the caller's view of the room, which the same write is creating and which becomes readable only
+/// through that very membership (`409` "no `Room` record has this id"). The `create` rules after the write decide:
+/// the room's `isOwner` and the membership's `room.ownerId == auth.id` hold. A separate create of the membership is
+/// still refused (the room is not the caller's to see), and so is a nested create the membership's rule refuses.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known: a nested create's implied foreign key is looked up through the caller's view of the parent it creates"]
 async fn nested_create_under_a_parent_readable_only_through_it() {
     const ROOMS: &str = r#"
 datasource db {
@@ -395,5 +394,12 @@ model Membership {
     let (status, row) = server.request("POST", "/api/rooms?include=%7B%22members%22%3Atrue%7D", Some(body), Some(&ann.token)).await;
     assert_eq!(status, 201, "{row}");
     assert_eq!(row["members"].as_array().map(Vec::len), Some(1), "{row}");
+    // Not so for someone else's membership nested under one's room the rule does not allow, nor a room of another.
+    let bob = server.signup("bob@example.com").await;
+    let body = json!({"ownerId": ann.id, "members": {"create": [{"userId": ann.id}]}});
+    let (status, _) = server.request("POST", "/api/rooms", Some(body), Some(&bob.token)).await;
+    assert_eq!(status, 403, "a room owned by another is refused");
+    let (status, _) = server.request("POST", "/api/memberships", Some(json!({"roomId": row["id"], "userId": bob.id})), Some(&bob.token)).await;
+    assert_eq!(status, 409, "a room one cannot see is not found");
     server.stop().await;
 }

@@ -3,7 +3,12 @@
 
 use super::*;
 
-/// Every foreign key this write sets must point at an existing row (409 otherwise).
+/// Every foreign key this write sets must point at an existing row (409 otherwise), looked
+/// up through the caller's view. A key wholly `fixed` by the parent a nested create runs under
+/// is not looked up: that parent is the row this write just created (perhaps readable only
+/// through the row being created, as a private room through its first membership) or the one
+/// it updates, already found through the caller's view; the rules after the write decide.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn check_references(
     conn: &mut dyn Conn,
     es: &Entities,
@@ -12,11 +17,15 @@ pub(super) fn check_references(
     values: &[Option<Value>],
     path: &str,
     before: Option<&Row>,
+    fixed: &[(usize, Value)],
 ) -> Result<(), StoreError> {
     let entity = &es.entities[model];
     for relation in &entity.relations {
         let Link::Owns { local, remote } = &relation.link else { continue };
         if !local.iter().any(|&l| values[l].is_some()) {
+            continue;
+        }
+        if local.iter().all(|&l| fixed.iter().any(|(f, _)| *f == l)) {
             continue;
         }
         let key: Vec<Value> = local

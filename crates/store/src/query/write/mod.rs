@@ -157,7 +157,7 @@ pub fn insert(
     if !errors.is_empty() {
         return Err(StoreError::Invalid(errors));
     }
-    check_references(conn, es, vis, model, &values, path, None)?;
+    check_references(conn, es, vis, model, &values, path, None, fixed)?;
 
     let mut sql = Sql::new(es.dialect);
     sql.push("INSERT INTO ").push(es.table(model));
@@ -225,7 +225,7 @@ pub fn update(
             values[*f] = Some(v.clone());
         }
     }
-    check_references(conn, es, vis, model, &values, "data", Some(&before))?;
+    check_references(conn, es, vis, model, &values, "data", Some(&before), &[])?;
     let mut errors = Vec::new();
     let given: Vec<usize> = sets.iter().map(|(f, _)| *f).collect();
     fill_defaults(es, entity, &mut values, &mut errors, "data", false);
@@ -335,6 +335,6 @@ pub fn update_many(
             values[*f] = Some(v.clone());
         }
     }
-    check_references(conn, es, vis, model, &values, "data", None)?;
+    check_references(conn, es, vis, model, &values, "data", None, &[])?;
     update_sql(conn, es, model, &sets, filter, "data")
 }
