@@ -170,7 +170,7 @@ fn types_say_what_the_api_shows() {
         text.contains("  readonly user: $ModelDelegate<$Schema['User'], $Schema> = this.$model('User');"),
         "{text}"
     );
-    assert!(text.contains("  'User': { id: ['id'], path: '/api/users' },"), "{text}");
+    assert!(text.contains("  'User': { id: ['id'], path: '/api/users', relations: ['posts', 'comments'] },"), "{text}");
 }
 
 #[test]
