@@ -1,6 +1,8 @@
 /**
- * The normalized cache: one copy of each row, by model and id, that live events, answers to reads and writes,
- * and optimistic updates all write to, and that live views read from. Owns the order of truth (a row is only
+ * The normalized cache: one copy of each row's own fields, by model and id, that live events, answers to reads
+ * and writes, and optimistic updates all write to, and that live views read from. A row's relations are not kept
+ * here: two views may include one relation with different arguments (a room's members filtered on one page, all
+ * of them on another), so each live view keeps the relations it was sent ([`relationsOf`]). Owns the order of truth (a row is only
  * replaced by news at least as recent, by change-log `seq`), optimistic layers (applied on top of the server's
  * rows and removed on success or refusal), and batching (listeners hear once per batch, not once per event).
  */
@@ -28,7 +30,22 @@ interface Layer {
 /** Hears about the keys of a model that changed in a batch, or that it was `touch`ed. */
 export type CacheListener = (changedKeys: ReadonlySet<string>) => void;
 
+/** A model's relation names, when the schema's types give them (generated code's `$models`). */
+export type RelationNames = (model: string) => readonly string[] | undefined;
+
 export class NormalizedCache {
+  constructor(private readonly relationNames: RelationNames = () => undefined) {}
+
+  /**
+   * The fields of `row` that are relations: those the schema names, or without schema facts every field holding
+   * an object or a list (a relation's rows; a `Json` field holding one is then kept per view too).
+   */
+  relationsOf(model: string, row: Obj): Set<string> {
+    const names = this.relationNames(model);
+    if (names) return new Set(names.filter((name) => name in row));
+    return new Set(Object.keys(row).filter((field) => row[field] !== null && typeof row[field] === 'object' && !(row[field] instanceof Date)));
+  }
+
   private readonly rows = new Map<string, Map<string, Entry>>();
   private layers: Layer[] = [];
   private nextLayer = 1;
@@ -55,10 +72,13 @@ export class NormalizedCache {
   }
 
   /**
-   * Stores what the server said of a row at `seq` (0: unknown, always taken). Fields merge into the stored row,
-   * since different queries may select different fields of it; news older than the stored row is ignored.
+   * Stores what the server said of a row at `seq` (0: unknown, always taken): its own fields, not its relations.
+   * Fields merge into the stored row, since different queries may select different fields of it; news older than
+   * the stored row is ignored.
    */
   write(model: string, id: IdValue, row: Obj, seq = 0): void {
+    const relations = this.relationsOf(model, row);
+    if (relations.size) row = Object.fromEntries(Object.entries(row).filter(([field]) => !relations.has(field)));
     const key = keyOf(id);
     let table = this.rows.get(model);
     if (!table) this.rows.set(model, (table = new Map()));

@@ -63,7 +63,7 @@ export interface ClientOptions {
  * add a delegate per model (`client.post`) without a name of the schema ever meeting one of the client's.
  */
 export class SsotClient<S extends SchemaTypes = UntypedSchema> {
-  readonly $cache = new NormalizedCache();
+  readonly $cache: NormalizedCache;
   readonly $http: HttpTransport;
   readonly $socket: WebSocketTransport;
   readonly auth: AuthApi;
@@ -103,6 +103,7 @@ export class SsotClient<S extends SchemaTypes = UntypedSchema> {
       ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
     });
     this.auth = new AuthApi(this.$http, this.$tokens);
+    this.$cache = new NormalizedCache((model) => options.models?.[model]?.relations);
     const idFields = (model: string): string[] => options.models?.[model]?.id ?? ['id'];
     const idOf = (model: string, row: Obj): IdValue => {
       const parts = idFields(model).map((field) => row[field] as string | number);

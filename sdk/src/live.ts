@@ -65,6 +65,11 @@ export class LiveQuery<Row, Value = Row[]> {
   private rejectReady!: (error: unknown) => void;
   private keys: string[] = [];
   private ids = new Map<string, IdValue>();
+  /**
+   * Per row, what this view was sent beyond the cache's shared copy: the fields it asked for (its `select`, so
+   * its rows hold those and no others) and its relations (with its own arguments; the cache keeps none).
+   */
+  private held = new Map<string, { fields: string[]; relations: Obj }>();
   /** The connection's latest `update` seq since this subscription stood on it (see `knownSeq`). */
   private watermark = -1;
   private readonly listeners = new Set<(value: Value, change: LiveChange) => void>();
@@ -91,8 +96,16 @@ export class LiveQuery<Row, Value = Row[]> {
   get value(): Value {
     const rows: Obj[] = [];
     for (const key of this.keys) {
-      const row = this.registry.cache.get(this.model, key, true);
-      if (row) rows.push(row);
+      const row = this.registry.cache.get<Obj>(this.model, key, true);
+      if (!row) continue;
+      const held = this.held.get(key);
+      if (!held) {
+        rows.push(row);
+        continue;
+      }
+      const shown: Obj = {};
+      for (const field of held.fields) shown[field] = field in held.relations ? held.relations[field] : row[field];
+      rows.push(shown);
     }
     return (this.kind === 'list' ? rows : (rows[0] ?? null)) as Value;
   }
@@ -173,9 +186,11 @@ export class LiveQuery<Row, Value = Row[]> {
     const rows = this.kind === 'list' ? (Array.isArray(data) ? (data as Obj[]) : []) : data ? [data as Obj] : [];
     this.keys = [];
     this.ids.clear();
+    this.held.clear();
     for (const row of rows) {
       const id = this.registry.idOf(this.model, row);
       this.track(id);
+      this.hold(keyOf(id), row);
       this.registry.cache.write(this.model, id, row, seq);
     }
     this.seq = seq;
@@ -190,6 +205,7 @@ export class LiveQuery<Row, Value = Row[]> {
       for (const event of events) {
         if (event.op !== 'deleted' && event.op !== 'left') continue;
         this.untrack(keyOf(event.id));
+        this.held.delete(keyOf(event.id));
         if (event.op === 'deleted') cache.remove(this.model, event.id, seq);
       }
       // Pass 2: rows placed, in the order given.
@@ -202,9 +218,13 @@ export class LiveQuery<Row, Value = Row[]> {
         } else if (!this.ids.has(key)) {
           this.keys = [];
           this.ids.clear();
+          this.held.clear();
           this.track(event.id);
         }
-        if (event.row && event.op !== 'moved') cache.write(this.model, event.id, event.row, seq);
+        if (event.row && event.op !== 'moved') {
+          this.hold(key, event.row);
+          cache.write(this.model, event.id, event.row, seq);
+        }
       }
       this.carried(seq);
       this.notify({ seq, events, reset: false, source: 'server' });
@@ -250,6 +270,13 @@ export class LiveQuery<Row, Value = Row[]> {
     const key = keyOf(id);
     this.ids.set(key, id);
     this.keys.splice(Math.min(index, this.keys.length), 0, key);
+  }
+
+  /** Keeps what this view was sent of a row that the cache does not share: its fields and its relations. */
+  private hold(key: string, row: Obj): void {
+    const relations: Obj = {};
+    for (const field of this.registry.cache.relationsOf(this.model, row)) relations[field] = row[field];
+    this.held.set(key, { fields: Object.keys(row), relations });
   }
 
   private untrack(key: string): void {

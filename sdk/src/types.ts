@@ -196,6 +196,11 @@ export interface ModelMeta {
   id?: string[];
   /** Its REST path (`/api/posts`); when every model gives one, the client need not read `GET /api` first. */
   path?: string;
+  /**
+   * Its relations' names. The cache keeps a row's own fields only; a relation is kept by each live view that
+   * asked for it, with its own arguments. Without this, a field holding an object or a list is taken for one.
+   */
+  relations?: string[];
 }
 
 /**

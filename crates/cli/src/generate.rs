@@ -58,31 +58,7 @@ pub fn generate(o: GenerateOptions) -> anyhow::Result<ExitCode> {
     let Some(Loaded { schema, path }) = load_schema_phased(o.schema, &mut phase)? else {
         return Ok(ExitCode::from(1));
     };
-    let mut files: Vec<(String, String)> = Vec::new();
-    let mut targets = o.targets.clone();
-    if targets.contains(&Target::React) {
-        targets.push(Target::Ts); // react.ts imports ssot.ts and the runtime
-    }
-    targets.sort_by_key(|t| *t as u8);
-    targets.dedup();
-    for target in targets {
-        let emitting = Instant::now();
-        match target {
-            Target::Sql => files.push(("schema.sql".into(), sql(&schema, o.dialect.as_deref())?)),
-            // The bytes `ssot serve` answers `GET /api/openapi.json` with.
-            Target::Openapi => files.push(("openapi.json".into(), ssot_codegen::openapi::generate(&schema)?)),
-            Target::Ts => {
-                // The file's name only: the text must not depend on where the schema sits.
-                let source = path.file_name().map_or_else(|| "the schema".into(), |n| n.to_string_lossy().to_string());
-                files.extend(ssot_codegen::typescript::files(&schema, &source));
-            }
-            Target::React => {
-                let source = path.file_name().map_or_else(|| "the schema".into(), |n| n.to_string_lossy().to_string());
-                files.extend(ssot_codegen::typescript::react::files(&schema, &source));
-            }
-        }
-        phase(&format!("emit {}", target.name()), emitting.elapsed());
-    }
+    let files = emit(&schema, &path, &o.targets, o.dialect.as_deref(), &mut phase)?;
     let writing = Instant::now();
     let mut stale = 0;
     if !o.check {
@@ -109,6 +85,38 @@ pub fn generate(o: GenerateOptions) -> anyhow::Result<ExitCode> {
     phase(if o.check { "compare" } else { "write" }, writing.elapsed());
     phase("total", started.elapsed());
     Ok(if stale > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// Each target's files (name in the output directory, text), telling `phase` how long each
+/// target took. `react` implies `ts` (react.ts imports ssot.ts and the runtime).
+pub fn emit(
+    schema: &ssot_schema::ir::Schema,
+    path: &std::path::Path,
+    targets: &[Target],
+    dialect: Option<&str>,
+    phase: &mut dyn FnMut(&str, Duration),
+) -> anyhow::Result<Vec<(String, String)>> {
+    let mut files: Vec<(String, String)> = Vec::new();
+    let mut targets = targets.to_vec();
+    if targets.contains(&Target::React) {
+        targets.push(Target::Ts);
+    }
+    targets.sort_by_key(|t| *t as u8);
+    targets.dedup();
+    // The file's name only: the text must not depend on where the schema sits.
+    let source = path.file_name().map_or_else(|| "the schema".into(), |n| n.to_string_lossy().to_string());
+    for target in targets {
+        let emitting = Instant::now();
+        match target {
+            Target::Sql => files.push(("schema.sql".into(), sql(schema, dialect)?)),
+            // The bytes `ssot serve` answers `GET /api/openapi.json` with.
+            Target::Openapi => files.push(("openapi.json".into(), ssot_codegen::openapi::generate(schema)?)),
+            Target::Ts => files.extend(ssot_codegen::typescript::files(schema, &source)),
+            Target::React => files.extend(ssot_codegen::typescript::react::files(schema, &source)),
+        }
+        phase(&format!("emit {}", target.name()), emitting.elapsed());
+    }
+    Ok(files)
 }
 
 /// Every statement that creates the schema's database from nothing, then its change log.

@@ -4,6 +4,7 @@
 
 mod db;
 mod generate;
+mod init;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -36,6 +37,10 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+    /// Start a project in DIR (default: the current directory): a starter schema, the typed
+    /// client and React hooks for it, .env.example, .gitignore and a README. `ssot serve` in
+    /// DIR runs it at once. Writes nothing when one of those files exists.
+    Init { dir: Option<PathBuf> },
     /// Print the validated schema (models, fields, relations, annotations) as JSON.
     Inspect { schema: Option<PathBuf> },
     /// Bring a database to the schema: tables, keys, indexes, foreign keys, enums, change log.
@@ -124,6 +129,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check { schema, format } => check(schema, format),
+        Command::Init { dir } => init::init(dir.unwrap_or_else(|| PathBuf::from("."))),
         Command::Inspect { schema } => inspect(schema),
         Command::Migrate { schema, database, print, accept_data_loss } => {
             db::migrate(schema, database, print, accept_data_loss)

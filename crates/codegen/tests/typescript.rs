@@ -63,10 +63,11 @@ fn type_check(dir: &Path) {
     }
 }
 
-/// The example, every valid fixture, ours, and every real schema of the corpus (skipped
-/// visibly where it is absent).
+/// The example, `ssot init`'s starter, every valid fixture, ours, and every real schema of
+/// the corpus (skipped visibly where it is absent).
 fn every_schema() -> Vec<PathBuf> {
-    let mut schemas = vec![root().join("examples/blog/schema.prisma")];
+    let mut schemas =
+        vec![root().join("examples/blog/schema.prisma"), root().join("crates/cli/src/init/schema.prisma")];
     schemas.extend(schemas_in(&root().join("tests/fixtures/schemas/valid")));
     schemas.extend(schemas_in(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")));
     let corpus = root().join("../shared/corpus/prisma-real");
@@ -169,7 +170,7 @@ fn types_say_what_the_api_shows() {
         text.contains("  readonly user: $ModelDelegate<$Schema['User'], $Schema> = this.$model('User');"),
         "{text}"
     );
-    assert!(text.contains("  'User': { id: ['id'], path: '/api/users' },"), "{text}");
+    assert!(text.contains("  'User': { id: ['id'], path: '/api/users', relations: ['posts', 'comments'] },"), "{text}");
 }
 
 #[test]

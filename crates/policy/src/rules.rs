@@ -44,6 +44,8 @@ struct ModelRules {
     write_only: Vec<usize>,
     /// Per operation, the rules as written (for the start-up summary).
     texts: [Vec<String>; 4],
+    /// Field rules as written: field (or relation), operation, rule.
+    field_texts: Vec<(String, Op, String)>,
     /// What its rules (row and field rules, its `@@realtime` permissions) read as
     /// `auth.<name>`, sorted.
     auth_reads: Vec<String>,
@@ -152,6 +154,7 @@ impl Policies {
                         }
                         Some(names) => {
                             for name in names {
+                                rules.field_texts.push((name.to_string(), op, policy.rule.text.clone()));
                                 let (index, relation) = match (entity.field(name), entity.relation(name)) {
                                     (Some(f), _) => (f, false),
                                     (None, Some(r)) => (r, true),
@@ -257,6 +260,37 @@ impl Policies {
     }
 
     /// What `ssot serve` prints at start: per model and operation, the rule that opens it.
+    /// Who may do what, per model (the start-up table as JSON, for the admin studio): each
+    /// operation's row rules as written (none: nobody but the admin key), and the field rules.
+    pub fn table(&self, es: &Shape) -> serde_json::Value {
+        let models: Vec<serde_json::Value> = es
+            .entities
+            .iter()
+            .enumerate()
+            .map(|(index, entity)| {
+                let rules = &self.models[index];
+                let operations: serde_json::Map<String, serde_json::Value> = OPS
+                    .iter()
+                    .map(|&op| (format!("{op:?}").to_lowercase(), serde_json::json!(rules.texts[slot(op)])))
+                    .collect();
+                let fields: Vec<serde_json::Value> = rules
+                    .field_texts
+                    .iter()
+                    .map(|(field, op, rule)| {
+                        serde_json::json!({"field": field, "operation": format!("{op:?}").to_lowercase(), "rule": rule})
+                    })
+                    .collect();
+                serde_json::json!({
+                    "model": entity.name.as_str(),
+                    "path": format!("/api/{}", entity.resource),
+                    "operations": operations,
+                    "fieldRules": fields,
+                })
+            })
+            .collect();
+        serde_json::json!({ "models": models })
+    }
+
     pub fn describe(&self, es: &Shape, admin_key: bool) -> String {
         let admin = if admin_key { "; the admin key may do anything" } else { "" };
         let mut out = String::new();

@@ -30,6 +30,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/openapi.json", get(openapi_json))
         .route("/api/ws", get(crate::ws::upgrade))
         .merge(crate::auth::routes())
+        .merge(crate::studio::routes())
         .route("/api/{*path}", any(crate::rest::resource))
         .fallback(|| async { Problem::not_found("no such route; the API is under /api") })
         .method_not_allowed_fallback(|method: Method| async move {

@@ -3,7 +3,8 @@
 //! Requests enter through [`router`] ([`http`]): the REST routes of DESIGN.md under
 //! `/api` ([`rest`]), `$batch` ([`batch`]), `@@auth`'s endpoints ([`auth`]), plus
 //! `/healthz`, `/metrics`, the index at `/` and `/api` ([`index`]) and the OpenAPI document
-//! at `/api/openapi.json` (`ssot_codegen::openapi`, the bytes `ssot generate` writes); browsers'
+//! at `/api/openapi.json` (`ssot_codegen::openapi`, the bytes `ssot generate` writes), and the admin
+//! studio at `/_/` ([`studio`]); browsers'
 //! cross-origin preflights are answered by [`cors`] before routing. Every transport
 //! writes what it asks as a transport-neutral request and takes the one guarded path
 //! ([`execute`]): the caller from a bearer token, the early refusal ([`access`]), the
@@ -24,6 +25,7 @@ pub mod metrics;
 pub mod problem;
 pub mod rest;
 mod serve;
+mod studio;
 pub mod ws;
 
 pub use app::{App, AppError, Settings, DEFAULT_LOG_POLL, DEFAULT_SHUTDOWN_GRACE, MAX_BODY_BYTES};

@@ -206,7 +206,7 @@ pub(crate) fn id_parts(raw: &str) -> Vec<String> {
     raw.split(',').map(|p| percent_encoding::percent_decode_str(p).decode_utf8_lossy().into_owned()).collect()
 }
 
-fn only(query: &Map<String, Json>, allowed: &[&str]) -> Result<(), Problem> {
+pub(crate) fn only(query: &Map<String, Json>, allowed: &[&str]) -> Result<(), Problem> {
     for key in query.keys() {
         if !allowed.contains(&key.as_str()) {
             let expected = if allowed.is_empty() { "none".to_string() } else { allowed.join(", ") };

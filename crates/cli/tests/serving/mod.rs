@@ -16,11 +16,23 @@ impl Serving {
     /// Starts `ssot serve SCHEMA ARGS` (without `SSOT_JWT_SECRET` from the environment,
     /// with `env`) and waits until it says it listens. (The child is waited for by
     /// `stop`, or when this is dropped.)
-    #[allow(clippy::zombie_processes)]
     pub fn start(schema: &str, args: &[&str], env: &[(&str, &str)]) -> Serving {
-        use std::io::BufRead;
         let mut command = Command::new(env!("CARGO_BIN_EXE_ssot"));
-        command.arg("serve").arg(schema).args(args).env("NO_COLOR", "1").env_remove("SSOT_JWT_SECRET");
+        command.arg("serve").arg(schema).args(args);
+        Serving::spawn(command, env)
+    }
+
+    /// `ssot serve ARGS` in `dir`, with no schema named: as a user runs it in a project.
+    pub fn start_in(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Serving {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ssot"));
+        command.arg("serve").args(args).current_dir(dir);
+        Serving::spawn(command, env)
+    }
+
+    #[allow(clippy::zombie_processes)]
+    fn spawn(mut command: Command, env: &[(&str, &str)]) -> Serving {
+        use std::io::BufRead;
+        command.env("NO_COLOR", "1").env_remove("SSOT_JWT_SECRET").env_remove("SSOT_DATABASE_URL");
         command.stderr(Stdio::piped());
         for (key, value) in env {
             command.env(key, value);

@@ -1,7 +1,7 @@
 //! The generated client: `createClient(options)` returns a `$Client`, the runtime's
 //! `SsotClient` with one typed delegate per model (`client.post`, shaped like Prisma
-//! Client's), and `$models`, the facts the runtime cannot guess (each model's id fields and
-//! REST path), for the models the API serves (`ssot_shape`).
+//! Client's), and `$models`, the facts the runtime cannot guess (each model's id fields,
+//! REST path and relation names), for the models the API serves (`ssot_shape`).
 //!
 //! A delegate's name is its model's with the first letter in lower case (`UserProfile` →
 //! `userProfile`). The runtime's own members start with `$` (and `auth`), which no model's
@@ -38,16 +38,18 @@ pub(crate) fn delegate_names(api: &Shape) -> Vec<(&Entity, String)> {
 /// The client's part of `ssot.ts`.
 pub(super) fn client(out: &mut String, api: &Shape) {
     let delegates = delegate_names(api);
-    out.push_str("\n/** Each model's id fields and REST path, which the runtime's cache and HTTP transport need. */\n");
+    out.push_str("\n/** Each model's id fields, REST path and relations, which the runtime's cache and HTTP transport need. */\n");
     out.push_str("export const $models: { [model: string]: $ModelMeta } = {\n");
     for (entity, _) in &delegates {
         let ids: Vec<String> = entity.id.iter().map(|&i| super::quote(&entity.fields[i].name)).collect();
+        let relations: Vec<String> = entity.relations.iter().map(|r| super::quote(&r.name)).collect();
         let _ = writeln!(
             out,
-            "  {}: {{ id: [{}], path: {} }},",
+            "  {}: {{ id: [{}], path: {}, relations: [{}] }},",
             super::quote(&entity.name),
             ids.join(", "),
-            super::quote(&format!("/api/{}", entity.resource))
+            super::quote(&format!("/api/{}", entity.resource)),
+            relations.join(", ")
         );
     }
     out.push_str("};\n");

@@ -20,6 +20,7 @@ mod follow;
 mod groups;
 mod presence;
 mod remote;
+mod view;
 use crate::diff::Row;
 use crate::query::{self, LiveQuery};
 use crate::{Realtime, SubscribeError};

@@ -1,0 +1,183 @@
+//! The admin studio: a small page at `/_/` (HTML, script and style compiled into the
+//! binary; no build step at run time) and the admin-only JSON it reads besides the REST
+//! API: who may do what (`/api/_studio/access`), the change log as it grows
+//! (`/api/_studio/changes`), and the sockets' clients and subscriptions
+//! (`/api/_studio/clients`). Rows are browsed and edited through the REST API itself, with
+//! the same key, so the studio can do nothing the API does not allow.
+//!
+//! The page holds the admin key in the tab's `sessionStorage` and sends it as a bearer
+//! token: no cookie, so no other site can make a browser call these routes for it. Every
+//! value is put on the page as text, never as HTML.
+
+use crate::problem::Problem;
+use crate::App;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use serde_json::{json, Value as Json};
+use ssot_access::Caller;
+use std::sync::Arc;
+
+const PAGE: &str = include_str!("index.html");
+const SCRIPT: &str = include_str!("studio.js");
+const STYLE: &str = include_str!("studio.css");
+
+/// The page's own files may load; nothing else, from nowhere else; never in a frame.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; \
+                   base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// The most change-log entries one answer holds.
+const MAX_CHANGES: i64 = 500;
+
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/_", get(|| async { Redirect::permanent("/_/") }))
+        .route("/_/", get(|| async { asset(PAGE, "text/html; charset=utf-8") }))
+        .route("/_/studio.js", get(|| async { asset(SCRIPT, "text/javascript; charset=utf-8") }))
+        .route("/_/studio.css", get(|| async { asset(STYLE, "text/css; charset=utf-8") }))
+        .route("/api/_studio/access", get(access))
+        .route("/api/_studio/changes", get(changes))
+        .route("/api/_studio/clients", get(clients))
+}
+
+fn asset(body: &'static str, kind: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CONTENT_SECURITY_POLICY, CSP),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::REFERRER_POLICY, "no-referrer"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// The admin key's caller, or the problem to answer anyone else with.
+async fn admin(app: &App, headers: &HeaderMap) -> Result<(), Problem> {
+    match crate::execute::caller(app, headers).await? {
+        Caller::Admin => Ok(()),
+        Caller::Anonymous => {
+            Err(Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", "the studio's data needs the admin key"))
+        }
+        Caller::User(_) => {
+            Err(Problem::new(StatusCode::FORBIDDEN, "forbidden", "the studio's data needs the admin key"))
+        }
+    }
+}
+
+fn json_answer(value: &Json) -> Response {
+    ([(header::CACHE_CONTROL, "no-store")], axum::Json(value)).into_response()
+}
+
+/// Per model, each operation's rules and the field rules, as `ssot serve` prints them at start.
+async fn access(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Response, Problem> {
+    admin(&app, &headers).await?;
+    let es = &app.store.entities;
+    let mut table = app.access.policies.table(es);
+    // The page edits rows by id and shows each field's type beside its input.
+    if let Some(models) = table["models"].as_array_mut() {
+        for (model, (entry, entity)) in models.iter_mut().zip(&es.entities).enumerate() {
+            let fields: Vec<Json> = entity
+                .fields
+                .iter()
+                .enumerate()
+                .filter(|(index, _)| !app.access.policies.write_only(model, *index))
+                .map(|(_, f)| {
+                    let kind = match &f.kind {
+                        ssot_shape::Kind::Scalar(scalar) => format!("{scalar:?}"),
+                        ssot_shape::Kind::Enum(e) => es.enums.get(*e).map_or_else(String::new, |e| e.name.clone()),
+                    };
+                    json!({"name": f.name, "type": kind, "list": f.list, "optional": f.optional})
+                })
+                .collect();
+            entry["id"] = json!(entity.id.iter().map(|&i| entity.fields[i].name.as_str()).collect::<Vec<_>>());
+            entry["fields"] = json!(fields);
+        }
+    }
+    Ok(json_answer(&table))
+}
+
+/// A whole number parameter of the query string, when given, within `range`.
+fn number(
+    query: &serde_json::Map<String, Json>,
+    name: &str,
+    range: std::ops::RangeInclusive<i64>,
+) -> Result<Option<i64>, Problem> {
+    match query.get(name) {
+        None => Ok(None),
+        Some(value) => match value.as_i64() {
+            Some(n) if range.contains(&n) => Ok(Some(n)),
+            _ => Err(Problem::bad_request(
+                name,
+                format!("expected a whole number from {} to {}", range.start(), range.end()),
+            )),
+        },
+    }
+}
+
+/// The change log: `{"changes": [{seq, at, model, op, old?, new?}], "seq"}`, oldest
+/// first: the entries after `?after=` (a `seq`), or without it the newest `?take=` (at
+/// most 500, default 100). Rows are in the API's form without write-only fields (a
+/// password's hash never leaves); entries of ssot's own (sessions) and of join tables
+/// carry no row.
+async fn changes(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, Problem> {
+    admin(&app, &headers).await?;
+    let query = crate::rest::query_values(raw.as_deref())?;
+    crate::rest::only(&query, &["after", "take"])?;
+    let after = number(&query, "after", 0..=i64::MAX)?;
+    let take = number(&query, "take", 1..=MAX_CHANGES)?.unwrap_or(100);
+    let policies = Arc::clone(&app.access.policies);
+    let answer = app
+        .store
+        .read(move |conn, es| {
+            let after = match after {
+                Some(after) => after,
+                None => (ssot_store::query::read::current_seq(conn)? - take).max(0),
+            };
+            let page = ssot_store::changelog::records_after(conn, after, take)?;
+            let changes: Vec<Json> = page.records.iter().map(|r| record(es, &policies, r)).collect();
+            Ok(json!({"changes": changes, "seq": page.reached}))
+        })
+        .await
+        .map_err(Problem::from)?;
+    Ok(json_answer(&answer))
+}
+
+fn record(
+    es: &ssot_store::entity::Entities,
+    policies: &ssot_access::Policies,
+    r: &ssot_store::changelog::Record,
+) -> Json {
+    let mut entry = json!({"seq": r.seq, "at": ssot_store::time::format(r.at), "model": r.label, "op": r.op});
+    let Some(model) = es.by_name(&r.label) else { return entry };
+    let row = |row: &serde_json::Map<String, Json>| {
+        let mut shown = ssot_store::changelog::api_row(es, model, row);
+        for (index, field) in es.entities[model].fields.iter().enumerate() {
+            if policies.write_only(model, index) {
+                shown.remove(&field.name);
+            }
+        }
+        Json::Object(shown)
+    };
+    if let Some(old) = &r.old {
+        entry["old"] = row(old);
+    }
+    if let Some(new) = &r.new {
+        entry["new"] = row(new);
+    }
+    entry
+}
+
+/// This instance's sockets: each connection, its subscriptions and channels.
+async fn clients(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Response, Problem> {
+    admin(&app, &headers).await?;
+    Ok(json_answer(&app.hub.clients()))
+}
