@@ -175,7 +175,7 @@ function RoomList({ me }: { me: ChatUser }) {
                     <RoomIcon private={room.private} />
                     {room.name}
                   </span>
-                  <Unread roomId={room.id} me={me} since={lastReadAt as unknown as string | undefined} />
+                  <Unread roomId={room.id} me={me} since={lastReadAt} />
                 </Link>
               </li>
             ) : null,
@@ -222,7 +222,7 @@ function JoinButton({ roomId, me }: { roomId: number; me: ChatUser }) {
     <button
       className="small"
       disabled={join.isPending}
-      onClick={() => join.mutate({ data: { roomId, userId: me.id } } as never, { onSuccess: () => navigate({ name: 'room', id: roomId }) })}
+      onClick={() => join.mutate({ data: { roomId, userId: me.id } }, { onSuccess: () => navigate({ name: 'room', id: roomId }) })}
     >
       Join
     </button>
@@ -238,7 +238,7 @@ function CreateRoom({ me }: { me: ChatUser }) {
     const name = String(form.get('name')).trim();
     if (!name) return;
     create.mutate(
-      { data: { name, private: form.get('private') === 'on', ownerId: me.id, members: { create: [{ userId: me.id, role: 'owner' }] } } } as never,
+      { data: { name, private: form.get('private') === 'on', ownerId: me.id, members: { create: [{ userId: me.id, role: 'owner' }] } } },
       { onSuccess: (room) => navigate({ name: 'room', id: (room as { id: number }).id }) },
     );
   };
@@ -296,10 +296,10 @@ function RoomView({ roomId, me }: { roomId: number; me: ChatUser }) {
           <RoomIcon private={room.data.private} />
           {room.data.name}
         </h2>
-        <Conversation roomId={roomId} me={me} messages={(messages.data ?? []) as unknown as MessageRow[]} myMembership={mine as unknown as MembershipRow} />
+        <Conversation roomId={roomId} me={me} messages={messages.data ?? []} myMembership={mine} />
       </section>
       <aside className="card side">
-        <Members roomId={roomId} me={me} members={members as unknown as MembershipRow[]} isOwner={isOwner} />
+        <Members roomId={roomId} me={me} members={members} isOwner={isOwner} />
         {isOwner && <Invite roomId={roomId} />}
       </aside>
     </div>
@@ -335,6 +335,7 @@ function Conversation({ roomId, me, messages, myMembership }: { roomId: number; 
     channel.members.filter((m) => m.user !== me.id && m.state?.typing),
     (m) => m.user,
   ).map((m) => m.state!.name);
+  useEffect(() => () => clearTimeout(typingTimer.current), []);
   const list = useRef<HTMLOListElement>(null);
   const ordered = useMemo(() => [...messages].reverse(), [messages]);
 
@@ -348,7 +349,7 @@ function Conversation({ roomId, me, messages, myMembership }: { roomId: number; 
   const newest = ordered.at(-1);
   useEffect(() => {
     if (!newest || !myMembership.lastReadAt || newest.createdAt <= myMembership.lastReadAt) return;
-    markRead.mutate({ where: { id: myMembership.id }, data: { lastReadAt: newest.createdAt } } as never);
+    markRead.mutate({ where: { id: myMembership.id }, data: { lastReadAt: newest.createdAt } });
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [newest?.id, myMembership.id, myMembership.lastReadAt]);
 
@@ -371,7 +372,7 @@ function Conversation({ roomId, me, messages, myMembership }: { roomId: number; 
     setTyping(false);
     clearTimeout(typingTimer.current);
     setError(undefined);
-    send.mutate({ data: { body, roomId, authorId: me.id } } as never, {
+    send.mutate({ data: { body, roomId, authorId: me.id } }, {
       onSuccess: () => setPending((p) => p.filter((x) => x.key !== key)),
       onError: (e) => {
         setPending((p) => p.filter((x) => x.key !== key));
@@ -436,7 +437,7 @@ function Members({ roomId, me, members, isOwner }: { roomId: number; me: ChatUse
             <span className="name">{m.user?.name ?? '…'}</span>
             {m.role === 'owner' && <span className="tag">owner</span>}
             {isOwner && m.userId !== me.id && (
-              <button className="small danger" onClick={() => remove.mutate({ where: { id: m.id } } as never)} data-testid="remove">
+              <button className="small danger" onClick={() => remove.mutate({ where: { id: m.id } })} data-testid="remove">
                 Remove
               </button>
             )}
@@ -463,7 +464,7 @@ function Invite({ roomId }: { roomId: number }) {
     const who = email.trim();
     if (!who) return;
     setDone(undefined);
-    invite.mutate({ data: { room: { connect: { id: roomId } }, user: { connect: { email: who } } } } as never, {
+    invite.mutate({ data: { room: { connect: { id: roomId } }, user: { connect: { email: who } } } }, {
       onSuccess: () => {
         setEmail('');
         setDone(`${who} was added.`);
