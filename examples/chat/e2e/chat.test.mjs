@@ -358,6 +358,24 @@ test('a removed member stops receiving at once and can read nothing of the room 
   const all = await rest('GET', '/api/messages?take=1000', token);
   assert.ok(all.body.data.every((m) => m.roomId !== s.roomId), 'no message of the room in an unfiltered list');
   assert.equal((await rest('GET', `/api/rooms/${s.roomId}`, token)).status, 404, 'the private room itself: 404');
+  // The same over the socket, from Bob's page and its client: reads, a count, and a live query.
+  const overSocket = await s.bob.page.evaluate(
+    async ([roomId, id]) => {
+      const m = window.__chat.client.message;
+      const via = { via: 'ws' };
+      const live = m.subscribe({ where: { roomId } });
+      const rows = await live.ready.catch((e) => `refused: ${e.code}`);
+      live.unsubscribe();
+      return {
+        list: await m.findMany({ where: { roomId } }, via),
+        one: await m.findUnique({ where: { id } }, via),
+        count: await m.count({ where: { roomId } }, via),
+        live: rows,
+      };
+    },
+    [s.roomId, some.id],
+  );
+  assert.deepEqual(overSocket, { list: [], one: null, count: 0, live: [] }, 'nothing over the socket either');
   const viaMembers = await rest('GET', `/api/memberships?where=${where}&include=${encodeURIComponent('{"room":{"include":{"messages":true}}}')}`, token);
   assert.deepEqual(viaMembers.body.data, [], 'nor through memberships');
   const viaUser = await rest('GET', `/api/users/${s.ann.id}?include=${encodeURIComponent('{"messages":true}')}`, token);
