@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod problem;
 pub mod rest;
 mod serve;
+mod services;
 pub mod ws;
 
 pub use app::{App, AppError, Settings, DEFAULT_LOG_POLL, DEFAULT_SHUTDOWN_GRACE, MAX_BODY_BYTES};
