@@ -205,7 +205,8 @@ impl Services {
     pub fn render_metrics(&self, out: &mut String) {
         use std::fmt::Write;
         use std::sync::atomic::Ordering::Relaxed;
-        let series: [(&str, &str, &str, fn(&Running) -> i64); 4] = [
+        type Series = (&'static str, &'static str, &'static str, fn(&Running) -> i64);
+        let series: [Series; 4] = [
             ("ssot_service_delivered_total", "counter", "Events a service accepted.", |r| {
                 r.delivered.load(Relaxed) as i64
             }),

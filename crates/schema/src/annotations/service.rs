@@ -111,7 +111,7 @@ pub(super) fn service(raw: &RawAnnotation, model: &Model, d: &mut Diagnostics) -
     });
     let retries = match a.get("retries") {
         Some(v) => match v.value {
-            Value::Number(n) if n >= 0.0 && n <= MAX_RETRIES && n.fract() == 0.0 => n as u32,
+            Value::Number(n) if (0.0..=MAX_RETRIES).contains(&n) && n.fract() == 0.0 => n as u32,
             _ => {
                 d.error("E0432", "`retries` must be a whole number from 0 to 100", v.span)
                     .label(format!("found {}", v.describe()));
