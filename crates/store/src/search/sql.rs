@@ -97,17 +97,40 @@ pub(crate) fn write_rank(sql: &mut Sql, es: &Entities, model: usize, search: &Se
             }
             sql.push(")");
         }
-        Dialect::Postgres => {
-            sql.push("ts_rank_cd(");
-            if all_visible(index, search) {
-                sql.column("t0", super::ddl::COLUMN);
-            } else {
-                sql.push(&super::ddl::vector(index, &search.visible, "t0"));
-            }
-            sql.push(", to_tsquery('simple'::regconfig, ");
-            sql.param(Value::Text(search.query.tsquery(false)), "").push("))");
+        Dialect::Postgres => write_pg_rank(sql, index, search),
+    }
+}
+
+/// PostgreSQL's relevance, as close to `ssot_rank` as its weight classes allow: for each
+/// word or phrase of the query and each class of the visible columns, `ts_rank_cd` with
+/// unit weights counts its matches `n` (on the class's lexemes alone, `ts_filter`), which
+/// count `n / (n + 1.2)` times the class's weight (the highest declared weight in it).
+fn write_pg_rank(sql: &mut Sql, index: &Index, search: &Search) {
+    let vector = if all_visible(index, search) {
+        format!("t0.{}", quote(super::ddl::COLUMN))
+    } else {
+        format!("({})", super::ddl::vector(index, &search.visible, "t0"))
+    };
+    let mut classes: Vec<(char, f64)> = Vec::new();
+    for &i in &search.visible {
+        let (class, weight) = (index.class(i), index.columns.get(i).map_or(0.0, |c| c.1));
+        match classes.iter_mut().find(|(c, _)| *c == class) {
+            Some((_, w)) => *w = w.max(weight),
+            None => classes.push((class, weight)),
         }
     }
+    sql.push("(0");
+    for term in search.query.positive() {
+        let single = Query { terms: vec![term.clone()] };
+        for (class, weight) in &classes {
+            sql.push(&format!(
+                " + {weight:?} * (1 - 1.2 / (1.2 + ts_rank_cd('{{1,1,1,1}}'::float4[], ts_filter({vector}, '{{{}}}'::\"char\"[]), to_tsquery('simple'::regconfig, ",
+                class.to_ascii_lowercase()
+            ));
+            sql.param(Value::Text(single.tsquery(false)), "").push("))))");
+        }
+    }
+    sql.push(")");
 }
 
 /// ` ORDER BY <relevance> DESC, <id> ASC`: a searched list without `orderBy` (the other
