@@ -45,15 +45,15 @@ impl Index {
         format!("{PREFIX}_{}", self.table)
     }
 
-    /// The weight class (`A`–`D`) of column `i` on PostgreSQL: the highest declared weight
-    /// is `A`, the next `B`, then `C`, and every lower one `D`.
+    /// The weight class (`A`–`D`) of column `i` on PostgreSQL: the columns in order of
+    /// weight (highest first, ties in `@@search`'s order) take `A`, `B` and `C`, and the
+    /// rest `D`. Up to four columns each have a class of their own, so the stored vector
+    /// filtered by class (`ts_filter`) is exactly the vector of some of them.
     pub fn class(&self, i: usize) -> char {
-        let mut distinct: Vec<f64> = self.columns.iter().map(|c| c.1).collect();
-        distinct.sort_by(|a, b| b.total_cmp(a));
-        distinct.dedup();
         let weight = self.columns.get(i).map_or(0.0, |c| c.1);
-        let rank = distinct.iter().position(|w| *w == weight).unwrap_or(3).min(3);
-        ['A', 'B', 'C', 'D'][rank]
+        let before =
+            self.columns.iter().enumerate().filter(|(j, (_, w))| *w > weight || (*w == weight && *j < i)).count();
+        ['A', 'B', 'C', 'D'][before.min(3)]
     }
 }
 
@@ -106,5 +106,8 @@ mod tests {
         };
         let classes: Vec<char> = (0..5).map(|i| index.class(i)).collect();
         assert_eq!(classes, ['C', 'A', 'B', 'D', 'D']);
+        let ties = Index { columns: vec![("a".into(), 3.0), ("b".into(), 1.0), ("c".into(), 1.0)], ..index };
+        let classes: Vec<char> = (0..3).map(|i| ties.class(i)).collect();
+        assert_eq!(classes, ['A', 'B', 'C']);
     }
 }

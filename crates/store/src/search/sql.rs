@@ -74,8 +74,7 @@ pub(crate) fn write_match(sql: &mut Sql, es: &Entities, model: usize, search: &S
             sql.column("t0", super::ddl::COLUMN).push(" @@ to_tsquery('simple'::regconfig, ");
             sql.param(Value::Text(search.query.tsquery(!all)), "").push(")");
             if !all {
-                sql.push(" AND (").push(&super::ddl::vector(index, &search.visible, "t0"));
-                sql.push(") @@ to_tsquery('simple'::regconfig, ");
+                sql.push(" AND ").push(&pg_vector(index, search)).push(" @@ to_tsquery('simple'::regconfig, ");
                 sql.param(Value::Text(search.query.tsquery(false)), "").push(")");
             }
         }
@@ -101,16 +100,29 @@ pub(crate) fn write_rank(sql: &mut Sql, es: &Entities, model: usize, search: &Se
     }
 }
 
+/// The `tsvector` of the visible columns: the stored one when all are, filtered by class
+/// when no hidden column shares a class with a visible one (up to four columns), else
+/// computed from the visible columns' text.
+fn pg_vector(index: &Index, search: &Search) -> String {
+    let stored = format!("t0.{}", quote(super::ddl::COLUMN));
+    if all_visible(index, search) {
+        return stored;
+    }
+    let visible: Vec<char> = search.visible.iter().map(|&i| index.class(i)).collect();
+    let shared = (0..index.columns.len()).any(|i| !search.visible.contains(&i) && visible.contains(&index.class(i)));
+    if shared {
+        return format!("({})", super::ddl::vector(index, &search.visible, "t0"));
+    }
+    let classes: Vec<String> = visible.iter().map(|c| c.to_ascii_lowercase().to_string()).collect();
+    format!("ts_filter({stored}, '{{{}}}'::\"char\"[])", classes.join(","))
+}
+
 /// PostgreSQL's relevance, as close to `ssot_rank` as its weight classes allow: for each
 /// word or phrase of the query and each class of the visible columns, `ts_rank_cd` with
 /// unit weights counts its matches `n` (on the class's lexemes alone, `ts_filter`), which
 /// count `n / (n + 1.2)` times the class's weight (the highest declared weight in it).
 fn write_pg_rank(sql: &mut Sql, index: &Index, search: &Search) {
-    let vector = if all_visible(index, search) {
-        format!("t0.{}", quote(super::ddl::COLUMN))
-    } else {
-        format!("({})", super::ddl::vector(index, &search.visible, "t0"))
-    };
+    let vector = pg_vector(index, search);
     let mut classes: Vec<(char, f64)> = Vec::new();
     for &i in &search.visible {
         let (class, weight) = (index.class(i), index.columns.get(i).map_or(0.0, |c| c.1));
