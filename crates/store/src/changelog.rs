@@ -150,12 +150,14 @@ fn sqlite_triggers(table: &Table) -> Vec<String> {
     out
 }
 
+/// The function every table's trigger calls. Rows are logged without the search column
+/// (`search::ddl`), which only the database reads.
 fn postgres_function() -> String {
     format!(
         r#"CREATE OR REPLACE FUNCTION "_ssot_capture"() RETURNS trigger LANGUAGE plpgsql AS $ssot$
 DECLARE
-    old_row JSONB := CASE WHEN TG_OP IN ('UPDATE', 'DELETE') THEN to_jsonb(OLD) END;
-    new_row JSONB := CASE WHEN TG_OP IN ('INSERT', 'UPDATE') THEN to_jsonb(NEW) END;
+    old_row JSONB := CASE WHEN TG_OP IN ('UPDATE', 'DELETE') THEN to_jsonb(OLD) - '_ssot_search' END;
+    new_row JSONB := CASE WHEN TG_OP IN ('INSERT', 'UPDATE') THEN to_jsonb(NEW) - '_ssot_search' END;
     key_row JSONB := COALESCE(new_row, old_row);
     pk JSONB := '{{}}'::jsonb;
     i INTEGER;
