@@ -22,6 +22,8 @@ import type {
   Result,
   RowOf,
   SchemaTypes,
+  SearchArgs,
+  SearchPage,
   ShapeArgs,
   Json,
   UniqueOf,
@@ -120,8 +122,23 @@ export class ModelDelegate<M extends ModelTypes, S extends SchemaTypes = Untyped
     args?: Subset<A, ListArgs<M>>,
     options?: CallOptions,
   ): Promise<Page<Result<S, M, A>>> {
-    const result = await this.core.run({ model: this.name, action: 'list', args: (args ?? {}) as Obj }, options);
-    const page = result.body as Page<Result<S, M, A>>;
+    return this.readPage<Page<Result<S, M, A>>>((args ?? {}) as Obj, options);
+  }
+
+  /**
+   * Full-text search (a model with `@@search`): the rows matching `search` that the caller may read, best
+   * first unless `orderBy` says otherwise, with `meta.total` and, with `highlight: true`, `meta.highlights`.
+   * A field the caller may not read neither matches nor is highlighted. A plain read, not live: search again
+   * to see later changes (the React adapter's `useSearch` does after this client's writes).
+   */
+  async search<A extends SearchArgs<M>>(args: Subset<A, SearchArgs<M>>, options?: CallOptions): Promise<SearchPage<Result<S, M, A>>> {
+    return this.readPage<SearchPage<Result<S, M, A>>>(args as Obj, options);
+  }
+
+  /** A `list` read (a page, a search), its rows remembered in the cache at the `seq` it was read at. */
+  private async readPage<P extends { data: unknown[]; meta: { seq: number } }>(args: Obj, options: CallOptions | undefined): Promise<P> {
+    const result = await this.core.run({ model: this.name, action: 'list', args }, options);
+    const page = result.body as P;
     this.core.cache.batch(() => {
       for (const row of page.data) this.remember(row as Obj, page.meta.seq);
     });
@@ -314,6 +331,11 @@ export class ModelDelegate<M extends ModelTypes, S extends SchemaTypes = Untyped
       model: this.name,
       action: 'list',
       args: (args ?? {}) as Obj,
+    }),
+    search: <A extends SearchArgs<M>>(args: Subset<A, SearchArgs<M>>): BatchOp<SearchPage<Result<S, M, A>>> => ({
+      model: this.name,
+      action: 'list',
+      args: args as Obj,
     }),
     count: (args: CountArgs<M> = {}): BatchOp<{ count: number }> => ({
       model: this.name,

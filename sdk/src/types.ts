@@ -32,6 +32,8 @@ export interface ModelTypes {
   update?: object;
   select?: object;
   include?: object;
+  /** `true` for a model with `@@search`: its delegate's `search` takes arguments (see `SearchArgs`). */
+  searchable?: boolean;
 }
 
 /** A relation of a model, for the result types: its target model's name, and whether it holds many rows. */
@@ -52,6 +54,8 @@ export interface UntypedModel {
   update: Obj;
   select: Obj;
   include: Obj;
+  /** The server decides whether an untyped model can be searched. */
+  searchable: true;
 }
 
 export type UntypedSchema = { [model: string]: UntypedModel };
@@ -112,6 +116,29 @@ export interface ListArgs<M extends ModelTypes> {
   cursor?: UniqueOf<M>;
   select?: Part<M, 'select'>;
   include?: Part<M, 'include'>;
+}
+
+/**
+ * The arguments of a full-text search (a model with `@@search`; `never` for any other, so that calling
+ * `search` on it does not compile): the words to find (`"phrases"`, `-exclusions`, the last word matched as a
+ * prefix; see docs/search.md), and a list's options but `cursor`. Without `orderBy`, best matches first.
+ * `highlight: true` adds `meta.highlights`.
+ */
+export type SearchArgs<M extends ModelTypes> = M['searchable'] extends true ? SearchOptions<M> : never;
+
+export interface SearchOptions<M extends ModelTypes> extends Omit<ListArgs<M>, 'cursor'> {
+  search: string;
+  highlight?: boolean;
+}
+
+/**
+ * A search's page: a list page whose `meta.highlights` (with `highlight: true`) holds one object per row, in
+ * the rows' order, mapping each matched field the caller may read to a snippet: HTML-escaped text with the
+ * matches in `<mark>`…`</mark>`, safe to set as `innerHTML`.
+ */
+export interface SearchPage<Row> {
+  data: Row[];
+  meta: Page<Row>['meta'] & { highlights?: Array<Record<string, string>> };
 }
 
 /** What shapes a single returned row (`select`/`include`). */

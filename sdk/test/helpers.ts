@@ -26,6 +26,7 @@ export type Schema = {
     where: { [K in keyof Post]?: Post[K] | { [op: string]: unknown } } & { AND?: unknown; OR?: unknown; NOT?: unknown };
     create: Partial<Post>;
     update: Partial<Post>;
+    searchable: true;
   };
   Room: { row: Room };
   User: { row: { id: string; email: string; name: string | null } };

@@ -12,7 +12,8 @@ use ssot_store::conn::Conn;
 use ssot_store::entity::{Entities, Kind};
 use ssot_store::query::args::{ArgsReader, Filter, FindArgs, Selection};
 use ssot_store::query::{read, write};
-use ssot_store::StoreError;
+use ssot_store::search::{Query, Search};
+use ssot_store::{FieldError, StoreError};
 
 /// What a request asks of a model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,7 +84,7 @@ impl Action {
     /// The arguments the action reads besides `data`.
     pub fn argument_names(self) -> &'static [&'static str] {
         match self {
-            Action::List => &["where", "orderBy", "take", "skip", "cursor", "select", "include"],
+            Action::List => &["where", "orderBy", "take", "skip", "cursor", "select", "include", "search", "highlight"],
             Action::Get | Action::Create | Action::Update | Action::Delete => &["select", "include"],
             Action::Count | Action::UpdateMany | Action::DeleteMany => &["where"],
             Action::CreateMany => &[],
@@ -159,9 +160,13 @@ impl Operation {
         let data = || data.clone().ok_or_else(|| StoreError::invalid("data", data_expected(action)));
         Ok(match action {
             Action::List => {
+                let mut args = args;
+                let search = search(es, model, &mut args)?;
                 let mut reader = ArgsReader::new(es);
                 let found = reader.find(model, &args, "", 0);
-                Operation::List { model, args: reader.finish(found)? }
+                let mut found = reader.finish(found)?;
+                found.search = search;
+                Operation::List { model, args: found }
             }
             Action::Get => Operation::Get { model, key: key()?, selection: selection(es, model, &args)? },
             Action::Count => Operation::Count { model, filter: filter(es, model, args.get("where"))? },
@@ -223,6 +228,31 @@ impl Operation {
             _ => None,
         }
     }
+}
+
+/// A list's `search` and `highlight`, taken out of `args`: the query parsed (a `400` with
+/// the code `invalid_search` when it cannot be run, or the model has no `@@search`).
+fn search(es: &Entities, model: usize, args: &mut Map<String, Json>) -> Result<Option<Search>, StoreError> {
+    let highlight = match args.remove("highlight") {
+        None | Some(Json::Bool(false)) => false,
+        Some(Json::Bool(true)) => true,
+        Some(_) => return Err(StoreError::invalid("highlight", "expected true or false")),
+    };
+    let text = match args.remove("search") {
+        None if highlight => {
+            return Err(StoreError::invalid("highlight", "needs `search`: it highlights what a search matched"));
+        }
+        None => return Ok(None),
+        Some(Json::String(text)) => text,
+        Some(_) => return Err(StoreError::invalid("search", "expected a string: the words to look for")),
+    };
+    let invalid = |message: String| StoreError::InvalidSearch(FieldError::new("search", message));
+    if es.storage[model].search.is_none() {
+        let name = &es.entities[model].name;
+        return Err(invalid(format!("`{name}` has no `@@search`, so it cannot be searched")));
+    }
+    let query = Query::parse(&text).map_err(|e| invalid(e.to_string()))?;
+    Ok(Some(Search { query, visible: Vec::new(), highlight }))
 }
 
 fn data_expected(action: Action) -> &'static str {
@@ -316,10 +346,11 @@ pub fn run(conn: &mut dyn Conn, guard: &Guard<'_>, op: &Operation) -> Result<Out
             let mut args = args.clone();
             guard.find(*model, &mut args)?;
             let page = read::list(conn, es, *model, &args)?;
-            ok(json!({
-                "data": page.rows,
-                "meta": { "total": page.total, "skip": page.skip, "take": page.take, "hasMore": page.has_more, "seq": page.seq },
-            }))
+            let mut meta = json!({ "total": page.total, "skip": page.skip, "take": page.take, "hasMore": page.has_more, "seq": page.seq });
+            if let (Some(highlights), Json::Object(meta)) = (page.highlights, &mut meta) {
+                meta.insert("highlights".into(), Json::Array(highlights));
+            }
+            ok(json!({ "data": page.rows, "meta": meta }))
         }
         Operation::Get { model, key, selection } => {
             let mut args = read::key_args(key, selection);

@@ -38,7 +38,24 @@ impl Guard<'_> {
                 }
             }
         }
+        if let Some(search) = &mut args.search {
+            search.visible = self.searchable(model)?;
+        }
         self.selection(model, &mut args.selection)
+    }
+
+    /// The searched columns of `model` (indices into its search index) the caller may read
+    /// on every row: only these match, rank and are highlighted. A field readable on some
+    /// rows only takes no part, so a search answers nothing about its hidden values.
+    pub fn searchable(&self, model: usize) -> Result<Vec<usize>, StoreError> {
+        let Some((_, fields)) = &self.entities.storage[model].search else { return Ok(Vec::new()) };
+        let mut visible = Vec::with_capacity(fields.len());
+        for (i, &field) in fields.iter().enumerate() {
+            if !self.policies.write_only(model, field) && matches!(self.field(model, field, Op::Read)?, Filter::True) {
+                visible.push(i);
+            }
+        }
+        Ok(visible)
     }
 
     /// A `where` for `model` restricted to the rows the caller may read.

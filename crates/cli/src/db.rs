@@ -281,6 +281,7 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
         bus: bus.clone(),
         log_poll: BudgetArgs::pick::<u64>(None, "SSOT_LOG_POLL_MS")?
             .map(|ms| std::time::Duration::from_millis(ms.max(1))),
+        services: services_settings()?,
     };
     let store = Arc::new(store);
     let app = Arc::new(ssot_server::App::new(Arc::clone(&store), &schema, settings)?);
@@ -297,6 +298,9 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
         if let Some(bus) = &bus {
             say(&format!("sharing changes, broadcasts and presence with other instances over {}", bus.redacted()));
         }
+        if let Some(services) = &app.services {
+            say(&format!("delivering changes to: {}", services.names().collect::<Vec<_>>().join(", ")));
+        }
         if app.cors.enabled() {
             say(&format!("browsers may call the API from: {}", app.cors));
         }
@@ -307,6 +311,32 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// How the services' deliveries are paced: `SSOT_SERVICES_BACKOFF_MS` (the first retry's
+/// ceiling; tests make it small), `SSOT_SERVICES_BACKOFF_CAP_MS`, `SSOT_SERVICES_LEASE_MS`,
+/// `SSOT_SERVICES_CONCURRENCY`.
+fn services_settings() -> anyhow::Result<ssot_services::Settings> {
+    let mut settings = ssot_services::Settings::default();
+    let ms = |name: &str| -> anyhow::Result<Option<std::time::Duration>> {
+        Ok(BudgetArgs::pick::<u64>(None, name)?.map(std::time::Duration::from_millis))
+    };
+    if let Some(base) = ms("SSOT_SERVICES_BACKOFF_MS")? {
+        settings.backoff_base = base;
+    }
+    if let Some(cap) = ms("SSOT_SERVICES_BACKOFF_CAP_MS")? {
+        settings.backoff_cap = cap;
+    }
+    if let Some(lease) = ms("SSOT_SERVICES_LEASE_MS")? {
+        settings.lease = lease.max(std::time::Duration::from_millis(300));
+    }
+    if let Some(n) = BudgetArgs::pick::<usize>(None, "SSOT_SERVICES_CONCURRENCY")? {
+        settings.concurrency = n.max(1);
+    }
+    if let Some(poll) = ms("SSOT_LOG_POLL_MS")? {
+        settings.poll = poll.max(std::time::Duration::from_millis(1));
+    }
+    Ok(settings)
 }
 
 /// The bus: `--bus`, else `SSOT_BUS`, else none; its heartbeat from

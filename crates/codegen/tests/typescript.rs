@@ -256,6 +256,13 @@ fn the_generated_client_is_typed() {
          \x20 const [made2, counted] = await client.$batch([client.post.op.create({ data: { title: 't', authorId: 'u1' }, select: { id: true } }), client.room.op.count()]);\n\
          \x20 expectType<Equal<typeof made2, { id: number }>>();\n\
          \x20 expectType<Equal<typeof counted, { count: number }>>();\n\
+         \x20 const found = await client.post.search({ search: 'rust', highlight: true, select: { title: true } });\n\
+         \x20 expectType<Equal<typeof found.data, Array<{ title: string }>>>();\n\
+         \x20 expectType<Equal<typeof found.meta.highlights, Array<Record<string, string>> | undefined>>();\n\
+         \x20 // @ts-expect-error Room has no @@search\n\
+         \x20 await client.room.search({ search: 'x' });\n\
+         \x20 // @ts-expect-error a search has no cursor\n\
+         \x20 await client.post.search({ search: 'x', cursor: { id: 1 } });\n\
          \x20 const count: number = await client.room.count({ where: { name: { startsWith: 'a' } } });\n\
          \x20 const u: User | null = await client.user.findUnique({ where: { id: 'x' } });\n\
          \x20 void count; void u;\n\
@@ -288,7 +295,7 @@ fn the_generated_hooks_are_typed() {
     files.extend(ssot_codegen::typescript::react::files(&checked.schema, "app.prisma"));
     write_checked(dir.path(), files, true);
     link_node_modules(dir.path());
-    let usage = "import { useFindMany, usePosts, usePost, usePostCount, useCreatePost, useUpdatePost, useSuspenseRooms } from './react.js';\n\
+    let usage = "import { useFindMany, usePosts, usePost, usePostCount, useCreatePost, useUpdatePost, useSuspenseRooms, useSearchPosts, useSearch } from './react.js';\n\
          type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;\n\
          function expectType<T extends true>(): T | undefined { return undefined; }\n\
          export function Posts(): null {\n\
@@ -302,6 +309,10 @@ fn the_generated_hooks_are_typed() {
          \x20 expectType<Equal<typeof count.data, number | undefined>>();\n\
          \x20 const rooms = useSuspenseRooms();\n\
          \x20 expectType<Equal<typeof rooms.data, Array<{ id: number; name: string }>>>();\n\
+         \x20 const found = useSearchPosts({ search: 'rust', select: { id: true } });\n\
+         \x20 expectType<Equal<NonNullable<typeof found.data>['data'], Array<{ id: number }>>>();\n\
+         \x20 // @ts-expect-error Room has no @@search\n\
+         \x20 useSearch('Room', { search: 'x' });\n\
          \x20 // @ts-expect-error a Post has no such field\n\
          \x20 usePosts({ where: { nope: 1 } });\n\
          \x20 // @ts-expect-error no such model\n\

@@ -72,8 +72,48 @@ pub fn check_schema(schema: &Schema, source: &str) -> Vec<Diagnostic> {
                 out.extend(diagnostics);
             }
         }
+        for service in &model.annotations.services {
+            check_service(schema, model, service, source, &mut out);
+        }
     }
     out
+}
+
+/// A service's filter decides on the row the change log holds, so it cannot reach through
+/// relations; an action's rule decides on the caller alone, before any row is read.
+fn check_service(
+    schema: &Schema,
+    model: &Model,
+    service: &ssot_schema::annotations::Service,
+    source: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    if let Some(filter) = &service.filter {
+        match compile(schema, model, filter, source) {
+            Ok(p) if p.reads_relations() => out.push(
+                Diagnostic::error("E0436", "a service's filter cannot read related rows", filter.span)
+                    .label("reaches through a relation")
+                    .help("a filter sees the changed row alone; compare its own fields"),
+            ),
+            Ok(_) => {}
+            Err(diagnostics) => out.extend(diagnostics),
+        }
+    }
+    for action in &service.actions {
+        match compile(schema, model, &action.rule, source) {
+            Ok(p) if p.reads_row() => out.push(
+                Diagnostic::error(
+                    "E0437",
+                    format!("the rule of action `{}` reads a row", action.name),
+                    action.rule.span,
+                )
+                .label("an action has no row")
+                .help("an action's rule reads the caller alone: `auth != null`, `auth.role == \"admin\"`"),
+            ),
+            Ok(_) => {}
+            Err(diagnostics) => out.extend(diagnostics),
+        }
+    }
 }
 
 /// Maps offsets in a rule's text (escapes resolved) to spans in the schema file.

@@ -58,3 +58,27 @@ pub enum Predicate {
         body: Box<Predicate>,
     },
 }
+
+impl Predicate {
+    /// Whether deciding it needs a row at all (a field, a relation or the time).
+    pub fn reads_row(&self) -> bool {
+        self.any_operand(&|o| matches!(o, Operand::Field(_) | Operand::Now))
+    }
+
+    /// Whether it reaches through a relation (a row alone, as the change log holds it, cannot decide it).
+    pub fn reads_relations(&self) -> bool {
+        self.any_operand(&|o| matches!(o, Operand::Field(path) if path.len() > 1))
+    }
+
+    fn any_operand(&self, f: &dyn Fn(&Operand) -> bool) -> bool {
+        match self {
+            Predicate::Const(_) => false,
+            Predicate::And(items) | Predicate::Or(items) => items.iter().any(|p| p.any_operand(f)),
+            Predicate::Not(inner) => inner.any_operand(f),
+            Predicate::Compare { left, right, .. } => f(left) || f(right),
+            Predicate::In { value, list } => f(value) || f(list),
+            // A quantifier reads related rows: it reads the row, and through a relation.
+            Predicate::Quantified { .. } => f(&Operand::Field(vec![String::new(), String::new()])),
+        }
+    }
+}

@@ -63,6 +63,13 @@ pub fn read_query(
         SubscribeKind::List => &["where", "orderBy", "take", "skip", "select", "include"],
         SubscribeKind::Item => &["select", "include"],
     };
+    if args.contains_key("search") || args.contains_key("highlight") {
+        // A live search would have to re-rank on every change: read it with `request`.
+        return Err(SubscribeError::Store(StoreError::invalid(
+            if args.contains_key("search") { "search" } else { "highlight" },
+            "live queries do not search: run the search as a request (`list` with `search`) and subscribe without it",
+        )));
+    }
     if let Some(key) = args.keys().find(|k| !allowed.contains(&k.as_str())) {
         return Err(SubscribeError::Store(StoreError::invalid(
             key.clone(),

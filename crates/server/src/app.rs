@@ -35,6 +35,8 @@ pub struct App {
     pub bus: Option<ssot_realtime::bus::BusSettings>,
     /// How often live queries look at the change log when nothing told them it grew.
     pub log_poll: std::time::Duration,
+    /// `@@service`s: webhooks delivered from the change log, when the schema has any.
+    pub services: Option<Arc<ssot_services::Services>>,
 }
 
 /// How long a shutdown waits for the requests in flight when not told otherwise: longer
@@ -61,6 +63,8 @@ pub struct Settings {
     pub bus: Option<ssot_realtime::bus::BusSettings>,
     /// See [`App::log_poll`]; `None`: [`DEFAULT_LOG_POLL`].
     pub log_poll: Option<std::time::Duration>,
+    /// How the services' deliveries are paced (backoff, lease, concurrency).
+    pub services: ssot_services::Settings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +75,8 @@ pub enum AppError {
     NoSecret(String),
     #[error(transparent)]
     Cors(#[from] cors::CorsError),
+    #[error(transparent)]
+    Services(#[from] ssot_services::ServiceError),
     #[error("cannot start the sockets' worker threads: {0}")]
     Threads(#[from] std::io::Error),
 }
@@ -96,6 +102,8 @@ impl App {
         let index = index::document(&store.entities, auth.is_some()).to_string();
         let cors = cors::Cors::new(&settings.cors_origins)?;
         let access = Access::new(settings.admin_key, policies, tokens);
+        let services = ssot_services::Services::new(Arc::clone(&store), schema, &access.policies, settings.services)?
+            .map(Arc::new);
         let hub = ssot_realtime::Hub::new(Arc::clone(&store), Arc::clone(&access.policies), realtime);
         Ok(App {
             store,
@@ -113,6 +121,7 @@ impl App {
             hub,
             bus: settings.bus,
             log_poll: settings.log_poll.unwrap_or(DEFAULT_LOG_POLL),
+            services,
         })
     }
 }

@@ -84,7 +84,7 @@ async fn handle_http(app: &Arc<App>, headers: &HeaderMap, body: Body) -> Result<
         let action = rest::action(&method, rest).map_err(|p| p.prefixed(&prefix))?;
         // Refused before its input is read, as a request of its own would be.
         known.extend(execute::authorize(app, &caller, model, action).map_err(|p| p.prefixed(&prefix))?);
-        let query = rest::query_values(query).map_err(|p| p.prefixed(&prefix))?;
+        let query = rest::query_values(query, rest).map_err(|p| p.prefixed(&prefix))?;
         let request =
             rest::request(model, action, rest, query, item.get("body").cloned()).map_err(|p| p.prefixed(&prefix))?;
         requests.push(request);

@@ -60,6 +60,9 @@ pub fn authorize(app: &App, caller: &Caller, model: usize, action: Action) -> Re
 /// they are one statement, in the slow lane otherwise, writes on the writer.
 pub async fn execute(app: &App, caller: Caller, known: Vec<KnownRows>, request: Request) -> Result<Executed, Problem> {
     let mut op = Operation::read(&app.store.entities, request)?;
+    if matches!(&op, Operation::List { args, .. } if args.search.is_some()) {
+        app.metrics.searches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
     let mut budget = auth::MAX_PASSWORDS_PER_REQUEST;
     prepare(app, &caller, &mut op, &mut budget).await?;
     let policies = Arc::clone(&app.access.policies);

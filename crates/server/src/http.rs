@@ -30,6 +30,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/openapi.json", get(openapi_json))
         .route("/api/ws", get(crate::ws::upgrade))
         .merge(crate::auth::routes())
+        .merge(crate::services::routes())
         .merge(crate::studio::routes())
         .route("/api/{*path}", any(crate::rest::resource))
         .fallback(|| async { Problem::not_found("no such route; the API is under /api") })
@@ -86,10 +87,20 @@ async fn observe(State(app): State<Arc<App>>, mut request: Request, next: Next) 
 
 fn fixed_route(path: &str) -> String {
     match path {
-        "/" | "/api" | "/healthz" | "/metrics" | "/api/$batch" | "/api/openapi.json" | "/api/ws" => path.to_string(),
+        "/" | "/api" | "/healthz" | "/metrics" | "/api/$batch" | "/api/openapi.json" | "/api/ws" | "/api/_services" => {
+            path.to_string()
+        }
+        _ if path.starts_with("/api/_services/") => "/api/_services/{name}/dead".to_string(),
         "/api/auth/signup" | "/api/auth/login" | "/api/auth/refresh" | "/api/auth/logout" | "/api/auth/me" => {
             path.to_string()
         }
+        "/_"
+        | "/_/"
+        | "/_/studio.js"
+        | "/_/studio.css"
+        | "/api/_studio/access"
+        | "/api/_studio/changes"
+        | "/api/_studio/clients" => path.to_string(),
         _ => "other".to_string(),
     }
 }
@@ -114,7 +125,10 @@ async fn openapi_json(State(app): State<Arc<App>>) -> Response {
 }
 
 async fn metrics_text(State(app): State<Arc<App>>) -> Response {
-    let text = app.metrics.render(&app.store.pool_stats(), &app.hub.stats());
+    let mut text = app.metrics.render(&app.store.pool_stats(), &app.hub.stats());
+    if let Some(services) = &app.services {
+        services.render_metrics(&mut text);
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 

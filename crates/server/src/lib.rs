@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod problem;
 pub mod rest;
 mod serve;
+mod services;
 mod studio;
 pub mod ws;
 

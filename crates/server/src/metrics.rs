@@ -37,6 +37,8 @@ pub struct WsStats {
 #[derive(Default)]
 pub struct Metrics {
     pub ws: WsStats,
+    /// Full-text searches run (`/search`, and lists with `search`, over every transport).
+    pub searches: std::sync::atomic::AtomicU64,
     /// route → method → figures. Looked up by `&str` at both levels, so recording a
     /// request allocates nothing once its route and method have been seen.
     series: Mutex<BTreeMap<String, BTreeMap<String, Series>>>,
@@ -105,7 +107,8 @@ impl Metrics {
         }
         let load = |v: &std::sync::atomic::AtomicU64| v.load(std::sync::atomic::Ordering::Relaxed).to_string();
         let ws = &self.ws;
-        let figures: [(&str, &str, &str, String); 19] = [
+        let figures: [(&str, &str, &str, String); 20] = [
+            ("ssot_searches_total", "counter", "Full-text searches run, over every transport.", load(&self.searches)),
             ("ssot_db_workers", "gauge", "Database worker threads (each owns a connection).", pool.workers.to_string()),
             ("ssot_db_jobs_in_flight", "gauge", "Database jobs queued or running.", pool.in_flight.to_string()),
             ("ssot_db_jobs_total", "counter", "Database jobs run.", pool.completed.to_string()),

@@ -71,6 +71,13 @@ impl From<StoreError> for Problem {
                 let detail = ssot_store::error::summary(&errors);
                 Problem { status: StatusCode::BAD_REQUEST, code: "invalid_request", detail, errors, allow: None }
             }
+            StoreError::InvalidSearch(error) => Problem {
+                status: StatusCode::BAD_REQUEST,
+                code: "invalid_search",
+                detail: error.to_string(),
+                errors: vec![error],
+                allow: None,
+            },
             StoreError::NotFound(detail) => Problem::not_found(detail),
             StoreError::Forbidden(error) => Problem {
                 status: StatusCode::FORBIDDEN,

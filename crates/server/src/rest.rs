@@ -33,7 +33,7 @@ pub async fn resource(
     };
     let route = match rest {
         None => format!("/api/{resource}"),
-        Some(r @ ("query" | "count" | "bulk")) => format!("/api/{resource}/{r}"),
+        Some(r @ ("query" | "count" | "bulk" | "search")) => format!("/api/{resource}/{r}"),
         Some(_) => format!("/api/{resource}/{{id}}"),
     };
     let known = app.store.entities.by_resource(resource).is_some();
@@ -58,7 +58,7 @@ async fn handle(
     let action = action(method, rest)?;
     let caller = execute::caller(app, headers).await?;
     let known = execute::authorize(app, &caller, model, action)?;
-    let query = query_values(query)?;
+    let query = query_values(query, rest)?;
     let body = json_body(body, app.max_body_bytes).await?;
     let request = request(model, action, rest, query, body)?;
     let Executed { outcome, seq } = execute::execute(app, caller, known, request).await?;
@@ -81,13 +81,13 @@ pub fn model(es: &Entities, resource: &str) -> Result<usize, Problem> {
 /// `Allow`, whoever asks.
 pub fn action(method: &Method, rest: Option<&str>) -> Result<Action, Problem> {
     let action = match (rest, method.as_str()) {
-        (None, "GET") | (Some("query"), "POST") => Action::List,
+        (None, "GET") | (Some("query"), "POST") | (Some("search"), "GET") => Action::List,
         (None, "POST") => Action::Create,
         (Some("count"), "GET") => Action::Count,
         (Some("bulk"), "POST") => Action::CreateMany,
         (Some("bulk"), "PATCH") => Action::UpdateMany,
         (Some("bulk"), "DELETE") => Action::DeleteMany,
-        (Some("query" | "count" | "bulk"), _) => return Err(not_allowed(method, rest)),
+        (Some("query" | "count" | "bulk" | "search"), _) => return Err(not_allowed(method, rest)),
         (Some(_), "GET") => Action::Get,
         (Some(_), "PATCH" | "PUT") => Action::Update,
         (Some(_), "DELETE") => Action::Delete,
@@ -106,18 +106,23 @@ pub fn allowed_methods(rest: Option<&str>) -> &'static str {
     match rest {
         None => "GET, POST",
         Some("query") => "POST",
-        Some("count") => "GET",
+        Some("count" | "search") => "GET",
         Some("bulk") => "POST, PATCH, DELETE",
         Some(_) => "GET, PATCH, PUT, DELETE",
     }
 }
 
-/// The query string as JSON values: `take=10` is a number, `where={...}` an object.
-pub fn query_values(raw: Option<&str>) -> Result<Map<String, Json>, Problem> {
+/// The query string as JSON values: `take=10` is a number, `where={...}` an object; on
+/// `/search` (`rest`), `q` is the plain text typed, a string.
+pub fn query_values(raw: Option<&str>, rest: Option<&str>) -> Result<Map<String, Json>, Problem> {
     let mut out = Map::new();
     for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
-        let parsed: Json = serde_json::from_str(&value)
-            .map_err(|e| Problem::bad_request(key.to_string(), format!("expected a JSON value: {e}")))?;
+        let parsed: Json = if key == "q" && rest == Some("search") {
+            Json::String(value.into_owned())
+        } else {
+            serde_json::from_str(&value)
+                .map_err(|e| Problem::bad_request(key.to_string(), format!("expected a JSON value: {e}")))?
+        };
         if out.insert(key.to_string(), parsed).is_some() {
             return Err(Problem::bad_request(key.to_string(), "given more than once"));
         }
@@ -146,6 +151,17 @@ pub fn request(
                 Problem::bad_request("", "the body must be the list's arguments, as a JSON object ({} for every row)")
             })?))?;
             request(body, None)
+        }
+        (Action::List, Some("search")) => {
+            // `q` is the search; the list's other options as on `GET /api/{resource}`.
+            let allowed: Vec<&str> = std::iter::once("q")
+                .chain(action.argument_names().iter().copied().filter(|a| *a != "search"))
+                .collect();
+            only(&query, &allowed)?;
+            let mut args = merge_shape(query);
+            let q = args.remove("q").ok_or_else(|| Problem::bad_request("q", "is required: the words to look for"))?;
+            args.insert("search".into(), q);
+            request(args, None)
         }
         (Action::List | Action::Count | Action::Get | Action::Delete, _) => {
             only(&query, action.argument_names())?;

@@ -1,5 +1,6 @@
 //! Serving: the listener, the background tasks a server runs (the users' cache following
-//! the change log, the log's retention, the bus to other instances), and graceful shutdown.
+//! the change log, the log's retention, the bus to other instances, the services'
+//! deliveries), and graceful shutdown.
 
 use crate::{auth, router, App};
 use std::sync::Arc;
@@ -40,6 +41,15 @@ pub async fn serve(
         }
         follower = Some(tokio::spawn(Arc::clone(&auth.current).follow(Arc::clone(&store))));
     }
+    // Before the first pruning: from then on the log keeps what a service has not delivered.
+    let services = match &app.services {
+        Some(services) => {
+            services.prepare().await.map_err(std::io::Error::other)?;
+            let (services, closing) = (Arc::clone(services), app.closing.subscribe());
+            Some(tokio::spawn(async move { services.run(closing).await }))
+        }
+        None => None,
+    };
     let pruner = tokio::spawn(prune_changes(Arc::clone(&store)));
     store.listen_for_changes()?;
     let hub = tokio::spawn(Arc::clone(&app.hub).follow(app.closing.subscribe(), app.log_poll));
@@ -90,6 +100,13 @@ pub async fn serve(
     }
     if let Some(follower) = follower {
         follower.abort();
+    }
+    if let Some(services) = services {
+        // They stop at once (in-flight deliveries go again after a restart) and give up
+        // their leases; a moment for that.
+        if tokio::time::timeout(std::time::Duration::from_secs(2), services).await.is_err() {
+            tracing::warn!("shutdown: the services did not stop in time");
+        }
     }
     let drained = tokio::task::spawn_blocking(move || store.shutdown());
     if tokio::time::timeout(grace, drained).await.is_err() {

@@ -221,3 +221,28 @@ on_every_backend!(records_carry_rows_in_the_apis_form, SHOP, |server| {
     let (oldest, newest) = server.store.log_bounds().await.expect("bounds");
     assert!(oldest >= 1 && oldest <= page.records[0].seq && newest == page.records[2].seq, "{oldest} {newest}");
 });
+
+// The webhooks' outbox is the log: pruning must not delete what a service has not delivered.
+on_every_backend!(pruning_keeps_what_a_service_has_not_delivered, SHOP, |server| {
+    let rows: Vec<Json> = (0..30).map(|i| json!({"email": format!("{i}@x")})).collect();
+    server.admin("POST", "/api/users/bulk", Some(json!({"data": rows}))).await;
+    let log = server.raw(|conn| entries(conn));
+    let cursor = log[9].0;
+    server.raw(|conn| {
+        ssot_services::tables::create(conn).expect("tables");
+        let sql = match conn.dialect() {
+            ssot_store::dialect::Dialect::Sqlite => {
+                "INSERT INTO \"_ssot_cursors\" (\"name\", \"seq\") VALUES ('slow', ?1)"
+            }
+            ssot_store::dialect::Dialect::Postgres => {
+                "INSERT INTO public.\"_ssot_cursors\" (\"name\", \"seq\") VALUES ('slow', $1::text::bigint)"
+            }
+        };
+        conn.execute(sql, &[ssot_store::conn::Value::Int(cursor)]).expect("cursor");
+    });
+    server.store.keep_undelivered();
+    server.store.prune_changes_to(retention(0, 5)).await.expect("prune");
+    let kept = server.raw(|conn| entries(conn));
+    assert_eq!(kept.first().map(|e| e.0), Some(log[10].0), "every entry after the cursor stays");
+    assert_eq!(kept.len(), log.len() - 10);
+});

@@ -214,6 +214,7 @@ fn ids_in_sql(
                 skip: 0,
                 cursor: None,
                 selection: ArgsReader::new(es).default_selection(model),
+                search: None,
             };
             read::find(conn, es, model, &args)
         }))

@@ -50,6 +50,8 @@ pub struct Entity {
     pub id: Vec<usize>,
     /// Every set of fields that identifies one row (the id first), for `connect` and `cursor`.
     pub uniques: Vec<Vec<usize>>,
+    /// The fields `@@search` searches, in its order (empty: the model is not searchable).
+    pub searched: Vec<usize>,
 }
 
 impl Entity {
@@ -220,6 +222,12 @@ fn entity(schema: &Schema, model: &Model) -> Entity {
             }
         }
     }
+    let searched = model
+        .annotations
+        .search
+        .as_ref()
+        .and_then(|s| s.fields.iter().map(|f| index_of(f)).collect::<Option<Vec<usize>>>())
+        .unwrap_or_default();
     Entity {
         name: model.name.to_string(),
         resource: resource_name(&model.name),
@@ -227,6 +235,7 @@ fn entity(schema: &Schema, model: &Model) -> Entity {
         fields,
         relations: Vec::new(),
         uniques,
+        searched,
     }
 }
 

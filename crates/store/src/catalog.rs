@@ -20,6 +20,9 @@ pub struct Catalog {
     pub enums: Vec<EnumType>,
     /// PostgreSQL extensions the columns' types come from (`postgis` for `geography`).
     pub extensions: Vec<String>,
+    /// The full-text indexes of the models with `@@search` (`search`): introspection
+    /// leaves them empty, `search::ddl` reads the database's own.
+    pub searches: Vec<crate::search::Index>,
 }
 
 #[derive(Debug, Clone)]
@@ -92,13 +95,16 @@ pub enum CatalogError {
     NoDatasource,
     #[error("ssot stores data in SQLite and PostgreSQL; this schema's provider is {0}")]
     UnsupportedProvider(&'static str),
+    #[error("`@@search(engine: {engine})` on `{model}` does not run on {database}: use `auto`")]
+    SearchEngine { model: String, engine: &'static str, database: &'static str },
 }
 
 impl Catalog {
     pub fn of(schema: &Schema) -> Result<Catalog, CatalogError> {
         let provider = schema.provider().ok_or(CatalogError::NoDatasource)?;
         let dialect = Dialect::of(provider).ok_or(CatalogError::UnsupportedProvider(provider.display_name()))?;
-        Ok(Catalog::for_dialect(schema, dialect))
+        let searches = crate::search::indexes(schema, dialect)?;
+        Ok(Catalog { searches, ..Catalog::for_dialect(schema, dialect) })
     }
 
     /// The catalog of `schema` in `dialect`, whatever the schema's own provider.
@@ -119,7 +125,9 @@ impl Catalog {
         add_foreign_keys(schema, &mut tables);
         tables.extend(join_tables(schema, dialect));
         let extensions = if dialect == Dialect::Postgres { extensions(&tables) } else { Vec::new() };
-        Catalog { dialect, tables, enums, extensions }
+        // An engine the dialect lacks is `Catalog::of`'s error; here it is no index.
+        let searches = crate::search::indexes(schema, dialect).unwrap_or_default();
+        Catalog { dialect, tables, enums, extensions, searches }
     }
 
     pub fn table(&self, name: &str) -> Option<&Table> {

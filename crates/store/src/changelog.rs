@@ -18,6 +18,10 @@ use crate::dialect::{literal, qualified, quote, Dialect};
 
 pub const TABLE: &str = "_ssot_changes";
 
+/// The services' cursors (`name`, `seq`: the last entry delivered or dead-lettered), owned
+/// by `ssot-services`; named here because retention must not prune past them.
+pub const CURSORS_TABLE: &str = "_ssot_cursors";
+
 /// The advisory-lock key that orders PostgreSQL writers (any fixed number unlikely to
 /// collide with an application's own keys).
 const PG_LOCK_KEY: i64 = 0x5_5077_c4a6;
@@ -146,12 +150,14 @@ fn sqlite_triggers(table: &Table) -> Vec<String> {
     out
 }
 
+/// The function every table's trigger calls. Rows are logged without the search column
+/// (`search::ddl`), which only the database reads.
 fn postgres_function() -> String {
     format!(
         r#"CREATE OR REPLACE FUNCTION "_ssot_capture"() RETURNS trigger LANGUAGE plpgsql AS $ssot$
 DECLARE
-    old_row JSONB := CASE WHEN TG_OP IN ('UPDATE', 'DELETE') THEN to_jsonb(OLD) END;
-    new_row JSONB := CASE WHEN TG_OP IN ('INSERT', 'UPDATE') THEN to_jsonb(NEW) END;
+    old_row JSONB := CASE WHEN TG_OP IN ('UPDATE', 'DELETE') THEN to_jsonb(OLD) - '_ssot_search' END;
+    new_row JSONB := CASE WHEN TG_OP IN ('INSERT', 'UPDATE') THEN to_jsonb(NEW) - '_ssot_search' END;
     key_row JSONB := COALESCE(new_row, old_row);
     pk JSONB := '{{}}'::jsonb;
     i INTEGER;
@@ -187,17 +193,34 @@ fn postgres_triggers(table: &Table) -> Vec<String> {
 
 /// Deletes entries older than `max_age_ms` or beyond the newest `max_count`, always
 /// keeping the newest entry (it carries the current `seq`, which must never go back).
-pub fn prune(conn: &mut dyn crate::conn::Conn, max_age_ms: i64, max_count: i64) -> Result<u64, crate::StoreError> {
+///
+/// With `below_cursors`, no entry after the smallest cursor of [`CURSORS_TABLE`] is
+/// deleted: a service that has not yet delivered it still needs it.
+pub fn prune(
+    conn: &mut dyn crate::conn::Conn,
+    max_age_ms: i64,
+    max_count: i64,
+    below_cursors: bool,
+) -> Result<u64, crate::StoreError> {
     use crate::conn::Value;
     let table = table(conn.dialect());
     let (cutoff, p2) = match conn.dialect() {
         Dialect::Sqlite => (format!("{SQLITE_NOW_MS} - ?1"), "?2"),
         Dialect::Postgres => ("now() - ($1::text::bigint * interval '1 millisecond')".to_string(), "$2::text::bigint"),
     };
-    let sql = format!(
+    let mut sql = format!(
         "DELETE FROM {table} WHERE \"seq\" < (SELECT MAX(\"seq\") FROM {table}) \
          AND (\"at\" < {cutoff} OR \"seq\" <= COALESCE((SELECT \"seq\" FROM {table} ORDER BY \"seq\" DESC LIMIT 1 OFFSET {p2}), 0))"
     );
+    if below_cursors {
+        let cursors = match conn.dialect() {
+            Dialect::Sqlite => quote(CURSORS_TABLE),
+            Dialect::Postgres => format!("public.{}", quote(CURSORS_TABLE)),
+        };
+        sql.push_str(&format!(
+            " AND \"seq\" <= COALESCE((SELECT MIN(\"seq\") FROM {cursors}), (SELECT MAX(\"seq\") FROM {table}))"
+        ));
+    }
     Ok(conn.execute(&sql, &[Value::Int(max_age_ms), Value::Int(max_count)])?)
 }
 

@@ -67,6 +67,8 @@ pub struct Storage {
     /// Unique constraints and indexes by database name, with their fields (to say which
     /// fields a violation is about).
     pub constraints: Vec<(String, Vec<usize>)>,
+    /// The full-text index of a `@@search` model, and the field of each of its columns.
+    pub search: Option<(crate::search::Index, Vec<usize>)>,
 }
 
 impl Storage {
@@ -163,12 +165,22 @@ fn storage(schema: &Schema, catalog: &Catalog, model: &ssot_schema::ir::Model, e
         }
     }
     let joins = entity.relations.iter().map(|r| join_table(schema, model, r)).collect();
+    let search = catalog
+        .searches
+        .iter()
+        .find(|i| i.table == model.db_name.as_str() && i.schema.as_deref() == model.schema.as_deref())
+        .and_then(|index| {
+            let fields: Option<Vec<usize>> =
+                model.annotations.search.as_ref()?.fields.iter().map(|f| index_of(f)).collect();
+            Some((index.clone(), fields?))
+        });
     Storage {
         table: qualified(model.schema.as_deref(), &model.db_name),
         table_name: model.db_name.to_string(),
         columns,
         joins,
         constraints,
+        search,
     }
 }
 

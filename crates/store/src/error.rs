@@ -20,6 +20,10 @@ pub enum StoreError {
     /// The request is malformed or does not fit the schema (400).
     #[error("invalid request: {}", summary(.0))]
     Invalid(Vec<FieldError>),
+    /// A full-text search that cannot run (400, code `invalid_search`): its words, or a
+    /// model without `@@search`.
+    #[error("invalid search: {0}")]
+    InvalidSearch(FieldError),
     /// No such record (404).
     #[error("{0}")]
     NotFound(String),

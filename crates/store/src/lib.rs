@@ -17,6 +17,7 @@ pub mod error;
 pub mod ids;
 pub mod migrate;
 pub mod query;
+pub mod search;
 pub mod sql;
 mod store;
 pub mod time;

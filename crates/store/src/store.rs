@@ -110,6 +110,9 @@ pub struct Store {
     stopping: Arc<std::sync::atomic::AtomicBool>,
     /// How long the change log keeps its entries ([`Store::prune_changes`]).
     retention: crate::changelog::Retention,
+    /// Set once the services' cursors table exists: pruning keeps what a service has not
+    /// yet delivered ([`Store::keep_undelivered`]).
+    keep_undelivered: std::sync::atomic::AtomicBool,
 }
 
 /// The default time budget of a request's database work (see [`Store::set_query_timeout`]).
@@ -156,6 +159,7 @@ impl Store {
             slow_lane,
             stopping: Arc::default(),
             retention: Default::default(),
+            keep_undelivered: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -249,7 +253,14 @@ impl Store {
     pub async fn prune_changes_to(&self, retention: crate::changelog::Retention) -> Result<u64, StoreError> {
         let max_age_ms = i64::try_from(retention.max_age.as_millis()).unwrap_or(i64::MAX);
         let max_count = retention.max_count;
-        self.write(move |conn, _| crate::changelog::prune(conn, max_age_ms, max_count)).await
+        let floor = self.keep_undelivered.load(std::sync::atomic::Ordering::Relaxed);
+        self.write(move |conn, _| crate::changelog::prune(conn, max_age_ms, max_count, floor)).await
+    }
+
+    /// From now on, pruning deletes no entry after the smallest cursor in
+    /// [`crate::changelog::CURSORS_TABLE`] (which must exist): the webhooks' outbox is the log.
+    pub fn keep_undelivered(&self) {
+        self.keep_undelivered.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The change log after `after`, at most `limit` records, with their rows: what the

@@ -9,6 +9,7 @@ export {
   useCount,
   useFindMany,
   useFindUnique,
+  useSearch,
   useSuspenseCount,
   useSuspenseFindMany,
   useSuspenseFindUnique,
@@ -26,6 +27,8 @@ export {
   prefetchCount,
   prefetchFindMany,
   prefetchFindUnique,
+  prefetchSearch,
+  searchQueryOptions,
   type SsotFetchOptions,
 } from './ssr.js';
 export { ssotModelKey, ssotQueryKey, type Register, type RegisteredSchema, type SsotOperation, type SsotQueryData, type SsotQueryKey } from './keys.js';

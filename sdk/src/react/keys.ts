@@ -7,7 +7,7 @@
 import type { SchemaTypes, UntypedSchema } from '../index.js';
 
 /** The reads the hooks cache. */
-export type SsotOperation = 'findMany' | 'findUnique' | 'count';
+export type SsotOperation = 'findMany' | 'findUnique' | 'count' | 'search';
 
 /**
  * A query's key: `['ssot', model, operation, args]`, e.g. `['ssot', 'Post', 'findMany', { where: { published:

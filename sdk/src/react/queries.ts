@@ -15,11 +15,11 @@ import {
   type UseSuspenseQueryOptions,
   type UseSuspenseQueryResult,
 } from '@tanstack/react-query';
-import type { ListArgs, Obj, Result, SchemaTypes, Subset, UniqueArgs } from '../index.js';
+import type { ListArgs, Obj, Result, SchemaTypes, SearchArgs, SearchPage, Subset, UniqueArgs } from '../index.js';
 import type { LiveBridge } from './bridge.js';
 import type { RegisteredSchema, SsotQueryData, SsotQueryKey } from './keys.js';
 import { useBridge } from './provider.js';
-import { countSpec, findManySpec, findUniqueSpec, type AnyClient, type ReadSpec } from './specs.js';
+import { countSpec, findManySpec, findUniqueSpec, searchSpec, type AnyClient, type ReadSpec } from './specs.js';
 
 /** What the read hooks take besides TanStack's own query options. */
 export interface LiveOption {
@@ -132,6 +132,36 @@ export function useCount<S extends SchemaTypes = RegisteredSchema, K extends key
   const read = useRead(bridge, countSpec, model, args, false, false);
   return useQuery(
     { ...rest, enabled: enabled !== false, queryKey: read.queryKey, queryFn: read.queryFn as () => Promise<SsotQueryData<number>>, select: pickData<number> },
+    bridge.queryClient,
+  );
+}
+
+/**
+ * A full-text search (a model with `@@search`): the page of best matches the caller may read, with
+ * `meta.total` and (with `highlight: true`) `meta.highlights`. Not live: refetched after this client's writes to
+ * the model through the mutation hooks, and as TanStack's options say. While the user types, pass
+ * `placeholderData: keepPreviousData` to keep showing the last answer. Key `['ssot', model, 'search', args]`.
+ */
+export function useSearch<
+  S extends SchemaTypes = RegisteredSchema,
+  K extends keyof S & string = keyof S & string,
+  A extends SearchArgs<S[K]> = SearchArgs<S[K]>,
+>(
+  model: K,
+  args: Subset<A, SearchArgs<S[K]>>,
+  options: Omit<SsotQueryOptions<SearchPage<Result<S, S[K], A>>>, 'live'> = {},
+): UseQueryResult<SearchPage<Result<S, S[K], A>>, DefaultError> {
+  const { enabled, ...rest } = options;
+  const bridge = useBridge();
+  const read = useRead(bridge, searchSpec, model, args as object, false, false);
+  return useQuery(
+    {
+      ...rest,
+      enabled: enabled !== false,
+      queryKey: read.queryKey,
+      queryFn: read.queryFn as () => Promise<SsotQueryData<SearchPage<Result<S, S[K], A>>>>,
+      select: pickData<SearchPage<Result<S, S[K], A>>>,
+    },
     bridge.queryClient,
   );
 }

@@ -4,7 +4,19 @@
  * the query's data). The hooks, the live bridge and the server-side `prefetch*` helpers all build reads here, so
  * that a server's prefetch and the browser's hook store the same data under the same key.
  */
-import type { ListArgs, LiveQuery, LiveStart, ModelDelegate, Obj, ShapeArgs, SsotClient, UntypedModel, UntypedSchema } from '../index.js';
+import type {
+  ListArgs,
+  LiveQuery,
+  LiveStart,
+  ModelDelegate,
+  Obj,
+  SearchArgs,
+  SearchPage,
+  ShapeArgs,
+  SsotClient,
+  UntypedModel,
+  UntypedSchema,
+} from '../index.js';
 import { ssotQueryKey, type SsotQueryData, type SsotQueryKey } from './keys.js';
 
 /** How a query follows its data live. */
@@ -108,5 +120,21 @@ export function countSpec(client: AnyClient, model: string, args: Obj): ReadSpec
     key: ssotQueryKey(model, 'count', countArgs),
     model,
     read: async () => ({ data: await rows.count(countArgs), seq: -1 }),
+  };
+}
+
+/**
+ * `search`: a plain read of the page (rows, `meta.total`, `meta.highlights`) at the `seq` it was read at. Not
+ * live (the protocol has no live search); the mutation hooks refetch it after this client's writes to the model.
+ */
+export function searchSpec(client: AnyClient, model: string, args: Obj): ReadSpec<SearchPage<Obj>> {
+  const rows = delegate(client, model);
+  return {
+    key: ssotQueryKey(model, 'search', args),
+    model,
+    read: async () => {
+      const page = await rows.search(args as unknown as SearchArgs<UntypedModel>);
+      return { data: page, seq: page.meta.seq };
+    },
   };
 }

@@ -91,9 +91,17 @@ pub fn schemas(es: &Shape, entity: &Entity, hidden: Option<usize>, out: &mut Map
     let mut find = related;
     find[2] = ("take".into(), take());
     find.push(("cursor".into(), reference(&format!("{name}Unique"))));
+    let mut all_of = vec![one_of_two];
+    if !entity.searched.is_empty() {
+        find.push(("search".into(), super::paths::search_text()));
+        find.push(("highlight".into(), json!({"type": "boolean"})));
+        // `highlight` highlights what `search` matched: alone, it is refused.
+        all_of.push(json!({"anyOf": [{"not": {"required": ["highlight"]}}, {"required": ["search"]}]}));
+    }
+    all_of.insert(0, closed(find));
     out.insert(
         format!("{name}Find"),
-        json!({"allOf": [closed(find), one_of_two], "description": "the arguments of a list: `where`, `orderBy`, `take`, `skip`, `cursor`, `select` or `include` (`{}` for the first page of every row)"}),
+        json!({"allOf": all_of, "description": "the arguments of a list: `where`, `orderBy`, `take`, `skip`, `cursor`, `select` or `include` (`{}` for the first page of every row); `search` and `highlight` for a model with `@@search`"}),
     );
 }
 

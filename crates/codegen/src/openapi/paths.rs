@@ -12,6 +12,14 @@ use ssot_schema::ir::ScalarType;
 use ssot_shape::limits::{MAX_BATCH_OPERATIONS, MAX_PASSWORDS_PER_REQUEST, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH};
 use ssot_shape::{Kind, Shape};
 
+/// A search as typed. The server reads a larger language (phrases in quotes, `-"phrase"`,
+/// any letters and punctuation: docs/search.md); the pattern states a part of it that is
+/// always valid (1 to 16 words of ASCII letters and digits, the first one not excluded),
+/// so what the document admits the server runs.
+pub fn search_text() -> Json {
+    json!({"type": "string", "maxLength": 256, "pattern": "^ *[A-Za-z0-9]+( +-?[A-Za-z0-9]+){0,15} *$"})
+}
+
 /// A query parameter holding a JSON value (URL-encoded).
 fn json_param(name: &str, required: bool, schema: Json, description: &str) -> Json {
     json!({"name": name, "in": "query", "required": required, "description": format!("{description}; a JSON value, URL-encoded"), "content": {"application/json": {"schema": schema}}})
@@ -107,6 +115,25 @@ pub fn model(es: &Shape, policies: &Policies, model: usize, paths: &mut Map<Stri
         json_param("cursor", false, schema("Unique"), "a unique selector: the page starts at that row"),
     ];
     list_params.extend(shape.clone());
+    // `/search` takes the list's options and `q`; a list takes `search` (`@@search` only).
+    let mut search_params = vec![
+        json!({"name": "q", "in": "query", "required": true, "schema": search_text(), "description": "the words to look for, as typed (plain text, not JSON; see docs/search.md for phrases and exclusions)"}),
+        json_param(
+            "highlight",
+            false,
+            json!({"type": "boolean"}),
+            "`meta.highlights`: per row, the matching fields' snippets",
+        ),
+    ];
+    search_params.extend(list_params.iter().cloned());
+    if !entity.searched.is_empty() {
+        list_params.push(json_param(
+            "search",
+            false,
+            search_text(),
+            "a full-text search: rows matching it, by relevance without `orderBy`",
+        ));
+    }
     let base = format!("/api/{}", entity.resource);
     let tag = json!([name]);
     let sec = |op: Op| security(policies, model, op);
@@ -128,6 +155,12 @@ pub fn model(es: &Shape, policies: &Policies, model: usize, paths: &mut Map<Stri
         format!("{base}/query"),
         json!({"post": with_body(op(format!("query{name}"), sec(Op::Read), vec![], json!({"200": ok("a page of rows", schema("List"))}), &[400, 401, 403, 422, 413]), schema("Find"))}),
     );
+    if !entity.searched.is_empty() {
+        paths.insert(
+            format!("{base}/search"),
+            json!({"get": op(format!("search{name}"), sec(Op::Read), search_params, json!({"200": ok("the matching rows, by relevance without `orderBy`", schema("List"))}), &[400, 401, 403, 422])}),
+        );
+    }
     paths.insert(
         format!("{base}/count"),
         json!({"get": op(format!("count{name}"), sec(Op::Read), vec![where_(false)], json!({"200": ok("how many rows match", count.clone())}), &[400, 401, 403, 422])}),

@@ -116,13 +116,19 @@ pub fn types(schema: &Schema, source: &str) -> String {
             out,
             "  {0}: {{\n    row: {0};\n    scalars: ${0}Scalars;\n    relations: ${0}Relations;\n    where: ${0}Where;\n    \
              unique: ${0}Unique;\n    orderBy: ${0}OrderBy;\n    create: ${0}Create;\n    update: ${0}Update;\n    \
-             select: ${0}Select;\n    include: ${0}Include;\n  }};",
-            model.name
+             select: ${0}Select;\n    include: ${0}Include;\n    searchable: {1};\n  }};",
+            model.name,
+            searchable(schema, &model.name),
         );
     }
     out.push_str("};\n");
     client::client(&mut out, &api);
     out
+}
+
+/// Whether the model has `@@search` (its delegate's `search` and its `useSearch...` hook exist).
+pub(crate) fn searchable(schema: &Schema, model: &str) -> bool {
+    schema.models.iter().any(|m| m.name == model && m.annotations.search.is_some())
 }
 
 /// The fields of `model` a `@@policy("read", ..., fields: [...])` guards.

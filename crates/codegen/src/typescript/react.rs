@@ -5,7 +5,8 @@
 //!
 //! Names, for a model `Post` (plural as the API's resource, `Posts`): `usePosts` (a live
 //! list), `usePost` (a live record by a unique), `usePostCount`, `useSuspensePosts`,
-//! `useSuspensePost`, `useCreatePost`, `useUpdatePost`, `useDeletePost`. A model whose plural
+//! `useSuspensePost`, `useCreatePost`, `useUpdatePost`, `useDeletePost`, and with `@@search`
+//! `useSearchPosts`. A model whose plural
 //! is its name (`News`), or is another model's name (`Setting` beside `Settings`), names its
 //! list `useNewsList`.
 
@@ -27,9 +28,9 @@ pub fn hooks(schema: &Schema, source: &str) -> String {
     out.push_str("/* eslint-disable */\n");
     out.push_str(
         "import type {\n  CreateArgs as $CreateArgs,\n  ListArgs as $ListArgs,\n  Result as $Result,\n  \
-         Subset as $Subset,\n  UniqueArgs as $UniqueArgs,\n  UpdateArgs as $UpdateArgs,\n} from './runtime/index.js';\n\
+         SearchArgs as $SearchArgs,\n  SearchPage as $SearchPage,\n  Subset as $Subset,\n  UniqueArgs as $UniqueArgs,\n  UpdateArgs as $UpdateArgs,\n} from './runtime/index.js';\n\
          import {\n  useCount as $useCount,\n  useCreate as $useCreate,\n  useDelete as $useDelete,\n  \
-         useFindMany as $useFindMany,\n  useFindUnique as $useFindUnique,\n  useSuspenseFindMany as $useSuspenseFindMany,\n  \
+         useFindMany as $useFindMany,\n  useFindUnique as $useFindUnique,\n  useSearch as $useSearch,\n  useSuspenseFindMany as $useSuspenseFindMany,\n  \
          useSuspenseFindUnique as $useSuspenseFindUnique,\n  useUpdate as $useUpdate,\n  type CountArgs as $CountArgs,\n  \
          type DeleteMutationOptions as $DeleteMutationOptions,\n  type SsotMutationOptions as $SsotMutationOptions,\n  \
          type SsotQueryOptions as $SsotQueryOptions,\n  type SsotSuspenseQueryOptions as $SsotSuspenseQueryOptions,\n  \
@@ -106,6 +107,19 @@ export function useDelete{hook}(options?: $DeleteMutationOptions<{row}, $UniqueA
 }}
 "
         );
+        if super::searchable(schema, name) {
+            let _ = write!(
+                out,
+                "/** Full-text search over `{name}` (not live; refetched after this client's writes): `useSearch('{name}', args)`. */
+export function useSearch{many}<A extends $SearchArgs<{m}>>(
+  args: $Subset<A, $SearchArgs<{m}>>,
+  options?: Omit<$SsotQueryOptions<$SearchPage<$Result<$Schema, {m}, A>>>, 'live'>,
+) {{
+  return $useSearch<$Schema, '{name}', A>('{name}', args, options);
+}}
+"
+            );
+        }
     }
     out
 }

@@ -7,6 +7,7 @@
 //! [`value`], and checked into typed IR ([`Annotations`]) against the model they sit on.
 
 mod options;
+mod service;
 mod typed;
 pub mod value;
 
@@ -16,7 +17,8 @@ use crate::span::Span;
 use crate::syntax::ast::{DocLine, ModelAst};
 use crate::syntax::lexer::{self, TokenKind};
 use serde::Serialize;
-pub use typed::{Auth, Operation, Policy, Realtime, RealtimeEvent, Rule, Search, SearchEngine, Service, SubscribeKind};
+pub use service::{Action, Service, Setting};
+pub use typed::{Auth, Operation, Policy, Realtime, RealtimeEvent, Rule, Search, SearchEngine, SubscribeKind};
 use value::{RawAnnotation, ValueParser};
 
 /// Every annotation on one model, typed.
@@ -225,6 +227,24 @@ pub(crate) fn attach(source: &str, asts: &[&ModelAst], models: &mut [Model], dia
                 }
             }
             typed::apply(&raw, model, diagnostics);
+        }
+    }
+    unique_service_names(models, diagnostics);
+}
+
+/// A service's name keys its cursor, its dead letters and its admin routes: one per schema.
+fn unique_service_names(models: &[Model], diagnostics: &mut Diagnostics) {
+    let mut seen: Vec<(&str, Span)> = Vec::new();
+    for service in models.iter().flat_map(|m| &m.annotations.services) {
+        match seen.iter().find(|(name, _)| *name == service.name) {
+            Some((_, first)) => {
+                diagnostics
+                    .error("E0435", format!("two services are named `{}`", service.name), service.span)
+                    .label("second service of that name")
+                    .secondary(*first, "first here")
+                    .help("give each `@@service` its own `name:`");
+            }
+            None => seen.push((&service.name, service.span)),
         }
     }
 }

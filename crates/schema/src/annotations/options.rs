@@ -131,16 +131,3 @@ pub(super) fn pick<T: Copy>(
         .suggest(name, names.iter().copied());
     None
 }
-
-pub(super) fn to_json(value: &Spanned) -> serde_json::Value {
-    use serde_json::Value as J;
-    match &value.value {
-        Value::Str(s) | Value::Name(s) => J::String(s.clone()),
-        Value::Number(n) => serde_json::Number::from_f64(*n).map_or(J::Null, J::Number),
-        Value::Bool(b) => J::Bool(*b),
-        Value::Null => J::Null,
-        Value::Env(var) => serde_json::json!({ "env": var }),
-        Value::List(items) => J::Array(items.iter().map(to_json).collect()),
-        Value::Object(entries) => J::Object(entries.iter().map(|(k, _, v)| (k.clone(), to_json(v))).collect()),
-    }
-}

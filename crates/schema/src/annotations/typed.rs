@@ -1,6 +1,6 @@
 //! Checking each annotation's arguments into typed values.
 
-use super::options::{expect_names, expect_str, pick, rule, to_json, Args};
+use super::options::{expect_names, expect_str, pick, rule, Args};
 use super::value::{RawAnnotation, Spanned, Value};
 use crate::diagnostic::Diagnostics;
 use crate::ir::{FieldType, Model, ScalarType};
@@ -103,16 +103,6 @@ pub struct Search {
     pub span: Span,
 }
 
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Service {
-    pub provider: String,
-    /// Options other than the provider, as written (`url`, `events`, `secret`, `actions`, ...).
-    pub options: serde_json::Map<String, serde_json::Value>,
-    pub span: Span,
-}
-
-const SERVICE_OPTIONS: [&str; 7] = ["url", "events", "secret", "headers", "actions", "retries", "timeout"];
 /// Checks one annotation and stores it on `model`.
 pub(super) fn apply(raw: &RawAnnotation, model: &mut Model, d: &mut Diagnostics) {
     match raw.name.as_str() {
@@ -134,7 +124,7 @@ pub(super) fn apply(raw: &RawAnnotation, model: &mut Model, d: &mut Diagnostics)
             once(&mut model.annotations.search, value, raw, d);
         }
         "service" => {
-            if let Some(service) = service(raw, d) {
+            if let Some(service) = super::service::service(raw, model, d) {
                 model.annotations.services.push(service);
             }
         }
@@ -275,6 +265,17 @@ fn realtime(raw: &RawAnnotation, d: &mut Diagnostics) -> Option<Realtime> {
 }
 
 /// `"15m"`, `"7d"`, `"3600"`, `"12h"`, `"30s"` to seconds.
+/// A duration with a unit of `ms`, `s`, `m` or `h` (bare digits: seconds), in milliseconds.
+pub(crate) fn parse_duration_ms(text: &str) -> Option<u64> {
+    let text = text.trim();
+    match text.strip_suffix("ms") {
+        Some(number) if !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()) => {
+            number.parse::<u64>().ok().filter(|ms| *ms > 0)
+        }
+        _ => parse_duration(text).and_then(|s| s.checked_mul(1000)),
+    }
+}
+
 pub(crate) fn parse_duration(text: &str) -> Option<u64> {
     let text = text.trim();
     let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
@@ -419,30 +420,6 @@ fn fields_value_is_empty(value: &Spanned) -> bool {
     matches!(&value.value, Value::List(items) if items.is_empty())
 }
 
-fn service(raw: &RawAnnotation, d: &mut Diagnostics) -> Option<Service> {
-    let mut accepted = vec!["provider"];
-    accepted.extend(SERVICE_OPTIONS);
-    let a = Args::read(raw, &accepted, &["provider"], d);
-    let provider_value = a.required("provider", "@@service(\"webhook\", url: env(\"HOOK_URL\"))", d)?;
-    let provider = expect_str(provider_value, "the provider", d)?.to_string();
-    if let Some(events) = a.get("events") {
-        let options = [
-            ("created", RealtimeEvent::Created),
-            ("updated", RealtimeEvent::Updated),
-            ("deleted", RealtimeEvent::Deleted),
-        ];
-        for (name, span) in expect_names(events, "`events`", d) {
-            pick(name, span, &options, "event", d);
-        }
-    }
-    let mut options = serde_json::Map::new();
-    for (key, value) in &a.values {
-        if *key != "provider" {
-            options.insert((*key).to_string(), to_json(value));
-        }
-    }
-    Some(Service { provider, options, span: raw.span })
-}
 #[cfg(test)]
 mod tests {
     use super::parse_duration;
@@ -454,5 +431,8 @@ mod tests {
         assert_eq!(parse_duration("3600"), Some(3600));
         assert_eq!(parse_duration("0s"), None);
         assert_eq!(parse_duration("7 days"), None);
+        assert_eq!(super::parse_duration_ms("250ms"), Some(250));
+        assert_eq!(super::parse_duration_ms("10s"), Some(10_000));
+        assert_eq!(super::parse_duration_ms("0ms"), None);
     }
 }

@@ -130,7 +130,7 @@ async fn changes(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, Problem> {
     admin(&app, &headers).await?;
-    let query = crate::rest::query_values(raw.as_deref())?;
+    let query = crate::rest::query_values(raw.as_deref(), None)?;
     crate::rest::only(&query, &["after", "take"])?;
     let after = number(&query, "after", 0..=i64::MAX)?;
     let take = number(&query, "take", 1..=MAX_CHANGES)?.unwrap_or(100);

@@ -226,28 +226,35 @@ async function loadClients() {
 }
 
 async function loadServices() {
-  let services;
+  let answer;
   try {
-    services = await api('GET', '/api/_services');
+    answer = await api('GET', '/api/_services');
   } catch (error) {
     $('services').replaceChildren(el('p', { class: 'hint' }, error.status === 404 ? 'No @@service in this schema.' : error.message));
     return;
   }
-  const list = Array.isArray(services) ? services : services.services ?? [];
-  const cards = await Promise.all(list.map(async (service) => {
-    const name = service.name;
+  const columns = ['model', 'cursor', 'lag', 'leased', 'delivered', 'retried', 'dead', 'deadLetters'];
+  const cards = await Promise.all(answer.data.map(async (service) => {
+    const name = encodeURIComponent(service.name);
     let dead = [];
     try {
-      const answer = await api('GET', `/api/_services/${encodeURIComponent(name)}/dead`);
-      dead = Array.isArray(answer) ? answer : answer.data ?? answer.dead ?? [];
-    } catch { /* shown as none */ }
-    const replay = (id) => async () => {
-      await api('POST', `/api/_services/${encodeURIComponent(name)}/dead/${encodeURIComponent(id)}/replay`);
+      dead = (await api('GET', `/api/_services/${name}/dead`)).data;
+    } catch (error) {
+      dead = [];
+    }
+    const act = (method, path) => async () => {
+      try { await api(method, path); } catch (error) { alert(error.message); }
       loadServices();
     };
-    return el('div', { class: 'card', 'data-service': name }, el('h4', {}, name), el('pre', {}, JSON.stringify(service, null, 2)),
-      el('h4', {}, `dead letters: ${dead.length}`),
-      ...dead.map((d) => el('div', {}, el('pre', {}, JSON.stringify(d)), el('button', { type: 'button', onclick: replay(d.id) }, 'Replay'))));
+    const status = el('table', {}, el('thead', {}, el('tr', {}, ...columns.map((c) => el('th', {}, c)))),
+      el('tbody', {}, el('tr', {}, ...columns.map((c) => el('td', {}, shown(service[c]))))));
+    const letters = dead.map((d) => el('tr', { 'data-dead': String(d.id) }, el('td', {}, d.id), el('td', {}, d.eventId), el('td', {}, d.seq), el('td', {}, d.attempts),
+      el('td', {}, d.error), el('td', {}, d.at),
+      el('td', {}, el('button', { type: 'button', onclick: act('POST', `/api/_services/${name}/dead/${d.id}/replay`) }, 'Replay'), ' ',
+        el('button', { type: 'button', onclick: act('DELETE', `/api/_services/${name}/dead/${d.id}`) }, 'Drop'))));
+    return el('div', { class: 'card', 'data-service': service.name }, el('h4', {}, service.name), status,
+      el('h4', {}, `Dead letters: ${dead.length} `, dead.length ? el('button', { type: 'button', onclick: act('POST', `/api/_services/${name}/dead/replay`) }, 'Replay all') : ''),
+      dead.length ? el('table', {}, el('thead', {}, el('tr', {}, ...['id', 'event', 'seq', 'attempts', 'last error', 'at', ''].map((h) => el('th', {}, h)))), el('tbody', {}, ...letters)) : '');
   }));
   $('services').replaceChildren(...(cards.length ? cards : [el('p', { class: 'hint' }, 'No @@service in this schema.')]));
 }

@@ -8,6 +8,7 @@
 //! results are selected as text, so the same decoding serves both.
 
 mod budget;
+pub mod fts5;
 mod pool;
 mod postgres;
 mod sqlite;

@@ -50,6 +50,8 @@ impl SqliteConn {
         // statement comes back) expires it: every request then parsed and planned its
         // statement again. With it, a cached statement stays prepared.
         conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).map_err(classify)?;
+        // Searches order by it (`search::sql`).
+        super::fts5::register(&conn)?;
         let budget: Arc<Mutex<Option<Arc<Budget>>>> = Arc::default();
         let watched = Arc::clone(&budget);
         let out_of_budget =

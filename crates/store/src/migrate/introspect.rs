@@ -1,6 +1,7 @@
 //! What a database holds now: tables, columns, indexes, foreign keys and enum types, read
 //! from SQLite's pragmas or PostgreSQL's catalog into the [`Catalog`] shape, so that the
-//! differ compares like with like.
+//! differ compares like with like. The search objects of `@@search` are left out: they
+//! are `search::ddl`'s to compare.
 
 use crate::catalog::{Catalog, Column, EnumType, ForeignKey, IndexDef, Key, Table};
 use crate::conn::{Conn, Value};
@@ -120,7 +121,7 @@ fn sqlite(conn: &mut dyn Conn) -> Result<Catalog, StoreError> {
             foreign_keys,
         });
     }
-    Ok(Catalog { dialect: Dialect::Sqlite, tables, enums: Vec::new(), extensions: Vec::new() })
+    Ok(Catalog { dialect: Dialect::Sqlite, tables, enums: Vec::new(), extensions: Vec::new(), searches: Vec::new() })
 }
 
 fn postgres(conn: &mut dyn Conn) -> Result<Catalog, StoreError> {
@@ -143,7 +144,9 @@ fn postgres(conn: &mut dyn Conn) -> Result<Catalog, StoreError> {
                 &format!(
                     "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid) \
                      FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
-                     WHERE a.attrelid = {relation} AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
+                     WHERE a.attrelid = {relation} AND a.attnum > 0 AND NOT a.attisdropped \
+                     AND a.attname <> '{search}' ORDER BY a.attnum",
+                    search = crate::search::ddl::COLUMN
                 ),
                 &params,
             )?
@@ -172,6 +175,10 @@ fn postgres(conn: &mut dyn Conn) -> Result<Catalog, StoreError> {
             &params,
         )? {
             let columns: Vec<String> = text(&index[3]).split(',').filter(|c| !c.is_empty()).map(String::from).collect();
+            // The search index is `search::ddl`'s (as the search column is).
+            if crate::search::ddl::is_search_index(&columns) {
+                continue;
+            }
             if truthy(&index[2]) {
                 primary_key = Some(Key { name: Some(text(&index[0])), columns });
                 continue;
@@ -225,5 +232,5 @@ fn postgres(conn: &mut dyn Conn) -> Result<Catalog, StoreError> {
         }
     }
     let extensions = conn.query("SELECT extname::text FROM pg_extension", &[])?.iter().map(|r| text(&r[0])).collect();
-    Ok(Catalog { dialect: Dialect::Postgres, tables, enums, extensions })
+    Ok(Catalog { dialect: Dialect::Postgres, tables, enums, extensions, searches: Vec::new() })
 }

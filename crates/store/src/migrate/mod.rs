@@ -4,8 +4,9 @@
 //! ([`introspect`]), step by step ([`diff`]), then adds the change log and its triggers.
 //! A database Prisma created from the same schema needs no step but the change log:
 //! ssot recognises it instead of recreating it. Steps that drop or narrow data are
-//! refused unless the caller accepts the loss. What was applied is kept in
-//! `_ssot_migrations`.
+//! refused unless the caller accepts the loss. The search objects of `@@search` models
+//! are planned by [`crate::search::ddl`], around the other steps. What was applied is
+//! kept in `_ssot_migrations`.
 
 pub mod diff;
 pub mod introspect;
@@ -86,6 +87,9 @@ pub fn plan(conn: &mut dyn Conn, want: &Catalog) -> Result<Plan, StoreError> {
     let existing_tables = want.tables.iter().filter(|t| have.table(&t.name).is_some()).count();
     let wanted_log = changelog::statements(want);
     let log_current = steps.is_empty() && changelog_is_current(conn, want, &have)?;
+    // Search objects are dropped before the other steps and made after them (`search::ddl`).
+    let (before, after) = crate::search::ddl::plan(conn, want, &steps)?;
+    let steps = before.into_iter().chain(steps).chain(after).collect();
     Ok(Plan { steps, changelog: if log_current { Vec::new() } else { wanted_log }, existing_tables })
 }
 
@@ -97,10 +101,15 @@ fn changelog_is_current(conn: &mut dyn Conn, want: &Catalog, have: &Catalog) -> 
         Dialect::Sqlite => {
             // SQLite keeps each trigger's text: it must be exactly what we would write.
             let rows = conn.query(
-                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE '\\_ssot\\_%' ESCAPE '\\' ORDER BY name",
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE '\\_ssot\\_%' ESCAPE '\\' ORDER BY name",
                 &[],
             )?;
-            let mut present: Vec<String> = rows.iter().filter_map(|r| r[0].as_text().map(String::from)).collect();
+            // The search triggers are `search::ddl`'s to compare.
+            let mut present: Vec<String> = rows
+                .iter()
+                .filter(|r| !r[0].as_text().is_some_and(crate::search::ddl::is_search_trigger))
+                .filter_map(|r| r[1].as_text().map(String::from))
+                .collect();
             let mut wanted: Vec<String> =
                 changelog::statements(want).into_iter().filter(|s| s.starts_with("CREATE TRIGGER")).collect();
             present.sort();

@@ -46,6 +46,9 @@ pub struct FindArgs {
     /// A unique field set and its values: the list starts at that row.
     pub cursor: Option<Vec<(usize, Value)>>,
     pub selection: Selection,
+    /// A full-text search (top-level lists of `@@search` models only): the rows must
+    /// match it, and without `orderBy` they come by relevance.
+    pub search: Option<crate::search::Search>,
 }
 
 #[derive(Debug, Clone)]
@@ -269,7 +272,7 @@ impl<'a> ArgsReader<'a> {
         let skip = args.get("skip").and_then(|s| self.count_arg(s, &join(path, "skip"), i64::MAX)).unwrap_or(0);
         let cursor = args.get("cursor").and_then(|c| self.unique(model, c, &join(path, "cursor")));
         let selection = self.selection(model, args.get("select"), args.get("include"), path, depth);
-        FindArgs { filter, order, take, skip, cursor, selection }
+        FindArgs { filter, order, take, skip, cursor, selection, search: None }
     }
 
     fn count_arg(&mut self, value: &Json, path: &str, max: i64) -> Option<i64> {
@@ -374,6 +377,7 @@ impl<'a> ArgsReader<'a> {
                 skip: 0,
                 cursor: None,
                 selection: self.default_selection(target),
+                search: None,
             }),
             Json::Bool(false) => None,
             Json::Object(args) => {

@@ -86,7 +86,7 @@ pub(super) fn fetch(
         None if windowed => windowed_page(inner, args),
         None => {
             let mut sql = inner.sql;
-            write_order(&mut sql, es, model, "t0", &args.order, backwards, &mut aliases);
+            order(&mut sql, es, model, args, backwards, &mut aliases);
             if matches!(scope, Scope::All) {
                 push_limit(&mut sql, take, args.skip);
             }
@@ -109,6 +109,14 @@ pub(super) fn fetch(
         fetched.reverse();
     }
     Ok(fetched)
+}
+
+/// ` ORDER BY ...`: `args.order`, or by relevance for a search without one.
+fn order(sql: &mut Sql, es: &Entities, model: usize, args: &FindArgs, backwards: bool, aliases: &mut Aliases) {
+    match &args.search {
+        Some(search) if args.order.is_empty() => crate::search::sql::write_order(sql, es, model, search, backwards),
+        _ => write_order(sql, es, model, "t0", &args.order, backwards, aliases),
+    }
 }
 
 /// The statement every shape starts from, and what its select list holds.
@@ -173,7 +181,7 @@ fn inner_select(
                 sql.column(alias, column);
             }
         }
-        write_order(&mut sql, es, model, "t0", &args.order, false, aliases);
+        order(&mut sql, es, model, args, false, aliases);
         sql.push(") AS rn");
     }
     if let Some(cursor) = &args.cursor {
@@ -200,11 +208,17 @@ fn inner_select(
                 }
             }
         }
+        // Only top-level lists search (the arguments of relations have no `search`).
+        Scope::All if args.search.is_some() => crate::search::sql::write_from(&mut sql, es, model),
         Scope::All => {
             sql.push(" FROM ").push(&stored.table).push(" AS t0");
         }
     }
     sql.push(" WHERE ");
+    if let Some(search) = &args.search {
+        crate::search::sql::write_match(&mut sql, es, model, search);
+        sql.push(" AND ");
+    }
     if let Scope::Related { parent, relation, keys } = scope {
         write_key_match(&mut sql, es, (*parent, *relation, join), keys);
         sql.push(" AND ");

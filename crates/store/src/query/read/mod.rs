@@ -27,6 +27,8 @@ pub struct Page {
     pub has_more: bool,
     /// The change-log position the rows were read at.
     pub seq: i64,
+    /// With a search's `highlight`: per row, the snippets of its matching fields.
+    pub highlights: Option<Vec<Json>>,
 }
 
 pub fn current_seq(conn: &mut dyn Conn) -> Result<i64, StoreError> {
@@ -47,10 +49,19 @@ pub fn list(conn: &mut dyn Conn, es: &Entities, model: usize, args: &FindArgs) -
         rows.remove(0);
     }
     rows.truncate(wanted);
-    let total = count(conn, es, model, &args.filter)?;
+    let total = match &args.search {
+        Some(search) => crate::search::sql::count(conn, es, model, &args.filter, search)?,
+        None => count(conn, es, model, &args.filter)?,
+    };
     let seq = current_seq(conn)?;
+    let highlights = match &args.search {
+        Some(search) if search.highlight => {
+            Some(rows.iter().map(|row| crate::search::highlight::row(es, model, search, &row.raw)).collect())
+        }
+        _ => None,
+    };
     let rows = shape(conn, es, model, &args.selection, rows)?;
-    Ok(Page { rows, total, skip: args.skip, take, has_more, seq })
+    Ok(Page { rows, total, skip: args.skip, take, has_more, seq, highlights })
 }
 
 /// Rows of `model` matching `args` (its take, skip and cursor included), shaped by its selection.
@@ -92,6 +103,7 @@ pub fn key_args(unique: &[(usize, Value)], selection: &Selection) -> FindArgs {
         skip: 0,
         cursor: None,
         selection: selection.clone(),
+        search: None,
     }
 }
 
@@ -207,6 +219,7 @@ pub fn raw_row(
         skip: 0,
         cursor: None,
         selection: Selection::fields(Vec::new()),
+        search: None,
     };
     Ok(fetch(conn, es, model, &args, &Scope::All)?.into_iter().next().map(|f| f.raw))
 }
