@@ -97,7 +97,7 @@ export async function startAppServer({ prod = false, port = 3000, host = '127.0.
   };
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const args = process.argv.slice(2);
   const arg = (name, fallback) => {
     const i = args.indexOf(name);

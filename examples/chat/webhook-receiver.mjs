@@ -1,7 +1,8 @@
 // A tiny webhook receiver for the chat's `@@service("webhook", ...)` on Message: it logs each delivery, and
-// whether its signature verifies with CHAT_WEBHOOK_SECRET (an HMAC-SHA256 of the body). It accepts the
-// Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>` over
-// `id.timestamp.body`) and a plain `x-ssot-signature` / `x-signature: sha256=<hex>` over the body.
+// whether its signature verifies with CHAT_WEBHOOK_SECRET: the Standard Webhooks headers ssot sends
+// (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256 of id.timestamp.body>`, the key
+// a `whsec_<base64>` secret's bytes; see docs/services.md), or a plain `x-signature: sha256=<hex>` over the body.
+// A bad signature is answered 401 (ssot then retries, and dead-letters the event in the end).
 //
 //   CHAT_WEBHOOK_SECRET=... node webhook-receiver.mjs [--port 4100]
 import { createHmac, timingSafeEqual } from 'node:crypto';
@@ -16,8 +17,9 @@ export function verify(headers, body, secret) {
   const standard = headers['webhook-signature'];
   if (standard && headers['webhook-id'] && headers['webhook-timestamp']) {
     const key = secret.startsWith('whsec_') ? Buffer.from(secret.slice(6), 'base64') : Buffer.from(secret);
+    if (Math.abs(Date.now() / 1000 - Number(headers['webhook-timestamp'])) > 300) return false; // replayed long after
     const expected = createHmac('sha256', key).update(`${headers['webhook-id']}.${headers['webhook-timestamp']}.${body}`).digest('base64');
-    return String(standard).split(' ').some((s) => same(s.replace(/^v1,/, ''), expected));
+    return String(standard).split(' ').some((s) => s.startsWith('v1,') && same(s.slice(3), expected));
   }
   const plain = headers['x-ssot-signature'] ?? headers['x-signature'] ?? headers['x-hub-signature-256'];
   if (plain) {
@@ -35,13 +37,13 @@ export async function startReceiver({ port = 4100, host = '127.0.0.1', secret = 
     req.on('data', (chunk) => (body += chunk));
     req.on('end', () => {
       const verified = verify(req.headers, body, secret);
-      deliveries.push({ at: new Date().toISOString(), path: req.url, verified, body });
-      let summary = body.slice(0, 200);
+      let event;
       try {
-        const event = JSON.parse(body);
-        const row = event.data ?? event.record ?? event.row ?? event;
-        summary = `${event.type ?? event.event ?? 'event'} ${row.id ?? ''} ${JSON.stringify(row.body ?? '')}`;
+        event = JSON.parse(body);
       } catch {}
+      // ssot's payload: { type: "message.created", timestamp, data: { model, operation, seq, id, record } }.
+      deliveries.push({ at: new Date().toISOString(), id: req.headers['webhook-id'], path: req.url, verified, event });
+      const summary = event?.data ? `${event.type} #${event.data.id} ${JSON.stringify(event.data.record?.body ?? '')}` : body.slice(0, 200);
       log(`webhook: ${verified === true ? 'verified' : verified === false ? 'BAD SIGNATURE' : 'unsigned'} ${req.method} ${req.url} ${summary}`);
       res.writeHead(verified === false ? 401 : 204).end();
     });
@@ -53,7 +55,7 @@ export async function startReceiver({ port = 4100, host = '127.0.0.1', secret = 
   return { url: `http://${host}:${server.address().port}`, deliveries, close: () => new Promise((resolve) => server.close(resolve)) };
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const i = process.argv.indexOf('--port');
   const receiver = await startReceiver({ port: Number(i > 0 ? process.argv[i + 1] : (process.env.PORT ?? 4100)) });
   console.log(`webhook: listening on ${receiver.url}`);

@@ -240,6 +240,14 @@ test(`messages are delivered live; the delay from Send in one page to the messag
   const ids = (await roomMessages(s.roomId)).map((m) => m.id);
   for (const p of [s.ann, s.bob]) assert.deepEqual(await shownIds(p), ids, `${p.name}'s page shows exactly the room's messages`);
   await shot(s.bob, '4-room-conversation');
+  // Search (@@search on the body): Bob looks for "hello 7": one message has both words, marked.
+  await s.bob.page.getByLabel('Search messages').fill('hello 7');
+  const result = s.bob.page.getByTestId('search-result');
+  await result.filter({ hasText: 'hello #7 from Ann' }).waitFor(WAIT);
+  assert.equal(await result.count(), 1, 'only the message with both words');
+  assert.deepEqual(await result.locator('mark').allTextContents(), ['hello', '7']);
+  await shot(s.bob, '7-search');
+  await s.bob.page.getByLabel('Search messages').fill('');
   // Bob starts another message: Ann sees who is online and who is typing.
   await s.bob.page.getByTestId('composer').fill('sounds good, and');
   await s.ann.page.getByTestId('typing').filter({ hasText: 'Bob is typing…' }).waitFor(WAIT);
@@ -355,6 +363,10 @@ test('a removed member stops receiving at once and can read nothing of the room 
   assert.equal(list.body.meta.total, 0);
   assert.equal((await rest('GET', `/api/messages/${some.id}`, token)).status, 404, 'get by id: 404, as for a missing id');
   assert.deepEqual((await rest('GET', `/api/messages/count?where=${where}`, token)).body, { count: 0 }, 'count: 0');
+  for (const q of ['secret', 'hello']) {
+    const found = await rest('GET', `/api/messages/search?q=${q}`, token);
+    assert.deepEqual([found.status, found.body.data, found.body.meta.total], [200, [], 0], `search "${q}": nothing`);
+  }
   const all = await rest('GET', '/api/messages?take=1000', token);
   assert.ok(all.body.data.every((m) => m.roomId !== s.roomId), 'no message of the room in an unfiltered list');
   assert.equal((await rest('GET', `/api/rooms/${s.roomId}`, token)).status, 404, 'the private room itself: 404');
@@ -425,10 +437,17 @@ test('public rooms are listed to everyone signed in, live, and anyone joins them
   assert.equal(own.status, 403, JSON.stringify(own.body));
 });
 
-test('no page errors; webhooks (if the server delivers them) verify', { skip }, async () => {
-  s.step = 'no page errors; webhooks (if the server delivers them) verify';
+test('no page errors; every message created reached the webhook receiver, signed', { skip }, async () => {
+  s.step = 'no page errors; every message created reached the webhook receiver, signed';
   for (const p of [s.ann, s.bob, s.cy]) assert.deepEqual(p.errors, [], `${p.name}'s page had no errors`);
+  // @@service: every message created reached the receiver (at least once), signed.
+  const created = (await rest('GET', '/api/messages?take=1000', ADMIN_KEY)).body.data.map((m) => m.id);
+  const delivered = () => new Set(s.receiver.deliveries.filter((d) => d.event?.type === 'message.created').map((d) => d.event.data.id));
+  const deadline = Date.now() + 15_000;
+  while (created.some((id) => !delivered().has(id)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
   const deliveries = s.receiver.deliveries;
-  console.log(`WEBHOOK: ${deliveries.length} deliveries to the receiver (${deliveries.filter((d) => d.verified).length} verified)`);
-  assert.ok(deliveries.every((d) => d.verified !== false), 'no delivery with a bad signature');
+  console.log(`WEBHOOK: ${deliveries.length} deliveries for ${created.length} messages (${deliveries.filter((d) => d.verified).length} verified)`);
+  assert.deepEqual(created.filter((id) => !delivered().has(id)), [], 'every message created was delivered');
+  assert.ok(deliveries.every((d) => d.verified === true), 'every delivery carries a valid signature');
+  assert.equal(new Set(deliveries.map((d) => d.id)).size, delivered().size, 'one webhook-id per message');
 });

@@ -2,7 +2,8 @@
  * The chat's pages, rendered on the server (first page) and in the browser. Everything they read and write goes
  * through the generated client's hooks (./ssot/react.js): live lists and records, mutations, channels.
  */
-import { createContext, useContext, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { keepPreviousData } from '@tanstack/react-query';
+import { createContext, useContext, useDeferredValue, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import {
   useChannel,
   useCreateMembership,
@@ -13,6 +14,7 @@ import {
   useMessages,
   useRoom,
   useRooms,
+  useSearchMessages,
   useSsotClient,
   useUpdateMembership,
 } from './ssot/react.js';
@@ -301,6 +303,7 @@ function RoomView({ roomId, me }: { roomId: number; me: ChatUser }) {
       <aside className="card side">
         <Members roomId={roomId} me={me} members={members} isOwner={isOwner} />
         {isOwner && <Invite roomId={roomId} />}
+        <Search roomId={roomId} />
       </aside>
     </div>
   );
@@ -485,6 +488,45 @@ function Invite({ roomId }: { roomId: number }) {
       {done && <p className="ok">{done}</p>}
     </form>
   );
+}
+
+/**
+ * Full-text search of the room's messages (`@@search(fields: ["body"])`): ranked, with the matches marked. The
+ * snippets come HTML-escaped from the server with `<mark>` around the matches, and only from fields the caller
+ * may read. Not live: it searches again as the words change (the last page stays while the next one comes).
+ */
+function Search({ roomId }: { roomId: number }) {
+  const [text, setText] = useState('');
+  const words = useDeferredValue(text.trim());
+  const found = useSearchMessages(
+    { search: words, highlight: true, where: { roomId }, take: 10, include: { author: { select: { name: true } } } },
+    { enabled: words.length > 1, placeholderData: keepPreviousData },
+  );
+  const page = words.length > 1 ? found.data : undefined;
+  return (
+    <div className="search" data-testid="search">
+      <h3>Search</h3>
+      <input type="search" placeholder="words or &quot;a phrase&quot;" value={text} onChange={(e) => setText(e.target.value)} aria-label="Search messages" />
+      {found.error && words.length > 1 && <p className="error">{found.error.message}</p>}
+      {page && (
+        <>
+          <p className="hint">{page.meta.total === 0 ? 'No message matches.' : `${page.meta.total} message${page.meta.total === 1 ? '' : 's'}`}</p>
+          <ol className="results">
+            {page.data.map((m, i) => (
+              <li key={m.id} data-testid="search-result">
+                <span className="author">{m.author?.name ?? 'someone'}</span>
+                <span className="body" dangerouslySetInnerHTML={{ __html: page.meta.highlights?.[i]?.body ?? escapeHtml(m.body) }} />
+              </li>
+            ))}
+          </ol>
+        </>
+      )}
+    </div>
+  );
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /** `#` for a public room, a padlock for a private one. */
