@@ -2,7 +2,7 @@
 # Runs every test: the Rust workspace (unit, fixture, snapshot, property, CLI,
 # differential, REST, migration, change-log and corpus tests) after installing what
 # they need (Prisma's validator from npm, the oracle of the differential test), then
-# the TypeScript client runtime's tests (sdk/) against the freshly built `ssot`.
+# the TypeScript client runtime's tests (sdk/) against the freshly built `ssot`, and the admin studio in Chromium.
 # PostgreSQL tests run when SSOT_TEST_DATABASE_URL is set (.ci/run starts PostgreSQL
 # and sets it); without it they are skipped, visibly.
 set -euo pipefail
@@ -56,3 +56,13 @@ node tests/oracle/fuzz.mjs --ssot "${CARGO_TARGET_DIR:-target}/debug/ssot" --see
 SSOT_BIN="$(pwd)/${CARGO_TARGET_DIR:-target}/debug/ssot"
 case "${CARGO_TARGET_DIR:-}" in /*) SSOT_BIN="${CARGO_TARGET_DIR}/debug/ssot" ;; esac
 (cd sdk && npm run build && SSOT_BIN="$SSOT_BIN" npm test)
+
+# What ssot serves itself, in a browser: the admin studio (/_/) driven in Chromium (Debian's) against a real
+# `ssot serve` of the blog example (tests/e2e).
+command -v chromium >/dev/null || (apt-get update -q >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1) || true
+(cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+if command -v chromium >/dev/null; then
+  (cd tests/e2e && SSOT_BIN="$SSOT_BIN" CHROMIUM="$(command -v chromium)" npm test)
+else
+  echo "SKIPPED: tests/e2e (the admin studio in a browser): Chromium is not installed and could not be (apt-get install -y chromium)"
+fi
