@@ -196,6 +196,22 @@ async function addNote(page, title) {
   await page.locator('li', { hasText: title }).waitFor(WAIT);
 }
 
+/** Waits until `check()` is true. */
+async function until(what, check, timeoutMs = WAIT.timeout) {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    assert.ok(Date.now() < end, `timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Clicks a note's "shared" checkbox and waits until it shows `shared` (a controlled checkbox: it shows the row). */
+async function share(page, title, shared) {
+  const box = page.locator('li', { hasText: title }).getByRole('checkbox');
+  await box.click();
+  await until(`the checkbox of ${title} shows shared: ${shared}`, async () => (await box.isChecked()) === shared);
+}
+
 test('the tutorial: a shared note appears live in the other user\'s list, a private one never', { skip }, async () => {
   const { ann, bob } = s.pages;
   await signUp(ann, 'ann@example.com');
@@ -214,7 +230,7 @@ test('the tutorial: a shared note appears live in the other user\'s list, a priv
   assert.equal(await bob.locator('li').count(), 0, 'Bob sees none of Ann\'s private notes');
 
   // Shared: it appears in Bob's list at once, marked as someone else's; the private one does not.
-  await ann.locator('li', { hasText: 'Party on Friday' }).getByRole('checkbox').check();
+  await share(ann, 'Party on Friday', true);
   const party = bob.locator('li', { hasText: 'Party on Friday' });
   await party.waitFor(WAIT);
   assert.match(await party.innerText(), /\(shared with you\)/);
@@ -225,7 +241,7 @@ test('the tutorial: a shared note appears live in the other user\'s list, a priv
   assert.equal(await bob.locator('li').count(), 1);
 
   // Unshared: it leaves Bob's list.
-  await ann.locator('li', { hasText: 'Party on Friday' }).getByRole('checkbox').uncheck();
+  await share(ann, 'Party on Friday', false);
   await party.waitFor({ state: 'detached', ...WAIT });
   assert.equal(await bob.locator('li').count(), 0);
   await bob.screenshot({ path: path.join(s.shots, 'tutorial-bob-unshared.png') });
