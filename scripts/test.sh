@@ -58,11 +58,12 @@ case "${CARGO_TARGET_DIR:-}" in /*) SSOT_BIN="${CARGO_TARGET_DIR}/debug/ssot" ;;
 (cd sdk && npm run build && SSOT_BIN="$SSOT_BIN" npm test)
 
 # What ssot serves itself, in a browser: the admin studio (/_/) driven in Chromium (Debian's) against a real
-# `ssot serve` of the blog example (tests/e2e).
+# `ssot serve` of the blog example, and docs/tutorial.md followed literally (ssot init, a Vite + React page on
+# the generated hooks, two users) (tests/e2e).
 command -v chromium >/dev/null || (apt-get update -q >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1) || true
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 if command -v chromium >/dev/null; then
   (cd tests/e2e && SSOT_BIN="$SSOT_BIN" CHROMIUM="$(command -v chromium)" npm test)
 else
-  echo "SKIPPED: tests/e2e (the admin studio in a browser): Chromium is not installed and could not be (apt-get install -y chromium)"
+  echo "SKIPPED: tests/e2e (the admin studio and the tutorial in a browser): Chromium is not installed and could not be (apt-get install -y chromium)"
 fi
