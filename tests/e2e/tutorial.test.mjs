@@ -111,7 +111,7 @@ function runCommands(lines, cwd) {
   });
   const said = `${run.stdout}\n${run.stderr}`;
   assert.equal(run.status, 0, `the tutorial's commands failed (${run.status ?? run.signal}):\n${lines.join('\n')}\n${said}`);
-  console.log(`# ran (${((Date.now() - started) / 1000).toFixed(1)} s): ${lines.join(' && ')}`);
+  console.log(`ran (${((Date.now() - started) / 1000).toFixed(1)} s): ${lines.join(' && ')}`);
   return run.stdout.match(/__cwd__=(.*)\n?$/)[1];
 }
 
@@ -149,7 +149,7 @@ before(async () => {
     if (long) {
       const command = sub.command(lines[0]) + long.extra;
       await startBackground(lines[0].split(' ').slice(0, 2).join(' '), command, cwd, long.env, long.ready);
-      console.log(`# started: ${command}`);
+      console.log(`started: ${command}`);
     } else {
       for (const line of lines) assert.ok(!sub.background.some((b) => b.match.test(line)), `a long-running command shares a block: ${line}`);
       cwd = runCommands(lines.map(sub.command), cwd);
@@ -179,7 +179,7 @@ after(async () => {
     } catch {}
   }
   if (s.dir && !process.env.KEEP_TUTORIAL) rmSync(s.dir, { recursive: true, force: true, maxRetries: 3 });
-  else if (s.dir) console.log(`# kept ${s.dir}`);
+  else if (s.dir) console.log(`kept ${s.dir}`);
 });
 
 async function signUp(page, email) {
