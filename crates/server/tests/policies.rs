@@ -391,7 +391,8 @@ model Membership {
     let Some(server) = TestServer::start(ROOMS, common::Backend::Sqlite, "nested_new_parent").await else { return };
     let ann = server.signup("ann@example.com").await;
     let body = json!({"ownerId": ann.id, "members": {"create": [{"userId": ann.id}]}});
-    let (status, row) = server.request("POST", "/api/rooms?include=%7B%22members%22%3Atrue%7D", Some(body), Some(&ann.token)).await;
+    let (status, row) =
+        server.request("POST", "/api/rooms?include=%7B%22members%22%3Atrue%7D", Some(body), Some(&ann.token)).await;
     assert_eq!(status, 201, "{row}");
     assert_eq!(row["members"].as_array().map(Vec::len), Some(1), "{row}");
     // Not so for someone else's membership nested under one's room the rule does not allow, nor a room of another.
@@ -399,7 +400,9 @@ model Membership {
     let body = json!({"ownerId": ann.id, "members": {"create": [{"userId": ann.id}]}});
     let (status, _) = server.request("POST", "/api/rooms", Some(body), Some(&bob.token)).await;
     assert_eq!(status, 403, "a room owned by another is refused");
-    let (status, _) = server.request("POST", "/api/memberships", Some(json!({"roomId": row["id"], "userId": bob.id})), Some(&bob.token)).await;
+    let (status, _) = server
+        .request("POST", "/api/memberships", Some(json!({"roomId": row["id"], "userId": bob.id})), Some(&bob.token))
+        .await;
     assert_eq!(status, 409, "a room one cannot see is not found");
     server.stop().await;
 }
