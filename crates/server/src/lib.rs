@@ -13,6 +13,7 @@
 //! background tasks, and shuts them down gracefully.
 
 pub mod access;
+pub mod actions;
 mod app;
 pub mod auth;
 mod batch;
