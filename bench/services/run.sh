@@ -24,6 +24,7 @@ RATE=${RATE:-200}
 STEADY=${STEADY:-15}
 PG_URL=${PG_URL-postgres://postgres@127.0.0.1:5432}
 cargo build --release -q -p ssot-cli
+bin=${CARGO_TARGET_DIR:-target}/release/ssot
 export HOOK_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw SSOT_LOG=warn
 
 echo "== $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -38,9 +39,9 @@ run() { # name url schema port rawsql
   python3 bench/services/receiver.py $((port + 1)) "$hooks" &
   local receiver=$!
   export HOOK_URL="http://127.0.0.1:$((port + 1))/hooks"
-  target/release/ssot migrate "$schema" --database "$url" >/dev/null
+  "$bin" migrate "$schema" --database "$url" >/dev/null
   # Once, to create the service's cursor at the log's end; then the backlog, written by plain SQL.
-  target/release/ssot serve "$schema" --database "$url" --listen "127.0.0.1:$port" >"$work/$name.log" 2>&1 &
+  "$bin" serve "$schema" --database "$url" --listen "127.0.0.1:$port" >"$work/$name.log" 2>&1 &
   local server=$!
   wait_for "$base/healthz"
   kill "$server"
@@ -48,7 +49,7 @@ run() { # name url schema port rawsql
   $raw "INSERT INTO \"Post\" (\"title\", \"n\") SELECT 'backlog', x FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < $BACKLOG) SELECT x FROM c) AS s"
   local start end
   start=$(date +%s%N)
-  target/release/ssot serve "$schema" --database "$url" --listen "127.0.0.1:$port" >>"$work/$name.log" 2>&1 &
+  "$bin" serve "$schema" --database "$url" --listen "127.0.0.1:$port" >>"$work/$name.log" 2>&1 &
   server=$!
   while [ "$(count "$hooks")" -lt "$BACKLOG" ]; do sleep 0.05; done
   end=$(date +%s%N)

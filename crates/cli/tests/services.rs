@@ -391,3 +391,41 @@ model User {
         assert!(text.contains(code), "{code} missing from:\n{text}");
     }
 }
+
+/// Two instances on one PostgreSQL: one delivers each service (the lease), so nothing
+/// arrives twice without a failure; when it stops, the other takes over from the cursor.
+#[tokio::test(flavor = "multi_thread")]
+async fn one_instance_delivers_and_another_takes_over_on_postgres() {
+    let Some(db) = Db::postgres("services_lease") else { return };
+    let all = Receiver::start(5, Behaviour::default()).await;
+    let titles = Receiver::start(6, Behaviour::default()).await;
+    let (first, second) = (db.serve(&all, &titles), db.serve(&all, &titles));
+    let leased = |address: String| async move {
+        let (_, status) = call(&address, "GET", "/api/_services", Some("key"), None).await;
+        status["data"].as_array().and_then(|d| d.iter().find(|s| s["name"] == "all")).map(|s| s["leased"] == true)
+    };
+    let mut expected = BTreeSet::new();
+    for i in 0..20 {
+        let address = if i % 2 == 0 { first.address() } else { second.address() };
+        let id = create(&address, &format!("post {i}")).await;
+        expected.insert((id, 0));
+    }
+    assert!(all.wait_for(Duration::from_secs(20), |r| accepted_states(r).is_superset(&expected)).await);
+    let ids: Vec<String> = all.received().iter().filter_map(|r| r.header("webhook-id").map(str::to_string)).collect();
+    let distinct: BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(ids.len(), distinct.len(), "an event was delivered twice without a failure: both instances delivered");
+    let (a, b) = (leased(first.address()).await, leased(second.address()).await);
+    assert!(a.is_some() && b.is_some());
+    assert_ne!(a, b, "exactly one instance holds the lease");
+    // The holder stops (and gives the lease up); the other goes on from the cursor.
+    let (holder, other) = if a == Some(true) { (first, second) } else { (second, first) };
+    let (code, _) = holder.stop();
+    assert_eq!(code, Some(0));
+    for i in 20..25 {
+        let id = create(&other.address(), &format!("post {i}")).await;
+        expected.insert((id, 0));
+    }
+    assert!(all.wait_for(Duration::from_secs(20), |r| accepted_states(r).is_superset(&expected)).await);
+    assert_eq!(leased(other.address()).await, Some(true));
+    check_signatures_and_ids(&all.received(), "all");
+}
