@@ -64,6 +64,17 @@ pub struct Policies {
     models: Vec<ModelRules>,
     /// The `@@auth` model (an entity index), its password field and login field.
     pub auth: Option<AuthModel>,
+    /// Every `@@service`'s name, and every action it offers with its rule (on the caller alone).
+    pub services: Vec<String>,
+    pub actions: Vec<ActionRule>,
+}
+
+/// An action of a `@@service`: who may call it.
+#[derive(Debug, Clone)]
+pub struct ActionRule {
+    pub name: String,
+    pub service: String,
+    pub rule: Predicate,
 }
 
 #[derive(Debug, Clone)]
@@ -200,6 +211,22 @@ impl Policies {
             models[index].auth_reads.sort();
             models[index].auth_reads.dedup();
         }
+        let (mut services, mut actions) = (Vec::new(), Vec::new());
+        for model in &schema.models {
+            for service in &model.annotations.services {
+                services.push(service.name.clone());
+                for action in &service.actions {
+                    match crate::compile(schema, model, &action.rule, "") {
+                        Ok(rule) => {
+                            // `auth.role` decides who may call it: users may not set their own.
+                            auth_names(&rule, &mut read_from_auth);
+                            actions.push(ActionRule { name: action.name.clone(), service: service.name.clone(), rule });
+                        }
+                        Err(diagnostics) => errors.extend(diagnostics),
+                    }
+                }
+            }
+        }
         if let Some(a) = &mut auth {
             let entity = &es.entities[a.model];
             a.privileged = entity
@@ -211,10 +238,15 @@ impl Policies {
                 .collect();
         }
         if errors.is_empty() {
-            Ok(Policies { models, auth })
+            Ok(Policies { models, auth, services, actions })
         } else {
             Err(CompileError(errors))
         }
+    }
+
+    /// The action called `name`, if a service offers one.
+    pub fn action(&self, name: &str) -> Option<&ActionRule> {
+        self.actions.iter().find(|a| a.name == name)
     }
 
     /// The row-level rule for `op` on `model`; `None` when no policy opens it.

@@ -21,6 +21,8 @@ use std::time::Instant;
 pub(crate) struct RouteLabel(pub(crate) String);
 
 pub fn router(app: Arc<App>) -> Router {
+    // Only with actions: `/api/actions/...` would otherwise shadow a model served as `actions`.
+    let actions = if app.access.policies.actions.is_empty() { Router::new() } else { crate::actions::routes() };
     Router::new()
         .route("/", get(index_json))
         .route("/api", get(index_json))
@@ -32,6 +34,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(crate::auth::routes())
         .merge(crate::services::routes())
         .merge(crate::studio::routes())
+        .merge(actions)
         .route("/api/{*path}", any(crate::rest::resource))
         .fallback(|| async { Problem::not_found("no such route; the API is under /api") })
         .method_not_allowed_fallback(|method: Method| async move {
@@ -91,6 +94,7 @@ fn fixed_route(path: &str) -> String {
             path.to_string()
         }
         _ if path.starts_with("/api/_services/") => "/api/_services/{name}/dead".to_string(),
+        _ if path.starts_with("/api/actions/") => "/api/actions/{name}".to_string(),
         "/api/auth/signup" | "/api/auth/login" | "/api/auth/refresh" | "/api/auth/logout" | "/api/auth/me" => {
             path.to_string()
         }

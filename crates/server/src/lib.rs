@@ -14,6 +14,7 @@
 //! background tasks, and shuts them down gracefully.
 
 pub mod access;
+pub mod actions;
 mod app;
 pub mod auth;
 mod batch;

@@ -136,6 +136,7 @@ impl Services {
                 body: letter.payload.clone().into(),
                 headers: &service.headers,
                 extra: Vec::new(),
+                signed: None,
             };
             let result = http::send(&self.shared.client, &service.secret, message, service.timeout).await;
             let owned = name.to_string();

@@ -29,8 +29,6 @@ pub struct Service {
     pub retries: u32,
     pub timeout: Duration,
     pub headers: Vec<(hyper::header::HeaderName, hyper::header::HeaderValue)>,
-    /// Each action's name and its rule (on the caller alone).
-    pub actions: Vec<(String, Predicate)>,
 }
 
 /// Every `@@service` of `schema` on a model the API serves, compiled; `env` reads a variable.
@@ -78,11 +76,8 @@ pub fn compile(
                 ssot_policy::compile(schema, model, rule, "")
                     .map_err(|_| ServiceError::Rule { service: service.name.clone() })
             };
+            // Actions' rules are the policies' (`ssot_policy::rules::Policies::action`).
             let filter = service.filter.as_ref().map(compile).transpose()?;
-            let mut actions = Vec::new();
-            for action in &service.actions {
-                actions.push((action.name.clone(), compile(&action.rule)?));
-            }
             let entity = &shape.entities[index];
             let fields = match &service.fields {
                 // The password is never sent, even when named.
@@ -116,7 +111,6 @@ pub fn compile(
                 retries: service.retries,
                 timeout: Duration::from_millis(service.timeout_ms),
                 headers,
-                actions,
             });
         }
     }

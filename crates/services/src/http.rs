@@ -29,6 +29,8 @@ pub struct Message<'a> {
     pub body: Bytes,
     pub headers: &'a [(hyper::header::HeaderName, hyper::header::HeaderValue)],
     pub extra: Vec<(&'static str, String)>,
+    /// What the signature covers in place of the body (an action's: the caller, then the body).
+    pub signed: Option<Vec<u8>>,
 }
 
 #[derive(Debug)]
@@ -59,7 +61,7 @@ pub async fn send(
     timeout: Duration,
 ) -> Result<Answer, SendError> {
     let timestamp = now_ms() / 1000;
-    let signature = secret.sign(message.id, timestamp, &message.body);
+    let signature = secret.sign(message.id, timestamp, message.signed.as_deref().unwrap_or(&message.body));
     let mut request = hyper::Request::post(message.url.clone())
         .header(hyper::header::CONTENT_TYPE, "application/json")
         .header(hyper::header::USER_AGENT, concat!("ssot/", env!("CARGO_PKG_VERSION")))

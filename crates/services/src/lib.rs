@@ -9,8 +9,10 @@
 //! Modules: `config` (annotations → runnable services, the environment read once),
 //! `event` (a log record → an event and its payload), `worker` (the delivery loop and
 //! lanes), `http` (the client and one signed POST), `sign` (Standard Webhooks signatures),
-//! `tables` (the hidden tables' SQL), `admin` (status, dead letters, replay).
+//! `tables` (the hidden tables' SQL), `admin` (status, dead letters, replay), `actions`
+//! (forwarding a call to a service's action, the caller's identity signed).
 
+pub mod actions;
 mod admin;
 pub mod config;
 pub mod event;

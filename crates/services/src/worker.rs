@@ -35,6 +35,9 @@ pub(crate) async fn run(shared: Arc<Shared>, index: usize, mut closing: tokio::s
             Ok(None) => {}
             Err(e) => tracing::warn!(service = %name, error = %e, "services: the lease could not be taken"),
         }
+        if *closing.borrow() {
+            return;
+        }
         // Another instance delivers (or the database failed): look again in a while.
         tokio::select! {
             () = tokio::time::sleep(shared.settings.lease / 3) => {}
@@ -172,6 +175,7 @@ async fn attempt_until_done(shared: Arc<Shared>, index: usize, lane: String, eve
                 body: event.body.clone(),
                 headers: &service.headers,
                 extra: Vec::new(),
+                signed: None,
             };
             http::send(&shared.client, &service.secret, message, service.timeout).await
         };

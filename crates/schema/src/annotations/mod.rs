@@ -247,6 +247,22 @@ fn unique_service_names(models: &[Model], diagnostics: &mut Diagnostics) {
             None => seen.push((&service.name, service.span)),
         }
     }
+    // `POST /api/actions/{name}`: an action's name is unique across services.
+    let mut actions: Vec<(&str, Span)> = Vec::new();
+    for service in models.iter().flat_map(|m| &m.annotations.services) {
+        for action in &service.actions {
+            match actions.iter().find(|(name, _)| *name == action.name) {
+                Some((_, first)) => {
+                    diagnostics
+                        .error("E0438", format!("two actions are named `{}`", action.name), action.rule.span)
+                        .label("second action of that name")
+                        .secondary(*first, "first here")
+                        .help("actions are called as `POST /api/actions/{name}`: give each its own name");
+                }
+                None => actions.push((&action.name, action.rule.span)),
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -38,6 +38,12 @@ pub enum Call {
     One(Request),
     /// Several operations in one transaction, all or nothing.
     Batch(Vec<Request>),
+    /// A `@@service` action: `{"action": "$action", "name": ..., "data": ...}`, the same
+    /// path as `POST /api/actions/{name}`.
+    Action {
+        name: String,
+        data: Option<Json>,
+    },
 }
 
 /// A message the client sent that the protocol refuses: answered by an `error` with
@@ -100,6 +106,12 @@ pub fn read(es: &Entities, text: &str) -> Result<Incoming, Refused> {
             };
             let call = if message.get("action").and_then(Json::as_str) == Some("$batch") {
                 batch(es, &message).map_err(with_id)?
+            } else if message.get("action").and_then(Json::as_str) == Some("$action") {
+                unknown_key(&message, &["type", "id", "action", "name", "data"], "").map_err(with_id)?;
+                let Some(name) = message.get("name").and_then(Json::as_str) else {
+                    return Err(with_id(Refused::new("invalid_request", "`$action` needs the action's `name`")));
+                };
+                Call::Action { name: name.to_string(), data: message.get("data").cloned() }
             } else {
                 unknown_key(&message, &REQUEST_KEYS, "").map_err(with_id)?;
                 Call::One(operation(es, &message, "").map_err(with_id)?)

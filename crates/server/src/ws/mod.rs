@@ -549,6 +549,18 @@ async fn respond(app: &App, token: Option<&str>, id: Json, call: Call) -> Outgoi
                 .map(|(results, seq)| (200, json!({ "results": results }), Some(seq))),
             Err(problem) => Err(problem),
         },
+        Call::Action { name, data } => match crate::actions::authorize(app, &caller, &name) {
+            Ok(()) => match crate::actions::call(app, &caller, &name, data).await {
+                crate::actions::Reply::Ok(status, body) => Ok((status, body, None)),
+                crate::actions::Reply::Passed(status, problem) => {
+                    return Outgoing::message(
+                        &json!({"type": "response", "id": id, "status": status, "problem": problem}),
+                    )
+                }
+                crate::actions::Reply::Problem(problem) => Err(problem),
+            },
+            Err(problem) => Err(problem),
+        },
     };
     Outgoing::message(&match result {
         Ok((status, body, seq)) => {
