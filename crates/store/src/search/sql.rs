@@ -60,6 +60,10 @@ fn write_matches(
     let table = es.table(model);
     let fts = index(es, model).filter(|_| sql.dialect == Dialect::Sqlite);
     match fts {
+        // Without a filter (the admin, no `where`) the FTS5 table alone has the matches.
+        Some(index) if matches!(filter, Filter::True) => {
+            sql.push(" FROM ").ident(&index.fts_table()).push(&format!(" AS {FTS_ALIAS}"));
+        }
         Some(index) => {
             sql.push(" FROM ")
                 .ident(&index.fts_table())
@@ -71,8 +75,10 @@ fn write_matches(
     }
     sql.push(" WHERE ");
     write_match(sql, es, model, search);
-    sql.push(" AND ");
-    write_filter(sql, es, model, "t0", filter, aliases);
+    if !matches!(filter, Filter::True) {
+        sql.push(" AND ");
+        write_filter(sql, es, model, "t0", filter, aliases);
+    }
     if fts.is_some() {
         sql.push(&format!(" ORDER BY {FTS_ALIAS}.rowid DESC"));
     }
@@ -89,21 +95,32 @@ pub(crate) fn write_from(
     filter: &Filter,
     aliases: &mut Aliases,
 ) {
-    let id = &es.entities[model].id;
-    let column = |f: usize| es.storage[model].columns[f].name.as_str();
+    // The rows are found again by `rowid` on SQLite (the FTS5 table's own key), by id on
+    // PostgreSQL.
+    let key: Vec<(String, String)> = match sql.dialect {
+        Dialect::Sqlite => vec![(format!("{FTS_ALIAS}.rowid"), "t0.rowid".to_string())],
+        Dialect::Postgres => es.entities[model]
+            .id
+            .iter()
+            .map(|&f| {
+                let column = format!("t0.{}", quote(&es.storage[model].columns[f].name));
+                (column.clone(), column)
+            })
+            .collect(),
+    };
     sql.push(" FROM (SELECT ");
-    for (i, &f) in id.iter().enumerate() {
-        sql.column("t0", column(f)).push(&format!(" AS k{i}, "));
+    for (i, (inner, _)) in key.iter().enumerate() {
+        sql.push(inner).push(&format!(" AS k{i}, "));
     }
     write_rank(sql, es, model, search);
     sql.push(" AS score");
     write_matches(sql, es, model, search, filter, MAX_MATCHES, aliases);
     sql.push(") AS c JOIN ").push(es.table(model)).push(" AS t0 ON ");
-    for (i, &f) in id.iter().enumerate() {
+    for (i, (_, outer)) in key.iter().enumerate() {
         if i > 0 {
             sql.push(" AND ");
         }
-        sql.column("t0", column(f)).push(&format!(" = c.k{i}"));
+        sql.push(outer).push(&format!(" = c.k{i}"));
     }
 }
 
