@@ -59,7 +59,7 @@ if kind == "sqlite":
     db.commit()
 else:
     buf = io.StringIO()
-    w = csv.writer(buf)
+    w = csv.writer(buf, quoting=csv.QUOTE_ALL)  # "" is an empty string to COPY, not NULL
     for title, body, notes, published in rows(count):
         w.writerow([title, body, notes, "t" if published else "f"])
     subprocess.run(["psql", target, "-qc", '\\copy "Post" (title, body, notes, published) FROM STDIN CSV'],

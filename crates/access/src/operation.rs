@@ -347,8 +347,13 @@ pub fn run(conn: &mut dyn Conn, guard: &Guard<'_>, op: &Operation) -> Result<Out
             guard.find(*model, &mut args)?;
             let page = read::list(conn, es, *model, &args)?;
             let mut meta = json!({ "total": page.total, "skip": page.skip, "take": page.take, "hasMore": page.has_more, "seq": page.seq });
-            if let (Some(highlights), Json::Object(meta)) = (page.highlights, &mut meta) {
-                meta.insert("highlights".into(), Json::Array(highlights));
+            if let Json::Object(meta) = &mut meta {
+                if let Some(highlights) = page.highlights {
+                    meta.insert("highlights".into(), Json::Array(highlights));
+                }
+                if page.capped {
+                    meta.insert("capped".into(), Json::Bool(true));
+                }
             }
             ok(json!({ "data": page.rows, "meta": meta }))
         }

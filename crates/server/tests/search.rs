@@ -221,3 +221,19 @@ on_every_backend!(the_socket_and_batch_search_too, SCHEMA, |server| {
         .await;
     assert_eq!((status, ids(&body["results"][0]["body"])), (200, vec![a]), "{body}");
 });
+
+on_every_backend!(a_search_considers_at_most_a_thousand_matches, SCHEMA, |server| {
+    server.raw(|conn| {
+        conn.batch(
+            "INSERT INTO \"Article\" (title, body, secret, published, category) \
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1005) \
+             SELECT 'gannet', 'b', '', true, 'misc' FROM n",
+        )
+        .expect("rows")
+    });
+    let (_, page) = search(&server, "gannet", &[("take", json!(5))], Some(ADMIN_KEY)).await;
+    assert_eq!((page["meta"]["total"].clone(), page["meta"]["capped"].clone()), (json!(1000), json!(true)), "{page}");
+    assert_eq!(ids(&page).len(), 5);
+    let (_, page) = search(&server, "gannet", &[("where", json!({"id": {"lte": 10}}))], Some(ADMIN_KEY)).await;
+    assert_eq!((page["meta"]["total"].clone(), page["meta"]["capped"].clone()), (json!(10), Json::Null));
+});

@@ -136,6 +136,7 @@ pub fn document(es: &Shape, policies: &Policies) -> Json {
             "take": {"type": "integer"},
             "hasMore": {"type": "boolean"},
             "seq": {"type": "integer", "minimum": 0, "description": "the change-log position the rows were read at"},
+            "capped": {"type": "boolean", "const": true, "description": "a search matched more rows than it considers (1,000): `total` counts those, and only they are ranked and paged"},
             "highlights": {"type": "array", "items": {"type": "object", "additionalProperties": {"type": "string"}}, "description": "with a search's `highlight`: per row of `data`, in order, `{field: snippet}` for each readable searched field that matches; HTML-escaped, matches in `<mark>`"},
         }, "required": ["total", "skip", "take", "hasMore", "seq"], "additionalProperties": false}),
     );

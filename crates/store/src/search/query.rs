@@ -94,9 +94,11 @@ impl Query {
             i = end;
             at_start = false;
         }
-        // The query ends inside its last word: the user is still typing it.
+        // The query ends inside its last word: the user is still typing it. A single
+        // character is matched as a word (as a prefix it would match a good part of the
+        // vocabulary, for no better answer).
         if let (Some(last), Some(&end)) = (terms.last_mut(), chars.last()) {
-            if !last.exclude && last.words.len() == 1 && is_word(end) {
+            if !last.exclude && last.words.len() == 1 && is_word(end) && last.words[0].chars().nth(1).is_some() {
                 last.prefix = true;
             }
         }
@@ -193,7 +195,8 @@ mod tests {
         let words: Vec<&str> = q.terms.iter().flat_map(|t| t.words.iter().map(String::as_str)).collect();
         assert_eq!(words, ["e", "mail", "near", "a", "b", "x", "or", "1", "1", "col", "y"]);
         assert!(q.terms.iter().all(|t| !t.exclude));
-        assert_eq!(Query::parse("a").unwrap().fts5(&["\"t\"".into()]), "{\"t\"} : (\"a\" *)");
+        assert_eq!(Query::parse("ab").unwrap().fts5(&["\"t\"".into()]), "{\"t\"} : (\"ab\" *)");
+        assert_eq!(Query::parse("a").unwrap().fts5(&["\"t\"".into()]), "{\"t\"} : (\"a\")");
         assert_eq!(
             Query::parse("a \"b c\" -d ").unwrap().fts5(&["\"t\"".into(), "\"u\"".into()]),
             "{\"t\" \"u\"} : (\"a\" AND \"b\" + \"c\") NOT {\"t\" \"u\"} : (\"d\")"

@@ -41,18 +41,86 @@ fn all_visible(index: &Index, search: &Search) -> bool {
     search.visible.len() == index.columns.len()
 }
 
-/// ` FROM ...`: the model's table as `t0`, joined on SQLite to the FTS5 table's matches.
-pub(crate) fn write_from(sql: &mut Sql, es: &Entities, model: usize) {
+/// The most matching rows one search considers: it ranks, pages and counts these. On
+/// SQLite they are the newest (highest `rowid`), which FTS5 yields first without sorting;
+/// on PostgreSQL the first the index scan yields. Past it, `meta.capped` says so.
+pub const MAX_MATCHES: i64 = 1000;
+
+/// The matching rows `filter` keeps, at most `limit`, from `t0` (its own scope): ` FROM
+/// ... WHERE <match> AND <filter> [ORDER BY rowid DESC] LIMIT n`, after a select list.
+fn write_matches(
+    sql: &mut Sql,
+    es: &Entities,
+    model: usize,
+    search: &Search,
+    filter: &Filter,
+    limit: i64,
+    aliases: &mut Aliases,
+) {
     let table = es.table(model);
-    match (sql.dialect, index(es, model)) {
-        (Dialect::Sqlite, Some(index)) => {
+    let fts = index(es, model).filter(|_| sql.dialect == Dialect::Sqlite);
+    match fts {
+        // Without a filter (the admin, no `where`) the FTS5 table alone has the matches.
+        Some(index) if matches!(filter, Filter::True) => {
+            sql.push(" FROM ").ident(&index.fts_table()).push(&format!(" AS {FTS_ALIAS}"));
+        }
+        Some(index) => {
             sql.push(" FROM ")
                 .ident(&index.fts_table())
                 .push(&format!(" AS {FTS_ALIAS} JOIN {table} AS t0 ON t0.rowid = {FTS_ALIAS}.rowid"));
         }
-        _ => {
+        None => {
             sql.push(" FROM ").push(table).push(" AS t0");
         }
+    }
+    sql.push(" WHERE ");
+    write_match(sql, es, model, search);
+    if !matches!(filter, Filter::True) {
+        sql.push(" AND ");
+        write_filter(sql, es, model, "t0", filter, aliases);
+    }
+    if fts.is_some() {
+        sql.push(&format!(" ORDER BY {FTS_ALIAS}.rowid DESC"));
+    }
+    sql.push(" LIMIT ").int(limit);
+}
+
+/// ` FROM (<the matches, each with its id and relevance>) AS c JOIN <table> AS t0 ON <id>`:
+/// a searched list's rows, the match and `filter` applied (its `WHERE` needs neither).
+pub(crate) fn write_from(
+    sql: &mut Sql,
+    es: &Entities,
+    model: usize,
+    search: &Search,
+    filter: &Filter,
+    aliases: &mut Aliases,
+) {
+    // The rows are found again by `rowid` on SQLite (the FTS5 table's own key), by id on
+    // PostgreSQL.
+    let key: Vec<(String, String)> = match sql.dialect {
+        Dialect::Sqlite => vec![(format!("{FTS_ALIAS}.rowid"), "t0.rowid".to_string())],
+        Dialect::Postgres => es.entities[model]
+            .id
+            .iter()
+            .map(|&f| {
+                let column = format!("t0.{}", quote(&es.storage[model].columns[f].name));
+                (column.clone(), column)
+            })
+            .collect(),
+    };
+    sql.push(" FROM (SELECT ");
+    for (i, (inner, _)) in key.iter().enumerate() {
+        sql.push(inner).push(&format!(" AS k{i}, "));
+    }
+    write_rank(sql, es, model, search);
+    sql.push(" AS score");
+    write_matches(sql, es, model, search, filter, MAX_MATCHES, aliases);
+    sql.push(") AS c JOIN ").push(es.table(model)).push(" AS t0 ON ");
+    for (i, (_, outer)) in key.iter().enumerate() {
+        if i > 0 {
+            sql.push(" AND ");
+        }
+        sql.push(outer).push(&format!(" = c.k{i}"));
     }
 }
 
@@ -146,32 +214,29 @@ fn write_pg_rank(sql: &mut Sql, index: &Index, search: &Search) {
 }
 
 /// ` ORDER BY <relevance> DESC, <id> ASC`: a searched list without `orderBy` (the other
-/// way round when paging backwards).
-pub(crate) fn write_order(sql: &mut Sql, es: &Entities, model: usize, search: &Search, backwards: bool) {
+/// way round when paging backwards); the relevance is the matches' (`write_from`).
+pub(crate) fn write_order(sql: &mut Sql, es: &Entities, model: usize, backwards: bool) {
     let (down, up) = if backwards { (" ASC", " DESC") } else { (" DESC", " ASC") };
-    sql.push(" ORDER BY ");
-    write_rank(sql, es, model, search);
-    sql.push(down);
+    sql.push(" ORDER BY c.score").push(down);
     for &f in &es.entities[model].id {
         sql.push(", ").column("t0", &es.storage[model].columns[f].name).push(up);
     }
 }
 
-/// How many rows match `filter` and the search.
+/// How many rows match `filter` and the search, counted up to [`MAX_MATCHES`], and
+/// whether more match.
 pub fn count(
     conn: &mut dyn crate::conn::Conn,
     es: &Entities,
     model: usize,
     filter: &Filter,
     search: &Search,
-) -> Result<i64, crate::StoreError> {
+) -> Result<(i64, bool), crate::StoreError> {
     let mut sql = Sql::new(conn.dialect());
-    sql.push("SELECT COUNT(*)");
-    write_from(&mut sql, es, model);
-    sql.push(" WHERE ");
-    write_match(&mut sql, es, model, search);
-    sql.push(" AND ");
-    write_filter(&mut sql, es, model, "t0", filter, &mut Aliases::default());
+    sql.push("SELECT COUNT(*) FROM (SELECT 1 AS one");
+    write_matches(&mut sql, es, model, search, filter, MAX_MATCHES + 1, &mut Aliases::default());
+    sql.push(") AS c");
     let rows = conn.query(&sql.text, &sql.params)?;
-    Ok(rows.first().and_then(|r| r.first()).and_then(Value::as_i64).unwrap_or(0))
+    let n = rows.first().and_then(|r| r.first()).and_then(Value::as_i64).unwrap_or(0);
+    Ok((n.min(MAX_MATCHES), n > MAX_MATCHES))
 }

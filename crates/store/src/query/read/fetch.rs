@@ -114,7 +114,7 @@ pub(super) fn fetch(
 /// ` ORDER BY ...`: `args.order`, or by relevance for a search without one.
 fn order(sql: &mut Sql, es: &Entities, model: usize, args: &FindArgs, backwards: bool, aliases: &mut Aliases) {
     match &args.search {
-        Some(search) if args.order.is_empty() => crate::search::sql::write_order(sql, es, model, search, backwards),
+        Some(_) if args.order.is_empty() => crate::search::sql::write_order(sql, es, model, backwards),
         _ => write_order(sql, es, model, "t0", &args.order, backwards, aliases),
     }
 }
@@ -209,21 +209,27 @@ fn inner_select(
             }
         }
         // Only top-level lists search (the arguments of relations have no `search`).
-        Scope::All if args.search.is_some() => crate::search::sql::write_from(&mut sql, es, model),
+        Scope::All if args.search.is_some() => {
+            if let Some(search) = &args.search {
+                crate::search::sql::write_from(&mut sql, es, model, search, &args.filter, aliases);
+            }
+        }
         Scope::All => {
             sql.push(" FROM ").push(&stored.table).push(" AS t0");
         }
     }
     sql.push(" WHERE ");
-    if let Some(search) = &args.search {
-        crate::search::sql::write_match(&mut sql, es, model, search);
-        sql.push(" AND ");
-    }
     if let Scope::Related { parent, relation, keys } = scope {
         write_key_match(&mut sql, es, (*parent, *relation, join), keys);
         sql.push(" AND ");
     }
-    write_filter(&mut sql, es, model, "t0", &args.filter, aliases);
+    match (&args.search, scope) {
+        // The search's matches are already filtered (`search::sql::write_from`).
+        (Some(_), Scope::All) => {
+            sql.push("TRUE");
+        }
+        _ => write_filter(&mut sql, es, model, "t0", &args.filter, aliases),
+    }
     let columns = (0..group_columns.len())
         .map(|i| format!("g{i}"))
         .chain((0..entity.fields.len()).map(|i| format!("c{i}")))

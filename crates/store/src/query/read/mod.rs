@@ -29,6 +29,8 @@ pub struct Page {
     pub seq: i64,
     /// With a search's `highlight`: per row, the snippets of its matching fields.
     pub highlights: Option<Vec<Json>>,
+    /// A search matched more rows than it considers (`search::sql::MAX_MATCHES`).
+    pub capped: bool,
 }
 
 pub fn current_seq(conn: &mut dyn Conn) -> Result<i64, StoreError> {
@@ -49,9 +51,9 @@ pub fn list(conn: &mut dyn Conn, es: &Entities, model: usize, args: &FindArgs) -
         rows.remove(0);
     }
     rows.truncate(wanted);
-    let total = match &args.search {
+    let (total, capped) = match &args.search {
         Some(search) => crate::search::sql::count(conn, es, model, &args.filter, search)?,
-        None => count(conn, es, model, &args.filter)?,
+        None => (count(conn, es, model, &args.filter)?, false),
     };
     let seq = current_seq(conn)?;
     let highlights = match &args.search {
@@ -61,7 +63,7 @@ pub fn list(conn: &mut dyn Conn, es: &Entities, model: usize, args: &FindArgs) -
         _ => None,
     };
     let rows = shape(conn, es, model, &args.selection, rows)?;
-    Ok(Page { rows, total, skip: args.skip, take, has_more, seq, highlights })
+    Ok(Page { rows, total, skip: args.skip, take, has_more, seq, highlights, capped })
 }
 
 /// Rows of `model` matching `args` (its take, skip and cursor included), shaped by its selection.
