@@ -148,6 +148,17 @@ export class SsotClient<S extends SchemaTypes = UntypedSchema> {
     return result.results.map((r) => r.body) as BatchAnswers<T>;
   }
 
+  /**
+   * Calls a `@@service` action by name with a JSON body: the server checks the action's rule for this caller and
+   * forwards the call; resolves with the service's answer, rejects with an `SsotError` (`401`/`403` refused,
+   * `504` `action_timeout`, `502` `action_failed`, or the service's own `4xx`). Generated clients type the names
+   * (`client.$actions.invite(data)`). In a hybrid client, actions go the way writes go.
+   */
+  async $action<R = Json>(name: string, data?: unknown, options?: CallOptions): Promise<R> {
+    const result = await this.transportFor(true, options).action(name, data, options);
+    return result.body as R;
+  }
+
   /** A channel by its full name (`Room:channel:5`); `client.$model('Room').channel(5)` is the same. */
   $channel<State = Json, Payload = Json>(name: string): Channel<State, Payload> {
     return this.channels.get<State, Payload>(name);

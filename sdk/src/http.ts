@@ -70,6 +70,10 @@ export class HttpTransport implements DataClient {
     return { results: body.results ?? [], ...(result.seq !== undefined ? { seq: result.seq } : {}) };
   }
 
+  action(name: string, data: unknown, options: RequestOptions = {}): Promise<OperationResult> {
+    return this.send('POST', `/api/actions/${encodeURIComponent(name)}`, data ?? {}, options);
+  }
+
   /** A request to any path under the server (the auth endpoints use it). */
   async send(method: string, path: string, body: unknown, options: SendOptions = {}, retried = false): Promise<OperationResult> {
     // Signing in and refreshing go without a token: asking for one could wait on the refresh itself.

@@ -215,6 +215,8 @@ export interface RequestOptions {
 export interface DataClient {
   request(op: Operation, options?: RequestOptions): Promise<OperationResult>;
   batch(ops: Operation[], options?: RequestOptions): Promise<BatchResult>;
+  /** Calls a `@@service` action: `POST /api/actions/{name}`, or the socket's `$action`; the service's answer. */
+  action(name: string, data: unknown, options?: RequestOptions): Promise<OperationResult>;
   close(): void;
 }
 

@@ -123,6 +123,10 @@ export class WebSocketTransport implements DataClient {
     return this.call({ type: 'request', model: op.model, action: op.action, key: op.key, args: op.args, data: op.data }, options);
   }
 
+  action(name: string, data: unknown, options: RequestOptions = {}): Promise<OperationResult> {
+    return this.call({ type: 'request', action: '$action', name, data: data ?? {} }, options);
+  }
+
   async batch(ops: Operation[], options: RequestOptions = {}): Promise<BatchResult> {
     const operations = ops.map((op) => ({ model: op.model, action: op.action, key: op.key, args: op.args, data: op.data }));
     const result = await this.call({ type: 'request', action: '$batch', operations }, options);

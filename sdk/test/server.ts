@@ -15,6 +15,9 @@ export const SDK_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url))
 export const ADMIN_KEY = 'test-admin-key-0123456789';
 export const JWT_SECRET = 'sdk-test-jwt-secret-0123456789abcdef';
 
+/** The fixture's `@@service` (actions only): nowhere by default; `actions.test.ts` points it at its receiver. */
+const SERVICE_ENV = { SDK_SERVICE_URL: 'http://127.0.0.1:9', SDK_SERVICE_SECRET: 'sdk-test-service-secret-0123456789' };
+
 export interface ServerOptions {
   /** The access tokens' lifetime (`@@auth` `expiry`), default 15m. */
   tokenExpiry?: string;
@@ -49,7 +52,7 @@ export class Server {
     writeFileSync(schemaPath, schema);
     const args = ['serve', schemaPath, '--database', `sqlite:${path.join(dir, 'db.sqlite')}`];
     args.push('--listen', `127.0.0.1:${options.port ?? 0}`, '--admin-key', ADMIN_KEY, '--jwt-secret', JWT_SECRET);
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...options.env } });
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...SERVICE_ENV, ...options.env } });
     const port = await new Promise<number>((resolve, reject) => {
       let seen = '';
       const read = (chunk: Buffer): void => {

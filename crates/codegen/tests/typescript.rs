@@ -263,6 +263,10 @@ fn the_generated_client_is_typed() {
          \x20 await client.room.search({ search: 'x' });\n\
          \x20 // @ts-expect-error a search has no cursor\n\
          \x20 await client.post.search({ search: 'x', cursor: { id: 1 } });\n\
+         \x20 const echoed = await client.$actions.echo<{ ok: boolean }>({ a: 1 });\n\
+         \x20 expectType<Equal<typeof echoed, { ok: boolean }>>();\n\
+         \x20 // @ts-expect-error no such action\n\
+         \x20 await client.$actions.nope({});\n\
          \x20 const count: number = await client.room.count({ where: { name: { startsWith: 'a' } } });\n\
          \x20 const u: User | null = await client.user.findUnique({ where: { id: 'x' } });\n\
          \x20 void count; void u;\n\
@@ -295,7 +299,7 @@ fn the_generated_hooks_are_typed() {
     files.extend(ssot_codegen::typescript::react::files(&checked.schema, "app.prisma"));
     write_checked(dir.path(), files, true);
     link_node_modules(dir.path());
-    let usage = "import { useFindMany, usePosts, usePost, usePostCount, useCreatePost, useUpdatePost, useSuspenseRooms, useSearchPosts, useSearch } from './react.js';\n\
+    let usage = "import { useFindMany, usePosts, usePost, usePostCount, useCreatePost, useUpdatePost, useSuspenseRooms, useSearchPosts, useSearch, useEchoAction } from './react.js';\n\
          type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;\n\
          function expectType<T extends true>(): T | undefined { return undefined; }\n\
          export function Posts(): null {\n\
@@ -313,6 +317,7 @@ fn the_generated_hooks_are_typed() {
          \x20 expectType<Equal<NonNullable<typeof found.data>['data'], Array<{ id: number }>>>();\n\
          \x20 // @ts-expect-error Room has no @@search\n\
          \x20 useSearch('Room', { search: 'x' });\n\
+         \x20 useEchoAction().mutate({ a: 1 });\n\
          \x20 // @ts-expect-error a Post has no such field\n\
          \x20 usePosts({ where: { nope: 1 } });\n\
          \x20 // @ts-expect-error no such model\n\

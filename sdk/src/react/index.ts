@@ -18,7 +18,7 @@ export {
   type SsotQueryOptions,
   type SsotSuspenseQueryOptions,
 } from './queries.js';
-export { useCreate, useDelete, useUpdate, type DeleteMutationOptions, type SsotMutationOptions, type UpdateMutationOptions } from './mutations.js';
+export { useAction, useCreate, useDelete, useUpdate, type DeleteMutationOptions, type SsotMutationOptions, type UpdateMutationOptions } from './mutations.js';
 export { useChannel, usePresence, type ChannelHandle, type ChannelOptions, type ChannelStatus } from './channels.js';
 export {
   countQueryOptions,

@@ -6,7 +6,7 @@
  * mutation resolves when the screen is current.
  */
 import { useMutation, type DefaultError, type UseMutationOptions, type UseMutationResult } from '@tanstack/react-query';
-import { type CreateArgs, type Obj, type RowOf, type SchemaTypes, type UniqueArgs, type UntypedModel, type UpdateArgs, type WriteOptions } from '../index.js';
+import { type CreateArgs, type Json, type Obj, type RowOf, type SchemaTypes, type UniqueArgs, type UntypedModel, type UpdateArgs, type WriteOptions } from '../index.js';
 import type { RegisteredSchema } from './keys.js';
 import { useBridge } from './provider.js';
 
@@ -80,4 +80,14 @@ export function useDelete<S extends SchemaTypes = RegisteredSchema, K extends ke
     },
     bridge.queryClient,
   );
+}
+
+/**
+ * Calls a `@@service` action (`mutate(data)`), resolving with the service's answer; refused, timed out or failed
+ * calls reject with the server's `SsotError`. Nothing is refetched: an action's effects reach live reads through
+ * the change log like any write. Mutation key `['ssot', '$action', name]`.
+ */
+export function useAction<R = Json, D = Json>(name: string, options: SsotMutationOptions<R, D> = {}): UseMutationResult<R, DefaultError, D> {
+  const bridge = useBridge();
+  return useMutation({ ...options, mutationKey: ['ssot', '$action', name], mutationFn: (data: D) => bridge.client.$action<R>(name, data) }, bridge.queryClient);
 }

@@ -36,8 +36,15 @@ pub(crate) fn delegate_names(api: &Shape) -> Vec<(&Entity, String)> {
 }
 
 /// The client's part of `ssot.ts`.
-pub(super) fn client(out: &mut String, api: &Shape) {
+pub(super) fn client(out: &mut String, schema: &ssot_schema::ir::Schema, api: &Shape) {
     let delegates = delegate_names(api);
+    let actions = super::action_names(schema);
+    let names: Vec<String> = actions.iter().map(|a| super::quote(a)).collect();
+    let union = if names.is_empty() { "never".to_string() } else { names.join(" | ") };
+    let _ = writeln!(
+        out,
+        "\n/** The `@@service` actions' names (`client.$actions`). */\nexport type $ActionName = {union};"
+    );
     out.push_str("\n/** Each model's id fields, REST path and relations, which the runtime's cache and HTTP transport need. */\n");
     out.push_str("export const $models: { [model: string]: $ModelMeta } = {\n");
     for (entity, _) in &delegates {
@@ -65,6 +72,16 @@ pub(super) fn client(out: &mut String, api: &Shape) {
             super::quote(&entity.name)
         );
     }
+    out.push_str("  /** Each `@@service` action by name: `client.$actions.invite(data)` resolves with the service's answer (`$action`). */\n");
+    out.push_str("  readonly $actions = {\n");
+    for (action, quoted) in actions.iter().zip(&names) {
+        let _ = writeln!(
+            out,
+            "    {quoted}: <R = $Json>(data?: $Json, options?: $CallOptions): Promise<R> => this.$action<R>({}, data, options),",
+            super::quote(action)
+        );
+    }
+    out.push_str("  };\n");
     out.push_str("}\n");
     out.push_str(
         "\n/** A client of this schema's server (`createClient({ url, token, transport })`, see the runtime's `ClientOptions`). */\n\

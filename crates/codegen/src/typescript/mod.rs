@@ -47,7 +47,7 @@ pub fn types(schema: &Schema, source: &str) -> String {
         // Aliased, as are the helpers below, and no global generic type (`Array`, `Omit`, `Record`) is named:
         // a model may be called anything, and its type would shadow the name.
         "import {\n  SsotClient as $SsotClient,\n  type ClientOptions as $ClientOptions,\n  \
-         type ModelDelegate as $ModelDelegate,\n  type ModelMeta as $ModelMeta,\n} from './runtime/index.js';\n\
+         type ModelDelegate as $ModelDelegate,\n  type ModelMeta as $ModelMeta,\n  type CallOptions as $CallOptions,\n} from './runtime/index.js';\n\
          export * from './runtime/index.js';\n\n",
     );
     out.push_str("/** A JSON value, as a `Json` field holds it. */\n");
@@ -122,8 +122,19 @@ pub fn types(schema: &Schema, source: &str) -> String {
         );
     }
     out.push_str("};\n");
-    client::client(&mut out, &api);
+    client::client(&mut out, schema, &api);
     out
+}
+
+/// Every `@@service` action's name, in the schema's order.
+pub(crate) fn action_names(schema: &Schema) -> Vec<&str> {
+    schema
+        .models
+        .iter()
+        .flat_map(|m| &m.annotations.services)
+        .flat_map(|s| &s.actions)
+        .map(|a| a.name.as_str())
+        .collect()
 }
 
 /// Whether the model has `@@search` (its delegate's `search` and its `useSearch...` hook exist).

@@ -30,12 +30,12 @@ pub fn hooks(schema: &Schema, source: &str) -> String {
         "import type {\n  CreateArgs as $CreateArgs,\n  ListArgs as $ListArgs,\n  Result as $Result,\n  \
          SearchArgs as $SearchArgs,\n  SearchPage as $SearchPage,\n  Subset as $Subset,\n  UniqueArgs as $UniqueArgs,\n  UpdateArgs as $UpdateArgs,\n} from './runtime/index.js';\n\
          import {\n  useCount as $useCount,\n  useCreate as $useCreate,\n  useDelete as $useDelete,\n  \
-         useFindMany as $useFindMany,\n  useFindUnique as $useFindUnique,\n  useSearch as $useSearch,\n  useSuspenseFindMany as $useSuspenseFindMany,\n  \
+         useFindMany as $useFindMany,\n  useAction as $useAction,\n  useFindUnique as $useFindUnique,\n  useSearch as $useSearch,\n  useSuspenseFindMany as $useSuspenseFindMany,\n  \
          useSuspenseFindUnique as $useSuspenseFindUnique,\n  useUpdate as $useUpdate,\n  type CountArgs as $CountArgs,\n  \
          type DeleteMutationOptions as $DeleteMutationOptions,\n  type SsotMutationOptions as $SsotMutationOptions,\n  \
          type SsotQueryOptions as $SsotQueryOptions,\n  type SsotSuspenseQueryOptions as $SsotSuspenseQueryOptions,\n  \
          type UpdateMutationOptions as $UpdateMutationOptions,\n} from './runtime/react/index.js';\n\
-         import type { $Schema } from './ssot.js';\n\
+         import type { $Json, $Schema } from './ssot.js';\n\
          export * from './runtime/react/index.js';\n\n\
          // The generic hooks' default schema is this one: `useFindMany('Post', ...)` is typed too.\n\
          declare module './runtime/react/index.js' {\n  interface Register {\n    schema: $Schema;\n  }\n}\n",
@@ -120,6 +120,19 @@ export function useSearch{many}<A extends $SearchArgs<{m}>>(
 "
             );
         }
+    }
+    for action in super::action_names(schema) {
+        let hook = hook_name(action);
+        let _ = write!(
+            out,
+            "
+/** Calls the `@@service` action `{action}` (`mutate(data)`; the service's answer): `useAction('{action}')`. */
+export function use{hook}Action<R = $Json, D extends $Json = $Json>(options?: $SsotMutationOptions<R, D>) {{
+  return $useAction<R, D>({quoted}, options);
+}}
+",
+            quoted = super::quote(action)
+        );
     }
     out
 }
