@@ -56,8 +56,10 @@ run() { # name url schema port rawsql
   local seconds rate
   seconds=$(python3 -c "print(f'{($end - $start) / 1e9:.2f} s')")
   rate=$(python3 -c "print(round($BACKLOG / (($end - $start) / 1e9)))")
-  # Steady: RATE writes/s through REST, then the lag of the events that load made.
-  : >"$hooks"
+  # Steady: RATE writes/s through REST, then the lag of the events that load made (the lines
+  # the receiver appends after the backlog's).
+  local skip
+  skip=$(count "$hooks")
   python3 - "$base" "$RATE" "$STEADY" <<'PY'
 import http.client, json, sys, time
 base, rate, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -72,11 +74,12 @@ for i in range(rate * seconds):
     conn.getresponse().read()
 PY
   local want=$((RATE * STEADY))
-  for _ in $(seq 1 100); do [ "$(count "$hooks")" -ge "$want" ] && break; sleep 0.1; done
+  for _ in $(seq 1 100); do [ "$(count "$hooks")" -ge $((skip + want)) ] && break; sleep 0.1; done
   local lags
-  lags=$(python3 - "$hooks" <<'PY'
+  lags=$(python3 - "$hooks" "$skip" <<'PY'
 import sys
-lags = sorted(int(r) - int(t) for r, t, _ in (line.split() for line in open(sys.argv[1])))
+lines = open(sys.argv[1]).read().splitlines()[int(sys.argv[2]):]
+lags = sorted(int(r) - int(t) for r, t, _ in (line.split() for line in lines))
 pick = lambda q: lags[min(len(lags) - 1, int(q * len(lags)))]
 print(f"{pick(0.5)} ms | {pick(0.99)} ms | {len(lags)}")
 PY

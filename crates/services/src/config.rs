@@ -53,7 +53,7 @@ pub fn compile(
             let url: hyper::Uri = url_text
                 .parse()
                 .ok()
-                .filter(|u: &hyper::Uri| u.scheme_str() == Some("http") && u.host().is_some())
+                .filter(|u: &hyper::Uri| matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some())
                 .ok_or_else(|| ServiceError::BadUrl { service: service.name.clone() })?;
             let secret_text = env(&service.secret).ok_or_else(|| ServiceError::MissingEnv {
                 service: service.name.clone(),

@@ -8,15 +8,30 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use std::time::Duration;
 
-pub type Client = hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
+pub type Client = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    Full<Bytes>,
+>;
 
-pub fn client() -> Client {
+/// `http://` and `https://` (rustls with the ring provider, Mozilla's roots from `webpki-roots`:
+/// no system certificate store is read).
+pub fn client() -> Result<Client, rustls::Error> {
     let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
     connector.set_nodelay(true);
     connector.set_connect_timeout(Some(Duration::from_secs(10)));
-    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+    connector.enforce_http(false);
+    // ring keeps the build lean (aws-lc-rs needs cmake and a C toolchain); rustls marks its
+    // provider deprecated only for lacking post-quantum key exchange.
+    #[allow(deprecated)]
+    let provider = rustls::crypto::ring::default_provider();
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_webpki_roots(std::sync::Arc::new(provider))?
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(connector);
+    Ok(hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .pool_idle_timeout(Duration::from_secs(30))
-        .build(connector)
+        .build(https))
 }
 
 /// The most of an answer's body read (an action's answer; a webhook's is drained and dropped).

@@ -31,7 +31,7 @@ use std::time::Duration;
 pub enum ServiceError {
     #[error("service `{service}`: the environment variable {variable} is not set")]
     MissingEnv { service: String, variable: String },
-    #[error("service `{service}`: its url is not an http:// URL with a host")]
+    #[error("service `{service}`: its url is not an http:// or https:// URL with a host")]
     BadUrl { service: String },
     #[error("service `{service}`: the secret in {variable} is empty or not valid whsec_ base64")]
     BadSecret { service: String, variable: String },
@@ -43,6 +43,8 @@ pub enum ServiceError {
     NotServed { service: String, model: String },
     #[error("no service `{0}`")]
     Unknown(String),
+    #[error("the HTTPS client could not be set up: {0}")]
+    Tls(#[from] rustls::Error),
     #[error(transparent)]
     Store(#[from] ssot_store::StoreError),
 }
@@ -151,7 +153,7 @@ impl Services {
                 store,
                 running,
                 settings,
-                client: http::client(),
+                client: http::client()?,
                 concurrency: tokio::sync::Semaphore::new(settings.concurrency.max(1)),
                 holder,
             }),

@@ -96,7 +96,9 @@ async fn deliver(
                     lanes.entry(event.lane.clone()).or_default().push_back(event);
                 }
             }
-            read_pos = read_pos.max(page.reached);
+            // `reached` is the log's newest seq read before the page: entries committed in
+            // between may be in the page too, and must not be read again.
+            read_pos = read_pos.max(page.reached).max(page.records.last().map_or(0, |r| r.seq));
             running.head.fetch_max(page.reached, Ordering::Relaxed);
             if !full {
                 break;
