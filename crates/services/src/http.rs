@@ -119,3 +119,40 @@ pub fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An `https://` URL goes through TLS: a server that answers plain HTTP fails the handshake.
+    #[tokio::test]
+    async fn https_urls_go_through_tls() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut buffer = [0u8; 1024];
+                let _ = stream.read(&mut buffer).await;
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").await;
+            }
+        });
+        let client = client().expect("client");
+        let secret = Secret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").expect("secret");
+        let send_to =
+            |scheme: &str| -> hyper::Uri { format!("{scheme}://127.0.0.1:{port}/hooks").parse().expect("url") };
+        let (plain, tls) = (send_to("http"), send_to("https"));
+        let message = |url| Message {
+            url,
+            id: "evt_t_1",
+            body: Bytes::from_static(b"{}"),
+            headers: &[],
+            extra: Vec::new(),
+            signed: None,
+        };
+        let answer = send(&client, &secret, message(&plain), Duration::from_secs(5)).await.expect("plain http");
+        assert_eq!(answer.status, 200);
+        let refused = send(&client, &secret, message(&tls), Duration::from_secs(5)).await;
+        assert!(matches!(refused, Err(SendError::Connect(_))), "{refused:?}");
+    }
+}
