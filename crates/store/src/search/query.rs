@@ -201,7 +201,7 @@ mod tests {
             Query::parse("a \"b c\" -d ").unwrap().fts5(&["\"t\"".into(), "\"u\"".into()]),
             "{\"t\" \"u\"} : (\"a\" AND \"b\" + \"c\") NOT {\"t\" \"u\"} : (\"d\")"
         );
-        assert_eq!(Query::parse("a \"b c\" -d x").unwrap().tsquery(false), "'a' & ('b' <-> 'c') & 'x':* & !'d'");
+        assert_eq!(Query::parse("a \"b c\" -d xy").unwrap().tsquery(false), "'a' & ('b' <-> 'c') & 'xy':* & !'d'");
         assert_eq!(Query::parse("a -d ").unwrap().tsquery(true), "'a'");
     }
 
