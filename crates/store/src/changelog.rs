@@ -427,7 +427,11 @@ pub fn records_after(conn: &mut dyn crate::conn::Conn, after: i64, limit: i64) -
         .collect();
     let full = i64::try_from(records.len()).unwrap_or(i64::MAX) >= limit;
     // A full page may stop short of the newest entry: the follower reads on from its last.
-    let reached = if full { records.last().map_or(newest, |r| r.seq) } else { newest };
+    // A page that is not full holds everything up to its last entry, which may be past
+    // `newest` (read first, and PostgreSQL's next statement sees later commits): reading on
+    // from `newest` would give those entries again.
+    let last = records.last().map(|r| r.seq);
+    let reached = if full { last.unwrap_or(newest) } else { last.map_or(newest, |seq| seq.max(newest)) };
     Ok(Page { records, reached })
 }
 
