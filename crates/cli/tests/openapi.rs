@@ -64,7 +64,9 @@ fn served_equals_generated(schema: &Path, database: &str) {
     assert_eq!(migrated.status.code(), Some(0), "migrate {}:\n{}", schema.display(), text(&migrated.stderr));
     let args =
         ["--database", database, "--listen", "127.0.0.1:0", "--jwt-secret", "openapi-test-secret-0123456789abcdef"];
-    let serving = Serving::start(schema.to_str().unwrap_or_default(), &args, &[]);
+    // The SDK's fixture has a `@@service` (actions): its settings come from the environment.
+    let service = [("SDK_SERVICE_URL", "http://127.0.0.1:9"), ("SDK_SERVICE_SECRET", "openapi-test-service-secret")];
+    let serving = Serving::start(schema.to_str().unwrap_or_default(), &args, &service);
     let (status, headers, body) = get(&serving.address(), "/api/openapi.json");
     let (code, rest) = serving.stop();
     assert_eq!(code, Some(0), "graceful exit:\n{rest}");
