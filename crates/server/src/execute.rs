@@ -48,6 +48,17 @@ pub async fn caller(app: &App, headers: &axum::http::HeaderMap) -> Result<Caller
     caller_for_token(app, token).await
 }
 
+/// The admin key's request, or its refusal for anyone else: `401` for an anonymous caller
+/// (the key would open it), `403` for a user; `what` names what needs the key.
+pub async fn require_admin(app: &App, headers: &axum::http::HeaderMap, what: &str) -> Result<(), Problem> {
+    let (status, code) = match caller(app, headers).await? {
+        Caller::Admin => return Ok(()),
+        Caller::Anonymous => (axum::http::StatusCode::UNAUTHORIZED, "unauthorized"),
+        Caller::User(_) => (axum::http::StatusCode::FORBIDDEN, "forbidden"),
+    };
+    Err(Problem::new(status, code, format!("{what} need the admin key")))
+}
+
 /// Refuses an action no rule can open to `caller` on `model`, before its input is read: a
 /// caller with no access learns nothing from validation errors. Returns the row filters
 /// it built, for [`execute`].

@@ -11,7 +11,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::Router;
 use serde_json::{json, Value as Json};
-use ssot_access::Caller;
 use std::sync::Arc;
 
 pub(crate) fn routes() -> Router<Arc<App>> {
@@ -25,19 +24,7 @@ pub(crate) fn routes() -> Router<Arc<App>> {
 
 /// The admin key, else 401 (anonymous) or 403; and the services, else 404.
 async fn admin(app: &App, headers: &HeaderMap) -> Result<Arc<ssot_services::Services>, Problem> {
-    match crate::execute::caller(app, headers).await? {
-        Caller::Admin => {}
-        Caller::Anonymous => {
-            return Err(Problem::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "the services' endpoints need the admin key",
-            ))
-        }
-        Caller::User(_) => {
-            return Err(Problem::new(StatusCode::FORBIDDEN, "forbidden", "the services' endpoints need the admin key"))
-        }
-    }
+    crate::execute::require_admin(app, headers, "the services' endpoints").await?;
     app.services.clone().ok_or_else(|| Problem::not_found("the schema has no @@service"))
 }
 

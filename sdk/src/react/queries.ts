@@ -63,6 +63,32 @@ function useRead(bridge: LiveBridge, specOf: SpecOf, model: string, args: object
 }
 
 /**
+ * One read hook's body: the read's key and `queryFn` (held live while enabled, when `followLive`), TanStack's
+ * `useQuery` over them, and the data taken out of `{ data, seq }`.
+ */
+function useSsotQuery<Value>(specOf: SpecOf, model: string, args: object, options: SsotQueryOptions<Value>, followLive: boolean): UseQueryResult<Value, DefaultError> {
+  const { live, enabled, ...rest } = options;
+  const bridge = useBridge();
+  const on = enabled !== false;
+  const read = useRead(bridge, specOf, model, args, followLive ? live : false, followLive && on);
+  return useQuery(
+    { ...rest, enabled: on, queryKey: read.queryKey, queryFn: read.queryFn as () => Promise<SsotQueryData<Value>>, select: pickData<Value> },
+    bridge.queryClient,
+  );
+}
+
+/** [`useSsotQuery`] for Suspense (always enabled). */
+function useSsotSuspenseQuery<Value>(specOf: SpecOf, model: string, args: object, options: SsotSuspenseQueryOptions<Value>, followLive: boolean): UseSuspenseQueryResult<Value, DefaultError> {
+  const { live, ...rest } = options;
+  const bridge = useBridge();
+  const read = useRead(bridge, specOf, model, args, followLive ? live : false, followLive);
+  return useSuspenseQuery(
+    { ...rest, queryKey: read.queryKey, queryFn: read.queryFn as () => Promise<SsotQueryData<Value>>, select: pickData<Value> },
+    bridge.queryClient,
+  );
+}
+
+/**
  * A list (`findMany`), live by default: it renders the rows, then every change the server sends. Its key is
  * `['ssot', model, 'findMany', args]`.
  */
@@ -75,19 +101,7 @@ export function useFindMany<
   args: Subset<A, ListArgs<S[K]>> = {} as Subset<A, ListArgs<S[K]>>,
   options: SsotQueryOptions<Array<Result<S, S[K], A>>> = {},
 ): UseQueryResult<Array<Result<S, S[K], A>>, DefaultError> {
-  const { live, enabled, ...rest } = options;
-  const bridge = useBridge();
-  const read = useRead(bridge, findManySpec, model, args, live, enabled !== false);
-  return useQuery(
-    {
-      ...rest,
-      enabled: enabled !== false,
-      queryKey: read.queryKey,
-      queryFn: read.queryFn as () => Promise<SsotQueryData<Array<Result<S, S[K], A>>>>,
-      select: pickData<Array<Result<S, S[K], A>>>,
-    },
-    bridge.queryClient,
-  );
+  return useSsotQuery(findManySpec, model, args, options, true);
 }
 
 /**
@@ -103,19 +117,7 @@ export function useFindUnique<
   args: Subset<A, UniqueArgs<S[K]>>,
   options: SsotQueryOptions<Result<S, S[K], A> | null> = {},
 ): UseQueryResult<Result<S, S[K], A> | null, DefaultError> {
-  const { live, enabled, ...rest } = options;
-  const bridge = useBridge();
-  const read = useRead(bridge, findUniqueSpec, model, args, live, enabled !== false);
-  return useQuery(
-    {
-      ...rest,
-      enabled: enabled !== false,
-      queryKey: read.queryKey,
-      queryFn: read.queryFn as () => Promise<SsotQueryData<Result<S, S[K], A> | null>>,
-      select: pickData<Result<S, S[K], A> | null>,
-    },
-    bridge.queryClient,
-  );
+  return useSsotQuery(findUniqueSpec, model, args, options, true);
 }
 
 /**
@@ -127,13 +129,7 @@ export function useCount<S extends SchemaTypes = RegisteredSchema, K extends key
   args: CountArgs<S, K> = {},
   options: Omit<SsotQueryOptions<number>, 'live'> = {},
 ): UseQueryResult<number, DefaultError> {
-  const { enabled, ...rest } = options;
-  const bridge = useBridge();
-  const read = useRead(bridge, countSpec, model, args, false, false);
-  return useQuery(
-    { ...rest, enabled: enabled !== false, queryKey: read.queryKey, queryFn: read.queryFn as () => Promise<SsotQueryData<number>>, select: pickData<number> },
-    bridge.queryClient,
-  );
+  return useSsotQuery(countSpec, model, args, options, false);
 }
 
 /**
@@ -151,19 +147,7 @@ export function useSearch<
   args: Subset<A, SearchArgs<S[K]>>,
   options: Omit<SsotQueryOptions<SearchPage<Result<S, S[K], A>>>, 'live'> = {},
 ): UseQueryResult<SearchPage<Result<S, S[K], A>>, DefaultError> {
-  const { enabled, ...rest } = options;
-  const bridge = useBridge();
-  const read = useRead(bridge, searchSpec, model, args as object, false, false);
-  return useQuery(
-    {
-      ...rest,
-      enabled: enabled !== false,
-      queryKey: read.queryKey,
-      queryFn: read.queryFn as () => Promise<SsotQueryData<SearchPage<Result<S, S[K], A>>>>,
-      select: pickData<SearchPage<Result<S, S[K], A>>>,
-    },
-    bridge.queryClient,
-  );
+  return useSsotQuery(searchSpec, model, args as object, options, false);
 }
 
 /** `useFindMany` for Suspense: suspends until the first rows (the subscription's snapshot), then live. */
@@ -176,13 +160,7 @@ export function useSuspenseFindMany<
   args: Subset<A, ListArgs<S[K]>> = {} as Subset<A, ListArgs<S[K]>>,
   options: SsotSuspenseQueryOptions<Array<Result<S, S[K], A>>> = {},
 ): UseSuspenseQueryResult<Array<Result<S, S[K], A>>, DefaultError> {
-  const { live, ...rest } = options;
-  const bridge = useBridge();
-  const read = useRead(bridge, findManySpec, model, args, live, true);
-  return useSuspenseQuery(
-    { ...rest, queryKey: read.queryKey, queryFn: read.queryFn as () => Promise<SsotQueryData<Array<Result<S, S[K], A>>>>, select: pickData<Array<Result<S, S[K], A>>> },
-    bridge.queryClient,
-  );
+  return useSsotSuspenseQuery(findManySpec, model, args, options, true);
 }
 
 /** `useFindUnique` for Suspense. */
@@ -195,13 +173,7 @@ export function useSuspenseFindUnique<
   args: Subset<A, UniqueArgs<S[K]>>,
   options: SsotSuspenseQueryOptions<Result<S, S[K], A> | null> = {},
 ): UseSuspenseQueryResult<Result<S, S[K], A> | null, DefaultError> {
-  const { live, ...rest } = options;
-  const bridge = useBridge();
-  const read = useRead(bridge, findUniqueSpec, model, args, live, true);
-  return useSuspenseQuery(
-    { ...rest, queryKey: read.queryKey, queryFn: read.queryFn as () => Promise<SsotQueryData<Result<S, S[K], A> | null>>, select: pickData<Result<S, S[K], A> | null> },
-    bridge.queryClient,
-  );
+  return useSsotSuspenseQuery(findUniqueSpec, model, args, options, true);
 }
 
 /** `useCount` for Suspense. */
@@ -210,10 +182,5 @@ export function useSuspenseCount<S extends SchemaTypes = RegisteredSchema, K ext
   args: CountArgs<S, K> = {},
   options: Omit<SsotSuspenseQueryOptions<number>, 'live'> = {},
 ): UseSuspenseQueryResult<number, DefaultError> {
-  const bridge = useBridge();
-  const read = useRead(bridge, countSpec, model, args, false, false);
-  return useSuspenseQuery(
-    { ...options, queryKey: read.queryKey, queryFn: read.queryFn as () => Promise<SsotQueryData<number>>, select: pickData<number> },
-    bridge.queryClient,
-  );
+  return useSsotSuspenseQuery(countSpec, model, args, options, false);
 }

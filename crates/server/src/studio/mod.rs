@@ -12,12 +12,11 @@
 use crate::problem::Problem;
 use crate::App;
 use axum::extract::{RawQuery, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use serde_json::{json, Value as Json};
-use ssot_access::Caller;
 use std::sync::Arc;
 
 const PAGE: &str = include_str!("index.html");
@@ -56,26 +55,13 @@ fn asset(body: &'static str, kind: &'static str) -> Response {
         .into_response()
 }
 
-/// The admin key's caller, or the problem to answer anyone else with.
-async fn admin(app: &App, headers: &HeaderMap) -> Result<(), Problem> {
-    match crate::execute::caller(app, headers).await? {
-        Caller::Admin => Ok(()),
-        Caller::Anonymous => {
-            Err(Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", "the studio's data needs the admin key"))
-        }
-        Caller::User(_) => {
-            Err(Problem::new(StatusCode::FORBIDDEN, "forbidden", "the studio's data needs the admin key"))
-        }
-    }
-}
-
 fn json_answer(value: &Json) -> Response {
     ([(header::CACHE_CONTROL, "no-store")], axum::Json(value)).into_response()
 }
 
 /// Per model, each operation's rules and the field rules, as `ssot serve` prints them at start.
 async fn access(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Response, Problem> {
-    admin(&app, &headers).await?;
+    crate::execute::require_admin(&app, &headers, "the studio's data").await?;
     let es = &app.store.entities;
     let mut table = app.access.policies.table(es);
     // The page edits rows by id and shows each field's type beside its input.
@@ -129,7 +115,7 @@ async fn changes(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, Problem> {
-    admin(&app, &headers).await?;
+    crate::execute::require_admin(&app, &headers, "the studio's data").await?;
     let query = crate::rest::query_values(raw.as_deref(), None)?;
     crate::rest::only(&query, &["after", "take"])?;
     let after = number(&query, "after", 0..=i64::MAX)?;
@@ -178,6 +164,6 @@ fn record(
 
 /// This instance's sockets: each connection, its subscriptions and channels.
 async fn clients(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Response, Problem> {
-    admin(&app, &headers).await?;
+    crate::execute::require_admin(&app, &headers, "the studio's data").await?;
     Ok(json_answer(&app.hub.clients()))
 }
