@@ -131,3 +131,10 @@ pub(super) fn pick<T: Copy>(
         .suggest(name, names.iter().copied());
     None
 }
+
+/// `fields: [...]` names something that is not a field of `model` (`E0420`), with the nearest name.
+pub(super) fn unknown_field(name: &str, span: Span, model: &crate::ir::Model, d: &mut Diagnostics) {
+    d.error("E0420", format!("`fields` names `{name}`, which is not a field of `{}`", model.name), span)
+        .label("unknown field")
+        .suggest(name, model.fields.iter().map(|f| f.name.as_str()));
+}

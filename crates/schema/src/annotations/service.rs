@@ -3,7 +3,7 @@
 //! typed [`Service`]; the rules it carries (`filter`, each action's rule) are compiled by
 //! `ssot-policy` like every rule, and delivery is `ssot-services`'.
 
-use super::options::{expect_names, expect_str, pick, rule, Args};
+use super::options::{expect_names, expect_str, pick, rule, unknown_field, Args};
 use super::typed::{parse_duration_ms, RealtimeEvent, Rule};
 use super::value::{RawAnnotation, Spanned, Value};
 use crate::diagnostic::Diagnostics;
@@ -96,15 +96,7 @@ pub(super) fn service(raw: &RawAnnotation, model: &Model, d: &mut Diagnostics) -
                     d.error("E0431", format!("`{name}` is a relation; a payload carries the row's own fields"), span)
                         .label("relation field");
                 }
-                None => {
-                    d.error(
-                        "E0420",
-                        format!("`fields` names `{name}`, which is not a field of `{}`", model.name),
-                        span,
-                    )
-                    .label("unknown field")
-                    .suggest(name, model.fields.iter().map(|f| f.name.as_str()));
-                }
+                None => unknown_field(name, span, model, d),
             }
         }
         out

@@ -1,6 +1,6 @@
 //! Checking each annotation's arguments into typed values.
 
-use super::options::{expect_names, expect_str, pick, rule, Args};
+use super::options::{expect_names, expect_str, pick, rule, unknown_field, Args};
 use super::value::{RawAnnotation, Spanned, Value};
 use crate::diagnostic::Diagnostics;
 use crate::ir::{FieldType, Model, ScalarType};
@@ -196,15 +196,7 @@ fn policy(raw: &RawAnnotation, model: &Model, d: &mut Diagnostics) -> Option<Pol
                         )
                         .label("not a scalar field");
                     }
-                    None => {
-                        d.error(
-                            "E0420",
-                            format!("`fields` names `{name}`, which is not a field of `{}`", model.name),
-                            span,
-                        )
-                        .label("unknown field")
-                        .suggest(name, model.fields.iter().map(|f| f.name.as_str()));
-                    }
+                    None => unknown_field(name, span, model, d),
                 }
             }
             Some(names)
@@ -369,11 +361,7 @@ fn search(raw: &RawAnnotation, model: &Model, d: &mut Diagnostics) -> Option<Sea
                 d.error("E0425", format!("`{name}` is not a `String` field, so it cannot be searched"), span)
                     .label("full-text search needs text");
             }
-            None => {
-                d.error("E0420", format!("`fields` names `{name}`, which is not a field of `{}`", model.name), span)
-                    .label("unknown field")
-                    .suggest(name, model.fields.iter().map(|f| f.name.as_str()));
-            }
+            None => unknown_field(name, span, model, d),
         }
     }
     if fields_value_is_empty(fields_value) {
