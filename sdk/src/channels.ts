@@ -1,8 +1,8 @@
 /**
  * Ephemeral channels (`Model:channel:<id>`): presence and broadcasts. Owns the member list as `joined` and
  * `presence` messages describe it, and staying in a channel across what the server does to the connection: a
- * reconnection, or an `auth` (a token refresh), both of which put the connection out of its channels, are
- * answered by joining again with the last state.
+ * reconnection, an `auth` (a token refresh) or the server swapping its schema (`ssot dev`), all of which put the
+ * connection out of its channels, are answered by joining again with the last state.
  */
 import { ClosedError, SsotError } from './errors.js';
 import type { Json, Obj } from './types.js';
@@ -116,8 +116,9 @@ export class Channel<State = Json, Payload = Json> {
         const code = message.code === undefined ? undefined : String(message.code);
         this.members.clear();
         this.me = undefined;
-        // A token refresh (`auth`) puts every connection out of its channels: come back at once.
-        if (code === 'reauthenticated' && this.wanted) {
+        // A token refresh (`auth`), or the server swapping its schema (`ssot dev`), puts every connection out
+        // of its channels: come back at once.
+        if ((code === 'reauthenticated' || code === 'reloaded') && this.wanted) {
           this.sendJoin();
           return;
         }

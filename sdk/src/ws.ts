@@ -114,7 +114,9 @@ export class WebSocketTransport implements DataClient {
 
   /** Sends a message now when open; false otherwise (the caller waits for `onOpen`). */
   send(message: Obj): boolean {
-    if (this.status !== 'open' || !this.socket) return false;
+    // A socket the server is closing still reads 'open' here until its close event; sending on it would
+    // throw or log in browsers, and the message is sent again after the reconnect anyway.
+    if (this.status !== 'open' || !this.socket || this.socket.readyState !== OPEN) return false;
     this.socket.send(JSON.stringify(message));
     return true;
   }

@@ -1,5 +1,5 @@
-//! `ssot migrate`, `ssot serve` and `ssot generate --target sql`: the commands that open a
-//! database.
+//! `ssot migrate` and `ssot serve`, and what `ssot dev` shares with `serve`: the commands
+//! that open a database.
 
 use crate::{load_schema, Loaded};
 use anyhow::{bail, Context};
@@ -13,7 +13,7 @@ pub const DEFAULT_DATABASE: &str = "sqlite:ssot.db";
 
 /// A line of the server's own story (start-up, migration, shutdown): plain text on stderr,
 /// or a log event when logs are JSON (`SSOT_LOG_FORMAT=json`), so the stream stays JSON.
-fn say(line: &str) {
+pub fn say(line: &str) {
     if std::env::var("SSOT_LOG_FORMAT").is_ok_and(|f| f == "json") {
         tracing::info!(target: "ssot", "{line}");
     } else {
@@ -80,16 +80,28 @@ pub fn migrate(
     }
 }
 
-pub struct ServeOptions {
+/// The flags `ssot serve` and `ssot dev` share.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// The schema (default: ./schema.prisma, then ./prisma/schema.prisma).
     pub schema: Option<PathBuf>,
+    /// sqlite:PATH or postgres://... (default: $SSOT_DATABASE_URL, then sqlite:ssot.db).
+    #[arg(long)]
     pub database: Option<String>,
+    /// Address to listen on (default: $SSOT_LISTEN, then 127.0.0.1:4000).
+    #[arg(long)]
     pub listen: Option<String>,
+    /// Bearer key that may do anything (default: $SSOT_ADMIN_KEY).
+    #[arg(long)]
     pub admin_key: Option<String>,
-    /// `--cors-origin`, repeated.
+    /// An origin browsers may call the API from, such as https://app.example.com
+    /// (repeatable; `*` for any origin, then without credentials; default:
+    /// $SSOT_CORS_ORIGINS, comma-separated; when unset, none for `serve` and any for `dev`).
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
     pub cors_origins: Vec<String>,
-    /// `--bus`.
-    pub bus: Option<String>,
+    #[command(flatten)]
     pub tokens: TokenArgs,
+    #[command(flatten)]
     pub budget: BudgetArgs,
 }
 
@@ -136,8 +148,8 @@ impl BudgetArgs {
         }
     }
 
-    /// Sets the store's limits; the shutdown grace and the socket's settings.
-    fn apply(self, store: &mut Store) -> anyhow::Result<(std::time::Duration, ssot_server::ws::WsSettings)> {
+    /// Sets the store's limits.
+    fn limit(&self, store: &mut Store) -> anyhow::Result<()> {
         let defaults = ssot_store::query::args::QueryLimits::default();
         let limits = ssot_store::query::args::QueryLimits {
             relation_depth: Self::pick(self.max_relation_depth, "SSOT_MAX_RELATION_DEPTH")?
@@ -152,6 +164,11 @@ impl BudgetArgs {
             None => Some(ssot_store::DEFAULT_QUERY_TIMEOUT),
         };
         store.set_query_timeout(timeout);
+        Ok(())
+    }
+
+    /// The shutdown grace and the socket's settings.
+    fn server(&self) -> anyhow::Result<(std::time::Duration, ssot_server::ws::WsSettings)> {
         let grace = Self::pick(self.shutdown_grace, "SSOT_SHUTDOWN_GRACE_MS")?
             .map_or(ssot_server::DEFAULT_SHUTDOWN_GRACE, std::time::Duration::from_millis);
         let mut ws = ssot_server::ws::WsSettings::default();
@@ -219,24 +236,124 @@ fn write_private(file: &std::path::Path, text: &str) -> std::io::Result<()> {
     options.open(file)?.write_all(text.as_bytes())
 }
 
-pub fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
-    let Some(Loaded { schema, path }) = load_schema(options.schema)? else { return Ok(ExitCode::from(1)) };
-    let url = database_url(options.database)?;
-    let listen =
-        options.listen.or_else(|| std::env::var("SSOT_LISTEN").ok()).unwrap_or_else(|| "127.0.0.1:4000".to_string());
-    let admin_key = options.admin_key.or_else(|| std::env::var("SSOT_ADMIN_KEY").ok());
-    let cors_origins = if options.cors_origins.is_empty() {
-        std::env::var("SSOT_CORS_ORIGINS").unwrap_or_default().split(',').map(str::to_string).collect()
-    } else {
-        options.cors_origins
-    };
-    let bus = bus_settings(options.bus)?;
-    let mut store = Store::open(url.clone(), &schema, workers(&url))?;
-    let (shutdown_grace, ws) = options.budget.apply(&mut store)?;
+/// What `ssot serve` and `ssot dev` make of their flags and the environment, once: the
+/// schema itself may change (under `ssot dev`), these do not.
+pub struct Server {
+    pub url: DatabaseUrl,
+    pub listen: String,
+    admin_key: Option<String>,
+    cors_origins: Vec<String>,
+    bus: Option<ssot_realtime::bus::BusSettings>,
+    tokens: TokenArgs,
+    jwks: Option<ssot_server::auth::tokens::JwkSet>,
+    budget: BudgetArgs,
+    log_poll: Option<std::time::Duration>,
+    services: ssot_services::Settings,
+}
 
+impl Server {
+    /// Reads the flags, falling back on the environment; `cors_default` is the origins
+    /// allowed when neither names any.
+    pub fn resolve(options: ServeArgs, bus: Option<String>, cors_default: &[&str]) -> anyhow::Result<Server> {
+        let cors_origins = if !options.cors_origins.is_empty() {
+            options.cors_origins
+        } else if let Ok(list) = std::env::var("SSOT_CORS_ORIGINS") {
+            list.split(',').map(str::to_string).collect()
+        } else {
+            cors_default.iter().map(|o| o.to_string()).collect()
+        };
+        let jwks = match &options.tokens.jwks {
+            Some(file) => {
+                let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+                Some(
+                    ssot_server::auth::tokens::parse_jwks(&text)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?,
+                )
+            }
+            None => None,
+        };
+        Ok(Server {
+            url: database_url(options.database)?,
+            listen: options
+                .listen
+                .or_else(|| std::env::var("SSOT_LISTEN").ok())
+                .unwrap_or_else(|| "127.0.0.1:4000".to_string()),
+            admin_key: options.admin_key.or_else(|| std::env::var("SSOT_ADMIN_KEY").ok()),
+            cors_origins,
+            bus: bus_settings(bus)?,
+            tokens: options.tokens,
+            jwks,
+            budget: options.budget,
+            log_poll: BudgetArgs::pick::<u64>(None, "SSOT_LOG_POLL_MS")?
+                .map(|ms| std::time::Duration::from_millis(ms.max(1))),
+            services: services_settings()?,
+        })
+    }
+
+    /// The store for `schema`, with the request budget applied (not migrated).
+    pub fn open(&self, schema: &ssot_schema::ir::Schema) -> anyhow::Result<Store> {
+        let mut store = Store::open(self.url.clone(), schema, workers(&self.url))?;
+        self.budget.limit(&mut store)?;
+        Ok(store)
+    }
+
+    /// The app serving `store` for `schema`, taking over from `previous` when given.
+    pub fn app(
+        &self,
+        store: Arc<Store>,
+        schema: &ssot_schema::ir::Schema,
+        previous: Option<&ssot_server::App>,
+    ) -> anyhow::Result<ssot_server::App> {
+        let (shutdown_grace, ws) = self.budget.server()?;
+        let settings = ssot_server::Settings {
+            admin_key: self.admin_key.clone(),
+            tokens: ssot_server::auth::TokenSettings {
+                secret: jwt_secret(self.tokens.jwt_secret.clone(), &self.url, schema.auth_model().is_some())?,
+                jwks: self.jwks.clone(),
+                issuer: self.tokens.jwt_issuer.clone(),
+                audience: self.tokens.jwt_audience.clone(),
+            },
+            limits: Default::default(),
+            shutdown_grace: Some(shutdown_grace),
+            cors_origins: self.cors_origins.clone(),
+            ws: Some(ws),
+            bus: self.bus.clone(),
+            log_poll: self.log_poll,
+            services: self.services,
+        };
+        Ok(match previous {
+            Some(previous) => ssot_server::App::succeeding(previous, store, schema, settings)?,
+            None => ssot_server::App::new(store, schema, settings)?,
+        })
+    }
+
+    /// Says what the server serves and who may do what, as it starts.
+    pub fn announce(&self, app: &ssot_server::App, path: &std::path::Path) {
+        say(&format!("ssot serving {} on {} with {}", path.display(), self.url.redacted(), self.url.dialect().name()));
+        say("access (per model and operation, the rules that open it; no rule means nobody):");
+        for line in app.access.describe(&app.store.entities).lines() {
+            say(line);
+        }
+        if let Some(bus) = &self.bus {
+            say(&format!("sharing changes, broadcasts and presence with other instances over {}", bus.redacted()));
+        }
+        if let Some(services) = &app.services {
+            say(&format!("delivering changes to: {}", services.names().collect::<Vec<_>>().join(", ")));
+        }
+        if app.cors.enabled() {
+            say(&format!("browsers may call the API from: {}", app.cors));
+        }
+    }
+}
+
+pub fn serve(options: ServeArgs, bus: Option<String>) -> anyhow::Result<ExitCode> {
+    let Some(Loaded { schema, path }) = load_schema(options.schema.clone())? else { return Ok(ExitCode::from(1)) };
+    let server = Server::resolve(options, bus, &[])?;
+    let url = &server.url;
+    let store = server.open(&schema)?;
     let plan = store.plan()?;
     if !plan.is_empty() {
-        match &url {
+        match url {
             DatabaseUrl::Sqlite(_) if plan.data_loss().is_empty() => {
                 let steps = plan.steps.len();
                 store.apply(plan, false)?;
@@ -257,53 +374,12 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
             ),
         }
     }
-
-    let jwks = match &options.tokens.jwks {
-        Some(file) => {
-            let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-            Some(ssot_server::auth::tokens::parse_jwks(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?)
-        }
-        None => None,
-    };
-    let secret = jwt_secret(options.tokens.jwt_secret, &url, schema.auth_model().is_some())?;
-    let settings = ssot_server::Settings {
-        admin_key,
-        tokens: ssot_server::auth::TokenSettings {
-            secret,
-            jwks,
-            issuer: options.tokens.jwt_issuer,
-            audience: options.tokens.jwt_audience,
-        },
-        limits: Default::default(),
-        shutdown_grace: Some(shutdown_grace),
-        cors_origins,
-        ws: Some(ws),
-        bus: bus.clone(),
-        log_poll: BudgetArgs::pick::<u64>(None, "SSOT_LOG_POLL_MS")?
-            .map(|ms| std::time::Duration::from_millis(ms.max(1))),
-        services: services_settings()?,
-    };
-    let store = Arc::new(store);
-    let app = Arc::new(ssot_server::App::new(Arc::clone(&store), &schema, settings)?);
+    let app = Arc::new(server.app(Arc::new(store), &schema, None)?);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
-        let listener =
-            tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+        let listener = bind(&server.listen).await?;
         let address = listener.local_addr()?;
-        say(&format!("ssot serving {} on {} with {}", path.display(), url.redacted(), url.dialect().name()));
-        say("access (per model and operation, the rules that open it; no rule means nobody):");
-        for line in app.access.describe(&store.entities).lines() {
-            say(line);
-        }
-        if let Some(bus) = &bus {
-            say(&format!("sharing changes, broadcasts and presence with other instances over {}", bus.redacted()));
-        }
-        if let Some(services) = &app.services {
-            say(&format!("delivering changes to: {}", services.names().collect::<Vec<_>>().join(", ")));
-        }
-        if app.cors.enabled() {
-            say(&format!("browsers may call the API from: {}", app.cors));
-        }
+        server.announce(&app, &path);
         let shutdown = shutdown_signal();
         say(&format!("listening on http://{address}"));
         ssot_server::serve(listener, app, shutdown).await?;
@@ -311,6 +387,10 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<ExitCode> {
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+pub async fn bind(listen: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))
 }
 
 /// How the services' deliveries are paced: `SSOT_SERVICES_BACKOFF_MS` (the first retry's
@@ -355,7 +435,7 @@ fn bus_settings(flag: Option<String>) -> anyhow::Result<Option<ssot_realtime::bu
 /// Resolves on Ctrl-C or SIGTERM. The SIGTERM handler is installed when this is called
 /// (not when first polled), so a signal sent once the server says it listens is never
 /// the default "terminate now".
-fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     async move {

@@ -61,30 +61,52 @@ pub fn generate(o: GenerateOptions) -> anyhow::Result<ExitCode> {
     let files = emit(&schema, &path, &o.targets, o.dialect.as_deref(), &mut phase)?;
     let writing = Instant::now();
     let mut stale = 0;
-    if !o.check {
-        std::fs::create_dir_all(&o.out).with_context(|| format!("cannot create {}", o.out.display()))?;
-    }
-    for (name, text) in files {
-        let file = o.out.join(&name);
-        if let (false, Some(parent)) = (o.check, file.parent()) {
-            std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
-        }
-        let current = std::fs::read_to_string(&file).is_ok_and(|old| old == text);
-        match (o.check, current) {
-            (_, true) => println!("unchanged {}", file.display()),
-            (true, false) => {
+    for (file, fate) in write(&o.out, files, o.check)? {
+        match fate {
+            Fate::Unchanged => println!("unchanged {}", file.display()),
+            Fate::Stale => {
                 println!("stale {}", file.display());
                 stale += 1;
             }
-            (false, false) => {
-                std::fs::write(&file, text).with_context(|| format!("cannot write {}", file.display()))?;
-                println!("wrote {}", file.display());
-            }
+            Fate::Wrote => println!("wrote {}", file.display()),
         }
     }
     phase(if o.check { "compare" } else { "write" }, writing.elapsed());
     phase("total", started.elapsed());
     Ok(if stale > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// What [`write`] did with a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fate {
+    /// It already held this text.
+    Unchanged,
+    /// It is missing or differs, and `check` kept it as it was.
+    Stale,
+    Wrote,
+}
+
+/// Writes each of `files` (name inside `out`, text) whose text changed, creating the
+/// directories it needs; with `check`, writes nothing. Each file's path and fate, in order.
+pub fn write(out: &std::path::Path, files: Vec<(String, String)>, check: bool) -> anyhow::Result<Vec<(PathBuf, Fate)>> {
+    let mut fates = Vec::with_capacity(files.len());
+    for (name, text) in files {
+        let file = out.join(&name);
+        let current = std::fs::read_to_string(&file).is_ok_and(|old| old == text);
+        let fate = match (check, current) {
+            (_, true) => Fate::Unchanged,
+            (true, false) => Fate::Stale,
+            (false, false) => {
+                if let Some(parent) = file.parent() {
+                    std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+                }
+                std::fs::write(&file, text).with_context(|| format!("cannot write {}", file.display()))?;
+                Fate::Wrote
+            }
+        };
+        fates.push((file, fate));
+    }
+    Ok(fates)
 }
 
 /// Each target's files (name in the output directory, text), telling `phase` how long each

@@ -17,7 +17,7 @@ const GITIGNORE: &str = include_str!("init/gitignore");
 const README: &str = include_str!("init/README.md");
 
 /// Where the generated client goes, inside the project.
-const CLIENT_DIR: &str = "client";
+pub const CLIENT_DIR: &str = "client";
 
 pub fn init(dir: PathBuf) -> anyhow::Result<ExitCode> {
     let name = project_name(&dir)?;
@@ -46,13 +46,8 @@ pub fn init(dir: PathBuf) -> anyhow::Result<ExitCode> {
     let Some(loaded) = crate::load_schema(Some(schema_path))? else {
         bail!("the starter schema does not check: this is a bug in ssot, please report it");
     };
-    for (name, text) in generate::emit(&loaded.schema, &loaded.path, &[Target::React], None, &mut |_, _| {})? {
-        let path = dir.join(CLIENT_DIR).join(name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
-        }
-        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
-    }
+    let client = generate::emit(&loaded.schema, &loaded.path, &[Target::React], None, &mut |_, _| {})?;
+    generate::write(&dir.join(CLIENT_DIR), client, false)?;
     let shown = dir.display();
     println!(
         "created {shown}: schema.prisma, client/ (typed client and React hooks), .env.example, .gitignore, README.md"

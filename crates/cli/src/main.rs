@@ -3,6 +3,7 @@
 //! in the library crates.
 
 mod db;
+mod dev;
 mod generate;
 mod init;
 
@@ -58,30 +59,32 @@ enum Command {
     },
     /// Serve the REST API (migrating a SQLite database first when that loses nothing).
     Serve {
-        schema: Option<PathBuf>,
-        /// sqlite:PATH or postgres://... (default: $SSOT_DATABASE_URL, then sqlite:ssot.db).
-        #[arg(long)]
-        database: Option<String>,
-        /// Address to listen on (default: $SSOT_LISTEN, then 127.0.0.1:4000).
-        #[arg(long)]
-        listen: Option<String>,
-        /// Bearer key that may do anything (default: $SSOT_ADMIN_KEY).
-        #[arg(long)]
-        admin_key: Option<String>,
-        /// An origin browsers may call the API from, such as https://app.example.com
-        /// (repeatable; `*` for any origin, then without credentials; default:
-        /// $SSOT_CORS_ORIGINS, comma-separated; none when unset).
-        #[arg(long = "cors-origin", value_name = "ORIGIN")]
-        cors_origins: Vec<String>,
+        #[command(flatten)]
+        args: db::ServeArgs,
         /// A NATS server shared with the other instances on this database, as
         /// nats://[user:password@]host[:port][?prefix=NAME]: change notices, broadcasts and
         /// presence go through it (default: $SSOT_BUS; none when unset: one instance).
         #[arg(long, value_name = "URL")]
         bus: Option<String>,
+    },
+    /// Serve as `ssot serve` does, and follow the schema file: on each change check it (an
+    /// invalid version leaves the running one serving), migrate the database (asking before
+    /// a step that loses data), write the typed client again, and serve the new version
+    /// without dropping WebSocket connections. Browsers may call it from any origin unless
+    /// --cors-origin or $SSOT_CORS_ORIGINS says otherwise.
+    Dev {
         #[command(flatten)]
-        tokens: db::TokenArgs,
-        #[command(flatten)]
-        budget: db::BudgetArgs,
+        args: db::ServeArgs,
+        /// Where the typed client and React hooks are written (default: client/ beside the
+        /// schema).
+        #[arg(long, value_name = "DIR")]
+        client: Option<PathBuf>,
+        /// Do not write the client.
+        #[arg(long, conflicts_with = "client")]
+        no_client: bool,
+        /// Apply steps that drop or narrow data without asking.
+        #[arg(long)]
+        accept_data_loss: bool,
     },
     /// Write generated artifacts: `--target sql` writes DIR/schema.sql (the database's DDL),
     /// `--target openapi` DIR/openapi.json (the REST API's OpenAPI 3.1 document), `--target ts`
@@ -134,9 +137,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate { schema, database, print, accept_data_loss } => {
             db::migrate(schema, database, print, accept_data_loss)
         }
-        Command::Serve { schema, database, listen, admin_key, cors_origins, bus, tokens, budget } => {
+        Command::Serve { args, bus } => {
             let _flush_logs_on_exit = init_logging();
-            db::serve(db::ServeOptions { schema, database, listen, admin_key, cors_origins, bus, tokens, budget })
+            db::serve(args, bus)
+        }
+        Command::Dev { args, client, no_client, accept_data_loss } => {
+            let _flush_logs_on_exit = init_logging();
+            let client = match (no_client, client) {
+                (true, _) => None,
+                (false, Some(dir)) => Some(dir),
+                (false, None) => {
+                    let schema = schema_path(args.schema.clone())?;
+                    Some(schema.parent().unwrap_or(Path::new(".")).join(init::CLIENT_DIR))
+                }
+            };
+            dev::dev(dev::DevOptions { serve: args, client, accept_data_loss })
         }
         Command::Generate { schema, out, target, dialect, check } => {
             generate::generate(generate::GenerateOptions { schema, out, targets: target, dialect, check })
@@ -211,7 +226,7 @@ pub fn load_schema_phased(
 }
 
 /// The schema path given, or the first default that exists.
-fn schema_path(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+pub(crate) fn schema_path(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     if let Some(path) = given {
         return Ok(path);
     }

@@ -8,13 +8,10 @@
 
 mod serving;
 
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value as Json};
+use serving::socket::Client;
 use serving::Serving;
-use std::collections::VecDeque;
 use std::time::Duration;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::Message;
 
 const SCHEMA: &str = r#"
 datasource db {
@@ -100,52 +97,6 @@ impl Shared {
     }
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// A socket of the admin, its messages taken one by one (a batch is split).
-struct Client {
-    ws: Socket,
-    queue: VecDeque<Json>,
-}
-
-impl Client {
-    async fn connect(address: &str) -> Client {
-        let mut request = format!("ws://{address}/api/ws?token=key").into_client_request().expect("url");
-        request.headers_mut().insert("sec-websocket-protocol", "ssot.v1".parse().expect("header"));
-        Client { ws: tokio_tungstenite::connect_async(request).await.expect("connect").0, queue: VecDeque::new() }
-    }
-
-    async fn send(&mut self, message: Json) {
-        self.ws.send(Message::Text(message.to_string().into())).await.expect("send");
-    }
-
-    /// The first message within `wait` that `wanted` picks (the others are skipped).
-    async fn wait_for(&mut self, wait: Duration, wanted: impl Fn(&Json) -> bool) -> Option<Json> {
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            while let Some(message) = self.queue.pop_front() {
-                if wanted(&message) {
-                    return Some(message);
-                }
-            }
-            match tokio::time::timeout_at(deadline, self.ws.next()).await {
-                Ok(Some(Ok(Message::Text(text)))) => match serde_json::from_str(&text).expect("JSON") {
-                    Json::Array(messages) => self.queue.extend(messages),
-                    message => self.queue.push_back(message),
-                },
-                Ok(Some(Ok(_))) => {}
-                _ => return None,
-            }
-        }
-    }
-
-    /// Joins `channel`: its `joined` answer.
-    async fn join(&mut self, channel: &str, state: Json) -> Json {
-        self.send(json!({"type": "join", "channel": channel, "state": state})).await;
-        self.wait_for(Duration::from_secs(5), |m| m["type"] == "joined").await.expect("joined")
-    }
-}
-
 fn kind(event: &'static str) -> impl Fn(&Json) -> bool {
     move |m: &Json| m["type"] == "presence" && m["event"] == event
 }
@@ -183,8 +134,8 @@ async fn a_write_on_one_instance_wakes_live_queries_on_the_others_over_sqlite() 
     let reader = shared.serve(Some(&bus), &[NO_POLLING]);
     // The control: an instance without the bus hears nothing (SQLite has no NOTIFY).
     let alone = shared.serve(None, &[NO_POLLING]);
-    let mut on_reader = Client::connect(&reader.address()).await;
-    let mut on_alone = Client::connect(&alone.address()).await;
+    let mut on_reader = Client::connect_admin(&reader.address()).await;
+    let mut on_alone = Client::connect_admin(&alone.address()).await;
     subscribe_rooms(&mut on_reader).await;
     subscribe_rooms(&mut on_alone).await;
 
@@ -196,7 +147,7 @@ async fn a_write_on_one_instance_wakes_live_queries_on_the_others_over_sqlite() 
     assert!(on_alone.wait_for(Duration::from_secs(1), creates("first")).await.is_none(), "without the bus, nothing");
 
     // And the other way round, as the reader writes.
-    let mut on_writer = Client::connect(&writer.address()).await;
+    let mut on_writer = Client::connect_admin(&writer.address()).await;
     subscribe_rooms(&mut on_writer).await;
     create_room(&reader.address(), "second").await;
     assert!(on_writer.wait_for(Duration::from_secs(5), creates("second")).await.is_some(), "the other way round");
@@ -212,8 +163,8 @@ async fn broadcasts_and_presence_cross(shared: Shared, bus: &str) {
     let (one, two) = (shared.serve(Some(bus), &[]), shared.serve(Some(bus), &[]));
     let room = create_room(&one.address(), "lobby").await;
     let channel = format!("Room:channel:{}", room["id"]);
-    let mut a = Client::connect(&one.address()).await;
-    let mut b = Client::connect(&two.address()).await;
+    let mut a = Client::connect_admin(&one.address()).await;
+    let mut b = Client::connect_admin(&two.address()).await;
     let a_name = a.join(&channel, json!({"typing": false})).await["member"].clone();
     let b_joined = b.join(&channel, json!({"typing": false})).await;
     let b_name = b_joined["member"].clone();
@@ -228,7 +179,7 @@ async fn broadcasts_and_presence_cross(shared: Shared, bus: &str) {
     }
 
     // A newcomer on the second instance is told of both: the member list spans instances.
-    let mut c = Client::connect(&two.address()).await;
+    let mut c = Client::connect_admin(&two.address()).await;
     let c_joined = c.join(&channel, json!(null)).await;
     let mut listed: Vec<String> = c_joined["members"]
         .as_array()
@@ -291,8 +242,8 @@ async fn the_members_of_a_killed_instance_leave_everywhere() {
     let (doomed, survivor) = (shared.serve(Some(&bus), &fast), shared.serve(Some(&bus), &fast));
     let room = create_room(&survivor.address(), "lobby").await;
     let channel = format!("Room:channel:{}", room["id"]);
-    let mut there = Client::connect(&doomed.address()).await;
-    let mut here = Client::connect(&survivor.address()).await;
+    let mut there = Client::connect_admin(&doomed.address()).await;
+    let mut here = Client::connect_admin(&survivor.address()).await;
     let there_name = there.join(&channel, json!(null)).await["member"].clone();
     let here_joined = here.join(&channel, json!(null)).await;
     if !here_joined["members"].as_array().is_some_and(|m| m.iter().any(|m| m["member"] == there_name)) {
@@ -375,7 +326,7 @@ async fn after_nats_comes_back_nothing_written_meanwhile_is_missed_and_presence_
     let (writer, reader) = (shared.serve(Some(&bus), &[NO_POLLING]), shared.serve(Some(&bus), &[NO_POLLING]));
     let room = create_room(&writer.address(), "before").await;
     let channel = format!("Room:channel:{}", room["id"]);
-    let mut on_reader = Client::connect(&reader.address()).await;
+    let mut on_reader = Client::connect_admin(&reader.address()).await;
     subscribe_rooms(&mut on_reader).await;
     on_reader.join(&channel, json!(null)).await;
     create_room(&writer.address(), "connected").await;
@@ -385,7 +336,7 @@ async fn after_nats_comes_back_nothing_written_meanwhile_is_missed_and_presence_
     nats.down();
     tokio::time::sleep(Duration::from_millis(300)).await;
     create_room(&writer.address(), "meanwhile").await;
-    let mut on_writer = Client::connect(&writer.address()).await;
+    let mut on_writer = Client::connect_admin(&writer.address()).await;
     let newcomer = on_writer.join(&channel, json!({"here": true})).await["member"].clone();
     assert!(on_reader.wait_for(Duration::from_secs(1), creates("meanwhile")).await.is_none(), "not while NATS is away");
 

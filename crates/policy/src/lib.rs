@@ -75,6 +75,17 @@ pub fn check_schema(schema: &Schema, source: &str) -> Vec<Diagnostic> {
         for service in &model.annotations.services {
             check_service(schema, model, service, source, &mut out);
         }
+        if let Some(studio) = model.annotations.auth.as_ref().and_then(|a| a.studio.as_ref()) {
+            match compile(schema, model, studio, source) {
+                Ok(p) if p.reads_row() => out.push(
+                    Diagnostic::error("E0439", "the studio's rule reads a row", studio.span)
+                        .label("the studio has no row")
+                        .help("the studio's rule reads the caller alone: `auth.role == \"admin\"`"),
+                ),
+                Ok(_) => {}
+                Err(diagnostics) => out.extend(diagnostics),
+            }
+        }
     }
     out
 }

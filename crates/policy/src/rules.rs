@@ -67,6 +67,9 @@ pub struct Policies {
     /// Every `@@service`'s name, and every action it offers with its rule (on the caller alone).
     pub services: Vec<String>,
     pub actions: Vec<ActionRule>,
+    /// Which users may open the admin studio (`@@auth(studio: ...)`, on the caller alone);
+    /// `None`: only the admin key.
+    pub studio: Option<Predicate>,
 }
 
 /// An action of a `@@service`: who may call it.
@@ -227,6 +230,18 @@ impl Policies {
                 }
             }
         }
+        let mut studio = None;
+        for model in &schema.models {
+            if let Some(rule) = model.annotations.auth.as_ref().and_then(|a| a.studio.as_ref()) {
+                match crate::compile(schema, model, rule, "") {
+                    Ok(rule) => {
+                        auth_names(&rule, &mut read_from_auth);
+                        studio = Some(rule);
+                    }
+                    Err(diagnostics) => errors.extend(diagnostics),
+                }
+            }
+        }
         if let Some(a) = &mut auth {
             let entity = &es.entities[a.model];
             a.privileged = entity
@@ -238,7 +253,7 @@ impl Policies {
                 .collect();
         }
         if errors.is_empty() {
-            Ok(Policies { models, auth, services, actions })
+            Ok(Policies { models, auth, services, actions, studio })
         } else {
             Err(CompileError(errors))
         }

@@ -14,7 +14,8 @@ pub struct App {
     pub access: Access,
     /// Users, when a model has `@@auth`.
     pub auth: Option<auth::Auth>,
-    pub metrics: metrics::Metrics,
+    /// Shared with the apps that take over from this one ([`App::succeeding`]).
+    pub metrics: Arc<metrics::Metrics>,
     pub max_body_bytes: usize,
     /// How long a shutdown waits for requests in flight before it stops them.
     pub shutdown_grace: std::time::Duration,
@@ -28,7 +29,10 @@ pub struct App {
     /// Set when the server shuts down: open sockets are closed (1001).
     pub closing: tokio::sync::watch::Sender<bool>,
     /// Where the sockets' connections run ([`crate::ws::runtime`]).
-    pub(crate) sockets: crate::ws::runtime::SocketRuntime,
+    pub(crate) sockets: Arc<crate::ws::runtime::SocketRuntime>,
+    /// The app that took over from this one (`ssot dev` swapped the schema): its open
+    /// sockets move to it, keeping their connections ([`crate::ws`]).
+    pub(crate) successor: tokio::sync::watch::Sender<Option<Arc<App>>>,
     /// Live queries: every socket's subscriptions, kept current from the change log.
     pub hub: Arc<ssot_realtime::Hub>,
     /// The bus to the other instances on this database, when there is one.
@@ -81,8 +85,47 @@ pub enum AppError {
     Threads(#[from] std::io::Error),
 }
 
+/// What a server keeps across the apps it serves one after the other: its shutdown
+/// signal, the sockets' runtime and the metrics.
+struct Lasting {
+    closing: tokio::sync::watch::Sender<bool>,
+    sockets: Arc<crate::ws::runtime::SocketRuntime>,
+    metrics: Arc<metrics::Metrics>,
+}
+
 impl App {
     pub fn new(store: Arc<Store>, schema: &ssot_schema::ir::Schema, settings: Settings) -> Result<App, AppError> {
+        let lasting = Lasting {
+            closing: tokio::sync::watch::Sender::new(false),
+            sockets: Arc::new(crate::ws::runtime::SocketRuntime::new()?),
+            metrics: Arc::default(),
+        };
+        App::build(store, schema, settings, lasting)
+    }
+
+    /// An app for a new version of the schema, to take over from `previous` in the same
+    /// server ([`crate::serve::Swapper`]): the same shutdown signal, sockets' runtime and
+    /// metrics, so that the sockets it takes over go on as they were.
+    pub fn succeeding(
+        previous: &App,
+        store: Arc<Store>,
+        schema: &ssot_schema::ir::Schema,
+        settings: Settings,
+    ) -> Result<App, AppError> {
+        let lasting = Lasting {
+            closing: previous.closing.clone(),
+            sockets: Arc::clone(&previous.sockets),
+            metrics: Arc::clone(&previous.metrics),
+        };
+        App::build(store, schema, settings, lasting)
+    }
+
+    fn build(
+        store: Arc<Store>,
+        schema: &ssot_schema::ir::Schema,
+        settings: Settings,
+        lasting: Lasting,
+    ) -> Result<App, AppError> {
         let policies = ssot_access::Policies::compile(schema, &store.entities)?;
         let auth_annotation =
             schema.auth_model().and_then(|m| m.annotations.auth.clone().map(|a| (m.name.to_string(), a)));
@@ -99,7 +142,7 @@ impl App {
         // What `ssot generate --target openapi` writes, byte for byte.
         let openapi = ssot_codegen::openapi::text(&store.entities, &policies);
         let realtime = ssot_realtime::Realtime::compile(schema, &store.entities);
-        let index = index::document(&store.entities, auth.is_some()).to_string();
+        let index = index::document(&store.entities, policies.auth.as_ref().filter(|_| auth.is_some())).to_string();
         let cors = cors::Cors::new(&settings.cors_origins)?;
         let access = Access::new(settings.admin_key, policies, tokens);
         let services = ssot_services::Services::new(Arc::clone(&store), schema, &access.policies, settings.services)?
@@ -109,15 +152,16 @@ impl App {
             store,
             access,
             auth,
-            metrics: metrics::Metrics::default(),
+            metrics: lasting.metrics,
             max_body_bytes: MAX_BODY_BYTES,
             shutdown_grace: settings.shutdown_grace.unwrap_or(DEFAULT_SHUTDOWN_GRACE),
             openapi,
             index,
             cors,
             ws: settings.ws.unwrap_or_default(),
-            closing: tokio::sync::watch::Sender::new(false),
-            sockets: crate::ws::runtime::SocketRuntime::new()?,
+            closing: lasting.closing,
+            sockets: lasting.sockets,
+            successor: tokio::sync::watch::Sender::new(None),
             hub,
             bus: settings.bus,
             log_poll: settings.log_poll.unwrap_or(DEFAULT_LOG_POLL),

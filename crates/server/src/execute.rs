@@ -48,15 +48,35 @@ pub async fn caller(app: &App, headers: &axum::http::HeaderMap) -> Result<Caller
     caller_for_token(app, token).await
 }
 
-/// The admin key's request, or its refusal for anyone else: `401` for an anonymous caller
-/// (the key would open it), `403` for a user; `what` names what needs the key.
-pub async fn require_admin(app: &App, headers: &axum::http::HeaderMap, what: &str) -> Result<(), Problem> {
-    let (status, code) = match caller(app, headers).await? {
-        Caller::Admin => return Ok(()),
-        Caller::Anonymous => (axum::http::StatusCode::UNAUTHORIZED, "unauthorized"),
-        Caller::User(_) => (axum::http::StatusCode::FORBIDDEN, "forbidden"),
+/// The studio's gate (its routes, and the services' admin routes it shows): the admin key,
+/// or a user whom `@@auth(studio: ...)` admits, decided on the caller's current row. The
+/// caller, or `401` for an anonymous one (credentials would open it), `403` for another
+/// user; `what` names what needs them.
+pub async fn require_studio(app: &App, headers: &axum::http::HeaderMap, what: &str) -> Result<Caller, Problem> {
+    let caller = caller(app, headers).await?;
+    let admitted = match &caller {
+        Caller::Admin => true,
+        Caller::User(_) => app
+            .access
+            .policies
+            .studio
+            .as_ref()
+            .is_some_and(|rule| ssot_policy::eval::decided(rule, caller.auth()) == Some(true)),
+        Caller::Anonymous => false,
     };
-    Err(Problem::new(status, code, format!("{what} need the admin key")))
+    match (admitted, &caller) {
+        (true, _) => Ok(caller),
+        (false, Caller::Anonymous) => Err(Problem::new(
+            axum::http::StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            format!("{what} need the admin key or a user the studio's rule admits"),
+        )),
+        (false, _) => Err(Problem::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("{what} are open to the admin key and to users the studio's rule admits"),
+        )),
+    }
 }
 
 /// Refuses an action no rule can open to `caller` on `model`, before its input is read: a

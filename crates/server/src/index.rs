@@ -6,7 +6,7 @@ use serde_json::{json, Value as Json};
 use ssot_store::entity::Entities;
 
 /// The index document, built once at start (it depends on the schema alone).
-pub fn document(entities: &Entities, auth: bool) -> Json {
+pub fn document(entities: &Entities, auth: Option<&ssot_access::AuthModel>) -> Json {
     let resources: Vec<Json> =
         entities.entities.iter().map(|e| json!({"model": e.name, "path": format!("/api/{}", e.resource)})).collect();
     let mut links = json!({
@@ -15,8 +15,11 @@ pub fn document(entities: &Entities, auth: bool) -> Json {
         "metrics": "/metrics",
         "batch": "/api/$batch",
     });
-    if auth {
+    if let Some(auth) = auth {
+        let identity = entities.entities.get(auth.model).and_then(|e| e.fields.get(auth.identity)).map(|f| &f.name);
         links["auth"] = json!({
+            // The login body's field besides `password` (`email` unless `@@auth` names another).
+            "identity": identity,
             "signup": "/api/auth/signup",
             "login": "/api/auth/login",
             "refresh": "/api/auth/refresh",

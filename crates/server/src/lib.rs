@@ -11,7 +11,8 @@
 //! operation run on a database worker in one transaction under the caller's guard.
 //! Errors leave as `problem+json` ([`problem`]). Every response carries a request id,
 //! which every log line of the request carries too. [`serve`] runs the listener and the
-//! background tasks, and shuts them down gracefully.
+//! background tasks, and shuts them down gracefully; [`serve_swapping`] also takes over
+//! from the app it serves the apps a [`Swapper`] hands it (`ssot dev`).
 
 pub mod access;
 pub mod actions;
@@ -33,4 +34,4 @@ pub mod ws;
 pub use app::{App, AppError, Settings, DEFAULT_LOG_POLL, DEFAULT_SHUTDOWN_GRACE, MAX_BODY_BYTES};
 pub use execute::{caller, write_and_settle};
 pub use http::{json_body, request_id, router};
-pub use serve::serve;
+pub use serve::{serve, serve_swapping, swaps, Swapper, Swaps};

@@ -1,5 +1,6 @@
 //! The admin studio: its page is served with a strict content policy, and its data is the
-//! admin key's alone: who may do what (with each model's id and fields, never a write-only
+//! admin key's and that of the users `@@auth(studio: ...)` admits (decided on their current
+//! row), nobody else's: who may do what (with each model's id and fields, never a write-only
 //! password), the change log as it grows (rows in the API's form, a password's hash never
 //! in them, paged by `seq`), and the sockets' clients with their subscriptions.
 
@@ -29,7 +30,7 @@ on_every_backend!(the_studio_page_and_its_files_are_served_with_a_strict_policy,
     assert_eq!((response.status().as_u16(), response.headers()["location"].to_str().ok()), (308, Some("/_/")));
 });
 
-on_every_backend!(the_studios_data_is_the_admin_keys_alone, LIVE, |server| {
+on_every_backend!(without_a_studio_rule_its_data_is_the_admin_keys_alone, LIVE, |server| {
     let ann = server.signup("ann@example.com").await;
     for path in ["/api/_studio/access", "/api/_studio/changes", "/api/_studio/clients"] {
         let (status, body) = server.request("GET", path, None, None).await;
@@ -51,6 +52,63 @@ on_every_backend!(the_studios_data_is_the_admin_keys_alone, LIVE, |server| {
     let names: Vec<&str> = user["fields"].as_array().into_iter().flatten().filter_map(|f| f["name"].as_str()).collect();
     assert_eq!(names, ["id", "email"], "the password is not a field anyone edits or sees");
 });
+
+/// The realtime schema, with a role on users and a studio open to the admins among them.
+fn with_studio_rule() -> String {
+    LIVE.replace("/// @@auth(\"JWT\")", "/// @@auth(\"JWT\", studio: \"auth.role == 'admin'\")")
+        .replace("  password String\n", "  password String\n  role     String @default(\"user\")\n")
+}
+
+on_every_backend!(
+    a_user_the_studio_rule_admits_opens_it_and_browses_rows_as_themselves,
+    &with_studio_rule(),
+    |server| {
+        let ann = server.signup("ann@example.com").await;
+        let bob = server.signup("bob@example.com").await;
+        // Users may not make themselves admins: the rule reads `role`, so only the key sets it.
+        let (status, _) = server
+            .request("PATCH", &format!("/api/users/{}", bob.id), Some(json!({"role": "admin"})), Some(&bob.token))
+            .await;
+        assert_ne!(status, 200, "a user cannot give themselves the studio");
+        let (status, body) =
+            server.admin("PATCH", &format!("/api/users/{}", ann.id), Some(json!({"role": "admin"}))).await;
+        assert_eq!(status, 200, "{body}");
+
+        // Ann's token was issued before she became an admin: the rule reads her current row.
+        for path in ["/api/_studio/access", "/api/_studio/changes", "/api/_studio/clients"] {
+            let (status, body) = server.request("GET", path, None, Some(&ann.token)).await;
+            assert_eq!(status, 200, "{path}: {body}");
+            let (status, body) = server.request("GET", path, None, Some(&bob.token)).await;
+            assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")), "{path}: {body}");
+            let (status, body) = server.request("GET", path, None, None).await;
+            assert_eq!((status, body["code"].as_str()), (401, Some("unauthorized")), "{path}: {body}");
+        }
+        let (_, access) = server.request("GET", "/api/_studio/access", None, Some(&ann.token)).await;
+        assert_eq!(access["caller"], json!({"kind": "user", "sub": ann.id}));
+        let (_, access) = server.admin("GET", "/api/_studio/access", None).await;
+        assert_eq!(access["caller"], json!({"kind": "admin"}));
+
+        // Rows are hers to read as the API lets her: Bob's draft stays hidden in the studio too.
+        let (status, draft) = server
+            .request("POST", "/api/posts", Some(json!({"title": "draft", "authorId": bob.id})), Some(&bob.token))
+            .await;
+        assert_eq!(status, 201, "{draft}");
+        let (status, posts) = server.request("GET", "/api/posts", None, Some(&ann.token)).await;
+        assert_eq!((status, posts["data"].as_array().map(Vec::len)), (200, Some(0)), "{posts}");
+
+        // Demoted: out at once, with the same token.
+        assert_eq!(
+            server.admin("PATCH", &format!("/api/users/{}", ann.id), Some(json!({"role": "user"}))).await.0,
+            200
+        );
+        let (status, body) = server.request("GET", "/api/_studio/access", None, Some(&ann.token)).await;
+        assert_eq!(status, 403, "{body}");
+
+        // The login form's field comes from the index.
+        let (_, index) = server.request("GET", "/api", None, None).await;
+        assert_eq!(index["links"]["auth"]["identity"], "email", "{index}");
+    }
+);
 
 fn model<'a>(access: &'a Json, name: &str) -> &'a Json {
     access["models"]

@@ -2,6 +2,8 @@
 //! environment, read until it says it listens, stopped with SIGTERM.
 #![allow(dead_code)]
 
+pub mod socket;
+
 use std::process::{Command, Stdio};
 
 /// `ssot serve` running as a user runs it, until [`Serving::stop`].

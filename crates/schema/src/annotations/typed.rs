@@ -82,6 +82,10 @@ pub struct Auth {
     /// The field users log in with (default `email`) and the password field (default `password`).
     pub identity_field: String,
     pub password_field: String,
+    /// Which users may open the admin studio (a rule on the caller alone, as an action's);
+    /// none: only the admin key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub studio: Option<Rule>,
     pub span: Span,
 }
 
@@ -287,7 +291,7 @@ pub(crate) fn parse_duration(text: &str) -> Option<u64> {
 }
 
 fn auth(raw: &RawAnnotation, model: &Model, d: &mut Diagnostics) -> Option<Auth> {
-    let a = Args::read(raw, &["strategy", "expiry", "refresh", "identity", "password"], &["strategy"], d);
+    let a = Args::read(raw, &["strategy", "expiry", "refresh", "identity", "password", "studio"], &["strategy"], d);
     let strategy = match a.get("strategy") {
         Some(v) => {
             let s = expect_str(v, "the strategy", d)?;
@@ -340,12 +344,17 @@ fn auth(raw: &RawAnnotation, model: &Model, d: &mut Diagnostics) -> Option<Auth>
     };
     let identity_field = field_option("identity", "email");
     let password_field = field_option("password", "password");
+    let studio = match a.get("studio") {
+        Some(v) => Some(rule(v, "the studio's rule", d)?),
+        None => None,
+    };
     Some(Auth {
         strategy,
         expiry_seconds,
         refresh,
         identity_field: identity_field?,
         password_field: password_field?,
+        studio,
         span: raw.span,
     })
 }

@@ -7,7 +7,7 @@
 //! issuer of `ssot` or the configured one. `alg: none` and algorithms the key does not
 //! use are refused by the verifier itself.
 
-use jsonwebtoken::jwk::JwkSet;
+pub use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{Map, Value as Json};
 use std::collections::HashMap;

@@ -1,13 +1,14 @@
 //! The admin studio: a small page at `/_/` (HTML, script and style compiled into the
-//! binary; no build step at run time) and the admin-only JSON it reads besides the REST
-//! API: who may do what (`/api/_studio/access`), the change log as it grows
-//! (`/api/_studio/changes`), and the sockets' clients and subscriptions
-//! (`/api/_studio/clients`). Rows are browsed and edited through the REST API itself, with
-//! the same key, so the studio can do nothing the API does not allow.
+//! binary; no build step at run time) and the JSON it reads besides the REST API: who may
+//! do what (`/api/_studio/access`), the change log as it grows (`/api/_studio/changes`), and
+//! the sockets' clients and subscriptions (`/api/_studio/clients`). They are open to the
+//! admin key and to the users `@@auth(studio: ...)` admits (`execute::require_studio`).
+//! Rows are browsed and edited through the REST API itself, with the same credentials, so
+//! the studio can do nothing the API does not allow: a user does it under their own rules.
 //!
-//! The page holds the admin key in the tab's `sessionStorage` and sends it as a bearer
-//! token: no cookie, so no other site can make a browser call these routes for it. Every
-//! value is put on the page as text, never as HTML.
+//! The page holds the admin key, or a user's tokens, in the tab's `sessionStorage` and
+//! sends them as a bearer token: no cookie, so no other site can make a browser call these
+//! routes for it. Every value is put on the page as text, never as HTML.
 
 use crate::problem::Problem;
 use crate::App;
@@ -61,7 +62,7 @@ fn json_answer(value: &Json) -> Response {
 
 /// Per model, each operation's rules and the field rules, as `ssot serve` prints them at start.
 async fn access(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Response, Problem> {
-    crate::execute::require_admin(&app, &headers, "the studio's data").await?;
+    let caller = crate::execute::require_studio(&app, &headers, "the studio's data").await?;
     let es = &app.store.entities;
     let mut table = app.access.policies.table(es);
     // The page edits rows by id and shows each field's type beside its input.
@@ -84,6 +85,11 @@ async fn access(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Respo
             entry["fields"] = json!(fields);
         }
     }
+    // Who the page speaks for: a user browses and edits rows under their own rules.
+    table["caller"] = match caller.auth() {
+        Some(claims) => json!({"kind": "user", "sub": claims.get("sub")}),
+        None => json!({"kind": "admin"}),
+    };
     Ok(json_answer(&table))
 }
 
@@ -115,7 +121,7 @@ async fn changes(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, Problem> {
-    crate::execute::require_admin(&app, &headers, "the studio's data").await?;
+    crate::execute::require_studio(&app, &headers, "the studio's data").await?;
     let query = crate::rest::query_values(raw.as_deref(), None)?;
     crate::rest::only(&query, &["after", "take"])?;
     let after = number(&query, "after", 0..=i64::MAX)?;
@@ -164,6 +170,6 @@ fn record(
 
 /// This instance's sockets: each connection, its subscriptions and channels.
 async fn clients(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Response, Problem> {
-    crate::execute::require_admin(&app, &headers, "the studio's data").await?;
+    crate::execute::require_studio(&app, &headers, "the studio's data").await?;
     Ok(json_answer(&app.hub.clients()))
 }

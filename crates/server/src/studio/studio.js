@@ -1,11 +1,16 @@
 // The admin studio's page: browse, filter and edit rows through the REST API, watch the change log, read who may
 // do what, see the sockets' clients and the webhooks. Everything the server sends is shown as text (textContent and
-// text nodes, never parsed as HTML), so a row's value cannot become markup. The admin key lives in this tab's sessionStorage.
+// text nodes, never parsed as HTML), so a row's value cannot become markup. The admin key, or a signed-in user's
+// tokens, live in this tab's sessionStorage.
 'use strict';
 
 const $ = (id) => document.getElementById(id);
 const TAKE = 50;
 const state = { key: sessionStorage.getItem('ssot.adminKey') || '', meta: null, model: null, skip: 0, total: 0, rows: [], timer: null, changesSeq: null };
+// A user's session ({accessToken, refreshToken}), when a user signed in rather than the admin key.
+let session = JSON.parse(sessionStorage.getItem('ssot.session') || 'null');
+// The login body's field besides `password` (from the API's index), when the schema has users.
+let identityField = null;
 
 /** One element: props (class, attributes, on* listeners) and children (nodes, or values shown as text). */
 function el(tag, props = {}, ...children) {
@@ -19,10 +24,12 @@ function el(tag, props = {}, ...children) {
   return node;
 }
 
-async function api(method, path, body) {
-  const headers = { authorization: `Bearer ${state.key}` };
+async function api(method, path, body, retried = false) {
+  const headers = { authorization: `Bearer ${session ? session.accessToken : state.key}` };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  // A user's access token lives minutes: refreshed once, then the request goes again.
+  if (response.status === 401 && session && !retried && (await refresh())) return api(method, path, body, true);
   const text = await response.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = { detail: text }; }
@@ -39,17 +46,51 @@ function shown(value) {
   return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
-// Signing in: the key is checked by reading the access table with it.
+async function refresh() {
+  if (!session || !session.refreshToken) return false;
+  const response = await fetch('/api/auth/refresh', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refreshToken: session.refreshToken }) });
+  if (!response.ok) return false;
+  const next = await response.json();
+  session = { accessToken: next.accessToken, refreshToken: next.refreshToken || session.refreshToken };
+  sessionStorage.setItem('ssot.session', JSON.stringify(session));
+  return true;
+}
+
+// Signing in as a user: their session, then the studio opened with it.
+async function login(identity, password) {
+  $('signin-error').textContent = '';
+  const response = await fetch('/api/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ [identityField]: identity, password }) });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    $('signin-error').textContent = response.status === 401 ? 'Wrong e-mail or password.' : data.detail || `${response.status} ${response.statusText}`;
+    return;
+  }
+  session = { accessToken: data.accessToken, refreshToken: data.refreshToken };
+  sessionStorage.setItem('ssot.session', JSON.stringify(session));
+  open();
+}
+
+// Signing in: the credentials (the key, or the session) are checked by reading the access table with them.
 async function open(key) {
-  state.key = key;
+  if (key !== undefined) { state.key = key; session = null; sessionStorage.removeItem('ssot.session'); }
   try {
     state.meta = await api('GET', '/api/_studio/access');
   } catch (error) {
-    sessionStorage.removeItem('ssot.adminKey');
-    $('signin-error').textContent = error.status === 401 || error.status === 403 ? 'That is not the admin key.' : error.message;
+    const refused = error.status === 401 || error.status === 403;
+    if (session) {
+      session = null;
+      sessionStorage.removeItem('ssot.session');
+      $('signin-error').textContent = refused ? 'The studio is not open to this user.' : error.message;
+    } else {
+      sessionStorage.removeItem('ssot.adminKey');
+      $('signin-error').textContent = refused ? 'That is not the admin key.' : error.message;
+    }
     return;
   }
-  sessionStorage.setItem('ssot.adminKey', key);
+  if (!session) sessionStorage.setItem('ssot.adminKey', state.key);
+  const caller = state.meta.caller || { kind: 'admin' };
+  $('whoami').textContent = caller.kind === 'user' ? `user ${caller.sub}` : 'admin key';
+  $('whoami').hidden = false;
   $('signin').hidden = true;
   $('app').hidden = false;
   $('tabs').hidden = false;
@@ -68,6 +109,16 @@ function showTab(name) {
   if (name === 'clients') { loadClients(); state.timer = setInterval(loadClients, 2000); }
   if (name === 'services') loadServices();
   if (name === 'access') renderAccess();
+}
+
+async function signOut() {
+  if (session) {
+    // Ends the session on the server too; the page forgets it either way.
+    await api('POST', '/api/auth/logout', { refreshToken: session.refreshToken }).catch(() => {});
+  }
+  sessionStorage.removeItem('ssot.adminKey');
+  sessionStorage.removeItem('ssot.session');
+  location.reload();
 }
 
 // Data: a model's rows, filtered and paged; a row opens in the editor.
@@ -261,12 +312,22 @@ async function loadServices() {
 
 document.addEventListener('DOMContentLoaded', () => {
   $('signin-form').addEventListener('submit', (event) => { event.preventDefault(); open($('key').value); });
-  $('signout').addEventListener('click', () => { sessionStorage.removeItem('ssot.adminKey'); location.reload(); });
+  $('login-form').addEventListener('submit', (event) => { event.preventDefault(); login($('identity').value, $('password').value); });
+  $('signout').addEventListener('click', () => signOut());
   $('tabs').addEventListener('click', (event) => { const tab = event.target.dataset && event.target.dataset.tab; if (tab) showTab(tab); });
   $('filter').addEventListener('submit', (event) => { event.preventDefault(); state.skip = 0; loadRows(); });
   $('prev').addEventListener('click', () => { state.skip = Math.max(0, state.skip - TAKE); loadRows(); });
   $('next').addEventListener('click', () => { state.skip += TAKE; loadRows(); });
   $('editor').addEventListener('submit', saveEditor);
   $('editor-cancel').addEventListener('click', () => { $('editor').hidden = true; });
-  if (state.key) open(state.key);
+  // The user form when the schema has users (the index names the login's identity field).
+  fetch('/api').then((r) => r.json()).then((index) => {
+    const auth = index.links && index.links.auth;
+    if (!auth || !auth.identity) return;
+    identityField = auth.identity;
+    $('identity-label').textContent = auth.identity;
+    $('login-form').hidden = false;
+  }).catch(() => {});
+  if (session) open();
+  else if (state.key) open(state.key);
 });

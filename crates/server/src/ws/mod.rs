@@ -120,23 +120,24 @@ pub async fn upgrade(
 
 /// A place among the server's `max_connections`, taken at the handshake (so that two
 /// handshakes at once cannot both take the last one) and given back when dropped: when
-/// the connection ends, or when the upgrade never happens.
-struct Seat(Arc<App>);
+/// the connection ends, or when the upgrade never happens. It holds the metrics, not the
+/// app: a connection outlives the app it started on when `ssot dev` swaps it.
+struct Seat(Arc<crate::metrics::Metrics>);
 
 impl Seat {
-    fn take(app: &Arc<App>) -> Option<Seat> {
+    fn take(app: &App) -> Option<Seat> {
         let limit = i64::try_from(app.ws.max_connections).unwrap_or(i64::MAX);
         let connections = &app.metrics.ws.connections;
         connections
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| (open < limit).then_some(open + 1))
             .ok()
-            .map(|_| Seat(Arc::clone(app)))
+            .map(|_| Seat(Arc::clone(&app.metrics)))
     }
 }
 
 impl Drop for Seat {
     fn drop(&mut self) {
-        self.0.metrics.ws.connections.fetch_sub(1, Ordering::AcqRel);
+        self.0.ws.connections.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -184,9 +185,10 @@ struct Speaker {
     subs: Arc<std::sync::Mutex<Vec<Asked>>>,
 }
 
-async fn connection(app: Arc<App>, mut socket: WebSocket, token: Result<Option<String>, Problem>, seat: Seat) {
+async fn connection(mut app: Arc<App>, mut socket: WebSocket, token: Result<Option<String>, Problem>, seat: Seat) {
     let settings = app.ws;
-    let stats = &app.metrics.ws;
+    let metrics = Arc::clone(&app.metrics);
+    let stats = &metrics.ws;
     stats.opened.fetch_add(1, Ordering::Relaxed);
     let (tasks, tasks_queue) = mpsc::channel::<Outgoing>(settings.send_queue);
     let (hub_sink, hub_queue) = mpsc::channel::<ssot_realtime::Frame>(settings.send_queue);
@@ -200,7 +202,9 @@ async fn connection(app: Arc<App>, mut socket: WebSocket, token: Result<Option<S
         Ok(token) => authenticate(&app, &mut speaker, token).await,
         Err(problem) => Err(problem),
     };
+    // The server's, kept by the apps that take over from this one.
     let mut closing = app.closing.subscribe();
+    let mut moved = app.successor.subscribe();
     match first {
         Ok(ready) => outbox.push(json!({"type": "ready", "protocol": SUBPROTOCOL, "caller": ready})),
         Err(problem) => outbox.ready.push(Outgoing::close(CLOSE_UNAUTHORIZED, problem.detail)),
@@ -288,6 +292,17 @@ async fn connection(app: Arc<App>, mut socket: WebSocket, token: Result<Option<S
                 expiry_for = None;
                 speaker.expires = None;
             }
+            Ok(()) = moved.changed() => {
+                let next = moved.borrow_and_update().clone();
+                if let Some(next) = next {
+                    Box::pin(relocate(&mut app, next, &mut speaker, &mut queues, &mut outbox)).await;
+                    moved = app.successor.subscribe();
+                    // Swapped again meanwhile: a new receiver has seen that already.
+                    if moved.borrow().is_some() {
+                        moved.mark_changed();
+                    }
+                }
+            }
             () = &mut shutdown, if !told_to_go => {
                 told_to_go = true;
                 outbox.ready.push(Outgoing::close(CLOSE_GOING_AWAY, "the server is shutting down"));
@@ -308,6 +323,33 @@ async fn connection(app: Arc<App>, mut socket: WebSocket, token: Result<Option<S
         })
         .await;
     }
+}
+
+/// Moves a connection from `app` to `next`, the app that took over from it: out of the old
+/// hub (what it queued still goes out first, and its channels tell the client `left` with
+/// code `reloaded`, which the client answers by joining again), into the new one, each
+/// subscription asked again there as the caller is now (a fresh `subscribed` each, or an
+/// `unsubscribed` naming why it no longer can be). A token the new app refuses closes the
+/// connection with 4401.
+async fn relocate(app: &mut Arc<App>, next: Arc<App>, speaker: &mut Speaker, queues: &mut Queues, outbox: &mut Outbox) {
+    app.hub.leave_channels(speaker.conn, "reloaded");
+    app.hub.disconnect(speaker.conn);
+    while let Ok(frame) = queues.hub.try_recv() {
+        outbox.ready.push(Outgoing::Text(frame));
+    }
+    let (sink, queue) = mpsc::channel::<ssot_realtime::Frame>(next.ws.send_queue);
+    queues.hub = queue;
+    queues.hub_open = true;
+    speaker.conn = next.hub.connect(sink);
+    *app = next;
+    match execute::caller_for_token(app, speaker.token.as_deref()).await {
+        Ok(caller) => speaker.who = who(&caller),
+        Err(problem) => {
+            outbox.ready.push(Outgoing::close(CLOSE_UNAUTHORIZED, problem.detail));
+            return;
+        }
+    }
+    resubscribe(app, speaker).await;
 }
 
 /// Verifies `token` and makes it the connection's: the caller's description for `ready`
