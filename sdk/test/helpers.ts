@@ -106,14 +106,17 @@ export function sleep(ms: number): Promise<void> {
 export interface Wire {
   sent: Obj[];
   received: Obj[];
+  /** How many sockets the client opened (1 while it never reconnected). */
+  opened: number;
 }
 
 /** `ws`'s WebSocket, recording every message in `wire` (to check what the client asked and what the server sent). */
 export function recordingWebSocket(): { WebSocket: WebSocketConstructor; wire: Wire } {
-  const wire: Wire = { sent: [], received: [] };
+  const wire: Wire = { sent: [], received: [], opened: 0 };
   class Recording extends WebSocket {
     constructor(url: string, protocols: string) {
       super(url, protocols);
+      wire.opened += 1;
       this.addEventListener('message', (event) => {
         const parsed = JSON.parse(String(event.data)) as Obj | Obj[];
         wire.received.push(...(Array.isArray(parsed) ? parsed : [parsed]));

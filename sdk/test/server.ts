@@ -1,6 +1,7 @@
 /**
- * Test helper: a real `ssot serve` on a temporary SQLite database (the binary from `SSOT_BIN`, default
- * `../target/debug/ssot`), its address read from the line where it says it listens, stopped after the test.
+ * Test helper: a real `ssot serve` (or `ssot dev`) on a temporary SQLite database (the binary from `SSOT_BIN`,
+ * default `../target/debug/ssot`), its address read from the line where it says it listens, stopped after the
+ * test. Under `ssot dev`, a test rewrites the schema and waits for the new version to be served.
  * Also a TCP proxy in front of it, so that a test can cut the client's connections the way a network does.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -27,6 +28,8 @@ export interface ServerOptions {
   port?: number;
   /** More environment for the server (`SSOT_LOG_POLL_MS`: how often it looks for other processes' writes). */
   env?: Record<string, string>;
+  /** `dev`: `ssot dev --no-client`, following its schema file (`editSchema`); its stdin a pipe (`process.stdin`). */
+  command?: 'serve' | 'dev';
 }
 
 export class Server {
@@ -35,10 +38,21 @@ export class Server {
     readonly dir: string,
     readonly port: number,
     private readonly ownsDir: boolean,
+    private readonly log: Output,
   ) {}
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** The schema file it serves (`ssot dev` follows it). */
+  get schemaPath(): string {
+    return path.join(this.dir, 'schema.prisma');
+  }
+
+  /** Everything it printed so far (stdout and stderr). */
+  get output(): string {
+    return this.log.text;
   }
 
   static async start(options: ServerOptions = {}): Promise<Server> {
@@ -50,25 +64,32 @@ export class Server {
     );
     const schemaPath = path.join(dir, 'schema.prisma');
     writeFileSync(schemaPath, schema);
-    const args = ['serve', schemaPath, '--database', `sqlite:${path.join(dir, 'db.sqlite')}`];
+    const command = options.command ?? 'serve';
+    const args = [command, schemaPath, '--database', `sqlite:${path.join(dir, 'db.sqlite')}`];
     args.push('--listen', `127.0.0.1:${options.port ?? 0}`, '--admin-key', ADMIN_KEY, '--jwt-secret', JWT_SECRET);
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...SERVICE_ENV, ...options.env } });
-    const port = await new Promise<number>((resolve, reject) => {
-      let seen = '';
-      const read = (chunk: Buffer): void => {
-        seen += chunk.toString();
-        const match = /listening on http:\/\/[^\s:]+:(\d+)/.exec(seen);
-        if (match) resolve(Number(match[1]));
-      };
-      child.stdout?.on('data', read);
-      child.stderr?.on('data', read);
-      child.on('error', reject);
-      child.on('exit', (code) => reject(new Error(`ssot serve exited (${code}) before listening:\n${seen}`)));
+    if (command === 'dev') args.push('--no-client');
+    const child = spawn(bin, args, {
+      // `ssot dev` asks on its stdin before a migration that loses data.
+      stdio: [command === 'dev' ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NO_COLOR: '1', ...SERVICE_ENV, ...options.env },
     });
-    // Keep draining its output so that it never blocks on a full pipe.
-    child.stdout?.resume();
-    child.stderr?.resume();
-    return new Server(child, dir, port, options.dir === undefined);
+    // Read all it prints, to the end, so that it never blocks on a full pipe.
+    const log = new Output(child, `ssot ${command}`);
+    const port = Number((await log.waitFor(/listening on http:\/\/[^\s:]+:(\d+)/, 0, 60_000, 'listening'))[1]);
+    return new Server(child, dir, port, options.dir === undefined, log);
+  }
+
+  /**
+   * `ssot dev`: rewrites the schema file with `edit` and waits until it says it serves the new version; rejects
+   * with what it printed meanwhile when it does not (an invalid schema, a question on stdin, an exit).
+   */
+  async editSchema(edit: (schema: string) => string, timeoutMs = 30_000): Promise<void> {
+    const before = readFileSync(this.schemaPath, 'utf8');
+    const after = edit(before);
+    if (after === before) throw new Error('the edit leaves the schema as it is');
+    const from = this.log.text.length;
+    writeFileSync(this.schemaPath, after);
+    await this.log.waitFor(/serving the new version/, from, timeoutMs, 'the new version served');
   }
 
   /** SIGTERM, and wait for it to exit (it closes its sockets with 1001). */
@@ -93,6 +114,56 @@ export class Server {
 
   resume(): void {
     this.process.kill('SIGCONT');
+  }
+}
+
+/** What a server printed (stdout and stderr together), and waiting for a line of it. */
+class Output {
+  text = '';
+  private exit: string | undefined;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(child: ChildProcess, name: string) {
+    const read = (chunk: Buffer): void => {
+      this.text += chunk.toString();
+      for (const l of this.listeners) l();
+    };
+    child.stdout?.on('data', read);
+    child.stderr?.on('data', read);
+    child.on('error', (error) => {
+      this.exit ??= `${name} failed: ${error.message}`;
+      for (const l of this.listeners) l();
+    });
+    child.on('exit', (code, signal) => {
+      this.exit ??= `${name} exited (${code ?? signal})`;
+      for (const l of this.listeners) l();
+    });
+  }
+
+  /** The first match of `pattern` in what was printed from offset `from` on. */
+  waitFor(pattern: RegExp, from: number, timeoutMs: number, what: string): Promise<RegExpExecArray> {
+    return new Promise((resolve, reject) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.listeners.delete(check);
+      };
+      const check = (): void => {
+        const match = pattern.exec(this.text.slice(from));
+        if (match) {
+          done();
+          resolve(match);
+        } else if (this.exit !== undefined) {
+          done();
+          reject(new Error(`${this.exit} before ${what}:\n${this.text.slice(from)}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}:\n${this.text.slice(from)}`));
+      }, timeoutMs);
+      this.listeners.add(check);
+      check();
+    });
   }
 }
 

@@ -157,3 +157,22 @@ fn problems_point_inside_the_rule() {
         }
     }
 }
+
+#[test]
+fn the_studios_rule_reads_the_caller_alone() {
+    let schema = |rule: &str| {
+        format!(
+            "datasource db {{\n  provider = \"sqlite\"\n  url = \"file:x.db\"\n}}\n\n/// @@auth(\"JWT\", studio: \"{rule}\")\nmodel User {{\n  id       String @id\n  email    String @unique\n  password String\n  role     String\n}}\n"
+        )
+    };
+    for (rule, expected) in
+        [("auth.role == 'admin'", vec![]), ("isOwner", vec!["E0439"]), ("role == 'admin'", vec!["E0439"])]
+    {
+        let source = schema(rule);
+        let checked = ssot_schema::check(&source);
+        assert!(!checked.has_errors(), "{rule}: {:?}", checked.diagnostics);
+        let codes: Vec<String> =
+            ssot_policy::check_schema(&checked.schema, &source).iter().map(|d| d.code.to_string()).collect();
+        assert_eq!(codes, expected, "{rule}");
+    }
+}

@@ -48,7 +48,18 @@ pub async fn caller(app: &App, headers: &axum::http::HeaderMap) -> Result<Caller
     caller_for_token(app, token).await
 }
 
-/// The studio's gate (its routes, and the services' admin routes it shows): the admin key,
+/// The admin key's request, or its refusal for anyone else: `401` for an anonymous caller
+/// (the key would open it), `403` for a user; `what` names what needs the key.
+pub async fn require_admin(app: &App, headers: &axum::http::HeaderMap, what: &str) -> Result<(), Problem> {
+    let (status, code) = match caller(app, headers).await? {
+        Caller::Admin => return Ok(()),
+        Caller::Anonymous => (axum::http::StatusCode::UNAUTHORIZED, "unauthorized"),
+        Caller::User(_) => (axum::http::StatusCode::FORBIDDEN, "forbidden"),
+    };
+    Err(Problem::new(status, code, format!("{what} need the admin key")))
+}
+
+/// The studio's gate: the admin key,
 /// or a user whom `@@auth(studio: ...)` admits, decided on the caller's current row. The
 /// caller, or `401` for an anonymous one (credentials would open it), `403` for another
 /// user; `what` names what needs them.

@@ -22,10 +22,10 @@ pub(crate) fn routes() -> Router<Arc<App>> {
         .route("/api/_services/{name}/dead/{id}/replay", post(replay_one))
 }
 
-/// The admin key or a user the studio's rule admits, else 401 (anonymous) or 403; and the
-/// services, else 404.
+/// The admin key (dead letters hold rows as they were sent), else 401 (anonymous) or 403;
+/// and the services, else 404.
 async fn admin(app: &App, headers: &HeaderMap) -> Result<Arc<ssot_services::Services>, Problem> {
-    crate::execute::require_studio(app, headers, "the services' endpoints").await?;
+    crate::execute::require_admin(app, headers, "the services' endpoints").await?;
     app.services.clone().ok_or_else(|| Problem::not_found("the schema has no @@service"))
 }
 

@@ -75,7 +75,11 @@ on_every_backend!(
         assert_eq!(status, 200, "{body}");
 
         // Ann's token was issued before she became an admin: the rule reads her current row.
-        for path in ["/api/_studio/access", "/api/_studio/changes", "/api/_studio/clients"] {
+        let (status, body) = server.request("GET", "/api/_studio/clients", None, Some(&ann.token)).await;
+        assert_eq!(status, 403, "the clients are the admin key's alone: {body}");
+        let (status, body) = server.request("GET", "/api/_services", None, Some(&ann.token)).await;
+        assert_eq!(status, 403, "so are the services' dead letters: {body}");
+        for path in ["/api/_studio/access", "/api/_studio/changes"] {
             let (status, body) = server.request("GET", path, None, Some(&ann.token)).await;
             assert_eq!(status, 200, "{path}: {body}");
             let (status, body) = server.request("GET", path, None, Some(&bob.token)).await;

@@ -115,9 +115,7 @@ fn reason(error: &(dyn std::error::Error + 'static)) -> String {
 }
 
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    ssot_store::time::now()
 }
 
 #[cfg(test)]

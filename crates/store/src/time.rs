@@ -41,6 +41,13 @@ fn days_in_month(year: i64, month: u32) -> u32 {
     }
 }
 
+/// The time now, in milliseconds since the epoch.
+pub fn now() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| Millis::try_from(d.as_millis()).unwrap_or(Millis::MAX))
+}
+
 /// `2024-05-01T12:30:00.000Z`.
 pub fn format(ms: Millis) -> String {
     let days = ms.div_euclid(86_400_000);

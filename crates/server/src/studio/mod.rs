@@ -1,8 +1,9 @@
 //! The admin studio: a small page at `/_/` (HTML, script and style compiled into the
 //! binary; no build step at run time) and the JSON it reads besides the REST API: who may
 //! do what (`/api/_studio/access`), the change log as it grows (`/api/_studio/changes`), and
-//! the sockets' clients and subscriptions (`/api/_studio/clients`). They are open to the
-//! admin key and to the users `@@auth(studio: ...)` admits (`execute::require_studio`).
+//! the sockets' clients and subscriptions (`/api/_studio/clients`, the admin key's alone).
+//! The first two are open to the users `@@auth(studio: ...)` admits too
+//! (`execute::require_studio`), under their own read rules.
 //! Rows are browsed and edited through the REST API itself, with the same credentials, so
 //! the studio can do nothing the API does not allow: a user does it under their own rules.
 //!
@@ -18,6 +19,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use serde_json::{json, Value as Json};
+use ssot_access::Caller;
 use std::sync::Arc;
 
 const PAGE: &str = include_str!("index.html");
@@ -115,13 +117,14 @@ fn number(
 /// first: the entries after `?after=` (a `seq`), or without it the newest `?take=` (at
 /// most 500, default 100). Rows are in the API's form without write-only fields (a
 /// password's hash never leaves); entries of ssot's own (sessions) and of join tables
-/// carry no row.
+/// carry no row. A user sees what their read rules show them ([`Reader`]); the admin key
+/// sees every row.
 async fn changes(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, Problem> {
-    crate::execute::require_studio(&app, &headers, "the studio's data").await?;
+    let caller = crate::execute::require_studio(&app, &headers, "the studio's data").await?;
     let query = crate::rest::query_values(raw.as_deref(), None)?;
     crate::rest::only(&query, &["after", "take"])?;
     let after = number(&query, "after", 0..=i64::MAX)?;
@@ -135,7 +138,10 @@ async fn changes(
                 None => (ssot_store::query::read::current_seq(conn)? - take).max(0),
             };
             let page = ssot_store::changelog::records_after(conn, after, take)?;
-            let changes: Vec<Json> = page.records.iter().map(|r| record(es, &policies, r)).collect();
+            let now = ssot_store::time::format(ssot_store::time::now());
+            let reader =
+                Reader { policies: &policies, auth: caller.auth().filter(|_| caller != Caller::Admin), now: &now };
+            let changes: Vec<Json> = page.records.iter().filter_map(|r| reader.record(es, r)).collect();
             Ok(json!({"changes": changes, "seq": page.reached}))
         })
         .await
@@ -143,33 +149,73 @@ async fn changes(
     Ok(json_answer(&answer))
 }
 
-fn record(
-    es: &ssot_store::entity::Entities,
-    policies: &ssot_access::Policies,
-    r: &ssot_store::changelog::Record,
-) -> Json {
-    let mut entry = json!({"seq": r.seq, "at": ssot_store::time::format(r.at), "model": r.label, "op": r.op});
-    let Some(model) = es.by_name(&r.label) else { return entry };
-    let row = |row: &serde_json::Map<String, Json>| {
-        let mut shown = ssot_store::changelog::api_row(es, model, row);
+/// Who reads the change log: the admin key (`auth: None`), or a user, who sees an entry
+/// only where their read rule, decided on the row alone, says yes for the row before or
+/// after the change, and of it only the fields their field rules show them. A rule that
+/// reaches through a relation cannot be decided on the row: such rows are not shown to a
+/// user here (fail-closed; the Data tab reads them through the API, where it can).
+struct Reader<'a> {
+    policies: &'a ssot_access::Policies,
+    auth: Option<&'a serde_json::Map<String, Json>>,
+    now: &'a str,
+}
+
+impl Reader<'_> {
+    fn record(&self, es: &ssot_store::entity::Entities, r: &ssot_store::changelog::Record) -> Option<Json> {
+        let mut entry = json!({"seq": r.seq, "at": ssot_store::time::format(r.at), "model": r.label, "op": r.op});
+        let Some(model) = es.by_name(&r.label) else {
+            // ssot's own tables and join tables: no row; a user sees none of them.
+            return self.auth.is_none().then_some(entry);
+        };
+        let (old, new) = (
+            r.old.as_ref().and_then(|row| self.row(es, model, row)),
+            r.new.as_ref().and_then(|row| self.row(es, model, row)),
+        );
+        if self.auth.is_some() && old.is_none() && new.is_none() {
+            return None;
+        }
+        if let Some(old) = old {
+            entry["old"] = old;
+        }
+        if let Some(new) = new {
+            entry["new"] = new;
+        }
+        Some(entry)
+    }
+
+    /// The row as this reader may see it; `None` when they may not.
+    fn row(
+        &self,
+        es: &ssot_store::entity::Entities,
+        model: usize,
+        row: &serde_json::Map<String, Json>,
+    ) -> Option<Json> {
+        use ssot_access::Op;
+        use ssot_policy::eval::{evaluate, Context, Verdict};
+        let full = ssot_store::changelog::api_row(es, model, row);
+        let cx = Context { auth: self.auth, now: self.now };
+        let allowed = |rule: Option<&ssot_policy::predicate::Predicate>| {
+            rule.is_some_and(|rule| evaluate(rule, &full, &cx) == Verdict::Allow)
+        };
+        if self.auth.is_some() && !allowed(self.policies.rule(model, Op::Read)) {
+            return None;
+        }
+        let mut shown = full.clone();
         for (index, field) in es.entities[model].fields.iter().enumerate() {
-            if policies.write_only(model, index) {
+            let hidden = self.policies.write_only(model, index)
+                || (self.auth.is_some()
+                    && self.policies.field_rule(model, index, Op::Read).is_some_and(|rule| !allowed(Some(rule))));
+            if hidden {
                 shown.remove(&field.name);
             }
         }
-        Json::Object(shown)
-    };
-    if let Some(old) = &r.old {
-        entry["old"] = row(old);
+        Some(Json::Object(shown))
     }
-    if let Some(new) = &r.new {
-        entry["new"] = row(new);
-    }
-    entry
 }
 
 /// This instance's sockets: each connection, its subscriptions and channels.
 async fn clients(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Response, Problem> {
-    crate::execute::require_studio(&app, &headers, "the studio's data").await?;
+    // The admin key's alone: subscriptions' options may hold values from rows.
+    crate::execute::require_admin(&app, &headers, "the sockets' clients").await?;
     Ok(json_answer(&app.hub.clients()))
 }

@@ -90,6 +90,8 @@ async function open(key) {
   if (!session) sessionStorage.setItem('ssot.adminKey', state.key);
   const caller = state.meta.caller || { kind: 'admin' };
   $('whoami').textContent = caller.kind === 'user' ? `user ${caller.sub}` : 'admin key';
+  // The clients and the webhooks are the admin key's alone (they may hold values from rows).
+  for (const tab of ['clients', 'services']) $('tabs').querySelector(`[data-tab="${tab}"]`).hidden = caller.kind === 'user';
   $('whoami').hidden = false;
   $('signin').hidden = true;
   $('app').hidden = false;
