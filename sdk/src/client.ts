@@ -14,6 +14,7 @@ import { LiveRegistry } from './registry.js';
 import { TokenManager, type GetToken } from './tokens.js';
 import {
   READ_ACTIONS,
+  type AuthUser,
   type BatchAnswers,
   type DataClient,
   type IdValue,
@@ -66,7 +67,7 @@ export class SsotClient<S extends SchemaTypes = UntypedSchema> {
   readonly $cache: NormalizedCache;
   readonly $http: HttpTransport;
   readonly $socket: WebSocketTransport;
-  readonly auth: AuthApi;
+  readonly auth: AuthApi<AuthUser<S>>;
   readonly $tokens: TokenManager;
   /** What the delegates use of the client; not a public surface (see `ClientCore`). */
   private readonly core: ClientCore;
@@ -102,7 +103,7 @@ export class SsotClient<S extends SchemaTypes = UntypedSchema> {
       ...(options.backoff ? { backoff: options.backoff } : {}),
       ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
     });
-    this.auth = new AuthApi(this.$http, this.$tokens);
+    this.auth = new AuthApi<AuthUser<S>>(this.$http, this.$tokens);
     this.$cache = new NormalizedCache((model) => options.models?.[model]?.relations);
     const idFields = (model: string): string[] => options.models?.[model]?.id ?? ['id'];
     const idOf = (model: string, row: Obj): IdValue => {

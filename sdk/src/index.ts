@@ -36,6 +36,7 @@ export type {
   SearchOptions,
   SearchPage,
   ScalarsOf,
+  AuthUser,
   Simplify,
   UniqueOf,
   SchemaTypes,

@@ -34,6 +34,8 @@ export interface ModelTypes {
   include?: object;
   /** `true` for a model with `@@search`: its delegate's `search` takes arguments (see `SearchArgs`). */
   searchable?: boolean;
+  /** `true` for the `@@auth` model: its rows are the users `client.auth` signs in (see `AuthUser`). */
+  auth?: boolean;
 }
 
 /** A relation of a model, for the result types: its target model's name, and whether it holds many rows. */
@@ -65,6 +67,11 @@ export type Part<M extends ModelTypes, K extends keyof ModelTypes> = M[K] extend
 export type RowOf<M extends ModelTypes> = M['row'];
 /** A row without `select`/`include`. */
 export type ScalarsOf<M extends ModelTypes> = M['scalars'] extends object ? M['scalars'] : M['row'];
+
+type AuthModel<S extends SchemaTypes> = { [K in keyof S]: S[K] extends { auth: true } ? K : never }[keyof S];
+
+/** A signed-in user as sign-up, login and `me` return them: the `@@auth` model's scalar fields; `Obj` without one. */
+export type AuthUser<S extends SchemaTypes> = [AuthModel<S>] extends [never] ? Obj : ScalarsOf<S[AuthModel<S>]>;
 /** A model's unique selector. */
 export type UniqueOf<M extends ModelTypes> = M['unique'] extends object ? M['unique'] : Part<M, 'where'>;
 

@@ -6,8 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { afterAll, beforeAll, test } from 'vitest';
-import { createClient, SsotError, type $Client } from './generated/ssot.js';
+import { afterAll, beforeAll, expectTypeOf, test } from 'vitest';
+import type { SsotClient } from '../src/index.js';
+import { createClient, SsotError, type $Client, type $UserScalars } from './generated/ssot.js';
 import { ADMIN_KEY, Server } from './server.js';
 import { waitFor } from './helpers.js';
 
@@ -33,7 +34,10 @@ async function signedIn(url: string, transport: 'http' | 'ws' | 'hybrid'): Promi
   signups += 1;
   const email = `gen${signups}-${Date.now()}@example.com`;
   const session = await c.auth.signup({ email, password: 'correct horse battery' });
-  return { c, id: (session.user as { id: string }).id, email };
+  // The signed-in user is typed as the `@@auth` model's row (an untyped client's is a plain object).
+  expectTypeOf(session.user).toEqualTypeOf<$UserScalars>();
+  expectTypeOf<NonNullable<SsotClient['auth']['session']>['user']>().toEqualTypeOf<Record<string, unknown>>();
+  return { c, id: session.user.id, email };
 }
 
 for (const transport of ['http', 'ws'] as const) {

@@ -116,9 +116,10 @@ pub fn types(schema: &Schema, source: &str) -> String {
             out,
             "  {0}: {{\n    row: {0};\n    scalars: ${0}Scalars;\n    relations: ${0}Relations;\n    where: ${0}Where;\n    \
              unique: ${0}Unique;\n    orderBy: ${0}OrderBy;\n    create: ${0}Create;\n    update: ${0}Update;\n    \
-             select: ${0}Select;\n    include: ${0}Include;\n    searchable: {1};\n  }};",
+             select: ${0}Select;\n    include: ${0}Include;\n    searchable: {1};\n    auth: {2};\n  }};",
             model.name,
             searchable(schema, &model.name),
+            schema.auth_model().is_some_and(|m| m.name == model.name.as_str()),
         );
     }
     out.push_str("};\n");

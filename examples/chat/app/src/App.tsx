@@ -117,7 +117,7 @@ function SignIn() {
         mode === 'signup'
           ? await client.auth.signup({ email, password, name: String(form.get('name') || email.split('@')[0]) })
           : await client.auth.login({ email, password });
-      const u = session.user as unknown as ChatUser;
+      const u = session.user;
       signedIn({ id: u.id, name: u.name, email: u.email });
     } catch (e) {
       setError(e instanceof Error ? e.message : String(e));

@@ -50,7 +50,7 @@ if (saved) client.$tokens.setSession(saved);
 // Each refresh brings new tokens: keep them (and the cookie) current.
 client.$tokens.onChange(() => store(client.auth.session));
 const userOf = (session: Session | undefined): ChatUser | null => {
-  const u = session?.user as unknown as ChatUser | undefined;
+  const u = session?.user;
   return u ? { id: u.id, name: u.name, email: u.email } : null;
 };
 
