@@ -4,7 +4,8 @@
 # titles and bodies), written straight into the database so ssot's triggers index them;
 # wrk sends random queries (common, middling and rare words, two words, a word being
 # typed) to GET /api/posts/search?q=...&take=20, as the admin and as a user under the
-# rules (published posts and their own; `notes` only on their own, so it takes no part).
+# rules (published posts and their own; `notes` only on their own, so it takes no part); each
+# with the search cache off (SSOT_SEARCH_CACHE_MB=0: every search runs) and on (16 MiB).
 #
 # Usage: bench/search/run.sh   (env: ROWS=100000 DURATION=10s CONNECTIONS=32 THREADS=2 TAKE=20;
 #        PG_URL=postgres://postgres@127.0.0.1:5432 to include PostgreSQL, the default; empty: SQLite only)
@@ -20,7 +21,7 @@ export SSOT_JWT_SECRET=bench-search-jwt-secret-0123456789abcdef
 
 echo "== $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $ROWS posts, /search?q=...&take=$TAKE; release build; $(date -u +%F)"
-printf '| database | caller | requests/s | p50 | p99 | errors |\n|---|---|---|---|---|---|\n'
+printf '| database | search cache | caller | requests/s | p50 | p99 | errors |\n|---|---|---|---|---|---|---|\n'
 
 run() { # name url schema port
   local name=$1 url=$2 schema=$3 port=$4 base="http://127.0.0.1:$4"
@@ -36,10 +37,19 @@ run() { # name url schema port
     -d '{"email": "reader@example.com", "password": "correct horse battery"}' |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["accessToken"])')
   local prefix="/api/posts/search?take=$TAKE&q="
-  printf '| %s | admin | %s |\n' "$name" "$(wrk_cells ../search/search.lua "$base" QUERIES_FILE="$work/queries" PREFIX="$prefix" AUTH="Bearer bench")"
-  printf '| %s | user | %s |\n' "$name" "$(wrk_cells ../search/search.lua "$base" QUERIES_FILE="$work/queries" PREFIX="$prefix" AUTH="Bearer $token")"
   kill "$server"
   wait "$server" 2>/dev/null || true
+  # Each caller with the search cache off (every search runs), then on (the default).
+  for cache in 0 16; do
+    SSOT_SEARCH_CACHE_MB=$cache "$SSOT" serve "$schema" --database "$url" --listen "127.0.0.1:$port" --admin-key bench >>"$work/$name.log" 2>&1 &
+    server=$!
+    wait_for "$base/healthz"
+    local label; label=$([ "$cache" = 0 ] && echo off || echo "${cache} MiB")
+    printf '| %s | %s | admin | %s |\n' "$name" "$label" "$(wrk_cells ../search/search.lua "$base" QUERIES_FILE="$work/queries" PREFIX="$prefix" AUTH="Bearer bench")"
+    printf '| %s | %s | user | %s |\n' "$name" "$label" "$(wrk_cells ../search/search.lua "$base" QUERIES_FILE="$work/queries" PREFIX="$prefix" AUTH="Bearer $token")"
+    kill "$server"
+    wait "$server" 2>/dev/null || true
+  done
 }
 
 run sqlite "sqlite:$work/ssot.db" bench/search/schema.prisma 4430

@@ -130,6 +130,10 @@ pub struct BudgetArgs {
     /// is closed with 4408 (default: $SSOT_IDLE_TIMEOUT_MS, then 60000).
     #[arg(long, value_name = "MS")]
     pub idle_timeout: Option<u64>,
+    /// MiB of memory for search answers, kept while the database does not change
+    /// (default: $SSOT_SEARCH_CACHE_MB, then 16; 0: none).
+    #[arg(long, value_name = "MIB")]
+    pub search_cache_mb: Option<usize>,
 }
 
 impl BudgetArgs {
@@ -320,6 +324,8 @@ impl Server {
             bus: self.bus.clone(),
             log_poll: self.log_poll,
             services: self.services,
+            search_cache_bytes: BudgetArgs::pick(self.budget.search_cache_mb, "SSOT_SEARCH_CACHE_MB")?
+                .map(|mb| mb.saturating_mul(1 << 20)),
         };
         Ok(match previous {
             Some(previous) => ssot_server::App::succeeding(previous, store, schema, settings)?,

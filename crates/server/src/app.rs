@@ -41,6 +41,8 @@ pub struct App {
     pub log_poll: std::time::Duration,
     /// `@@service`s: webhooks delivered from the change log, when the schema has any.
     pub services: Option<Arc<ssot_services::Services>>,
+    /// Search answers kept while the database does not change; `None`: off.
+    pub(crate) search_cache: Option<crate::search_cache::SearchCache>,
 }
 
 /// How long a shutdown waits for the requests in flight when not told otherwise: longer
@@ -69,6 +71,8 @@ pub struct Settings {
     pub log_poll: Option<std::time::Duration>,
     /// How the services' deliveries are paced (backoff, lease, concurrency).
     pub services: ssot_services::Settings,
+    /// Memory for search answers ([`crate::search_cache`]); `None`: 16 MiB; `Some(0)`: off.
+    pub search_cache_bytes: Option<usize>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -148,6 +152,11 @@ impl App {
         let services = ssot_services::Services::new(Arc::clone(&store), schema, &access.policies, settings.services)?
             .map(Arc::new);
         let hub = ssot_realtime::Hub::new(Arc::clone(&store), Arc::clone(&access.policies), realtime);
+        // A rule reading `now()` changes its answer without a write: nothing can be kept then.
+        let timeless = (0..store.entities.entities.len()).all(|model| !access.policies.reads_now(model));
+        let search_cache = crate::search_cache::SearchCache::new(
+            settings.search_cache_bytes.unwrap_or(crate::search_cache::DEFAULT_BYTES) * usize::from(timeless),
+        );
         Ok(App {
             store,
             access,
@@ -166,6 +175,7 @@ impl App {
             bus: settings.bus,
             log_poll: settings.log_poll.unwrap_or(DEFAULT_LOG_POLL),
             services,
+            search_cache,
         })
     }
 }

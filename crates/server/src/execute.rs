@@ -9,6 +9,7 @@
 
 use crate::auth;
 use crate::problem::Problem;
+use crate::search_cache::SearchCache;
 use crate::App;
 use serde_json::Value as Json;
 use ssot_access::operation::{self, Action, Operation, Outcome, Request};
@@ -101,9 +102,13 @@ pub fn authorize(app: &App, caller: &Caller, model: usize, action: Action) -> Re
 /// normalized, passwords hashed), and runs it in one job: reads in the cheap lane when
 /// they are one statement, in the slow lane otherwise, writes on the writer.
 pub async fn execute(app: &App, caller: Caller, known: Vec<KnownRows>, request: Request) -> Result<Executed, Problem> {
+    let cache = app.search_cache.as_ref().and_then(|cache| Some((cache, SearchCache::key(&request, &caller)?)));
     let mut op = Operation::read(&app.store.entities, request)?;
     if matches!(&op, Operation::List { args, .. } if args.search.is_some()) {
         app.metrics.searches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    if let Some((cache, key)) = cache {
+        return search_through(app, cache, key, caller, known, op).await;
     }
     let mut budget = auth::MAX_PASSWORDS_PER_REQUEST;
     prepare(app, &caller, &mut op, &mut budget).await?;
@@ -121,6 +126,34 @@ pub async fn execute(app: &App, caller: Caller, known: Vec<KnownRows>, request: 
         Executed { outcome: app.store.read(run).await?, seq: None }
     };
     Ok(executed)
+}
+
+/// A search answered from [`SearchCache`] when the log has not moved since it was stored;
+/// otherwise run, with the log's position read in the same snapshot, and stored.
+async fn search_through(
+    app: &App,
+    cache: &SearchCache,
+    key: String,
+    caller: Caller,
+    known: Vec<KnownRows>,
+    op: Operation,
+) -> Result<Executed, Problem> {
+    let now = app.store.read_single(|conn, _| ssot_store::query::read::current_seq(conn)).await?;
+    if let Some(outcome) = cache.get(&key, now) {
+        app.metrics.search_cache_hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return Ok(Executed { outcome, seq: None });
+    }
+    let policies = Arc::clone(&app.access.policies);
+    let (outcome, seq) = app
+        .store
+        .read(move |conn, es| {
+            let guard = ssot_access::Guard::new(&policies, es, &caller).with_known_rows(known);
+            let outcome = operation::run(conn, &guard, &op)?;
+            Ok((outcome, ssot_store::query::read::current_seq(conn)?))
+        })
+        .await?;
+    cache.put(key, seq, &outcome);
+    Ok(Executed { outcome, seq: None })
 }
 
 /// What a write sets on the `@@auth` model, made ready before it runs: identities

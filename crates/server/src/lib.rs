@@ -26,6 +26,7 @@ mod index;
 pub mod metrics;
 pub mod problem;
 pub mod rest;
+mod search_cache;
 mod serve;
 mod services;
 mod studio;

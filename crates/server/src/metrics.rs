@@ -39,6 +39,8 @@ pub struct Metrics {
     pub ws: WsStats,
     /// Full-text searches run (`/search`, and lists with `search`, over every transport).
     pub searches: std::sync::atomic::AtomicU64,
+    /// Of them, answered from the search cache.
+    pub search_cache_hits: std::sync::atomic::AtomicU64,
     /// route → method → figures. Looked up by `&str` at both levels, so recording a
     /// request allocates nothing once its route and method have been seen.
     series: Mutex<BTreeMap<String, BTreeMap<String, Series>>>,
@@ -107,8 +109,14 @@ impl Metrics {
         }
         let load = |v: &std::sync::atomic::AtomicU64| v.load(std::sync::atomic::Ordering::Relaxed).to_string();
         let ws = &self.ws;
-        let figures: [(&str, &str, &str, String); 20] = [
+        let figures: [(&str, &str, &str, String); 21] = [
             ("ssot_searches_total", "counter", "Full-text searches run, over every transport.", load(&self.searches)),
+            (
+                "ssot_search_cache_hits_total",
+                "counter",
+                "Full-text searches answered from the search cache (the database unchanged since).",
+                load(&self.search_cache_hits),
+            ),
             ("ssot_db_workers", "gauge", "Database worker threads (each owns a connection).", pool.workers.to_string()),
             ("ssot_db_jobs_in_flight", "gauge", "Database jobs queued or running.", pool.in_flight.to_string()),
             ("ssot_db_jobs_total", "counter", "Database jobs run.", pool.completed.to_string()),

@@ -237,3 +237,41 @@ on_every_backend!(a_search_considers_at_most_a_thousand_matches, SCHEMA, |server
     let (_, page) = search(&server, "gannet", &[("where", json!({"id": {"lte": 10}}))], Some(ADMIN_KEY)).await;
     assert_eq!((page["meta"]["total"].clone(), page["meta"]["capped"].clone()), (json!(10), Json::Null));
 });
+
+/// `ssot_search_cache_hits_total` from `/metrics`.
+async fn cache_hits(server: &TestServer) -> u64 {
+    let text = reqwest::get(format!("{}/metrics", server.base)).await.expect("metrics").text().await.expect("text");
+    text.lines()
+        .find_map(|line| line.strip_prefix("ssot_search_cache_hits_total "))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("the search cache's hits in /metrics")
+}
+
+on_every_backend!(the_search_cache_answers_only_what_the_database_still_says, SCHEMA, |server| {
+    let ann = server.signup("ann@example.com").await;
+    let bob = server.signup("bob@example.com").await;
+    let draft =
+        article(&server, json!({"title": "puffin draft", "body": "b", "published": false, "authorId": ann.id})).await;
+    let public = article(&server, json!({"title": "puffin", "body": "b", "secret": "auk"})).await;
+    let before = cache_hits(&server).await;
+    // The same search by two callers, twice each: each gets their own rows, the second time from memory.
+    for _ in 0..2 {
+        assert_eq!(ids(&search(&server, "puffin", &[], Some(&ann.token)).await.1), [draft, public]);
+        assert_eq!(ids(&search(&server, "puffin", &[], Some(&bob.token)).await.1), [public], "never Ann's answer");
+        assert_eq!(ids(&search(&server, "puffin", &[], None).await.1), [public]);
+    }
+    assert_eq!(cache_hits(&server).await - before, 3, "the second round came from memory");
+
+    // A write through the API: the next search reads it.
+    let (status, _) = server.admin("PATCH", &format!("/api/articles/{draft}"), Some(json!({"published": true}))).await;
+    assert_eq!(status, 200);
+    assert_eq!(ids(&search(&server, "puffin", &[], Some(&bob.token)).await.1), [draft, public]);
+    // A write from outside ssot: read at once, not a moment later.
+    server.raw(|conn| conn.batch("UPDATE \"Article\" SET title = 'gannet' WHERE title = 'puffin'").expect("sql"));
+    assert_eq!(ids(&search(&server, "puffin", &[], Some(&bob.token)).await.1), [draft]);
+    // The caller's own row changes what they may read: Bob made an admin reads the secret field.
+    assert_eq!(ids(&search(&server, "auk", &[], Some(&bob.token)).await.1), Vec::<i64>::new());
+    let (status, _) = server.admin("PATCH", &format!("/api/users/{}", bob.id), Some(json!({"role": "admin"}))).await;
+    assert_eq!(status, 200);
+    assert_eq!(ids(&search(&server, "auk", &[], Some(&bob.token)).await.1), [public]);
+});
