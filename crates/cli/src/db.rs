@@ -131,7 +131,7 @@ pub struct BudgetArgs {
     #[arg(long, value_name = "MS")]
     pub idle_timeout: Option<u64>,
     /// MiB of memory for search answers, kept while the database does not change
-    /// (default: $SSOT_SEARCH_CACHE_MB, then 16; 0: none).
+    /// (default: $SSOT_SEARCH_CACHE_MB, then 64; 0: none).
     #[arg(long, value_name = "MIB")]
     pub search_cache_mb: Option<usize>,
 }

@@ -71,7 +71,7 @@ pub struct Settings {
     pub log_poll: Option<std::time::Duration>,
     /// How the services' deliveries are paced (backoff, lease, concurrency).
     pub services: ssot_services::Settings,
-    /// Memory for search answers ([`crate::search_cache`]); `None`: 16 MiB; `Some(0)`: off.
+    /// Memory for search answers ([`crate::search_cache`]); `None`: 64 MiB; `Some(0)`: off.
     pub search_cache_bytes: Option<usize>,
 }
 

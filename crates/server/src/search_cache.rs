@@ -15,8 +15,9 @@ use ssot_access::Caller;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
-/// The default memory for answers: 16 MiB.
-pub const DEFAULT_BYTES: usize = 16 << 20;
+/// The default memory for answers: 64 MiB (a page of 20 rows of a few hundred words is
+/// 15 KiB of JSON: a few thousand answers).
+pub const DEFAULT_BYTES: usize = 64 << 20;
 
 pub struct SearchCache {
     max_bytes: usize,
@@ -64,7 +65,9 @@ impl SearchCache {
 
     /// Keeps `outcome`, read in a snapshot at `seq`.
     pub fn put(&self, key: String, seq: i64, outcome: &Outcome) {
-        let size = key.len() + outcome.body.to_string().len();
+        // In memory a JSON tree takes about twice its text (an allocation per string and
+        // per key, map nodes): counted so, the limit bounds the memory, not the text.
+        let size = key.len() + 2 * outcome.body.to_string().len();
         if size > self.max_bytes / 4 {
             return;
         }
@@ -119,7 +122,7 @@ mod tests {
 
     #[test]
     fn the_oldest_answers_go_when_memory_is_full() {
-        let size = "k0".len() + outcome("x").body.to_string().len();
+        let size = "k0".len() + 2 * outcome("x").body.to_string().len();
         let cache = SearchCache::new(size * 4).expect("cache");
         for i in 0..6 {
             cache.put(format!("k{i}"), 1, &outcome("x"));
