@@ -429,3 +429,33 @@ async fn one_instance_delivers_and_another_takes_over_on_postgres() {
     assert_eq!(leased(other.address()).await, Some(true));
     check_signatures_and_ids(&all.received(), "all");
 }
+
+/// A service removed from the schema: its cursor goes at the next start, so the change log
+/// is pruned past it again (a cursor nobody moves would keep the whole log from then on).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_removed_service_stops_holding_the_log() {
+    let db = Db::sqlite();
+    let (all, titles) =
+        (Receiver::start(7, Behaviour::default()).await, Receiver::start(8, Behaviour::default()).await);
+    let cursors = || {
+        let path = db.url.trim_start_matches("sqlite:");
+        let out = std::process::Command::new("sqlite3")
+            .arg(path)
+            .arg("SELECT name FROM _ssot_cursors ORDER BY name")
+            .output()
+            .expect("sqlite3");
+        String::from_utf8_lossy(&out.stdout).split_whitespace().map(str::to_string).collect::<Vec<_>>()
+    };
+    assert_eq!(db.serve(&all, &titles).stop().0, Some(0));
+    assert_eq!(cursors(), ["all", "titles"]);
+    let without = std::fs::read_to_string(&db.schema)
+        .expect("schema")
+        .lines()
+        .filter(|l| !l.contains("name: \"titles\""))
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&db.schema, without).expect("write schema");
+    let (code, said) = db.serve(&all, &titles).stop();
+    assert_eq!(code, Some(0), "{said}");
+    assert_eq!(cursors(), ["all"], "the removed service's cursor is gone");
+}

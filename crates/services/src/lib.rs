@@ -179,11 +179,17 @@ impl Services {
                 .store
                 .write(move |conn, _| {
                     tables::create(conn)?;
-                    names.iter().try_for_each(|n| tables::ensure(conn, n))
+                    names.iter().try_for_each(|n| tables::ensure(conn, n))?;
+                    tables::forget_others(conn, &names)
                 })
                 .await;
             match result {
-                Ok(()) => break,
+                Ok(forgotten) => {
+                    for name in forgotten {
+                        tracing::info!(service = %name, "services: the schema no longer has this service; its cursor is gone, so the change log is pruned past it (its dead letters stay)");
+                    }
+                    break;
+                }
                 Err(e) if attempt < 3 => {
                     attempt += 1;
                     tracing::debug!(error = %e, "services: creating the tables failed; trying again");

@@ -74,6 +74,27 @@ pub fn ensure(conn: &mut dyn Conn, name: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Deletes the cursors of services the schema no longer has (their names not in `kept`):
+/// retention keeps every entry after the smallest cursor, and a cursor nobody moves would
+/// keep the whole log from then on. Their names.
+pub fn forget_others(conn: &mut dyn Conn, kept: &[String]) -> Result<Vec<String>, StoreError> {
+    let d = conn.dialect();
+    let rows = conn.query(&format!("SELECT \"name\" FROM {}", cursors(d)), &[])?;
+    let mut forgotten = Vec::new();
+    for row in rows {
+        let Some(Value::Text(name)) = row.into_iter().next() else { continue };
+        if kept.contains(&name) {
+            continue;
+        }
+        conn.execute(
+            &format!("DELETE FROM {} WHERE \"name\" = {}", cursors(d), p(d, 1, "text")),
+            &[Value::Text(name.clone())],
+        )?;
+        forgotten.push(name);
+    }
+    Ok(forgotten)
+}
+
 /// Takes or renews the lease for `holder` until `until` (epoch ms) when it is free, expired
 /// or already `holder`'s; `Some(cursor)` when held.
 pub fn lease(conn: &mut dyn Conn, name: &str, holder: &str, now: i64, until: i64) -> Result<Option<i64>, StoreError> {
