@@ -1,7 +1,8 @@
 import { HydrationBoundary, QueryClientProvider, type DehydratedState, type QueryClient } from '@tanstack/react-query';
 import { SsotProvider } from './ssot/react.js';
 import type { createClient } from './ssot/ssot.js';
-import { App, type AppContext } from './App.js';
+import { App } from './App.js';
+import type { AppContext } from './context.js';
 import type { Route } from './route.js';
 
 /** The whole tree, the same on the server and in the browser. */
