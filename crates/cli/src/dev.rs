@@ -39,9 +39,26 @@ pub fn dev(options: DevOptions) -> anyhow::Result<ExitCode> {
     let accept = options.accept_data_loss;
     let client = options.client;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(async move {
-        let shutdown = db::shutdown_signal();
-        let (mut text, version) = first_version(&server, &path, accept).await?;
+    let result = runtime.block_on(async move {
+        // Ctrl-C or SIGTERM, heard from the start: while waiting for a first valid schema too.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let signal = db::shutdown_signal();
+        tokio::spawn(async move {
+            signal.await;
+            stop.send_replace(true);
+        });
+        let mut first = stopped.clone();
+        let (mut text, version) = tokio::select! {
+            version = first_version(&server, &path, accept) => version?,
+            _ = first.wait_for(|stop| *stop) => {
+                say("stopped");
+                return anyhow::Ok(());
+            }
+        };
+        let mut stopped = stopped;
+        let shutdown = async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        };
         write_client(client.as_deref(), &version.schema, &path);
         let mut current = Arc::new(server.app(Arc::new(version.store), &version.schema, None)?);
         let listener = db::bind(&server.listen).await?;
@@ -82,7 +99,10 @@ pub fn dev(options: DevOptions) -> anyhow::Result<ExitCode> {
         }
         say("stopped");
         anyhow::Ok(())
-    })?;
+    });
+    // A question about data loss may still be waiting for an answer on stdin: not waited for.
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    result?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -205,3 +205,26 @@ async fn editing_the_schema_swaps_the_api_under_open_sockets() {
     assert!(socket.wait_for(Duration::from_secs(5), |m| m["type"] == "pong").await.is_some());
     assert_eq!(dev.stop(), Some(0));
 }
+
+#[test]
+fn a_schema_invalid_at_start_is_waited_for_and_a_signal_still_stops_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let schema = dir.path().join("schema.prisma");
+    write_schema(&schema, &V1.replace("  title String\n", "  title Strin\n"));
+    let mut dev = Dev::start(dir.path());
+    dev.expect("Strin");
+    dev.expect("waiting for");
+    // Fixed: it starts serving.
+    write_schema(&schema, V1);
+    dev.expect("listening on http://");
+    assert_eq!(dev.stop(), Some(0));
+
+    // Never fixed: SIGTERM still ends it.
+    let dir = tempfile::tempdir().expect("temp dir");
+    write_schema(&dir.path().join("schema.prisma"), "model {");
+    let mut dev = Dev::start(dir.path());
+    dev.expect("waiting for");
+    let started = std::time::Instant::now();
+    assert_eq!(dev.stop(), Some(0));
+    assert!(started.elapsed() < Duration::from_secs(5), "stopped at once");
+}
