@@ -162,6 +162,7 @@ async fn editing_the_schema_swaps_the_api_under_open_sockets() {
     assert_eq!(left["code"], "reloaded", "{left}");
     let again = socket.wait_for(Duration::from_secs(5), subscribed("posts")).await.expect("subscribed again");
     assert_eq!(again["data"], json!([{"id": 1, "title": "first", "body": ""}]));
+    assert_eq!(again["reset"], true, "its rows changed: a reset");
     assert!(std::fs::read_to_string(&client_file).expect("client").contains("body"), "the client was written again");
     let (status, second) =
         request("POST", &format!("{api}/posts"), Some(json!({"title": "second", "body": "hello"}))).await;
@@ -173,6 +174,13 @@ async fn editing_the_schema_swaps_the_api_under_open_sockets() {
     // The channel is there to join again in the new version.
     socket.send(json!({"type": "join", "channel": channel, "state": null})).await;
     socket.wait_for(Duration::from_secs(5), |m| m["type"] == "joined").await.expect("joined again");
+
+    // A version that changes nothing this subscription shows: nothing to replace.
+    write_schema(&schema, &format!("{v2}\n// a comment\n"));
+    dev.expect("serving the new version");
+    let same = socket.wait_for(Duration::from_secs(5), subscribed("posts")).await.expect("subscribed again");
+    assert_eq!((same["resumed"].clone(), same["replay"].clone()), (json!(true), json!([])), "{same}");
+    assert!(same.get("data").is_none(), "no rows sent again: {same}");
 
     // An invalid version: its diagnostics printed, the running version goes on.
     write_schema(&schema, &v2.replace("model Post {", "model Post {\n  broken Strin"));

@@ -24,7 +24,7 @@ mod narrow;
 mod query;
 mod rules;
 
-pub use hub::{ConnId, Frame, Hub, HubStats, LINGER, MAX_SUBSCRIPTIONS};
+pub use hub::{ConnId, Frame, Hub, HubStats, Start, LINGER, MAX_SUBSCRIPTIONS};
 pub use query::LiveQuery;
 pub use rules::Realtime;
 

@@ -1,21 +1,28 @@
 //! The hub's groups of subscriptions: adding and removing subscribers, telling a
 //! connection, the history kept for resuming, and what makes two subscribers share a group.
 
-use super::{ConnId, Group, State, Step, HISTORY_EVENTS, HISTORY_STEPS, LINGER};
+use super::{ConnId, Group, Start, State, Step, HISTORY_EVENTS, HISTORY_STEPS, LINGER};
 use serde_json::{json, Value as Json};
 use ssot_access::Caller;
 use ssot_schema::annotations::SubscribeKind;
 
-/// Adds `conn`'s `sub` to `group`, and tells the connection (`subscribed`): the rows, or
-/// from `since` what it missed.
-pub(super) fn attach(state: &mut State, group: u64, conn: ConnId, sub: &str, since: Option<i64>) {
+/// Adds `conn`'s `sub` to `group`, and tells the connection (`subscribed`) what `start`
+/// asks for.
+pub(super) fn attach(state: &mut State, group: u64, conn: ConnId, sub: &str, start: &Start) {
     let Some(g) = state.groups.get_mut(&group) else { return };
     g.members.push((conn, sub.to_string()));
     g.idle_since = None;
-    let answer = match since.map(|since| replay(g, since, sub)) {
-        None => json!({"type": "subscribed", "id": sub, "seq": g.seq, "data": data(g)}),
-        Some(Some(replay)) => json!({"type": "subscribed", "id": sub, "seq": g.seq, "resumed": true, "replay": replay}),
-        Some(None) => json!({"type": "subscribed", "id": sub, "seq": g.seq, "reset": true, "data": data(g)}),
+    let reset = |g: &Group| json!({"type": "subscribed", "id": sub, "seq": g.seq, "reset": true, "data": data(g)});
+    let answer = match start {
+        Start::Fresh => json!({"type": "subscribed", "id": sub, "seq": g.seq, "data": data(g)}),
+        Start::Since(since) => match replay(g, *since, sub) {
+            Some(replay) => json!({"type": "subscribed", "id": sub, "seq": g.seq, "resumed": true, "replay": replay}),
+            None => reset(g),
+        },
+        Start::Had(rows) if *rows == data(g) => {
+            json!({"type": "subscribed", "id": sub, "seq": g.seq, "resumed": true, "replay": []})
+        }
+        Start::Had(_) => reset(g),
     };
     if let Some(member) = state.conns.get_mut(&conn) {
         member.subs.insert(sub.to_string(), group);

@@ -51,6 +51,21 @@ const HISTORY_EVENTS: usize = 10_000;
 /// How long a group without subscribers is kept for them to resume.
 pub const LINGER: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// What a new subscription's `subscribed` says (protocol.md, `subscribed`).
+#[derive(Debug, Clone)]
+pub enum Start {
+    /// The rows now and the `seq` they stand at.
+    Fresh,
+    /// What the subscriber missed since this `seq` (the last message it had of the
+    /// subscription), when the recent history holds it and it is smaller than the rows;
+    /// else the rows, marked `reset`.
+    Since(i64),
+    /// The subscriber holds these rows (from another hub: `ssot dev` swapped the schema):
+    /// nothing to replace when they are still the rows now (`resumed` with an empty
+    /// replay), else the rows, marked `reset`.
+    Had(Json),
+}
+
 /// The hub's figures since start, for `/metrics`.
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
 pub struct HubStats {
@@ -266,10 +281,8 @@ impl Hub {
     }
 
     /// Subscribes `conn` to `channel` as `caller`, or says why not. The `subscribed`
-    /// message goes to the connection's sink, before any `update` of the subscription:
-    /// the rows now and the `seq` they stand at; or, with `since` (the `seq` of the last
-    /// message the subscriber had of this subscription), what it missed since then, when
-    /// the subscription's recent history still holds it and it is smaller than the rows.
+    /// message goes to the connection's sink, before any `update` of the subscription: what
+    /// [`Start`] asks for.
     pub async fn subscribe(
         &self,
         conn: ConnId,
@@ -277,7 +290,7 @@ impl Hub {
         caller: Caller,
         channel: &str,
         args: Map<String, Json>,
-        since: Option<i64>,
+        start: Start,
     ) -> Result<(), SubscribeError> {
         let es = Arc::clone(&self.store.entities);
         let query = query::read_query(&es, &self.realtime, channel, args)?;
@@ -286,7 +299,7 @@ impl Hub {
         let key =
             format!("{}\u{0}{}", query.text, caller_key(&caller, &self.policies, &query::models_read(&es, &query)));
         // A group that exists already answers from memory: no query per subscriber.
-        if self.join_group(conn, &sub, &key, since)? {
+        if self.join_group(conn, &sub, &key, &start)? {
             return Ok(());
         }
         let (policies, realtime, run_query, run_caller) =
@@ -335,7 +348,7 @@ impl Hub {
             }
         };
         let behind = state.groups.get(&group).is_some_and(|g| g.seq < state.cursor);
-        attach(&mut state, group, conn, &sub, since);
+        attach(&mut state, group, conn, &sub, &start);
         drop(state);
         if behind {
             // The follower read past this group's rows while they were read: it catches up.
@@ -345,13 +358,22 @@ impl Hub {
     }
 
     /// Adds the subscription to the group of `key` when there is one (whether there was).
-    fn join_group(&self, conn: ConnId, sub: &str, key: &str, since: Option<i64>) -> Result<bool, SubscribeError> {
+    fn join_group(&self, conn: ConnId, sub: &str, key: &str, start: &Start) -> Result<bool, SubscribeError> {
         let mut state = self.state();
         let Some(&group) = state.by_key.get(key) else { return Ok(false) };
         // Checked under the lock that adds it: a connection gone meanwhile would stay a member.
         check_room(&state, conn, sub)?;
-        attach(&mut state, group, conn, sub, since);
+        attach(&mut state, group, conn, sub, start);
         Ok(true)
+    }
+
+    /// The rows `conn`'s subscription `sub` stands at, as its `subscribed` gives them (a
+    /// list, or the record or `null`): for [`Start::Had`] when the connection moves to
+    /// another hub.
+    pub fn rows_of(&self, conn: ConnId, sub: &str) -> Option<Json> {
+        let state = self.state();
+        let group = state.conns.get(&conn)?.subs.iter().find(|(name, _)| name == sub)?.1;
+        state.groups.get(&group).map(groups::data)
     }
 
     /// Ends subscription `sub` of `conn`; whether it was open. `told`: the message the

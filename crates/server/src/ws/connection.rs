@@ -2,7 +2,7 @@
 //! token's expiry, the server's shutdown), who it speaks for, and its move to the app
 //! that takes over when `ssot dev` swaps the schema.
 
-use super::handle::{handle, refuse, resubscribe};
+use super::handle::{handle, lock, refuse, resubscribe};
 use super::messages::Refused;
 use super::writer::{self, Outbox, Queues};
 use super::*;
@@ -155,10 +155,16 @@ pub(super) async fn connection(
 /// Moves a connection from `app` to `next`, the app that took over from it: out of the old
 /// hub (what it queued still goes out first, and its channels tell the client `left` with
 /// code `reloaded`, which the client answers by joining again), into the new one, each
-/// subscription asked again there as the caller is now (a fresh `subscribed` each, or an
-/// `unsubscribed` naming why it no longer can be). A token the new app refuses closes the
-/// connection with 4401.
+/// subscription asked again there as the caller is now: `subscribed` with an empty
+/// `resumed` where its rows are the same, a `reset` with the rows where they changed (a new
+/// field, another rule), or `unsubscribed` naming why it no longer can be. A token the new
+/// app refuses closes the connection with 4401.
 async fn relocate(app: &mut Arc<App>, next: Arc<App>, speaker: &mut Speaker, queues: &mut Queues, outbox: &mut Outbox) {
+    // What each subscription holds, as its client has it once the old hub's queue is sent.
+    let held: HashMap<String, Json> = lock(&speaker.subs)
+        .iter()
+        .filter_map(|asked| app.hub.rows_of(speaker.conn, &asked.id).map(|rows| (asked.id.clone(), rows)))
+        .collect();
     app.hub.leave_channels(speaker.conn, "reloaded");
     app.hub.disconnect(speaker.conn);
     while let Ok(frame) = queues.hub.try_recv() {
@@ -176,7 +182,7 @@ async fn relocate(app: &mut Arc<App>, next: Arc<App>, speaker: &mut Speaker, que
             return;
         }
     }
-    resubscribe(app, speaker).await;
+    resubscribe(app, speaker, &held).await;
 }
 
 /// Verifies `token` and makes it the connection's: the caller's description for `ready`

@@ -31,7 +31,7 @@ pub(super) async fn handle(
                     // and sees their own rows.
                     if speaker.who != before {
                         app.hub.leave_channels(speaker.conn, "reauthenticated");
-                        resubscribe(app, speaker).await;
+                        resubscribe(app, speaker, &HashMap::new()).await;
                     }
                 }
                 Err(problem) => outbox.ready.push(Outgoing::close(CLOSE_UNAUTHORIZED, problem.detail)),
@@ -117,7 +117,7 @@ pub(super) async fn handle(
     }
 }
 
-fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(super) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
@@ -132,7 +132,8 @@ async fn subscribe(
     args: serde_json::Map<String, Json>,
     since: Option<i64>,
 ) -> bool {
-    match app.hub.subscribe(conn, id.to_string(), caller, channel, args, since).await {
+    let start = since.map_or(ssot_realtime::Start::Fresh, ssot_realtime::Start::Since);
+    match app.hub.subscribe(conn, id.to_string(), caller, channel, args, start).await {
         Ok(()) => true,
         Err(error) => {
             app.hub.tell(conn, subscribe_error(id, error));
@@ -162,9 +163,11 @@ fn channel_error(channel: &str, error: ssot_realtime::SubscribeError) -> Json {
     message
 }
 
-/// After `auth` changed the caller: every subscription asked again as the new caller (a
-/// fresh `subscribed` each); those no longer allowed end (`unsubscribed` with the reason).
-pub(super) async fn resubscribe(app: &App, speaker: &Speaker) {
+/// Every subscription asked again as the caller is now: after `auth` changed the caller
+/// (`held` empty: a fresh `subscribed` each), or in the app that took over from another
+/// (`held`: the rows each had there; unchanged, an empty `resumed`, else a `reset`).
+/// Those no longer allowed end (`unsubscribed` with the reason).
+pub(super) async fn resubscribe(app: &App, speaker: &Speaker, held: &HashMap<String, Json>) {
     let subs: Vec<Asked> = lock(&speaker.subs).clone();
     if subs.is_empty() {
         return;
@@ -174,7 +177,8 @@ pub(super) async fn resubscribe(app: &App, speaker: &Speaker) {
         app.hub.unsubscribe(speaker.conn, &id, None);
         // The options were read from JSON and written back: they read again.
         let args = serde_json::from_str(&args).unwrap_or_default();
-        if let Err(error) = app.hub.subscribe(speaker.conn, id.clone(), caller.clone(), &channel, args, None).await {
+        let start = held.get(&id).cloned().map_or(ssot_realtime::Start::Fresh, ssot_realtime::Start::Had);
+        if let Err(error) = app.hub.subscribe(speaker.conn, id.clone(), caller.clone(), &channel, args, start).await {
             lock(&speaker.subs).retain(|asked| asked.id != id);
             let reason = subscribe_error(&id, error);
             app.hub.tell(
