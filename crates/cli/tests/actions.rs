@@ -123,8 +123,12 @@ async fn actions_are_called_by_rule_signed_and_answered() {
     while answers.len() < 2 {
         let next = tokio::time::timeout(Duration::from_secs(5), ws.next()).await.expect("an answer in time");
         let Some(Ok(Message::Text(text))) = next else { continue };
-        let message: Json = serde_json::from_str(&text).expect("json");
-        if message["type"] == "response" {
+        // Messages ready together come in one frame, as an array.
+        let messages = match serde_json::from_str(&text).expect("json") {
+            Json::Array(messages) => messages,
+            message => vec![message],
+        };
+        for message in messages.into_iter().filter(|m| m["type"] == "response") {
             answers.insert(message["id"].as_i64().unwrap_or(0), message);
         }
     }
