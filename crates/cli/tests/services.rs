@@ -459,3 +459,67 @@ async fn a_removed_service_stops_holding_the_log() {
     assert_eq!(code, Some(0), "{said}");
     assert_eq!(cursors(), ["all"], "the removed service's cursor is gone");
 }
+
+/// Standard Webhooks: an endpoint that answers 410 Gone is not sent anything more (nor
+/// retried, nor dead-lettered), on every instance, until the admin enables the service
+/// again, from the log's end; meanwhile the log's retention does not wait for it.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endpoint_that_answers_gone_disables_its_service() {
+    let db = Db::sqlite();
+    let all = Receiver::start(9, Behaviour { gone: Some("farewell".into()), ..Behaviour::default() }).await;
+    let titles = Receiver::start(10, Behaviour::default()).await;
+    let server = db.serve(&all, &titles);
+    let address = server.address();
+    let status = |address: String| async move {
+        let (_, status) = call(&address, "GET", "/api/_services", Some("key"), None).await;
+        status["data"].as_array().and_then(|d| d.iter().find(|s| s["name"] == "all").cloned()).unwrap_or_default()
+    };
+    assert_eq!(status(address.clone()).await["disabled"], Json::Null);
+    create(&address, "farewell").await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while status(address.clone()).await["disabled"].is_null() {
+        assert!(std::time::Instant::now() < deadline, "not disabled after a 410");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let gone = status(address.clone()).await;
+    assert!(gone["disabled"].as_str().unwrap_or_default().contains("410"), "{gone}");
+    assert_eq!((gone["dead"].clone(), gone["retried"].clone()), (json!(0), json!(0)), "neither retried nor buried");
+    let asked = all.received().len();
+    assert_eq!(asked, 1, "asked once");
+    // While disabled: nothing is sent.
+    create(&address, "meanwhile").await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(all.received().len(), asked, "a disabled service gets nothing");
+    // Enabled: from the log's end on.
+    let (_, enabled) = call(&address, "POST", "/api/_services/all/enable", Some("key"), None).await;
+    assert_eq!(enabled, json!({"enabled": true}));
+    create(&address, "welcome back").await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !all.received().iter().any(|r| r.body.contains("welcome back")) {
+        assert!(std::time::Instant::now() < deadline, "not delivered once enabled");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!all.received().iter().any(|r| r.body.contains("meanwhile")), "what happened while disabled is not sent");
+    assert_eq!(status(address.clone()).await["disabled"], Json::Null);
+    assert_eq!(server.stop().0, Some(0));
+}
+
+/// A database whose services' table predates disabling gains the column at start.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_older_cursors_table_gains_the_disabled_column() {
+    let db = Db::sqlite();
+    db.sql(
+        "CREATE TABLE \"_ssot_cursors\" (\"name\" TEXT NOT NULL PRIMARY KEY, \"seq\" INTEGER NOT NULL, \
+         \"holder\" TEXT, \"lease_until\" INTEGER NOT NULL DEFAULT 0)",
+    );
+    let (all, titles) =
+        (Receiver::start(11, Behaviour::default()).await, Receiver::start(12, Behaviour::default()).await);
+    let server = db.serve(&all, &titles);
+    let (status, body) = call(&server.address(), "GET", "/api/_services", Some("key"), None).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["data"].as_array().is_some_and(|d| d.len() == 2 && d.iter().all(|s| s["disabled"].is_null())),
+        "{body}"
+    );
+    assert_eq!(server.stop().0, Some(0));
+}

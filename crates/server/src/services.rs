@@ -1,7 +1,8 @@
 //! The services' admin endpoints (admin key only): `GET /api/_services` (each service's
 //! cursor, lag and counters), `GET`/`DELETE /api/_services/{name}/dead` (list, drop all),
-//! `DELETE /api/_services/{name}/dead/{id}`, and `POST .../dead/replay` and
-//! `.../dead/{id}/replay`. Delivery itself is `ssot-services`'.
+//! `DELETE /api/_services/{name}/dead/{id}`, `POST .../dead/replay` and
+//! `.../dead/{id}/replay`, and `POST /api/_services/{name}/enable` (after a 410 disabled it).
+//! Delivery itself is `ssot-services`'.
 
 use crate::problem::Problem;
 use crate::App;
@@ -20,6 +21,7 @@ pub(crate) fn routes() -> Router<Arc<App>> {
         .route("/api/_services/{name}/dead/replay", post(replay_all))
         .route("/api/_services/{name}/dead/{id}", delete(drop_one))
         .route("/api/_services/{name}/dead/{id}/replay", post(replay_one))
+        .route("/api/_services/{name}/enable", post(enable))
 }
 
 /// The admin key (dead letters hold rows as they were sent), else 401 (anonymous) or 403;
@@ -115,6 +117,16 @@ async fn drop_one(
         0 => Err(Problem::not_found(format!("no dead letter {id} for `{name}`"))),
         dropped => Ok(ok(json!({ "dropped": dropped }))),
     }
+}
+
+async fn enable(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Response, Problem> {
+    let services = admin(&app, &headers).await?;
+    let enabled = services.enable(&name).await.map_err(failed)?;
+    Ok(ok(json!({ "enabled": enabled })))
 }
 
 fn dead_id(text: &str) -> Result<i64, Problem> {

@@ -21,6 +21,8 @@ pub struct ServiceStatus {
     pub dead: u64,
     /// Dead letters stored now (every instance's).
     pub dead_letters: i64,
+    /// Why the service is disabled (its endpoint answered 410 Gone), if it is.
+    pub disabled: Option<String>,
 }
 
 impl ServiceStatus {
@@ -35,6 +37,7 @@ impl ServiceStatus {
             "retried": self.retried,
             "dead": self.dead,
             "deadLetters": self.dead_letters,
+            "disabled": self.disabled,
         })
     }
 }
@@ -83,7 +86,11 @@ impl Services {
                 let head = ssot_store::query::read::current_seq(conn)?;
                 let mut out = Vec::new();
                 for name in &names {
-                    out.push((tables::cursor(conn, name)?.unwrap_or(head), tables::dead_count(conn, name)?));
+                    out.push((
+                        tables::cursor(conn, name)?.unwrap_or(head),
+                        tables::dead_count(conn, name)?,
+                        tables::disabled(conn, name)?,
+                    ));
                 }
                 Ok((head, out))
             })
@@ -94,7 +101,7 @@ impl Services {
             .running
             .iter()
             .zip(rows)
-            .map(|(r, (cursor, dead_letters))| ServiceStatus {
+            .map(|(r, (cursor, dead_letters, disabled))| ServiceStatus {
                 name: r.service.name.clone(),
                 model: r.service.label.clone(),
                 cursor,
@@ -104,8 +111,16 @@ impl Services {
                 retried: r.retried.load(Relaxed),
                 dead: r.dead.load(Relaxed),
                 dead_letters,
+                disabled,
             })
             .collect())
+    }
+
+    /// Enables a disabled service from the log's end; whether it was disabled.
+    pub async fn enable(&self, name: &str) -> Result<bool, ServiceError> {
+        self.running(name)?;
+        let name = name.to_string();
+        Ok(self.shared.store.write(move |conn, _| tables::enable(conn, &name)).await?)
     }
 
     /// The service's dead letters, oldest first, at most `limit`.

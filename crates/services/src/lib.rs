@@ -102,6 +102,8 @@ pub(crate) struct Running {
     pub(crate) head: AtomicI64,
     /// Whether this instance holds the lease.
     pub(crate) leased: AtomicBool,
+    /// Set when its endpoint answered 410 Gone: the delivery loop stops.
+    pub(crate) gone: AtomicBool,
 }
 
 pub(crate) struct Shared {
@@ -143,6 +145,7 @@ impl Services {
                 cursor: AtomicI64::new(0),
                 head: AtomicI64::new(0),
                 leased: AtomicBool::new(false),
+                gone: AtomicBool::new(false),
             })
             .collect();
         let mut id = [0u8; 8];

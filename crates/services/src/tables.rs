@@ -40,11 +40,29 @@ pub fn create(conn: &mut dyn Conn) -> Result<(), StoreError> {
     conn.execute(
         &format!(
             "CREATE TABLE IF NOT EXISTS {} (\"name\" TEXT NOT NULL PRIMARY KEY, \"seq\" {int} NOT NULL, \
-             \"holder\" TEXT, \"lease_until\" {int} NOT NULL DEFAULT 0)",
+             \"holder\" TEXT, \"lease_until\" {int} NOT NULL DEFAULT 0, \"disabled\" TEXT)",
             cursors(d)
         ),
         &[],
     )?;
+    // Tables made before services could be disabled (a 410) lack the column.
+    match d {
+        Dialect::Sqlite => {
+            let columns = conn.query(
+                &format!(
+                    "SELECT 1 FROM pragma_table_info('{}') WHERE name = 'disabled'",
+                    ssot_store::changelog::CURSORS_TABLE
+                ),
+                &[],
+            )?;
+            if columns.is_empty() {
+                conn.execute(&format!("ALTER TABLE {} ADD COLUMN \"disabled\" TEXT", cursors(d)), &[])?;
+            }
+        }
+        Dialect::Postgres => {
+            conn.execute(&format!("ALTER TABLE {} ADD COLUMN IF NOT EXISTS \"disabled\" TEXT", cursors(d)), &[])?;
+        }
+    }
     conn.execute(
         &format!(
             "CREATE TABLE IF NOT EXISTS {} (\"id\" {serial}, \"service\" TEXT NOT NULL, \"event_id\" TEXT NOT NULL, \
@@ -96,13 +114,13 @@ pub fn forget_others(conn: &mut dyn Conn, kept: &[String]) -> Result<Vec<String>
 }
 
 /// Takes or renews the lease for `holder` until `until` (epoch ms) when it is free, expired
-/// or already `holder`'s; `Some(cursor)` when held.
+/// or already `holder`'s, and the service is not disabled; `Some(cursor)` when held.
 pub fn lease(conn: &mut dyn Conn, name: &str, holder: &str, now: i64, until: i64) -> Result<Option<i64>, StoreError> {
     let d = conn.dialect();
     let taken = conn.execute(
         &format!(
             "UPDATE {} SET \"holder\" = {h}, \"lease_until\" = {u} WHERE \"name\" = {n} \
-             AND (\"holder\" IS NULL OR \"holder\" = {h} OR \"lease_until\" < {now})",
+             AND \"disabled\" IS NULL AND (\"holder\" IS NULL OR \"holder\" = {h} OR \"lease_until\" < {now})",
             cursors(d),
             h = p(d, 1, "text"),
             u = p(d, 2, "bigint"),
@@ -115,6 +133,52 @@ pub fn lease(conn: &mut dyn Conn, name: &str, holder: &str, now: i64, until: i64
         return Ok(None);
     }
     cursor(conn, name)
+}
+
+/// Disables the service (its endpoint answered 410 Gone): no instance delivers it, and the
+/// log's retention no longer waits for it, until an admin enables it again.
+pub fn disable(conn: &mut dyn Conn, name: &str, reason: &str) -> Result<(), StoreError> {
+    let d = conn.dialect();
+    conn.execute(
+        &format!(
+            "UPDATE {} SET \"disabled\" = {r}, \"holder\" = NULL, \"lease_until\" = 0 WHERE \"name\" = {n}",
+            cursors(d),
+            r = p(d, 1, "text"),
+            n = p(d, 2, "text"),
+        ),
+        &[Value::Text(reason.into()), Value::Text(name.into())],
+    )?;
+    Ok(())
+}
+
+/// Enables a disabled service from the log's end (what happened meanwhile is not sent: the
+/// log may no longer hold it); whether it was disabled.
+pub fn enable(conn: &mut dyn Conn, name: &str) -> Result<bool, StoreError> {
+    let d = conn.dialect();
+    let head = ssot_store::query::read::current_seq(conn)?;
+    let n = conn.execute(
+        &format!(
+            "UPDATE {} SET \"disabled\" = NULL, \"seq\" = {s} WHERE \"name\" = {n} AND \"disabled\" IS NOT NULL",
+            cursors(d),
+            s = p(d, 1, "bigint"),
+            n = p(d, 2, "text"),
+        ),
+        &[Value::Int(head), Value::Text(name.into())],
+    )?;
+    Ok(n > 0)
+}
+
+/// Why the service is disabled, if it is.
+pub fn disabled(conn: &mut dyn Conn, name: &str) -> Result<Option<String>, StoreError> {
+    let d = conn.dialect();
+    let rows = conn.query(
+        &format!("SELECT \"disabled\" FROM {} WHERE \"name\" = {}", cursors(d), p(d, 1, "text")),
+        &[Value::Text(name.into())],
+    )?;
+    Ok(rows.into_iter().next().and_then(|r| r.into_iter().next()).and_then(|v| match v {
+        Value::Text(reason) => Some(reason),
+        _ => None,
+    }))
 }
 
 pub fn cursor(conn: &mut dyn Conn, name: &str) -> Result<Option<i64>, StoreError> {

@@ -2,7 +2,8 @@
 //! lanes (a record's events one at a time, in `seq` order; different records in parallel,
 //! bounded), retry with backoff, dead-letter after `retries`, and move the durable cursor
 //! to just before the oldest event not yet finished. A crash between delivering and moving
-//! the cursor delivers again (at least once); nothing is skipped.
+//! the cursor delivers again (at least once); nothing is skipped. An endpoint that answers
+//! 410 Gone disables the service until an admin enables it.
 
 use crate::event::Event;
 use crate::http::{self, now_ms};
@@ -28,6 +29,7 @@ pub(crate) async fn run(shared: Arc<Shared>, index: usize, mut closing: tokio::s
         }
         match take_lease(&shared, &name).await {
             Ok(Some(cursor)) => {
+                running.gone.store(false, Ordering::Relaxed);
                 running.leased.store(true, Ordering::Relaxed);
                 deliver(&shared, running, cursor, &mut closing).await;
                 running.leased.store(false, Ordering::Relaxed);
@@ -132,6 +134,11 @@ async fn deliver(
         }
         tokio::select! {
             Some(done) = tasks.join_next(), if !tasks.is_empty() => {
+                if running.gone.load(Ordering::Relaxed) {
+                    // Disabled (its endpoint is gone): the lease is given up with it.
+                    tasks.abort_all();
+                    return;
+                }
                 if let Ok((lane, seq)) = done {
                     pending.remove(&seq);
                     busy.remove(&lane);
@@ -186,6 +193,16 @@ async fn attempt_until_done(shared: Arc<Shared>, index: usize, lane: String, eve
                 running.delivered.fetch_add(1, Ordering::Relaxed);
                 return (lane, event.seq);
             }
+            // Standard Webhooks: 410 Gone asks the sender to stop.
+            Ok(answer) if answer.status == 410 => {
+                disable(
+                    &shared,
+                    running,
+                    &format!("the endpoint answered 410 Gone at {}", ssot_store::time::format(now_ms())),
+                )
+                .await;
+                return (lane, event.seq);
+            }
             Ok(answer) => format!("answered {}", answer.status),
             Err(e) => e.to_string(),
         };
@@ -198,6 +215,16 @@ async fn attempt_until_done(shared: Arc<Shared>, index: usize, lane: String, eve
         tracing::debug!(service = %service.name, event = %event.id, attempt, %error, "services: delivery failed; trying again");
         tokio::time::sleep(shared.settings.backoff(attempt)).await;
     }
+}
+
+/// Marks the service disabled in the database (every instance stops delivering it) and here.
+async fn disable(shared: &Shared, running: &Running, reason: &str) {
+    tracing::warn!(service = %running.service.name, %reason, "services: disabled; POST /api/_services/<name>/enable starts it again");
+    let (name, reason) = (running.service.name.clone(), reason.to_string());
+    if let Err(e) = shared.store.write(move |conn, _| tables::disable(conn, &name, &reason)).await {
+        tracing::warn!(service = %running.service.name, error = %e, "services: disabling failed");
+    }
+    running.gone.store(true, Ordering::Relaxed);
 }
 
 /// Stores the dead letter; until that succeeds the event is not finished (the cursor waits).

@@ -195,7 +195,8 @@ fn postgres_triggers(table: &Table) -> Vec<String> {
 /// keeping the newest entry (it carries the current `seq`, which must never go back).
 ///
 /// With `below_cursors`, no entry after the smallest cursor of [`CURSORS_TABLE`] is
-/// deleted: a service that has not yet delivered it still needs it.
+/// deleted: a service that has not yet delivered it still needs it (but a disabled one,
+/// which will start again from the log's end).
 pub fn prune(
     conn: &mut dyn crate::conn::Conn,
     max_age_ms: i64,
@@ -218,7 +219,7 @@ pub fn prune(
             Dialect::Postgres => format!("public.{}", quote(CURSORS_TABLE)),
         };
         sql.push_str(&format!(
-            " AND \"seq\" <= COALESCE((SELECT MIN(\"seq\") FROM {cursors}), (SELECT MAX(\"seq\") FROM {table}))"
+            " AND \"seq\" <= COALESCE((SELECT MIN(\"seq\") FROM {cursors} WHERE \"disabled\" IS NULL), (SELECT MAX(\"seq\") FROM {table}))"
         ));
     }
     Ok(conn.execute(&sql, &[Value::Int(max_age_ms), Value::Int(max_count)])?)

@@ -48,11 +48,13 @@ pub struct Behaviour {
     pub poison: Option<String>,
     /// An action's answer: (status, content type, body) for a request to `/actions/...`.
     pub action: Option<(u16, &'static str, String)>,
+    /// Requests whose body contains this are answered 410 Gone (an endpoint removed).
+    pub gone: Option<String>,
 }
 
 impl Default for Behaviour {
     fn default() -> Behaviour {
-        Behaviour { fail: 0.0, slow: 0.0, slow_for: Duration::from_millis(0), poison: None, action: None }
+        Behaviour { fail: 0.0, slow: 0.0, slow_for: Duration::from_millis(0), poison: None, action: None, gone: None }
     }
 }
 
@@ -179,6 +181,9 @@ async fn connection(stream: tokio::net::TcpStream, state: Arc<Mutex<State>>) {
             let delay = if slow_roll < b.slow { b.slow_for } else { Duration::ZERO };
             match (&b.action, path.starts_with("/actions/")) {
                 (Some((status, ct, answer)), true) => (*status, delay, *ct, answer.clone()),
+                _ if b.gone.as_ref().is_some_and(|g| body.contains(g.as_str())) => {
+                    (410, delay, "text/plain", "gone".to_string())
+                }
                 _ if poisoned || fail_roll < b.fail => (500, delay, "text/plain", "no".to_string()),
                 _ => (200, delay, "application/json", "{}".to_string()),
             }

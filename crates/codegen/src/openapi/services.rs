@@ -1,6 +1,6 @@
 //! The `@@service` routes in the document: each action at `/api/actions/{name}` (its
 //! security from its rule, the service's answer passed on, 502/504 when the service fails
-//! or is silent) and the admin key's `/api/_services` endpoints (status, dead letters).
+//! or is silent) and the admin key's `/api/_services` endpoints (status, dead letters, enable).
 
 use super::reference;
 use serde_json::{json, Map, Value as Json};
@@ -56,7 +56,8 @@ pub fn paths(policies: &Policies, paths: &mut Map<String, Json>) {
         "name": {"type": "string"}, "model": {"type": "string"}, "cursor": {"type": "integer"}, "lag": {"type": "integer"},
         "leased": {"type": "boolean"}, "delivered": {"type": "integer"}, "retried": {"type": "integer"},
         "dead": {"type": "integer"}, "deadLetters": {"type": "integer"},
-    }, "required": ["name", "model", "cursor", "lag", "leased", "delivered", "retried", "dead", "deadLetters"]});
+        "disabled": {"type": ["string", "null"], "description": "why it is disabled (its endpoint answered 410 Gone), or null"},
+    }, "required": ["name", "model", "cursor", "lag", "leased", "delivered", "retried", "dead", "deadLetters", "disabled"]});
     let letter = json!({"type": "object", "properties": {
         "id": {"type": "integer"}, "eventId": {"type": "string"}, "seq": {"type": "integer"}, "error": {"type": "string"},
         "attempts": {"type": "integer"}, "at": {"type": "string"}, "payload": {},
@@ -86,4 +87,7 @@ pub fn paths(policies: &Policies, paths: &mut Map<String, Json>) {
         "responses": answer("dropped", dropped, &[400, 401, 403, 404])}}));
     paths.insert("/api/_services/{name}/dead/{id}/replay".into(), json!({"post": {"tags": tags, "operationId": "servicesReplayDeadLetter", "security": admin, "parameters": [name, id],
         "responses": answer("sent once more", replayed, &[400, 401, 403, 404])}}));
+    let enabled = json!({"type": "object", "properties": {"enabled": {"type": "boolean"}}, "required": ["enabled"]});
+    paths.insert("/api/_services/{name}/enable".into(), json!({"post": {"tags": tags, "operationId": "servicesEnable", "security": admin, "parameters": [name],
+        "responses": answer("delivering again from the log's end (false: it was not disabled)", enabled, &[401, 403, 404])}}));
 }

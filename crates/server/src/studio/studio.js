@@ -305,7 +305,11 @@ async function loadServices() {
       el('td', {}, d.error), el('td', {}, d.at),
       el('td', {}, el('button', { type: 'button', onclick: act('POST', `/api/_services/${name}/dead/${d.id}/replay`) }, 'Replay'), ' ',
         el('button', { type: 'button', onclick: act('DELETE', `/api/_services/${name}/dead/${d.id}`) }, 'Drop'))));
-    return el('div', { class: 'card', 'data-service': service.name }, el('h4', {}, service.name), status,
+    // Disabled by a 410 from its endpoint: why, and the way back.
+    const disabled = service.disabled
+      ? el('p', { class: 'error' }, `Disabled: ${service.disabled} `, el('button', { type: 'button', onclick: act('POST', `/api/_services/${name}/enable`) }, 'Enable'))
+      : '';
+    return el('div', { class: 'card', 'data-service': service.name }, el('h4', {}, service.name), disabled, status,
       el('h4', {}, `Dead letters: ${dead.length} `, dead.length ? el('button', { type: 'button', onclick: act('POST', `/api/_services/${name}/dead/replay`) }, 'Replay all') : ''),
       dead.length ? el('table', {}, el('thead', {}, el('tr', {}, ...['id', 'event', 'seq', 'attempts', 'last error', 'at', ''].map((h) => el('th', {}, h)))), el('tbody', {}, ...letters)) : '');
   }));
