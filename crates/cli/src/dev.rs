@@ -30,6 +30,8 @@ pub struct DevOptions {
 struct Version {
     schema: ssot_schema::ir::Schema,
     store: Store,
+    /// Whether bringing the database to it changed the database.
+    migrated: bool,
 }
 
 pub fn dev(options: DevOptions) -> anyhow::Result<ExitCode> {
@@ -76,10 +78,16 @@ pub fn dev(options: DevOptions) -> anyhow::Result<ExitCode> {
                     continue;
                 };
                 let store = Arc::new(version.store);
+                // The database is at the new version already when it was migrated.
+                let kept = if version.migrated {
+                    "the running version goes on serving, on a database migrated past it: save the schema again to retry"
+                } else {
+                    "the running version goes on serving"
+                };
                 let next = match server.app(store, &version.schema, Some(&current)) {
                     Ok(app) => Arc::new(app),
                     Err(e) => {
-                        say(&format!("error: {e:#}\nthe running version goes on serving"));
+                        say(&format!("error: {e:#}\n{kept}"));
                         continue;
                     }
                 };
@@ -89,7 +97,7 @@ pub fn dev(options: DevOptions) -> anyhow::Result<ExitCode> {
                         write_client(client.as_deref(), &version.schema, &path);
                         say(&format!("serving the new version of {}", path.display()));
                     }
-                    Err(e) => say(&format!("error: {e}\nthe running version goes on serving")),
+                    Err(e) => say(&format!("error: {e}\n{kept}")),
                 }
             }
         };
@@ -158,7 +166,7 @@ fn prepare(server: &Server, path: &Path, accept: bool) -> anyhow::Result<Option<
     let store = server.open(&loaded.schema)?;
     let plan = store.plan()?;
     if plan.is_empty() {
-        return Ok(Some(Version { schema: loaded.schema, store }));
+        return Ok(Some(Version { schema: loaded.schema, store, migrated: false }));
     }
     let losses = plan.data_loss();
     if !losses.is_empty() && !accept && !ask(&losses) {
@@ -172,7 +180,7 @@ fn prepare(server: &Server, path: &Path, accept: bool) -> anyhow::Result<Option<
             for line in &summary {
                 say(&format!("  {line}"));
             }
-            Ok(Some(Version { schema: loaded.schema, store }))
+            Ok(Some(Version { schema: loaded.schema, store, migrated: true }))
         }
         Err(e @ MigrateError::DataLoss(_)) => Err(e.into()),
         Err(e) => Err(anyhow::Error::new(e).context("the migration failed, and nothing of it was applied")),

@@ -148,6 +148,8 @@ struct Background {
     app: Arc<App>,
     /// Told when they are to stop: at the server's shutdown, or when another app takes over.
     stop: watch::Sender<bool>,
+    /// Passes the server's shutdown on to `stop`.
+    bridge: tokio::task::JoinHandle<()>,
     follower: Option<tokio::task::JoinHandle<()>>,
     services: Option<tokio::task::JoinHandle<()>>,
     pruner: tokio::task::JoinHandle<()>,
@@ -156,10 +158,10 @@ struct Background {
 }
 
 impl Background {
+    /// Starts the app's tasks. What can fail runs first: an error leaves nothing running.
     async fn start(app: Arc<App>) -> std::io::Result<Background> {
         let store = Arc::clone(&app.store);
-        let mut follower = None;
-        if let Some(auth) = &app.auth {
+        if app.auth.is_some() {
             // Two instances starting at once on one PostgreSQL may both create these tables:
             // `CREATE TABLE IF NOT EXISTS` is not safe against that race (one of them fails on the
             // catalog's unique index), and the table is there when it is tried again.
@@ -181,40 +183,39 @@ impl Background {
                     Err(e) => return Err(std::io::Error::other(e)),
                 }
             }
-            follower = Some(tokio::spawn(Arc::clone(&auth.current).follow(Arc::clone(&store))));
         }
+        // Before the first pruning: from then on the log keeps what a service has not delivered.
+        if let Some(services) = &app.services {
+            services.prepare().await.map_err(std::io::Error::other)?;
+        }
+        store.listen_for_changes()?;
+
         let stop = watch::Sender::new(false);
         // The server's shutdown stops them too, as it closes the sockets.
-        let mut closing = app.closing.subscribe();
-        let stop_on_close = stop.clone();
-        tokio::spawn(async move {
-            tokio::select! {
-                _ = closing.wait_for(|closing| *closing) => { stop_on_close.send_replace(true); }
-                () = stop_on_close.closed() => {}
+        let (mut closing, stop_on_close) = (app.closing.subscribe(), stop.clone());
+        let bridge = tokio::spawn(async move {
+            if closing.wait_for(|closing| *closing).await.is_ok() {
+                stop_on_close.send_replace(true);
             }
         });
-        // Before the first pruning: from then on the log keeps what a service has not delivered.
-        let services = match &app.services {
-            Some(services) => {
-                services.prepare().await.map_err(std::io::Error::other)?;
-                let (services, stopped) = (Arc::clone(services), stop.subscribe());
-                Some(tokio::spawn(async move { services.run(stopped).await }))
-            }
-            None => None,
-        };
+        let follower = app.auth.as_ref().map(|auth| tokio::spawn(Arc::clone(&auth.current).follow(Arc::clone(&store))));
+        let services = app.services.as_ref().map(|services| {
+            let (services, stopped) = (Arc::clone(services), stop.subscribe());
+            tokio::spawn(async move { services.run(stopped).await })
+        });
         let pruner = tokio::spawn(prune_changes(Arc::clone(&store)));
-        store.listen_for_changes()?;
         let hub = tokio::spawn(Arc::clone(&app.hub).follow(stop.subscribe(), app.log_poll));
         let bus = app.bus.clone().map(|settings| {
             ssot_realtime::bus::start(settings, Arc::clone(&app.hub), Arc::clone(&store), stop.subscribe())
         });
-        Ok(Background { app, stop, follower, services, pruner, hub, bus })
+        Ok(Background { app, stop, bridge, follower, services, pruner, hub, bus })
     }
 
     /// Stops the tasks: at once, but for the bus's goodbye and the services giving up
     /// their leases.
     async fn stop(self) {
         self.stop.send_replace(true);
+        self.bridge.abort();
         self.pruner.abort();
         self.hub.abort();
         if let Some(bus) = self.bus {

@@ -92,10 +92,11 @@ pub fn ensure(conn: &mut dyn Conn, name: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Deletes the cursors of services the schema no longer has (their names not in `kept`):
-/// retention keeps every entry after the smallest cursor, and a cursor nobody moves would
-/// keep the whole log from then on. Their names.
-pub fn forget_others(conn: &mut dyn Conn, kept: &[String]) -> Result<Vec<String>, StoreError> {
+/// Deletes the cursors of services the schema no longer has (their names not in `kept`)
+/// that no instance delivers now (no lease held at `now`: an instance on a newer schema may
+/// still have them): retention keeps every entry after the smallest cursor, and a cursor
+/// nobody moves would keep the whole log from then on. Their names.
+pub fn forget_others(conn: &mut dyn Conn, kept: &[String], now: i64) -> Result<Vec<String>, StoreError> {
     let d = conn.dialect();
     let rows = conn.query(&format!("SELECT \"name\" FROM {}", cursors(d)), &[])?;
     let mut forgotten = Vec::new();
@@ -104,11 +105,18 @@ pub fn forget_others(conn: &mut dyn Conn, kept: &[String]) -> Result<Vec<String>
         if kept.contains(&name) {
             continue;
         }
-        conn.execute(
-            &format!("DELETE FROM {} WHERE \"name\" = {}", cursors(d), p(d, 1, "text")),
-            &[Value::Text(name.clone())],
+        let deleted = conn.execute(
+            &format!(
+                "DELETE FROM {} WHERE \"name\" = {} AND (\"holder\" IS NULL OR \"lease_until\" < {})",
+                cursors(d),
+                p(d, 1, "text"),
+                p(d, 2, "bigint")
+            ),
+            &[Value::Text(name.clone()), Value::Int(now)],
         )?;
-        forgotten.push(name);
+        if deleted > 0 {
+            forgotten.push(name);
+        }
     }
     Ok(forgotten)
 }

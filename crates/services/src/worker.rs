@@ -53,6 +53,12 @@ async fn take_lease(shared: &Shared, name: &str) -> Result<Option<i64>, ssot_sto
     shared
         .store
         .write(move |conn, _| {
+            if tables::cursor(conn, &name)?.is_none() {
+                // Deleted by an instance whose schema no longer has this service (while none
+                // delivered it): made again, from the log's end.
+                tracing::warn!(service = %name, "services: the cursor was gone (another instance's schema has no such service); starting again from the log's end");
+                tables::ensure(conn, &name)?;
+            }
             let now = now_ms();
             tables::lease(conn, &name, &holder, now, now + millis(lease))
         })

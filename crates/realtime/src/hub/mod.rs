@@ -370,9 +370,12 @@ impl Hub {
     /// The rows `conn`'s subscription `sub` stands at, as its `subscribed` gives them (a
     /// list, or the record or `null`): for [`Start::Had`] when the connection moves to
     /// another hub.
+    /// `None` too when the connection fell behind (updates were dropped for it): it does not
+    /// hold them.
     pub fn rows_of(&self, conn: ConnId, sub: &str) -> Option<Json> {
         let state = self.state();
-        let group = state.conns.get(&conn)?.subs.iter().find(|(name, _)| name == sub)?.1;
+        let member = state.conns.get(&conn).filter(|member| !member.behind)?;
+        let group = member.subs.iter().find(|(name, _)| name == sub)?.1;
         state.groups.get(&group).map(groups::data)
     }
 

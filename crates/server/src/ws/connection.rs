@@ -32,6 +32,10 @@ pub(super) async fn connection(
     // The server's, kept by the apps that take over from this one.
     let mut closing = app.closing.subscribe();
     let mut moved = app.successor.subscribe();
+    // Swapped while this connection was being set up: a new receiver has seen that already.
+    if moved.borrow().is_some() {
+        moved.mark_changed();
+    }
     match first {
         Ok(ready) => outbox.push(json!({"type": "ready", "protocol": SUBPROTOCOL, "caller": ready})),
         Err(problem) => outbox.ready.push(Outgoing::close(CLOSE_UNAUTHORIZED, problem.detail)),
@@ -122,7 +126,12 @@ pub(super) async fn connection(
             Ok(()) = moved.changed() => {
                 let next = moved.borrow_and_update().clone();
                 if let Some(next) = next {
+                    // What this connection still has running (a subscription being made, a request)
+                    // ends on the old app first, so that it moves too.
+                    let permits = u32::try_from(settings.max_in_flight).unwrap_or(u32::MAX);
+                    let all = Arc::clone(&in_flight).acquire_many_owned(permits).await;
                     Box::pin(relocate(&mut app, next, &mut speaker, &mut queues, &mut outbox)).await;
+                    drop(all);
                     moved = app.successor.subscribe();
                     // Swapped again meanwhile: a new receiver has seen that already.
                     if moved.borrow().is_some() {
