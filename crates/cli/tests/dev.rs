@@ -17,7 +17,7 @@ use std::time::Duration;
 const V1: &str = r#"
 datasource db {
   provider = "sqlite"
-  url      = "file:dev.db"
+  url      = env("DATABASE_URL")
 }
 
 /// @@realtime(subscribe: ["list"], permissions: { list: "true" }, channel: "true")
@@ -39,8 +39,9 @@ struct Dev {
 }
 
 impl Dev {
-    fn start(dir: &Path) -> Dev {
-        let database = format!("sqlite:{}", dir.join("dev.db").display());
+    /// On the SQLite file `dev.db` in `dir`, or on `database`.
+    fn start(dir: &Path, database: Option<&str>) -> Dev {
+        let database = database.map_or_else(|| format!("sqlite:{}", dir.join("dev.db").display()), str::to_string);
         let client = dir.join("client");
         let mut child = Command::new(env!("CARGO_BIN_EXE_ssot"))
             .arg("dev")
@@ -131,11 +132,28 @@ fn subscribed(id: &'static str) -> impl Fn(&Json) -> bool {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn editing_the_schema_swaps_the_api_under_open_sockets() {
+async fn editing_the_schema_swaps_the_api_under_open_sockets_on_sqlite() {
+    swaps_under_open_sockets("sqlite", None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn editing_the_schema_swaps_the_api_under_open_sockets_on_postgres() {
+    let Some(pg) = ssot_testkit::TestDatabase::create("dev_swaps") else {
+        eprintln!("SKIPPED on PostgreSQL (ssot dev): no server at SSOT_TEST_DATABASE_URL");
+        return;
+    };
+    swaps_under_open_sockets("postgresql", Some(&pg.url)).await;
+}
+
+/// The whole story on one database: `provider` in the schema, `database` (default: a
+/// SQLite file).
+async fn swaps_under_open_sockets(provider: &str, database: Option<&str>) {
+    let v1 = V1.replace("provider = \"sqlite\"", &format!("provider = \"{provider}\""));
+    let v1 = v1.as_str();
     let dir = tempfile::tempdir().expect("temp dir");
     let schema: PathBuf = dir.path().join("schema.prisma");
-    write_schema(&schema, V1);
-    let mut dev = Dev::start(dir.path());
+    write_schema(&schema, v1);
+    let mut dev = Dev::start(dir.path(), database);
     let line = dev.expect("listening on http://");
     let address: String = line.rsplit("http://").next().unwrap_or_default().trim().to_string();
     let api = format!("http://{address}/api");
@@ -155,7 +173,7 @@ async fn editing_the_schema_swaps_the_api_under_open_sockets() {
 
     // A new field: migrated, the client written again, the socket's subscription answered
     // again in the new shape, over the same connection.
-    let v2 = V1.replace("  title String\n", "  title String\n  body  String @default(\"\")\n");
+    let v2 = v1.replace("  title String\n", "  title String\n  body  String @default(\"\")\n");
     write_schema(&schema, &v2);
     dev.expect("serving the new version");
     let left = socket.wait_for(Duration::from_secs(5), |m| m["type"] == "left").await.expect("left the channel");
@@ -191,14 +209,14 @@ async fn editing_the_schema_swaps_the_api_under_open_sockets() {
     assert_eq!(rows["data"][1]["body"], "hello", "{rows}");
 
     // Dropping the field loses data: asked, and "no" keeps it.
-    write_schema(&schema, V1);
+    write_schema(&schema, v1);
     dev.expect("loses data");
     dev.answer("n");
     dev.expect("not migrated");
     let (_, rows) = request("GET", &format!("{api}/posts"), None).await;
     assert_eq!(rows["data"][1]["body"], "hello", "{rows}");
     // Saved again, and "yes": the field is gone, everywhere.
-    write_schema(&schema, &format!("{V1}\n// saved again\n"));
+    write_schema(&schema, &format!("{v1}\n// saved again\n"));
     dev.expect("loses data");
     dev.answer("y");
     dev.expect("serving the new version");
@@ -219,7 +237,7 @@ fn a_schema_invalid_at_start_is_waited_for_and_a_signal_still_stops_it() {
     let dir = tempfile::tempdir().expect("temp dir");
     let schema = dir.path().join("schema.prisma");
     write_schema(&schema, &V1.replace("  title String\n", "  title Strin\n"));
-    let mut dev = Dev::start(dir.path());
+    let mut dev = Dev::start(dir.path(), None);
     dev.expect("Strin");
     dev.expect("waiting for");
     // Fixed: it starts serving.
@@ -230,7 +248,7 @@ fn a_schema_invalid_at_start_is_waited_for_and_a_signal_still_stops_it() {
     // Never fixed: SIGTERM still ends it.
     let dir = tempfile::tempdir().expect("temp dir");
     write_schema(&dir.path().join("schema.prisma"), "model {");
-    let mut dev = Dev::start(dir.path());
+    let mut dev = Dev::start(dir.path(), None);
     dev.expect("waiting for");
     let started = std::time::Instant::now();
     assert_eq!(dev.stop(), Some(0));
