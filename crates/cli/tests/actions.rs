@@ -7,15 +7,11 @@
 mod receiver;
 mod serving;
 
-use futures_util::{SinkExt, StreamExt};
-use receiver::{Behaviour, Receiver};
+use receiver::{Behaviour, Receiver, SECRET};
 use serde_json::{json, Value as Json};
+use serving::socket::Client;
 use serving::Serving;
 use std::time::Duration;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::Message;
-
-const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 const SCHEMA: &str = r#"
 datasource db {
@@ -112,25 +108,15 @@ async fn actions_are_called_by_rule_signed_and_answered() {
     assert_eq!(status, 200, "the admin key may call any action");
 
     // The socket's request reaches the same handler.
-    let mut ws_request = format!("ws://{address}/api/ws?token={token}").into_client_request().expect("url");
-    ws_request.headers_mut().insert("sec-websocket-protocol", "ssot.v1".parse().expect("header"));
-    let (mut ws, _) = tokio_tungstenite::connect_async(ws_request).await.expect("socket");
+    let mut socket = Client::connect(&address, &token).await;
     for (id, name) in [(1, "invite"), (2, "purge")] {
-        let message = json!({"type": "request", "id": id, "action": "$action", "name": name, "data": {"x": 1}});
-        ws.send(Message::Text(message.to_string().into())).await.expect("send");
+        socket.send(json!({"type": "request", "id": id, "action": "$action", "name": name, "data": {"x": 1}})).await;
     }
     let mut answers = std::collections::BTreeMap::new();
     while answers.len() < 2 {
-        let next = tokio::time::timeout(Duration::from_secs(5), ws.next()).await.expect("an answer in time");
-        let Some(Ok(Message::Text(text))) = next else { continue };
-        // Messages ready together come in one frame, as an array.
-        let messages = match serde_json::from_str(&text).expect("json") {
-            Json::Array(messages) => messages,
-            message => vec![message],
-        };
-        for message in messages.into_iter().filter(|m| m["type"] == "response") {
-            answers.insert(message["id"].as_i64().unwrap_or(0), message);
-        }
+        let message =
+            socket.wait_for(Duration::from_secs(5), |m| m["type"] == "response").await.expect("an answer in time");
+        answers.insert(message["id"].as_i64().unwrap_or(0), message);
     }
     assert_eq!((answers[&1]["status"].clone(), answers[&1]["body"].clone()), (json!(200), json!({"invited": true})));
     assert_eq!(answers[&2]["status"], 403, "{}", answers[&2]);

@@ -10,13 +10,11 @@
 mod receiver;
 mod serving;
 
-use receiver::{Behaviour, Received, Receiver};
+use receiver::{Behaviour, Received, Receiver, SECRET};
 use serde_json::{json, Value as Json};
 use serving::Serving;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
-
-const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 const SCHEMA: &str = r#"
 datasource db {

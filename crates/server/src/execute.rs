@@ -107,9 +107,6 @@ pub async fn execute(app: &App, caller: Caller, known: Vec<KnownRows>, request: 
     if matches!(&op, Operation::List { args, .. } if args.search.is_some()) {
         app.metrics.searches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
-    if let Some((cache, key)) = cache {
-        return search_through(app, cache, key, caller, known, op).await;
-    }
     let mut budget = auth::MAX_PASSWORDS_PER_REQUEST;
     prepare(app, &caller, &mut op, &mut budget).await?;
     let policies = Arc::clone(&app.access.policies);
@@ -117,6 +114,9 @@ pub async fn execute(app: &App, caller: Caller, known: Vec<KnownRows>, request: 
     let run = move |conn: &mut dyn Conn, es: &Entities| {
         operation::run(conn, &ssot_access::Guard::new(&policies, es, &caller).with_known_rows(known), &op)
     };
+    if let Some((cache, key)) = cache {
+        return search_through(app, cache, key, run).await;
+    }
     let executed = if writes {
         let (outcome, seq) = write_at_seq(app, run).await?;
         Executed { outcome, seq: Some(seq) }
@@ -134,24 +134,15 @@ async fn search_through(
     app: &App,
     cache: &SearchCache,
     key: String,
-    caller: Caller,
-    known: Vec<KnownRows>,
-    op: Operation,
+    run: impl FnOnce(&mut dyn Conn, &Entities) -> Result<Outcome, StoreError> + Send + 'static,
 ) -> Result<Executed, Problem> {
     let now = app.store.read_single(|conn, _| ssot_store::query::read::current_seq(conn)).await?;
     if let Some(outcome) = cache.get(&key, now) {
         app.metrics.search_cache_hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         return Ok(Executed { outcome, seq: None });
     }
-    let policies = Arc::clone(&app.access.policies);
-    let (outcome, seq) = app
-        .store
-        .read(move |conn, es| {
-            let guard = ssot_access::Guard::new(&policies, es, &caller).with_known_rows(known);
-            let outcome = operation::run(conn, &guard, &op)?;
-            Ok((outcome, ssot_store::query::read::current_seq(conn)?))
-        })
-        .await?;
+    let (outcome, seq) =
+        app.store.read(move |conn, es| Ok((run(conn, es)?, ssot_store::query::read::current_seq(conn)?))).await?;
     cache.put(key, seq, &outcome);
     Ok(Executed { outcome, seq: None })
 }

@@ -1,9 +1,10 @@
 //! What the admin endpoints show and do: each service's cursor and lag, its dead letters,
 //! replaying them (one attempt each, now) and dropping them.
 
-use crate::http::{self, now_ms};
+use crate::http;
 use crate::{tables, Running, ServiceError, Services};
 use serde_json::{json, Value as Json};
+use ssot_store::time::now as now_ms;
 use std::sync::atomic::Ordering::Relaxed;
 
 #[derive(Debug, Clone)]

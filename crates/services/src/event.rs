@@ -38,7 +38,7 @@ pub fn build(service: &Service, es: &Entities, record: &Record) -> Option<Event>
     let row = record.new.as_ref().or(record.old.as_ref())?;
     let row = ssot_store::changelog::api_row(es, service.model, row);
     if let Some(filter) = &service.filter {
-        let now = ssot_store::time::format(crate::http::now_ms());
+        let now = ssot_store::time::format(ssot_store::time::now());
         let cx = ssot_policy::eval::Context { auth: None, now: &now };
         // A filter decides on the row alone (checked at `ssot check`); anything but a
         // clear yes is a no.

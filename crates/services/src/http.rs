@@ -75,7 +75,7 @@ pub async fn send(
     message: Message<'_>,
     timeout: Duration,
 ) -> Result<Answer, SendError> {
-    let timestamp = now_ms() / 1000;
+    let timestamp = ssot_store::time::now() / 1000;
     let signature = secret.sign(message.id, timestamp, message.signed.as_deref().unwrap_or(&message.body));
     let mut request = hyper::Request::post(message.url.clone())
         .header(hyper::header::CONTENT_TYPE, "application/json")
@@ -112,10 +112,6 @@ fn reason(error: &(dyn std::error::Error + 'static)) -> String {
         last = source;
     }
     last.to_string()
-}
-
-pub fn now_ms() -> i64 {
-    ssot_store::time::now()
 }
 
 #[cfg(test)]

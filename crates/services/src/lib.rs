@@ -183,7 +183,7 @@ impl Services {
                 .write(move |conn, _| {
                     tables::create(conn)?;
                     names.iter().try_for_each(|n| tables::ensure(conn, n))?;
-                    tables::forget_others(conn, &names, crate::http::now_ms())
+                    tables::forget_others(conn, &names, ssot_store::time::now())
                 })
                 .await;
             match result {

@@ -6,9 +6,10 @@
 //! 410 Gone disables the service until an admin enables it.
 
 use crate::event::Event;
-use crate::http::{self, now_ms};
+use crate::http;
 use crate::tables;
 use crate::{Running, Shared};
+use ssot_store::time::now as now_ms;
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;

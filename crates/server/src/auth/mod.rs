@@ -120,8 +120,9 @@ fn public_fields(policies: &Policies, es: &Entities, model: usize, row: &Map<Str
     readable_fields(policies, es, model, &own, Some(&own))
 }
 
-/// The fields of the user's `row` that the caller `auth` may read on it.
-fn readable_fields(
+/// The fields of a `row` of `model` that the caller `auth` may read on it: write-only fields
+/// never, a field with a read rule when the rule holds on the row.
+pub(crate) fn readable_fields(
     policies: &Policies,
     es: &Entities,
     model: usize,

@@ -190,26 +190,23 @@ impl Reader<'_> {
         model: usize,
         row: &serde_json::Map<String, Json>,
     ) -> Option<Json> {
-        use ssot_access::Op;
         use ssot_policy::eval::{evaluate, Context, Verdict};
-        let full = ssot_store::changelog::api_row(es, model, row);
-        let cx = Context { auth: self.auth, now: self.now };
-        let allowed = |rule: Option<&ssot_policy::predicate::Predicate>| {
-            rule.is_some_and(|rule| evaluate(rule, &full, &cx) == Verdict::Allow)
+        let mut full = ssot_store::changelog::api_row(es, model, row);
+        let Some(auth) = self.auth else {
+            // The admin key: every field but the write-only ones.
+            for (index, field) in es.entities[model].fields.iter().enumerate() {
+                if self.policies.write_only(model, index) {
+                    full.remove(&field.name);
+                }
+            }
+            return Some(Json::Object(full));
         };
-        if self.auth.is_some() && !allowed(self.policies.rule(model, Op::Read)) {
+        let cx = Context { auth: Some(auth), now: self.now };
+        let rule = self.policies.rule(model, ssot_access::Op::Read)?;
+        if evaluate(rule, &full, &cx) != Verdict::Allow {
             return None;
         }
-        let mut shown = full.clone();
-        for (index, field) in es.entities[model].fields.iter().enumerate() {
-            let hidden = self.policies.write_only(model, index)
-                || (self.auth.is_some()
-                    && self.policies.field_rule(model, index, Op::Read).is_some_and(|rule| !allowed(Some(rule))));
-            if hidden {
-                shown.remove(&field.name);
-            }
-        }
-        Some(Json::Object(shown))
+        Some(Json::Object(crate::auth::readable_fields(self.policies, es, model, &full, Some(auth))))
     }
 }
 
