@@ -75,6 +75,8 @@ pub struct IndexDef {
     pub columns: Vec<(String, Option<SortOrder>)>,
     /// PostgreSQL index method (`Hash`, `Gin`, ...), when not the default B-tree.
     pub method: Option<String>,
+    /// A partial index's predicate, as [`crate::partial`] writes it.
+    pub condition: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -202,6 +204,7 @@ fn model_table(schema: &Schema, model: &Model, dialect: Dialect) -> Table {
             .map(|(i, f)| (column_of(model, f), index.options.get(i).and_then(|o| o.sort)))
             .collect(),
         method: index.index_type.as_ref().map(ToString::to_string),
+        condition: index.condition.as_ref().map(|c| crate::partial::condition_sql(schema, model, c, dialect)),
     };
     let indexes = model
         .uniques
@@ -479,6 +482,7 @@ fn join_tables(schema: &Schema, dialect: Dialect) -> Vec<Table> {
                     unique: true,
                     columns: vec![("A".into(), None), ("B".into(), None)],
                     method: None,
+                    condition: None,
                 }],
             ),
         };
@@ -487,6 +491,7 @@ fn join_tables(schema: &Schema, dialect: Dialect) -> Vec<Table> {
             unique: false,
             columns: vec![("B".into(), None)],
             method: None,
+            condition: None,
         });
         out.push(Table {
             name: name.clone(),

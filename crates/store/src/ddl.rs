@@ -25,7 +25,7 @@ pub fn create_all(catalog: &Catalog) -> Vec<String> {
         out.push(create_table(catalog.dialect, table));
     }
     for table in &catalog.tables {
-        out.extend(table.indexes.iter().map(|i| create_index(table, i)));
+        out.extend(table.indexes.iter().flat_map(|i| index_statements(catalog.dialect, table, i)));
     }
     if catalog.dialect == Dialect::Postgres {
         for table in &catalog.tables {
@@ -83,7 +83,22 @@ pub fn create_table_named(dialect: Dialect, table: &Table, name: &str) -> String
     format!("CREATE TABLE {} (\n    {}\n)", qualified(table.schema.as_deref(), name), lines.join(",\n    "))
 }
 
-pub fn create_index(table: &Table, index: &IndexDef) -> String {
+/// The statements that create `index`: the `CREATE INDEX`, and on PostgreSQL, for a
+/// partial index, a comment keeping its condition as written, which PostgreSQL itself
+/// keeps only normalized (migrations compare it; see `migrate::introspect`).
+pub fn index_statements(dialect: Dialect, table: &Table, index: &IndexDef) -> Vec<String> {
+    let mut out = vec![create_index(table, index)];
+    if let (Dialect::Postgres, Some(condition)) = (dialect, &index.condition) {
+        out.push(format!(
+            "COMMENT ON INDEX {} IS {}",
+            qualified(table.schema.as_deref(), &index.name),
+            literal(&format!("{}{condition}", crate::partial::COMMENT_MARKER))
+        ));
+    }
+    out
+}
+
+fn create_index(table: &Table, index: &IndexDef) -> String {
     let columns: Vec<String> = index
         .columns
         .iter()
@@ -97,9 +112,10 @@ pub fn create_index(table: &Table, index: &IndexDef) -> String {
         Some(m) if !m.eq_ignore_ascii_case("btree") => format!(" USING {}", m.to_ascii_uppercase()),
         _ => String::new(),
     };
+    let condition = index.condition.as_ref().map(|c| format!(" WHERE {c}")).unwrap_or_default();
     // An index lives in its table's schema; only the table is qualified.
     format!(
-        "CREATE {}INDEX {} ON {}{method}({})",
+        "CREATE {}INDEX {} ON {}{method}({}){condition}",
         if index.unique { "UNIQUE " } else { "" },
         quote(&index.name),
         qualified(table.schema.as_deref(), &table.name),

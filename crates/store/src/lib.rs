@@ -16,6 +16,7 @@ pub mod entity;
 pub mod error;
 pub mod ids;
 pub mod migrate;
+pub mod partial;
 pub mod query;
 pub mod search;
 pub mod sql;

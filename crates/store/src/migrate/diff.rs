@@ -209,7 +209,7 @@ pub fn diff(want: &Catalog, have: &Catalog) -> Vec<Step> {
             steps.push(Step {
                 summary: format!("create table {}", table.name),
                 statements: std::iter::once(ddl::create_table(dialect, table))
-                    .chain(table.indexes.iter().map(|i| ddl::create_index(table, i)))
+                    .chain(table.indexes.iter().flat_map(|i| ddl::index_statements(dialect, table, i)))
                     .collect(),
                 data_loss: None,
             });
@@ -248,6 +248,7 @@ pub fn diff(want: &Catalog, have: &Catalog) -> Vec<Step> {
 
 fn index_matches(a: &crate::catalog::IndexDef, b: &crate::catalog::IndexDef) -> bool {
     a.unique == b.unique
+        && a.condition == b.condition
         && a.columns.len() == b.columns.len()
         && a.columns.iter().zip(&b.columns).all(|(x, y)| x.0 == y.0)
 }
@@ -260,7 +261,7 @@ fn foreign_key_matches(a: &crate::catalog::ForeignKey, b: &crate::catalog::Forei
         && a.on_update == b.on_update
 }
 
-fn index_steps(table: &Table, existing: &Table) -> Vec<Step> {
+fn index_steps(dialect: Dialect, table: &Table, existing: &Table) -> Vec<Step> {
     let mut steps = Vec::new();
     for index in &existing.indexes {
         let keep = table.indexes.iter().any(|i| i.name == index.name && index_matches(i, index));
@@ -281,7 +282,7 @@ fn index_steps(table: &Table, existing: &Table) -> Vec<Step> {
         if !present {
             steps.push(Step {
                 summary: format!("create index {}", index.name),
-                statements: vec![ddl::create_index(table, index)],
+                statements: ddl::index_statements(dialect, table, index),
                 data_loss: None,
             });
         }
@@ -317,7 +318,7 @@ fn sqlite_table(table: &Table, existing: &Table) -> Vec<Step> {
                 data_loss: None,
             })
             .collect();
-        steps.extend(index_steps(table, existing));
+        steps.extend(index_steps(Dialect::Sqlite, table, existing));
         return steps;
     }
     let mut losses = Vec::new();
@@ -356,7 +357,7 @@ fn sqlite_table(table: &Table, existing: &Table) -> Vec<Step> {
     }
     statements.push(format!("DROP TABLE {}", quote(&table.name)));
     statements.push(format!("ALTER TABLE {} RENAME TO {}", quote(&new_name), quote(&table.name)));
-    statements.extend(table.indexes.iter().map(|i| ddl::create_index(table, i)));
+    statements.extend(table.indexes.iter().flat_map(|i| ddl::index_statements(Dialect::Sqlite, table, i)));
     vec![Step {
         summary: format!("rebuild table {}", table.name),
         statements,
@@ -465,7 +466,7 @@ fn postgres_table(table: &Table, existing: &Table) -> (Vec<Step>, Vec<String>) {
         }
         steps.push(Step { summary: format!("change primary key of {}", table.name), statements, data_loss: None });
     }
-    steps.extend(index_steps(table, existing));
+    steps.extend(index_steps(Dialect::Postgres, table, existing));
     let fks = table
         .foreign_keys
         .iter()

@@ -36,6 +36,29 @@ fn action(name: &str) -> ReferentialAction {
     }
 }
 
+/// A partial index's condition from SQLite's copy of the `CREATE INDEX` (kept as it was
+/// written): what follows the column list's `) WHERE `.
+fn sqlite_condition(sql: &str) -> Option<String> {
+    let after_on = sql.find(" ON ")?;
+    let at = sql[after_on..].find(") WHERE ")? + after_on;
+    Some(sql[at + ") WHERE ".len()..].to_string())
+}
+
+/// A partial index's condition on PostgreSQL: as ssot wrote it when the index's comment
+/// keeps it (`partial::COMMENT_MARKER`), else PostgreSQL's normalized form (which then
+/// differs from the schema's, so the index is made again once, with the comment).
+fn postgres_condition(predicate: &Value, comment: &Value) -> Option<String> {
+    if *predicate == Value::Null {
+        return None;
+    }
+    match comment {
+        Value::Text(c) if c.starts_with(crate::partial::COMMENT_MARKER) => {
+            Some(c[crate::partial::COMMENT_MARKER.len()..].to_string())
+        }
+        _ => Some(text(predicate)),
+    }
+}
+
 pub fn introspect(conn: &mut dyn Conn) -> Result<Catalog, StoreError> {
     match conn.dialect() {
         Dialect::Sqlite => sqlite(conn),
@@ -71,7 +94,11 @@ fn sqlite(conn: &mut dyn Conn) -> Result<Catalog, StoreError> {
             .collect();
         pk.sort();
         let mut indexes = Vec::new();
-        for index in conn.query("SELECT name, \"unique\", origin FROM pragma_index_list(?1)", &param)? {
+        for index in conn.query(
+            "SELECT l.name, l.\"unique\", l.origin, m.sql FROM pragma_index_list(?1) AS l \
+             LEFT JOIN sqlite_master AS m ON m.type = 'index' AND m.name = l.name AND l.partial = 1",
+            &param,
+        )? {
             if text(&index[2]) == "pk" {
                 continue;
             }
@@ -84,7 +111,8 @@ fn sqlite(conn: &mut dyn Conn) -> Result<Catalog, StoreError> {
                 .iter()
                 .map(|c| (text(&c[0]), truthy(&c[1]).then_some(ssot_schema::ir::SortOrder::Desc)))
                 .collect();
-            indexes.push(IndexDef { name: index_name, unique: truthy(&index[1]), columns, method: None });
+            let condition = (index[3] != Value::Null).then(|| sqlite_condition(&text(&index[3]))).flatten();
+            indexes.push(IndexDef { name: index_name, unique: truthy(&index[1]), columns, method: None, condition });
         }
         let mut foreign_keys: Vec<ForeignKey> = Vec::new();
         let mut current = -1;
@@ -168,7 +196,8 @@ fn postgres(conn: &mut dyn Conn) -> Result<Catalog, StoreError> {
             &format!(
                 "SELECT i.relname::text, x.indisunique, x.indisprimary, \
                  (SELECT string_agg(a.attname::text, ',' ORDER BY k.ord) FROM unnest(x.indkey) WITH ORDINALITY AS k(attnum, ord) \
-                  JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum), am.amname::text \
+                  JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum), am.amname::text, \
+                 pg_get_expr(x.indpred, x.indrelid), obj_description(x.indexrelid, 'pg_class') \
                  FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_am am ON am.oid = i.relam \
                  WHERE x.indrelid = {relation} ORDER BY 1"
             ),
@@ -189,6 +218,7 @@ fn postgres(conn: &mut dyn Conn) -> Result<Catalog, StoreError> {
                 unique: truthy(&index[1]),
                 columns: columns.into_iter().map(|c| (c, None)).collect(),
                 method: (method != "btree").then_some(method),
+                condition: postgres_condition(&index[5], &index[6]),
             });
         }
         let foreign_keys = conn
