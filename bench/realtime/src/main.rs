@@ -29,7 +29,11 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
 mod policy;
+mod poller;
 mod raw;
+mod record;
+
+use record::Recorder;
 
 pub(crate) struct Options {
     url: String,
@@ -47,6 +51,9 @@ pub(crate) struct Options {
     /// `shared`: the window's size (the newest `take` items). Writes that come faster than
     /// it can show (more than `take` between two updates) are never seen by design.
     take: usize,
+    /// How ssot's subscribers are read: `poll` (one thread polling every socket, the
+    /// default; see [`poller`]) or `task` (a task per socket, woken by its socket).
+    reader: String,
 }
 
 fn options() -> Result<Options, String> {
@@ -62,6 +69,7 @@ fn options() -> Result<Options, String> {
         users: 50,
         batch: 100,
         take: 10,
+        reader: "poll".into(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -79,18 +87,27 @@ fn options() -> Result<Options, String> {
             "--users" => o.users = number(&value)? as usize,
             "--batch" => o.batch = number(&value)? as usize,
             "--take" => o.take = number(&value)? as usize,
+            "--reader" => o.reader = value,
             other => return Err(format!("unknown flag {other}")),
         }
     }
     Ok(o)
 }
 
+/// A text message a subscriber got: the latencies of the writes in it.
+pub(crate) fn on_message(text: &[u8], sent: &Sent, arrived: Instant, latencies: &Recorder) {
+    if contains(text, b"\"type\":\"reset\"") {
+        eprintln!("a subscriber fell behind and was reset");
+    }
+    latencies_in(text, sent, arrived, latencies);
+}
+
 /// When each write (by its number, the `N` of its title `wN`) was sent.
-type Sent = Arc<Vec<std::sync::OnceLock<Instant>>>;
+pub(crate) type Sent = Arc<Vec<std::sync::OnceLock<Instant>>>;
 
 /// The latency of each write whose title (`"title":"wN"`) is in `text`, from when it was
 /// sent to `arrived`.
-fn latencies_in(text: &[u8], sent: &Sent, arrived: Instant, latencies: &tokio::sync::mpsc::UnboundedSender<f64>) {
+fn latencies_in(text: &[u8], sent: &Sent, arrived: Instant, latencies: &Recorder) {
     const MARK: &[u8] = b"\"title\":\"w";
     let mut at = 0;
     while let Some(found) = text[at..].windows(MARK.len()).position(|w| w == MARK) {
@@ -98,7 +115,7 @@ fn latencies_in(text: &[u8], sent: &Sent, arrived: Instant, latencies: &tokio::s
         let digits = text[at..].iter().take_while(|b| b.is_ascii_digit()).count();
         let number = std::str::from_utf8(&text[at..at + digits]).ok().and_then(|d| d.parse::<usize>().ok());
         if let Some(sent_at) = number.and_then(|n| sent.get(n)).and_then(|s| s.get()) {
-            let _ = latencies.send(arrived.duration_since(*sent_at).as_secs_f64() * 1000.0);
+            latencies.record(arrived.duration_since(*sent_at).as_secs_f64() * 1000.0, arrived);
         }
     }
 }
@@ -108,8 +125,24 @@ pub(crate) fn rss_kib(pid: Option<u32>) -> Option<u64> {
     status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    // `SSOT_LOAD_THREADS`: the load tool's worker threads (default: one per core).
+    let mut builder = match std::env::var("SSOT_LOAD_THREADS").ok().and_then(|t| t.parse::<usize>().ok()) {
+        Some(1) => tokio::runtime::Builder::new_current_thread(),
+        Some(n) => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(n);
+            b
+        }
+        None => tokio::runtime::Builder::new_multi_thread(),
+    };
+    match builder.enable_all().build() {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(e) => eprintln!("ssot-live-load: {e}"),
+    }
+}
+
+async fn run() {
     let o = match options() {
         Ok(o) => o,
         Err(e) => {
@@ -127,7 +160,11 @@ async fn main() {
         return;
     }
     let sent: Sent = Arc::new((0..o.writes).map(|_| std::sync::OnceLock::new()).collect());
-    let (latencies_tx, mut latencies_rx) = tokio::sync::mpsc::unbounded_channel::<f64>();
+    let expected = match o.scenario.as_str() {
+        "distinct" => o.writes,
+        _ => o.writes * o.subscribers,
+    };
+    let latencies_tx = Arc::new(Recorder::new(expected));
     let rss_before = rss_kib(o.pid);
 
     // Connect and subscribe, a few at a time.
@@ -138,13 +175,14 @@ async fn main() {
             "distinct" => json!({"where": {"owner": format!("u{i}")}, "orderBy": {"id": "desc"}, "take": 10}),
             _ => json!({"orderBy": {"id": "desc"}, "take": o.take}),
         };
-        let (sent, latencies, url) = (Arc::clone(&sent), latencies_tx.clone(), ws_url.clone());
-        let (up_tx, up_rx) = tokio::sync::oneshot::channel::<()>();
+        let (sent, latencies, url) = (Arc::clone(&sent), Arc::clone(&latencies_tx), ws_url.clone());
+        let (up_tx, up_rx) = tokio::sync::oneshot::channel::<Option<poller::Subscriber>>();
         ready.push(up_rx);
         if o.peer.as_deref() == Some("pocketbase") {
             tokio::spawn(pocketbase_subscriber(o.url.clone(), sent, latencies, up_tx));
             continue;
         }
+        let by_task = o.reader == "task";
         tokio::spawn(async move {
             let (address, path) = split_url(&url);
             let mut ws = match raw::RawSocket::connect(address, path).await {
@@ -159,21 +197,23 @@ async fn main() {
             if ws.send_text(&subscribe.to_string()).await.is_err() {
                 return;
             }
-            let mut up = Some(up_tx);
+            let mut subscribed = false;
+            while !subscribed {
+                let read = ws.read_messages(|text| subscribed |= contains(text, b"\"subscribed\""));
+                if !matches!(read.await, Ok(true)) {
+                    return;
+                }
+            }
+            if !by_task {
+                match ws.into_subscriber() {
+                    Ok(subscriber) => drop(up_tx.send(Some(subscriber))),
+                    Err(e) => eprintln!("poller: {e}"),
+                }
+                return;
+            }
+            let _ = up_tx.send(None);
             loop {
-                let read = ws.read_messages(|text| {
-                    let arrived = Instant::now();
-                    if up.is_some() && contains(text, b"\"subscribed\"") {
-                        if let Some(up) = up.take() {
-                            let _ = up.send(());
-                        }
-                        return;
-                    }
-                    if contains(text, b"\"type\":\"reset\"") {
-                        eprintln!("a subscriber fell behind and was reset");
-                    }
-                    latencies_in(text, &sent, arrived, &latencies);
-                });
+                let read = ws.read_messages(|text| on_message(text, &sent, Instant::now(), &latencies));
                 if !matches!(read.await, Ok(true)) {
                     return;
                 }
@@ -183,10 +223,17 @@ async fn main() {
             tokio::task::yield_now().await;
         }
     }
-    drop(latencies_tx);
+    let mut polled = Vec::new();
     for up in ready {
-        let _ = up.await;
+        if let Ok(Some(subscriber)) = up.await {
+            polled.push(subscriber);
+        }
     }
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let poller = (!polled.is_empty()).then(|| {
+        let (sent, latencies, stop) = (Arc::clone(&sent), Arc::clone(&latencies_tx), Arc::clone(&stop));
+        std::thread::spawn(move || poller::run(polled, sent, latencies, stop))
+    });
     let connect_time = started.elapsed();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_after = rss_kib(o.pid);
@@ -223,26 +270,14 @@ async fn main() {
         }
         write_ms.push(at.elapsed().as_secs_f64() * 1000.0);
     }
-    let expected = match o.scenario.as_str() {
-        "distinct" => o.writes,
-        _ => o.writes * o.subscribers,
-    };
-    let mut latencies = Vec::with_capacity(expected);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut last = writing;
-    while latencies.len() < expected && Instant::now() < deadline {
-        match tokio::time::timeout(Duration::from_millis(500), latencies_rx.recv()).await {
-            Ok(Some(ms)) => {
-                latencies.push(ms);
-                last = Instant::now();
-            }
-            Ok(None) => break,
-            Err(_) => {}
-        }
+    let (latencies, last) = latencies_tx.collect(expected, Instant::now() + Duration::from_secs(30)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    if let Some(poller) = poller {
+        let _ = poller.join();
     }
+    let last = last.max(writing);
     // From the first write to the last delivery (not to the deadline, when some never came).
     let elapsed = last.duration_since(writing).as_secs_f64().max(1e-9);
-    latencies.sort_by(f64::total_cmp);
     write_ms.sort_by(f64::total_cmp);
     let pct = |v: &[f64], p: f64| v.get(((v.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(f64::NAN);
     let per_conn = match (rss_before, rss_after) {
@@ -404,8 +439,8 @@ async fn resume(o: &Options, ws_url: &str) {
 async fn pocketbase_subscriber(
     base: String,
     sent: Sent,
-    latencies: tokio::sync::mpsc::UnboundedSender<f64>,
-    up: tokio::sync::oneshot::Sender<()>,
+    latencies: Arc<Recorder>,
+    up: tokio::sync::oneshot::Sender<Option<poller::Subscriber>>,
 ) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let host = base.trim_start_matches("http://").to_string();
@@ -445,7 +480,7 @@ async fn pocketbase_subscriber(
             if !answer.is_ok_and(|r| r.status().is_success()) {
                 eprintln!("pocketbase: subscribe failed");
             }
-            let _ = up_tx.send(());
+            let _ = up_tx.send(None);
             buffer.clear();
             continue;
         }

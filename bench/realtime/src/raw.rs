@@ -69,6 +69,13 @@ impl RawSocket {
         self.stream.write_all(&frame).await
     }
 
+    /// The socket, for a thread that reads it without tokio ([`crate::poller`]), and the
+    /// bytes read already.
+    pub fn into_subscriber(self) -> std::io::Result<crate::poller::Subscriber> {
+        let pending = self.buffer[self.start..].to_vec();
+        Ok(crate::poller::Subscriber { stream: self.stream.into_std()?, pending })
+    }
+
     /// Reads until at least one whole message is buffered, and hands each text message's
     /// payload to `each`; `false` once the server has closed.
     pub async fn read_messages(&mut self, mut each: impl FnMut(&[u8])) -> std::io::Result<bool> {
@@ -93,10 +100,10 @@ impl RawSocket {
             if handed {
                 return Ok(true);
             }
-            let len = self.buffer.len();
-            self.buffer.resize(len + 16 * 1024, 0);
-            let n = self.stream.read(&mut self.buffer[len..]).await?;
-            self.buffer.truncate(len + n);
+            // Into the buffer's spare capacity, which is not zeroed first (a `resize` would
+            // write 16 KiB per message).
+            self.buffer.reserve(16 * 1024);
+            let n = self.stream.read_buf(&mut self.buffer).await?;
             if n == 0 {
                 return Ok(false);
             }
@@ -105,7 +112,7 @@ impl RawSocket {
 }
 
 /// A whole frame at the start of `bytes`: its header's length, its payload's, its opcode.
-fn frame_at(bytes: &[u8]) -> Option<(usize, usize, u8)> {
+pub(crate) fn frame_at(bytes: &[u8]) -> Option<(usize, usize, u8)> {
     let (first, second) = (*bytes.first()?, *bytes.get(1)?);
     let opcode = first & 0x0F;
     let (header, length) = match second & 0x7F {

@@ -1,7 +1,7 @@
-//! A fast, non-cryptographic hasher for the validator's internal maps (names to
-//! declarations, constraint names). Keys come from one schema file, not from an
-//! adversary over a network, so SipHash's flooding protection buys nothing here and
-//! costs a tenth of `ssot check`'s time. The algorithm is the well-known Fx hash used
+//! A fast, non-cryptographic hasher for internal maps whose keys no adversary chooses:
+//! the validator's (names to declarations, constraint names; keys from one schema file,
+//! where SipHash's flooding protection cost a tenth of `ssot check`'s time) and the
+//! realtime hub's per-batch maps (keyed by the hub's own connection and group numbers). The algorithm is the well-known Fx hash used
 //! by rustc: multiply-rotate over machine words.
 
 use std::hash::{BuildHasherDefault, Hasher};
@@ -38,6 +38,11 @@ impl Hasher for FxHasher {
     #[inline]
     fn write_u8(&mut self, i: u8) {
         self.add(u64::from(i));
+    }
+
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
     }
 
     #[inline]

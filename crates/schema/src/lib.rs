@@ -7,7 +7,7 @@
 //! and never the text.
 
 pub mod diagnostic;
-mod fx;
+pub mod fx;
 pub mod span;
 pub mod syntax;
 

@@ -58,11 +58,12 @@ pub async fn serve_swapping(
     let mut current = Background::start(Arc::clone(&app)).await?;
     let routes = Arc::new(RwLock::new(router(Arc::clone(&app))));
     let (stopping, stopped) = oneshot::channel::<()>();
-    let closing = app.closing.clone();
+    let (closing, sockets) = (app.closing.clone(), Arc::clone(&app.sockets));
     let signal = async move {
         shutdown.await;
         // Sockets are not requests: told to go away now, rather than at the end of the grace.
         closing.send_replace(true);
+        sockets.alarms.raise_all(crate::ws::SHUTDOWN);
         let _ = stopping.send(());
     };
     let service = axum::Router::new()
@@ -104,6 +105,7 @@ pub async fn serve_swapping(
                         *routes.write().unwrap_or_else(std::sync::PoisonError::into_inner) = router(Arc::clone(&next));
                         let old = std::mem::replace(&mut current, started);
                         old.app.successor.send_replace(Some(next));
+                        old.app.sockets.alarms.raise_all(crate::ws::MOVED);
                         tokio::spawn(old.retire());
                         let _ = done.send(Ok(()));
                     }

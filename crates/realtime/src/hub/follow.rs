@@ -12,8 +12,8 @@ use crate::diff::diff;
 use crate::query::{self, LiveQuery};
 use serde_json::{json, Map, Value as Json};
 use ssot_access::Caller;
+use ssot_schema::fx::FxHashMap;
 use ssot_store::entity::Entities;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// A batch's records, each with its model (looked up once for all the groups).
@@ -182,7 +182,7 @@ impl Hub {
         // Every event is serialized once per group. A connection whose events of this batch
         // all come from one subscription gets the frame shared by every subscriber of that
         // group under that subscription id; one with several gets a frame of its own.
-        let mut tails: HashMap<u64, Vec<String>> = HashMap::new();
+        let mut tails: FxHashMap<u64, Vec<String>> = FxHashMap::default();
         for (id, rows) in results {
             let Some(group) = state.groups.get_mut(&id) else { continue };
             let rows = match rows {
@@ -218,7 +218,8 @@ impl Hub {
             }
             tails.len() as u64
         };
-        let mut parts: HashMap<ConnId, Part> = HashMap::new();
+        let mut parts: FxHashMap<ConnId, Part> = FxHashMap::default();
+        parts.reserve(conns.len());
         for &id in tails.keys() {
             let Some(group) = groups.get(&id) else { continue };
             for (member, (conn, _)) in group.members.iter().enumerate() {
@@ -242,7 +243,7 @@ impl Hub {
             }
         }
         let update = |events: &str| Frame::from(format!("{{\"type\":\"update\",\"seq\":{seq},\"events\":[{events}]}}"));
-        let mut shared: HashMap<(u64, &str), (Frame, u64)> = HashMap::new();
+        let mut shared: FxHashMap<(u64, &str), (Frame, u64)> = FxHashMap::default();
         for (conn, part) in parts {
             let Some(member) = conns.get_mut(&conn) else { continue };
             if member.behind {

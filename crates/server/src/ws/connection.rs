@@ -2,6 +2,7 @@
 //! token's expiry, the server's shutdown), who it speaks for, and its move to the app
 //! that takes over when `ssot dev` swaps the schema.
 
+use super::alarms;
 use super::handle::{handle, lock, refuse, resubscribe};
 use super::messages::Refused;
 use super::writer::{self, Outbox, Queues};
@@ -29,31 +30,22 @@ pub(super) async fn connection(
         Ok(token) => authenticate(&app, &mut speaker, token).await,
         Err(problem) => Err(problem),
     };
-    // The server's, kept by the apps that take over from this one.
-    let mut closing = app.closing.subscribe();
-    let mut moved = app.successor.subscribe();
-    // Swapped while this connection was being set up: a new receiver has seen that already.
-    if moved.borrow().is_some() {
-        moved.mark_changed();
-    }
     match first {
         Ok(ready) => outbox.push(json!({"type": "ready", "protocol": SUBPROTOCOL, "caller": ready})),
         Err(problem) => outbox.ready.push(Outgoing::close(CLOSE_UNAUTHORIZED, problem.detail)),
     }
 
-    let mut heartbeat = tokio::time::interval(settings.heartbeat);
-    heartbeat.tick().await;
+    // The heartbeat, the server's shutdown and a swap come as alarms ([`super::alarms`]).
+    // Given before the alarm was registered: raised here (an upgrade in flight is told too).
+    let alarm = app.sockets.alarms.register(settings.heartbeat);
+    if *app.closing.borrow() {
+        alarm.raise(alarms::SHUTDOWN);
+    }
+    if app.successor.borrow().is_some() {
+        alarm.raise(alarms::MOVED);
+    }
     let mut last_heard = tokio::time::Instant::now();
     let mut client_closed = false;
-    // Made once, not at every turn of the loop: the task wakes for every update it sends,
-    // and registering with the server-wide shutdown signal (or a timer) each time would
-    // have every connection take the same lock for every update.
-    // `wait_for`, not `changed`: a connection that starts after the signal was given (an
-    // upgrade in flight) is told too.
-    let shutdown = async move {
-        let _ = closing.wait_for(|closing| *closing).await;
-    };
-    tokio::pin!(shutdown);
     let mut told_to_go = false;
     let expiry = tokio::time::sleep(Duration::ZERO);
     tokio::pin!(expiry);
@@ -110,11 +102,30 @@ pub(super) async fn connection(
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                 }
             }
-            _ = heartbeat.tick() => {
-                if last_heard.elapsed() >= settings.idle_timeout {
-                    outbox.ready.push(Outgoing::close(CLOSE_IDLE, "idle for too long"));
-                } else {
-                    outbox.ready.push(Outgoing::Ping);
+            raised = std::future::poll_fn(|cx| alarm.poll_take(cx)) => {
+                if raised & alarms::SHUTDOWN != 0 && !told_to_go {
+                    told_to_go = true;
+                    outbox.ready.push(Outgoing::close(CLOSE_GOING_AWAY, "the server is shutting down"));
+                }
+                if raised & alarms::TICK != 0 {
+                    if last_heard.elapsed() >= settings.idle_timeout {
+                        outbox.ready.push(Outgoing::close(CLOSE_IDLE, "idle for too long"));
+                    } else {
+                        outbox.ready.push(Outgoing::Ping);
+                    }
+                }
+                let next = app.successor.borrow().clone();
+                if let (true, Some(next)) = (raised & alarms::MOVED != 0, next) {
+                    // What this connection still has running (a subscription being made, a request)
+                    // ends on the old app first, so that it moves too.
+                    let permits = u32::try_from(settings.max_in_flight).unwrap_or(u32::MAX);
+                    let all = Arc::clone(&in_flight).acquire_many_owned(permits).await;
+                    Box::pin(relocate(&mut app, next, &mut speaker, &mut queues, &mut outbox)).await;
+                    drop(all);
+                    // Swapped again meanwhile.
+                    if app.successor.borrow().is_some() {
+                        alarm.raise(alarms::MOVED);
+                    }
                 }
             }
             () = &mut expiry, if expiry_for.is_some() => {
@@ -122,26 +133,6 @@ pub(super) async fn connection(
                 outbox.ready.push(Outgoing::close(CLOSE_UNAUTHORIZED, reason));
                 expiry_for = None;
                 speaker.expires = None;
-            }
-            Ok(()) = moved.changed() => {
-                let next = moved.borrow_and_update().clone();
-                if let Some(next) = next {
-                    // What this connection still has running (a subscription being made, a request)
-                    // ends on the old app first, so that it moves too.
-                    let permits = u32::try_from(settings.max_in_flight).unwrap_or(u32::MAX);
-                    let all = Arc::clone(&in_flight).acquire_many_owned(permits).await;
-                    Box::pin(relocate(&mut app, next, &mut speaker, &mut queues, &mut outbox)).await;
-                    drop(all);
-                    moved = app.successor.subscribe();
-                    // Swapped again meanwhile: a new receiver has seen that already.
-                    if moved.borrow().is_some() {
-                        moved.mark_changed();
-                    }
-                }
-            }
-            () = &mut shutdown, if !told_to_go => {
-                told_to_go = true;
-                outbox.ready.push(Outgoing::close(CLOSE_GOING_AWAY, "the server is shutting down"));
             }
         }
     }

@@ -12,6 +12,8 @@
 //! ready together. The server pings; a connection that sends nothing for
 //! [`WsSettings::idle_timeout`] (not even a pong) is closed.
 
+mod alarms;
+pub(crate) use alarms::{MOVED, SHUTDOWN};
 mod connection;
 mod handle;
 mod messages;

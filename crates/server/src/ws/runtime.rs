@@ -13,6 +13,8 @@ use std::future::Future;
 pub struct SocketRuntime {
     /// `None` once dropped.
     runtime: Option<tokio::runtime::Runtime>,
+    /// Every connection's alarm (the heartbeat, shutdown, a swap).
+    pub(crate) alarms: std::sync::Arc<super::alarms::Alarms>,
 }
 
 impl SocketRuntime {
@@ -24,7 +26,7 @@ impl SocketRuntime {
             .thread_name("ssot-ws")
             .enable_all()
             .build()?;
-        Ok(SocketRuntime { runtime: Some(runtime) })
+        Ok(SocketRuntime { runtime: Some(runtime), alarms: Default::default() })
     }
 
     /// Runs `task` on the sockets' workers.
