@@ -15,7 +15,8 @@
 //!   rows: row changes checked per subscriber per second ([`policy`]).
 //!
 //! Latency is from just before the write's HTTP request to the arrival of the `update`
-//! holding it, on the same clock. Also reported: deliveries per second while writing,
+//! holding it, on the same clock. Subscribers are read by one polling thread ([`poller`];
+//! `--reader task` for a task per socket). Also reported: deliveries per second while writing,
 //! and the server's resident memory per connection (`--pid`, from `/proc`).
 //!
 //! Usage: ssot-live-load --url http://127.0.0.1:4420 --key ADMIN_KEY --scenario shared
@@ -179,7 +180,7 @@ async fn run() {
         let (up_tx, up_rx) = tokio::sync::oneshot::channel::<Option<poller::Subscriber>>();
         ready.push(up_rx);
         if o.peer.as_deref() == Some("pocketbase") {
-            tokio::spawn(pocketbase_subscriber(o.url.clone(), sent, latencies, up_tx));
+            tokio::spawn(pocketbase_subscriber(o.url.clone(), sent, latencies, up_tx, o.reader == "task"));
             continue;
         }
         let by_task = o.reader == "task";
@@ -441,6 +442,7 @@ async fn pocketbase_subscriber(
     sent: Sent,
     latencies: Arc<Recorder>,
     up: tokio::sync::oneshot::Sender<Option<poller::Subscriber>>,
+    by_task: bool,
 ) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let host = base.trim_start_matches("http://").to_string();
@@ -479,6 +481,16 @@ async fn pocketbase_subscriber(
                 .await;
             if !answer.is_ok_and(|r| r.status().is_success()) {
                 eprintln!("pocketbase: subscribe failed");
+            }
+            if !by_task {
+                match stream.into_std() {
+                    Ok(stream) => {
+                        let framing = poller::Framing::Sse;
+                        let _ = up_tx.send(Some(poller::Subscriber { stream, pending: Vec::new(), framing }));
+                    }
+                    Err(e) => eprintln!("poller: {e}"),
+                }
+                return;
             }
             let _ = up_tx.send(None);
             buffer.clear();

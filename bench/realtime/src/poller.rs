@@ -26,6 +26,16 @@ const BUFFER: usize = 64 * 1024;
 pub struct Subscriber {
     pub stream: std::net::TcpStream,
     pub pending: Vec<u8>,
+    pub framing: Framing,
+}
+
+/// How a subscriber's stream is cut into messages.
+#[derive(Clone, Copy)]
+pub enum Framing {
+    /// ssot: WebSocket frames.
+    WebSocket,
+    /// PocketBase: server-sent events, each ending with a blank line.
+    Sse,
 }
 
 /// Reads `subscribers` until `stop`, recording each write's latency in `latencies`.
@@ -74,21 +84,30 @@ pub fn run(subscribers: Vec<Subscriber>, sent: Sent, latencies: Arc<Recorder>, s
             }
             let arrived = Instant::now();
             let bytes = &buffer[..n as usize];
-            let kept = &mut pending[index];
+            let (kept, framing) = (&mut pending[index], subscribers[index].framing);
+            let each = |text: &[u8]| crate::on_message(text, &sent, arrived, &latencies);
             if kept.is_empty() {
-                let used = messages(bytes, |text| crate::on_message(text, &sent, arrived, &latencies));
+                let used = messages(framing, bytes, each);
                 kept.extend_from_slice(&bytes[used..]);
             } else {
                 kept.extend_from_slice(bytes);
-                let used = messages(kept, |text| crate::on_message(text, &sent, arrived, &latencies));
+                let used = messages(framing, kept, each);
                 kept.drain(..used);
             }
         }
     }
 }
 
-/// Hands each whole text message at the start of `bytes` to `each`; how many bytes it used.
-fn messages(bytes: &[u8], mut each: impl FnMut(&[u8])) -> usize {
+/// Hands each whole message at the start of `bytes` to `each` (the events of a server-sent
+/// stream all at once); how many bytes it used.
+fn messages(framing: Framing, bytes: &[u8], mut each: impl FnMut(&[u8])) -> usize {
+    if let Framing::Sse = framing {
+        let whole = bytes.windows(2).rposition(|w| w == b"\n\n").map_or(0, |i| i + 2);
+        if whole > 0 {
+            each(&bytes[..whole]);
+        }
+        return whole;
+    }
     let mut at = 0;
     while let Some((header, length, opcode)) = crate::raw::frame_at(&bytes[at..]) {
         if opcode == 0x1 {

@@ -73,7 +73,11 @@ impl RawSocket {
     /// bytes read already.
     pub fn into_subscriber(self) -> std::io::Result<crate::poller::Subscriber> {
         let pending = self.buffer[self.start..].to_vec();
-        Ok(crate::poller::Subscriber { stream: self.stream.into_std()?, pending })
+        Ok(crate::poller::Subscriber {
+            stream: self.stream.into_std()?,
+            pending,
+            framing: crate::poller::Framing::WebSocket,
+        })
     }
 
     /// Reads until at least one whole message is buffered, and hands each text message's
