@@ -9,7 +9,7 @@
 
 use crate::auth;
 use crate::problem::Problem;
-use crate::search_cache::SearchCache;
+use crate::search_cache::{self, SearchCache};
 use crate::App;
 use serde_json::Value as Json;
 use ssot_access::operation::{self, Action, Operation, Outcome, Request};
@@ -141,8 +141,20 @@ async fn search_through(
         app.metrics.search_cache_hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         return Ok(Executed { outcome, seq: None });
     }
+    let lead = match cache.begin(&key, now) {
+        search_cache::Flight::Lead(lead) => lead,
+        search_cache::Flight::Follow(answer) => match answer.await {
+            Ok(outcome) => {
+                app.metrics.search_cache_hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                return Ok(Executed { outcome, seq: None });
+            }
+            // The one it followed failed or was cancelled: this one runs (and leads no one).
+            Err(_) => search_cache::Lead::alone(cache),
+        },
+    };
     let (outcome, seq) =
         app.store.read(move |conn, es| Ok((run(conn, es)?, ssot_store::query::read::current_seq(conn)?))).await?;
+    lead.finish(&outcome);
     cache.put(key, seq, &outcome);
     Ok(Executed { outcome, seq: None })
 }

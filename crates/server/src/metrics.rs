@@ -114,7 +114,7 @@ impl Metrics {
             (
                 "ssot_search_cache_hits_total",
                 "counter",
-                "Full-text searches answered from the search cache (the database unchanged since).",
+                "Full-text searches answered from the search cache (the database unchanged since) or by the same search already running.",
                 load(&self.search_cache_hits),
             ),
             ("ssot_db_workers", "gauge", "Database worker threads (each owns a connection).", pool.workers.to_string()),

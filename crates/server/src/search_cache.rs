@@ -9,11 +9,17 @@
 //! caller (kind and claims, the current row's fields among them), so one caller never gets
 //! another's rows. Rules that read `now()` change their answer without a write: with any
 //! of them in the schema, nothing is cached.
+//!
+//! A search asked again while the same one is still running (many users typing the same
+//! word at once), with the log at the same `seq`, waits for that one's answer instead of
+//! running too ([`SearchCache::begin`]): its snapshot is taken after that `seq` was read,
+//! so it holds every write the later asker could have seen.
 
 use ssot_access::operation::{Action, Outcome, Request};
 use ssot_access::Caller;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
+use tokio::sync::oneshot;
 
 /// The default memory for answers: 64 MiB (a page of 20 rows of a few hundred words is
 /// 15 KiB of JSON: a few thousand answers).
@@ -22,6 +28,51 @@ pub const DEFAULT_BYTES: usize = 64 << 20;
 pub struct SearchCache {
     max_bytes: usize,
     inner: Mutex<Inner>,
+    /// Searches running now, by key: the `seq` the log stood at when each was asked, and
+    /// who waits for its answer.
+    running: Mutex<HashMap<String, (i64, Vec<oneshot::Sender<Outcome>>)>>,
+}
+
+/// Whether a search is to run or to wait for the same one already running.
+pub enum Flight<'c> {
+    /// Run it, and [`Lead::finish`] with the answer.
+    Lead(Lead<'c>),
+    /// Wait: the answer of the one running (an error when that one failed or was
+    /// cancelled, and then this one runs itself).
+    Follow(oneshot::Receiver<Outcome>),
+}
+
+/// The search running for a key: its followers hear its answer, or, when it is dropped
+/// without one, that they must run themselves.
+pub struct Lead<'c> {
+    cache: &'c SearchCache,
+    key: String,
+}
+
+impl<'c> Lead<'c> {
+    /// A search that runs without followers (no key is taken: removing the empty key
+    /// touches no other, keys never being empty).
+    pub fn alone(cache: &'c SearchCache) -> Lead<'c> {
+        Lead { cache, key: String::new() }
+    }
+
+    /// Hands `outcome` to every follower.
+    pub fn finish(mut self, outcome: &Outcome) {
+        // Taken, so that the drop that follows cannot remove a later search's entry.
+        let key = std::mem::take(&mut self.key);
+        let followers = self.cache.running().remove(&key).map(|(_, f)| f).unwrap_or_default();
+        for follower in followers {
+            let _ = follower.send(outcome.clone());
+        }
+    }
+}
+
+impl Drop for Lead<'_> {
+    fn drop(&mut self) {
+        // Not finished (failed, or its request went away): the followers' senders go
+        // with the entry, which tells them to run themselves.
+        self.cache.running().remove(&self.key);
+    }
 }
 
 #[derive(Default)]
@@ -37,7 +88,30 @@ struct Inner {
 impl SearchCache {
     /// A cache of at most `max_bytes` of answers; `None` when that is 0.
     pub fn new(max_bytes: usize) -> Option<SearchCache> {
-        (max_bytes > 0).then(|| SearchCache { max_bytes, inner: Mutex::default() })
+        (max_bytes > 0).then(|| SearchCache { max_bytes, inner: Mutex::default(), running: Mutex::default() })
+    }
+
+    /// The search for `key`, asked with the log at `seq` (and not in the cache): to lead,
+    /// or to follow the same search already running from that same `seq`.
+    pub fn begin(&self, key: &str, seq: i64) -> Flight<'_> {
+        let mut running = self.running();
+        match running.get_mut(key) {
+            Some((asked_at, followers)) if *asked_at == seq => {
+                let (sender, receiver) = oneshot::channel();
+                followers.push(sender);
+                Flight::Follow(receiver)
+            }
+            // Asked at another `seq`: its answer may miss a write this asker saw.
+            Some(_) => Flight::Lead(Lead::alone(self)),
+            None => {
+                running.insert(key.to_string(), (seq, Vec::new()));
+                Flight::Lead(Lead { cache: self, key: key.to_string() })
+            }
+        }
+    }
+
+    fn running(&self) -> std::sync::MutexGuard<'_, HashMap<String, (i64, Vec<oneshot::Sender<Outcome>>)>> {
+        self.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The key of `request` by `caller`, when it is a search (a list with `search`).
@@ -131,6 +205,30 @@ mod tests {
         assert_eq!(cache.get("k1", 1), None);
         assert!(cache.get("k2", 1).is_some() && cache.get("k5", 1).is_some());
         assert!(SearchCache::new(0).is_none(), "0 bytes: no cache");
+    }
+
+    #[test]
+    fn the_same_search_running_is_followed_not_run_again() {
+        let cache = SearchCache::new(1 << 20).expect("cache");
+        let Flight::Lead(lead) = cache.begin("q", 7) else { panic!("the first one leads") };
+        let Flight::Follow(mut first) = cache.begin("q", 7) else { panic!("the same search at the same seq follows") };
+        let Flight::Follow(mut second) = cache.begin("q", 7) else { panic!("and so does a third") };
+        assert!(matches!(cache.begin("q", 8), Flight::Lead(_)), "asked at another seq: runs itself");
+        assert!(matches!(cache.begin("other", 7), Flight::Lead(_)), "another search runs");
+        lead.finish(&outcome("answer"));
+        assert_eq!(first.try_recv().ok(), Some(outcome("answer")));
+        assert_eq!(second.try_recv().ok(), Some(outcome("answer")));
+        assert!(matches!(cache.begin("q", 7), Flight::Lead(_)), "finished: the next one leads");
+    }
+
+    #[test]
+    fn followers_of_a_search_that_failed_run_themselves() {
+        let cache = SearchCache::new(1 << 20).expect("cache");
+        let lead = cache.begin("q", 7);
+        let Flight::Follow(mut follower) = cache.begin("q", 7) else { panic!("follows") };
+        drop(lead);
+        assert!(follower.try_recv().is_err(), "told to run itself");
+        assert!(matches!(cache.begin("q", 7), Flight::Lead(_)));
     }
 
     #[test]

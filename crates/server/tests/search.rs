@@ -275,3 +275,21 @@ on_every_backend!(the_search_cache_answers_only_what_the_database_still_says, SC
     assert_eq!(status, 200);
     assert_eq!(ids(&search(&server, "auk", &[], Some(&bob.token)).await.1), [public]);
 });
+
+on_every_backend!(the_same_search_asked_at_once_gives_everyone_the_database_answer, SCHEMA, |server| {
+    for i in 0..40 {
+        article(&server, json!({"title": format!("kittiwake {i}"), "body": "b"})).await;
+    }
+    // Twenty at once, from a cold cache: those that find the same search running wait for
+    // its answer; whoever ran and whoever waited, each gets the same page.
+    let take = [("take", json!(25))];
+    let asked = (0..20).map(|_| search(&server, "kittiwake", &take, Some(ADMIN_KEY)));
+    let answers = futures_util::future::join_all(asked).await;
+    let expected = answers[0].1["data"].clone();
+    assert_eq!(expected.as_array().map(Vec::len), Some(25));
+    for (status, page) in &answers {
+        assert_eq!((*status, &page["data"]), (200, &expected));
+    }
+    let titles: Vec<&str> = expected.as_array().into_iter().flatten().filter_map(|r| r["title"].as_str()).collect();
+    assert!(titles.len() == 25 && titles.iter().all(|t| t.starts_with("kittiwake")), "{titles:?}");
+});
