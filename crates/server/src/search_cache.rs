@@ -30,8 +30,11 @@ pub struct SearchCache {
     inner: Mutex<Inner>,
     /// Searches running now, by key: the `seq` the log stood at when each was asked, and
     /// who waits for its answer.
-    running: Mutex<HashMap<String, (i64, Vec<oneshot::Sender<Outcome>>)>>,
+    running: Mutex<Running>,
 }
+
+/// Searches running, by key: the `seq` each was asked at, and its followers.
+type Running = HashMap<String, (i64, Vec<oneshot::Sender<Outcome>>)>;
 
 /// Whether a search is to run or to wait for the same one already running.
 pub enum Flight<'c> {
@@ -110,7 +113,7 @@ impl SearchCache {
         }
     }
 
-    fn running(&self) -> std::sync::MutexGuard<'_, HashMap<String, (i64, Vec<oneshot::Sender<Outcome>>)>> {
+    fn running(&self) -> std::sync::MutexGuard<'_, Running> {
         self.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
