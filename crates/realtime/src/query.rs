@@ -199,19 +199,78 @@ pub fn run(
     caller: &Caller,
     query: &LiveQuery,
 ) -> Result<Vec<Row>, StoreError> {
+    let args = guarded(es, policies, realtime, caller, query)?;
+    let rows = read::find(conn, es, query.model, &args)?;
+    Ok(rows_of(es, query.model, rows))
+}
+
+/// [`run`] for several subscribers' queries at once: those of one model, under their
+/// callers' rules, read in one statement where the store can ([`read::find_each`]); one
+/// query's failure (its rules, or the statement, which then runs again one query at a
+/// time) is its own. Also says how many statements read the rows.
+pub fn run_each(
+    conn: &mut dyn Conn,
+    es: &Entities,
+    policies: &Policies,
+    realtime: &crate::Realtime,
+    each: &[(&Caller, &LiveQuery)],
+) -> (Vec<Result<Vec<Row>, StoreError>>, u64) {
+    let mut statements = 0;
+    let mut results: Vec<Option<Result<Vec<Row>, StoreError>>> = each.iter().map(|_| None).collect();
+    let mut by_model: Vec<(usize, Vec<(usize, FindArgs)>)> = Vec::new();
+    for (i, (caller, query)) in each.iter().enumerate() {
+        match guarded(es, policies, realtime, caller, query) {
+            Err(e) => results[i] = Some(Err(e)),
+            Ok(args) => match by_model.iter_mut().find(|(m, _)| *m == query.model) {
+                Some((_, reads)) => reads.push((i, args)),
+                None => by_model.push((query.model, vec![(i, args)])),
+            },
+        }
+    }
+    for (model, reads) in by_model {
+        let all: Vec<&FindArgs> = reads.iter().map(|(_, args)| args).collect();
+        statements += if read::one_statement(&all) { 1 } else { all.len() as u64 };
+        match read::find_each(conn, es, model, &all) {
+            Ok(rows) => {
+                for ((i, _), rows) in reads.iter().zip(rows) {
+                    results[*i] = Some(Ok(rows_of(es, model, rows)));
+                }
+            }
+            Err(_) => {
+                statements += reads.len() as u64;
+                for (i, args) in &reads {
+                    results[*i] = Some(read::find(conn, es, model, args).map(|rows| rows_of(es, model, rows)));
+                }
+            }
+        }
+    }
+    (results.into_iter().map(|r| r.unwrap_or_else(|| Ok(Vec::new()))).collect(), statements)
+}
+
+/// `query`'s arguments under `caller`'s rules and the model's `@@realtime` permission.
+fn guarded(
+    es: &Entities,
+    policies: &Policies,
+    realtime: &crate::Realtime,
+    caller: &Caller,
+    query: &LiveQuery,
+) -> Result<FindArgs, StoreError> {
     let guard = Guard::new(policies, es, caller);
     let mut args = query.args.clone();
     let permitted = permission(&guard, realtime, query)?;
     args.filter = Filter::And(vec![std::mem::replace(&mut args.filter, Filter::True), permitted]);
     guard.find(query.model, &mut args)?;
-    let rows = read::find(conn, es, query.model, &args)?;
-    let entity = &es.entities[query.model];
-    Ok(rows
-        .into_iter()
+    Ok(args)
+}
+
+/// Rows as the live view keeps them: each with its id.
+fn rows_of(es: &Entities, model: usize, rows: Vec<Json>) -> Vec<Row> {
+    let entity = &es.entities[model];
+    rows.into_iter()
         .map(|data| {
             let parts: Vec<Json> = entity.id.iter().map(|&f| data[entity.fields[f].name.as_str()].clone()).collect();
             let id = if parts.len() == 1 { parts.into_iter().next().unwrap_or(Json::Null) } else { Json::Array(parts) };
             Row { id, data }
         })
-        .collect())
+        .collect()
 }

@@ -109,7 +109,7 @@ impl Metrics {
         }
         let load = |v: &std::sync::atomic::AtomicU64| v.load(std::sync::atomic::Ordering::Relaxed).to_string();
         let ws = &self.ws;
-        let figures: [(&str, &str, &str, String); 21] = [
+        let figures: [(&str, &str, &str, String); 22] = [
             ("ssot_searches_total", "counter", "Full-text searches run, over every transport.", load(&self.searches)),
             (
                 "ssot_search_cache_hits_total",
@@ -155,6 +155,12 @@ impl Metrics {
             ),
             ("ssot_realtime_batches_total", "counter", "Batches of the change log handled.", hub.batches.to_string()),
             ("ssot_realtime_evaluations_total", "counter", "Live queries run again.", hub.evaluations.to_string()),
+            (
+                "ssot_realtime_statements_total",
+                "counter",
+                "Statements that ran live queries again (the groups of one model in one batch share one).",
+                hub.statements.to_string(),
+            ),
             (
                 "ssot_realtime_updates_total",
                 "counter",

@@ -196,6 +196,7 @@ const ROOMS: &str = include_str!("fixtures/rooms.prisma");
 // longer runs every member's query on every message: the parts decided in memory (the
 // room a query asks for) skip the others' rooms, while a change to a model the rule
 // reads (a new membership) still runs them, and the new member sees the room's messages.
+// The members' queries that do run, each under its own caller's rule, share one statement.
 on_every_backend!(rules_through_relations_skip_what_their_own_rows_decide, ROOMS, |server| {
     let ann = server.signup("ann@example.com").await;
     let bob = server.signup("bob@example.com").await;
@@ -217,6 +218,7 @@ on_every_backend!(rules_through_relations_skip_what_their_own_rows_decide, ROOMS
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
 
     let before = metric(&server, "ssot_realtime_evaluations_total").await;
+    let statements = metric(&server, "ssot_realtime_statements_total").await;
     let message = post("/api/messages", json!({"body": "in b", "roomId": b, "authorId": ann.id})).await;
     assert!(message["id"].is_number(), "{message}");
     cat_b.catch_up(&mut cat_ws, cat_b.seq + 1).await;
@@ -226,6 +228,11 @@ on_every_backend!(rules_through_relations_skip_what_their_own_rows_decide, ROOMS
         metric(&server, "ssot_realtime_evaluations_total").await - before,
         2,
         "only the queries of room b ran (Bob's and Cat's), not Bob's of room a"
+    );
+    assert_eq!(
+        metric(&server, "ssot_realtime_statements_total").await - statements,
+        1,
+        "Bob's and Cat's queries, each under its own rule, in one statement"
     );
     assert!(bob_b.rows.is_empty() && bob_a.rows.is_empty());
 

@@ -146,15 +146,15 @@ impl Hub {
         }
         let (policies, realtime) = (Arc::clone(&self.policies), Arc::clone(&self.realtime));
         let reached = page.reached;
-        let (results, refused, late, seq) = self
+        let (results, statements, refused, late, seq) = self
             .store
             .read(move |conn, es| {
-                let mut results = Vec::with_capacity(due.len());
-                for (id, query, caller) in due {
-                    // One subscriber's failing query does not stop the others' delivery.
-                    let rows = query::run(conn, es, &policies, &realtime, &caller, &query);
-                    results.push((id, rows));
-                }
+                // The groups' queries of one model in one statement: one query per batch and
+                // model, not one per subscriber (one group's failing rules stop no other's
+                // delivery).
+                let each: Vec<(&Caller, &LiveQuery)> = due.iter().map(|(_, query, caller)| (caller, query)).collect();
+                let (rows, statements) = query::run_each(conn, es, &policies, &realtime, &each);
+                let results: Vec<(u64, _)> = due.iter().map(|(id, _, _)| *id).zip(rows).collect();
                 let mut refused = Vec::new();
                 for (key, scope, present) in recheck {
                     for (member, caller) in present {
@@ -167,7 +167,7 @@ impl Hub {
                 // Changes committed after the batch was read and before this snapshot are in
                 // the results too: their creates and deletes name the events right.
                 let late = ssot_store::changelog::records_after(conn, reached, BATCH_RECORDS)?;
-                Ok((results, refused, late, ssot_store::query::read::current_seq(conn)?))
+                Ok((results, statements, refused, late, ssot_store::query::read::current_seq(conn)?))
             })
             .await?;
         let mut records = page.records;
@@ -179,6 +179,7 @@ impl Hub {
         }
         state.stats.batches += 1;
         state.stats.evaluations += results.len() as u64;
+        state.stats.statements += statements;
         // Every event is serialized once per group. A connection whose events of this batch
         // all come from one subscription gets the frame shared by every subscriber of that
         // group under that subscription id; one with several gets a frame of its own.

@@ -76,6 +76,9 @@ pub struct HubStats {
     /// Batches of the change log handled, and the groups they ran again.
     pub batches: u64,
     pub evaluations: u64,
+    /// The statements those evaluations took: the groups of one model in one batch share
+    /// one (the related rows a selection includes are not counted).
+    pub statements: u64,
     /// `update` messages queued, and the events they held.
     pub updates: u64,
     pub events: u64,

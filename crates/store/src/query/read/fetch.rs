@@ -79,7 +79,7 @@ pub(super) fn fetch(
     let take = args.take.map(i64::abs);
     let mut aliases = Aliases::default();
     let numbered = windowed || args.cursor.is_some();
-    let inner = inner_select(conn.dialect(), es, model, args, (scope, join), numbered, &mut aliases);
+    let inner = inner_select(Sql::new(conn.dialect()), es, model, args, (scope, join), numbered, &mut aliases);
     let group_width = inner.group_width;
     let sql = match &args.cursor {
         Some(cursor) => from_cursor(inner, &es.storage[model], cursor, take, args.skip, backwards),
@@ -111,6 +111,58 @@ pub(super) fn fetch(
     Ok(fetched)
 }
 
+/// Whether [`fetch_each`] can read `args` in the one statement: a top-level page without
+/// a cursor or a search, read forwards.
+pub(super) fn batchable(args: &FindArgs) -> bool {
+    args.cursor.is_none() && args.search.is_none() && args.take.is_none_or(|t| t >= 0)
+}
+
+/// The rows of several top-level reads of `model` (each [`batchable`]) in one statement:
+/// each read ordered and limited as a plain page, its rows numbered by the same order
+/// (`ROW_NUMBER() OVER (ORDER BY ...)`), all of them joined by `UNION ALL`, tagged with
+/// their place in `each` and sorted by it and their number, so that each read's rows come
+/// back in its order (a `UNION ALL` alone promises none).
+pub(super) fn fetch_each(
+    conn: &mut dyn Conn,
+    es: &Entities,
+    model: usize,
+    each: &[&FindArgs],
+) -> Result<Vec<Vec<Fetched>>, StoreError> {
+    let mut sql = Sql::new(conn.dialect());
+    for (i, args) in each.iter().enumerate() {
+        // Each part's parameters are numbered on from the parts before it.
+        let seed = Sql { dialect: sql.dialect, text: String::new(), params: std::mem::take(&mut sql.params) };
+        let mut aliases = Aliases::default();
+        let mut inner = inner_select(seed, es, model, args, (&Scope::All, None), true, &mut aliases);
+        // Ordered and cut as a plain page is (an index can serve it), numbered by the same
+        // order: the page's rows are numbers 1 to skip + take.
+        order(&mut inner.sql, es, model, args, false, &mut aliases);
+        push_limit(&mut inner.sql, args.take.map(|take| take.saturating_add(args.skip)), 0);
+        if i > 0 {
+            sql.push(" UNION ALL ");
+        }
+        sql.push(&format!("SELECT {i} AS b, ")).push(&inner.columns.join(", ")).push(", rn FROM (");
+        sql.push(&inner.sql.text);
+        sql.params = inner.sql.params;
+        sql.push(&format!(") AS w{i} WHERE rn > ")).int(args.skip);
+    }
+    sql.push(" ORDER BY b, rn");
+    let fields = es.entities[model].fields.len();
+    let mut out: Vec<Vec<Fetched>> = each.iter().map(|_| Vec::new()).collect();
+    for mut row in conn.query(&sql.text, &sql.params)? {
+        let rest = row.split_off(1.min(row.len()));
+        let Some(read) = row.first().and_then(Value::as_i64).and_then(|b| usize::try_from(b).ok()) else { continue };
+        let mut raw = rest;
+        let flags = raw.split_off(fields.min(raw.len()));
+        let guards = each.get(read).map_or(0, |a| a.selection.guards.len());
+        let shown = flags.iter().take(guards).map(|v| v.as_i64() == Some(1)).collect();
+        if let Some(rows) = out.get_mut(read) {
+            rows.push(Fetched { group: String::new(), raw, shown });
+        }
+    }
+    Ok(out)
+}
+
 /// ` ORDER BY ...`: `args.order`, or by relevance for a search without one.
 fn order(sql: &mut Sql, es: &Entities, model: usize, args: &FindArgs, backwards: bool, aliases: &mut Aliases) {
     match &args.search {
@@ -133,7 +185,7 @@ struct Inner {
 /// keys>] FROM ... WHERE <scope> AND <filter>`; `numbered` adds the row number in the
 /// requested order.
 fn inner_select(
-    dialect: Dialect,
+    mut sql: Sql,
     es: &Entities,
     model: usize,
     args: &FindArgs,
@@ -143,7 +195,7 @@ fn inner_select(
 ) -> Inner {
     let entity = &es.entities[model];
     let stored = &es.storage[model];
-    let mut sql = Sql::new(dialect);
+    let dialect = sql.dialect;
     sql.push("SELECT ");
     let group_columns: Vec<(String, String)> = match (scope, join) {
         (Scope::All, _) => Vec::new(),

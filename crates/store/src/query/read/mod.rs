@@ -66,6 +66,29 @@ pub fn list(conn: &mut dyn Conn, es: &Entities, model: usize, args: &FindArgs) -
     Ok(Page { rows, total, skip: args.skip, take, has_more, seq, highlights, capped })
 }
 
+/// [`find`] for several reads of `model` at once (the same live query under several
+/// callers' rules): their rows in one statement where they allow it (top-level pages
+/// without cursor or search, with as many field guards each), else one statement each.
+/// The related rows a selection includes are read per read, as [`find`] reads them.
+pub fn find_each(
+    conn: &mut dyn Conn,
+    es: &Entities,
+    model: usize,
+    each: &[&FindArgs],
+) -> Result<Vec<Vec<Json>>, StoreError> {
+    if !one_statement(each) {
+        return each.iter().map(|args| find(conn, es, model, args)).collect();
+    }
+    let fetched = fetch::fetch_each(conn, es, model, each)?;
+    each.iter().zip(fetched).map(|(args, rows)| shape(conn, es, model, &args.selection, rows)).collect()
+}
+
+/// Whether [`find_each`] reads `each` in one statement.
+pub fn one_statement(each: &[&FindArgs]) -> bool {
+    let guards = each.first().map_or(0, |a| a.selection.guards.len());
+    each.len() > 1 && each.iter().all(|a| fetch::batchable(a) && a.selection.guards.len() == guards)
+}
+
 /// Rows of `model` matching `args` (its take, skip and cursor included), shaped by its selection.
 pub fn find(conn: &mut dyn Conn, es: &Entities, model: usize, args: &FindArgs) -> Result<Vec<Json>, StoreError> {
     let rows = fetch(conn, es, model, args, &Scope::All)?;
