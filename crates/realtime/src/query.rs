@@ -227,7 +227,9 @@ pub fn run_each(
             },
         }
     }
-    for (model, reads) in by_model {
+    for (model, reads) in
+        by_model.iter().flat_map(|(m, reads)| reads.chunks(MAX_READS_PER_STATEMENT).map(move |c| (*m, c)))
+    {
         let all: Vec<&FindArgs> = reads.iter().map(|(_, args)| args).collect();
         statements += if read::one_statement(&all) { 1 } else { all.len() as u64 };
         match read::find_each(conn, es, model, &all) {
@@ -238,7 +240,7 @@ pub fn run_each(
             }
             Err(_) => {
                 statements += reads.len() as u64;
-                for (i, args) in &reads {
+                for (i, args) in reads {
                     results[*i] = Some(read::find(conn, es, model, args).map(|rows| rows_of(es, model, rows)));
                 }
             }
@@ -246,6 +248,10 @@ pub fn run_each(
     }
     (results.into_iter().map(|r| r.unwrap_or_else(|| Ok(Vec::new()))).collect(), statements)
 }
+
+/// The most groups' reads in one statement: SQLite takes at most 500 terms in a compound
+/// `SELECT`, and a statement of thousands would cost more to plan than it saves.
+const MAX_READS_PER_STATEMENT: usize = 100;
 
 /// `query`'s arguments under `caller`'s rules and the model's `@@realtime` permission.
 fn guarded(
