@@ -126,24 +126,8 @@ pub(crate) fn rss_kib(pid: Option<u32>) -> Option<u64> {
     status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
 }
 
-fn main() {
-    // `SSOT_LOAD_THREADS`: the load tool's worker threads (default: one per core).
-    let mut builder = match std::env::var("SSOT_LOAD_THREADS").ok().and_then(|t| t.parse::<usize>().ok()) {
-        Some(1) => tokio::runtime::Builder::new_current_thread(),
-        Some(n) => {
-            let mut b = tokio::runtime::Builder::new_multi_thread();
-            b.worker_threads(n);
-            b
-        }
-        None => tokio::runtime::Builder::new_multi_thread(),
-    };
-    match builder.enable_all().build() {
-        Ok(runtime) => runtime.block_on(run()),
-        Err(e) => eprintln!("ssot-live-load: {e}"),
-    }
-}
-
-async fn run() {
+#[tokio::main]
+async fn main() {
     let o = match options() {
         Ok(o) => o,
         Err(e) => {

@@ -12,6 +12,7 @@
 //! from just before the request to the first `update` that shows it or a later one (updates
 //! come in commit order, so a window that skipped a request past has still seen it).
 
+use crate::record::Recorder;
 use crate::{open, rss_kib, Options};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
@@ -51,12 +52,12 @@ pub async fn run(o: &Options) {
     let signup_time = signing_up.elapsed();
 
     let sent: Sent = Arc::new(Mutex::new(vec![None; o.writes]));
-    let (latencies_tx, mut latencies_rx) = tokio::sync::mpsc::unbounded_channel::<f64>();
+    let latencies_tx = Arc::new(Recorder::new(o.writes * o.subscribers));
     let rss_before = rss_kib(o.pid);
     let mut ready = Vec::new();
     for i in 0..o.subscribers {
         let url = format!("{ws_base}{}", tokens[i % tokens.len()]);
-        let (sent, latencies, o_writes) = (Arc::clone(&sent), latencies_tx.clone(), o.writes);
+        let (sent, latencies, o_writes) = (Arc::clone(&sent), Arc::clone(&latencies_tx), o.writes);
         let (up_tx, up_rx) = tokio::sync::oneshot::channel::<()>();
         ready.push(up_rx);
         tokio::spawn(async move {
@@ -88,7 +89,7 @@ pub async fn run(o: &Options) {
                 }
                 let sent = sent.lock().map(|s| s[next..=newest.min(s.len() - 1)].to_vec()).unwrap_or_default();
                 for at in sent.into_iter().flatten() {
-                    let _ = latencies.send(arrived.duration_since(at).as_secs_f64() * 1000.0);
+                    latencies.record(arrived.duration_since(at).as_secs_f64() * 1000.0, arrived);
                 }
                 next = newest + 1;
             }
@@ -97,7 +98,6 @@ pub async fn run(o: &Options) {
             tokio::task::yield_now().await;
         }
     }
-    drop(latencies_tx);
     for up in ready {
         let _ = up.await;
     }
@@ -136,16 +136,7 @@ pub async fn run(o: &Options) {
     }
     let written_in = writing.elapsed().as_secs_f64();
     let expected = o.writes * o.subscribers;
-    let mut latencies = Vec::with_capacity(expected);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while latencies.len() < expected && Instant::now() < deadline {
-        match tokio::time::timeout(Duration::from_millis(500), latencies_rx.recv()).await {
-            Ok(Some(ms)) => latencies.push(ms),
-            Ok(None) => break,
-            Err(_) => {}
-        }
-    }
-    latencies.sort_by(f64::total_cmp);
+    let (latencies, _) = latencies_tx.collect(expected, Instant::now() + Duration::from_secs(30)).await;
     write_ms.sort_by(f64::total_cmp);
     let pct = |v: &[f64], p: f64| v.get(((v.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(f64::NAN);
     let per_conn = match (rss_before, rss_after) {

@@ -206,8 +206,8 @@ pub fn run(
 
 /// [`run`] for several subscribers' queries at once: those of one model, under their
 /// callers' rules, read in one statement where the store can ([`read::find_each`]); one
-/// query's failure (its rules, or the statement, which then runs again one query at a
-/// time) is its own. Also says how many statements read the rows.
+/// query's failure (its rules, or its read) is its own. Also says how many statements
+/// read the rows.
 pub fn run_each(
     conn: &mut dyn Conn,
     es: &Entities,
@@ -231,19 +231,10 @@ pub fn run_each(
         by_model.iter().flat_map(|(m, reads)| reads.chunks(MAX_READS_PER_STATEMENT).map(move |c| (*m, c)))
     {
         let all: Vec<&FindArgs> = reads.iter().map(|(_, args)| args).collect();
-        statements += if read::one_statement(&all) { 1 } else { all.len() as u64 };
-        match read::find_each(conn, es, model, &all) {
-            Ok(rows) => {
-                for ((i, _), rows) in reads.iter().zip(rows) {
-                    results[*i] = Some(Ok(rows_of(es, model, rows)));
-                }
-            }
-            Err(_) => {
-                statements += reads.len() as u64;
-                for (i, args) in reads {
-                    results[*i] = Some(read::find(conn, es, model, args).map(|rows| rows_of(es, model, rows)));
-                }
-            }
+        let (rows, ran) = read::find_each(conn, es, model, &all);
+        statements += ran;
+        for ((i, _), rows) in reads.iter().zip(rows) {
+            results[*i] = Some(rows.map(|rows| rows_of(es, model, rows)));
         }
     }
     (results.into_iter().map(|r| r.unwrap_or_else(|| Ok(Vec::new()))).collect(), statements)

@@ -154,8 +154,9 @@ async fn search_through(
     };
     let (outcome, seq) =
         app.store.read(move |conn, es| Ok((run(conn, es)?, ssot_store::query::read::current_seq(conn)?))).await?;
-    lead.finish(&outcome);
+    // Stored first: a request that comes as the followers are told finds it in memory.
     cache.put(key, seq, &outcome);
+    lead.finish(&outcome);
     Ok(Executed { outcome, seq: None })
 }
 

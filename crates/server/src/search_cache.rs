@@ -49,20 +49,20 @@ pub enum Flight<'c> {
 /// without one, that they must run themselves.
 pub struct Lead<'c> {
     cache: &'c SearchCache,
-    key: String,
+    /// The entry it holds in `running` (none when it runs alone).
+    key: Option<String>,
 }
 
 impl<'c> Lead<'c> {
-    /// A search that runs without followers (no key is taken: removing the empty key
-    /// touches no other, keys never being empty).
+    /// A search that runs without followers.
     pub fn alone(cache: &'c SearchCache) -> Lead<'c> {
-        Lead { cache, key: String::new() }
+        Lead { cache, key: None }
     }
 
     /// Hands `outcome` to every follower.
     pub fn finish(mut self, outcome: &Outcome) {
         // Taken, so that the drop that follows cannot remove a later search's entry.
-        let key = std::mem::take(&mut self.key);
+        let Some(key) = self.key.take() else { return };
         let followers = self.cache.running().remove(&key).map(|(_, f)| f).unwrap_or_default();
         for follower in followers {
             let _ = follower.send(outcome.clone());
@@ -74,7 +74,9 @@ impl Drop for Lead<'_> {
     fn drop(&mut self) {
         // Not finished (failed, or its request went away): the followers' senders go
         // with the entry, which tells them to run themselves.
-        self.cache.running().remove(&self.key);
+        if let Some(key) = &self.key {
+            self.cache.running().remove(key);
+        }
     }
 }
 
@@ -108,7 +110,7 @@ impl SearchCache {
             Some(_) => Flight::Lead(Lead::alone(self)),
             None => {
                 running.insert(key.to_string(), (seq, Vec::new()));
-                Flight::Lead(Lead { cache: self, key: key.to_string() })
+                Flight::Lead(Lead { cache: self, key: Some(key.to_string()) })
             }
         }
     }

@@ -5,9 +5,9 @@
 
 mod common;
 
-use common::{check, for_backend, Backend, TestDatabase, BACKENDS};
-use ssot_store::conn::{Conn, PgConn, SqliteConn, Value};
-use ssot_store::{DatabaseUrl, Store};
+use common::{connect, migrate, Backend, TestDatabase, BACKENDS};
+use ssot_store::conn::Value;
+use ssot_store::DatabaseUrl;
 
 const SCHEMA: &str = r#"
 datasource db {
@@ -38,27 +38,6 @@ model Account {
   @@index([role], where: raw("score > 10"))
 }
 "#;
-
-/// Migrates the database at `url` to `schema`; the summaries of the steps it took.
-fn migrate(url: &DatabaseUrl, schema: &str) -> Vec<String> {
-    let backend = if matches!(url, DatabaseUrl::Sqlite(_)) { Backend::Sqlite } else { Backend::Postgres };
-    let schema = check(&for_backend(schema, backend));
-    let store = Store::open(url.clone(), &schema, 1).expect("open");
-    let plan = store.plan().expect("plan");
-    let steps = plan.steps.iter().map(|s| s.summary.clone()).collect();
-    store.apply(plan, false).expect("apply");
-    assert!(store.plan().expect("plan again").steps.is_empty(), "a second migrate plans nothing");
-    store.shutdown();
-    steps
-}
-
-fn raw(url: &DatabaseUrl) -> Box<dyn Conn> {
-    match url {
-        DatabaseUrl::Sqlite(path) => Box::new(SqliteConn::open(path, false).expect("sqlite")),
-        DatabaseUrl::Postgres(url) => Box::new(PgConn::connect(url).expect("postgres")),
-    }
-}
-
 /// The names of the table's partial indexes, as the database reports them.
 fn partial_indexes(url: &DatabaseUrl) -> Vec<String> {
     let sql = match url {
@@ -68,7 +47,7 @@ fn partial_indexes(url: &DatabaseUrl) -> Vec<String> {
              WHERE x.indrelid = '\"Account\"'::regclass AND x.indpred IS NOT NULL ORDER BY 1"
         }
     };
-    raw(url)
+    connect(url)
         .query(sql, &[])
         .expect("indexes")
         .into_iter()
@@ -95,7 +74,7 @@ fn insert(url: &DatabaseUrl, id: i64, email: &str, deleted: bool) -> bool {
              VALUES ($1::text::int, $2::text, $3::text::timestamp, true, 'ADMIN', 1)"
         }
     };
-    match raw(url).execute(sql, &[Value::Int(id), Value::Text(email.into()), deleted_at]) {
+    match connect(url).execute(sql, &[Value::Int(id), Value::Text(email.into()), deleted_at]) {
         Ok(_) => true,
         Err(e) if e.to_string().to_lowercase().contains("unique") => false,
         Err(e) => panic!("insert {id}: {e}"),

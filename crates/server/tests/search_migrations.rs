@@ -4,27 +4,13 @@
 
 mod common;
 
-use common::{check, for_backend, Backend, TestDatabase, BACKENDS};
-use ssot_store::conn::{Conn, PgConn, SqliteConn};
+use common::{check, connect, for_backend, migrate, Backend, TestDatabase, BACKENDS};
 use ssot_store::query::{args::ArgsReader, read};
 use ssot_store::search::{Query, Search};
 use ssot_store::{DatabaseUrl, Store};
 
 const SCHEMA: &str = include_str!("fixtures/search.prisma");
 const SEARCH: &str = "/// @@search(fields: [\"title\", \"body\", \"secret\"], weights: [3, 1, 1])";
-
-/// Migrates the database at `url` to `schema`; the summaries of the steps it took.
-fn migrate(url: &DatabaseUrl, schema: &str) -> Vec<String> {
-    let backend = if matches!(url, DatabaseUrl::Sqlite(_)) { Backend::Sqlite } else { Backend::Postgres };
-    let schema = check(&for_backend(schema, backend));
-    let store = Store::open(url.clone(), &schema, 1).expect("open");
-    let plan = store.plan().expect("plan");
-    let steps = plan.steps.iter().map(|s| s.summary.clone()).collect();
-    store.apply(plan, false).expect("apply");
-    assert!(store.plan().expect("plan again").steps.is_empty(), "a second migrate plans nothing");
-    store.shutdown();
-    steps
-}
 
 /// The ids of the articles the admin finds with `q`, through the store's own search.
 fn found(url: &DatabaseUrl, schema: &str, q: &str) -> Vec<i64> {
@@ -44,14 +30,6 @@ fn found(url: &DatabaseUrl, schema: &str, q: &str) -> Vec<i64> {
     store.shutdown();
     rows.expect("search").rows.iter().filter_map(|r| r["id"].as_i64()).collect()
 }
-
-fn raw(url: &DatabaseUrl) -> Box<dyn Conn> {
-    match url {
-        DatabaseUrl::Sqlite(path) => Box::new(SqliteConn::open(path, false).expect("sqlite")),
-        DatabaseUrl::Postgres(url) => Box::new(PgConn::connect(url).expect("postgres")),
-    }
-}
-
 /// Whether any search object is left: SQLite's tables and triggers, PostgreSQL's column.
 fn leftovers(url: &DatabaseUrl) -> i64 {
     let sql = match url {
@@ -60,7 +38,7 @@ fn leftovers(url: &DatabaseUrl) -> i64 {
             "SELECT COUNT(*) FROM pg_attribute WHERE attname = '_ssot_search' AND NOT attisdropped"
         }
     };
-    raw(url).query(sql, &[]).expect("count")[0][0].as_i64().unwrap_or(-1)
+    connect(url).query(sql, &[]).expect("count")[0][0].as_i64().unwrap_or(-1)
 }
 
 #[test]
@@ -78,7 +56,7 @@ fn search_is_added_changed_and_removed_by_migrate() {
         assert_ne!(without, SCHEMA);
         migrate(&url, &without);
         assert_eq!(leftovers(&url), 0);
-        raw(&url)
+        connect(&url)
             .batch(
                 "INSERT INTO \"Article\" (title, body, secret, published, category) VALUES \
                  ('walrus', 'b', '', true, 'misc'), ('other', 'walrus walrus', '', true, 'misc')",
@@ -101,7 +79,7 @@ fn search_is_added_changed_and_removed_by_migrate() {
         // A change that rebuilds the table (SQLite) or alters a column (PostgreSQL) keeps it.
         let rebuilt = reweighted.replace("category  String  @default(\"misc\")", "category  String?");
         migrate(&url, &rebuilt);
-        raw(&url).batch("UPDATE \"Article\" SET title = 'narwhal' WHERE id = 1").expect("update");
+        connect(&url).batch("UPDATE \"Article\" SET title = 'narwhal' WHERE id = 1").expect("update");
         assert_eq!(found(&url, &rebuilt, "narwhal ").len(), 1);
         assert_eq!(found(&url, &rebuilt, "walrus ").len(), 1);
 

@@ -219,8 +219,10 @@ impl Hub {
             }
             tails.len() as u64
         };
+        // Room for the members of the groups this batch touched, not for every connection.
+        let touched: usize = tails.keys().filter_map(|id| groups.get(id)).map(|g| g.members.len()).sum();
         let mut parts: FxHashMap<ConnId, Part> = FxHashMap::default();
-        parts.reserve(conns.len());
+        parts.reserve(touched);
         for &id in tails.keys() {
             let Some(group) = groups.get(&id) else { continue };
             for (member, (conn, _)) in group.members.iter().enumerate() {

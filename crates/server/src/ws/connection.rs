@@ -114,8 +114,8 @@ pub(super) async fn connection(
                         outbox.ready.push(Outgoing::Ping);
                     }
                 }
-                let next = app.successor.borrow().clone();
-                if let (true, Some(next)) = (raised & alarms::MOVED != 0, next) {
+                let next = if raised & alarms::MOVED != 0 { app.successor.borrow().clone() } else { None };
+                if let Some(next) = next {
                     // What this connection still has running (a subscription being made, a request)
                     // ends on the old app first, so that it moves too.
                     let permits = u32::try_from(settings.max_in_flight).unwrap_or(u32::MAX);

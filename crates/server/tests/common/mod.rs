@@ -45,6 +45,28 @@ pub fn for_backend(schema: &str, backend: Backend) -> String {
     }
 }
 
+/// A plain connection to the database at `url`, as another program would open it.
+pub fn connect(url: &DatabaseUrl) -> Box<dyn Conn> {
+    match url {
+        DatabaseUrl::Sqlite(path) => Box::new(SqliteConn::open(path, false).expect("open sqlite")),
+        DatabaseUrl::Postgres(url) => Box::new(PgConn::connect(url).expect("connect")),
+    }
+}
+
+/// Migrates the database at `url` to `schema` (written for SQLite, as the fixtures are);
+/// the summaries of the steps it took. A second plan must be empty.
+pub fn migrate(url: &DatabaseUrl, schema: &str) -> Vec<String> {
+    let backend = if matches!(url, DatabaseUrl::Sqlite(_)) { Backend::Sqlite } else { Backend::Postgres };
+    let schema = check(&for_backend(schema, backend));
+    let store = Store::open(url.clone(), &schema, 1).expect("open");
+    let plan = store.plan().expect("plan");
+    let steps = plan.steps.iter().map(|s| s.summary.clone()).collect();
+    store.apply(plan, false).expect("apply");
+    assert!(store.plan().expect("plan again").steps.is_empty(), "a second migrate plans nothing");
+    store.shutdown();
+    steps
+}
+
 pub fn check(schema: &str) -> ssot_schema::ir::Schema {
     let checked = ssot_schema::check(schema);
     assert!(!checked.has_errors(), "fixture schema has errors: {:?}", checked.diagnostics);
@@ -122,16 +144,7 @@ impl TestServer {
     pub fn raw<T: Send>(&self, f: impl FnOnce(&mut dyn Conn) -> T + Send) -> T {
         let url = self.url.clone();
         std::thread::scope(|scope| {
-            scope
-                .spawn(move || {
-                    let mut conn: Box<dyn Conn> = match &url {
-                        DatabaseUrl::Sqlite(path) => Box::new(SqliteConn::open(path, false).expect("open sqlite")),
-                        DatabaseUrl::Postgres(url) => Box::new(PgConn::connect(url).expect("connect")),
-                    };
-                    f(conn.as_mut())
-                })
-                .join()
-                .expect("raw connection thread")
+            scope.spawn(move || f(connect(&url).as_mut())).join().expect("raw connection thread")
         })
     }
 

@@ -42,6 +42,18 @@ pub(super) struct Fetched {
     pub(super) shown: Vec<bool>,
 }
 
+impl Fetched {
+    /// A result row cut into its parts: the `lead` columns before the row (a related
+    /// row's group key, a batched read's place), then the row, `fields` scalar columns,
+    /// with the flags of its `guards` (the statement's further columns left out).
+    fn cut(mut row: Row, lead: usize, fields: usize, guards: usize) -> (Row, Fetched) {
+        let mut raw = row.split_off(lead.min(row.len()));
+        let flags = raw.split_off(fields.min(raw.len()));
+        let shown = flags.iter().take(guards).map(|v| v.as_i64() == Some(1)).collect();
+        (row, Fetched { group: String::new(), raw, shown })
+    }
+}
+
 /// How a fetch is scoped: the whole table, or the rows related to some parents.
 pub(super) enum Scope<'a> {
     All,
@@ -98,11 +110,9 @@ pub(super) fn fetch(
     let guards = args.selection.guards.len();
     let mut fetched: Vec<Fetched> = rows
         .into_iter()
-        .map(|mut row| {
-            let mut raw = row.split_off(group_width.min(row.len()));
-            let flags = raw.split_off(entity.fields.len().min(raw.len()));
-            let shown = flags.iter().take(guards).map(|v| v.as_i64() == Some(1)).collect();
-            Fetched { group: key_string(&row), raw, shown }
+        .map(|row| {
+            let (key, fetched) = Fetched::cut(row, group_width, entity.fields.len(), guards);
+            Fetched { group: key_string(&key), ..fetched }
         })
         .collect();
     if backwards {
@@ -149,15 +159,12 @@ pub(super) fn fetch_each(
     sql.push(" ORDER BY b, rn");
     let fields = es.entities[model].fields.len();
     let mut out: Vec<Vec<Fetched>> = each.iter().map(|_| Vec::new()).collect();
-    for mut row in conn.query(&sql.text, &sql.params)? {
-        let rest = row.split_off(1.min(row.len()));
-        let Some(read) = row.first().and_then(Value::as_i64).and_then(|b| usize::try_from(b).ok()) else { continue };
-        let mut raw = rest;
-        let flags = raw.split_off(fields.min(raw.len()));
-        let guards = each.get(read).map_or(0, |a| a.selection.guards.len());
-        let shown = flags.iter().take(guards).map(|v| v.as_i64() == Some(1)).collect();
-        if let Some(rows) = out.get_mut(read) {
-            rows.push(Fetched { group: String::new(), raw, shown });
+    for row in conn.query(&sql.text, &sql.params)? {
+        // The read's place leads the row, where a group key leads a related row.
+        let (place, fetched) = Fetched::cut(row, 1, fields, each.first().map_or(0, |a| a.selection.guards.len()));
+        let read = place.first().and_then(Value::as_i64).and_then(|b| usize::try_from(b).ok());
+        if let Some(rows) = read.and_then(|read| out.get_mut(read)) {
+            rows.push(fetched);
         }
     }
     Ok(out)

@@ -67,26 +67,29 @@ pub fn list(conn: &mut dyn Conn, es: &Entities, model: usize, args: &FindArgs) -
 }
 
 /// [`find`] for several reads of `model` at once (the same live query under several
-/// callers' rules): their rows in one statement where they allow it (top-level pages
-/// without cursor or search, with as many field guards each), else one statement each.
-/// The related rows a selection includes are read per read, as [`find`] reads them.
+/// callers' rules), each with its own result, and how many statements read their rows.
+/// They share one statement where they allow it (top-level pages without cursor or
+/// search, with as many field guards each); otherwise, or when that statement fails, each
+/// runs alone, so that one read's failure is its own. The related rows a selection
+/// includes are read per read, as [`find`] reads them (and not counted).
 pub fn find_each(
     conn: &mut dyn Conn,
     es: &Entities,
     model: usize,
     each: &[&FindArgs],
-) -> Result<Vec<Vec<Json>>, StoreError> {
-    if !one_statement(each) {
-        return each.iter().map(|args| find(conn, es, model, args)).collect();
-    }
-    let fetched = fetch::fetch_each(conn, es, model, each)?;
-    each.iter().zip(fetched).map(|(args, rows)| shape(conn, es, model, &args.selection, rows)).collect()
-}
-
-/// Whether [`find_each`] reads `each` in one statement.
-pub fn one_statement(each: &[&FindArgs]) -> bool {
+) -> (Vec<Result<Vec<Json>, StoreError>>, u64) {
     let guards = each.first().map_or(0, |a| a.selection.guards.len());
-    each.len() > 1 && each.iter().all(|a| fetch::batchable(a) && a.selection.guards.len() == guards)
+    let shared = each.len() > 1 && each.iter().all(|a| fetch::batchable(a) && a.selection.guards.len() == guards);
+    if shared {
+        let rows: Result<Vec<Vec<Json>>, StoreError> = fetch::fetch_each(conn, es, model, each).and_then(|fetched| {
+            each.iter().zip(fetched).map(|(args, rows)| shape(conn, es, model, &args.selection, rows)).collect()
+        });
+        if let Ok(rows) = rows {
+            return (rows.into_iter().map(Ok).collect(), 1);
+        }
+    }
+    let alone = each.iter().map(|args| find(conn, es, model, args)).collect();
+    (alone, u64::from(shared) + each.len() as u64)
 }
 
 /// Rows of `model` matching `args` (its take, skip and cursor included), shaped by its selection.
